@@ -1,0 +1,198 @@
+//! The login procedure: certificate + password + TOTP code, shared by SSH, RDP and the
+//! vendor portal.
+//!
+//! Every attempt does the same work, whatever fails first: it looks the account up,
+//! verifies the password with Argon2id (against a dummy hash for an unknown login),
+//! checks the code (against a dummy secret for an unknown login), and only then lets
+//! [`policy::login::decide`] pick the outcome. So the time a refusal takes says nothing
+//! about which fact failed (R-14-6, STYLE.md §7); the protocol adds a fixed rejection
+//! delay on top. The outcome, and why, is recorded in the store with its audit event.
+//!
+//! # What this module does not do
+//!
+//! It holds no rule of its own (those are `policy`'s), talks to no client, and never
+//! logs, returns or keeps the password, the code or the TOTP secret.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Utc;
+use policy::ids::Login;
+use policy::lockout::{AfterFailure, LockoutPolicy};
+use policy::login::{LoginDecision, LoginFacts, LoginRejection};
+use policy::totp::TotpSecret;
+use secrecy::{ExposeSecret, SecretString};
+use store::{Account, Credentials, FailureRecorded, LoginAttempt, StepClaim, Store};
+use tracing::{instrument, warn};
+
+use crate::pki::PeerIdentity;
+
+/// Login results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a login could not be decided. The caller must refuse the login (fail closed).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store could not be read or written; nothing can be decided or recorded.
+    #[error("store unavailable during login: {0}")]
+    Store(#[from] store::Error),
+    /// The password verification task died (a panic, or the runtime shutting down).
+    #[error("password verification did not complete")]
+    Verification,
+}
+
+/// One login attempt, as a protocol received it.
+pub struct LoginRequest {
+    /// The login as typed (for SSH, the engineer part of the user name). May name no
+    /// account, or not even be a valid login.
+    pub login: String,
+    /// The client certificate the connection presented.
+    pub certificate: PeerIdentity,
+    /// Where the connection came from.
+    pub client_addr: SocketAddr,
+    /// The password as typed.
+    pub password: SecretString,
+    /// The TOTP code as typed.
+    pub code: SecretString,
+    /// The protocol logged in through (`ssh`, `rdp`, `https`), for the audit trail.
+    pub protocol: &'static str,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The typed login may be a mistyped password: not printed either.
+        f.debug_struct("LoginRequest")
+            .field("client_addr", &self.client_addr)
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of a login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Logged in; the code's step is claimed and the success recorded.
+    Accept {
+        /// The account that logged in.
+        account: Account,
+    },
+    /// Refused, and recorded with this reason. The client must not learn the reason.
+    Reject(LoginRejection),
+}
+
+/// Runs logins against the store.
+pub struct Authenticator {
+    /// Accounts, secrets, failure counts and the audit trail.
+    store: Arc<dyn Store>,
+    /// How many failures lock an account, and for how long (R-14-6(6)).
+    lockout: LockoutPolicy,
+    /// Checked instead of a real secret for an unknown login, so the TOTP work is done
+    /// for every attempt. Random per process; a match with it can't admit anyone, since
+    /// the login is refused as an unknown account first.
+    dummy_totp: TotpSecret,
+}
+
+/// What the audit trail records as the attempted login when the typed text is not a valid
+/// login: such text names no account, and may be a password typed into the wrong field.
+const UNPARSABLE_LOGIN: &str = "(invalid login)";
+
+impl Authenticator {
+    /// An authenticator over `store`, locking accounts by `lockout`.
+    pub fn new(store: Arc<dyn Store>, lockout: LockoutPolicy) -> Self {
+        Self { store, lockout, dummy_totp: TotpSecret::generate() }
+    }
+
+    /// Decides and records one login attempt. See the module documentation for the
+    /// procedure. An `Err` means nothing could be decided: refuse the login.
+    #[instrument(skip_all, fields(protocol = req.protocol))]
+    pub async fn login(&self, req: LoginRequest) -> Result<LoginOutcome> {
+        let LoginRequest { login: typed, certificate, client_addr, password, code, protocol } =
+            req;
+        let login = typed.parse::<Login>().ok();
+        let credentials = match &login {
+            Some(login) => self.store.credentials(login).await?,
+            None => None,
+        };
+
+        let password_ok = verify_password(credentials.as_ref(), password).await?;
+        // The decision's time is taken after the slow hash, so a code that was current when
+        // typed is judged against the clock at the moment of the check.
+        let now = Utc::now();
+        let totp = policy::totp::verify(
+            credentials.as_ref().map_or(&self.dummy_totp, |c| &c.totp_secret),
+            code.expose_secret(),
+            now,
+            credentials.as_ref().and_then(|c| c.last_totp_step),
+        );
+        drop(code);
+        let facts = LoginFacts {
+            account_enabled: credentials.as_ref().is_some_and(|c| c.account.enabled),
+            certificate_matches: login.as_ref() == Some(&certificate.login),
+            locked: credentials
+                .as_ref()
+                .is_some_and(|c| policy::lockout::is_locked(&c.failures, now)),
+            source_allowed: policy::network::source_allowed(
+                credentials.as_ref().map_or(&[], |c| c.allow_from.as_slice()),
+                client_addr.ip(),
+            ),
+            password_ok,
+            totp,
+        };
+        let attempt = LoginAttempt {
+            client_addr,
+            certificate_serial: Some(certificate.serial.clone()),
+            protocol,
+            at: now,
+        };
+        let attempted = login.as_ref().map_or(UNPARSABLE_LOGIN, Login::as_str);
+
+        match (policy::login::decide(&facts), credentials) {
+            (LoginDecision::Accept { totp_step }, Some(credentials)) => {
+                let account = credentials.account;
+                match self.store.record_login_success(&account.login, totp_step, &attempt).await? {
+                    StepClaim::Claimed => Ok(LoginOutcome::Accept { account }),
+                    // A parallel login with the same code got there first.
+                    StepClaim::AlreadyUsed => {
+                        self.reject(attempted, LoginRejection::ReplayedCode, &attempt).await
+                    }
+                }
+            }
+            // `decide` accepts only an enabled account, which only credentials give; this
+            // arm is unreachable but refuses rather than trusts that.
+            (LoginDecision::Accept { .. }, None) => {
+                self.reject(attempted, LoginRejection::UnknownAccount, &attempt).await
+            }
+            (LoginDecision::Reject(reason), _) => self.reject(attempted, reason, &attempt).await,
+        }
+    }
+
+    /// Records a refusal and returns it.
+    async fn reject(
+        &self,
+        attempted: &str,
+        reason: LoginRejection,
+        attempt: &LoginAttempt,
+    ) -> Result<LoginOutcome> {
+        let recorded =
+            self.store.record_login_failure(attempted, reason, attempt, &self.lockout).await?;
+        if let FailureRecorded::Applied(AfterFailure::Lock(state)) = recorded {
+            // R-14-6(6): a lock-out is worth an operator's attention.
+            warn!(
+                engineer = attempted,
+                client_addr = %attempt.client_addr,
+                locked_until = ?state.locked_until,
+                "account locked after repeated failures"
+            );
+        }
+        Ok(LoginOutcome::Reject(reason))
+    }
+}
+
+/// Argon2id on the blocking pool (about 19 MiB and tens of milliseconds), against the
+/// stored hash or, for an unknown login, a dummy one.
+async fn verify_password(credentials: Option<&Credentials>, password: SecretString) -> Result<bool> {
+    let stored = credentials.map(|c| c.password_hash.clone());
+    tokio::task::spawn_blocking(move || policy::password::verify(stored.as_ref(), &password))
+        .await
+        .map_err(|_| Error::Verification)
+}

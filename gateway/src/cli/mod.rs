@@ -1,0 +1,94 @@
+//! The `fumidai` command line (DESIGN.md, "Command-line contract").
+//!
+//! Only this module reads files, the environment and arguments; the libraries take typed
+//! values. Each subcommand lives in its own file.
+
+mod accounts;
+mod audit;
+mod cert;
+mod connect;
+mod context;
+mod init;
+mod output;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use context::Context;
+
+/// fumidai: the remote-maintenance gateway (踏み台) for hospitals.
+#[derive(Debug, Parser)]
+#[command(name = "fumidai", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The data directory (configuration, database, keys).
+    #[arg(long, global = true, env = "FUMIDAI_DATA_DIR", default_value = "./fumidai-data")]
+    pub data_dir: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new data directory: configuration, database, CA, keys.
+    Init(init::InitArgs),
+    /// Run the gateway: the mutual-TLS front door and the internal health/metrics endpoint.
+    Serve,
+    /// Manage vendor companies (保守事業者).
+    #[command(subcommand)]
+    Vendor(accounts::VendorCommand),
+    /// Manage vendors' maintenance engineers (保守要員).
+    #[command(subcommand)]
+    Engineer(accounts::EngineerCommand),
+    /// Manage hospital-side operators, planning managers and auditors.
+    #[command(subcommand)]
+    Operator(accounts::OperatorCommand),
+    /// Issue, revoke and list client certificates.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
+    /// Inspect and verify the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// (Vendor side) Relay an SSH connection through the gateway's mutual-TLS front door.
+    Connect(connect::ConnectArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("fumidai: error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fumidai: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let out = output::Output { json: cli.json };
+    match cli.command {
+        Command::Init(args) => init::run(&cli.data_dir, args, out).await,
+        Command::Serve => serve::run(&cli.data_dir).await,
+        Command::Vendor(cmd) => accounts::vendor(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Engineer(cmd) => accounts::engineer(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Operator(cmd) => accounts::operator(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Cert(cmd) => cert::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Connect(args) => connect::run(args).await,
+    }
+}

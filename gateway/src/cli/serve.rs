@@ -1,0 +1,134 @@
+//! `fumidai serve`: the front door on the vendor side, health and metrics on the internal
+//! side. Refuses to start when the store or the audit trail can't be written (fail closed).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use store::{Actor, AuditEvent, AuditKind};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tracing::{error, info};
+use tracing_subscriber::EnvFilter;
+
+use super::context::Context;
+use crate::auth::Authenticator;
+use crate::config::{LogFormat, LoggingSection};
+use crate::datadir;
+use crate::front_door::{FrontDoor, FrontDoorSettings};
+use crate::ssh::{SshService, SshSettings, host_key, russh_config};
+use crate::tls::{self, Revocations, ServerTlsSettings};
+
+/// Runs the gateway until interrupted.
+pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
+    let ctx = Context::open(root).await?;
+    init_tracing(&ctx.config.logging);
+    let metrics = crate::metrics::install();
+    let config = &ctx.config;
+    let store = Arc::clone(&ctx.store);
+
+    // R-17-2: the configuration in force is on record before anything is served.
+    let digest = hex::encode(Sha256::digest(ctx.config_text.as_bytes()));
+    let loaded = AuditEvent::new(AuditKind::ConfigLoaded, Actor::System, ctx.dir.config().display().to_string())
+        .with_detail(json!({ "sha256": digest }));
+    store.append_audit(loaded).await.context("cannot write the audit trail; not starting")?;
+
+    let revocations = Revocations::default();
+    let tls_settings = ServerTlsSettings {
+        ca_cert_pem: read_text(&ctx.dir.ca_cert())?,
+        server_cert_pem: read_text(&ctx.dir.server_cert())?,
+        server_key_pem: zeroize::Zeroizing::new(String::from_utf8(datadir::read_secret(&ctx.dir.server_key())?.to_vec())?),
+        allow_tls12: config.tls.allow_tls12,
+    };
+    let acceptor = TlsAcceptor::from(tls::server_config(&tls_settings, revocations.clone())?);
+
+    let host_key = host_key::load(&ctx.dir.ssh_host_key()).context("cannot load the SSH host key")?;
+    let ssh_settings = SshSettings {
+        inactivity_timeout: config.limits.idle_timeout,
+        auth_timeout: config.limits.login_grace,
+        ..SshSettings::default()
+    };
+    let authenticator = Arc::new(Authenticator::new(Arc::clone(&store), config.auth.lockout_policy()));
+    let ssh = Arc::new(SshService::new(Arc::new(russh_config(host_key, &ssh_settings)), authenticator));
+
+    let listener = TcpListener::bind(config.gateway.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
+    let ui_listener = TcpListener::bind(config.gateway.ui_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.gateway.ui_listen))?;
+    let listen = listener.local_addr()?;
+    let ui_listen = ui_listener.local_addr()?;
+
+    let front_door = FrontDoor::new(
+        listener,
+        acceptor,
+        revocations,
+        Arc::clone(&store),
+        ssh,
+        FrontDoorSettings {
+            handshake_timeout: config.tls.handshake_timeout,
+            max_unauthenticated: config.limits.max_unauthenticated,
+        },
+    );
+    let gauge = front_door.unauthenticated_gauge();
+    let render = Arc::new(move || {
+        gauge.publish();
+        metrics.render()
+    });
+    let app = web_ui::router(web_ui::AppState { store: Arc::clone(&store), metrics: render });
+
+    let started = AuditEvent::new(AuditKind::GatewayStarted, Actor::System, listen.to_string()).with_detail(json!({
+        "listen": listen.to_string(),
+        "ui_listen": ui_listen.to_string(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "allow_tls12": config.tls.allow_tls12,
+    }));
+    store.append_audit(started).await.context("cannot write the audit trail; not starting")?;
+    info!(%listen, %ui_listen, "fumidai serving: mutual-TLS front door and internal health/metrics");
+
+    tokio::select! {
+        result = front_door.run() => result.context("front door stopped")?,
+        result = axum::serve(ui_listener, app) => result.context("internal HTTP endpoint stopped")?,
+        () = shutdown_signal() => info!("shutting down"),
+    }
+    Ok(())
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Logs go to standard error (journald under systemd). `RUST_LOG` overrides the filter.
+fn init_tracing(logging: &LoggingSection) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&logging.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = match logging.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    if let Err(e) = result {
+        eprintln!("fumidai: logging already initialised: {e}");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                error!(error = %e, "cannot watch SIGTERM");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! `fumidai.toml`: one typed struct per section, defaults in one place, unknown keys
+//! refused, and errors that name the file, the line and the key (STYLE.md §21).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the gateway listens.
+    pub gateway: GatewaySection,
+    /// Where state is kept.
+    pub database: DatabaseSection,
+    /// The front door's TLS settings.
+    pub tls: TlsSection,
+    /// Caps and time-outs that protect the gateway.
+    pub limits: LimitsSection,
+    /// Authentication settings.
+    pub auth: AuthSection,
+    /// Client certificate issuance.
+    pub certificates: CertificatesSection,
+    /// Log output.
+    pub logging: LoggingSection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            gateway: GatewaySection::default(),
+            database: DatabaseSection::default(),
+            tls: TlsSection::default(),
+            limits: LimitsSection::default(),
+            auth: AuthSection::default(),
+            certificates: CertificatesSection::default(),
+            logging: LoggingSection::default(),
+        }
+    }
+}
+
+/// `[gateway]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySection {
+    /// The vendor-facing mutual-TLS front door. The only port vendors reach (R-13-5).
+    pub listen: SocketAddr,
+    /// The internal side: `/healthz`, `/metrics`, later the operator UI. Must not be reachable
+    /// from outside (R-13-5), hence loopback by default.
+    pub ui_listen: SocketAddr,
+    /// Names (DNS or IP) the front door's certificate was issued for; vendors' clients
+    /// check the first one.
+    pub server_name: String,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            ui_listen: SocketAddr::from(([127, 0, 0, 1], 9443)),
+            server_name: "localhost".to_owned(),
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// `sqlite://PATH` (relative paths are inside the data directory) or `postgres://…` for
+    /// several nodes sharing state.
+    pub url: String,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self { url: "sqlite://fumidai.db".to_owned() }
+    }
+}
+
+/// `[tls]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// Also accept TLS 1.2, and then only ECDHE with AEAD suites (IPA "high security").
+    /// Off by default: R-13-6 limits TLS to 1.3 unless 1.2 is unavoidable.
+    pub allow_tls12: bool,
+    /// A client that hasn't finished the handshake by then is dropped.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        Self { allow_tls12: false, handshake_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Connections accepted but not yet logged in, at most. Further ones are closed at once,
+    /// so a flood can't grow memory without bound.
+    pub max_unauthenticated: usize,
+    /// Time from TCP accept to a completed login; then the connection is closed.
+    #[serde(with = "humantime_serde")]
+    pub login_grace: Duration,
+    /// An SSH connection with no traffic for this long is closed (R-10.2-TIMEOUT, R-12-6).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            max_unauthenticated: 1024,
+            login_grace: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// Consecutive failures that lock an account (R-14-6(6)).
+    pub lockout_threshold: u32,
+    /// How long a lock lasts.
+    #[serde(with = "humantime_serde")]
+    pub lockout_duration: Duration,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self { lockout_threshold: 5, lockout_duration: Duration::from_secs(15 * 60) }
+    }
+}
+
+impl AuthSection {
+    /// As the policy's type.
+    pub fn lockout_policy(&self) -> policy::lockout::LockoutPolicy {
+        policy::lockout::LockoutPolicy {
+            threshold: self.lockout_threshold,
+            duration: chrono::Duration::from_std(self.lockout_duration).unwrap_or(chrono::Duration::minutes(15)),
+        }
+    }
+}
+
+/// `[certificates]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CertificatesSection {
+    /// Default validity of a client certificate, in days.
+    pub client_days: u32,
+}
+
+impl Default for CertificatesSection {
+    fn default() -> Self {
+        Self { client_days: 90 }
+    }
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingSection {
+    /// `text` for people, `json` for a log collector.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `fumidai_gateway=debug,info`; `RUST_LOG` overrides.
+    pub filter: String,
+}
+
+impl Default for LoggingSection {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info".to_owned() }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid, with where and why.
+    #[error("{path}:{line}:{column}: {message}\n    {line_text}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the key.
+        message: String,
+        /// The offending line, to show the operator.
+        line_text: String,
+    },
+}
+
+impl Config {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<(Self, String), Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+        let config = Self::parse(path, &text)?;
+        Ok((config, text))
+    }
+
+    /// Parses configuration text; `path` only names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
+        toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            let (line, column) = line_and_column(text, offset);
+            Error::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+                line_text: text.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim().to_owned(),
+            }
+        })
+    }
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, column)
+}
+
+/// The commented `fumidai.toml` that `fumidai init` writes.
+pub fn commented_template(config: &Config) -> String {
+    let c = config;
+    format!(
+        r#"# fumidai configuration. Every key is optional; the values shown are the defaults
+# unless `fumidai init` was given others. Durations take units: "90s", "15m", "1h".
+
+[gateway]
+# The vendor-facing mutual-TLS front door: the only port vendors reach (R-13-5).
+listen = "{listen}"
+# Internal side: /healthz and /metrics (later the operator UI). Keep it off the vendor side.
+ui_listen = "{ui_listen}"
+# Name the front door's certificate was issued for (what vendors' clients check).
+server_name = "{server_name}"
+
+[database]
+# sqlite://PATH (relative to this directory) for one box, postgres://... for several nodes.
+url = "{db}"
+
+[tls]
+# TLS 1.3 only unless this is true; then TLS 1.2 with ECDHE + AEAD suites only (R-13-6).
+allow_tls12 = {tls12}
+# Clients that haven't finished the TLS handshake by then are dropped.
+handshake_timeout = "{hs}"
+
+[limits]
+# Connections not yet logged in, at most; more are closed at once.
+max_unauthenticated = {max_unauth}
+# Time allowed from connect to completed login.
+login_grace = "{grace}"
+# An SSH connection idle this long is closed (R-10.2-TIMEOUT).
+idle_timeout = "{idle}"
+
+[auth]
+# Consecutive failed logins that lock an account, and for how long (R-14-6(6)).
+lockout_threshold = {threshold}
+lockout_duration = "{lock}"
+
+[certificates]
+# Default validity of client certificates issued by `fumidai cert issue`, in days.
+client_days = {days}
+
+[logging]
+# "text" or "json"; filter like "info" or "fumidai_gateway=debug,info" (RUST_LOG overrides).
+format = "{format}"
+filter = "{filter}"
+"#,
+        listen = c.gateway.listen,
+        ui_listen = c.gateway.ui_listen,
+        server_name = c.gateway.server_name,
+        db = c.database.url,
+        tls12 = c.tls.allow_tls12,
+        hs = humantime::format_duration(c.tls.handshake_timeout),
+        max_unauth = c.limits.max_unauthenticated,
+        grace = humantime::format_duration(c.limits.login_grace),
+        idle = humantime::format_duration(c.limits.idle_timeout),
+        threshold = c.auth.lockout_threshold,
+        lock = humantime::format_duration(c.auth.lockout_duration),
+        days = c.certificates.client_days,
+        format = match c.logging.format {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        },
+        filter = c.logging.filter,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_back_to_the_same_config() {
+        let mut c = Config::default();
+        c.gateway.server_name = "gw.example.jp".into();
+        c.tls.allow_tls12 = true;
+        c.database.url = "postgres://fumidai@db/fumidai".into();
+        let parsed = Config::parse(Path::new("t.toml"), &commented_template(&c)).unwrap();
+        assert_eq!(parsed, c);
+        assert_eq!(Config::parse(Path::new("t.toml"), "").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_line() {
+        let cases = [
+            ("[gateway]\nlisten = \"0.0.0.0:8443\"\nlisen = \"x\"\n", 3, "lisen"),
+            ("[gateway]\n\nlisten = \"not an address\"\n", 3, "listen"),
+            ("[tls]\nallow_tls12 = \"yes\"\n", 2, "allow_tls12"),
+            ("[limits]\nidle_timeout = \"15 fortnights\"\n", 2, "idle_timeout"),
+            ("[nonsense]\n", 1, "nonsense"),
+        ];
+        for (text, line, key) in cases {
+            let err = Config::parse(Path::new("/etc/fumidai.toml"), text).unwrap_err();
+            let shown = err.to_string();
+            assert!(matches!(err, Error::Invalid { line: l, .. } if l == line), "{shown}");
+            assert!(shown.contains(key), "{shown} should name {key}");
+            assert!(shown.starts_with(&format!("/etc/fumidai.toml:{line}:")), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! fumidai's network edge and the `fumidai` command.
+//!
+//! Everything that touches a socket, a file or the clock lives here; every rule it applies
+//! comes from `policy`, every record it keeps goes to `store`.
+//!
+//! # Layout
+//!
+//! - [`config`]: `fumidai.toml`, typed, with errors that name the key and the line.
+//! - [`datadir`]: where init puts the keys, certificates and database, with safe modes.
+//! - [`pki`]: fumidai's own CA: server and client certificates, PKCS#12 bundles.
+//! - [`tls`]: rustls configurations for the front door (client certificates required,
+//!   revocation checked at every handshake) and for `fumidai connect`.
+//! - [`front_door`]: the mutual-TLS listener: handshake time-out, cap on unauthenticated
+//!   connections, allow lists, routing by ALPN.
+//! - [`auth`]: the login procedure (password + TOTP + certificate), shared by protocols.
+//! - [`ssh`]: the SSH service inside the TLS stream (russh).
+//! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
+//! - [`metrics`]: Prometheus counters and gauges.
+//! - [`cli`]: the `fumidai` command line.
+//!
+//! # What this crate does not do
+//!
+//! It holds no business rules (ask `policy`) and no SQL (ask `store`).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod connect;
+pub mod datadir;
+pub mod front_door;
+pub mod metrics;
+pub mod pki;
+pub mod ssh;
+pub mod tls;

@@ -1,0 +1,5 @@
+//! The `fumidai` command.
+
+fn main() -> std::process::ExitCode {
+    fumidai_gateway::cli::main()
+}

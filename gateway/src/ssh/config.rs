@@ -1,0 +1,182 @@
+//! The russh server configuration: modern algorithms only, keyboard-interactive only.
+//!
+//! The lists follow what `ssh-audit` (and the IPA/NISC guidance it tracks) accepts without
+//! a failure or warning, and what OpenSSH ≥ 8.x offers by default:
+//!
+//! - key exchange: `mlkem768x25519-sha256` (post-quantum hybrid, OpenSSH 9.9+),
+//!   `curve25519-sha256` and its pre-RFC alias `curve25519-sha256@libssh.org`. No
+//!   finite-field DH (group14/16 and group exchange are slow and only "acceptable"), no
+//!   NIST ECDH, no SHA-1. russh 0.65 has no `sntrup761x25519`.
+//! - `ext-info-s` (RFC 8308, so clients learn `server-sig-algs`) and
+//!   `kex-strict-s-v00@openssh.com`: russh switches strict key exchange on when this
+//!   pseudo-algorithm is in *our* list and the client offers the `-c` one. Strict kex
+//!   resets sequence numbers at NEWKEYS and refuses stray messages during the handshake,
+//!   which closes the Terrapin prefix-truncation attack (CVE-2023-48795).
+//! - ciphers: AEAD only, `chacha20-poly1305@openssh.com`, `aes256-gcm@openssh.com`,
+//!   `aes128-gcm@openssh.com`. No CBC, no CTR (CTR needs a separate MAC and is
+//!   Terrapin-adjacent with EtM), no 3DES.
+//! - MACs: only encrypt-then-MAC SHA-2. With AEAD ciphers none is ever used, but the list
+//!   is advertised and audited.
+//! - host key: `ssh-ed25519` only (see [`super::host_key`]).
+//! - compression: `none`. Compression before encryption leaks plaintext length patterns.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::keys::{Algorithm, PrivateKey};
+use russh::server::Config;
+use russh::{MethodKind, MethodSet, Preferred, SshId, cipher, compression, kex, mac};
+
+/// SSH-level knobs, from `[limits]` in `fumidai.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshSettings {
+    /// A connection with no traffic for this long is closed (R-10.2-TIMEOUT, R-12-6).
+    pub inactivity_timeout: Duration,
+    /// Login grace: a connection not logged in this long after it reached the SSH service
+    /// is closed, whatever state the protocol is in, so unauthenticated connections can't
+    /// hold one of the front door's capped slots.
+    pub auth_timeout: Duration,
+    /// Password + code attempts per connection; then the client is told no method is left.
+    pub max_auth_attempts: u32,
+}
+
+impl Default for SshSettings {
+    fn default() -> Self {
+        Self {
+            inactivity_timeout: Duration::from_secs(15 * 60),
+            auth_timeout: Duration::from_secs(60),
+            max_auth_attempts: 3,
+        }
+    }
+}
+
+/// Every rejected login takes at least this long, whatever failed (STYLE.md §7). Longer
+/// than the Argon2 + TOTP + store work, so that work never shows through.
+pub const AUTH_REJECTION_TIME: Duration = Duration::from_millis(1500);
+
+/// The identification string. No version: it would only help an attacker pick exploits.
+const SERVER_ID: &str = "SSH-2.0-fumidai";
+
+const KEX: &[kex::Name] = &[
+    kex::MLKEM768X25519_SHA256,
+    kex::CURVE25519,
+    kex::CURVE25519_PRE_RFC_8731,
+    kex::EXTENSION_SUPPORT_AS_SERVER,
+    kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
+];
+
+const CIPHERS: &[cipher::Name] =
+    &[cipher::CHACHA20_POLY1305, cipher::AES_256_GCM, cipher::AES_128_GCM];
+
+const MACS: &[mac::Name] = &[mac::HMAC_SHA512_ETM, mac::HMAC_SHA256_ETM];
+
+const HOST_KEY_ALGORITHMS: &[Algorithm] = &[Algorithm::Ed25519];
+
+const COMPRESSION: &[compression::Name] = &[compression::NONE];
+
+/// The algorithm lists offered to clients.
+pub fn preferred() -> Preferred {
+    Preferred {
+        kex: Cow::Borrowed(KEX),
+        key: Cow::Borrowed(HOST_KEY_ALGORITHMS),
+        host_key_certificates: Cow::Borrowed(&[]),
+        cipher: Cow::Borrowed(CIPHERS),
+        mac: Cow::Borrowed(MACS),
+        compression: Cow::Borrowed(COMPRESSION),
+    }
+}
+
+/// Everything the SSH service is configured with: russh's part and ours.
+#[derive(Debug)]
+pub struct SshConfig {
+    /// Algorithms, host key, methods, rejection delay, idle time-out; shared by all
+    /// connections.
+    pub russh: Arc<Config>,
+    /// The settings russh has no place for (login grace, attempts), as given.
+    pub settings: SshSettings,
+}
+
+/// The SSH service's configuration for `host_key` (Ed25519) and `settings`.
+pub fn russh_config(host_key: PrivateKey, settings: &SshSettings) -> SshConfig {
+    SshConfig { russh: Arc::new(server_config(host_key, settings)), settings: settings.clone() }
+}
+
+/// russh's part alone, for callers (tests) that adjust it before wrapping it in an
+/// [`SshConfig`].
+pub fn server_config(host_key: PrivateKey, settings: &SshSettings) -> Config {
+    Config {
+        server_id: SshId::Standard(Cow::Borrowed(SERVER_ID)),
+        methods: MethodSet::from(&[MethodKind::KeyboardInteractive][..]),
+        auth_rejection_time: AUTH_REJECTION_TIME,
+        // OpenSSH opens with a "none" request to learn the methods; answering it at once
+        // reveals nothing and saves every login a pointless delay.
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        keys: vec![host_key],
+        preferred: preferred(),
+        // The handler counts password + code attempts itself; this is russh's backstop,
+        // one higher because russh also counts the initial "none" probe as a rejection.
+        max_auth_attempts: usize::try_from(settings.max_auth_attempts)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+        inactivity_timeout: Some(settings.inactivity_timeout),
+        // Keepalive replies would count as traffic and defeat the idle time-out.
+        keepalive_interval: None,
+        ..Config::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names<T: AsRef<str>>(list: &[T]) -> Vec<String> {
+        list.iter().map(|n| n.as_ref().to_owned()).collect()
+    }
+
+    #[test]
+    fn offers_nothing_weak() {
+        let p = preferred();
+        let kex = names(&p.kex);
+        let ciphers = names(&p.cipher);
+        let macs = names(&p.mac);
+        let keys: Vec<String> = p.key.iter().map(ToString::to_string).collect();
+        let compression = names(&p.compression);
+        let all: Vec<&String> =
+            kex.iter().chain(&ciphers).chain(&macs).chain(&keys).chain(&compression).collect();
+
+        for name in &all {
+            for weak in ["sha1", "cbc", "ctr", "dss", "dsa", "ssh-rsa", "rsa", "nistp", "group1-", "group14", "group-exchange", "md5", "96", "umac-64", "zlib", "3des", "arcfour"] {
+                assert!(!name.contains(weak), "{name} looks weak ({weak})");
+            }
+        }
+        assert_eq!(keys, ["ssh-ed25519"]);
+        assert_eq!(compression, ["none"]);
+        assert_eq!(ciphers, ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"]);
+        assert!(macs.iter().all(|m| m.starts_with("hmac-sha2-") && m.ends_with("-etm@openssh.com")), "{macs:?}");
+        assert_eq!(
+            kex,
+            [
+                "mlkem768x25519-sha256",
+                "curve25519-sha256",
+                "curve25519-sha256@libssh.org",
+                "ext-info-s",
+                "kex-strict-s-v00@openssh.com",
+            ]
+        );
+    }
+
+    #[test]
+    fn keyboard_interactive_only_and_timings() {
+        let key = crate::ssh::host_key::generate().unwrap();
+        let settings = SshSettings { auth_timeout: Duration::from_secs(30), ..SshSettings::default() };
+        let SshConfig { russh: config, settings: kept } = russh_config(key, &settings);
+        assert_eq!(kept, settings);
+        assert_eq!(&*config.methods, &[MethodKind::KeyboardInteractive]);
+        assert_eq!(config.auth_rejection_time_initial, Some(Duration::ZERO));
+        assert!(config.auth_rejection_time >= Duration::from_secs(1));
+        assert_eq!(config.max_auth_attempts, 4);
+        assert_eq!(config.inactivity_timeout, Some(Duration::from_secs(15 * 60)));
+        assert_eq!(config.keys.len(), 1);
+    }
+}

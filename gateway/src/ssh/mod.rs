@@ -1,0 +1,161 @@
+//! The SSH service that runs inside the front door's TLS stream (russh).
+//!
+//! The front door has already checked the device (client certificate, revocation, source
+//! address); here the person logs in with keyboard-interactive (password, then TOTP code)
+//! through [`crate::auth::Authenticator`], and the user name `engineer[:target]` says who
+//! and where to.
+//!
+//! # Layout
+//!
+//! - [`config`]: the russh configuration: algorithms, methods, time-outs.
+//! - [`host_key`]: generating, storing and loading the Ed25519 host key.
+//! - `handler`: the russh handler for one connection: login, then channels.
+//! - `login_grace`: closes connections not logged in within the grace period.
+//! - `messages`: every text the user sees, in Japanese and English.
+//!
+//! # What this module does not do
+//!
+//! It reaches no target yet: after login it says who you are and that no target is
+//! available, and refuses forwarding and subsystems. It decides nothing itself: the
+//! login rules are `policy`'s, applied by [`crate::auth`].
+
+pub mod config;
+mod handler;
+pub mod host_key;
+mod login_grace;
+mod messages;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::{Instrument, debug, info_span};
+
+pub use config::{SshConfig, SshSettings, russh_config};
+
+use crate::auth::Authenticator;
+use crate::pki::PeerIdentity;
+use handler::ConnectionHandler;
+use login_grace::{LoginGrace, LoginState};
+
+/// SSH service results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in the SSH service.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SSH protocol failed: a bad packet, a failed key exchange, a lost connection.
+    #[error("ssh: {0}")]
+    Protocol(#[from] russh::Error),
+    /// The client did not log in within the grace period; the connection was closed.
+    #[error("not logged in within {0:?}")]
+    LoginTimedOut(Duration),
+    /// The host key file could not be read or written.
+    #[error("host key {path}: {source}")]
+    HostKeyIo {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The host key file is not an OpenSSH private key.
+    #[error("host key {path}: {source}")]
+    HostKeyFormat {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: russh::keys::ssh_key::Error,
+    },
+    /// The operating system's random source failed.
+    #[error("no randomness for a host key: {0}")]
+    Random(#[source] rand::Error),
+    /// A host key could not be encoded.
+    #[error("host key encoding: {0}")]
+    HostKeyEncoding(russh::keys::ssh_key::Error),
+    /// The host key is encrypted or not Ed25519, the only algorithm offered.
+    #[error("host key {path}: expected an unencrypted Ed25519 key")]
+    HostKeyNotEd25519 {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// What the front door knows about a connection before the person logs in.
+#[derive(Debug)]
+pub struct PeerContext {
+    /// The client's address as the front door saw it, for the allow list and the audit.
+    pub client_addr: SocketAddr,
+    /// The device's client certificate; its CN must equal the login (R-10.2-PRIV).
+    pub certificate: PeerIdentity,
+    /// The front door's slot for a connection not yet logged in. Dropped at login, so the
+    /// cap counts only connections still trying.
+    pub on_authenticated: Option<OwnedSemaphorePermit>,
+}
+
+/// The SSH service: one instance for the gateway, [`serve`](Self::serve) per connection.
+pub struct SshService {
+    /// Algorithms, host key, time-outs and attempts, shared by all connections.
+    config: Arc<SshConfig>,
+    /// The login procedure shared with the other protocols.
+    auth: Arc<Authenticator>,
+}
+
+impl SshService {
+    /// A service with `config` (from [`russh_config`]) logging people in through `auth`.
+    pub fn new(config: Arc<SshConfig>, auth: Arc<Authenticator>) -> Self {
+        Self { config, auth }
+    }
+
+    /// Runs one SSH connection over `stream` until it ends. A connection not logged in
+    /// within the grace period is closed and reported as [`Error::LoginTimedOut`].
+    pub async fn serve<S>(&self, stream: S, peer: PeerContext) -> Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let span = info_span!(
+            "ssh",
+            client_addr = %peer.client_addr,
+            engineer = tracing::field::Empty,
+        );
+        let settings = &self.config.settings;
+        let grace = settings.auth_timeout;
+        let state = Arc::new(LoginState::default());
+        let stream = LoginGrace::new(stream, grace, Arc::clone(&state));
+        let handler = ConnectionHandler::new(
+            Arc::clone(&self.auth),
+            peer,
+            Arc::clone(&state),
+            settings.max_auth_attempts,
+            span.clone(),
+        );
+        let config = Arc::clone(&self.config.russh);
+        let outcome = async move {
+            // russh runs the session in a task of its own; the handler instruments its
+            // work with `span` itself.
+            let session = russh::server::run_stream(config, stream, handler).await?;
+            session.await
+        }
+        .instrument(span.clone())
+        .await;
+        match outcome {
+            Err(_) if state.expired() => Err(Error::LoginTimedOut(grace)),
+            Err(Error::Protocol(russh::Error::IO(error))) if peer_went_away(&error) => {
+                span.in_scope(|| debug!(%error, "client closed the connection"));
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// The client hanging up, at any point, is how SSH connections normally end.
+fn peer_went_away(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(error.kind(), BrokenPipe | ConnectionAborted | ConnectionReset | UnexpectedEof)
+}
+
+#[cfg(test)]
+mod tests;

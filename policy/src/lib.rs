@@ -1,0 +1,27 @@
+//! fumidai's rules, as pure functions over plain data.
+//!
+//! Every decision the gateway takes about *who* may do *what* lives here, so that it can be
+//! read in one place and tested as a table without sockets, databases or a runtime.
+//!
+//! # Layout
+//!
+//! - [`ids`]: typed names and identifiers (logins, vendors, targets, roles).
+//! - [`login_name`]: the SSH user name syntax `engineer[:target]`.
+//! - [`password`]: password rules (R-14-6) and Argon2id hashing.
+//! - [`totp`]: RFC 6238 one-time codes with replay refusal (R-10.2-2FA).
+//! - [`lockout`]: lock-out after repeated failures (R-14-6(6)).
+//! - [`login`]: the login decision that combines device, person and account state.
+//! - [`network`]: source-address allow lists (R-10.2-PATH).
+//!
+//! # What this crate does not do
+//!
+//! No I/O, no async, no SQL, no sockets. Callers bring the facts (the stored hash, the
+//! failure count, the current time) and store what is decided.
+
+pub mod ids;
+pub mod lockout;
+pub mod login;
+pub mod login_name;
+pub mod network;
+pub mod password;
+pub mod totp;

@@ -1,0 +1,162 @@
+//! The login decision: device, person and account state combined.
+//!
+//! The caller gathers every fact first — doing the Argon2 and TOTP work even when an
+//! earlier fact already decides the outcome — so that every refusal takes the same time and
+//! looks the same to the client. Only the audit trail learns which fact failed.
+
+use serde::Serialize;
+
+use crate::totp::{TimeStep, TotpRejection};
+
+/// Everything known about one login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFacts {
+    /// An account with this login exists and is enabled.
+    pub account_enabled: bool,
+    /// The login equals the CN of the client certificate the connection presented
+    /// (R-10.2-PRIV: one engineer cannot use another's device).
+    pub certificate_matches: bool,
+    /// The account is locked out now.
+    pub locked: bool,
+    /// The connection's source address is on the vendor's allow list (R-10.2-PATH).
+    pub source_allowed: bool,
+    /// The password matched the stored hash.
+    pub password_ok: bool,
+    /// The TOTP check's result.
+    pub totp: Result<TimeStep, TotpRejection>,
+}
+
+/// The outcome of a login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginDecision {
+    /// Let the person in; store `totp_step` as used.
+    Accept {
+        /// The step of the accepted code.
+        totp_step: TimeStep,
+    },
+    /// Refuse, for the audit trail's reason.
+    Reject(LoginRejection),
+}
+
+/// Why a login was refused. The client never learns which; the audit trail does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginRejection {
+    /// No such account, or it is disabled.
+    UnknownAccount,
+    /// The certificate belongs to someone else.
+    CertificateMismatch,
+    /// The source address is not on the vendor's allow list.
+    SourceNotAllowed,
+    /// The account is locked out; the credentials were not even considered.
+    LockedOut,
+    /// Wrong password.
+    WrongPassword,
+    /// The code was not six digits.
+    MalformedCode,
+    /// Wrong code.
+    WrongCode,
+    /// The code was already used.
+    ReplayedCode,
+}
+
+impl LoginRejection {
+    /// Whether this failure counts towards the lock-out. Failures that say nothing about
+    /// the person's secrets (a locked account, a wrong device, a wrong address) don't, so
+    /// somebody holding no credentials can't lock a person out by knowing their login.
+    pub fn counts_towards_lockout(self) -> bool {
+        matches!(self, Self::WrongPassword | Self::MalformedCode | Self::WrongCode | Self::ReplayedCode)
+    }
+
+    /// Stable name for the audit trail and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownAccount => "unknown_account",
+            Self::CertificateMismatch => "certificate_mismatch",
+            Self::SourceNotAllowed => "source_not_allowed",
+            Self::LockedOut => "locked_out",
+            Self::WrongPassword => "wrong_password",
+            Self::MalformedCode => "malformed_code",
+            Self::WrongCode => "wrong_code",
+            Self::ReplayedCode => "replayed_code",
+        }
+    }
+}
+
+/// Decides a login. Order matters only for which reason is recorded: the first failing
+/// fact in the order of the checks a person would expect.
+pub fn decide(facts: &LoginFacts) -> LoginDecision {
+    let reject = LoginDecision::Reject;
+    if !facts.account_enabled {
+        return reject(LoginRejection::UnknownAccount);
+    }
+    if !facts.certificate_matches {
+        return reject(LoginRejection::CertificateMismatch);
+    }
+    if !facts.source_allowed {
+        return reject(LoginRejection::SourceNotAllowed);
+    }
+    if facts.locked {
+        return reject(LoginRejection::LockedOut);
+    }
+    if !facts.password_ok {
+        return reject(LoginRejection::WrongPassword);
+    }
+    match facts.totp {
+        Ok(step) => LoginDecision::Accept { totp_step: step },
+        Err(TotpRejection::Malformed) => reject(LoginRejection::MalformedCode),
+        Err(TotpRejection::Wrong) => reject(LoginRejection::WrongCode),
+        Err(TotpRejection::Replayed) => reject(LoginRejection::ReplayedCode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> LoginFacts {
+        LoginFacts {
+            account_enabled: true,
+            certificate_matches: true,
+            locked: false,
+            source_allowed: true,
+            password_ok: true,
+            totp: Ok(TimeStep(7)),
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        use LoginRejection::*;
+        let table: Vec<(LoginFacts, LoginDecision)> = vec![
+            (good(), LoginDecision::Accept { totp_step: TimeStep(7) }),
+            (LoginFacts { account_enabled: false, ..good() }, LoginDecision::Reject(UnknownAccount)),
+            (LoginFacts { certificate_matches: false, ..good() }, LoginDecision::Reject(CertificateMismatch)),
+            (LoginFacts { source_allowed: false, ..good() }, LoginDecision::Reject(SourceNotAllowed)),
+            // The right credentials are still refused while locked.
+            (LoginFacts { locked: true, ..good() }, LoginDecision::Reject(LockedOut)),
+            (LoginFacts { password_ok: false, ..good() }, LoginDecision::Reject(WrongPassword)),
+            (LoginFacts { totp: Err(TotpRejection::Wrong), ..good() }, LoginDecision::Reject(WrongCode)),
+            (LoginFacts { totp: Err(TotpRejection::Replayed), ..good() }, LoginDecision::Reject(ReplayedCode)),
+            (LoginFacts { totp: Err(TotpRejection::Malformed), ..good() }, LoginDecision::Reject(MalformedCode)),
+            (
+                LoginFacts { password_ok: false, totp: Err(TotpRejection::Wrong), ..good() },
+                LoginDecision::Reject(WrongPassword),
+            ),
+        ];
+        for (facts, expected) in table {
+            assert_eq!(decide(&facts), expected, "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn only_secret_failures_count_towards_lockout() {
+        use LoginRejection::*;
+        for r in [WrongPassword, WrongCode, ReplayedCode, MalformedCode] {
+            assert!(r.counts_towards_lockout());
+        }
+        for r in [UnknownAccount, CertificateMismatch, SourceNotAllowed, LockedOut] {
+            assert!(!r.counts_towards_lockout());
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The hash-chained audit log (R-17-2: prevent improper deletion, alteration or addition).
+//!
+//! Each record's `hash = SHA-256(prev_hash ‖ canonical JSON of {seq, at, actor, kind,
+//! subject, detail})`, with `prev_hash` of the first record all zeros. Changing, removing or
+//! inserting a row breaks the link at or after it, and [`verify_chain`] names the first
+//! broken one. (Cutting records off the *end* leaves a shorter valid chain; the head hash
+//! printed by `audit verify` is what an auditor notes down to catch that.)
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::model::Actor;
+
+/// The `prev_hash` of the first record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened. Stored as the dotted name from [`AuditKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum AuditKind {
+    /// The gateway started serving.
+    GatewayStarted,
+    /// A configuration file was loaded (detail: its SHA-256).
+    ConfigLoaded,
+    /// A data directory was initialised.
+    Initialised,
+    /// A login succeeded.
+    LoginSuccess,
+    /// A login failed (detail: reason).
+    LoginFailure,
+    /// An account was locked out after repeated failures (R-14-6(6)); raises an alert.
+    AccountLocked,
+    /// A vendor was registered.
+    VendorAdded,
+    /// An account was created.
+    AccountAdded,
+    /// A client certificate was issued.
+    CertificateIssued,
+    /// A client certificate was revoked.
+    CertificateRevoked,
+    /// A connection was refused before any login (revoked certificate, address not allowed,
+    /// protocol not offered).
+    ConnectionRefused,
+}
+
+impl AuditKind {
+    /// Every kind, for parsing stored names.
+    pub const ALL: [Self; 11] = [
+        Self::GatewayStarted,
+        Self::ConfigLoaded,
+        Self::Initialised,
+        Self::LoginSuccess,
+        Self::LoginFailure,
+        Self::AccountLocked,
+        Self::VendorAdded,
+        Self::AccountAdded,
+        Self::CertificateIssued,
+        Self::CertificateRevoked,
+        Self::ConnectionRefused,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GatewayStarted => "gateway.started",
+            Self::ConfigLoaded => "config.loaded",
+            Self::Initialised => "gateway.initialised",
+            Self::LoginSuccess => "login.success",
+            Self::LoginFailure => "login.failure",
+            Self::AccountLocked => "account.locked",
+            Self::VendorAdded => "vendor.added",
+            Self::AccountAdded => "account.added",
+            Self::CertificateIssued => "certificate.issued",
+            Self::CertificateRevoked => "certificate.revoked",
+            Self::ConnectionRefused => "connection.refused",
+        }
+    }
+}
+
+/// An event to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// What happened.
+    pub kind: AuditKind,
+    /// Who did it.
+    pub actor: Actor,
+    /// What it was done to (a login, a serial, a vendor name).
+    pub subject: String,
+    /// Anything else worth keeping. Never a secret.
+    pub detail: Value,
+}
+
+impl AuditEvent {
+    /// An event with an empty detail.
+    pub fn new(kind: AuditKind, actor: Actor, subject: impl Into<String>) -> Self {
+        Self { kind, actor, subject: subject.into(), detail: json!({}) }
+    }
+
+    /// The same event with `detail`.
+    pub fn with_detail(mut self, detail: Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+/// A stored audit record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// When it was appended.
+    pub at: DateTime<Utc>,
+    /// Who, as [`Actor`]'s display form.
+    pub actor: String,
+    /// What, as [`AuditKind::as_str`].
+    pub kind: String,
+    /// To what.
+    pub subject: String,
+    /// Detail.
+    pub detail: Value,
+    /// The previous record's hash.
+    pub prev_hash: String,
+    /// This record's hash.
+    pub hash: String,
+}
+
+/// The chain's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AuditVerification {
+    /// Every link holds.
+    Intact {
+        /// Records checked.
+        records: u64,
+        /// The last record's hash (note it down to detect truncation later).
+        head: String,
+    },
+    /// The first broken link.
+    Broken {
+        /// The sequence number of the first record that fails.
+        seq: i64,
+        /// What is wrong with it.
+        problem: ChainBreak,
+    },
+}
+
+/// How a link is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainBreak {
+    /// Its content no longer matches its hash: the row was altered.
+    HashMismatch,
+    /// Its `prev_hash` isn't the previous record's hash: a row was removed or inserted before it.
+    PrevHashMismatch,
+    /// Its sequence number doesn't follow the previous one: a row was removed or inserted.
+    SequenceGap,
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::HashMismatch => "content does not match its hash (altered)",
+            Self::PrevHashMismatch => "does not link to the previous record (a record was removed or inserted)",
+            Self::SequenceGap => "sequence number does not follow the previous record (a record was removed or inserted)",
+        })
+    }
+}
+
+/// The timestamp format hashed and stored: RFC 3339, microseconds, `Z`.
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Computes a record's hash from its fields and the previous hash.
+pub fn record_hash(prev_hash: &str, seq: i64, at: &str, actor: &str, kind: &str, subject: &str, detail: &Value) -> String {
+    // serde_json's Map is a BTreeMap here (no `preserve_order`), so keys serialise sorted:
+    // the JSON is canonical for the values we store (no floats in details).
+    let canonical = json!({
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "kind": kind,
+        "subject": subject,
+        "detail": detail,
+    });
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(canonical.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Walks records in `seq` order and names the first broken link.
+pub fn verify_chain<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> AuditVerification {
+    let mut verifier = ChainVerifier::new();
+    for r in records {
+        if !verifier.push(r) {
+            break;
+        }
+    }
+    verifier.finish()
+}
+
+/// Checks a chain one record at a time, in `seq` order, so that a log of any length can be
+/// verified page by page without holding it in memory. Once a link breaks, later records
+/// are ignored: the first break is the one to report.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    /// Hash of the last record checked (the genesis hash before the first).
+    prev_hash: String,
+    /// Its sequence number (0 before the first).
+    prev_seq: i64,
+    /// Records checked and found intact.
+    count: u64,
+    /// The first broken link, once found.
+    broken: Option<(i64, ChainBreak)>,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChainVerifier {
+    /// A verifier at the start of the chain.
+    pub fn new() -> Self {
+        Self { prev_hash: GENESIS_HASH.to_owned(), prev_seq: 0, count: 0, broken: None }
+    }
+
+    /// Checks the next record. Returns whether the chain still holds.
+    pub fn push(&mut self, r: &AuditRecord) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        let problem = if r.seq != self.prev_seq.saturating_add(1) {
+            Some(ChainBreak::SequenceGap)
+        } else if r.prev_hash != self.prev_hash {
+            Some(ChainBreak::PrevHashMismatch)
+        } else if record_hash(&r.prev_hash, r.seq, &format_time(r.at), &r.actor, &r.kind, &r.subject, &r.detail)
+            != r.hash
+        {
+            Some(ChainBreak::HashMismatch)
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => {
+                self.broken = Some((r.seq, problem));
+                false
+            }
+            None => {
+                self.prev_hash.clone_from(&r.hash);
+                self.prev_seq = r.seq;
+                self.count += 1;
+                true
+            }
+        }
+    }
+
+    /// Records that the next stored row, numbered `seq`, could not even be read back into
+    /// an [`AuditRecord`] (a timestamp out of range, a detail that isn't JSON): its content
+    /// can't match its hash. Returns `false`, as the chain no longer holds.
+    pub fn push_unreadable(&mut self, seq: i64) -> bool {
+        if self.broken.is_none() {
+            let problem = if seq != self.prev_seq.saturating_add(1) {
+                ChainBreak::SequenceGap
+            } else {
+                ChainBreak::HashMismatch
+            };
+            self.broken = Some((seq, problem));
+        }
+        false
+    }
+
+    /// The verdict on everything pushed.
+    pub fn finish(self) -> AuditVerification {
+        match self.broken {
+            Some((seq, problem)) => AuditVerification::Broken { seq, problem },
+            None => AuditVerification::Intact { records: self.count, head: self.prev_hash },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn chain(n: i64) -> Vec<AuditRecord> {
+        let mut out: Vec<AuditRecord> = Vec::new();
+        let mut prev = GENESIS_HASH.to_owned();
+        for seq in 1..=n {
+            let at = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap() + chrono::Duration::seconds(seq);
+            let detail = json!({"n": seq});
+            let hash = record_hash(&prev, seq, &format_time(at), "system", "gateway.started", "x", &detail);
+            out.push(AuditRecord {
+                seq,
+                at,
+                actor: "system".into(),
+                kind: "gateway.started".into(),
+                subject: "x".into(),
+                detail,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+            });
+            prev = hash;
+        }
+        out
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let c = chain(5);
+        assert!(matches!(verify_chain(&c), AuditVerification::Intact { records: 5, .. }));
+        assert!(matches!(verify_chain(&[]), AuditVerification::Intact { records: 0, .. }));
+    }
+
+    #[test]
+    fn tampering_is_named() {
+        let mut altered = chain(5);
+        altered[2].subject = "y".into();
+        assert_eq!(verify_chain(&altered), AuditVerification::Broken { seq: 3, problem: ChainBreak::HashMismatch });
+
+        let mut removed = chain(5);
+        removed.remove(2);
+        assert_eq!(verify_chain(&removed), AuditVerification::Broken { seq: 4, problem: ChainBreak::SequenceGap });
+
+        // An inserted row renumbered to fit still fails to link.
+        let mut inserted = chain(5);
+        let mut fake = inserted[1].clone();
+        fake.detail = json!({"forged": true});
+        inserted.insert(2, fake);
+        for (i, r) in inserted.iter_mut().enumerate() {
+            r.seq = i as i64 + 1;
+        }
+        assert!(matches!(verify_chain(&inserted), AuditVerification::Broken { seq: 2 | 3, .. }));
+    }
+
+    #[test]
+    fn incremental_verifier_matches_and_keeps_the_first_break() {
+        let c = chain(4);
+        let mut v = ChainVerifier::new();
+        assert!(c.iter().all(|r| v.push(r)));
+        assert_eq!(v.finish(), verify_chain(&c));
+
+        let mut v = ChainVerifier::new();
+        assert!(v.push(&c[0]));
+        assert!(!v.push_unreadable(2));
+        assert!(!v.push(&c[2]));
+        assert_eq!(v.finish(), AuditVerification::Broken { seq: 2, problem: ChainBreak::HashMismatch });
+
+        let mut v = ChainVerifier::new();
+        assert!(v.push(&c[0]));
+        assert!(!v.push_unreadable(3));
+        assert_eq!(v.finish(), AuditVerification::Broken { seq: 3, problem: ChainBreak::SequenceGap });
+    }
+}

@@ -1,0 +1,106 @@
+//! fumidai's persistence: one schema on SQLite (the single-box default) or PostgreSQL
+//! (scale-out), the hash-chained audit log, and secrets sealed under the master key.
+//!
+//! The gateway and the web UI talk to an [`Arc<dyn Store>`](Store); no `sqlx` type crosses
+//! that trait, so callers can't tell (or care) which database is behind it.
+//!
+//! # Layout
+//!
+//! - [`model`]: the plain records the trait takes and returns.
+//! - [`audit`]: audit event kinds, the chain's hashing and verification (R-17-2).
+//! - [`sealing`]: the master key and the AEAD that seals TOTP seeds and target credentials.
+//! - `sql`: the [`SqlStore`] implementation on `sqlx::Any`, with per-database migrations
+//!   (`migrations/sqlite`, `migrations/postgres`: one schema in two dialects).
+//!
+//! # What this crate does not do
+//!
+//! It makes no decisions: whether a login succeeds, whether an account locks, is decided by
+//! `policy`; the store records the outcome atomically with its audit event, so a change
+//! is never stored without its record nor recorded without being stored (R-17-2).
+
+pub mod audit;
+pub mod error;
+pub mod model;
+pub mod sealing;
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use policy::ids::{AccountKind, Login, VendorName};
+use policy::lockout::LockoutPolicy;
+use policy::login::LoginRejection;
+use policy::totp::TimeStep;
+
+pub use audit::{AuditEvent, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier};
+pub use error::{Error, Result};
+pub use model::*;
+pub use sealing::MasterKey;
+pub use sql::{Backend, SqlStore};
+
+/// The store as the rest of fumidai sees it.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Checks the database answers; `/healthz` and fail-closed admission use it.
+    async fn ping(&self) -> Result<()>;
+
+    /// Registers a vendor company. Fails with [`Error::AlreadyExists`] on a duplicate name.
+    async fn add_vendor(&self, vendor: NewVendor, actor: &Actor) -> Result<Vendor>;
+    /// A vendor by name.
+    async fn vendor(&self, name: &VendorName) -> Result<Option<Vendor>>;
+    /// All vendors, by name.
+    async fn vendors(&self) -> Result<Vec<Vendor>>;
+
+    /// Creates an engineer or operator account with its hashed password and sealed TOTP
+    /// secret. An engineer's vendor must exist ([`Error::NotFound`]).
+    async fn add_account(&self, account: NewAccount, actor: &Actor) -> Result<Account>;
+    /// An account by login, without secrets.
+    async fn account(&self, login: &Login) -> Result<Option<Account>>;
+    /// All accounts of a kind (or all), by login.
+    async fn accounts(&self, kind: Option<AccountKind>) -> Result<Vec<Account>>;
+    /// What a login check needs: hash, unsealed TOTP secret, last used step, failure state
+    /// and the vendor's allow list. `None` for an unknown login.
+    async fn credentials(&self, login: &Login) -> Result<Option<Credentials>>;
+
+    /// Records a successful login: claims the TOTP step atomically (refusing a step at or
+    /// before the last one claimed, so two parallel logins can't share a code), resets the
+    /// failure count, and appends `login.success`. Returns [`StepClaim::AlreadyUsed`] —
+    /// having changed nothing — when the step was claimed meanwhile; the caller then
+    /// records a failure with [`LoginRejection::ReplayedCode`].
+    async fn record_login_success(&self, login: &Login, step: TimeStep, attempt: &LoginAttempt) -> Result<StepClaim>;
+    /// Records a failed login: appends `login.failure`; when the reason counts towards the
+    /// lock-out and the account exists, increments its failure count atomically and applies
+    /// `policy::lockout::after_failure`, appending `account.locked` when that locks it.
+    /// `attempted` is the login as typed, which may name no account.
+    async fn record_login_failure(
+        &self,
+        attempted: &str,
+        reason: LoginRejection,
+        attempt: &LoginAttempt,
+        lockout: &LockoutPolicy,
+    ) -> Result<FailureRecorded>;
+
+    /// Records an issued client certificate, with its audit event.
+    async fn add_certificate(&self, cert: NewCertificate, actor: &Actor) -> Result<CertificateRecord>;
+    /// Revokes every unrevoked certificate of a login, or the one with a serial. Returns
+    /// those revoked now (empty when there were none). Takes effect at the next handshake.
+    async fn revoke_certificates(&self, which: &RevokeSelector, reason: &str, actor: &Actor) -> Result<Vec<CertificateRecord>>;
+    /// All certificates, newest first.
+    async fn certificates(&self) -> Result<Vec<CertificateRecord>>;
+    /// Serials of all revoked certificates, for the front door's handshake check.
+    async fn revoked_serials(&self) -> Result<Vec<CertSerial>>;
+
+    /// Appends an event that records no other change (configuration load, refused
+    /// connection, start-up).
+    async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord>;
+    /// The last `n` audit records, oldest first.
+    async fn audit_tail(&self, n: u32) -> Result<Vec<AuditRecord>>;
+    /// Walks the whole chain and names the first broken link.
+    async fn verify_audit(&self) -> Result<AuditVerification>;
+}
+
+/// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if
+/// missing and applying pending migrations.
+pub async fn open(url: &str, master_key: MasterKey) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqlStore::open(url, master_key).await?))
+}

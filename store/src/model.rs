@@ -1,0 +1,249 @@
+//! The plain records the [`Store`](crate::Store) takes and returns.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use policy::ids::{AccountKind, Login, OperatorRole, VendorName};
+use policy::lockout::{AfterFailure, FailureState};
+use policy::password::PasswordHash;
+use policy::totp::{TimeStep, TotpSecret};
+use serde::Serialize;
+
+/// Who did something, as the audit trail names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The gateway itself (start-up, time-outs).
+    System,
+    /// Someone at the gateway's command line, with the OS user running it.
+    Cli {
+        /// The OS user name.
+        os_user: String,
+    },
+    /// A logged-in engineer or operator.
+    Person(Login),
+    /// A connection not yet tied to a person, by source address.
+    Peer(SocketAddr),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::System => f.write_str("system"),
+            Self::Cli { os_user } => write!(f, "cli:{os_user}"),
+            Self::Person(login) => write!(f, "person:{login}"),
+            Self::Peer(addr) => write!(f, "peer:{addr}"),
+        }
+    }
+}
+
+/// A vendor to register.
+#[derive(Debug, Clone)]
+pub struct NewVendor {
+    /// Short name.
+    pub name: VendorName,
+    /// Source networks its engineers may connect from; empty allows any (R-10.2-PATH).
+    pub allow_from: Vec<IpNet>,
+    /// Whether its engineers may declare emergency access (R-10.1-APPROVE 事後承認).
+    pub emergency_allowed: bool,
+}
+
+/// A registered vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vendor {
+    /// Short name.
+    pub name: VendorName,
+    /// Source networks its engineers may connect from; empty allows any.
+    pub allow_from: Vec<IpNet>,
+    /// Whether its engineers may declare emergency access.
+    pub emergency_allowed: bool,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An account to create.
+#[derive(Debug)]
+pub struct NewAccount {
+    /// Login, also the client certificate's CN.
+    pub login: Login,
+    /// Engineer or operator.
+    pub kind: AccountKind,
+    /// The person's name, for reports.
+    pub display_name: Option<String>,
+    /// An engineer's vendor; `None` for operators.
+    pub vendor: Option<VendorName>,
+    /// An operator's role; `None` for engineers.
+    pub role: Option<OperatorRole>,
+    /// Argon2id hash of the password.
+    pub password_hash: PasswordHash,
+    /// TOTP secret, sealed under the master key before it is stored.
+    pub totp_secret: TotpSecret,
+}
+
+/// An account, without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// Login.
+    pub login: Login,
+    /// Engineer or operator.
+    pub kind: AccountKind,
+    /// The person's name.
+    pub display_name: Option<String>,
+    /// An engineer's vendor.
+    pub vendor: Option<VendorName>,
+    /// An operator's role.
+    pub role: Option<OperatorRole>,
+    /// Disabled accounts can't log in.
+    pub enabled: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// While in the future, logins are refused.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// What a login check needs to know about an account.
+#[derive(Debug)]
+pub struct Credentials {
+    /// The account.
+    pub account: Account,
+    /// Argon2id hash.
+    pub password_hash: PasswordHash,
+    /// The unsealed TOTP secret.
+    pub totp_secret: TotpSecret,
+    /// Step of the last accepted code (replay refusal).
+    pub last_totp_step: Option<TimeStep>,
+    /// Failure count and lock.
+    pub failures: FailureState,
+    /// The vendor's allow list (empty for operators and unrestricted vendors).
+    pub allow_from: Vec<IpNet>,
+}
+
+/// Where a login attempt came from, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// The client's address as the front door saw it.
+    pub client_addr: SocketAddr,
+    /// Serial of the client certificate presented.
+    pub certificate_serial: Option<CertSerial>,
+    /// The protocol logged in through (`ssh`, later `rdp`, `https`).
+    pub protocol: &'static str,
+    /// When the attempt was decided.
+    pub at: DateTime<Utc>,
+}
+
+/// Whether a TOTP step could be claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepClaim {
+    /// Claimed; the login is recorded as a success.
+    Claimed,
+    /// Another login claimed this step (or a later one) first; nothing was changed.
+    AlreadyUsed,
+}
+
+/// What recording a failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureRecorded {
+    /// The login names no account: only the audit event was written.
+    UnknownAccount,
+    /// The failure doesn't count towards the lock-out (e.g. already locked).
+    NotCounted,
+    /// Applied to the account; see whether it locked.
+    Applied(AfterFailure),
+}
+
+/// A certificate serial number, as lowercase hex without separators.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct CertSerial(String);
+
+impl CertSerial {
+    /// From the serial's big-endian bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        // Leading zero bytes (DER sign padding) are not part of the number.
+        let trimmed: &[u8] = match bytes.iter().position(|b| *b != 0) {
+            Some(first) => bytes.get(first..).unwrap_or_default(),
+            None => &[0],
+        };
+        Self(hex::encode(trimmed))
+    }
+
+    /// From hex typed by an operator (`:` separators and case are ignored).
+    pub fn parse(text: &str) -> Option<Self> {
+        let cleaned: String = text.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+        let bytes = hex::decode(&cleaned).ok()?;
+        if bytes.is_empty() {
+            return None;
+        }
+        Some(Self::from_bytes(&bytes))
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CertSerial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A client certificate just issued.
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    /// Serial number.
+    pub serial: CertSerial,
+    /// Whose device it is (the CN).
+    pub login: Login,
+    /// Validity start.
+    pub not_before: DateTime<Utc>,
+    /// Validity end.
+    pub not_after: DateTime<Utc>,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+}
+
+/// A certificate as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateRecord {
+    /// Serial number.
+    pub serial: CertSerial,
+    /// Whose device it is.
+    pub login: Login,
+    /// Validity start.
+    pub not_before: DateTime<Utc>,
+    /// Validity end.
+    pub not_after: DateTime<Utc>,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why.
+    pub revocation_reason: Option<String>,
+}
+
+/// Which certificates to revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeSelector {
+    /// Every unrevoked certificate of this login.
+    Login(Login),
+    /// The certificate with this serial.
+    Serial(CertSerial),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_normalise() {
+        assert_eq!(CertSerial::from_bytes(&[0, 0x1a, 0x2b]).as_str(), "1a2b");
+        assert_eq!(CertSerial::parse("1A:2B").unwrap().as_str(), "1a2b");
+        assert_eq!(CertSerial::parse("001a2b").unwrap().as_str(), "1a2b");
+        assert!(CertSerial::parse("xyz").is_none());
+        assert!(CertSerial::parse("").is_none());
+    }
+}

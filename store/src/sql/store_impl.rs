@@ -1,0 +1,102 @@
+//! [`Store`] for [`SqlStore`]: each method forwards to the file that owns its concern.
+
+use async_trait::async_trait;
+use policy::ids::{AccountKind, Login, VendorName};
+use policy::lockout::LockoutPolicy;
+use policy::login::LoginRejection;
+use policy::totp::TimeStep;
+
+use super::{SqlStore, audit_log};
+use crate::Store;
+use crate::audit::{AuditEvent, AuditRecord, AuditVerification};
+use crate::error::Result;
+use crate::model::{
+    Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, LoginAttempt, NewAccount,
+    NewCertificate, NewVendor, RevokeSelector, StepClaim, Vendor,
+};
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn add_vendor(&self, vendor: NewVendor, actor: &Actor) -> Result<Vendor> {
+        self.insert_vendor(vendor, actor).await
+    }
+
+    async fn vendor(&self, name: &VendorName) -> Result<Option<Vendor>> {
+        self.select_vendor(name).await
+    }
+
+    async fn vendors(&self) -> Result<Vec<Vendor>> {
+        self.select_vendors().await
+    }
+
+    async fn add_account(&self, account: NewAccount, actor: &Actor) -> Result<Account> {
+        self.insert_account(account, actor).await
+    }
+
+    async fn account(&self, login: &Login) -> Result<Option<Account>> {
+        self.select_account(login).await
+    }
+
+    async fn accounts(&self, kind: Option<AccountKind>) -> Result<Vec<Account>> {
+        self.select_accounts(kind).await
+    }
+
+    async fn credentials(&self, login: &Login) -> Result<Option<Credentials>> {
+        self.select_credentials(login).await
+    }
+
+    async fn record_login_success(&self, login: &Login, step: TimeStep, attempt: &LoginAttempt) -> Result<StepClaim> {
+        self.claim_login(login, step, attempt).await
+    }
+
+    async fn record_login_failure(
+        &self,
+        attempted: &str,
+        reason: LoginRejection,
+        attempt: &LoginAttempt,
+        lockout: &LockoutPolicy,
+    ) -> Result<FailureRecorded> {
+        self.record_failure(attempted, reason, attempt, lockout).await
+    }
+
+    async fn add_certificate(&self, cert: NewCertificate, actor: &Actor) -> Result<CertificateRecord> {
+        self.insert_certificate(cert, actor).await
+    }
+
+    async fn revoke_certificates(
+        &self,
+        which: &RevokeSelector,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Vec<CertificateRecord>> {
+        self.revoke(which, reason, actor).await
+    }
+
+    async fn certificates(&self) -> Result<Vec<CertificateRecord>> {
+        self.select_certificates().await
+    }
+
+    async fn revoked_serials(&self) -> Result<Vec<CertSerial>> {
+        self.select_revoked_serials().await
+    }
+
+    async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {
+        let mut tx = self.write().await?;
+        let record = audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn audit_tail(&self, n: u32) -> Result<Vec<AuditRecord>> {
+        audit_log::tail(&self.pool, n).await
+    }
+
+    async fn verify_audit(&self) -> Result<AuditVerification> {
+        audit_log::verify(&self.pool).await
+    }
+}

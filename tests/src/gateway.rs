@@ -1,0 +1,262 @@
+//! A fumidai data directory and `fumidai serve` process for one test.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::tools::{fumidai_bin, wait_for};
+
+/// An initialised data directory, and the gateway process once started.
+pub struct Gateway {
+    /// Holds everything; removed on drop.
+    pub tmp: TempDir,
+    /// The data directory.
+    pub data: PathBuf,
+    child: Option<Child>,
+    /// The front door's address once started.
+    pub addr: Option<SocketAddr>,
+    /// The internal health/metrics address once started.
+    pub ui_addr: Option<SocketAddr>,
+    log_path: PathBuf,
+}
+
+/// A client certificate's files.
+#[derive(Debug, Clone)]
+pub struct CertFiles {
+    /// LOGIN.crt
+    pub crt: PathBuf,
+    /// LOGIN.key
+    pub key: PathBuf,
+    /// ca.crt
+    pub ca: PathBuf,
+    /// LOGIN.p12
+    pub p12: PathBuf,
+    /// The certificate's serial.
+    pub serial: String,
+}
+
+/// An enrolled engineer.
+#[derive(Debug, Clone)]
+pub struct Engineer {
+    /// Login.
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// TOTP secret, base32.
+    pub totp_secret: String,
+    /// Their device's certificate.
+    pub certs: CertFiles,
+}
+
+impl Gateway {
+    /// `fumidai init` into a fresh temporary directory, on loopback ports the OS picks.
+    pub fn init() -> Self {
+        Self::init_with(&[])
+    }
+
+    /// `fumidai init` with extra arguments.
+    pub fn init_with(extra: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let log_path = tmp.path().join("serve.log");
+        let gw = Self { tmp, data, child: None, addr: None, ui_addr: None, log_path };
+        let mut args = vec!["init", "--listen", "127.0.0.1:0", "--ui-listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        gw.cli_ok(&args);
+        gw
+    }
+
+    /// Runs `fumidai --data-dir DATA ARGS…`.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_stdin(args, "")
+    }
+
+    /// Runs the CLI with `stdin` piped in.
+    pub fn cli_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        self.command(args, &[]).and_then_stdin(stdin)
+    }
+
+    /// Runs the CLI and returns stdout, failing the test on a non-zero exit.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert_success(args, &out);
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// A `fumidai` command for this data directory, not yet run.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(fumidai_bin());
+        cmd.arg("--data-dir").arg(&self.data).args(args).env_remove("RUST_LOG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts `fumidai serve` and waits until it listens.
+    pub fn start(&mut self) {
+        self.start_with_env(&[]);
+    }
+
+    /// Starts `fumidai serve` with extra environment (e.g. `RUST_LOG`).
+    pub fn start_with_env(&mut self, env: &[(&str, &str)]) {
+        assert!(self.child.is_none(), "already started");
+        let log = File::create(&self.log_path).expect("log file");
+        let child = self
+            .command(&["serve"], env)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn fumidai serve");
+        self.child = Some(child);
+        let (addr, ui_addr) = wait_for("fumidai serve to listen", Duration::from_secs(30), || {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("fumidai serve exited with {status}:\n{}", self.log());
+            }
+            let log = self.log();
+            let line = log.lines().find(|l| l.contains("fumidai serving"))?;
+            Some((field(line, "listen")?, field(line, "ui_listen")?))
+        });
+        self.addr = Some(addr);
+        self.ui_addr = Some(ui_addr);
+    }
+
+    /// Stops the gateway (SIGKILL) if running.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The gateway's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The front door's `HOST:PORT`.
+    pub fn front_door(&self) -> String {
+        self.addr.expect("gateway not started").to_string()
+    }
+
+    /// Registers a vendor.
+    pub fn add_vendor(&self, name: &str, extra: &[&str]) {
+        let mut args = vec!["vendor", "add", name];
+        args.extend_from_slice(extra);
+        self.cli_ok(&args);
+    }
+
+    /// Creates an engineer (password from stdin) with a certificate.
+    pub fn add_engineer(&self, login: &str, vendor: &str, password: &str) -> Engineer {
+        let args = ["--json", "engineer", "add", login, "--vendor", vendor, "--password-stdin"];
+        let out = self.cli_stdin(&args, &format!("{password}\n"));
+        assert_success(&args, &out);
+        let enrolled: Value = serde_json::from_slice(&out.stdout).expect("engineer add --json");
+        let totp_secret = enrolled["totp_secret"].as_str().expect("totp_secret").to_owned();
+        let certs = self.issue_cert(login);
+        Engineer { login: login.to_owned(), password: password.to_owned(), totp_secret, certs }
+    }
+
+    /// `fumidai cert issue LOGIN` into a fresh directory.
+    pub fn issue_cert(&self, login: &str) -> CertFiles {
+        self.issue_cert_with(login, &[], &[])
+    }
+
+    /// `fumidai cert issue` with extra arguments and an optional wrapper command (e.g.
+    /// `faketime`).
+    pub fn issue_cert_with(&self, login: &str, extra: &[&str], wrapper: &[&str]) -> CertFiles {
+        let dir = unique_dir(self.tmp.path(), &format!("certs-{login}"));
+        let dir_s = dir.to_str().expect("utf-8 path");
+        let mut args = vec!["--json", "cert", "issue", login, "--out", dir_s];
+        args.extend_from_slice(extra);
+        let out = match wrapper.split_first() {
+            None => self.cli(&args),
+            Some((program, wrapper_args)) => {
+                let inner = self.command(&args, &[]);
+                let mut cmd = Command::new(program);
+                cmd.args(wrapper_args).arg(inner.get_program()).args(inner.get_args());
+                cmd.output().expect("run wrapped fumidai")
+            }
+        };
+        assert_success(&args, &out);
+        let issued: Value = serde_json::from_slice(&out.stdout).expect("cert issue --json");
+        CertFiles {
+            crt: dir.join(format!("{login}.crt")),
+            key: dir.join(format!("{login}.key")),
+            ca: dir.join("ca.crt"),
+            p12: dir.join(format!("{login}.p12")),
+            serial: issued["certificate"]["serial"].as_str().expect("serial").to_owned(),
+        }
+    }
+
+    /// The last `n` audit records, as JSON.
+    pub fn audit_tail(&self, n: u32) -> Vec<Value> {
+        let out = self.cli_ok(&["--json", "audit", "tail", "-n", &n.to_string()]);
+        serde_json::from_str(&out).expect("audit tail --json")
+    }
+
+    /// Waits until an audit record of `kind` about `subject` exists, and returns it.
+    pub fn wait_audit(&self, kind: &str, subject: &str) -> Value {
+        wait_for(&format!("audit {kind} {subject}"), Duration::from_secs(20), || {
+            self.audit_tail(1000)
+                .into_iter()
+                .rev()
+                .find(|r| r["kind"] == kind && r["subject"] == subject)
+        })
+    }
+
+    /// All audit records of `kind` about `subject`.
+    pub fn audits(&self, kind: &str, subject: &str) -> Vec<Value> {
+        self.audit_tail(10_000).into_iter().filter(|r| r["kind"] == kind && r["subject"] == subject).collect()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Fails with the command's output when it didn't succeed.
+pub fn assert_success(args: &[&str], out: &Output) {
+    assert!(
+        out.status.success(),
+        "fumidai {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn unique_dir(parent: &Path, stem: &str) -> PathBuf {
+    (0..).map(|i| parent.join(format!("{stem}-{i}"))).find(|p| !p.exists()).expect("a free name")
+}
+
+/// `key=value` from a tracing text line.
+fn field(line: &str, key: &str) -> Option<SocketAddr> {
+    line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{key}="))).and_then(|v| v.parse().ok())
+}
+
+trait AndThenStdin {
+    fn and_then_stdin(self, stdin: &str) -> Output;
+}
+
+impl AndThenStdin for Command {
+    fn and_then_stdin(mut self, stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn fumidai");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait fumidai")
+    }
+}

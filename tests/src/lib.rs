@@ -1,0 +1,30 @@
+//! Harness for fumidai's end-to-end tests: real `fumidai` processes on loopback ports the
+//! OS picks, driven by real peers (OpenSSH `ssh`, `openssl s_client`, `oathtool`).
+//!
+//! # Layout
+//!
+//! - [`Gateway`]: an initialised data directory and, once started, a `fumidai serve`
+//!   process killed in `Drop`, with its log captured to a file.
+//! - [`Engineer`]: an enrolled account with its password, TOTP secret and certificate files.
+//! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
+//!   `SSH_ASKPASS`.
+//!
+//! # What this crate does not do
+//!
+//! It mocks nothing a real peer can do, and never sleeps to wait: it polls under deadlines.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "test harness: any failure must fail the test loudly"
+)]
+
+pub mod gateway;
+pub mod ssh;
+pub mod tools;
+
+pub use gateway::{CertFiles, Engineer, Gateway};
+pub use ssh::{SshLogin, SshOutcome};

@@ -1,0 +1,139 @@
+//! Stock OpenSSH `ssh` through the gateway, answering the password and code prompts with
+//! an `SSH_ASKPASS` script, as a vendor's engineer would type them.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::gateway::{CertFiles, Gateway};
+use crate::tools::{fumidai_bin, require, run_with_timeout};
+
+/// How the TLS leg is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proxy {
+    /// `fumidai connect` as ProxyCommand.
+    Fumidai,
+    /// `openssl s_client -quiet -tls1_3` as ProxyCommand: any TLS 1.3 client works.
+    OpensslSClient,
+}
+
+/// One `ssh` login attempt.
+#[derive(Debug, Clone)]
+pub struct SshLogin {
+    /// The SSH user name (`engineer` or `engineer:target`).
+    pub user: String,
+    /// The device's certificate files.
+    pub certs: CertFiles,
+    /// Answer to the password prompt.
+    pub password: String,
+    /// Answer to the code prompt.
+    pub code: String,
+    /// ProxyCommand flavour.
+    pub proxy: Proxy,
+    /// Remote command (none: a shell is requested).
+    pub command: Option<String>,
+}
+
+/// What `ssh` did.
+#[derive(Debug)]
+pub struct SshOutcome {
+    /// Exit code (255: ssh itself failed, e.g. authentication).
+    pub code: i32,
+    /// What the remote side printed.
+    pub stdout: String,
+    /// ssh's own messages.
+    pub stderr: String,
+    /// The prompts the askpass script was shown, in order.
+    pub prompts: Vec<String>,
+}
+
+impl SshOutcome {
+    /// Whether the login got through to the session.
+    pub fn authenticated(&self) -> bool {
+        self.code != 255 && !self.stderr.contains("Permission denied")
+    }
+}
+
+impl SshLogin {
+    /// A login with `fumidai connect` and no remote command.
+    pub fn new(user: &str, certs: &CertFiles, password: &str, code: &str) -> Self {
+        Self {
+            user: user.to_owned(),
+            certs: certs.clone(),
+            password: password.to_owned(),
+            code: code.to_owned(),
+            proxy: Proxy::Fumidai,
+            command: Some("id".to_owned()),
+        }
+    }
+
+    /// Runs `ssh` against `gw` and waits for it.
+    pub fn run(&self, gw: &Gateway) -> SshOutcome {
+        require("ssh");
+        let work = tempfile::tempdir_in(gw.tmp.path()).expect("tempdir");
+        let answers = work.path();
+        std::fs::write(answers.join("password"), &self.password).expect("write");
+        std::fs::write(answers.join("code"), &self.code).expect("write");
+        let askpass = answers.join("askpass.sh");
+        std::fs::write(
+            &askpass,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/prompts'\ncase \"$1\" in\n  *assword*) cat '{dir}/password' ;;\n  *) cat '{dir}/code' ;;\nesac\n",
+                dir = answers.display()
+            ),
+        )
+        .expect("write askpass");
+        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+
+        let mut cmd = Command::new("ssh");
+        cmd.args(["-F", "/dev/null", "-T"])
+            .args(["-o", "StrictHostKeyChecking=no"])
+            .args(["-o", &format!("UserKnownHostsFile={}", answers.join("known_hosts").display())])
+            .args(["-o", "PreferredAuthentications=keyboard-interactive"])
+            .args(["-o", "NumberOfPasswordPrompts=1"])
+            .args(["-o", "ConnectTimeout=20"])
+            .args(["-o", "LogLevel=ERROR"])
+            .args(["-o", &format!("ProxyCommand={}", self.proxy_command(gw))])
+            .args(["-l", &self.user, "fumidai-gateway"])
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0");
+        if let Some(command) = &self.command {
+            cmd.arg(command);
+        }
+        let out = run_with_timeout(cmd, Duration::from_secs(60));
+        let prompts = std::fs::read_to_string(answers.join("prompts")).unwrap_or_default();
+        SshOutcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            prompts: prompts.lines().map(str::to_owned).collect(),
+        }
+    }
+
+    fn proxy_command(&self, gw: &Gateway) -> String {
+        let c = &self.certs;
+        match self.proxy {
+            Proxy::Fumidai => format!(
+                "{} connect {} --cert {} --key {} --ca {}",
+                fumidai_bin().display(),
+                gw.front_door(),
+                q(&c.crt),
+                q(&c.key),
+                q(&c.ca)
+            ),
+            Proxy::OpensslSClient => format!(
+                "openssl s_client -quiet -verify_quiet -tls1_3 -connect {} -servername localhost -cert {} -key {} -CAfile {} -verify_return_error",
+                gw.front_door(),
+                q(&c.crt),
+                q(&c.key),
+                q(&c.ca)
+            ),
+        }
+    }
+}
+
+fn q(p: &Path) -> String {
+    p.display().to_string()
+}
