@@ -94,7 +94,12 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// An event with an empty detail.
     pub fn new(kind: AuditKind, actor: Actor, subject: impl Into<String>) -> Self {
-        Self { kind, actor, subject: subject.into(), detail: json!({}) }
+        Self {
+            kind,
+            actor,
+            subject: subject.into(),
+            detail: json!({}),
+        }
     }
 
     /// The same event with `detail`.
@@ -173,7 +178,15 @@ pub fn format_time(at: DateTime<Utc>) -> String {
 }
 
 /// Computes a record's hash from its fields and the previous hash.
-pub fn record_hash(prev_hash: &str, seq: i64, at: &str, actor: &str, kind: &str, subject: &str, detail: &Value) -> String {
+pub fn record_hash(
+    prev_hash: &str,
+    seq: i64,
+    at: &str,
+    actor: &str,
+    kind: &str,
+    subject: &str,
+    detail: &Value,
+) -> String {
     // serde_json's Map is a BTreeMap here (no `preserve_order`), so keys serialise sorted:
     // the JSON is canonical for the values we store (no floats in details).
     let canonical = json!({
@@ -225,7 +238,12 @@ impl Default for ChainVerifier {
 impl ChainVerifier {
     /// A verifier at the start of the chain.
     pub fn new() -> Self {
-        Self { prev_hash: GENESIS_HASH.to_owned(), prev_seq: 0, count: 0, broken: None }
+        Self {
+            prev_hash: GENESIS_HASH.to_owned(),
+            prev_seq: 0,
+            count: 0,
+            broken: None,
+        }
     }
 
     /// Checks the next record. Returns whether the chain still holds.
@@ -237,8 +255,15 @@ impl ChainVerifier {
             Some(ChainBreak::SequenceGap)
         } else if r.prev_hash != self.prev_hash {
             Some(ChainBreak::PrevHashMismatch)
-        } else if record_hash(&r.prev_hash, r.seq, &format_time(r.at), &r.actor, &r.kind, &r.subject, &r.detail)
-            != r.hash
+        } else if record_hash(
+            &r.prev_hash,
+            r.seq,
+            &format_time(r.at),
+            &r.actor,
+            &r.kind,
+            &r.subject,
+            &r.detail,
+        ) != r.hash
         {
             Some(ChainBreak::HashMismatch)
         } else {
@@ -277,7 +302,10 @@ impl ChainVerifier {
     pub fn finish(self) -> AuditVerification {
         match self.broken {
             Some((seq, problem)) => AuditVerification::Broken { seq, problem },
-            None => AuditVerification::Intact { records: self.count, head: self.prev_hash },
+            None => AuditVerification::Intact {
+                records: self.count,
+                head: self.prev_hash,
+            },
         }
     }
 }
@@ -291,9 +319,18 @@ mod tests {
         let mut out: Vec<AuditRecord> = Vec::new();
         let mut prev = GENESIS_HASH.to_owned();
         for seq in 1..=n {
-            let at = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap() + chrono::Duration::seconds(seq);
+            let at = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap()
+                + chrono::Duration::seconds(seq);
             let detail = json!({"n": seq});
-            let hash = record_hash(&prev, seq, &format_time(at), "system", "gateway.started", "x", &detail);
+            let hash = record_hash(
+                &prev,
+                seq,
+                &format_time(at),
+                "system",
+                "gateway.started",
+                "x",
+                &detail,
+            );
             out.push(AuditRecord {
                 seq,
                 at,
@@ -312,19 +349,37 @@ mod tests {
     #[test]
     fn intact_chain_verifies() {
         let c = chain(5);
-        assert!(matches!(verify_chain(&c), AuditVerification::Intact { records: 5, .. }));
-        assert!(matches!(verify_chain(&[]), AuditVerification::Intact { records: 0, .. }));
+        assert!(matches!(
+            verify_chain(&c),
+            AuditVerification::Intact { records: 5, .. }
+        ));
+        assert!(matches!(
+            verify_chain(&[]),
+            AuditVerification::Intact { records: 0, .. }
+        ));
     }
 
     #[test]
     fn tampering_is_named() {
         let mut altered = chain(5);
         altered[2].subject = "y".into();
-        assert_eq!(verify_chain(&altered), AuditVerification::Broken { seq: 3, problem: ChainBreak::HashMismatch });
+        assert_eq!(
+            verify_chain(&altered),
+            AuditVerification::Broken {
+                seq: 3,
+                problem: ChainBreak::HashMismatch
+            }
+        );
 
         let mut removed = chain(5);
         removed.remove(2);
-        assert_eq!(verify_chain(&removed), AuditVerification::Broken { seq: 4, problem: ChainBreak::SequenceGap });
+        assert_eq!(
+            verify_chain(&removed),
+            AuditVerification::Broken {
+                seq: 4,
+                problem: ChainBreak::SequenceGap
+            }
+        );
 
         // An inserted row renumbered to fit still fails to link.
         let mut inserted = chain(5);
@@ -334,7 +389,10 @@ mod tests {
         for (i, r) in inserted.iter_mut().enumerate() {
             r.seq = i as i64 + 1;
         }
-        assert!(matches!(verify_chain(&inserted), AuditVerification::Broken { seq: 2 | 3, .. }));
+        assert!(matches!(
+            verify_chain(&inserted),
+            AuditVerification::Broken { seq: 2 | 3, .. }
+        ));
     }
 
     #[test]
@@ -348,11 +406,23 @@ mod tests {
         assert!(v.push(&c[0]));
         assert!(!v.push_unreadable(2));
         assert!(!v.push(&c[2]));
-        assert_eq!(v.finish(), AuditVerification::Broken { seq: 2, problem: ChainBreak::HashMismatch });
+        assert_eq!(
+            v.finish(),
+            AuditVerification::Broken {
+                seq: 2,
+                problem: ChainBreak::HashMismatch
+            }
+        );
 
         let mut v = ChainVerifier::new();
         assert!(v.push(&c[0]));
         assert!(!v.push_unreadable(3));
-        assert_eq!(v.finish(), AuditVerification::Broken { seq: 3, problem: ChainBreak::SequenceGap });
+        assert_eq!(
+            v.finish(),
+            AuditVerification::Broken {
+                seq: 3,
+                problem: ChainBreak::SequenceGap
+            }
+        );
     }
 }

@@ -66,8 +66,14 @@ pub trait Store: Send + Sync {
     /// before the last one claimed, so two parallel logins can't share a code), resets the
     /// failure count, and appends `login.success`. Returns [`StepClaim::AlreadyUsed`] —
     /// having changed nothing — when the step was claimed meanwhile; the caller then
-    /// records a failure with [`LoginRejection::ReplayedCode`].
-    async fn record_login_success(&self, login: &Login, step: TimeStep, attempt: &LoginAttempt) -> Result<StepClaim>;
+    /// records a failure with [`LoginRejection::ReplayedCode`]. An unknown login is
+    /// [`Error::NotFound`].
+    async fn record_login_success(
+        &self,
+        login: &Login,
+        step: TimeStep,
+        attempt: &LoginAttempt,
+    ) -> Result<StepClaim>;
     /// Records a failed login: appends `login.failure`; when the reason counts towards the
     /// lock-out and the account exists, increments its failure count atomically and applies
     /// `policy::lockout::after_failure`, appending `account.locked` when that locks it.
@@ -80,11 +86,21 @@ pub trait Store: Send + Sync {
         lockout: &LockoutPolicy,
     ) -> Result<FailureRecorded>;
 
-    /// Records an issued client certificate, with its audit event.
-    async fn add_certificate(&self, cert: NewCertificate, actor: &Actor) -> Result<CertificateRecord>;
+    /// Records an issued client certificate, with its audit event. The login must name an
+    /// account ([`Error::NotFound`]); a serial already recorded is [`Error::AlreadyExists`].
+    async fn add_certificate(
+        &self,
+        cert: NewCertificate,
+        actor: &Actor,
+    ) -> Result<CertificateRecord>;
     /// Revokes every unrevoked certificate of a login, or the one with a serial. Returns
     /// those revoked now (empty when there were none). Takes effect at the next handshake.
-    async fn revoke_certificates(&self, which: &RevokeSelector, reason: &str, actor: &Actor) -> Result<Vec<CertificateRecord>>;
+    async fn revoke_certificates(
+        &self,
+        which: &RevokeSelector,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Vec<CertificateRecord>>;
     /// All certificates, newest first.
     async fn certificates(&self) -> Result<Vec<CertificateRecord>>;
     /// Serials of all revoked certificates, for the front door's handshake check.

@@ -169,7 +169,11 @@ impl CertSerial {
 
     /// From hex typed by an operator (`:` separators and case are ignored).
     pub fn parse(text: &str) -> Option<Self> {
-        let cleaned: String = text.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+        let cleaned: String = text
+            .chars()
+            .filter(|c| *c != ':')
+            .collect::<String>()
+            .to_ascii_lowercase();
         let bytes = hex::decode(&cleaned).ok()?;
         if bytes.is_empty() {
             return None;

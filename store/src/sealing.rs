@@ -49,7 +49,13 @@ impl MasterKey {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = self
             .cipher()
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| Error::Unseal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -63,7 +69,13 @@ impl MasterKey {
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
         self.cipher()
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| Error::Unseal)
     }
@@ -85,12 +97,21 @@ mod tests {
         // Moved to another row: refused.
         assert!(matches!(key.open("totp:bob", &sealed), Err(Error::Unseal)));
         // Another key: refused.
-        assert!(matches!(MasterKey::generate().open("totp:alice", &sealed), Err(Error::Unseal)));
+        assert!(matches!(
+            MasterKey::generate().open("totp:alice", &sealed),
+            Err(Error::Unseal)
+        ));
         // A flipped bit: refused.
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(matches!(key.open("totp:alice", &flipped), Err(Error::Unseal)));
-        assert!(matches!(key.open("totp:alice", &[1, 2, 3]), Err(Error::Unseal)));
+        assert!(matches!(
+            key.open("totp:alice", &flipped),
+            Err(Error::Unseal)
+        ));
+        assert!(matches!(
+            key.open("totp:alice", &[1, 2, 3]),
+            Err(Error::Unseal)
+        ));
         assert_eq!(format!("{key:?}"), "MasterKey(<secret>)");
         assert!(MasterKey::from_bytes(&[0; 31]).is_none());
     }

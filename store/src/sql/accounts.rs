@@ -8,7 +8,9 @@ use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::convert::{corrupt, count_from_db, flag, now, on_duplicate, parsed, parsed_opt, time, time_opt, to_micros};
+use super::convert::{
+    corrupt, count_from_db, flag, now, on_duplicate, parsed, parsed_opt, time, time_opt, to_micros,
+};
 use super::vendors::allow_list_from_db;
 use super::{SqlStore, audit_log};
 use crate::audit::{AuditEvent, AuditKind};
@@ -16,7 +18,8 @@ use crate::error::{Error, Result};
 use crate::model::{Account, Actor, Credentials, NewAccount};
 
 /// Account columns, qualified so they can be joined with `vendors`.
-const COLUMNS: &str = "a.login, a.kind, a.display_name, a.vendor, a.role, a.enabled, a.created_at, a.locked_until";
+const COLUMNS: &str =
+    "a.login, a.kind, a.display_name, a.vendor, a.role, a.enabled, a.created_at, a.locked_until";
 
 /// The context a login's TOTP secret is sealed under, so a sealed value copied into another
 /// account's row fails to open.
@@ -26,7 +29,9 @@ pub(super) fn totp_context(login: &Login) -> String {
 
 impl SqlStore {
     pub(super) async fn insert_account(&self, new: NewAccount, actor: &Actor) -> Result<Account> {
-        let sealed = self.master_key.seal(&totp_context(&new.login), new.totp_secret.expose_bytes())?;
+        let sealed = self
+            .master_key
+            .seal(&totp_context(&new.login), new.totp_secret.expose_bytes())?;
         let account = Account {
             login: new.login,
             kind: new.kind,
@@ -48,11 +53,17 @@ impl SqlStore {
                     .fetch_optional(tx.conn())
                     .await?;
                 if found.is_none() {
-                    return Err(Error::NotFound { kind: "vendor", name: vendor.to_string() });
+                    return Err(Error::NotFound {
+                        kind: "vendor",
+                        name: vendor.to_string(),
+                    });
                 }
             }
             (None, AccountKind::Engineer) => {
-                return Err(Error::NotFound { kind: "vendor of engineer", name: login.to_owned() });
+                return Err(Error::NotFound {
+                    kind: "vendor of engineer",
+                    name: login.to_owned(),
+                });
             }
             (None, AccountKind::Operator) => {}
         }
@@ -74,11 +85,12 @@ impl SqlStore {
         .await
         .map_err(on_duplicate("account", login))?;
         // No secret in the detail: neither the hash nor the TOTP secret.
-        let event = AuditEvent::new(AuditKind::AccountAdded, actor.clone(), login).with_detail(json!({
-            "kind": account.kind.as_str(),
-            "vendor": account.vendor.as_ref().map(|v| v.as_str()),
-            "role": account.role.map(|r| r.as_str()),
-        }));
+        let event =
+            AuditEvent::new(AuditKind::AccountAdded, actor.clone(), login).with_detail(json!({
+                "kind": account.kind.as_str(),
+                "vendor": account.vendor.as_ref().map(|v| v.as_str()),
+                "role": account.role.map(|r| r.as_str()),
+            }));
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
         Ok(account)
@@ -86,15 +98,22 @@ impl SqlStore {
 
     pub(super) async fn select_account(&self, login: &Login) -> Result<Option<Account>> {
         let sql = format!("SELECT {COLUMNS} FROM accounts a WHERE a.login = $1");
-        let row = sqlx::query(&sql).bind(login.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(login.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(account).transpose()
     }
 
     pub(super) async fn select_accounts(&self, kind: Option<AccountKind>) -> Result<Vec<Account>> {
         let rows = match kind {
             Some(kind) => {
-                let sql = format!("SELECT {COLUMNS} FROM accounts a WHERE a.kind = $1 ORDER BY a.login");
-                sqlx::query(&sql).bind(kind.as_str()).fetch_all(&self.pool).await?
+                let sql =
+                    format!("SELECT {COLUMNS} FROM accounts a WHERE a.kind = $1 ORDER BY a.login");
+                sqlx::query(&sql)
+                    .bind(kind.as_str())
+                    .fetch_all(&self.pool)
+                    .await?
             }
             None => {
                 let sql = format!("SELECT {COLUMNS} FROM accounts a ORDER BY a.login");
@@ -109,24 +128,37 @@ impl SqlStore {
             "SELECT {COLUMNS}, a.password_hash, a.totp_secret_sealed, a.last_totp_step, a.failed_count, \
              v.allow_from FROM accounts a LEFT JOIN vendors v ON v.name = a.vendor WHERE a.login = $1"
         );
-        let Some(row) = sqlx::query(&sql).bind(login.as_str()).fetch_optional(&self.pool).await? else {
+        let Some(row) = sqlx::query(&sql)
+            .bind(login.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
             return Ok(None);
         };
         let account = account(&row)?;
         // Fail closed: a secret that doesn't open (wrong key, tampered row, row copied from
         // another account) is an error, never an empty or default secret.
         let sealed: Vec<u8> = row.try_get("totp_secret_sealed")?;
-        let secret = self.master_key.open(&totp_context(&account.login), &sealed)?;
+        let secret = self
+            .master_key
+            .open(&totp_context(&account.login), &sealed)?;
         let last_step: Option<i64> = row.try_get("last_totp_step")?;
         let last_totp_step = last_step
-            .map(|s| u64::try_from(s).map(TimeStep).map_err(|_| corrupt("accounts.last_totp_step", s.to_string())))
+            .map(|s| {
+                u64::try_from(s)
+                    .map(TimeStep)
+                    .map_err(|_| corrupt("accounts.last_totp_step", s.to_string()))
+            })
             .transpose()?;
         let allow_from = match row.try_get::<Option<String>, _>("allow_from")? {
             Some(text) => allow_list_from_db(&text)?,
             None => Vec::new(),
         };
         let failures = FailureState {
-            consecutive_failures: count_from_db("accounts.failed_count", row.try_get("failed_count")?)?,
+            consecutive_failures: count_from_db(
+                "accounts.failed_count",
+                row.try_get("failed_count")?,
+            )?,
             locked_until: account.locked_until,
         };
         Ok(Some(Credentials {

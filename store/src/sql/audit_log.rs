@@ -6,7 +6,10 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::convert::{from_micros, now, to_micros};
-use crate::audit::{AuditEvent, AuditRecord, AuditVerification, ChainVerifier, GENESIS_HASH, format_time, record_hash};
+use crate::audit::{
+    AuditEvent, AuditRecord, AuditVerification, ChainVerifier, GENESIS_HASH, format_time,
+    record_hash,
+};
 use crate::error::{Error, Result};
 
 /// Rows read per query while verifying, so the chain never has to fit in memory.
@@ -18,18 +21,32 @@ const COLUMNS: &str = "seq, at, actor, kind, subject, detail, prev_hash, hash";
 /// [`SqlStore::write`](super::SqlStore), which serializes appenders; the primary key on
 /// `seq` would refuse a second link with the same number anyway.
 pub(super) async fn append(conn: &mut AnyConnection, event: &AuditEvent) -> Result<AuditRecord> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
     let (prev_seq, prev_hash) = match head {
-        Some(row) => (row.try_get::<i64, _>("seq")?, row.try_get::<String, _>("hash")?),
+        Some(row) => (
+            row.try_get::<i64, _>("seq")?,
+            row.try_get::<String, _>("hash")?,
+        ),
         None => (0, GENESIS_HASH.to_owned()),
     };
-    let seq = prev_seq
-        .checked_add(1)
-        .ok_or_else(|| Error::Corrupt { what: "audit_log.seq", detail: format!("{prev_seq} cannot be followed") })?;
+    let seq = prev_seq.checked_add(1).ok_or_else(|| Error::Corrupt {
+        what: "audit_log.seq",
+        detail: format!("{prev_seq} cannot be followed"),
+    })?;
     let at = now();
     let actor = event.actor.to_string();
     let kind = event.kind.as_str();
-    let hash = record_hash(&prev_hash, seq, &format_time(at), &actor, kind, &event.subject, &event.detail);
+    let hash = record_hash(
+        &prev_hash,
+        seq,
+        &format_time(at),
+        &actor,
+        kind,
+        &event.subject,
+        &event.detail,
+    );
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, kind, subject, detail, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -72,7 +89,11 @@ pub(super) async fn verify(pool: &AnyPool) -> Result<AuditVerification> {
     // Keyset paging: resume after the last seq seen, whatever the verifier thinks of it.
     let mut after = i64::MIN;
     loop {
-        let rows = sqlx::query(&sql).bind(after).bind(VERIFY_PAGE).fetch_all(pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(VERIFY_PAGE)
+            .fetch_all(pool)
+            .await?;
         let Some(last) = rows.last() else { break };
         after = last.try_get("seq")?;
         for row in &rows {
@@ -102,8 +123,10 @@ fn record(row: &AnyRow) -> Result<AuditRecord> {
         actor: row.try_get("actor")?,
         kind: row.try_get("kind")?,
         subject: row.try_get("subject")?,
-        detail: serde_json::from_str(&detail)
-            .map_err(|e| Error::Corrupt { what: "audit_log.detail", detail: e.to_string() })?,
+        detail: serde_json::from_str(&detail).map_err(|e| Error::Corrupt {
+            what: "audit_log.detail",
+            detail: e.to_string(),
+        })?,
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })

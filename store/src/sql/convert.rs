@@ -23,11 +23,15 @@ pub(super) fn to_micros(at: DateTime<Utc>) -> i64 {
 
 /// A stored time.
 pub(super) fn from_micros(what: &'static str, micros: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt(what, format!("time {micros} out of range")))
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| corrupt(what, format!("time {micros} out of range")))
 }
 
 /// A stored optional time.
-pub(super) fn from_micros_opt(what: &'static str, micros: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+pub(super) fn from_micros_opt(
+    what: &'static str,
+    micros: Option<i64>,
+) -> Result<Option<DateTime<Utc>>> {
     micros.map(|m| from_micros(what, m)).transpose()
 }
 
@@ -79,7 +83,8 @@ where
     T: FromStr,
     T::Err: std::fmt::Display,
 {
-    text.parse().map_err(|e: T::Err| corrupt(what, e.to_string()))
+    text.parse()
+        .map_err(|e: T::Err| corrupt(what, e.to_string()))
 }
 
 /// A count as stored (the database has no unsigned integers).
@@ -95,9 +100,10 @@ pub(super) fn corrupt(what: &'static str, detail: String) -> Error {
 /// Turns a unique-key violation into [`Error::AlreadyExists`]; other errors pass through.
 pub(super) fn on_duplicate(kind: &'static str, name: &str) -> impl FnOnce(sqlx::Error) -> Error {
     move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Error::AlreadyExists { kind, name: name.to_owned() }
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists {
+            kind,
+            name: name.to_owned(),
+        },
         _ => Error::Database(e),
     }
 }
@@ -110,7 +116,10 @@ mod tests {
     fn times_round_trip_at_microsecond_precision() {
         let t = now();
         assert_eq!(from_micros("t", to_micros(t)).unwrap(), t);
-        assert!(matches!(from_micros("t", i64::MAX), Err(Error::Corrupt { what: "t", .. })));
+        assert!(matches!(
+            from_micros("t", i64::MAX),
+            Err(Error::Corrupt { what: "t", .. })
+        ));
         assert_eq!(from_micros_opt("t", None).unwrap(), None);
     }
 

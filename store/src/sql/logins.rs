@@ -20,7 +20,12 @@ use crate::model::{Actor, FailureRecorded, LoginAttempt, StepClaim};
 const MAX_ATTEMPTED_CHARS: usize = 128;
 
 impl SqlStore {
-    pub(super) async fn claim_login(&self, login: &Login, step: TimeStep, attempt: &LoginAttempt) -> Result<StepClaim> {
+    pub(super) async fn claim_login(
+        &self,
+        login: &Login,
+        step: TimeStep,
+        attempt: &LoginAttempt,
+    ) -> Result<StepClaim> {
         // Steps are ~2^26 today; saturating keeps an absurd step from wrapping negative.
         let step_db = i64::try_from(step.0).unwrap_or(i64::MAX);
         let mut tx = self.write().await?;
@@ -42,13 +47,20 @@ impl SqlStore {
             // Dropping `tx` rolls back: nothing changed.
             return match exists {
                 Some(_) => Ok(StepClaim::AlreadyUsed),
-                None => Err(Error::NotFound { kind: "account", name: login.to_string() }),
+                None => Err(Error::NotFound {
+                    kind: "account",
+                    name: login.to_string(),
+                }),
             };
         }
         let mut detail = attempt_detail(attempt);
         insert(&mut detail, "totp_step", json!(step.0));
-        let event = AuditEvent::new(AuditKind::LoginSuccess, Actor::Person(login.clone()), login.as_str())
-            .with_detail(detail);
+        let event = AuditEvent::new(
+            AuditKind::LoginSuccess,
+            Actor::Person(login.clone()),
+            login.as_str(),
+        )
+        .with_detail(detail);
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
         Ok(StepClaim::Claimed)
@@ -66,40 +78,62 @@ impl SqlStore {
         insert(&mut detail, "reason", json!(reason.as_str()));
         let mut tx = self.write().await?;
         let select = match self.backend {
-            Backend::Postgres => "SELECT failed_count, locked_until FROM accounts WHERE login = $1 FOR UPDATE",
+            Backend::Postgres => {
+                "SELECT failed_count, locked_until FROM accounts WHERE login = $1 FOR UPDATE"
+            }
             Backend::Sqlite => "SELECT failed_count, locked_until FROM accounts WHERE login = $1",
         };
-        let row = sqlx::query(select).bind(attempted).fetch_optional(tx.conn()).await?;
+        let row = sqlx::query(select)
+            .bind(attempted)
+            .fetch_optional(tx.conn())
+            .await?;
         let outcome = match row {
             None => FailureRecorded::UnknownAccount,
             Some(_) if !reason.counts_towards_lockout() => FailureRecorded::NotCounted,
             Some(row) => {
                 let state = FailureState {
-                    consecutive_failures: count_from_db("accounts.failed_count", row.try_get("failed_count")?)?,
-                    locked_until: from_micros_opt("accounts.locked_until", row.try_get("locked_until")?)?,
+                    consecutive_failures: count_from_db(
+                        "accounts.failed_count",
+                        row.try_get("failed_count")?,
+                    )?,
+                    locked_until: from_micros_opt(
+                        "accounts.locked_until",
+                        row.try_get("locked_until")?,
+                    )?,
                 };
                 let after = after_failure(lockout, state, attempt.at);
                 let new = after.state();
-                sqlx::query("UPDATE accounts SET failed_count = $2, locked_until = $3 WHERE login = $1")
-                    .bind(attempted)
-                    .bind(i64::from(new.consecutive_failures))
-                    .bind(new.locked_until.map(to_micros))
-                    .execute(tx.conn())
-                    .await?;
+                sqlx::query(
+                    "UPDATE accounts SET failed_count = $2, locked_until = $3 WHERE login = $1",
+                )
+                .bind(attempted)
+                .bind(i64::from(new.consecutive_failures))
+                .bind(new.locked_until.map(to_micros))
+                .execute(tx.conn())
+                .await?;
                 FailureRecorded::Applied(after)
             }
         };
-        insert(&mut detail, "counted", json!(matches!(outcome, FailureRecorded::Applied(_))));
-        let failure = AuditEvent::new(AuditKind::LoginFailure, Actor::Peer(attempt.client_addr), subject.clone())
-            .with_detail(detail);
+        insert(
+            &mut detail,
+            "counted",
+            json!(matches!(outcome, FailureRecorded::Applied(_))),
+        );
+        let failure = AuditEvent::new(
+            AuditKind::LoginFailure,
+            Actor::Peer(attempt.client_addr),
+            subject.clone(),
+        )
+        .with_detail(detail);
         audit_log::append(tx.conn(), &failure).await?;
         if let FailureRecorded::Applied(AfterFailure::Lock(state)) = outcome {
             // R-14-6(6): the lock-out is its own record, so alerts can follow it.
-            let locked = AuditEvent::new(AuditKind::AccountLocked, Actor::System, subject).with_detail(json!({
-                "locked_until": state.locked_until.map(format_time),
-                "threshold": lockout.threshold,
-                "client_addr": attempt.client_addr.to_string(),
-            }));
+            let locked = AuditEvent::new(AuditKind::AccountLocked, Actor::System, subject)
+                .with_detail(json!({
+                    "locked_until": state.locked_until.map(format_time),
+                    "threshold": lockout.threshold,
+                    "client_addr": attempt.client_addr.to_string(),
+                }));
             audit_log::append(tx.conn(), &locked).await?;
         }
         tx.commit().await?;
@@ -134,6 +168,9 @@ mod tests {
     #[test]
     fn attempted_logins_are_bounded() {
         assert_eq!(bounded("alice"), "alice");
-        assert_eq!(bounded(&"é".repeat(1000)).chars().count(), MAX_ATTEMPTED_CHARS);
+        assert_eq!(
+            bounded(&"é".repeat(1000)).chars().count(),
+            MAX_ATTEMPTED_CHARS
+        );
     }
 }

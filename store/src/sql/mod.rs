@@ -65,7 +65,9 @@ pub struct SqlStore {
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlStore").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,7 +97,12 @@ impl SqlStore {
             Backend::Sqlite => SQLITE_MIGRATOR.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATOR.run(&pool).await?,
         }
-        Ok(Self { pool, backend, master_key, sqlite_writer: Mutex::new(()) })
+        Ok(Self {
+            pool,
+            backend,
+            master_key,
+            sqlite_writer: Mutex::new(()),
+        })
     }
 
     /// Which database this is.
@@ -114,11 +121,17 @@ impl SqlStore {
             Backend::Sqlite => {
                 let queued = self.sqlite_writer.lock().await;
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx { tx, _queued: Some(queued) })
+                Ok(WriteTx {
+                    tx,
+                    _queued: Some(queued),
+                })
             }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK_KEY).execute(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(APPEND_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
                 Ok(WriteTx { tx, _queued: None })
             }
         }
@@ -175,22 +188,26 @@ fn sqlite_url(url: &str) -> String {
 /// uses the write-ahead log (readers don't block the writer; WAL persists in the file, so
 /// after the first connection the pragma is a no-op).
 fn sqlite_pool_options() -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(8).after_connect(|conn, _meta| {
-        Box::pin(async move {
-            // busy_timeout first, so that switching to WAL waits for other processes too.
-            let busy = format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
-            conn.execute(busy.as_str()).await?;
-            conn.execute("PRAGMA foreign_keys = ON").await?;
-            conn.execute("PRAGMA journal_mode = WAL").await?;
-            Ok(())
+    AnyPoolOptions::new()
+        .max_connections(8)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // busy_timeout first, so that switching to WAL waits for other processes too.
+                let busy = format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
+                conn.execute(busy.as_str()).await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                Ok(())
+            })
         })
-    })
 }
 
 /// The URL without credentials, for error messages.
 fn redact(url: &str) -> String {
     match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, _)), Some(at)) => format!("{scheme}://…{}", url.get(at..).unwrap_or_default()),
+        (Some((scheme, _)), Some(at)) => {
+            format!("{scheme}://…{}", url.get(at..).unwrap_or_default())
+        }
         _ => url.to_owned(),
     }
 }
@@ -201,23 +218,43 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(Backend::of_url("sqlite:///var/lib/fumidai/db.sqlite"), Some(Backend::Sqlite));
-        assert_eq!(Backend::of_url("postgres://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::of_url("postgresql://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of_url("sqlite:///var/lib/fumidai/db.sqlite"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::of_url("mysql://u@h/db"), None);
         assert_eq!(Backend::of_url("/var/lib/fumidai/db.sqlite"), None);
 
         assert_eq!(sqlite_url("sqlite:///x/db"), "sqlite:///x/db?mode=rwc");
-        assert_eq!(sqlite_url("sqlite:///x/db?cache=shared"), "sqlite:///x/db?cache=shared&mode=rwc");
-        assert_eq!(sqlite_url("sqlite:///x/db?mode=ro"), "sqlite:///x/db?mode=ro");
+        assert_eq!(
+            sqlite_url("sqlite:///x/db?cache=shared"),
+            "sqlite:///x/db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url("sqlite:///x/db?mode=ro"),
+            "sqlite:///x/db?mode=ro"
+        );
 
-        assert_eq!(redact("mysql://root:hunter2@db:3306/x"), "mysql://…@db:3306/x");
+        assert_eq!(
+            redact("mysql://root:hunter2@db:3306/x"),
+            "mysql://…@db:3306/x"
+        );
         assert_eq!(redact("redis://cache"), "redis://cache");
     }
 
     #[tokio::test]
     async fn unsupported_urls_are_refused_without_their_password() {
-        let err = SqlStore::open("mysql://root:hunter2@db/x", MasterKey::generate()).await.unwrap_err();
+        let err = SqlStore::open("mysql://root:hunter2@db/x", MasterKey::generate())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::UnsupportedUrl(_)));
         assert!(!err.to_string().contains("hunter2"));
     }

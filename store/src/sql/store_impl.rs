@@ -11,8 +11,8 @@ use crate::Store;
 use crate::audit::{AuditEvent, AuditRecord, AuditVerification};
 use crate::error::Result;
 use crate::model::{
-    Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, LoginAttempt, NewAccount,
-    NewCertificate, NewVendor, RevokeSelector, StepClaim, Vendor,
+    Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, LoginAttempt,
+    NewAccount, NewCertificate, NewVendor, RevokeSelector, StepClaim, Vendor,
 };
 
 #[async_trait]
@@ -50,7 +50,12 @@ impl Store for SqlStore {
         self.select_credentials(login).await
     }
 
-    async fn record_login_success(&self, login: &Login, step: TimeStep, attempt: &LoginAttempt) -> Result<StepClaim> {
+    async fn record_login_success(
+        &self,
+        login: &Login,
+        step: TimeStep,
+        attempt: &LoginAttempt,
+    ) -> Result<StepClaim> {
         self.claim_login(login, step, attempt).await
     }
 
@@ -61,10 +66,15 @@ impl Store for SqlStore {
         attempt: &LoginAttempt,
         lockout: &LockoutPolicy,
     ) -> Result<FailureRecorded> {
-        self.record_failure(attempted, reason, attempt, lockout).await
+        self.record_failure(attempted, reason, attempt, lockout)
+            .await
     }
 
-    async fn add_certificate(&self, cert: NewCertificate, actor: &Actor) -> Result<CertificateRecord> {
+    async fn add_certificate(
+        &self,
+        cert: NewCertificate,
+        actor: &Actor,
+    ) -> Result<CertificateRecord> {
         self.insert_certificate(cert, actor).await
     }
 

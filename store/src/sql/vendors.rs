@@ -32,10 +32,11 @@ impl SqlStore {
             .execute(tx.conn())
             .await
             .map_err(on_duplicate("vendor", name))?;
-        let event = AuditEvent::new(AuditKind::VendorAdded, actor.clone(), name).with_detail(json!({
-            "allow_from": created.allow_from,
-            "emergency_allowed": created.emergency_allowed,
-        }));
+        let event =
+            AuditEvent::new(AuditKind::VendorAdded, actor.clone(), name).with_detail(json!({
+                "allow_from": created.allow_from,
+                "emergency_allowed": created.emergency_allowed,
+            }));
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
         Ok(created)
@@ -43,7 +44,10 @@ impl SqlStore {
 
     pub(super) async fn select_vendor(&self, name: &VendorName) -> Result<Option<Vendor>> {
         let sql = format!("SELECT {COLUMNS} FROM vendors WHERE name = $1");
-        let row = sqlx::query(&sql).bind(name.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(vendor).transpose()
     }
 
@@ -79,7 +83,10 @@ mod tests {
 
     #[test]
     fn allow_lists_round_trip() {
-        let nets: Vec<IpNet> = vec!["192.0.2.0/24".parse().unwrap(), "2001:db8::/32".parse().unwrap()];
+        let nets: Vec<IpNet> = vec![
+            "192.0.2.0/24".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ];
         let text = allow_list_to_db(&nets);
         assert_eq!(text, r#"["192.0.2.0/24","2001:db8::/32"]"#);
         assert_eq!(allow_list_from_db(&text).unwrap(), nets);

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use fumidai_store::{Actor, AuditKind, Backend, LoginAttempt, MasterKey, NewAccount, NewVendor, SqlStore, Store};
+use fumidai_store::{
+    Actor, AuditKind, Backend, LoginAttempt, MasterKey, NewAccount, NewVendor, SqlStore, Store,
+};
 use policy::ids::{AccountKind, Login, OperatorRole, VendorName};
 use policy::password::PasswordHash;
 use policy::totp::TotpSecret;
@@ -56,7 +58,13 @@ impl TestDb {
         let key = MasterKey::generate();
         let sql = SqlStore::open(&url, key.clone()).await.expect("open store");
         assert_eq!(sql.backend(), backend);
-        Self { store: Arc::new(sql), url, backend, key, _dir: dir }
+        Self {
+            store: Arc::new(sql),
+            url,
+            backend,
+            key,
+            _dir: dir,
+        }
     }
 
     /// A second store on the same database, with another master key.
@@ -66,14 +74,18 @@ impl TestDb {
 
     /// A connection that bypasses the store: an attacker with raw database access.
     pub(crate) async fn raw(&self) -> AnyConnection {
-        AnyConnection::connect(&self.url).await.expect("raw connection")
+        AnyConnection::connect(&self.url)
+            .await
+            .expect("raw connection")
     }
 
     /// Drops the append-only triggers, as someone with raw access could.
     pub(crate) async fn drop_audit_triggers(&self) {
         let mut raw = self.raw().await;
         let sql = match self.backend {
-            Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+            Backend::Sqlite => {
+                "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
+            }
             Backend::Postgres => "DROP TRIGGER audit_log_no_update_or_delete ON audit_log",
         };
         raw.execute(sql).await.expect("drop triggers");
@@ -81,13 +93,21 @@ impl TestDb {
 
     /// The sequence number of the chain's head (0 when empty).
     pub(crate) async fn head_seq(&self) -> i64 {
-        self.store.audit_tail(1).await.unwrap().last().map_or(0, |r| r.seq)
+        self.store
+            .audit_tail(1)
+            .await
+            .unwrap()
+            .last()
+            .map_or(0, |r| r.seq)
     }
 
     /// The kinds of the records appended after `seq`, in order.
     pub(crate) async fn kinds_after(&self, seq: i64) -> Vec<String> {
         let tail = self.store.audit_tail(10_000).await.unwrap();
-        tail.into_iter().filter(|r| r.seq > seq).map(|r| r.kind).collect()
+        tail.into_iter()
+            .filter(|r| r.seq > seq)
+            .map(|r| r.kind)
+            .collect()
     }
 
     /// Runs `op` and returns the audit kinds it appended.
@@ -124,12 +144,20 @@ where
     };
     sqlx::any::install_default_drivers();
     let name = format!("fumidai_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = AnyConnection::connect(&admin_url).await.expect("connect to FUMIDAI_TEST_POSTGRES_URL");
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+    let mut admin = AnyConnection::connect(&admin_url)
+        .await
+        .expect("connect to FUMIDAI_TEST_POSTGRES_URL");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
     let db = TestDb::open(with_database(&admin_url, &name), Backend::Postgres, None).await;
     // Run the test in its own task so a failing assertion still lets us drop the database.
     let outcome = tokio::spawn(test(db)).await;
-    if let Err(e) = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await {
+    if let Err(e) = admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+    {
         eprintln!("could not drop test database {name}: {e}");
     }
     if let Err(e) = outcome {
@@ -153,15 +181,23 @@ fn with_database(admin_url: &str, name: &str) -> String {
 
 #[test]
 fn database_names_are_replaced() {
-    assert_eq!(with_database("postgres://u:p@h/postgres", "t"), "postgres://u:p@h/t");
-    assert_eq!(with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "t"), "postgres://u:p@h:5432/t?sslmode=disable");
+    assert_eq!(
+        with_database("postgres://u:p@h/postgres", "t"),
+        "postgres://u:p@h/t"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "t"),
+        "postgres://u:p@h:5432/t?sslmode=disable"
+    );
     assert_eq!(with_database("postgresql://h", "t"), "postgresql://h/t");
 }
 
 // ---- fixtures ----
 
 pub(crate) fn cli() -> Actor {
-    Actor::Cli { os_user: "root".into() }
+    Actor::Cli {
+        os_user: "root".into(),
+    }
 }
 
 pub(crate) fn login(s: &str) -> Login {
@@ -207,8 +243,14 @@ pub(crate) fn operator(name: &str, role: OperatorRole) -> NewAccount {
 
 /// A vendor `acme` with engineer `alice`.
 pub(crate) async fn with_alice(db: &TestDb) {
-    db.store.add_vendor(new_vendor("acme", &["192.0.2.0/24"]), &cli()).await.unwrap();
-    db.store.add_account(engineer("alice", "acme", b"alice-secret-0123456"), &cli()).await.unwrap();
+    db.store
+        .add_vendor(new_vendor("acme", &["192.0.2.0/24"]), &cli())
+        .await
+        .unwrap();
+    db.store
+        .add_account(engineer("alice", "acme", b"alice-secret-0123456"), &cli())
+        .await
+        .unwrap();
 }
 
 pub(crate) fn t0() -> DateTime<Utc> {
