@@ -99,15 +99,25 @@ const UNPARSABLE_LOGIN: &str = "(invalid login)";
 impl Authenticator {
     /// An authenticator over `store`, locking accounts by `lockout`.
     pub fn new(store: Arc<dyn Store>, lockout: LockoutPolicy) -> Self {
-        Self { store, lockout, dummy_totp: TotpSecret::generate() }
+        Self {
+            store,
+            lockout,
+            dummy_totp: TotpSecret::generate(),
+        }
     }
 
     /// Decides and records one login attempt. See the module documentation for the
     /// procedure. An `Err` means nothing could be decided: refuse the login.
     #[instrument(skip_all, fields(protocol = req.protocol))]
     pub async fn login(&self, req: LoginRequest) -> Result<LoginOutcome> {
-        let LoginRequest { login: typed, certificate, client_addr, password, code, protocol } =
-            req;
+        let LoginRequest {
+            login: typed,
+            certificate,
+            client_addr,
+            password,
+            code,
+            protocol,
+        } = req;
         let login = typed.parse::<Login>().ok();
         let credentials = match &login {
             Some(login) => self.store.credentials(login).await?,
@@ -119,7 +129,9 @@ impl Authenticator {
         // typed is judged against the clock at the moment of the check.
         let now = Utc::now();
         let totp = policy::totp::verify(
-            credentials.as_ref().map_or(&self.dummy_totp, |c| &c.totp_secret),
+            credentials
+                .as_ref()
+                .map_or(&self.dummy_totp, |c| &c.totp_secret),
             code.expose_secret(),
             now,
             credentials.as_ref().and_then(|c| c.last_totp_step),
@@ -132,7 +144,9 @@ impl Authenticator {
                 .as_ref()
                 .is_some_and(|c| policy::lockout::is_locked(&c.failures, now)),
             source_allowed: policy::network::source_allowed(
-                credentials.as_ref().map_or(&[], |c| c.allow_from.as_slice()),
+                credentials
+                    .as_ref()
+                    .map_or(&[], |c| c.allow_from.as_slice()),
                 client_addr.ip(),
             ),
             password_ok,
@@ -149,18 +163,24 @@ impl Authenticator {
         match (policy::login::decide(&facts), credentials) {
             (LoginDecision::Accept { totp_step }, Some(credentials)) => {
                 let account = credentials.account;
-                match self.store.record_login_success(&account.login, totp_step, &attempt).await? {
+                match self
+                    .store
+                    .record_login_success(&account.login, totp_step, &attempt)
+                    .await?
+                {
                     StepClaim::Claimed => Ok(LoginOutcome::Accept { account }),
                     // A parallel login with the same code got there first.
                     StepClaim::AlreadyUsed => {
-                        self.reject(attempted, LoginRejection::ReplayedCode, &attempt).await
+                        self.reject(attempted, LoginRejection::ReplayedCode, &attempt)
+                            .await
                     }
                 }
             }
             // `decide` accepts only an enabled account, which only credentials give; this
             // arm is unreachable but refuses rather than trusts that.
             (LoginDecision::Accept { .. }, None) => {
-                self.reject(attempted, LoginRejection::UnknownAccount, &attempt).await
+                self.reject(attempted, LoginRejection::UnknownAccount, &attempt)
+                    .await
             }
             (LoginDecision::Reject(reason), _) => self.reject(attempted, reason, &attempt).await,
         }
@@ -173,8 +193,10 @@ impl Authenticator {
         reason: LoginRejection,
         attempt: &LoginAttempt,
     ) -> Result<LoginOutcome> {
-        let recorded =
-            self.store.record_login_failure(attempted, reason, attempt, &self.lockout).await?;
+        let recorded = self
+            .store
+            .record_login_failure(attempted, reason, attempt, &self.lockout)
+            .await?;
         if let FailureRecorded::Applied(AfterFailure::Lock(state)) = recorded {
             // R-14-6(6): a lock-out is worth an operator's attention.
             warn!(
@@ -190,9 +212,119 @@ impl Authenticator {
 
 /// Argon2id on the blocking pool (about 19 MiB and tens of milliseconds), against the
 /// stored hash or, for an unknown login, a dummy one.
-async fn verify_password(credentials: Option<&Credentials>, password: SecretString) -> Result<bool> {
+async fn verify_password(
+    credentials: Option<&Credentials>,
+    password: SecretString,
+) -> Result<bool> {
     let stored = credentials.map(|c| c.password_hash.clone());
     tokio::task::spawn_blocking(move || policy::password::verify(stored.as_ref(), &password))
         .await
         .map_err(|_| Error::Verification)
+}
+
+#[cfg(test)]
+mod tests {
+    use policy::ids::AccountKind;
+    use store::{Actor, CertSerial, MasterKey, NewAccount, NewVendor};
+
+    use super::*;
+
+    const PASSWORD: &str = "Suzuran-Kagami-7731";
+
+    async fn authenticator() -> (Authenticator, TotpSecret, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = store::open(&url, MasterKey::generate()).await.unwrap();
+        let actor = Actor::Cli {
+            os_user: "test".to_owned(),
+        };
+        let vendor = NewVendor {
+            name: "acme".parse().unwrap(),
+            allow_from: vec!["192.0.2.0/24".parse().unwrap()],
+            emergency_allowed: false,
+        };
+        store.add_vendor(vendor, &actor).await.unwrap();
+        let totp = TotpSecret::generate();
+        let account = NewAccount {
+            login: "alice".parse().unwrap(),
+            kind: AccountKind::Engineer,
+            display_name: None,
+            vendor: Some("acme".parse().unwrap()),
+            role: None,
+            password_hash: policy::password::hash(&SecretString::from(PASSWORD)).unwrap(),
+            totp_secret: TotpSecret::from_bytes(totp.expose_bytes().to_vec()),
+        };
+        store.add_account(account, &actor).await.unwrap();
+        (
+            Authenticator::new(store, LockoutPolicy::default()),
+            totp,
+            dir,
+        )
+    }
+
+    fn request(login: &str, from: &str, password: &str, code: &str) -> LoginRequest {
+        LoginRequest {
+            login: login.to_owned(),
+            certificate: PeerIdentity {
+                login: "alice".parse().unwrap(),
+                serial: CertSerial::parse("01").unwrap(),
+            },
+            client_addr: from.parse().unwrap(),
+            password: SecretString::from(password),
+            code: SecretString::from(code),
+            protocol: "test",
+        }
+    }
+
+    #[tokio::test]
+    async fn source_outside_the_vendors_allow_list_is_refused() {
+        let (auth, totp, _dir) = authenticator().await;
+        let code = totp.code_at(Utc::now());
+        let outcome = auth
+            .login(request("alice", "198.51.100.7:4000", PASSWORD, &code))
+            .await;
+        assert_eq!(
+            outcome.unwrap(),
+            LoginOutcome::Reject(LoginRejection::SourceNotAllowed)
+        );
+        let outcome = auth
+            .login(request("alice", "192.0.2.7:4000", PASSWORD, &code))
+            .await;
+        assert!(
+            matches!(outcome.unwrap(), LoginOutcome::Accept { account } if account.login.as_str() == "alice")
+        );
+    }
+
+    #[tokio::test]
+    async fn five_wrong_passwords_lock_out_the_right_one() {
+        let (auth, totp, _dir) = authenticator().await;
+        let from = "192.0.2.7:4000";
+        for _ in 0..5 {
+            let outcome = auth
+                .login(request("alice", from, "Wrong-Kagami-7731", "000000"))
+                .await;
+            assert_eq!(
+                outcome.unwrap(),
+                LoginOutcome::Reject(LoginRejection::WrongPassword)
+            );
+        }
+        let code = totp.code_at(Utc::now());
+        let outcome = auth.login(request("alice", from, PASSWORD, &code)).await;
+        assert_eq!(
+            outcome.unwrap(),
+            LoginOutcome::Reject(LoginRejection::LockedOut)
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let text = format!(
+            "{:?}",
+            request("alice", "192.0.2.7:4000", PASSWORD, "123456")
+        );
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("123456") && !text.contains("alice"),
+            "{text}"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// The whole configuration file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Where the gateway listens.
@@ -27,19 +27,6 @@ pub struct Config {
     pub logging: LoggingSection,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            gateway: GatewaySection::default(),
-            database: DatabaseSection::default(),
-            tls: TlsSection::default(),
-            limits: LimitsSection::default(),
-            auth: AuthSection::default(),
-            certificates: CertificatesSection::default(),
-            logging: LoggingSection::default(),
-        }
-    }
-}
 
 /// `[gateway]`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -76,7 +63,9 @@ pub struct DatabaseSection {
 
 impl Default for DatabaseSection {
     fn default() -> Self {
-        Self { url: "sqlite://fumidai.db".to_owned() }
+        Self {
+            url: "sqlite://fumidai.db".to_owned(),
+        }
     }
 }
 
@@ -94,7 +83,10 @@ pub struct TlsSection {
 
 impl Default for TlsSection {
     fn default() -> Self {
-        Self { allow_tls12: false, handshake_timeout: Duration::from_secs(10) }
+        Self {
+            allow_tls12: false,
+            handshake_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -136,7 +128,10 @@ pub struct AuthSection {
 
 impl Default for AuthSection {
     fn default() -> Self {
-        Self { lockout_threshold: 5, lockout_duration: Duration::from_secs(15 * 60) }
+        Self {
+            lockout_threshold: 5,
+            lockout_duration: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -145,7 +140,8 @@ impl AuthSection {
     pub fn lockout_policy(&self) -> policy::lockout::LockoutPolicy {
         policy::lockout::LockoutPolicy {
             threshold: self.lockout_threshold,
-            duration: chrono::Duration::from_std(self.lockout_duration).unwrap_or(chrono::Duration::minutes(15)),
+            duration: chrono::Duration::from_std(self.lockout_duration)
+                .unwrap_or(chrono::Duration::minutes(15)),
         }
     }
 }
@@ -176,7 +172,10 @@ pub struct LoggingSection {
 
 impl Default for LoggingSection {
     fn default() -> Self {
-        Self { format: LogFormat::Text, filter: "info".to_owned() }
+        Self {
+            format: LogFormat::Text,
+            filter: "info".to_owned(),
+        }
     }
 }
 
@@ -220,7 +219,10 @@ pub enum Error {
 impl Config {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<(Self, String), Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let config = Self::parse(path, &text)?;
         Ok((config, text))
     }
@@ -235,7 +237,12 @@ impl Config {
                 line,
                 column,
                 message: e.message().to_owned(),
-                line_text: text.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim().to_owned(),
+                line_text: text
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
             }
         })
     }
@@ -244,7 +251,10 @@ impl Config {
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -327,24 +337,41 @@ mod tests {
         c.database.url = "postgres://fumidai@db/fumidai".into();
         let parsed = Config::parse(Path::new("t.toml"), &commented_template(&c)).unwrap();
         assert_eq!(parsed, c);
-        assert_eq!(Config::parse(Path::new("t.toml"), "").unwrap(), Config::default());
+        assert_eq!(
+            Config::parse(Path::new("t.toml"), "").unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
     fn errors_name_the_key_and_the_line() {
         let cases = [
-            ("[gateway]\nlisten = \"0.0.0.0:8443\"\nlisen = \"x\"\n", 3, "lisen"),
+            (
+                "[gateway]\nlisten = \"0.0.0.0:8443\"\nlisen = \"x\"\n",
+                3,
+                "lisen",
+            ),
             ("[gateway]\n\nlisten = \"not an address\"\n", 3, "listen"),
             ("[tls]\nallow_tls12 = \"yes\"\n", 2, "allow_tls12"),
-            ("[limits]\nidle_timeout = \"15 fortnights\"\n", 2, "idle_timeout"),
+            (
+                "[limits]\nidle_timeout = \"15 fortnights\"\n",
+                2,
+                "idle_timeout",
+            ),
             ("[nonsense]\n", 1, "nonsense"),
         ];
         for (text, line, key) in cases {
             let err = Config::parse(Path::new("/etc/fumidai.toml"), text).unwrap_err();
             let shown = err.to_string();
-            assert!(matches!(err, Error::Invalid { line: l, .. } if l == line), "{shown}");
+            assert!(
+                matches!(err, Error::Invalid { line: l, .. } if l == line),
+                "{shown}"
+            );
             assert!(shown.contains(key), "{shown} should name {key}");
-            assert!(shown.starts_with(&format!("/etc/fumidai.toml:{line}:")), "{shown}");
+            assert!(
+                shown.starts_with(&format!("/etc/fumidai.toml:{line}:")),
+                "{shown}"
+            );
         }
     }
 }

@@ -1,1 +1,663 @@
-//! connect (in progress)
+//! `fumidai connect`, the vendor side: carry bytes between the engineer's SSH or RDP client
+//! and the gateway over mutual TLS, with the gateway's CA pinned (R-13-12).
+//!
+//! Two modes: [`relay_stdio`] for OpenSSH's `ProxyCommand` (stdin/stdout, nothing else on
+//! stdout) and [`forward_listen`] for clients that can only dial a port. Errors say which
+//! side failed and why, so an engineer can tell a wrong CA from a closed port.
+//!
+//! It does not read files, parse the command line or print anything but the listening
+//! address: the binary does. It sees only ciphertext on the gateway side and never
+//! interprets the relayed bytes.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::{AlertDescription, CertificateError, ClientConfig};
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tracing::{Instrument, info_span, warn};
+
+/// How long `fumidai connect` waits for TCP and, separately, for the TLS handshake.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Where and how to reach the gateway.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    /// The front door, `HOST:PORT` or `[IPV6]:PORT`.
+    pub gateway: String,
+    /// The name the gateway's certificate must carry; the host part of `gateway` when
+    /// `None` (set it when dialling by an address the certificate doesn't name).
+    pub server_name: Option<String>,
+    /// From [`crate::tls::client_config`]: our CA only, this device's certificate, the ALPN
+    /// offered (by [`forward_listen`]; [`relay_stdio`] always offers `ssh`).
+    pub client_config: Arc<ClientConfig>,
+    /// Limit for the TCP connect, and again for the TLS handshake.
+    pub connect_timeout: Duration,
+}
+
+/// Why a relay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The gateway address is not `HOST:PORT`.
+    #[error("gateway address {0:?} is not HOST:PORT")]
+    BadGatewayAddress(String),
+    /// The server name can't be checked against a certificate.
+    #[error("{0:?} is not a valid server name")]
+    BadServerName(String),
+    /// The gateway's host name did not resolve.
+    #[error("cannot resolve {host}")]
+    Resolve {
+        /// What was looked up.
+        host: String,
+        /// The resolver's answer.
+        #[source]
+        source: io::Error,
+    },
+    /// Nothing listens at the gateway's address (or a firewall rejects us).
+    #[error("connection refused by {gateway}")]
+    ConnectionRefused {
+        /// The gateway address.
+        gateway: String,
+    },
+    /// No TCP connection within the time-out (a firewall dropping packets, usually).
+    #[error("connecting to {gateway} timed out")]
+    ConnectTimeout {
+        /// The gateway address.
+        gateway: String,
+    },
+    /// Another TCP failure (no route, network down).
+    #[error("cannot connect to {gateway}")]
+    Connect {
+        /// The gateway address.
+        gateway: String,
+        /// The OS's answer.
+        #[source]
+        source: io::Error,
+    },
+    /// The TLS handshake did not finish within the time-out.
+    #[error("handshake timed out")]
+    HandshakeTimeout,
+    /// The gateway's certificate does not chain to the pinned CA: wrong `--ca`, or not
+    /// fumidai answering.
+    #[error("gateway certificate is not signed by the pinned ca")]
+    UntrustedGateway,
+    /// The gateway's certificate does not name the host we dialled.
+    #[error("gateway certificate is not valid for {server_name:?} (try --server-name)")]
+    GatewayNameMismatch {
+        /// The name checked.
+        server_name: String,
+    },
+    /// The gateway's certificate is expired or not yet valid (check the clock).
+    #[error("gateway certificate is expired or not yet valid")]
+    GatewayCertificateExpired,
+    /// The gateway refused this device's certificate as revoked.
+    #[error("gateway refused this device's certificate: revoked")]
+    ClientCertificateRevoked,
+    /// The gateway refused this device's certificate as expired.
+    #[error("gateway refused this device's certificate: expired")]
+    ClientCertificateExpired,
+    /// The gateway refused this device's certificate for another reason.
+    #[error("gateway refused this device's certificate ({0:?})")]
+    ClientCertificateRefused(AlertDescription),
+    /// Gateway and client share no TLS version or suite (the gateway may allow 1.3 only).
+    #[error("gateway and client share no tls version or cipher suite")]
+    NoCommonParameters,
+    /// The gateway doesn't serve the protocol asked for by ALPN.
+    #[error("gateway does not serve the requested protocol")]
+    NoApplicationProtocol,
+    /// Another TLS failure.
+    #[error("tls failed")]
+    Tls(#[source] rustls::Error),
+    /// The gateway's connection ended without a TLS close_notify.
+    #[error("gateway closed the connection unexpectedly")]
+    GatewayClosed,
+    /// The connection to the gateway failed mid-way.
+    #[error("connection to the gateway failed")]
+    GatewayIo(#[source] io::Error),
+    /// Reading from or writing to the local side (stdin/stdout, local client) failed.
+    #[error("local stream failed")]
+    LocalIo(#[source] io::Error),
+    /// The local forwarding address can't be bound.
+    #[error("cannot listen on {addr}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS's answer.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What the functions of this module return.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Relay stdin to the gateway and the gateway to stdout, offering ALPN `ssh`: use as
+/// `ProxyCommand fumidai connect GATEWAY:PORT …`. When stdin ends, the TLS write side is
+/// closed and the gateway's remaining output still relayed; when the gateway closes, this
+/// returns.
+///
+/// Tokio reads stdin on a blocking thread that can't be cancelled: after this returns, the
+/// binary should exit the process rather than wait for the runtime to shut down.
+pub async fn relay_stdio(settings: &ConnectSettings) -> Result<()> {
+    let tls = dial(settings, ssh_config(&settings.client_config)).await?;
+    pump(
+        tls,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        &server_name_text(settings)?,
+    )
+    .await
+}
+
+/// `config`, offering ALPN `ssh` alone.
+fn ssh_config(config: &Arc<ClientConfig>) -> Arc<ClientConfig> {
+    let mut config = (**config).clone();
+    config.alpn_protocols = vec![crate::tls::ALPN_SSH.to_vec()];
+    Arc::new(config)
+}
+
+/// Listen on `listen` and relay each local connection over its own TLS connection to the
+/// gateway. Says once on stderr where it listens; a failing connection is logged and
+/// doesn't stop the listener. Runs until the task is dropped or accepting fails for good.
+pub async fn forward_listen(listen: SocketAddr, settings: Arc<ConnectSettings>) -> Result<()> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| Error::Listen {
+            addr: listen,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| Error::Listen {
+        addr: listen,
+        source,
+    })?;
+    eprintln!(
+        "fumidai connect: listening on {local}, forwarding to {}",
+        settings.gateway
+    );
+    forward(listener, settings).await
+}
+
+/// The accept loop of [`forward_listen`], on a bound listener.
+async fn forward(listener: TcpListener, settings: Arc<ConnectSettings>) -> Result<()> {
+    loop {
+        let (local, client_addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, mostly: back off instead of spinning.
+                warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let settings = Arc::clone(&settings);
+        let span = info_span!("forward", %client_addr);
+        tokio::spawn(
+            async move {
+                let _ = local.set_nodelay(true);
+                let (input, output) = local.into_split();
+                let result = async {
+                    let tls = dial(&settings, Arc::clone(&settings.client_config)).await?;
+                    pump(tls, input, output, &server_name_text(&settings)?).await
+                };
+                if let Err(error) = result.await {
+                    warn!(error = %error_chain(&error), "forwarded connection failed");
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// Resolve, connect and handshake, each step bounded by the time-out.
+async fn dial(
+    settings: &ConnectSettings,
+    config: Arc<ClientConfig>,
+) -> Result<TlsStream<TcpStream>> {
+    let (host, port) = split_host_port(&settings.gateway)?;
+    let name_text = server_name_text(settings)?;
+    let server_name = ServerName::try_from(name_text.clone())
+        .map_err(|_| Error::BadServerName(name_text.clone()))?;
+    let gateway = settings.gateway.clone();
+
+    let tcp = tokio::time::timeout(settings.connect_timeout, connect_tcp(host, port, &gateway))
+        .await
+        .map_err(|_| Error::ConnectTimeout { gateway })??;
+    let _ = tcp.set_nodelay(true);
+
+    let handshake = TlsConnector::from(config).connect(server_name, tcp);
+    match tokio::time::timeout(settings.connect_timeout, handshake).await {
+        Err(_) => Err(Error::HandshakeTimeout),
+        Ok(Err(error)) => Err(classify(error, &name_text)),
+        Ok(Ok(tls)) => Ok(tls),
+    }
+}
+
+/// Try each resolved address in turn; the last failure is the one reported.
+async fn connect_tcp(host: &str, port: u16, gateway: &str) -> Result<TcpStream> {
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|source| Error::Resolve {
+            host: host.to_owned(),
+            source,
+        })?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(error) => last = error,
+        }
+    }
+    Err(match last.kind() {
+        io::ErrorKind::ConnectionRefused => Error::ConnectionRefused {
+            gateway: gateway.to_owned(),
+        },
+        _ => Error::Connect {
+            gateway: gateway.to_owned(),
+            source: last,
+        },
+    })
+}
+
+/// Copy both ways until the gateway closes. Local EOF half-closes the TLS side (close_notify
+/// and TCP FIN) and keeps reading; gateway EOF ends the relay.
+async fn pump<S, R, W>(tls: S, mut input: R, mut output: W, server_name: &str) -> Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (mut from_gateway, mut to_gateway) = tokio::io::split(tls);
+    let uplink = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = input.read(&mut buf).await.map_err(Error::LocalIo)?;
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                break;
+            };
+            to_gateway
+                .write_all(chunk)
+                .await
+                .map_err(|e| classify(e, server_name))?;
+        }
+        to_gateway
+            .shutdown()
+            .await
+            .map_err(|e| classify(e, server_name))
+    };
+    let downlink = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = from_gateway
+                .read(&mut buf)
+                .await
+                .map_err(|e| classify(e, server_name))?;
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                break;
+            };
+            output.write_all(chunk).await.map_err(Error::LocalIo)?;
+            output.flush().await.map_err(Error::LocalIo)?;
+        }
+        output.shutdown().await.map_err(Error::LocalIo)
+    };
+    tokio::pin!(uplink, downlink);
+    let mut uplink_done = false;
+    loop {
+        tokio::select! {
+            result = &mut downlink => return result,
+            result = &mut uplink, if !uplink_done => match result {
+                Ok(()) => uplink_done = true,
+                // A write refused by the gateway usually means it sent an alert: report
+                // that rather than a broken pipe, if it arrives.
+                Err(Error::LocalIo(error)) => return Err(Error::LocalIo(error)),
+                Err(error) => return Err(downlink_error(&mut downlink).await.unwrap_or(error)),
+            },
+        }
+    }
+}
+
+/// After the uplink failed on the gateway side, what the downlink says (within a moment).
+async fn downlink_error(downlink: impl std::future::Future<Output = Result<()>>) -> Option<Error> {
+    tokio::time::timeout(Duration::from_secs(1), downlink)
+        .await
+        .ok()?
+        .err()
+}
+
+/// Turn a tokio-rustls I/O error into what went wrong, in the engineer's terms.
+fn classify(error: io::Error, server_name: &str) -> Error {
+    if error.kind() == io::ErrorKind::UnexpectedEof {
+        return Error::GatewayClosed;
+    }
+    let Some(tls) = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    else {
+        return Error::GatewayIo(error);
+    };
+    use AlertDescription as A;
+    use CertificateError as C;
+    match tls {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            Error::UntrustedGateway
+        }
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => Error::GatewayNameMismatch {
+            server_name: server_name.to_owned(),
+        },
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => Error::GatewayCertificateExpired,
+        rustls::Error::AlertReceived(A::CertificateRevoked) => Error::ClientCertificateRevoked,
+        rustls::Error::AlertReceived(A::CertificateExpired) => Error::ClientCertificateExpired,
+        rustls::Error::AlertReceived(
+            alert @ (A::BadCertificate
+            | A::UnknownCA
+            | A::CertificateUnknown
+            | A::CertificateRequired
+            | A::UnsupportedCertificate
+            | A::AccessDenied),
+        ) => Error::ClientCertificateRefused(*alert),
+        rustls::Error::AlertReceived(
+            A::ProtocolVersion | A::HandshakeFailure | A::InsufficientSecurity,
+        ) => Error::NoCommonParameters,
+        rustls::Error::AlertReceived(A::NoApplicationProtocol) => Error::NoApplicationProtocol,
+        other => Error::Tls(other.clone()),
+    }
+}
+
+/// `HOST:PORT` or `[IPV6]:PORT` into its parts; a bare IPv6 address is ambiguous.
+fn split_host_port(gateway: &str) -> Result<(&str, u16)> {
+    let bad = || Error::BadGatewayAddress(gateway.to_owned());
+    let (host, port) = match gateway.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:").ok_or_else(bad)?,
+        None => gateway
+            .rsplit_once(':')
+            .filter(|(h, _)| !h.contains(':'))
+            .ok_or_else(bad)?,
+    };
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || port == 0 {
+        return Err(bad());
+    }
+    Ok((host, port))
+}
+
+/// The name to check the gateway's certificate against.
+fn server_name_text(settings: &ConnectSettings) -> Result<String> {
+    match &settings.server_name {
+        Some(name) => Ok(name.clone()),
+        None => split_host_port(&settings.gateway).map(|(host, _)| host.to_owned()),
+    }
+}
+
+/// An error with its sources, for one log line.
+fn error_chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::ServerConfig;
+    use tokio_rustls::TlsAcceptor;
+
+    use super::*;
+    use crate::tls::test_support::{Fixture, fixture};
+    use crate::tls::{self, Revocations};
+
+    /// Long enough never to fire on a healthy loopback; tests that expect a time-out set
+    /// their own.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    /// What the test gateway does with each connection after the handshake.
+    #[derive(Clone, Copy)]
+    enum Gateway {
+        /// Echo until close_notify, then close.
+        Echo,
+        /// Send the negotiated ALPN and close without reading.
+        SayAlpnAndClose,
+        /// Drop the first TCP connection before the handshake, echo the rest.
+        DropFirstThenEcho,
+        /// Accept TCP and never answer.
+        Silent,
+    }
+
+    fn connect_settings(f: &Fixture, addr: SocketAddr) -> ConnectSettings {
+        ConnectSettings {
+            gateway: addr.to_string(),
+            server_name: None,
+            client_config: f.client(&f.alice, &[tls::ALPN_SSH]),
+            connect_timeout: PATIENCE,
+        }
+    }
+
+    /// A loopback gateway built from [`tls::server_config`]; its address.
+    async fn gateway(config: Arc<ServerConfig>, mode: Gateway) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = TlsAcceptor::from(config);
+        tokio::spawn(async move {
+            let mut first = true;
+            let mut held = Vec::new();
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let drop_it = matches!(mode, Gateway::DropFirstThenEcho) && first;
+                first = false;
+                if drop_it {
+                    continue;
+                }
+                if matches!(mode, Gateway::Silent) {
+                    held.push(tcp);
+                    continue;
+                }
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    if matches!(mode, Gateway::SayAlpnAndClose) {
+                        let alpn = tls.get_ref().1.alpn_protocol().unwrap_or(b"none").to_vec();
+                        tls.write_all(&alpn).await.unwrap();
+                        tls.shutdown().await.unwrap();
+                        return;
+                    }
+                    let (mut read, mut write) = tokio::io::split(tls);
+                    tokio::io::copy(&mut read, &mut write).await.unwrap();
+                    write.shutdown().await.unwrap();
+                });
+            }
+        });
+        addr
+    }
+
+    /// Relay `input` (then EOF) through the gateway; what came back.
+    async fn relay_once(settings: &ConnectSettings, input: &[u8]) -> Result<Vec<u8>> {
+        let (mut feed, relay_in) = tokio::io::duplex(1024);
+        let (relay_out, mut drain) = tokio::io::duplex(1024);
+        let relay = async {
+            let tls = dial(settings, Arc::clone(&settings.client_config)).await?;
+            pump(tls, relay_in, relay_out, "127.0.0.1").await
+        };
+        let io = async {
+            feed.write_all(input).await.unwrap();
+            drop(feed);
+            let mut out = Vec::new();
+            drain.read_to_end(&mut out).await.unwrap();
+            out
+        };
+        let (relayed, out) = tokio::time::timeout(PATIENCE, async { tokio::join!(relay, io) })
+            .await
+            .expect("relay did not finish: half-close broken?");
+        relayed.map(|()| out)
+    }
+
+    #[tokio::test]
+    async fn local_eof_half_closes_and_the_rest_is_still_read() {
+        let f = fixture();
+        let addr = gateway(f.server(false, Revocations::default()), Gateway::Echo).await;
+        let data: Vec<u8> = (0..100_000u32).map(|i| i.to_le_bytes()[0]).collect();
+        assert_eq!(
+            relay_once(&connect_settings(&f, addr), &data)
+                .await
+                .unwrap(),
+            data
+        );
+    }
+
+    #[tokio::test]
+    async fn gateway_closing_ends_the_relay_while_input_stays_open() {
+        let f = fixture();
+        let addr = gateway(
+            f.server(false, Revocations::default()),
+            Gateway::SayAlpnAndClose,
+        )
+        .await;
+        let settings = connect_settings(&f, addr);
+        let (_keep_open, relay_in) = tokio::io::duplex(64);
+        let (relay_out, mut drain) = tokio::io::duplex(64);
+        let tls = dial(&settings, Arc::clone(&settings.client_config))
+            .await
+            .unwrap();
+        tokio::time::timeout(PATIENCE, pump(tls, relay_in, relay_out, "127.0.0.1"))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut out = Vec::new();
+        drain.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, b"ssh");
+    }
+
+    #[tokio::test]
+    async fn forwarder_round_trips_and_survives_a_failed_connection() {
+        let f = fixture();
+        let config = f.server(false, Revocations::default());
+        let addr = gateway(config, Gateway::DropFirstThenEcho).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let forwarder = tokio::spawn(forward(listener, Arc::new(connect_settings(&f, addr))));
+
+        let exchange = |payload: &'static [u8]| async move {
+            let mut tcp = TcpStream::connect(local).await.unwrap();
+            tcp.write_all(payload).await.unwrap();
+            tcp.shutdown().await.unwrap();
+            let mut out = Vec::new();
+            let _ = tcp.read_to_end(&mut out).await;
+            out
+        };
+        // The gateway drops the first connection: nothing comes back, the listener lives on.
+        let first = tokio::time::timeout(PATIENCE, exchange(b"lost"))
+            .await
+            .unwrap();
+        assert!(first.is_empty());
+        let (a, b) = tokio::time::timeout(PATIENCE, async {
+            tokio::join!(exchange(b"first engineer"), exchange(b"second engineer"))
+        })
+        .await
+        .unwrap();
+        assert_eq!(a, b"first engineer");
+        assert_eq!(b, b"second engineer");
+        assert!(!forwarder.is_finished());
+        forwarder.abort();
+    }
+
+    #[tokio::test]
+    async fn stdio_relay_always_offers_ssh() {
+        let f = fixture();
+        let addr = gateway(
+            f.server(false, Revocations::default()),
+            Gateway::SayAlpnAndClose,
+        )
+        .await;
+        let mut settings = connect_settings(&f, addr);
+        settings.client_config = f.client(&f.alice, &[]);
+        assert_eq!(relay_once(&settings, b"").await.unwrap(), b"none");
+        settings.client_config = ssh_config(&settings.client_config);
+        assert_eq!(relay_once(&settings, b"").await.unwrap(), b"ssh");
+    }
+
+    #[tokio::test]
+    async fn errors_say_what_went_wrong() {
+        let f = fixture();
+        let good = gateway(f.server(false, Revocations::default()), Gateway::Echo).await;
+
+        // A gateway whose certificate comes from another CA.
+        let impostor = f.impostor();
+        let impostor = gateway(impostor, Gateway::Echo).await;
+        let error = relay_once(&connect_settings(&f, impostor), b"x")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::UntrustedGateway), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "gateway certificate is not signed by the pinned ca"
+        );
+
+        let mut settings = connect_settings(&f, good);
+        settings.server_name = Some("gw.elsewhere.example".into());
+        let error = relay_once(&settings, b"x").await.unwrap_err();
+        assert!(
+            matches!(error, Error::GatewayNameMismatch { .. }),
+            "{error:?}"
+        );
+
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let error = relay_once(&connect_settings(&f, closed), b"x")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::ConnectionRefused { .. }),
+            "{error:?}"
+        );
+
+        let silent = gateway(f.server(false, Revocations::default()), Gateway::Silent).await;
+        let mut settings = connect_settings(&f, silent);
+        settings.connect_timeout = Duration::from_millis(300);
+        let error = relay_once(&settings, b"x").await.unwrap_err();
+        assert!(matches!(error, Error::HandshakeTimeout), "{error:?}");
+
+        let revoked = Revocations::default();
+        revoked.replace([f.alice.serial.clone()]);
+        let strict = gateway(f.server(false, revoked), Gateway::Echo).await;
+        let error = relay_once(&connect_settings(&f, strict), b"x")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::ClientCertificateRevoked),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn gateway_addresses_parse() {
+        let table: &[(&str, Option<(&str, u16)>)] = &[
+            ("gw.example.jp:8443", Some(("gw.example.jp", 8443))),
+            ("10.0.0.5:443", Some(("10.0.0.5", 443))),
+            ("[fd00::5]:8443", Some(("fd00::5", 8443))),
+            ("fd00::5:8443", None),
+            ("gw.example.jp", None),
+            (":8443", None),
+            ("gw:0", None),
+            ("gw:65536", None),
+            ("[fd00::5]", None),
+        ];
+        for (input, expected) in table {
+            assert_eq!(split_host_port(input).ok(), *expected, "{input:?}");
+        }
+    }
+}

@@ -73,7 +73,9 @@ impl DataDir {
     /// are returned unchanged.
     pub fn resolve_database_url(&self, url: &str) -> String {
         match url.strip_prefix("sqlite://") {
-            Some(path) if !path.starts_with('/') => format!("sqlite://{}", self.root.join(path).display()),
+            Some(path) if !path.starts_with('/') => {
+                format!("sqlite://{}", self.root.join(path).display())
+            }
             _ => url.to_owned(),
         }
     }
@@ -105,7 +107,11 @@ pub fn write_public(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 fn write_new(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
     f.write_all(contents)?;
     f.sync_all()
 }
@@ -117,7 +123,11 @@ pub fn read_secret(path: &Path) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> 
     if mode & 0o077 != 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,
-            format!("{} is accessible to other users (mode {:o}); run chmod 600 on it", path.display(), mode & 0o777),
+            format!(
+                "{} is accessible to other users (mode {:o}); run chmod 600 on it",
+                path.display(),
+                mode & 0o777
+            ),
         ));
     }
     fs::read(path).map(zeroize::Zeroizing::new)
@@ -132,7 +142,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k");
         write_secret(&p, b"one").unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert!(write_secret(&p, b"two").is_err());
         assert_eq!(read_secret(&p).unwrap().as_slice(), b"one");
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
@@ -142,8 +155,14 @@ mod tests {
     #[test]
     fn relative_sqlite_urls_resolve_inside_the_data_dir() {
         let d = DataDir::new("/var/lib/fumidai");
-        assert_eq!(d.resolve_database_url("sqlite://fumidai.db"), "sqlite:///var/lib/fumidai/fumidai.db");
-        assert_eq!(d.resolve_database_url("sqlite:///srv/x.db"), "sqlite:///srv/x.db");
+        assert_eq!(
+            d.resolve_database_url("sqlite://fumidai.db"),
+            "sqlite:///var/lib/fumidai/fumidai.db"
+        );
+        assert_eq!(
+            d.resolve_database_url("sqlite:///srv/x.db"),
+            "sqlite:///srv/x.db"
+        );
         assert_eq!(d.resolve_database_url("postgres://h/db"), "postgres://h/db");
     }
 }

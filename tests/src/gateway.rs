@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::tools::{fumidai_bin, wait_for};
+use crate::tools::{fumidai_bin, poll, wait_for};
 
 /// An initialised data directory, and the gateway process once started.
 pub struct Gateway {
@@ -115,7 +115,7 @@ impl Gateway {
             .spawn()
             .expect("spawn fumidai serve");
         self.child = Some(child);
-        let (addr, ui_addr) = wait_for("fumidai serve to listen", Duration::from_secs(30), || {
+        let listening = poll(Duration::from_secs(30), || {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("fumidai serve exited with {status}:\n{}", self.log());
             }
@@ -123,6 +123,9 @@ impl Gateway {
             let line = log.lines().find(|l| l.contains("fumidai serving"))?;
             Some((field(line, "listen")?, field(line, "ui_listen")?))
         });
+        let Some((addr, ui_addr)) = listening else {
+            panic!("fumidai serve did not report listening within 30 s:\n{}", self.log());
+        };
         self.addr = Some(addr);
         self.ui_addr = Some(ui_addr);
     }

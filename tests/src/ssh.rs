@@ -98,7 +98,10 @@ impl SshLogin {
             .args(["-l", &self.user, "fumidai-gateway"])
             .env("SSH_ASKPASS", &askpass)
             .env("SSH_ASKPASS_REQUIRE", "force")
-            .env("DISPLAY", ":0");
+            .env("DISPLAY", ":0")
+            // OpenSSH escapes non-ASCII prompt text unless the locale is UTF-8, as an
+            // engineer's laptop would be.
+            .env("LC_ALL", "C.UTF-8");
         if let Some(command) = &self.command {
             cmd.arg(command);
         }

@@ -84,34 +84,79 @@ pub enum OperatorCommand {
 /// Runs `fumidai vendor …`.
 pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> anyhow::Result<()> {
     match cmd {
-        VendorCommand::Add { name, allow_from, emergency } => {
+        VendorCommand::Add {
+            name,
+            allow_from,
+            emergency,
+        } => {
             let vendor = ctx
                 .store
-                .add_vendor(NewVendor { name, allow_from, emergency_allowed: emergency }, &cli_actor())
+                .add_vendor(
+                    NewVendor {
+                        name,
+                        allow_from,
+                        emergency_allowed: emergency,
+                    },
+                    &cli_actor(),
+                )
                 .await?;
-            out.print(&vendor, |v| format!("vendor {} added{}", v.name, allow_list_text(v)))
+            out.print(&vendor, |v| {
+                format!("vendor {} added{}", v.name, allow_list_text(v))
+            })
         }
         VendorCommand::List => {
             let vendors = ctx.store.vendors().await?;
-            out.print(&vendors, |vs| vs.iter().map(|v| format!("{}{}\n", v.name, allow_list_text(v))).collect())
+            out.print(&vendors, |vs| {
+                vs.iter()
+                    .map(|v| format!("{}{}\n", v.name, allow_list_text(v)))
+                    .collect()
+            })
         }
     }
 }
 
 fn allow_list_text(v: &Vendor) -> String {
     let nets: Vec<String> = v.allow_from.iter().map(ToString::to_string).collect();
-    let from = if nets.is_empty() { "any address".to_owned() } else { nets.join(", ") };
-    format!(" (from {from}{})", if v.emergency_allowed { "; emergency access allowed" } else { "" })
+    let from = if nets.is_empty() {
+        "any address".to_owned()
+    } else {
+        nets.join(", ")
+    };
+    format!(
+        " (from {from}{})",
+        if v.emergency_allowed {
+            "; emergency access allowed"
+        } else {
+            ""
+        }
+    )
 }
 
 /// Runs `fumidai engineer …`.
-pub(crate) async fn engineer(ctx: &Context, cmd: EngineerCommand, out: Output) -> anyhow::Result<()> {
+pub(crate) async fn engineer(
+    ctx: &Context,
+    cmd: EngineerCommand,
+    out: Output,
+) -> anyhow::Result<()> {
     match cmd {
-        EngineerCommand::Add { login, vendor, name, password_stdin: _ } => {
+        EngineerCommand::Add {
+            login,
+            vendor,
+            name,
+            password_stdin: _,
+        } => {
             if ctx.store.vendor(&vendor).await?.is_none() {
-                bail!("vendor {vendor} is not registered; add it first with `fumidai vendor add {vendor}`");
+                bail!(
+                    "vendor {vendor} is not registered; add it first with `fumidai vendor add {vendor}`"
+                );
             }
-            let spec = AccountSpec { login, kind: AccountKind::Engineer, name, vendor: Some(vendor), role: None };
+            let spec = AccountSpec {
+                login,
+                kind: AccountKind::Engineer,
+                name,
+                vendor: Some(vendor),
+                role: None,
+            };
             add_account(ctx, spec, out).await
         }
         EngineerCommand::List => list(ctx, AccountKind::Engineer, out).await,
@@ -119,11 +164,26 @@ pub(crate) async fn engineer(ctx: &Context, cmd: EngineerCommand, out: Output) -
 }
 
 /// Runs `fumidai operator …`.
-pub(crate) async fn operator(ctx: &Context, cmd: OperatorCommand, out: Output) -> anyhow::Result<()> {
+pub(crate) async fn operator(
+    ctx: &Context,
+    cmd: OperatorCommand,
+    out: Output,
+) -> anyhow::Result<()> {
     match cmd {
-        OperatorCommand::Add { login, role, name, password_stdin: _ } => {
+        OperatorCommand::Add {
+            login,
+            role,
+            name,
+            password_stdin: _,
+        } => {
             let role: OperatorRole = role.parse()?;
-            let spec = AccountSpec { login, kind: AccountKind::Operator, name, vendor: None, role: Some(role) };
+            let spec = AccountSpec {
+                login,
+                kind: AccountKind::Operator,
+                name,
+                vendor: None,
+                role: Some(role),
+            };
             add_account(ctx, spec, out).await
         }
         OperatorCommand::List => list(ctx, AccountKind::Operator, out).await,
@@ -149,7 +209,11 @@ struct Enrolled {
 
 async fn add_account(ctx: &Context, spec: AccountSpec, out: Output) -> anyhow::Result<()> {
     let password = read_password_line()?;
-    let context: Vec<&str> = spec.name.iter().flat_map(|n| n.split_whitespace()).collect();
+    let context: Vec<&str> = spec
+        .name
+        .iter()
+        .flat_map(|n| n.split_whitespace())
+        .collect();
     password::check_strength(spec.login.as_str(), &context, &password)?;
     let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await??;
     let secret = TotpSecret::generate();
@@ -165,7 +229,11 @@ async fn add_account(ctx: &Context, spec: AccountSpec, out: Output) -> anyhow::R
         totp_secret: secret,
     };
     let account = ctx.store.add_account(new, &cli_actor()).await?;
-    let enrolled = Enrolled { account, totp_secret, otpauth_uri };
+    let enrolled = Enrolled {
+        account,
+        totp_secret,
+        otpauth_uri,
+    };
     out.print(&enrolled, |e| {
         let qr = QrCode::new(e.otpauth_uri.as_bytes())
             .map(|code| code.render::<unicode::Dense1x2>().quiet_zone(true).build())
@@ -189,9 +257,23 @@ async fn list(ctx: &Context, kind: AccountKind, out: Output) -> anyhow::Result<(
         accounts
             .iter()
             .map(|a| {
-                let of = a.vendor.as_ref().map(ToString::to_string).or_else(|| a.role.map(|r| r.to_string())).unwrap_or_default();
-                let locked = a.locked_until.map(|t| format!(" locked until {t}")).unwrap_or_default();
-                format!("{}\t{}\t{}{}\n", a.login, of, a.display_name.as_deref().unwrap_or(""), locked)
+                let of = a
+                    .vendor
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .or_else(|| a.role.map(|r| r.to_string()))
+                    .unwrap_or_default();
+                let locked = a
+                    .locked_until
+                    .map(|t| format!(" locked until {t}"))
+                    .unwrap_or_default();
+                format!(
+                    "{}\t{}\t{}{}\n",
+                    a.login,
+                    of,
+                    a.display_name.as_deref().unwrap_or(""),
+                    locked
+                )
             })
             .collect()
     })
@@ -200,11 +282,16 @@ async fn list(ctx: &Context, kind: AccountKind, out: Output) -> anyhow::Result<(
 /// The first line of standard input, without its line ending. Never echoed or logged.
 fn read_password_line() -> anyhow::Result<SecretString> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     zeroize::Zeroize::zeroize(&mut line);
     if password.is_empty() {
-        bail!("no password on standard input (pipe it in: `printf '%s\\n' \"$PW\" | fumidai … --password-stdin`)");
+        bail!(
+            "no password on standard input (pipe it in: `printf '%s\\n' \"$PW\" | fumidai … --password-stdin`)"
+        );
     }
     Ok(password.into())
 }

@@ -39,7 +39,17 @@ pub(crate) async fn run(ctx: &Context, cmd: AuditCommand, out: Output) -> anyhow
             let records = ctx.store.audit_tail(n).await?;
             out.print(&records, |rs| {
                 rs.iter()
-                    .map(|r| format!("{:>6} {} {:<20} {:<22} {} {}\n", r.seq, store::audit::format_time(r.at), r.kind, r.actor, r.subject, r.detail))
+                    .map(|r| {
+                        format!(
+                            "{:>6} {} {:<20} {:<22} {} {}\n",
+                            r.seq,
+                            store::audit::format_time(r.at),
+                            r.kind,
+                            r.actor,
+                            r.subject,
+                            r.detail
+                        )
+                    })
                     .collect()
             })
         }

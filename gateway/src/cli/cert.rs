@@ -53,50 +53,100 @@ struct Issued {
 /// Runs `fumidai cert …`.
 pub(crate) async fn run(ctx: &Context, cmd: CertCommand, out: Output) -> anyhow::Result<()> {
     match cmd {
-        CertCommand::Issue { login, out: dir, days } => issue(ctx, login, &dir, days, out).await,
+        CertCommand::Issue {
+            login,
+            out: dir,
+            days,
+        } => issue(ctx, login, &dir, days, out).await,
         CertCommand::Revoke { which, reason } => revoke(ctx, &which, &reason, out).await,
         CertCommand::List => {
             let certs = ctx.store.certificates().await?;
-            out.print(&certs, |cs| cs.iter().map(|c| format!("{}\t{}\t{}\t{}\n", c.serial, c.login, c.not_after.format("%Y-%m-%d"), status(c))).collect())
+            out.print(&certs, |cs| {
+                cs.iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{}\t{}\t{}\n",
+                            c.serial,
+                            c.login,
+                            c.not_after.format("%Y-%m-%d"),
+                            status(c)
+                        )
+                    })
+                    .collect()
+            })
         }
     }
 }
 
-async fn issue(ctx: &Context, login: Login, dir: &Path, days: Option<u32>, out: Output) -> anyhow::Result<()> {
+async fn issue(
+    ctx: &Context,
+    login: Login,
+    dir: &Path,
+    days: Option<u32>,
+    out: Output,
+) -> anyhow::Result<()> {
     if ctx.store.account(&login).await?.is_none() {
-        bail!("no account {login}; create it first with `fumidai engineer add` or `fumidai operator add`");
+        bail!(
+            "no account {login}; create it first with `fumidai engineer add` or `fumidai operator add`"
+        );
     }
     let days = days.unwrap_or(ctx.config.certificates.client_days);
     if days == 0 || days > 825 {
         bail!("--days must be between 1 and 825");
     }
-    let ca_cert = std::fs::read_to_string(ctx.dir.ca_cert()).context("cannot read the CA certificate")?;
+    let ca_cert =
+        std::fs::read_to_string(ctx.dir.ca_cert()).context("cannot read the CA certificate")?;
     let ca_key = datadir::read_secret(&ctx.dir.ca_key()).context("cannot read the CA key")?;
     let ca_key = std::str::from_utf8(&ca_key).context("the CA key is not PEM")?;
     let ca = Ca::from_pem(&ca_cert, ca_key).context("cannot load the CA")?;
-    let issued = ca.issue_client(&login, days).context("cannot issue the certificate")?;
+    let issued = ca
+        .issue_client(&login, days)
+        .context("cannot issue the certificate")?;
     let p12_password = random_password();
-    let p12 = pki::pkcs12(&issued, &ca_cert, login.as_str(), &p12_password).context("cannot build the .p12 bundle")?;
+    let p12 = pki::pkcs12(&issued, &ca_cert, login.as_str(), &p12_password)
+        .context("cannot build the .p12 bundle")?;
 
     datadir::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let files = [
-        (dir.join(format!("{login}.crt")), issued.cert_pem.as_bytes().to_vec(), false),
-        (dir.join(format!("{login}.key")), issued.key_pem.as_bytes().to_vec(), true),
+        (
+            dir.join(format!("{login}.crt")),
+            issued.cert_pem.as_bytes().to_vec(),
+            false,
+        ),
+        (
+            dir.join(format!("{login}.key")),
+            issued.key_pem.as_bytes().to_vec(),
+            true,
+        ),
         (dir.join("ca.crt"), ca_cert.as_bytes().to_vec(), false),
         (dir.join(format!("{login}.p12")), p12, true),
     ];
     for (path, _, _) in &files {
         if path.exists() {
-            bail!("{} already exists; choose another --out directory", path.display());
+            bail!(
+                "{} already exists; choose another --out directory",
+                path.display()
+            );
         }
     }
     // Recorded before the files are written: a certificate that exists is always on record.
-    let certificate = ctx.store.add_certificate(issued.to_new_certificate(&login), &cli_actor()).await?;
+    let certificate = ctx
+        .store
+        .add_certificate(issued.to_new_certificate(&login), &cli_actor())
+        .await?;
     for (path, contents, secret) in &files {
-        let write = if *secret { datadir::write_secret } else { datadir::write_public };
+        let write = if *secret {
+            datadir::write_secret
+        } else {
+            datadir::write_public
+        };
         write(path, contents).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let issued = Issued { certificate, files: files.into_iter().map(|(p, _, _)| p).collect(), p12_password };
+    let issued = Issued {
+        certificate,
+        files: files.into_iter().map(|(p, _, _)| p).collect(),
+        p12_password,
+    };
     out.print(&issued, |i| {
         format!(
             "certificate {serial} issued to {login}, valid until {until}\n{files}\n.p12 password: {pw}\n\
@@ -118,11 +168,18 @@ async fn revoke(ctx: &Context, which: &str, reason: &str, out: Output) -> anyhow
             None => bail!("{which:?} is neither a known login nor a certificate serial"),
         },
     };
-    let revoked = ctx.store.revoke_certificates(&selector, reason, &cli_actor()).await?;
+    let revoked = ctx
+        .store
+        .revoke_certificates(&selector, reason, &cli_actor())
+        .await?;
     if revoked.is_empty() {
         bail!("no unrevoked certificate matches {which:?}");
     }
-    out.print(&revoked, |rs| rs.iter().map(|c| format!("revoked {} ({})\n", c.serial, c.login)).collect())
+    out.print(&revoked, |rs| {
+        rs.iter()
+            .map(|c| format!("revoked {} ({})\n", c.serial, c.login))
+            .collect()
+    })
 }
 
 fn status(c: &CertificateRecord) -> &'static str {
@@ -141,6 +198,10 @@ fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789";
     let mut rng = rand::rngs::OsRng;
     (0..20)
-        .map(|_| ALPHABET.get(rng.gen_range(0..ALPHABET.len())).map_or('x', |b| char::from(*b)))
+        .map(|_| {
+            ALPHABET
+                .get(rng.gen_range(0..ALPHABET.len()))
+                .map_or('x', |b| char::from(*b))
+        })
         .collect()
 }

@@ -38,11 +38,14 @@ pub struct ConnectArgs {
 
 /// Runs `fumidai connect`.
 pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
-    let read = |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()));
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
     let ca = read(&args.ca)?;
     let cert = read(&args.cert)?;
     let key = zeroize::Zeroizing::new(read(&args.key)?);
-    let client_config = tls::client_config(&ca, &cert, &key, &[b"ssh"]).context("cannot use the certificate files")?;
+    let client_config = tls::client_config(&ca, &cert, &key, &[b"ssh"])
+        .context("cannot use the certificate files")?;
     let settings = ConnectSettings {
         gateway: args.gateway,
         server_name: args.server_name,

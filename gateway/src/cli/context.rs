@@ -34,13 +34,22 @@ impl Context {
             );
         }
         let (config, config_text) = Config::load(&dir.config())?;
-        let key_bytes = datadir::read_secret(&dir.master_key())
-            .with_context(|| format!("cannot read the master key {}", dir.master_key().display()))?;
-        let master_key = MasterKey::from_bytes(&key_bytes)
-            .with_context(|| format!("{} is not a 32-byte master key", dir.master_key().display()))?;
+        let key_bytes = datadir::read_secret(&dir.master_key()).with_context(|| {
+            format!("cannot read the master key {}", dir.master_key().display())
+        })?;
+        let master_key = MasterKey::from_bytes(&key_bytes).with_context(|| {
+            format!("{} is not a 32-byte master key", dir.master_key().display())
+        })?;
         let url = dir.resolve_database_url(&config.database.url);
-        let store = store::open(&url, master_key).await.context("cannot open the database")?;
-        Ok(Self { dir, config, config_text, store })
+        let store = store::open(&url, master_key)
+            .await
+            .context("cannot open the database")?;
+        Ok(Self {
+            dir,
+            config,
+            config_text,
+            store,
+        })
     }
 }
 

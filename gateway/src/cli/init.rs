@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-
 use anyhow::{Context as _, bail};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
@@ -60,8 +59,14 @@ struct Initialised {
 /// Runs `fumidai init`.
 pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Result<()> {
     let dir = DataDir::new(root);
-    if dir.is_populated().with_context(|| format!("cannot read {}", root.display()))? {
-        bail!("{} already exists and is not empty; refusing to touch it (choose another --data-dir)", root.display());
+    if dir
+        .is_populated()
+        .with_context(|| format!("cannot read {}", root.display()))?
+    {
+        bail!(
+            "{} already exists and is not empty; refusing to touch it (choose another --data-dir)",
+            root.display()
+        );
     }
     let mut config = Config::default();
     config.gateway.listen = args.listen;
@@ -72,20 +77,27 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
     // Stage inside the data directory and move the files up at the end: works when the
     // directory was pre-created (systemd's StateDirectory=) and the parent isn't writable.
     let created_root = !root.exists();
-    datadir::create_private_dir(root).with_context(|| format!("cannot create {}", root.display()))?;
+    datadir::create_private_dir(root)
+        .with_context(|| format!("cannot create {}", root.display()))?;
     let undo = || {
         if created_root {
             let _ = std::fs::remove_dir_all(root);
         } else if let Ok(entries) = std::fs::read_dir(root) {
             for entry in entries.flatten() {
                 let p = entry.path();
-                let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
             }
         }
     };
     let staging = root.join(".init-staging");
     let staged = DataDir::new(&staging);
-    let summary = match write_files(&staged, &config, &args).and_then(|s| move_up(&staging, root).map(|()| s)) {
+    let summary = match write_files(&staged, &config, &args)
+        .and_then(|s| move_up(&staging, root).map(|()| s))
+    {
         Ok(summary) => summary,
         Err(error) => {
             undo();
@@ -99,7 +111,12 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
         undo();
         return Err(error);
     }
-    let summary = Initialised { data_dir: root.to_owned(), ca_certificate: dir.ca_cert(), database: redact_url(&config.database.url), ..summary };
+    let summary = Initialised {
+        data_dir: root.to_owned(),
+        ca_certificate: dir.ca_cert(),
+        database: redact_url(&config.database.url),
+        ..summary
+    };
     out.print(&summary, |s| {
         format!(
             "Initialised {dir}\n\
@@ -127,18 +144,26 @@ fn write_files(dir: &DataDir, config: &Config, args: &InitArgs) -> anyhow::Resul
     datadir::write_secret(&dir.ca_key(), ca.key_pem().as_bytes())?;
 
     let server_names = server_names(&args.server_name);
-    let server = ca.issue_server(&server_names, SERVER_CERT_DAYS).context("cannot issue the server certificate")?;
+    let server = ca
+        .issue_server(&server_names, SERVER_CERT_DAYS)
+        .context("cannot issue the server certificate")?;
     datadir::write_public(&dir.server_cert(), server.cert_pem.as_bytes())?;
     datadir::write_secret(&dir.server_key(), server.key_pem.as_bytes())?;
 
     let host_key = host_key::generate().context("cannot generate the SSH host key")?;
     host_key::write(&dir.ssh_host_key(), &host_key).context("cannot write the SSH host key")?;
-    let ssh_host_key = host_key::public_openssh(&host_key).context("cannot encode the SSH host key")?;
+    let ssh_host_key =
+        host_key::public_openssh(&host_key).context("cannot encode the SSH host key")?;
 
     let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let signing_pem = signing.to_pkcs8_pem(LineEnding::LF).context("cannot encode the signing key")?;
+    let signing_pem = signing
+        .to_pkcs8_pem(LineEnding::LF)
+        .context("cannot encode the signing key")?;
     datadir::write_secret(&dir.signing_key(), signing_pem.as_bytes())?;
-    let signing_public = signing.verifying_key().to_public_key_pem(LineEnding::LF).context("cannot encode the signing key")?;
+    let signing_public = signing
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .context("cannot encode the signing key")?;
     datadir::write_public(&dir.signing_public_key(), signing_public.as_bytes())?;
 
     datadir::create_private_dir(&dir.recordings())?;
@@ -156,14 +181,24 @@ fn write_files(dir: &DataDir, config: &Config, args: &InitArgs) -> anyhow::Resul
 async fn create_database(dir: &DataDir, url: &str, summary: &Initialised) -> anyhow::Result<()> {
     let key_bytes = datadir::read_secret(&dir.master_key())?;
     let master = MasterKey::from_bytes(&key_bytes).context("master key has the wrong length")?;
-    let store = store::open(url, master).await.context("cannot create the database")?;
-    let event = AuditEvent::new(AuditKind::Initialised, cli_actor(), dir.root().display().to_string()).with_detail(json!({
+    let store = store::open(url, master)
+        .await
+        .context("cannot create the database")?;
+    let event = AuditEvent::new(
+        AuditKind::Initialised,
+        cli_actor(),
+        dir.root().display().to_string(),
+    )
+    .with_detail(json!({
         "server_names": summary.server_names,
         "ca_sha256": summary.ca_sha256,
         "ssh_host_key": summary.ssh_host_key,
         "signing_public_key": summary.signing_public_key,
     }));
-    store.append_audit(event).await.context("cannot write the first audit record")?;
+    store
+        .append_audit(event)
+        .await
+        .context("cannot write the first audit record")?;
     Ok(())
 }
 
@@ -193,7 +228,11 @@ fn redact_url(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = url.get(scheme + 3..at).unwrap_or_default();
             match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", url.get(..scheme + 3).unwrap_or_default(), url.get(at..).unwrap_or_default()),
+                Some((user, _)) => format!(
+                    "{}{user}:***{}",
+                    url.get(..scheme + 3).unwrap_or_default(),
+                    url.get(at..).unwrap_or_default()
+                ),
                 None => url.to_owned(),
             }
         }
@@ -207,8 +246,14 @@ mod tests {
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(redact_url("postgres://fumidai:s3cret@db:5432/f"), "postgres://fumidai:***@db:5432/f");
-        assert_eq!(redact_url("postgres://fumidai@db/f"), "postgres://fumidai@db/f");
+        assert_eq!(
+            redact_url("postgres://fumidai:s3cret@db:5432/f"),
+            "postgres://fumidai:***@db:5432/f"
+        );
+        assert_eq!(
+            redact_url("postgres://fumidai@db/f"),
+            "postgres://fumidai@db/f"
+        );
         assert_eq!(redact_url("sqlite://fumidai.db"), "sqlite://fumidai.db");
     }
 

@@ -24,7 +24,12 @@ pub use context::Context;
 #[command(name = "fumidai", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// The data directory (configuration, database, keys).
-    #[arg(long, global = true, env = "FUMIDAI_DATA_DIR", default_value = "./fumidai-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "FUMIDAI_DATA_DIR",
+        default_value = "./fumidai-data"
+    )]
     pub data_dir: PathBuf,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -63,14 +68,20 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(error) => {
             eprintln!("fumidai: error: cannot start the runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // `connect` reads stdin on a blocking thread that can't be cancelled; don't wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("fumidai: error: {error:#}");
@@ -84,9 +95,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(args) => init::run(&cli.data_dir, args, out).await,
         Command::Serve => serve::run(&cli.data_dir).await,
-        Command::Vendor(cmd) => accounts::vendor(&Context::open(&cli.data_dir).await?, cmd, out).await,
-        Command::Engineer(cmd) => accounts::engineer(&Context::open(&cli.data_dir).await?, cmd, out).await,
-        Command::Operator(cmd) => accounts::operator(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Vendor(cmd) => {
+            accounts::vendor(&Context::open(&cli.data_dir).await?, cmd, out).await
+        }
+        Command::Engineer(cmd) => {
+            accounts::engineer(&Context::open(&cli.data_dir).await?, cmd, out).await
+        }
+        Command::Operator(cmd) => {
+            accounts::operator(&Context::open(&cli.data_dir).await?, cmd, out).await
+        }
         Command::Cert(cmd) => cert::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Connect(args) => connect::run(args).await,

@@ -11,7 +11,11 @@ pub(crate) struct Output {
 
 impl Output {
     /// Prints `value` as JSON when `--json`, else the text `human` renders.
-    pub(crate) fn print<T: Serialize>(self, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+    pub(crate) fn print<T: Serialize>(
+        self,
+        value: &T,
+        human: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<()> {
         if self.json {
             println!("{}", serde_json::to_string_pretty(value)?);
         } else {

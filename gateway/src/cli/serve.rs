@@ -31,27 +31,43 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
 
     // R-17-2: the configuration in force is on record before anything is served.
     let digest = hex::encode(Sha256::digest(ctx.config_text.as_bytes()));
-    let loaded = AuditEvent::new(AuditKind::ConfigLoaded, Actor::System, ctx.dir.config().display().to_string())
-        .with_detail(json!({ "sha256": digest }));
-    store.append_audit(loaded).await.context("cannot write the audit trail; not starting")?;
+    let loaded = AuditEvent::new(
+        AuditKind::ConfigLoaded,
+        Actor::System,
+        ctx.dir.config().display().to_string(),
+    )
+    .with_detail(json!({ "sha256": digest }));
+    store
+        .append_audit(loaded)
+        .await
+        .context("cannot write the audit trail; not starting")?;
 
     let revocations = Revocations::default();
     let tls_settings = ServerTlsSettings {
         ca_cert_pem: read_text(&ctx.dir.ca_cert())?,
         server_cert_pem: read_text(&ctx.dir.server_cert())?,
-        server_key_pem: zeroize::Zeroizing::new(String::from_utf8(datadir::read_secret(&ctx.dir.server_key())?.to_vec())?),
+        server_key_pem: zeroize::Zeroizing::new(String::from_utf8(
+            datadir::read_secret(&ctx.dir.server_key())?.to_vec(),
+        )?),
         allow_tls12: config.tls.allow_tls12,
     };
     let acceptor = TlsAcceptor::from(tls::server_config(&tls_settings, revocations.clone())?);
 
-    let host_key = host_key::load(&ctx.dir.ssh_host_key()).context("cannot load the SSH host key")?;
+    let host_key =
+        host_key::load(&ctx.dir.ssh_host_key()).context("cannot load the SSH host key")?;
     let ssh_settings = SshSettings {
         inactivity_timeout: config.limits.idle_timeout,
         auth_timeout: config.limits.login_grace,
         ..SshSettings::default()
     };
-    let authenticator = Arc::new(Authenticator::new(Arc::clone(&store), config.auth.lockout_policy()));
-    let ssh = Arc::new(SshService::new(Arc::new(russh_config(host_key, &ssh_settings)), authenticator));
+    let authenticator = Arc::new(Authenticator::new(
+        Arc::clone(&store),
+        config.auth.lockout_policy(),
+    ));
+    let ssh = Arc::new(SshService::new(
+        Arc::new(russh_config(host_key, &ssh_settings)),
+        authenticator,
+    ));
 
     let listener = TcpListener::bind(config.gateway.listen)
         .await
@@ -78,15 +94,22 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         gauge.publish();
         metrics.render()
     });
-    let app = web_ui::router(web_ui::AppState { store: Arc::clone(&store), metrics: render });
+    let app = web_ui::router(web_ui::AppState {
+        store: Arc::clone(&store),
+        metrics: render,
+    });
 
-    let started = AuditEvent::new(AuditKind::GatewayStarted, Actor::System, listen.to_string()).with_detail(json!({
-        "listen": listen.to_string(),
-        "ui_listen": ui_listen.to_string(),
-        "version": env!("CARGO_PKG_VERSION"),
-        "allow_tls12": config.tls.allow_tls12,
-    }));
-    store.append_audit(started).await.context("cannot write the audit trail; not starting")?;
+    let started = AuditEvent::new(AuditKind::GatewayStarted, Actor::System, listen.to_string())
+        .with_detail(json!({
+            "listen": listen.to_string(),
+            "ui_listen": ui_listen.to_string(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "allow_tls12": config.tls.allow_tls12,
+        }));
+    store
+        .append_audit(started)
+        .await
+        .context("cannot write the audit trail; not starting")?;
     info!(%listen, %ui_listen, "fumidai serving: mutual-TLS front door and internal health/metrics");
 
     tokio::select! {
@@ -103,8 +126,13 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 
 /// Logs go to standard error (journald under systemd). `RUST_LOG` overrides the filter.
 fn init_tracing(logging: &LoggingSection) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&logging.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&logging.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colour only on a terminal: journald and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = match logging.format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

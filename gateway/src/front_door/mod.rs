@@ -64,12 +64,23 @@ impl FrontDoor {
         settings: FrontDoorSettings,
     ) -> Self {
         let unauthenticated = Arc::new(Semaphore::new(settings.max_unauthenticated));
-        Self { listener, acceptor, revocations, store, ssh, unauthenticated, settings }
+        Self {
+            listener,
+            acceptor,
+            revocations,
+            store,
+            ssh,
+            unauthenticated,
+            settings,
+        }
     }
 
     /// Connections accepted and not yet logged in, now (for the metrics gauge).
     pub fn unauthenticated_gauge(&self) -> UnauthenticatedGauge {
-        UnauthenticatedGauge { semaphore: Arc::clone(&self.unauthenticated), max: self.settings.max_unauthenticated }
+        UnauthenticatedGauge {
+            semaphore: Arc::clone(&self.unauthenticated),
+            max: self.settings.max_unauthenticated,
+        }
     }
 
     /// Accepts connections until the listener fails.
@@ -94,7 +105,9 @@ impl FrontDoor {
             };
             let span = info_span!("connection", %client_addr, engineer = tracing::field::Empty);
             let this = Arc::clone(&this);
-            tokio::spawn(async move { this.handle(tcp, client_addr, permit).await }.instrument(span));
+            tokio::spawn(
+                async move { this.handle(tcp, client_addr, permit).await }.instrument(span),
+            );
         }
     }
 
@@ -109,23 +122,31 @@ impl FrontDoor {
             }
         }
         let _ = tcp.set_nodelay(true);
-        let tls = match tokio::time::timeout(self.settings.handshake_timeout, self.acceptor.accept(tcp)).await {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(error)) => {
-                // Revoked, expired, foreign or missing certificates end here, as do TLS 1.2
-                // clients when 1.2 is off; rustls has already sent the alert.
-                info!(%error, "TLS handshake refused");
-                metrics::counter!(m::CONNECTIONS, "outcome" => "handshake_failed").increment(1);
-                return;
-            }
-            Err(_) => {
-                info!(timeout = ?self.settings.handshake_timeout, "TLS handshake timed out");
-                metrics::counter!(m::CONNECTIONS, "outcome" => "handshake_timeout").increment(1);
-                return;
-            }
-        };
+        let tls =
+            match tokio::time::timeout(self.settings.handshake_timeout, self.acceptor.accept(tcp))
+                .await
+            {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(error)) => {
+                    // Revoked, expired, foreign or missing certificates end here, as do TLS 1.2
+                    // clients when 1.2 is off; rustls has already sent the alert.
+                    info!(%error, "TLS handshake refused");
+                    metrics::counter!(m::CONNECTIONS, "outcome" => "handshake_failed").increment(1);
+                    return;
+                }
+                Err(_) => {
+                    info!(timeout = ?self.settings.handshake_timeout, "TLS handshake timed out");
+                    metrics::counter!(m::CONNECTIONS, "outcome" => "handshake_timeout")
+                        .increment(1);
+                    return;
+                }
+            };
         let (_, conn) = tls.get_ref();
-        let identity = match conn.peer_certificates().and_then(|c| c.first()).map(|c| PeerIdentity::from_der(c)) {
+        let identity = match conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| PeerIdentity::from_der(c))
+        {
             Some(Ok(identity)) => identity,
             Some(Err(error)) => {
                 warn!(%error, "client certificate unusable");
@@ -145,11 +166,16 @@ impl FrontDoor {
             return;
         }
         if !self.source_allowed(&identity, client_addr).await {
-            self.refuse(client_addr, &identity, "source_not_allowed").await;
+            self.refuse(client_addr, &identity, "source_not_allowed")
+                .await;
             return;
         }
         metrics::counter!(m::CONNECTIONS, "outcome" => "admitted").increment(1);
-        let peer = PeerContext { client_addr, certificate: identity, on_authenticated: Some(permit) };
+        let peer = PeerContext {
+            client_addr,
+            certificate: identity,
+            on_authenticated: Some(permit),
+        };
         if let Err(error) = self.ssh.serve(tls, peer).await {
             debug!(%error, "ssh connection ended with an error");
         }
@@ -182,8 +208,12 @@ impl FrontDoor {
     async fn refuse(&self, client_addr: SocketAddr, identity: &PeerIdentity, reason: &'static str) {
         info!(reason, "connection refused");
         metrics::counter!(m::CONNECTIONS, "outcome" => "refused").increment(1);
-        let event = AuditEvent::new(AuditKind::ConnectionRefused, Actor::Peer(client_addr), identity.login.as_str())
-            .with_detail(json!({ "reason": reason, "certificate_serial": identity.serial.as_str() }));
+        let event = AuditEvent::new(
+            AuditKind::ConnectionRefused,
+            Actor::Peer(client_addr),
+            identity.login.as_str(),
+        )
+        .with_detail(json!({ "reason": reason, "certificate_serial": identity.serial.as_str() }));
         if let Err(error) = self.store.append_audit(event).await {
             warn!(%error, "could not audit a refused connection");
         }
@@ -201,7 +231,10 @@ impl UnauthenticatedGauge {
     /// Updates the gauge; called before each `/metrics` render.
     pub fn publish(&self) {
         let open = self.max.saturating_sub(self.semaphore.available_permits());
-        #[expect(clippy::cast_precision_loss, reason = "connection counts are far below 2^52")]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "connection counts are far below 2^52"
+        )]
         metrics::gauge!(m::UNAUTHENTICATED).set(open as f64);
     }
 }

@@ -39,7 +39,7 @@ pub struct Ca {
 
 impl Ca {
     /// Generate a new CA for the organisation `org` (the hospital's short name): ECDSA P-256
-    /// with SHA-256 (R-10.2-CRYPTO), CN "fumidai CA <org>", basicConstraints CA:true with
+    /// with SHA-256 (R-10.2-CRYPTO), CN `fumidai CA <org>`, basicConstraints CA:true with
     /// pathlen 0, keyUsage keyCertSign and cRLSign, valid for ten years, random serial.
     pub fn generate(org: &str) -> Result<Ca> {
         let max = MAX_CN_LEN - CN_PREFIX.len();
@@ -50,8 +50,12 @@ impl Ca {
 
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, format!("{CN_PREFIX}{org}"));
-        params.distinguished_name.push(DnType::OrganizationName, org);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{CN_PREFIX}{org}"));
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, org);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         params.serial_number = Some(random_serial()?);
@@ -74,8 +78,8 @@ impl Ca {
     /// Load the CA from its certificate and PKCS#8 key, both PEM. Refuses a certificate that
     /// is not a CA and a key that is not the certificate's.
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Ca> {
-        let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
-            .map_err(Error::CaCertificatePem)?;
+        let cert_der =
+            CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(Error::CaCertificatePem)?;
         let key = KeyPair::from_pem(key_pem).map_err(Error::CaKey)?;
 
         let (rest, x509) =
@@ -144,7 +148,11 @@ mod tests {
         let ca = Ca::generate("kouseibyouin").unwrap();
         let (_, x509) = X509Certificate::from_der(ca.cert_der()).unwrap();
 
-        let cn: Vec<_> = x509.subject().iter_common_name().map(|a| a.as_str().unwrap()).collect();
+        let cn: Vec<_> = x509
+            .subject()
+            .iter_common_name()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         assert_eq!(cn, ["fumidai CA kouseibyouin"]);
         assert_eq!(x509.subject(), x509.issuer());
 
@@ -157,7 +165,10 @@ mod tests {
         assert!(ku.key_cert_sign() && ku.crl_sign());
         assert!(!ku.digital_signature());
 
-        assert_eq!(x509.signature_algorithm.algorithm, oid_registry::OID_SIG_ECDSA_WITH_SHA256);
+        assert_eq!(
+            x509.signature_algorithm.algorithm,
+            oid_registry::OID_SIG_ECDSA_WITH_SHA256
+        );
         let serial = x509.raw_serial();
         assert_eq!(serial.len(), 16);
         assert_eq!(serial.first().unwrap() & 0x80, 0, "serial must be positive");
@@ -171,7 +182,13 @@ mod tests {
     fn serials_differ_between_cas() {
         let a = Ca::generate("a").unwrap();
         let b = Ca::generate("a").unwrap();
-        let serial = |ca: &Ca| X509Certificate::from_der(ca.cert_der()).unwrap().1.raw_serial().to_vec();
+        let serial = |ca: &Ca| {
+            X509Certificate::from_der(ca.cert_der())
+                .unwrap()
+                .1
+                .raw_serial()
+                .to_vec()
+        };
         assert_ne!(serial(&a), serial(&b));
     }
 
@@ -195,14 +212,22 @@ mod tests {
         let (_, root) = X509Certificate::from_der(ca.cert_der()).unwrap();
         // Signatures are checked by the handshakes in `tls`; here the names and key IDs.
         assert_eq!(leaf.issuer(), root.subject());
-        let ski = root.extensions().iter().find_map(|e| match e.parsed_extension() {
-            ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0),
-            _ => None,
-        });
-        let aki = leaf.extensions().iter().find_map(|e| match e.parsed_extension() {
-            ParsedExtension::AuthorityKeyIdentifier(aki) => aki.key_identifier.as_ref().map(|k| k.0),
-            _ => None,
-        });
+        let ski = root
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0),
+                _ => None,
+            });
+        let aki = leaf
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    aki.key_identifier.as_ref().map(|k| k.0)
+                }
+                _ => None,
+            });
         assert!(ski.is_some());
         assert_eq!(aki, ski);
     }
@@ -216,12 +241,18 @@ mod tests {
             Err(Error::CaKeyMismatch)
         ));
         let leaf = ca.issue_server(&["gw.example".into()], 30).unwrap();
-        assert!(matches!(Ca::from_pem(&leaf.cert_pem, &leaf.key_pem), Err(Error::NotACa)));
+        assert!(matches!(
+            Ca::from_pem(&leaf.cert_pem, &leaf.key_pem),
+            Err(Error::NotACa)
+        ));
         assert!(matches!(
             Ca::from_pem("not pem", &ca.key_pem()),
             Err(Error::CaCertificatePem(_))
         ));
-        assert!(matches!(Ca::from_pem(ca.cert_pem(), "nope"), Err(Error::CaKey(_))));
+        assert!(matches!(
+            Ca::from_pem(ca.cert_pem(), "nope"),
+            Err(Error::CaKey(_))
+        ));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use policy::ids::Login;
 use rand::RngCore;
 use rcgen::{
-    CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
-    SerialNumber, PKCS_ECDSA_P256_SHA256,
+    CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256, SanType, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
@@ -78,7 +78,9 @@ impl Ca {
         let first = names.first().ok_or(Error::NoServerNames)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, first.as_str());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, first.as_str());
         params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_>>()?;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -103,7 +105,9 @@ impl Ca {
     ) -> Result<IssuedCert> {
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, login.as_str());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, login.as_str());
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         self.issue(params, not_before, not_after)
@@ -117,10 +121,15 @@ impl Ca {
         not_after: DateTime<Utc>,
     ) -> Result<IssuedCert> {
         if not_after <= not_before {
-            return Err(Error::ValidityInverted { not_before, not_after });
+            return Err(Error::ValidityInverted {
+                not_before,
+                not_after,
+            });
         }
         if not_after > self.not_after {
-            return Err(Error::OutlivesCa { ca_not_after: self.not_after });
+            return Err(Error::OutlivesCa {
+                ca_not_after: self.not_after,
+            });
         }
         params.is_ca = IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
@@ -219,7 +228,11 @@ mod tests {
         let (rest, x509) = X509Certificate::from_der(&issued.cert_der).unwrap();
         assert!(rest.is_empty());
 
-        let cn: Vec<_> = x509.subject().iter_common_name().map(|a| a.as_str().unwrap()).collect();
+        let cn: Vec<_> = x509
+            .subject()
+            .iter_common_name()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         assert_eq!(cn, ["alice"]);
         let eku = x509.extended_key_usage().unwrap().unwrap().value;
         assert!(eku.client_auth && !eku.server_auth && !eku.any);
@@ -230,12 +243,26 @@ mod tests {
         // Serial, dates and fingerprint agree with what the store will record.
         assert_eq!(CertSerial::from_bytes(x509.raw_serial()), issued.serial);
         assert_eq!(x509.raw_serial().len(), 16);
-        assert_eq!(x509.validity().not_before.timestamp(), issued.not_before.timestamp());
-        assert_eq!(x509.validity().not_after.timestamp(), issued.not_after.timestamp());
+        assert_eq!(
+            x509.validity().not_before.timestamp(),
+            issued.not_before.timestamp()
+        );
+        assert_eq!(
+            x509.validity().not_after.timestamp(),
+            issued.not_after.timestamp()
+        );
         let skew = before - issued.not_before;
-        assert!(skew >= Duration::minutes(5) - Duration::seconds(1), "{skew}");
+        assert!(
+            skew >= Duration::minutes(5) - Duration::seconds(1),
+            "{skew}"
+        );
         let length = issued.not_after - issued.not_before;
-        assert!((length - Duration::days(90) - CLOCK_SKEW).num_seconds().abs() <= 2);
+        assert!(
+            (length - Duration::days(90) - CLOCK_SKEW)
+                .num_seconds()
+                .abs()
+                <= 2
+        );
         assert_eq!(issued.sha256, hex::encode(Sha256::digest(&issued.cert_der)));
         assert_eq!(issued.sha256.len(), 64);
 
@@ -258,13 +285,24 @@ mod tests {
     #[test]
     fn server_certificate_has_dns_and_ip_sans() {
         let ca = Ca::generate("hospital").unwrap();
-        let names = ["gw.hospital.example".to_owned(), "10.1.2.3".to_owned(), "::1".to_owned()];
+        let names = [
+            "gw.hospital.example".to_owned(),
+            "10.1.2.3".to_owned(),
+            "::1".to_owned(),
+        ];
         let issued = ca.issue_server(&names, 365).unwrap();
         let (_, x509) = X509Certificate::from_der(&issued.cert_der).unwrap();
-        let sans = &x509.subject_alternative_name().unwrap().unwrap().value.general_names;
+        let sans = &x509
+            .subject_alternative_name()
+            .unwrap()
+            .unwrap()
+            .value
+            .general_names;
         assert!(sans.contains(&GeneralName::DNSName("gw.hospital.example")));
         assert!(sans.contains(&GeneralName::IPAddress(&[10, 1, 2, 3])));
-        assert!(sans.contains(&GeneralName::IPAddress(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])));
+        assert!(sans.contains(&GeneralName::IPAddress(&[
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
+        ])));
         assert_eq!(sans.len(), 3);
         let eku = x509.extended_key_usage().unwrap().unwrap().value;
         assert!(eku.server_auth && !eku.client_auth);
@@ -279,13 +317,23 @@ mod tests {
             let result = ca.issue_server(&[bad.to_owned()], 1);
             assert!(matches!(result, Err(Error::BadServerName(_))), "{bad:?}");
         }
-        assert!(matches!(ca.issue_client(&alice, 0), Err(Error::BadValidityDays { days: 0 })));
-        assert!(matches!(ca.issue_client(&alice, 3651), Err(Error::BadValidityDays { .. })));
-        assert!(matches!(ca.issue_client(&alice, u32::MAX), Err(Error::BadValidityDays { .. })));
+        assert!(matches!(
+            ca.issue_client(&alice, 0),
+            Err(Error::BadValidityDays { days: 0 })
+        ));
+        assert!(matches!(
+            ca.issue_client(&alice, 3651),
+            Err(Error::BadValidityDays { .. })
+        ));
+        assert!(matches!(
+            ca.issue_client(&alice, u32::MAX),
+            Err(Error::BadValidityDays { .. })
+        ));
         let now = Utc::now();
         let inverted = ca.issue_client_with_validity(&alice, now, now - Duration::days(1));
         assert!(matches!(inverted, Err(Error::ValidityInverted { .. })));
-        let too_long = ca.issue_client_with_validity(&alice, now, ca.not_after() + Duration::days(1));
+        let too_long =
+            ca.issue_client_with_validity(&alice, now, ca.not_after() + Duration::days(1));
         assert!(matches!(too_long, Err(Error::OutlivesCa { .. })));
         let ancient = DateTime::from_timestamp(-1, 0).unwrap();
         let result = ca.issue_client_with_validity(&alice, ancient, now);
@@ -297,7 +345,11 @@ mod tests {
         let ca = Ca::generate("hospital").unwrap();
         let now = Utc::now();
         let issued = ca
-            .issue_client_with_validity(&login("bob"), now - Duration::days(10), now - Duration::days(1))
+            .issue_client_with_validity(
+                &login("bob"),
+                now - Duration::days(10),
+                now - Duration::days(1),
+            )
             .unwrap();
         let (_, x509) = X509Certificate::from_der(&issued.cert_der).unwrap();
         assert!(!x509.validity().is_valid());

@@ -23,7 +23,8 @@ impl PeerIdentity {
     /// Read the identity from a DER certificate. Refuses trailing bytes, a subject with no
     /// CN or several (which one would count?), and a CN that is not a valid login.
     pub fn from_der(der: &[u8]) -> Result<PeerIdentity> {
-        let (rest, x509) = X509Certificate::from_der(der).map_err(|_| Error::CertificateEncoding)?;
+        let (rest, x509) =
+            X509Certificate::from_der(der).map_err(|_| Error::CertificateEncoding)?;
         if !rest.is_empty() {
             return Err(Error::CertificateEncoding);
         }
@@ -34,7 +35,10 @@ impl PeerIdentity {
         };
         let text = cn.as_str().map_err(|_| Error::CommonNameNotText)?;
         let login = text.parse::<Login>().map_err(Error::CommonNameNotLogin)?;
-        Ok(PeerIdentity { login, serial: CertSerial::from_bytes(x509.raw_serial()) })
+        Ok(PeerIdentity {
+            login,
+            serial: CertSerial::from_bytes(x509.raw_serial()),
+        })
     }
 }
 
@@ -57,7 +61,10 @@ mod tests {
     }
 
     fn self_signed_with_cns(cns: &[&str]) -> Vec<u8> {
-        let subject: Vec<_> = cns.iter().map(|cn| (DnType::CommonName, DnValue::from(*cn))).collect();
+        let subject: Vec<_> = cns
+            .iter()
+            .map(|cn| (DnType::CommonName, DnValue::from(*cn)))
+            .collect();
         self_signed_with(&subject)
     }
 
@@ -74,27 +81,48 @@ mod tests {
     fn refuses_what_is_not_a_login() {
         for cn in ["Alice", "alice:db01", "", "alice bob"] {
             let der = self_signed_with_cns(&[cn]);
-            assert!(matches!(PeerIdentity::from_der(&der), Err(Error::CommonNameNotLogin(_))), "{cn:?}");
+            assert!(
+                matches!(
+                    PeerIdentity::from_der(&der),
+                    Err(Error::CommonNameNotLogin(_))
+                ),
+                "{cn:?}"
+            );
         }
         let none = self_signed_with_cns(&[]);
-        assert!(matches!(PeerIdentity::from_der(&none), Err(Error::CommonNameCount { found: 0 })));
+        assert!(matches!(
+            PeerIdentity::from_der(&none),
+            Err(Error::CommonNameCount { found: 0 })
+        ));
         // rcgen keeps one value per type; the CN's OID spelled as a custom type is a second CN.
         let two = self_signed_with(&[
             (DnType::CommonName, DnValue::from("alice")),
             (DnType::CustomDnType(vec![2, 5, 4, 3]), DnValue::from("bob")),
         ]);
-        assert!(matches!(PeerIdentity::from_der(&two), Err(Error::CommonNameCount { found: 2 })));
+        assert!(matches!(
+            PeerIdentity::from_der(&two),
+            Err(Error::CommonNameCount { found: 2 })
+        ));
         let bmp = DnValue::BmpString(BmpString::try_from("alice").unwrap());
         let bmp = self_signed_with(&[(DnType::CommonName, bmp)]);
-        assert!(matches!(PeerIdentity::from_der(&bmp), Err(Error::CommonNameNotText)));
+        assert!(matches!(
+            PeerIdentity::from_der(&bmp),
+            Err(Error::CommonNameNotText)
+        ));
     }
 
     #[test]
     fn refuses_garbage_and_trailing_bytes() {
-        assert!(matches!(PeerIdentity::from_der(b"nope"), Err(Error::CertificateEncoding)));
+        assert!(matches!(
+            PeerIdentity::from_der(b"nope"),
+            Err(Error::CertificateEncoding)
+        ));
         let mut der = self_signed_with_cns(&["alice"]);
         assert!(PeerIdentity::from_der(&der).is_ok());
         der.push(0);
-        assert!(matches!(PeerIdentity::from_der(&der), Err(Error::CertificateEncoding)));
+        assert!(matches!(
+            PeerIdentity::from_der(&der),
+            Err(Error::CertificateEncoding)
+        ));
     }
 }

@@ -83,7 +83,10 @@ mod tests {
     fn refuses_an_empty_password() {
         let ca = Ca::generate("hospital").unwrap();
         let issued = ca.issue_client(&"alice".parse().unwrap(), 1).unwrap();
-        assert!(matches!(pkcs12(&issued, ca.cert_pem(), "x", ""), Err(Error::EmptyPassword)));
+        assert!(matches!(
+            pkcs12(&issued, ca.cert_pem(), "x", ""),
+            Err(Error::EmptyPassword)
+        ));
     }
 
     /// OpenSSL 3 (Debian 12's) must import the bundle with its default (non-legacy)
@@ -112,9 +115,15 @@ mod tests {
         assert!(text.contains("MAC: sha256"), "{text}");
         assert!(text.contains("PBES2, PBKDF2, AES-256-CBC"), "{text}");
         assert!(text.contains("friendlyName: fumidai alice"), "{text}");
-        assert!(text.contains(issued.cert_pem.trim()), "leaf missing: {text}");
+        assert!(
+            text.contains(issued.cert_pem.trim()),
+            "leaf missing: {text}"
+        );
         assert!(text.contains("BEGIN PRIVATE KEY"), "{text}");
-        assert!(text.contains("subject=CN = fumidai CA hospital"), "ca missing: {text}");
+        assert!(
+            text.contains("subject=CN = fumidai CA hospital"),
+            "ca missing: {text}"
+        );
 
         let (ok, text) = openssl(&["-passin", "pass:wrong", "-nodes"]);
         assert!(!ok, "wrong password accepted: {text}");

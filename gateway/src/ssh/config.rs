@@ -1,7 +1,8 @@
 //! The russh server configuration: modern algorithms only, keyboard-interactive only.
 //!
-//! The lists follow what `ssh-audit` (and the IPA/NISC guidance it tracks) accepts without
-//! a failure or warning, and what OpenSSH ≥ 8.x offers by default:
+//! The lists hold only what `ssh-audit` rates without a failure or warning, plus two names
+//! older `ssh-audit` releases (Debian 12 ships 2.5.0) flag as "unknown algorithm", which
+//! is a warning, not a failure: `mlkem768x25519-sha256` and the strict-kex marker.
 //!
 //! - key exchange: `mlkem768x25519-sha256` (post-quantum hybrid, OpenSSH 9.9+),
 //!   `curve25519-sha256` and its pre-RFC alias `curve25519-sha256@libssh.org`. No
@@ -66,8 +67,11 @@ const KEX: &[kex::Name] = &[
     kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
 ];
 
-const CIPHERS: &[cipher::Name] =
-    &[cipher::CHACHA20_POLY1305, cipher::AES_256_GCM, cipher::AES_128_GCM];
+const CIPHERS: &[cipher::Name] = &[
+    cipher::CHACHA20_POLY1305,
+    cipher::AES_256_GCM,
+    cipher::AES_128_GCM,
+];
 
 const MACS: &[mac::Name] = &[mac::HMAC_SHA512_ETM, mac::HMAC_SHA256_ETM];
 
@@ -99,7 +103,10 @@ pub struct SshConfig {
 
 /// The SSH service's configuration for `host_key` (Ed25519) and `settings`.
 pub fn russh_config(host_key: PrivateKey, settings: &SshSettings) -> SshConfig {
-    SshConfig { russh: Arc::new(server_config(host_key, settings)), settings: settings.clone() }
+    SshConfig {
+        russh: Arc::new(server_config(host_key, settings)),
+        settings: settings.clone(),
+    }
 }
 
 /// russh's part alone, for callers (tests) that adjust it before wrapping it in an
@@ -142,18 +149,52 @@ mod tests {
         let macs = names(&p.mac);
         let keys: Vec<String> = p.key.iter().map(ToString::to_string).collect();
         let compression = names(&p.compression);
-        let all: Vec<&String> =
-            kex.iter().chain(&ciphers).chain(&macs).chain(&keys).chain(&compression).collect();
+        let all: Vec<&String> = kex
+            .iter()
+            .chain(&ciphers)
+            .chain(&macs)
+            .chain(&keys)
+            .chain(&compression)
+            .collect();
 
         for name in &all {
-            for weak in ["sha1", "cbc", "ctr", "dss", "dsa", "ssh-rsa", "rsa", "nistp", "group1-", "group14", "group-exchange", "md5", "96", "umac-64", "zlib", "3des", "arcfour"] {
+            for weak in [
+                "sha1",
+                "cbc",
+                "ctr",
+                "dss",
+                "dsa",
+                "ssh-rsa",
+                "rsa",
+                "nistp",
+                "group1-",
+                "group14",
+                "group-exchange",
+                "md5",
+                "96",
+                "umac-64",
+                "zlib",
+                "3des",
+                "arcfour",
+            ] {
                 assert!(!name.contains(weak), "{name} looks weak ({weak})");
             }
         }
         assert_eq!(keys, ["ssh-ed25519"]);
         assert_eq!(compression, ["none"]);
-        assert_eq!(ciphers, ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"]);
-        assert!(macs.iter().all(|m| m.starts_with("hmac-sha2-") && m.ends_with("-etm@openssh.com")), "{macs:?}");
+        assert_eq!(
+            ciphers,
+            [
+                "chacha20-poly1305@openssh.com",
+                "aes256-gcm@openssh.com",
+                "aes128-gcm@openssh.com"
+            ]
+        );
+        assert!(
+            macs.iter()
+                .all(|m| m.starts_with("hmac-sha2-") && m.ends_with("-etm@openssh.com")),
+            "{macs:?}"
+        );
         assert_eq!(
             kex,
             [
@@ -169,14 +210,23 @@ mod tests {
     #[test]
     fn keyboard_interactive_only_and_timings() {
         let key = crate::ssh::host_key::generate().unwrap();
-        let settings = SshSettings { auth_timeout: Duration::from_secs(30), ..SshSettings::default() };
-        let SshConfig { russh: config, settings: kept } = russh_config(key, &settings);
+        let settings = SshSettings {
+            auth_timeout: Duration::from_secs(30),
+            ..SshSettings::default()
+        };
+        let SshConfig {
+            russh: config,
+            settings: kept,
+        } = russh_config(key, &settings);
         assert_eq!(kept, settings);
         assert_eq!(&*config.methods, &[MethodKind::KeyboardInteractive]);
         assert_eq!(config.auth_rejection_time_initial, Some(Duration::ZERO));
         assert!(config.auth_rejection_time >= Duration::from_secs(1));
         assert_eq!(config.max_auth_attempts, 4);
-        assert_eq!(config.inactivity_timeout, Some(Duration::from_secs(15 * 60)));
+        assert_eq!(
+            config.inactivity_timeout,
+            Some(Duration::from_secs(15 * 60))
+        );
         assert_eq!(config.keys.len(), 1);
     }
 }

@@ -15,7 +15,9 @@ use super::{Error, Result};
 /// A fresh Ed25519 host key. Fails only if the operating system's random source does.
 pub fn generate() -> Result<PrivateKey> {
     let mut seed = Zeroizing::new([0_u8; 32]);
-    rand::rngs::OsRng.try_fill_bytes(seed.as_mut()).map_err(Error::Random)?;
+    rand::rngs::OsRng
+        .try_fill_bytes(seed.as_mut())
+        .map_err(Error::Random)?;
     Ok(PrivateKey::from(Ed25519Keypair::from_seed(&seed)))
 }
 
@@ -24,8 +26,14 @@ pub fn generate() -> Result<PrivateKey> {
 pub fn write(path: &Path, key: &PrivateKey) -> Result<()> {
     let pem = key
         .to_openssh(LineEnding::LF)
-        .map_err(|source| Error::HostKeyFormat { path: path.to_owned(), source })?;
-    let io = |source| Error::HostKeyIo { path: path.to_owned(), source };
+        .map_err(|source| Error::HostKeyFormat {
+            path: path.to_owned(),
+            source,
+        })?;
+    let io = |source| Error::HostKeyIo {
+        path: path.to_owned(),
+        source,
+    };
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -38,21 +46,30 @@ pub fn write(path: &Path, key: &PrivateKey) -> Result<()> {
 /// Reads a host key written by [`write`] (or `ssh-keygen -t ed25519`). Only unencrypted
 /// Ed25519 keys are accepted, since the server offers `ssh-ed25519` only.
 pub fn load(path: &Path) -> Result<PrivateKey> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|source| Error::HostKeyIo { path: path.to_owned(), source })?,
-    );
-    let key = PrivateKey::from_openssh(text.as_bytes())
-        .map_err(|source| Error::HostKeyFormat { path: path.to_owned(), source })?;
+    let text =
+        Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|source| Error::HostKeyIo {
+                path: path.to_owned(),
+                source,
+            })?,
+        );
+    let key = PrivateKey::from_openssh(text.as_bytes()).map_err(|source| Error::HostKeyFormat {
+        path: path.to_owned(),
+        source,
+    })?;
     if key.algorithm() != Algorithm::Ed25519 || key.is_encrypted() {
-        return Err(Error::HostKeyNotEd25519 { path: path.to_owned() });
+        return Err(Error::HostKeyNotEd25519 {
+            path: path.to_owned(),
+        });
     }
     Ok(key)
 }
 
 /// The public half as an OpenSSH line (`ssh-ed25519 AAAA…`), for `known_hosts`.
 pub fn public_openssh(key: &PrivateKey) -> Result<String> {
-    key.public_key().to_openssh().map_err(Error::HostKeyEncoding)
+    key.public_key()
+        .to_openssh()
+        .map_err(Error::HostKeyEncoding)
 }
 
 #[cfg(test)]
@@ -67,7 +84,11 @@ mod tests {
         write(&path, &key).unwrap();
         let loaded = load(&path).unwrap();
         assert_eq!(loaded.public_key(), key.public_key());
-        assert!(public_openssh(&key).unwrap().starts_with("ssh-ed25519 AAAA"));
+        assert!(
+            public_openssh(&key)
+                .unwrap()
+                .starts_with("ssh-ed25519 AAAA")
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -75,7 +96,10 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         // Never overwritten.
-        assert!(matches!(write(&path, &generate().unwrap()), Err(Error::HostKeyIo { .. })));
+        assert!(matches!(
+            write(&path, &generate().unwrap()),
+            Err(Error::HostKeyIo { .. })
+        ));
         assert_eq!(load(&path).unwrap().public_key(), key.public_key());
     }
 
@@ -85,6 +109,9 @@ mod tests {
         let path = dir.path().join("k");
         std::fs::write(&path, "not a key").unwrap();
         assert!(matches!(load(&path), Err(Error::HostKeyFormat { .. })));
-        assert!(matches!(load(&dir.path().join("missing")), Err(Error::HostKeyIo { .. })));
+        assert!(matches!(
+            load(&dir.path().join("missing")),
+            Err(Error::HostKeyIo { .. })
+        ));
     }
 }

@@ -1,8 +1,9 @@
 //! Every text an SSH user sees, in Japanese and English.
 //!
 //! Terminal texts end lines with `\r\n` so they also read well on a pty in raw mode.
-//! Texts that OpenSSH prints through `strnvis` (disconnect reasons, channel-open
-//! failures) are ASCII only: it would show Japanese there as octal escapes.
+//! Texts that OpenSSH prints through its logger (disconnect reasons, channel-open
+//! failures, the keyboard-interactive instructions) are ASCII only: it shows any other
+//! byte there as an octal escape.
 
 use std::borrow::Cow;
 
@@ -12,14 +13,20 @@ use store::Account;
 /// The keyboard-interactive challenge's name, shown by some clients as a title.
 pub(crate) const CHALLENGE_NAME: &str = "fumidai";
 
-/// The line above the prompts.
-pub(crate) const CHALLENGE_INSTRUCTIONS: &str = "パスワードと認証アプリの確認コードを入力してください。\n\
-     Enter your password and the code from your authenticator app.";
+/// The line above the prompts. English only, and ASCII: OpenSSH prints a challenge's name
+/// and instructions through its logger, which escapes every non-ASCII byte as octal
+/// (`\343\203\221…`) whatever the locale. The prompts themselves reach the terminal as
+/// they are, so they carry the Japanese.
+pub(crate) const CHALLENGE_INSTRUCTIONS: &str =
+    "Enter your password and the code from your authenticator app.";
 
 /// The two prompts, neither echoed: the password, then the TOTP code.
 pub(crate) const PROMPTS: &[(Cow<'static, str>, bool)] = &[
     (Cow::Borrowed("Password / パスワード: "), false),
-    (Cow::Borrowed("Verification code (TOTP) / 確認コード: "), false),
+    (
+        Cow::Borrowed("Verification code (TOTP) / 確認コード: "),
+        false,
+    ),
 ];
 
 /// The disconnect reason once the message has been shown.
@@ -27,8 +34,7 @@ pub(crate) const DISCONNECT_NO_TARGET: &str = "no target available yet";
 
 /// Why a forwarded or direct TCP channel was refused (shown after "administratively
 /// prohibited").
-pub(crate) const PORT_FORWARDING_REFUSED: &str =
-    "port forwarding is not available through fumidai";
+pub(crate) const PORT_FORWARDING_REFUSED: &str = "port forwarding is not available through fumidai";
 
 /// Why an X11 or streamlocal channel was refused.
 pub(crate) const CHANNEL_TYPE_REFUSED: &str = "this channel type is not available through fumidai";
@@ -57,7 +63,10 @@ pub(crate) fn subsystem_refused(name: &str) -> String {
 /// who they are logged in as, and that no target is available yet.
 pub(crate) fn no_target_yet(account: &Account, requested: Option<&TargetName>) -> String {
     let login = account.login.as_str();
-    let name = account.display_name.as_deref().map_or_else(|| "-".to_owned(), printable);
+    let name = account
+        .display_name
+        .as_deref()
+        .map_or_else(|| "-".to_owned(), printable);
     let vendor = account.vendor.as_ref().map_or("-", |v| v.as_str());
     let mut text = format!(
         "fumidai: ログインしました / logged in\r\n\
@@ -106,7 +115,14 @@ mod tests {
     #[test]
     fn no_target_names_the_person_in_both_languages() {
         let text = no_target_yet(&account(Some("山田 花子")), None);
-        for needle in ["alice", "山田 花子", "acme", "ログインしました", "logged in", "No target"] {
+        for needle in [
+            "alice",
+            "山田 花子",
+            "acme",
+            "ログインしました",
+            "logged in",
+            "No target",
+        ] {
             assert!(text.contains(needle), "{needle:?} missing from {text:?}");
         }
         let db01: TargetName = "db01".parse().unwrap();
@@ -124,7 +140,12 @@ mod tests {
 
     #[test]
     fn protocol_texts_are_ascii() {
-        for text in [DISCONNECT_NO_TARGET, PORT_FORWARDING_REFUSED, CHANNEL_TYPE_REFUSED, TOO_MANY_CHANNELS] {
+        for text in [
+            DISCONNECT_NO_TARGET,
+            PORT_FORWARDING_REFUSED,
+            CHANNEL_TYPE_REFUSED,
+            TOO_MANY_CHANNELS,
+        ] {
             assert!(text.is_ascii(), "{text}");
         }
     }

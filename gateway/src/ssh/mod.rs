@@ -9,7 +9,9 @@
 //!
 //! - [`config`]: the russh configuration: algorithms, methods, time-outs.
 //! - [`host_key`]: generating, storing and loading the Ed25519 host key.
-//! - `handler`: the russh handler for one connection: login, then channels.
+//! - `handler`: the russh handler for one connection, handing each callback on.
+//! - `kbd_login`: keyboard-interactive prompts and the login.
+//! - `channels`: what a logged-in connection may do until targets exist.
 //! - `login_grace`: closes connections not logged in within the grace period.
 //! - `messages`: every text the user sees, in Japanese and English.
 //!
@@ -19,9 +21,11 @@
 //! available, and refuses forwarding and subsystems. It decides nothing itself: the
 //! login rules are `policy`'s, applied by [`crate::auth`].
 
+mod channels;
 pub mod config;
 mod handler;
 pub mod host_key;
+mod kbd_login;
 mod login_grace;
 mod messages;
 
@@ -154,7 +158,10 @@ impl SshService {
 /// The client hanging up, at any point, is how SSH connections normally end.
 fn peer_went_away(error: &std::io::Error) -> bool {
     use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-    matches!(error.kind(), BrokenPipe | ConnectionAborted | ConnectionReset | UnexpectedEof)
+    matches!(
+        error.kind(),
+        BrokenPipe | ConnectionAborted | ConnectionReset | UnexpectedEof
+    )
 }
 
 #[cfg(test)]

@@ -122,4 +122,8 @@ fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>> {
 }
 
 #[cfg(test)]
+mod openssl_tests;
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
 mod tests;

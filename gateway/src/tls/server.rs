@@ -76,8 +76,10 @@ pub fn server_config(
         .with_single_cert(chain, key)
         .map_err(Error::CertifiedKey)?;
 
-    config.alpn_protocols =
-        [ALPN_SSH, ALPN_RDP, ALPN_H2, ALPN_HTTP11].iter().map(|p| p.to_vec()).collect();
+    config.alpn_protocols = [ALPN_SSH, ALPN_RDP, ALPN_H2, ALPN_HTTP11]
+        .iter()
+        .map(|p| p.to_vec())
+        .collect();
     // Resumption would skip the client certificate check, and with it revocation.
     config.send_tls13_tickets = 0;
     config.max_tls13_tickets = 0;
@@ -118,7 +120,9 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> std::result::Result<ClientCertVerified, rustls::Error> {
-        let verified = self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
         let peer = PeerIdentity::from_der(end_entity).map_err(|_| {
             rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure)
         })?;

@@ -1,0 +1,120 @@
+//! Keyboard-interactive login: the prompts, the answers, and the call to
+//! [`Authenticator::login`](crate::auth::Authenticator::login).
+
+use std::borrow::Cow;
+
+use policy::login_name::SshLoginName;
+use russh::server::{Auth, Response};
+use secrecy::SecretString;
+use tracing::{Instrument, info, warn};
+use zeroize::Zeroize;
+
+use super::handler::{ConnectionHandler, LoggedIn};
+use super::messages;
+use crate::auth::{LoginOutcome, LoginRequest};
+
+/// How an unparsable user name appears in logs: the text itself might be a password
+/// typed into the wrong field.
+const UNPARSABLE_USER: &str = "(invalid user name)";
+
+/// The protocol name recorded with each login.
+const PROTOCOL: &str = "ssh";
+
+impl ConnectionHandler {
+    /// russh's `auth_keyboard_interactive`: prompts first, then one login per answer.
+    pub(super) async fn keyboard_interactive(
+        &mut self,
+        user: &str,
+        response: Option<Response<'_>>,
+    ) -> Auth {
+        if self.attempts >= self.max_attempts {
+            // No more prompts, and no more Argon2 work, on this connection. The method
+            // stays on offer (an empty list doesn't stop OpenSSH, which then tries all its
+            // other methods); OpenSSH gives up after three prompts by itself, and russh
+            // disconnects a client that goes on (`max_auth_attempts`).
+            return Auth::reject();
+        }
+        // russh calls us first without responses (the client's request), then with the
+        // answers to the prompts (USERAUTH_INFO_RESPONSE), under the same user name.
+        let Some(response) = response else {
+            return Auth::Partial {
+                name: Cow::Borrowed(messages::CHALLENGE_NAME),
+                instructions: Cow::Borrowed(messages::CHALLENGE_INSTRUCTIONS),
+                prompts: Cow::Borrowed(messages::PROMPTS),
+            };
+        };
+        let answers = collect_answers(response);
+        self.attempts = self.attempts.saturating_add(1);
+        let span = self.span.clone();
+        self.login(user, answers).instrument(span).await
+    }
+
+    /// One password + code attempt. Every refusal looks the same to the client; russh
+    /// delays it to `auth_rejection_time`.
+    async fn login(&mut self, user: &str, answers: Vec<SecretString>) -> Auth {
+        let name = SshLoginName::parse(user).ok();
+        let engineer = name
+            .as_ref()
+            .map_or(UNPARSABLE_USER, |n| n.engineer.as_str())
+            .to_owned();
+        if let Some(name) = &name {
+            self.span
+                .record("engineer", tracing::field::display(&name.engineer));
+        }
+        let client_addr = self.client_addr;
+        let Ok([password, code]) = <[SecretString; 2]>::try_from(answers) else {
+            info!(engineer, %client_addr, reason = "malformed_response", "login refused");
+            return Auth::reject();
+        };
+        let request = LoginRequest {
+            // An unparsable name is passed on as typed: it is then refused as an unknown
+            // account after the same work as any other attempt.
+            login: name
+                .as_ref()
+                .map_or_else(|| user.to_owned(), |n| n.engineer.to_string()),
+            certificate: self.certificate.clone(),
+            client_addr,
+            password,
+            code,
+            protocol: PROTOCOL,
+        };
+        match self.auth.login(request).await {
+            Ok(LoginOutcome::Accept { account }) => {
+                info!(engineer, %client_addr, "logged in");
+                self.login_state.mark_authenticated();
+                // The front door's cap counts connections still trying to log in.
+                self.unauthenticated_slot = None;
+                self.logged_in = Some(LoggedIn {
+                    account,
+                    target: name.and_then(|n| n.target),
+                });
+                Auth::Accept
+            }
+            Ok(LoginOutcome::Reject(reason)) => {
+                info!(engineer, %client_addr, reason = reason.as_str(), "login refused");
+                Auth::reject()
+            }
+            Err(error) => {
+                // Fail closed: without the store nobody logs in.
+                warn!(engineer, %client_addr, reason = "store_unavailable", %error, "login refused");
+                Auth::reject()
+            }
+        }
+    }
+}
+
+/// The responses as secrets, the first three at most; the copies are zeroized.
+fn collect_answers(response: Response<'_>) -> Vec<SecretString> {
+    response
+        .take(3)
+        .map(|bytes| match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => SecretString::from(text),
+            Err(error) => {
+                let mut raw = error.into_bytes();
+                raw.zeroize();
+                // Not what the account's password is; verified (and refused) all the same.
+                SecretString::from(String::new())
+            }
+        })
+        .collect()
+}
