@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
-use policy::ids::Login;
+use policy::ids::{AccountKind, Login};
 use policy::lockout::{AfterFailure, LockoutPolicy};
 use policy::login::{LoginDecision, LoginFacts, LoginRejection};
 use policy::totp::TotpSecret;
@@ -56,6 +56,8 @@ pub struct LoginRequest {
     pub code: SecretString,
     /// The protocol logged in through (`ssh`, `rdp`, `https`), for the audit trail.
     pub protocol: &'static str,
+    /// The kind of account this entrance admits (engineers for SSH and RDP).
+    pub admits: AccountKind,
 }
 
 impl std::fmt::Debug for LoginRequest {
@@ -117,6 +119,7 @@ impl Authenticator {
             password,
             code,
             protocol,
+            admits,
         } = req;
         let login = typed.parse::<Login>().ok();
         let credentials = match &login {
@@ -139,6 +142,9 @@ impl Authenticator {
         drop(code);
         let facts = LoginFacts {
             account_enabled: credentials.as_ref().is_some_and(|c| c.account.enabled),
+            kind_admitted: credentials
+                .as_ref()
+                .is_some_and(|c| c.account.kind == admits),
             certificate_matches: login.as_ref() == Some(&certificate.login),
             locked: credentials
                 .as_ref()
@@ -273,6 +279,7 @@ mod tests {
             password: SecretString::from(password),
             code: SecretString::from(code),
             protocol: "test",
+            admits: AccountKind::Engineer,
         }
     }
 

@@ -27,7 +27,6 @@ pub struct Config {
     pub logging: LoggingSection,
 }
 
-
 /// `[gateway]`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -42,7 +42,8 @@ fn check_name(kind: &'static str, max: usize, s: &str) -> Result<(), NameError> 
     if s.len() > max {
         return Err(NameError::TooLong { kind, max });
     }
-    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
+    let allowed =
+        |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
     if !(first.is_ascii_lowercase() || first.is_ascii_digit()) || !chars.all(allowed) {
         return Err(NameError::BadCharacter { kind });
     }
@@ -209,7 +210,11 @@ mod tests {
 
     #[test]
     fn roles_round_trip() {
-        for role in [OperatorRole::Operator, OperatorRole::Manager, OperatorRole::Auditor] {
+        for role in [
+            OperatorRole::Operator,
+            OperatorRole::Manager,
+            OperatorRole::Auditor,
+        ] {
             assert_eq!(role.as_str().parse::<OperatorRole>(), Ok(role));
         }
         assert!("admin".parse::<OperatorRole>().is_err());

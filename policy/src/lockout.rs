@@ -15,7 +15,10 @@ pub struct LockoutPolicy {
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        Self { threshold: 5, duration: Duration::minutes(15) }
+        Self {
+            threshold: 5,
+            duration: Duration::minutes(15),
+        }
     }
 }
 
@@ -55,15 +58,25 @@ impl AfterFailure {
 }
 
 /// Decides the new state after a failure at `now`.
-pub fn after_failure(policy: &LockoutPolicy, state: FailureState, now: DateTime<Utc>) -> AfterFailure {
+pub fn after_failure(
+    policy: &LockoutPolicy,
+    state: FailureState,
+    now: DateTime<Utc>,
+) -> AfterFailure {
     if is_locked(&state, now) {
         return AfterFailure::StillLocked(state);
     }
     let failures = state.consecutive_failures.saturating_add(1);
     if failures >= policy.threshold.max(1) {
-        AfterFailure::Lock(FailureState { consecutive_failures: 0, locked_until: Some(now + policy.duration) })
+        AfterFailure::Lock(FailureState {
+            consecutive_failures: 0,
+            locked_until: Some(now + policy.duration),
+        })
     } else {
-        AfterFailure::Count(FailureState { consecutive_failures: failures, locked_until: None })
+        AfterFailure::Count(FailureState {
+            consecutive_failures: failures,
+            locked_until: None,
+        })
     }
 }
 
@@ -92,7 +105,10 @@ mod tests {
         assert!(matches!(after, AfterFailure::Lock(_)));
         state = after.state();
         assert!(is_locked(&state, t0));
-        assert!(is_locked(&state, t0 + Duration::minutes(15) - Duration::seconds(1)));
+        assert!(is_locked(
+            &state,
+            t0 + Duration::minutes(15) - Duration::seconds(1)
+        ));
         assert!(!is_locked(&state, t0 + Duration::minutes(15)));
         // Failures during the lock don't extend it.
         let during = after_failure(&policy, state, t0 + Duration::minutes(10));
@@ -105,8 +121,14 @@ mod tests {
 
     #[test]
     fn threshold_zero_behaves_as_one() {
-        let policy = LockoutPolicy { threshold: 0, duration: Duration::minutes(1) };
+        let policy = LockoutPolicy {
+            threshold: 0,
+            duration: Duration::minutes(1),
+        };
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        assert!(matches!(after_failure(&policy, FailureState::default(), now), AfterFailure::Lock(_)));
+        assert!(matches!(
+            after_failure(&policy, FailureState::default(), now),
+            AfterFailure::Lock(_)
+        ));
     }
 }

@@ -13,6 +13,9 @@ use crate::totp::{TimeStep, TotpRejection};
 pub struct LoginFacts {
     /// An account with this login exists and is enabled.
     pub account_enabled: bool,
+    /// The account is of the kind this entrance admits: engineers over SSH and RDP,
+    /// operators in the operator UI. An operator's account is no maintenance path.
+    pub kind_admitted: bool,
     /// The login equals the CN of the client certificate the connection presented
     /// (R-10.2-PRIV: one engineer cannot use another's device).
     pub certificate_matches: bool,
@@ -44,6 +47,8 @@ pub enum LoginDecision {
 pub enum LoginRejection {
     /// No such account, or it is disabled.
     UnknownAccount,
+    /// The account exists but is not of a kind this entrance admits.
+    KindNotAdmitted,
     /// The certificate belongs to someone else.
     CertificateMismatch,
     /// The source address is not on the vendor's allow list.
@@ -65,13 +70,17 @@ impl LoginRejection {
     /// the person's secrets (a locked account, a wrong device, a wrong address) don't, so
     /// somebody holding no credentials can't lock a person out by knowing their login.
     pub fn counts_towards_lockout(self) -> bool {
-        matches!(self, Self::WrongPassword | Self::MalformedCode | Self::WrongCode | Self::ReplayedCode)
+        matches!(
+            self,
+            Self::WrongPassword | Self::MalformedCode | Self::WrongCode | Self::ReplayedCode
+        )
     }
 
     /// Stable name for the audit trail and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnknownAccount => "unknown_account",
+            Self::KindNotAdmitted => "kind_not_admitted",
             Self::CertificateMismatch => "certificate_mismatch",
             Self::SourceNotAllowed => "source_not_allowed",
             Self::LockedOut => "locked_out",
@@ -89,6 +98,9 @@ pub fn decide(facts: &LoginFacts) -> LoginDecision {
     let reject = LoginDecision::Reject;
     if !facts.account_enabled {
         return reject(LoginRejection::UnknownAccount);
+    }
+    if !facts.kind_admitted {
+        return reject(LoginRejection::KindNotAdmitted);
     }
     if !facts.certificate_matches {
         return reject(LoginRejection::CertificateMismatch);
@@ -117,6 +129,7 @@ mod tests {
     fn good() -> LoginFacts {
         LoginFacts {
             account_enabled: true,
+            kind_admitted: true,
             certificate_matches: true,
             locked: false,
             source_allowed: true,
@@ -129,18 +142,82 @@ mod tests {
     fn decisions() {
         use LoginRejection::*;
         let table: Vec<(LoginFacts, LoginDecision)> = vec![
-            (good(), LoginDecision::Accept { totp_step: TimeStep(7) }),
-            (LoginFacts { account_enabled: false, ..good() }, LoginDecision::Reject(UnknownAccount)),
-            (LoginFacts { certificate_matches: false, ..good() }, LoginDecision::Reject(CertificateMismatch)),
-            (LoginFacts { source_allowed: false, ..good() }, LoginDecision::Reject(SourceNotAllowed)),
-            // The right credentials are still refused while locked.
-            (LoginFacts { locked: true, ..good() }, LoginDecision::Reject(LockedOut)),
-            (LoginFacts { password_ok: false, ..good() }, LoginDecision::Reject(WrongPassword)),
-            (LoginFacts { totp: Err(TotpRejection::Wrong), ..good() }, LoginDecision::Reject(WrongCode)),
-            (LoginFacts { totp: Err(TotpRejection::Replayed), ..good() }, LoginDecision::Reject(ReplayedCode)),
-            (LoginFacts { totp: Err(TotpRejection::Malformed), ..good() }, LoginDecision::Reject(MalformedCode)),
             (
-                LoginFacts { password_ok: false, totp: Err(TotpRejection::Wrong), ..good() },
+                good(),
+                LoginDecision::Accept {
+                    totp_step: TimeStep(7),
+                },
+            ),
+            (
+                LoginFacts {
+                    account_enabled: false,
+                    ..good()
+                },
+                LoginDecision::Reject(UnknownAccount),
+            ),
+            (
+                LoginFacts {
+                    kind_admitted: false,
+                    ..good()
+                },
+                LoginDecision::Reject(KindNotAdmitted),
+            ),
+            (
+                LoginFacts {
+                    certificate_matches: false,
+                    ..good()
+                },
+                LoginDecision::Reject(CertificateMismatch),
+            ),
+            (
+                LoginFacts {
+                    source_allowed: false,
+                    ..good()
+                },
+                LoginDecision::Reject(SourceNotAllowed),
+            ),
+            // The right credentials are still refused while locked.
+            (
+                LoginFacts {
+                    locked: true,
+                    ..good()
+                },
+                LoginDecision::Reject(LockedOut),
+            ),
+            (
+                LoginFacts {
+                    password_ok: false,
+                    ..good()
+                },
+                LoginDecision::Reject(WrongPassword),
+            ),
+            (
+                LoginFacts {
+                    totp: Err(TotpRejection::Wrong),
+                    ..good()
+                },
+                LoginDecision::Reject(WrongCode),
+            ),
+            (
+                LoginFacts {
+                    totp: Err(TotpRejection::Replayed),
+                    ..good()
+                },
+                LoginDecision::Reject(ReplayedCode),
+            ),
+            (
+                LoginFacts {
+                    totp: Err(TotpRejection::Malformed),
+                    ..good()
+                },
+                LoginDecision::Reject(MalformedCode),
+            ),
+            (
+                LoginFacts {
+                    password_ok: false,
+                    totp: Err(TotpRejection::Wrong),
+                    ..good()
+                },
                 LoginDecision::Reject(WrongPassword),
             ),
         ];
@@ -155,7 +232,13 @@ mod tests {
         for r in [WrongPassword, WrongCode, ReplayedCode, MalformedCode] {
             assert!(r.counts_towards_lockout());
         }
-        for r in [UnknownAccount, CertificateMismatch, SourceNotAllowed, LockedOut] {
+        for r in [
+            UnknownAccount,
+            KindNotAdmitted,
+            CertificateMismatch,
+            SourceNotAllowed,
+            LockedOut,
+        ] {
             assert!(!r.counts_towards_lockout());
         }
     }

@@ -57,7 +57,15 @@ mod tests {
             assert_eq!(parsed.engineer.as_str(), *engineer);
             assert_eq!(parsed.target.as_ref().map(TargetName::as_str), *target);
         }
-        for bad in ["", ":db01", "alice:", "alice:db01:x", "Alice:db01", "alice:DB", "al ice"] {
+        for bad in [
+            "",
+            ":db01",
+            "alice:",
+            "alice:db01:x",
+            "Alice:db01",
+            "alice:DB",
+            "al ice",
+        ] {
             assert!(SshLoginName::parse(bad).is_err(), "{bad:?}");
         }
     }

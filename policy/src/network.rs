@@ -27,7 +27,10 @@ mod tests {
 
     #[test]
     fn allow_lists() {
-        let list: Vec<IpNet> = vec!["192.0.2.0/24".parse().unwrap(), "2001:db8::/32".parse().unwrap()];
+        let list: Vec<IpNet> = vec![
+            "192.0.2.0/24".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ];
         let table: &[(&[IpNet], &str, bool)] = &[
             (&[], "203.0.113.9", true),
             (&list, "192.0.2.77", true),
@@ -38,7 +41,11 @@ mod tests {
             (&list, "127.0.0.1", false),
         ];
         for (allow, addr, expected) in table {
-            assert_eq!(source_allowed(allow, addr.parse().unwrap()), *expected, "{addr}");
+            assert_eq!(
+                source_allowed(allow, addr.parse().unwrap()),
+                *expected,
+                "{addr}"
+            );
         }
     }
 }

@@ -6,7 +6,9 @@
 //! name as context, so `alice2026` is refused for `alice`.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash as PhcHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    PasswordHash as PhcHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::OnceLock;
@@ -26,10 +28,14 @@ const MIN_SCORE: u8 = 2;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordRejection {
     /// Shorter than [`MIN_LENGTH`].
-    #[error("password must be at least {MIN_LENGTH} characters / パスワードは{MIN_LENGTH}文字以上にしてください")]
+    #[error(
+        "password must be at least {MIN_LENGTH} characters / パスワードは{MIN_LENGTH}文字以上にしてください"
+    )]
     TooShort,
     /// Not a mix of letters and digits.
-    #[error("password must mix letters and digits / パスワードには英字と数字の両方を含めてください")]
+    #[error(
+        "password must mix letters and digits / パスワードには英字と数字の両方を含めてください"
+    )]
     NeedsLettersAndDigits,
     /// Contains the login (case-insensitive).
     #[error("password must not contain the login / パスワードにログイン名を含めないでください")]
@@ -47,7 +53,11 @@ pub enum PasswordRejection {
 
 /// Checks a new password against the rules. `context` are other words the person is known
 /// by (their full name), refused inside the password and fed to the estimator.
-pub fn check_strength(login: &str, context: &[&str], password: &SecretString) -> Result<(), PasswordRejection> {
+pub fn check_strength(
+    login: &str,
+    context: &[&str],
+    password: &SecretString,
+) -> Result<(), PasswordRejection> {
     let pw = password.expose_secret();
     if pw.chars().count() < MIN_LENGTH {
         return Err(PasswordRejection::TooShort);
@@ -62,7 +72,10 @@ pub fn check_strength(login: &str, context: &[&str], password: &SecretString) ->
     }
     let words: Vec<&str> = context.iter().flat_map(|c| c.split_whitespace()).collect();
     let lowered = pw.to_lowercase();
-    if words.iter().any(|w| w.chars().count() >= 3 && lowered.contains(&w.to_lowercase())) {
+    if words
+        .iter()
+        .any(|w| w.chars().count() >= 3 && lowered.contains(&w.to_lowercase()))
+    {
         return Err(PasswordRejection::ContainsName);
     }
     let mut inputs: Vec<&str> = vec![login, "fumidai"];
@@ -124,7 +137,9 @@ pub fn verify(stored: Option<&PasswordHash>, candidate: &SecretString) -> bool {
         let _ = verify(None, candidate);
         return false;
     };
-    let ok = hasher().verify_password(candidate.expose_secret().as_bytes(), &parsed).is_ok();
+    let ok = hasher()
+        .verify_password(candidate.expose_secret().as_bytes(), &parsed)
+        .is_ok();
     ok && stored.is_some()
 }
 
@@ -159,8 +174,14 @@ mod tests {
             ("k7Rm2pQx", Ok(())),
             ("Suzuran-Kagami-7731", Ok(())),
             ("short1", Err(PasswordRejection::TooShort)),
-            ("onlyletterslong", Err(PasswordRejection::NeedsLettersAndDigits)),
-            ("1234567890123", Err(PasswordRejection::NeedsLettersAndDigits)),
+            (
+                "onlyletterslong",
+                Err(PasswordRejection::NeedsLettersAndDigits),
+            ),
+            (
+                "1234567890123",
+                Err(PasswordRejection::NeedsLettersAndDigits),
+            ),
             ("xAlice2026-zz9Q", Err(PasswordRejection::ContainsLogin)),
         ];
         for (pw, expected) in table {
@@ -168,15 +189,27 @@ mod tests {
         }
         for guessable in ["password1", "abc12345", "qwerty123", "P@ssw0rd1"] {
             assert!(
-                matches!(check_strength("alice", &[], &s(guessable)), Err(PasswordRejection::Guessable { .. })),
+                matches!(
+                    check_strength("alice", &[], &s(guessable)),
+                    Err(PasswordRejection::Guessable { .. })
+                ),
                 "{guessable} should be guessable"
             );
         }
         // The person's name makes a password guessable for them.
-        assert_eq!(check_strength("alice", &["Yamada Taro"], &s("yamadataro1")), Err(PasswordRejection::ContainsName));
-        assert_eq!(check_strength("alice", &["Yamada Taro"], &s("x9-TARO-k2z8Q")), Err(PasswordRejection::ContainsName));
+        assert_eq!(
+            check_strength("alice", &["Yamada Taro"], &s("yamadataro1")),
+            Err(PasswordRejection::ContainsName)
+        );
+        assert_eq!(
+            check_strength("alice", &["Yamada Taro"], &s("x9-TARO-k2z8Q")),
+            Err(PasswordRejection::ContainsName)
+        );
         // Words under three letters don't count (a name like "Li" is in many passwords).
-        assert_eq!(check_strength("alice", &["Li Wei"], &s("Kaede-Hashira-7731")), Ok(()));
+        assert_eq!(
+            check_strength("alice", &["Li Wei"], &s("Kaede-Hashira-7731")),
+            Ok(())
+        );
     }
 
     #[test]
@@ -186,6 +219,9 @@ mod tests {
         assert!(verify(Some(&h), &s("k7Rm2pQx")));
         assert!(!verify(Some(&h), &s("k7Rm2pQy")));
         assert!(!verify(None, &s("k7Rm2pQx")));
-        assert!(!verify(Some(&PasswordHash::from_phc("garbage".into())), &s("k7Rm2pQx")));
+        assert!(!verify(
+            Some(&PasswordHash::from_phc("garbage".into())),
+            &s("k7Rm2pQx")
+        ));
     }
 }

@@ -114,7 +114,9 @@ pub fn verify(
 }
 
 fn totp(secret: &TotpSecret, label: Option<(&str, &str)>) -> TOTP {
-    let (issuer, account) = label.map_or((None, String::new()), |(i, a)| (Some(i.replace(':', "")), a.replace(':', "")));
+    let (issuer, account) = label.map_or((None, String::new()), |(i, a)| {
+        (Some(i.replace(':', "")), a.replace(':', ""))
+    });
     TOTP::new_unchecked(
         Algorithm::SHA1,
         DIGITS,
@@ -148,7 +150,12 @@ mod tests {
     #[test]
     fn rfc6238_vectors() {
         // The RFC's 8-digit values, truncated to the 6 digits we use.
-        for (secs, code) in [(59, "287082"), (1111111109, "081804"), (1234567890, "005924"), (2000000000, "279037")] {
+        for (secs, code) in [
+            (59, "287082"),
+            (1111111109, "081804"),
+            (1234567890, "005924"),
+            (2000000000, "279037"),
+        ] {
             assert_eq!(rfc_secret().code_at(at(secs)), code, "t={secs}");
         }
     }
@@ -170,8 +177,16 @@ mod tests {
             (too_old, None, Err(TotpRejection::Wrong)),
             (too_new, None, Err(TotpRejection::Wrong)),
             ("005924".into(), Some(step), Err(TotpRejection::Replayed)),
-            ("005924".into(), Some(TimeStep(step.0 + 1)), Err(TotpRejection::Replayed)),
-            (prev, Some(TimeStep(step.0 - 1)), Err(TotpRejection::Replayed)),
+            (
+                "005924".into(),
+                Some(TimeStep(step.0 + 1)),
+                Err(TotpRejection::Replayed),
+            ),
+            (
+                prev,
+                Some(TimeStep(step.0 - 1)),
+                Err(TotpRejection::Replayed),
+            ),
             (next, Some(step), Ok(TimeStep(step.0 + 1))),
             ("00592".into(), None, Err(TotpRejection::Malformed)),
             ("0059245".into(), None, Err(TotpRejection::Malformed)),
@@ -180,7 +195,11 @@ mod tests {
             ("１２３４５６".into(), None, Err(TotpRejection::Malformed)),
         ];
         for (code, last, expected) in table {
-            assert_eq!(verify(&s, &code, now, last), expected, "code {code:?} last {last:?}");
+            assert_eq!(
+                verify(&s, &code, now, last),
+                expected,
+                "code {code:?} last {last:?}"
+            );
         }
     }
 
@@ -189,7 +208,10 @@ mod tests {
         let s = rfc_secret();
         assert_eq!(s.to_base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
         let uri = s.otpauth_uri("fumidai", "alice");
-        assert_eq!(uri, "otpauth://totp/fumidai:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=fumidai");
+        assert_eq!(
+            uri,
+            "otpauth://totp/fumidai:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=fumidai"
+        );
         assert_eq!(format!("{:?}", s), "TotpSecret(<secret>)");
         assert_eq!(TotpSecret::generate().expose_bytes().len(), SECRET_BYTES);
     }

@@ -64,8 +64,21 @@ impl Gateway {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tmp.path().join("data");
         let log_path = tmp.path().join("serve.log");
-        let gw = Self { tmp, data, child: None, addr: None, ui_addr: None, log_path };
-        let mut args = vec!["init", "--listen", "127.0.0.1:0", "--ui-listen", "127.0.0.1:0"];
+        let gw = Self {
+            tmp,
+            data,
+            child: None,
+            addr: None,
+            ui_addr: None,
+            log_path,
+        };
+        let mut args = vec![
+            "init",
+            "--listen",
+            "127.0.0.1:0",
+            "--ui-listen",
+            "127.0.0.1:0",
+        ];
         args.extend_from_slice(extra);
         gw.cli_ok(&args);
         gw
@@ -91,7 +104,10 @@ impl Gateway {
     /// A `fumidai` command for this data directory, not yet run.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(fumidai_bin());
-        cmd.arg("--data-dir").arg(&self.data).args(args).env_remove("RUST_LOG");
+        cmd.arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env_remove("RUST_LOG");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -116,7 +132,11 @@ impl Gateway {
             .expect("spawn fumidai serve");
         self.child = Some(child);
         let listening = poll(Duration::from_secs(30), || {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("fumidai serve exited with {status}:\n{}", self.log());
             }
             let log = self.log();
@@ -124,7 +144,10 @@ impl Gateway {
             Some((field(line, "listen")?, field(line, "ui_listen")?))
         });
         let Some((addr, ui_addr)) = listening else {
-            panic!("fumidai serve did not report listening within 30 s:\n{}", self.log());
+            panic!(
+                "fumidai serve did not report listening within 30 s:\n{}",
+                self.log()
+            );
         };
         self.addr = Some(addr);
         self.ui_addr = Some(ui_addr);
@@ -157,13 +180,29 @@ impl Gateway {
 
     /// Creates an engineer (password from stdin) with a certificate.
     pub fn add_engineer(&self, login: &str, vendor: &str, password: &str) -> Engineer {
-        let args = ["--json", "engineer", "add", login, "--vendor", vendor, "--password-stdin"];
+        let args = [
+            "--json",
+            "engineer",
+            "add",
+            login,
+            "--vendor",
+            vendor,
+            "--password-stdin",
+        ];
         let out = self.cli_stdin(&args, &format!("{password}\n"));
         assert_success(&args, &out);
         let enrolled: Value = serde_json::from_slice(&out.stdout).expect("engineer add --json");
-        let totp_secret = enrolled["totp_secret"].as_str().expect("totp_secret").to_owned();
+        let totp_secret = enrolled["totp_secret"]
+            .as_str()
+            .expect("totp_secret")
+            .to_owned();
         let certs = self.issue_cert(login);
-        Engineer { login: login.to_owned(), password: password.to_owned(), totp_secret, certs }
+        Engineer {
+            login: login.to_owned(),
+            password: password.to_owned(),
+            totp_secret,
+            certs,
+        }
     }
 
     /// `fumidai cert issue LOGIN` into a fresh directory.
@@ -183,7 +222,9 @@ impl Gateway {
             Some((program, wrapper_args)) => {
                 let inner = self.command(&args, &[]);
                 let mut cmd = Command::new(program);
-                cmd.args(wrapper_args).arg(inner.get_program()).args(inner.get_args());
+                cmd.args(wrapper_args)
+                    .arg(inner.get_program())
+                    .args(inner.get_args());
                 cmd.output().expect("run wrapped fumidai")
             }
         };
@@ -194,7 +235,10 @@ impl Gateway {
             key: dir.join(format!("{login}.key")),
             ca: dir.join("ca.crt"),
             p12: dir.join(format!("{login}.p12")),
-            serial: issued["certificate"]["serial"].as_str().expect("serial").to_owned(),
+            serial: issued["certificate"]["serial"]
+                .as_str()
+                .expect("serial")
+                .to_owned(),
         }
     }
 
@@ -206,17 +250,24 @@ impl Gateway {
 
     /// Waits until an audit record of `kind` about `subject` exists, and returns it.
     pub fn wait_audit(&self, kind: &str, subject: &str) -> Value {
-        wait_for(&format!("audit {kind} {subject}"), Duration::from_secs(20), || {
-            self.audit_tail(1000)
-                .into_iter()
-                .rev()
-                .find(|r| r["kind"] == kind && r["subject"] == subject)
-        })
+        wait_for(
+            &format!("audit {kind} {subject}"),
+            Duration::from_secs(20),
+            || {
+                self.audit_tail(1000)
+                    .into_iter()
+                    .rev()
+                    .find(|r| r["kind"] == kind && r["subject"] == subject)
+            },
+        )
     }
 
     /// All audit records of `kind` about `subject`.
     pub fn audits(&self, kind: &str, subject: &str) -> Vec<Value> {
-        self.audit_tail(10_000).into_iter().filter(|r| r["kind"] == kind && r["subject"] == subject).collect()
+        self.audit_tail(10_000)
+            .into_iter()
+            .filter(|r| r["kind"] == kind && r["subject"] == subject)
+            .collect()
     }
 }
 
@@ -238,12 +289,17 @@ pub fn assert_success(args: &[&str], out: &Output) {
 }
 
 fn unique_dir(parent: &Path, stem: &str) -> PathBuf {
-    (0..).map(|i| parent.join(format!("{stem}-{i}"))).find(|p| !p.exists()).expect("a free name")
+    (0..)
+        .map(|i| parent.join(format!("{stem}-{i}")))
+        .find(|p| !p.exists())
+        .expect("a free name")
 }
 
 /// `key=value` from a tracing text line.
 fn field(line: &str, key: &str) -> Option<SocketAddr> {
-    line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{key}="))).and_then(|v| v.parse().ok())
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
 }
 
 trait AndThenStdin {
@@ -259,7 +315,12 @@ impl AndThenStdin for Command {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn fumidai");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
         child.wait_with_output().expect("wait fumidai")
     }
 }

@@ -89,7 +89,13 @@ impl SshLogin {
         let mut cmd = Command::new("ssh");
         cmd.args(["-F", "/dev/null", "-T"])
             .args(["-o", "StrictHostKeyChecking=no"])
-            .args(["-o", &format!("UserKnownHostsFile={}", answers.join("known_hosts").display())])
+            .args([
+                "-o",
+                &format!(
+                    "UserKnownHostsFile={}",
+                    answers.join("known_hosts").display()
+                ),
+            ])
             .args(["-o", "PreferredAuthentications=keyboard-interactive"])
             .args(["-o", "NumberOfPasswordPrompts=1"])
             .args(["-o", "ConnectTimeout=20"])

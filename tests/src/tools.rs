@@ -28,7 +28,10 @@ pub fn fumidai_bin() -> PathBuf {
 
 /// The workspace root (this crate's parent).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
 }
 
 /// Fails the test with a clear message when a peer program is missing.
@@ -39,16 +42,29 @@ pub fn require(program: &str) {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    assert!(found, "{program} is not installed; run .ci/run (it installs the test peers)");
+    assert!(
+        found,
+        "{program} is not installed; run .ci/run (it installs the test peers)"
+    );
 }
 
 /// The current TOTP code for a base32 secret, from oathtool: an independent
 /// implementation of RFC 6238.
 pub fn oathtool_code(secret: &str) -> String {
     require("oathtool");
-    let out = Command::new("oathtool").args(["--totp", "-b", secret]).output().expect("run oathtool");
-    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", secret])
+        .output()
+        .expect("run oathtool");
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
 }
 
 /// Runs a command to completion with a deadline, killing it when it overruns.

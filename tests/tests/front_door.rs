@@ -1,6 +1,14 @@
 //! The mutual-TLS front door refuses what it must, at the handshake (R-13-6, R-13-12,
 //! R-10.2-CRYPTO), tried with real TLS clients.
 
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "end-to-end tests: any failure must fail the test loudly"
+)]
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -15,8 +23,17 @@ const PASSWORD: &str = "Kaede-Hashira-7731";
 fn s_client(gw: &Gateway, args: &[&str]) -> (bool, String, String) {
     require("openssl");
     let mut cmd = Command::new("openssl");
-    cmd.args(["s_client", "-connect", &gw.front_door(), "-servername", "localhost"]).args(args);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args([
+        "s_client",
+        "-connect",
+        &gw.front_door(),
+        "-servername",
+        "localhost",
+    ])
+    .args(args);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn openssl");
     // Keep stdin open briefly so the banner can arrive, then close it to end s_client.
     let mut stdin = child.stdin.take().expect("stdin");
@@ -55,7 +72,11 @@ fn a_valid_certificate_reaches_the_ssh_service_over_tls13() {
     let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
     a.push("-tls1_3");
     let (through, stdout, stderr) = s_client(&gw, &a);
-    assert!(through, "stdout: {stdout}\nstderr: {stderr}\nlog: {}", gw.log());
+    assert!(
+        through,
+        "stdout: {stdout}\nstderr: {stderr}\nlog: {}",
+        gw.log()
+    );
     assert!(stdout.contains("TLSv1.3"), "{stdout}");
 }
 
@@ -65,7 +86,10 @@ fn no_client_certificate_is_refused() {
     let ca = certs.ca.display().to_string();
     let (through, stdout, stderr) = s_client(&gw, &["-tls1_3", "-CAfile", &ca]);
     assert!(!through, "got through without a certificate: {stdout}");
-    assert!(stderr.contains("alert") || stdout.contains("alert"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("alert") || stdout.contains("alert"),
+        "{stdout}\n{stderr}"
+    );
 }
 
 #[test]
@@ -76,7 +100,10 @@ fn tls12_is_refused_by_default() {
     a.push("-tls1_2");
     let (through, stdout, stderr) = s_client(&gw, &a);
     assert!(!through, "TLS 1.2 got through: {stdout}");
-    assert!(stderr.contains("alert protocol version") || stderr.contains("version"), "{stderr}");
+    assert!(
+        stderr.contains("alert protocol version") || stderr.contains("version"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -85,7 +112,9 @@ fn tls12_when_allowed_offers_only_ecdhe_aead_suites() {
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", PASSWORD);
     let config = gw.data.join("fumidai.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace("allow_tls12 = false", "allow_tls12 = true");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("allow_tls12 = false", "allow_tls12 = true");
     std::fs::write(&config, text).unwrap();
     gw.start();
     let args = cert_args(&alice.certs);
@@ -94,7 +123,11 @@ fn tls12_when_allowed_offers_only_ecdhe_aead_suites() {
     good.extend(["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"]);
     let (through, stdout, _) = s_client(&gw, &good);
     assert!(through, "{stdout}");
-    for weak in ["ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA", "AES128-GCM-SHA256"] {
+    for weak in [
+        "ECDHE-ECDSA-AES128-SHA256",
+        "ECDHE-ECDSA-AES256-SHA",
+        "AES128-GCM-SHA256",
+    ] {
         let mut bad = base.clone();
         bad.extend(["-tls1_2", "-cipher", weak]);
         let (through, stdout, _) = s_client(&gw, &bad);
@@ -107,12 +140,22 @@ fn a_revoked_certificate_is_refused_at_the_next_handshake_without_restart() {
     let (gw, certs) = gateway();
     let args = cert_args(&certs);
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert!(s_client(&gw, &a).0, "valid certificate refused before revocation");
+    assert!(
+        s_client(&gw, &a).0,
+        "valid certificate refused before revocation"
+    );
     gw.cli_ok(&["cert", "revoke", "alice", "--reason", "laptop lost"]);
     let (through, stdout, stderr) = s_client(&gw, &a);
     assert!(!through, "revoked certificate got through: {stdout}");
-    assert!(stderr.contains("alert") || stdout.contains("alert"), "{stderr}");
-    assert!(gw.log().contains("Revoked") || gw.log().contains("revoked"), "{}", gw.log());
+    assert!(
+        stderr.contains("alert") || stdout.contains("alert"),
+        "{stderr}"
+    );
+    assert!(
+        gw.log().contains("Revoked") || gw.log().contains("revoked"),
+        "{}",
+        gw.log()
+    );
     let listed = gw.cli_ok(&["cert", "list"]);
     assert!(listed.contains("revoked"), "{listed}");
 }
@@ -130,9 +173,19 @@ fn an_expired_certificate_is_refused() {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let (through, stdout, _) = s_client(&gw, &a);
     assert!(!through, "expired certificate got through: {stdout}");
-    assert!(gw.log().contains("Expired") || gw.log().contains("expired"), "{}", gw.log());
+    assert!(
+        gw.log().contains("Expired") || gw.log().contains("expired"),
+        "{}",
+        gw.log()
+    );
     // The same person with a current certificate still gets in.
-    let out = SshLogin::new("alice", &alice.certs, PASSWORD, &oathtool_code(&alice.totp_secret)).run(&gw);
+    let out = SshLogin::new(
+        "alice",
+        &alice.certs,
+        PASSWORD,
+        &oathtool_code(&alice.totp_secret),
+    )
+    .run(&gw);
     assert!(out.authenticated(), "{out:?}");
 }
 
@@ -162,7 +215,11 @@ fn rdp_and_http_alpn_are_refused_with_a_logged_reason() {
         let (through, stdout, _) = s_client(&gw, &a);
         assert!(!through, "{alpn} reached a service: {stdout}");
         let refused = gw.wait_audit("connection.refused", "alice");
-        let reasons: Vec<_> = gw.audits("connection.refused", "alice").iter().map(|r| r["detail"]["reason"].clone()).collect();
+        let reasons: Vec<_> = gw
+            .audits("connection.refused", "alice")
+            .iter()
+            .map(|r| r["detail"]["reason"].clone())
+            .collect();
         assert!(reasons.iter().any(|r| r == reason), "{reasons:?} {refused}");
     }
 }

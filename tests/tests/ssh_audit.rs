@@ -1,6 +1,14 @@
 //! `ssh-audit` finds nothing to fail in the SSH service's algorithms (no SHA-1, no CBC, no
 //! DSA), reached through `fumidai connect --listen`.
 
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "end-to-end tests: any failure must fail the test loudly"
+)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -41,19 +49,44 @@ fn ssh_audit_finds_no_failures() {
             .spawn()
             .unwrap(),
     );
-    wait_for("forwarder", Duration::from_secs(10), || std::net::TcpStream::connect(&listen).ok());
+    wait_for("forwarder", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(&listen).ok()
+    });
     let mut cmd = Command::new("ssh-audit");
     cmd.args(["-n", "-p", &port.to_string(), "127.0.0.1"]);
     let out = run_with_timeout(cmd, Duration::from_secs(60));
     drop(forwarder);
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("ssh-ed25519"), "ssh-audit did not reach the service:\n{report}");
+    assert!(
+        report.contains("ssh-ed25519"),
+        "ssh-audit did not reach the service:\n{report}"
+    );
     let failures: Vec<&str> = report.lines().filter(|l| l.contains("[fail]")).collect();
-    assert!(failures.is_empty(), "ssh-audit failures:\n{}\n\nfull report:\n{report}", failures.join("\n"));
-    let offered: Vec<&str> =
-        report.lines().filter(|l| ["(kex)", "(key)", "(enc)", "(mac)"].iter().any(|p| l.starts_with(p))).collect();
+    assert!(
+        failures.is_empty(),
+        "ssh-audit failures:\n{}\n\nfull report:\n{report}",
+        failures.join("\n")
+    );
+    let offered: Vec<&str> = report
+        .lines()
+        .filter(|l| {
+            ["(kex)", "(key)", "(enc)", "(mac)"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
     assert!(!offered.is_empty(), "{report}");
-    for weak in ["-cbc", "hmac-sha1", "ssh-dss", "ssh-rsa ", "diffie-hellman-group1", "-sha1"] {
-        assert!(!offered.iter().any(|l| l.contains(weak)), "{weak} offered:\n{report}");
+    for weak in [
+        "-cbc",
+        "hmac-sha1",
+        "ssh-dss",
+        "ssh-rsa ",
+        "diffie-hellman-group1",
+        "-sha1",
+    ] {
+        assert!(
+            !offered.iter().any(|l| l.contains(weak)),
+            "{weak} offered:\n{report}"
+        );
     }
 }

@@ -54,7 +54,10 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], (state.metrics)())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        (state.metrics)(),
+    )
 }
 
 #[cfg(test)]
@@ -67,21 +70,40 @@ mod tests {
     async fn state() -> (tempfile::TempDir, AppState) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let store = store::open(&url, store::MasterKey::generate()).await.unwrap();
-        (dir, AppState { store, metrics: Arc::new(|| "fumidai_test 1\n".to_owned()) })
+        let store = store::open(&url, store::MasterKey::generate())
+            .await
+            .unwrap();
+        (
+            dir,
+            AppState {
+                store,
+                metrics: Arc::new(|| "fumidai_test 1\n".to_owned()),
+            },
+        )
     }
 
     #[tokio::test]
     async fn healthz_and_metrics() {
         let (_dir, state) = state().await;
         let app = router(state);
-        let r = app.clone().oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+        let r = app
+            .clone()
+            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        let r = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+        let r = app
+            .clone()
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
         assert_eq!(&body[..], b"fumidai_test 1\n");
-        let r = app.oneshot(Request::get("/nope").body(Body::empty()).unwrap()).await.unwrap();
+        let r = app
+            .oneshot(Request::get("/nope").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }

@@ -77,6 +77,7 @@ impl ConnectionHandler {
             password,
             code,
             protocol: PROTOCOL,
+            admits: policy::ids::AccountKind::Engineer,
         };
         match self.auth.login(request).await {
             Ok(LoginOutcome::Accept { account }) => {
