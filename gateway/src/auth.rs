@@ -25,6 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 use store::{Account, Credentials, FailureRecorded, LoginAttempt, StepClaim, Store};
 use tracing::{instrument, warn};
 
+use crate::metrics as m;
 use crate::pki::PeerIdentity;
 
 /// Login results.
@@ -88,6 +89,10 @@ pub struct Authenticator {
     store: Arc<dyn Store>,
     /// How many failures lock an account, and for how long (R-14-6(6)).
     lockout: LockoutPolicy,
+    /// Caps concurrent Argon2id verifications. Each takes ~19 MiB for tens of
+    /// milliseconds; without a cap, a burst of attempts on many connections would
+    /// allocate gigabytes at once. Extra attempts queue here instead.
+    hashing: Arc<tokio::sync::Semaphore>,
     /// Checked instead of a real secret for an unknown login, so the TOTP work is done
     /// for every attempt. Random per process; a match with it can't admit anyone, since
     /// the login is refused as an unknown account first.
@@ -101,9 +106,11 @@ const UNPARSABLE_LOGIN: &str = "(invalid login)";
 impl Authenticator {
     /// An authenticator over `store`, locking accounts by `lockout`.
     pub fn new(store: Arc<dyn Store>, lockout: LockoutPolicy) -> Self {
+        let parallel = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Self {
             store,
             lockout,
+            hashing: Arc::new(tokio::sync::Semaphore::new(parallel)),
             dummy_totp: TotpSecret::generate(),
         }
     }
@@ -127,7 +134,14 @@ impl Authenticator {
             None => None,
         };
 
-        let password_ok = verify_password(credentials.as_ref(), password).await?;
+        let password_ok = {
+            let _permit = self
+                .hashing
+                .acquire()
+                .await
+                .map_err(|_| Error::Verification)?;
+            verify_password(credentials.as_ref(), password).await?
+        };
         // The decision's time is taken after the slow hash, so a code that was current when
         // typed is judged against the clock at the moment of the check.
         let now = Utc::now();
@@ -174,7 +188,11 @@ impl Authenticator {
                     .record_login_success(&account.login, totp_step, &attempt)
                     .await?
                 {
-                    StepClaim::Claimed => Ok(LoginOutcome::Accept { account }),
+                    StepClaim::Claimed => {
+                        metrics::counter!(m::LOGINS, "outcome" => "accept", "protocol" => protocol)
+                            .increment(1);
+                        Ok(LoginOutcome::Accept { account })
+                    }
                     // A parallel login with the same code got there first.
                     StepClaim::AlreadyUsed => {
                         self.reject(attempted, LoginRejection::ReplayedCode, &attempt)
@@ -203,6 +221,8 @@ impl Authenticator {
             .store
             .record_login_failure(attempted, reason, attempt, &self.lockout)
             .await?;
+        metrics::counter!(m::LOGINS, "outcome" => reason.as_str(), "protocol" => attempt.protocol)
+            .increment(1);
         if let FailureRecorded::Applied(AfterFailure::Lock(state)) = recorded {
             // R-14-6(6): a lock-out is worth an operator's attention.
             warn!(

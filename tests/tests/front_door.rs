@@ -244,3 +244,78 @@ fn the_gateway_is_verified_against_the_pinned_ca() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
 }
+
+/// Rewrites a key in the gateway's `fumidai.toml` before it starts.
+fn set_config(gw: &Gateway, from: &str, to: &str) {
+    let path = gw.data.join("fumidai.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from} not in the configuration");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+/// Whether the gateway closes `stream` (EOF or reset) within `within`.
+fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0_u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+#[test]
+fn a_silent_client_is_dropped_after_the_handshake_timeout() {
+    let mut gw = Gateway::init();
+    set_config(
+        &gw,
+        "handshake_timeout = \"10s\"",
+        "handshake_timeout = \"1s\"",
+    );
+    gw.start();
+    let mut silent = std::net::TcpStream::connect(gw.addr.unwrap()).unwrap();
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(8)),
+        "silent client kept open"
+    );
+}
+
+#[test]
+fn connections_over_the_unauthenticated_cap_are_closed_at_once_and_slots_come_back() {
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    set_config(&gw, "max_unauthenticated = 1024", "max_unauthenticated = 2");
+    gw.start();
+    let held: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(gw.addr.unwrap()).unwrap())
+        .collect();
+    // Let the gateway accept both before the third arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut over = std::net::TcpStream::connect(gw.addr.unwrap()).unwrap();
+    assert!(
+        closed_within(&mut over, Duration::from_secs(3)),
+        "third connection not closed"
+    );
+    drop(held);
+    // Freed slots admit a real login again.
+    let out = fumidai_e2e::tools::poll(Duration::from_secs(10), || {
+        let out = SshLogin::new(
+            "alice",
+            &alice.certs,
+            PASSWORD,
+            &oathtool_code(&alice.totp_secret),
+        )
+        .run(&gw);
+        out.authenticated().then_some(out)
+    });
+    assert!(
+        out.is_some(),
+        "no login after the held connections closed\n{}",
+        gw.log()
+    );
+}

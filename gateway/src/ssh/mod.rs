@@ -136,6 +136,7 @@ impl SshService {
             span.clone(),
         );
         let config = Arc::clone(&self.config.russh);
+        let _open = OpenConnectionGauge::new();
         let outcome = async move {
             // russh runs the session in a task of its own; the handler instruments its
             // work with `span` itself.
@@ -166,3 +167,19 @@ fn peer_went_away(error: &std::io::Error) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Counts open SSH connections in the metrics while alive.
+struct OpenConnectionGauge;
+
+impl OpenConnectionGauge {
+    fn new() -> Self {
+        metrics::gauge!(crate::metrics::SSH_CONNECTIONS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenConnectionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::SSH_CONNECTIONS).decrement(1.0);
+    }
+}
