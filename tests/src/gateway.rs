@@ -242,6 +242,14 @@ impl Gateway {
         }
     }
 
+    /// Replaces `from` with `to` in `fumidai.toml` (before `start`).
+    pub fn set_config(&self, from: &str, to: &str) {
+        let path = self.data.join("fumidai.toml");
+        let text = std::fs::read_to_string(&path).expect("read fumidai.toml");
+        assert!(text.contains(from), "{from} not in the configuration");
+        std::fs::write(&path, text.replace(from, to)).expect("write fumidai.toml");
+    }
+
     /// The last `n` audit records, as JSON.
     pub fn audit_tail(&self, n: u32) -> Vec<Value> {
         let out = self.cli_ok(&["--json", "audit", "tail", "-n", &n.to_string()]);

@@ -68,6 +68,12 @@ impl SshLogin {
         }
     }
 
+    /// A login with the engineer's own device, password and current code.
+    pub fn engineer(engineer: &crate::Engineer) -> Self {
+        let code = crate::tools::oathtool_code(&engineer.totp_secret);
+        Self::new(&engineer.login, &engineer.certs, &engineer.password, &code)
+    }
+
     /// Runs `ssh` against `gw` and waits for it.
     pub fn run(&self, gw: &Gateway) -> SshOutcome {
         require("ssh");

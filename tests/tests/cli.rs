@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use fumidai_e2e::tools::{oathtool_code, wait_for};
+use fumidai_e2e::tools::wait_for;
 use fumidai_e2e::{Gateway, SshLogin};
 
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -161,16 +161,7 @@ fn secrets_never_reach_the_logs_or_the_database_in_clear() {
             .run(&gw)
             .authenticated()
     );
-    assert!(
-        SshLogin::new(
-            "alice",
-            &alice.certs,
-            password,
-            &oathtool_code(&alice.totp_secret)
-        )
-        .run(&gw)
-        .authenticated()
-    );
+    assert!(SshLogin::engineer(&alice).run(&gw).authenticated());
     gw.wait_audit("login.success", "alice");
     let log = gw.log();
     assert!(log.contains("alice"), "the log is being captured: {log}");

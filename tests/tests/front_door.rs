@@ -13,7 +13,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use fumidai_e2e::tools::{oathtool_code, require, run_with_timeout};
+use fumidai_e2e::tools::{require, run_with_timeout};
 use fumidai_e2e::{CertFiles, Gateway, SshLogin};
 
 const PASSWORD: &str = "Kaede-Hashira-7731";
@@ -111,11 +111,7 @@ fn tls12_when_allowed_offers_only_ecdhe_aead_suites() {
     let mut gw = Gateway::init();
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", PASSWORD);
-    let config = gw.data.join("fumidai.toml");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("allow_tls12 = false", "allow_tls12 = true");
-    std::fs::write(&config, text).unwrap();
+    gw.set_config("allow_tls12 = false", "allow_tls12 = true");
     gw.start();
     let args = cert_args(&alice.certs);
     let base: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -179,13 +175,7 @@ fn an_expired_certificate_is_refused() {
         gw.log()
     );
     // The same person with a current certificate still gets in.
-    let out = SshLogin::new(
-        "alice",
-        &alice.certs,
-        PASSWORD,
-        &oathtool_code(&alice.totp_secret),
-    )
-    .run(&gw);
+    let out = SshLogin::engineer(&alice).run(&gw);
     assert!(out.authenticated(), "{out:?}");
 }
 
@@ -245,14 +235,6 @@ fn the_gateway_is_verified_against_the_pinned_ca() {
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
 }
 
-/// Rewrites a key in the gateway's `fumidai.toml` before it starts.
-fn set_config(gw: &Gateway, from: &str, to: &str) {
-    let path = gw.data.join("fumidai.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{from} not in the configuration");
-    std::fs::write(&path, text.replace(from, to)).unwrap();
-}
-
 /// Whether the gateway closes `stream` (EOF or reset) within `within`.
 fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
     use std::io::Read;
@@ -271,11 +253,7 @@ fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
 #[test]
 fn a_silent_client_is_dropped_after_the_handshake_timeout() {
     let mut gw = Gateway::init();
-    set_config(
-        &gw,
-        "handshake_timeout = \"10s\"",
-        "handshake_timeout = \"1s\"",
-    );
+    gw.set_config("handshake_timeout = \"10s\"", "handshake_timeout = \"1s\"");
     gw.start();
     let mut silent = std::net::TcpStream::connect(gw.addr.unwrap()).unwrap();
     assert!(
@@ -289,7 +267,7 @@ fn connections_over_the_unauthenticated_cap_are_closed_at_once_and_slots_come_ba
     let mut gw = Gateway::init();
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", PASSWORD);
-    set_config(&gw, "max_unauthenticated = 1024", "max_unauthenticated = 2");
+    gw.set_config("max_unauthenticated = 1024", "max_unauthenticated = 2");
     gw.start();
     let held: Vec<_> = (0..2)
         .map(|_| std::net::TcpStream::connect(gw.addr.unwrap()).unwrap())
@@ -304,13 +282,7 @@ fn connections_over_the_unauthenticated_cap_are_closed_at_once_and_slots_come_ba
     drop(held);
     // Freed slots admit a real login again.
     let out = fumidai_e2e::tools::poll(Duration::from_secs(10), || {
-        let out = SshLogin::new(
-            "alice",
-            &alice.certs,
-            PASSWORD,
-            &oathtool_code(&alice.totp_secret),
-        )
-        .run(&gw);
+        let out = SshLogin::engineer(&alice).run(&gw);
         out.authenticated().then_some(out)
     });
     assert!(

@@ -189,13 +189,7 @@ fn source_address_outside_the_vendors_allow_list_is_refused() {
     gw.add_vendor("faraway", &["--allow-from", "192.0.2.0/24"]);
     let carol = gw.add_engineer("carol", "faraway", "Hinoki-Sawa-2290");
     gw.start();
-    let out = SshLogin::new(
-        "carol",
-        &carol.certs,
-        &carol.password,
-        &oathtool_code(&carol.totp_secret),
-    )
-    .run(&gw);
+    let out = SshLogin::engineer(&carol).run(&gw);
     assert!(!out.authenticated(), "{out:?}");
     let refused = gw.wait_audit("connection.refused", "carol");
     assert_eq!(refused["detail"]["reason"], "source_not_allowed");
