@@ -14,6 +14,7 @@
 //!   connections, allow lists, routing by ALPN.
 //! - [`auth`]: the login procedure (password + TOTP + certificate), shared by protocols.
 //! - [`ssh`]: the SSH service inside the TLS stream (russh).
+//! - [`proxy`]: the SSH client leg to targets and the channel bridge.
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
 //! - [`metrics`]: Prometheus counters and gauges.
 //! - [`cli`]: the `fumidai` command line.
@@ -30,5 +31,6 @@ pub mod datadir;
 pub mod front_door;
 pub mod metrics;
 pub mod pki;
+pub mod proxy;
 pub mod ssh;
 pub mod tls;

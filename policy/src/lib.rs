@@ -18,6 +18,7 @@
 //! No I/O, no async, no SQL, no sockets. Callers bring the facts (the stored hash, the
 //! failure count, the current time) and store what is decided.
 
+pub mod channel;
 pub mod ids;
 pub mod lockout;
 pub mod login;

@@ -1,0 +1,10 @@
+//! The proxy: fumidai's own SSH client to the target ([`target`]) and the channel bridge
+//! between the engineer's session and the target's ([`bridge`]).
+//!
+//! # What this module does not do
+//!
+//! It decides nothing: admission and what may pass come from `policy`; it only carries
+//! what was admitted, through the recording.
+
+pub mod bridge;
+pub mod target;

@@ -1,0 +1,197 @@
+//! fumidai's SSH client leg: logging in to a target with a credential the engineer never
+//! sees (R-10.2-PRIV), after checking the target's host key against the one pinned at
+//! registration (R-13-9/10: no man in the middle between gateway and target).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client::{self, AuthResult, Handle};
+use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::{debug, instrument};
+
+/// How fumidai proves itself to a target.
+pub enum TargetCredential {
+    /// A private key held in the vault.
+    Key(PrivateKey),
+    /// A password held in the vault.
+    Password(SecretString),
+}
+
+impl std::fmt::Debug for TargetCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Key(_) => "TargetCredential::Key(<secret>)",
+            Self::Password(_) => "TargetCredential::Password(<secret>)",
+        })
+    }
+}
+
+/// Everything needed to reach and log in to one target.
+#[derive(Debug)]
+pub struct TargetEndpoint {
+    /// `HOST:PORT`.
+    pub address: String,
+    /// The account on the target.
+    pub login: String,
+    /// The pinned host key, as an OpenSSH public key line `TYPE BASE64`.
+    pub host_key: String,
+    /// The credential.
+    pub credential: TargetCredential,
+}
+
+/// Why the target leg failed. `HostKeyMismatch` is a security event: audit and alert.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The target presented another host key than the pinned one.
+    #[error("target host key mismatch: presented {presented}, pinned {pinned}")]
+    HostKeyMismatch {
+        /// What it presented (`TYPE BASE64`).
+        presented: String,
+        /// What was pinned.
+        pinned: String,
+    },
+    /// The target could not be reached in time.
+    #[error("target {address} did not answer within {timeout:?}")]
+    Timeout {
+        /// Where.
+        address: String,
+        /// How long we waited.
+        timeout: Duration,
+    },
+    /// The target refused fumidai's credential.
+    #[error("target refused the stored credential for {login}")]
+    CredentialRefused {
+        /// The account on the target.
+        login: String,
+    },
+    /// SSH-level failure.
+    #[error("target connection failed: {0}")]
+    Ssh(#[from] russh::Error),
+}
+
+/// A logged-in connection to a target.
+pub type TargetConnection = Handle<PinnedHostKey>;
+
+/// Connects to the target, checks its host key, and logs in with the stored credential.
+#[instrument(skip_all, fields(target_address = %endpoint.address))]
+pub async fn connect(
+    endpoint: &TargetEndpoint,
+    config: Arc<client::Config>,
+    timeout: Duration,
+) -> Result<TargetConnection, TargetError> {
+    let presented = Arc::new(Mutex::new(None));
+    let handler = PinnedHostKey {
+        pinned: normalise(&endpoint.host_key),
+        presented: Arc::clone(&presented),
+    };
+    let timed_out = || TargetError::Timeout {
+        address: endpoint.address.clone(),
+        timeout,
+    };
+    let connecting = client::connect(config, endpoint.address.as_str(), handler);
+    let mut handle = match tokio::time::timeout(timeout, connecting).await {
+        Ok(Ok(handle)) => handle,
+        Ok(Err(error)) => {
+            // A rejected host key surfaces as a russh error; say which key it was.
+            if let Some(key) = presented.lock().ok().and_then(|mut p| p.take()) {
+                return Err(TargetError::HostKeyMismatch {
+                    presented: key,
+                    pinned: normalise(&endpoint.host_key),
+                });
+            }
+            return Err(error.into());
+        }
+        Err(_) => return Err(timed_out()),
+    };
+    let result = match &endpoint.credential {
+        TargetCredential::Password(password) => {
+            handle
+                .authenticate_password(&endpoint.login, password.expose_secret())
+                .await?
+        }
+        TargetCredential::Key(key) => {
+            let hash = rsa_hash(&handle, key).await?;
+            let key = PrivateKeyWithHashAlg::new(Arc::new(key.clone()), hash);
+            handle.authenticate_publickey(&endpoint.login, key).await?
+        }
+    };
+    match result {
+        AuthResult::Success => {
+            debug!("logged in to target");
+            Ok(handle)
+        }
+        AuthResult::Failure { .. } => Err(TargetError::CredentialRefused {
+            login: endpoint.login.clone(),
+        }),
+    }
+}
+
+/// RSA keys sign with the best hash the target supports; other keys need none.
+async fn rsa_hash(
+    handle: &TargetConnection,
+    key: &PrivateKey,
+) -> Result<Option<HashAlg>, russh::Error> {
+    if key.algorithm().is_rsa() {
+        Ok(handle
+            .best_supported_rsa_hash()
+            .await?
+            .flatten()
+            .or(Some(HashAlg::Sha256)))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The russh client handler: accepts the target only if it shows the pinned key.
+pub struct PinnedHostKey {
+    pinned: String,
+    /// The key a mismatching target showed, for the audit trail.
+    presented: Arc<Mutex<Option<String>>>,
+}
+
+impl client::Handler for PinnedHostKey {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        // A host certificate is not accepted in place of the pinned key.
+        let shown = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => {
+                key.to_openssh().map(|s| normalise(&s)).unwrap_or_default()
+            }
+            PublicKeyOrCertificate::Certificate(cert) => {
+                cert.to_openssh().map(|s| normalise(&s)).unwrap_or_default()
+            }
+        };
+        if !shown.is_empty() && shown == self.pinned {
+            return Ok(true);
+        }
+        if let Ok(mut presented) = self.presented.lock() {
+            *presented = Some(shown);
+        }
+        Ok(false)
+    }
+}
+
+/// `TYPE BASE64` without a trailing comment or extra whitespace.
+fn normalise(line: &str) -> String {
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn host_key_lines_normalise() {
+        assert_eq!(normalise("ssh-ed25519 AAAA root@host"), "ssh-ed25519 AAAA");
+        assert_eq!(normalise("  ssh-ed25519   AAAA\n"), "ssh-ed25519 AAAA");
+        assert_eq!(normalise(""), "");
+    }
+}
