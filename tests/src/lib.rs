@@ -24,7 +24,9 @@
 
 pub mod gateway;
 pub mod ssh;
+pub mod sshd;
 pub mod tools;
 
 pub use gateway::{CertFiles, Engineer, Gateway};
 pub use ssh::{SshLogin, SshOutcome};
+pub use sshd::Sshd;
