@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +35,7 @@ pub enum NameError {
 
 /// Names are restricted to a portable set so they are safe in certificate CNs, SSH user
 /// names (where `:` separates engineer from target), file names and log lines.
-fn check_name(kind: &'static str, max: usize, s: &str) -> Result<(), NameError> {
+pub(crate) fn check_name(kind: &'static str, max: usize, s: &str) -> Result<(), NameError> {
     let mut chars = s.chars();
     let Some(first) = chars.next() else {
         return Err(NameError::Empty { kind });
@@ -50,10 +51,14 @@ fn check_name(kind: &'static str, max: usize, s: &str) -> Result<(), NameError> 
     Ok(())
 }
 
+/// Declares a name newtype checked by [`check_name`]. Paths are spelled out in full so other
+/// modules of this crate (e.g. `target` for tags) can use it too.
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $max:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize,
+        )]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -64,18 +69,18 @@ macro_rules! name_type {
             }
         }
 
-        impl FromStr for $name {
-            type Err = NameError;
-            fn from_str(s: &str) -> Result<Self, NameError> {
-                check_name($kind, $max, s)?;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ids::NameError;
+            fn from_str(s: &str) -> Result<Self, $crate::ids::NameError> {
+                $crate::ids::check_name($kind, $max, s)?;
                 Ok(Self(s.to_owned()))
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = NameError;
-            fn try_from(s: String) -> Result<Self, NameError> {
-                check_name($kind, $max, &s)?;
+            type Error = $crate::ids::NameError;
+            fn try_from(s: String) -> Result<Self, $crate::ids::NameError> {
+                $crate::ids::check_name($kind, $max, &s)?;
                 Ok(Self(s))
             }
         }
@@ -86,13 +91,14 @@ macro_rules! name_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
     };
 }
+pub(crate) use name_type;
 
 name_type!(
     /// A person's login: an engineer's or an operator's. Also the CN of their client
@@ -112,6 +118,69 @@ name_type!(
     TargetName,
     "target name",
     64
+);
+
+/// Declares a UUID identifier newtype: version 7 (time-ordered, so IDs sort by creation and
+/// index well), shown and parsed in the hyphenated lowercase form.
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A fresh identifier (UUID v7: the current time and random bits).
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            /// Wraps a stored UUID.
+            pub fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
+            /// The UUID.
+            pub fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = BadId;
+            fn from_str(s: &str) -> Result<Self, BadId> {
+                Uuid::try_parse(s.trim())
+                    .map(Self)
+                    .map_err(|_| BadId { kind: $kind })
+            }
+        }
+    };
+}
+
+/// An identifier that is not a UUID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid {kind} (expected a UUID such as 0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e)")]
+pub struct BadId {
+    /// What kind of identifier was expected.
+    pub kind: &'static str,
+}
+
+uuid_id!(
+    /// A work plan (作業計画書): names vendor, engineers, targets and window (R-10.1-APPROVE).
+    PlanId,
+    "plan id"
+);
+uuid_id!(
+    /// One maintenance session through the gateway, from admission to its end; names the
+    /// recording and its audit events.
+    SessionId,
+    "session id"
 );
 
 /// What an operator account may do (R-14-4: rights follow the role).
@@ -206,6 +275,24 @@ mod tests {
         for (input, ok) in table {
             assert_eq!(input.parse::<Login>().is_ok(), *ok, "{input:?}");
         }
+    }
+
+    #[test]
+    fn ids_round_trip_and_sort_by_creation() {
+        let a = PlanId::generate();
+        let b = PlanId::generate();
+        assert!(a < b, "v7 ids sort by creation");
+        assert_eq!(a.to_string().parse::<PlanId>(), Ok(a));
+        assert_eq!(a.as_uuid().get_version_num(), 7);
+        let text = a.to_string();
+        assert_eq!(text.len(), 36);
+        assert_eq!(text, text.to_lowercase());
+        assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{text}\""));
+        for bad in ["", "db01", "0192f0c4-8a3e-7c1b-9d2e", "../../etc/passwd"] {
+            assert_eq!(bad.parse::<SessionId>(), Err(BadId { kind: "session id" }));
+        }
+        let s = SessionId::generate();
+        assert_eq!(SessionId::from_uuid(*s.as_uuid()), s);
     }
 
     #[test]

@@ -12,17 +12,25 @@
 //! - [`lockout`]: lock-out after repeated failures (R-14-6(6)).
 //! - [`login`]: the login decision that combines device, person and account state.
 //! - [`network`]: source-address allow lists (R-10.2-PATH).
+//! - [`target`]: targets: how fumidai logs in, tags, the pinned SSH host key.
+//! - [`plan`]: work plans, submission and the four-eyes approval (R-10.1-APPROVE, R-14-4).
+//! - [`admission`]: whether a session may start now, and why not (R-7-12).
+//! - [`jst`]: times as shown to people in the hospital (Japan Standard Time).
 //!
 //! # What this crate does not do
 //!
 //! No I/O, no async, no SQL, no sockets. Callers bring the facts (the stored hash, the
 //! failure count, the current time) and store what is decided.
 
+pub mod admission;
 pub mod channel;
 pub mod ids;
+pub mod jst;
 pub mod lockout;
 pub mod login;
 pub mod login_name;
 pub mod network;
 pub mod password;
+pub mod plan;
+pub mod target;
 pub mod totp;

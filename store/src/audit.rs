@@ -42,11 +42,35 @@ pub enum AuditKind {
     /// A connection was refused before any login (revoked certificate, address not allowed,
     /// protocol not offered).
     ConnectionRefused,
+    /// A target was registered (detail: address, login, auth, host key; never the credential).
+    TargetAdded,
+    /// A target was removed (soft: its name stays in history).
+    TargetRemoved,
+    /// A work plan was submitted.
+    PlanSubmitted,
+    /// A work plan was approved (R-10.1-APPROVE).
+    PlanApproved,
+    /// A work plan was rejected.
+    PlanRejected,
+    /// A session started under a plan.
+    SessionStarted,
+    /// A session ended (detail: reason; the recording's digest and signature once sealed).
+    SessionEnded,
+    /// A session was refused at admission (detail: the denial reason).
+    SessionDenied,
+    /// An operator killed a live session (detail: who and why).
+    SessionKilled,
+    /// A target presented another host key than the pinned one; raises an alert.
+    HostKeyMismatch,
+    /// A file went through SFTP/SCP (detail: path, direction, size, SHA-256).
+    Transfer,
+    /// A recording was closed and sealed (detail: SHA-256 and signature).
+    RecordingSealed,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 23] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -58,6 +82,18 @@ impl AuditKind {
         Self::CertificateIssued,
         Self::CertificateRevoked,
         Self::ConnectionRefused,
+        Self::TargetAdded,
+        Self::TargetRemoved,
+        Self::PlanSubmitted,
+        Self::PlanApproved,
+        Self::PlanRejected,
+        Self::SessionStarted,
+        Self::SessionEnded,
+        Self::SessionDenied,
+        Self::SessionKilled,
+        Self::HostKeyMismatch,
+        Self::Transfer,
+        Self::RecordingSealed,
     ];
 
     /// The stored name.
@@ -74,6 +110,18 @@ impl AuditKind {
             Self::CertificateIssued => "certificate.issued",
             Self::CertificateRevoked => "certificate.revoked",
             Self::ConnectionRefused => "connection.refused",
+            Self::TargetAdded => "target.added",
+            Self::TargetRemoved => "target.removed",
+            Self::PlanSubmitted => "plan.submitted",
+            Self::PlanApproved => "plan.approved",
+            Self::PlanRejected => "plan.rejected",
+            Self::SessionStarted => "session.started",
+            Self::SessionEnded => "session.ended",
+            Self::SessionDenied => "session.denied",
+            Self::SessionKilled => "session.killed",
+            Self::HostKeyMismatch => "host_key.mismatch",
+            Self::Transfer => "transfer",
+            Self::RecordingSealed => "recording.sealed",
         }
     }
 }
@@ -344,6 +392,20 @@ mod tests {
             prev = hash;
         }
         out
+    }
+
+    #[test]
+    fn kind_names_are_unique_and_dotted() {
+        let mut names: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert!(
+            names.iter().all(|n| n
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')),
+            "{names:?}"
+        );
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditKind::ALL.len());
     }
 
     #[test]

@@ -39,6 +39,43 @@ pub enum Error {
         /// What was wrong with it.
         detail: String,
     },
+    /// The name belonged to a record that was removed. Names of targets are never reused,
+    /// so plans, sessions and the audit trail keep meaning the server they named.
+    #[error("{kind} {name:?} was removed earlier, and names are never reused; choose another name")]
+    NameRetired {
+        /// What kind of record.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A target's credential doesn't fit its kind of login: key and password logins store
+    /// one, certificate logins none.
+    #[error("a target with auth {auth} {}", if auth.needs_credential() { "needs a stored credential" } else { "stores no credential" })]
+    CredentialMismatch {
+        /// The target's kind of login.
+        auth: policy::target::TargetAuth,
+    },
+    /// The record is not (or no longer) in the state the change starts from: someone else
+    /// changed it meanwhile, or it was never in that state (compare-and-set).
+    #[error("{kind} {name} is {from}; it cannot become {to}")]
+    InvalidTransition {
+        /// What kind of record.
+        kind: &'static str,
+        /// Its key.
+        name: String,
+        /// Its stored state.
+        from: String,
+        /// The state asked for.
+        to: String,
+    },
+    /// A plan names an engineer of another vendor than its own.
+    #[error("engineer {engineer} does not belong to vendor {vendor}")]
+    EngineerOfOtherVendor {
+        /// The engineer.
+        engineer: policy::ids::Login,
+        /// The plan's vendor.
+        vendor: policy::ids::VendorName,
+    },
     /// A sealed secret failed to open: wrong master key, or a tampered ciphertext.
     #[error("a sealed secret could not be opened: wrong master key or tampered data")]
     Unseal,

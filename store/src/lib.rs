@@ -27,10 +27,13 @@ mod sql;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use policy::ids::{AccountKind, Login, VendorName};
+use policy::admission::AdmissionFacts;
+use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
+use policy::plan::Plan;
 use policy::totp::TimeStep;
+use secrecy::SecretBox;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier};
 pub use error::{Error, Result};
@@ -105,6 +108,72 @@ pub trait Store: Send + Sync {
     async fn certificates(&self) -> Result<Vec<CertificateRecord>>;
     /// Serials of all revoked certificates, for the front door's handshake check.
     async fn revoked_serials(&self) -> Result<Vec<CertSerial>>;
+
+    /// Registers a target with its pinned host key, sealing the credential under the master
+    /// key (context `target:<name>`), and appends `target.added` — whose detail holds the
+    /// address, login, auth, host key and tags, never the credential. A credential must be
+    /// given exactly when the auth needs one ([`Error::CredentialMismatch`]). A name in use
+    /// is [`Error::AlreadyExists`]; a removed target's name is [`Error::NameRetired`].
+    async fn add_target(&self, target: NewTarget, actor: &Actor) -> Result<Target>;
+    /// A registered, not removed target, without its credential.
+    async fn target(&self, name: &TargetName) -> Result<Option<Target>>;
+    /// All registered, not removed targets, by name.
+    async fn targets(&self) -> Result<Vec<Target>>;
+    /// Removes a target (softly: its name stays in plans, sessions and the audit trail, and
+    /// is never reused), drops its sealed credential, and appends `target.removed`. Removed
+    /// targets are not listed and not admissible. Unknown or already removed:
+    /// [`Error::NotFound`].
+    async fn remove_target(&self, name: &TargetName, actor: &Actor) -> Result<Target>;
+    /// The target's credential, unsealed, for logging in to it: the OpenSSH private key
+    /// file's text for `key` auth, the password for `password` auth. `None` for `cert` auth
+    /// and for unknown or removed targets. A credential that doesn't open (wrong master key,
+    /// tampered or moved row) is [`Error::Unseal`]. Never log it.
+    async fn target_credential(&self, name: &TargetName) -> Result<Option<SecretBox<Vec<u8>>>>;
+
+    /// Stores a plan built by `policy::plan::submit` and appends `plan.submitted`. Checks in
+    /// the same transaction that the vendor exists, every engineer is an engineer of that
+    /// vendor ([`Error::NotFound`], [`Error::EngineerOfOtherVendor`]) and every target is
+    /// registered and not removed. A plan not in `submitted` state is
+    /// [`Error::InvalidTransition`]; a duplicate ID [`Error::AlreadyExists`].
+    async fn submit_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan>;
+    /// Stores the decision `policy::plan::approve`/`reject` returned (only the decision
+    /// columns: status, decided by, reason, time) and appends `plan.approved` or
+    /// `plan.rejected`. Compare-and-set: if the stored plan is no longer `submitted` —
+    /// someone decided first — nothing changes and the result is
+    /// [`Error::InvalidTransition`] naming its stored state. Returns the stored plan.
+    async fn decide_plan(&self, decided: Plan, actor: &Actor) -> Result<Plan>;
+    /// A plan by ID.
+    async fn plan(&self, id: &PlanId) -> Result<Option<Plan>>;
+    /// All plans, by window start.
+    async fn plans(&self) -> Result<Vec<Plan>>;
+    /// The plans naming this engineer, in any state, by window start.
+    async fn plans_for_engineer(&self, engineer: &Login) -> Result<Vec<Plan>>;
+    /// Everything `policy::admission::admit` needs for one request: whether the target is
+    /// registered and not removed, and the plans naming the engineer.
+    async fn admission_facts(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+    ) -> Result<AdmissionFacts>;
+
+    /// Records an admitted session's start and appends `session.started` (actor: the
+    /// engineer). The engineer, target and plan must exist ([`Error::NotFound`]); a
+    /// duplicate ID is [`Error::AlreadyExists`].
+    async fn start_session(&self, session: NewSession) -> Result<SessionRecord>;
+    /// Records a live session's end with its reason (normal, idle, window-end, max-length,
+    /// killed, error) and, when sealed, the recording's digest and signature, and appends
+    /// `session.ended` carrying them. A session already ended is
+    /// [`Error::InvalidTransition`] and changes nothing; an unknown one [`Error::NotFound`].
+    async fn end_session(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        seal: Option<RecordingSeal>,
+    ) -> Result<SessionRecord>;
+    /// Sessions, newest first; only those not ended when `live_only`.
+    async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>>;
+    /// A session by ID.
+    async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>>;
 
     /// Appends an event that records no other change (configuration load, refused
     /// connection, start-up).

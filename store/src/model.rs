@@ -5,10 +5,12 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
-use policy::ids::{AccountKind, Login, OperatorRole, VendorName};
+use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::{AfterFailure, FailureState};
 use policy::password::PasswordHash;
+use policy::target::{HostKey, SshAddress, Tag, TargetAuth};
 use policy::totp::{TimeStep, TotpSecret};
+use secrecy::SecretBox;
 use serde::Serialize;
 
 /// Who did something, as the audit trail names them.
@@ -236,6 +238,116 @@ pub enum RevokeSelector {
     Login(Login),
     /// The certificate with this serial.
     Serial(CertSerial),
+}
+
+/// A target server to register.
+#[derive(Debug)]
+pub struct NewTarget {
+    /// Short name, typed after `:` in the SSH user name.
+    pub name: TargetName,
+    /// Where its SSH server listens.
+    pub address: SshAddress,
+    /// The account fumidai logs in as (never the engineer's own).
+    pub login: String,
+    /// How fumidai logs in.
+    pub auth: TargetAuth,
+    /// For [`TargetAuth::Key`] the OpenSSH private key file's text, for
+    /// [`TargetAuth::Password`] the password (UTF-8, no line ending); `None` for
+    /// [`TargetAuth::Cert`]. Sealed under the master key, bound to `target:<name>`.
+    pub credential: Option<SecretBox<Vec<u8>>>,
+    /// The host key pinned now and checked at every connection.
+    pub host_key: HostKey,
+    /// Labels such as `personal-data`.
+    pub tags: Vec<Tag>,
+}
+
+/// A registered target, without its credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// Short name.
+    pub name: TargetName,
+    /// Its protocol; SSH only, for now.
+    pub protocol: TargetProtocol,
+    /// Where its SSH server listens.
+    pub address: SshAddress,
+    /// The account fumidai logs in as.
+    pub login: String,
+    /// How fumidai logs in.
+    pub auth: TargetAuth,
+    /// The pinned host key (`TYPE BASE64`).
+    pub host_key: HostKey,
+    /// Labels.
+    pub tags: Vec<Tag>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a target speaks. A closed set: RDP joins it with the RDP service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetProtocol {
+    /// SSH (shell, exec, SFTP, SCP).
+    Ssh,
+}
+
+impl TargetProtocol {
+    /// The name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ssh => "ssh",
+        }
+    }
+}
+
+/// A session about to start, after admission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// Its identifier, chosen by the caller (the recording is named after it).
+    pub id: SessionId,
+    /// Who.
+    pub engineer: Login,
+    /// Where to.
+    pub target: TargetName,
+    /// Under which plan (what `policy::admission::admit` returned).
+    pub plan: PlanId,
+    /// The client's address as the front door saw it.
+    pub client_addr: SocketAddr,
+    /// The recording's file name, if one is written.
+    pub recording: Option<String>,
+}
+
+/// A recording's seal: proof of what it held when the session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordingSeal {
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Ed25519 signature by the gateway's signing key, hex.
+    pub signature: String,
+}
+
+/// A session as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    /// Identifier.
+    pub id: SessionId,
+    /// Who.
+    pub engineer: Login,
+    /// Where to.
+    pub target: TargetName,
+    /// Under which plan.
+    pub plan: PlanId,
+    /// The client's address.
+    pub client_addr: SocketAddr,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended; `None` while live.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended (normal, idle, window-end, max-length, killed, error).
+    pub end_reason: Option<String>,
+    /// The recording's file name.
+    pub recording: Option<String>,
+    /// The recording's seal, once sealed.
+    pub seal: Option<RecordingSeal>,
 }
 
 #[cfg(test)]

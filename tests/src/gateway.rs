@@ -242,6 +242,90 @@ impl Gateway {
         }
     }
 
+    /// Creates an operator account (approver of plans).
+    pub fn add_operator(&self, login: &str, role: &str) {
+        let args = ["operator", "add", login, "--role", role, "--password-stdin"];
+        let out = self.cli_stdin(&args, "Hinoki-Sawa-2290\n");
+        assert_success(&args, &out);
+    }
+
+    /// Registers `sshd` as target `name`, logging in as root with its client key.
+    pub fn add_target(&self, name: &str, sshd: &crate::Sshd) {
+        self.add_target_with_host_key(name, sshd, &sshd.host_key);
+    }
+
+    /// Registers `sshd` as target `name` with the given pinned host key.
+    pub fn add_target_with_host_key(&self, name: &str, sshd: &crate::Sshd, host_key: &str) {
+        let addr = sshd.addr.to_string();
+        let key = sshd.client_key.display().to_string();
+        self.cli_ok(&[
+            "target",
+            "add",
+            name,
+            "--ssh",
+            &addr,
+            "--login",
+            "root",
+            "--key-file",
+            &key,
+            "--host-key",
+            host_key,
+        ]);
+    }
+
+    /// Submits a plan for `engineer` on `target` over `[now + from_min, now + to_min]` and,
+    /// when `approver` is given, approves it. Returns the plan ID.
+    pub fn plan(
+        &self,
+        engineer: &str,
+        target: &str,
+        from_min: i64,
+        to_min: i64,
+        approver: Option<&str>,
+    ) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        let rfc3339 = |min: i64| {
+            let out = Command::new("date")
+                .args([
+                    "-u",
+                    "-d",
+                    &format!("@{}", now + min * 60),
+                    "+%Y-%m-%dT%H:%M:%SZ",
+                ])
+                .output()
+                .expect("date");
+            String::from_utf8(out.stdout)
+                .expect("utf-8")
+                .trim()
+                .to_owned()
+        };
+        let (start, end) = (rfc3339(from_min), rfc3339(to_min));
+        let out = self.cli_ok(&[
+            "--json",
+            "plan",
+            "submit",
+            "--engineer",
+            engineer,
+            "--target",
+            target,
+            "--start",
+            &start,
+            "--end",
+            &end,
+            "--purpose",
+            "monthly patching / 月次パッチ適用",
+        ]);
+        let plan: Value = serde_json::from_str(&out).expect("plan submit --json");
+        let id = plan["id"].as_str().expect("plan id").to_owned();
+        if let Some(approver) = approver {
+            self.cli_ok(&["plan", "approve", &id, "--as", approver]);
+        }
+        id
+    }
+
     /// Replaces `from` with `to` in `fumidai.toml` (before `start`).
     pub fn set_config(&self, from: &str, to: &str) {
         let path = self.data.join("fumidai.toml");
@@ -268,6 +352,17 @@ impl Gateway {
                     .find(|r| r["kind"] == kind && r["subject"] == subject)
             },
         )
+    }
+
+    /// Waits until an audit record of `kind` exists (whatever its subject), and returns
+    /// the latest.
+    pub fn wait_audit_kind(&self, kind: &str) -> Value {
+        wait_for(&format!("audit {kind}"), Duration::from_secs(20), || {
+            self.audit_tail(1000)
+                .into_iter()
+                .rev()
+                .find(|r| r["kind"] == kind)
+        })
     }
 
     /// All audit records of `kind` about `subject`.

@@ -10,7 +10,9 @@ mod connect;
 mod context;
 mod init;
 mod output;
+mod plan;
 mod serve;
+mod target;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +60,12 @@ pub enum Command {
     /// Issue, revoke and list client certificates.
     #[command(subcommand)]
     Cert(cert::CertCommand),
+    /// Register, list and remove target servers.
+    #[command(subcommand)]
+    Target(target::TargetCommand),
+    /// Submit, approve, reject and list work plans (作業計画書).
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
     /// Inspect and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -105,6 +113,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             accounts::operator(&Context::open(&cli.data_dir).await?, cmd, out).await
         }
         Command::Cert(cmd) => cert::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Target(cmd) => target::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Plan(cmd) => plan::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Connect(args) => connect::run(args).await,
     }

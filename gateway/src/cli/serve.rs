@@ -18,8 +18,12 @@ use crate::auth::Authenticator;
 use crate::config::{LogFormat, LoggingSection};
 use crate::datadir;
 use crate::front_door::{FrontDoor, FrontDoorSettings};
+use crate::proxy::session::ProxyContext;
 use crate::ssh::{SshService, SshSettings, host_key, russh_config};
 use crate::tls::{self, Revocations, ServerTlsSettings};
+
+/// How long a target may take to accept fumidai's connection and login.
+const TARGET_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs the gateway until interrupted.
 pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
@@ -64,10 +68,18 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         Arc::clone(&store),
         config.auth.lockout_policy(),
     ));
-    let ssh = Arc::new(SshService::new(
-        Arc::new(russh_config(host_key, &ssh_settings)),
-        authenticator,
-    ));
+    let proxy = Arc::new(ProxyContext {
+        store: Arc::clone(&store),
+        client_config: Arc::new(russh::client::Config::default()),
+        connect_timeout: TARGET_CONNECT_TIMEOUT,
+    });
+    let ssh = Arc::new(
+        SshService::new(
+            Arc::new(russh_config(host_key, &ssh_settings)),
+            authenticator,
+        )
+        .with_proxy(proxy),
+    );
 
     let listener = TcpListener::bind(config.gateway.listen)
         .await

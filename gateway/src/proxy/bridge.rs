@@ -183,10 +183,8 @@ async fn forward_up<T: SessionTap>(
     tap: &T,
 ) -> Result<bool, Up> {
     let expect_reply = |want: bool| {
-        if want {
-            if let Ok(mut p) = pending.lock() {
-                p.push_back(());
-            }
+        if want && let Ok(mut p) = pending.lock() {
+            p.push_back(());
         }
     };
     let sent = match msg {
@@ -279,4 +277,19 @@ async fn forward_up<T: SessionTap>(
         }
     };
     sent.map(|()| true).map_err(|_| Up::Gone)
+}
+
+/// A tap that records nothing; for channels whose recording is kept elsewhere.
+pub struct NoTap;
+
+impl SessionTap for NoTap {
+    async fn input(&self, _data: &[u8]) -> Result<(), TapError> {
+        Ok(())
+    }
+    async fn output(&self, _data: &[u8]) -> Result<(), TapError> {
+        Ok(())
+    }
+    async fn resize(&self, _cols: u32, _rows: u32) -> Result<(), TapError> {
+        Ok(())
+    }
 }

@@ -7,4 +7,5 @@
 //! what was admitted, through the recording.
 
 pub mod bridge;
+pub mod session;
 pub mod target;

@@ -13,7 +13,7 @@ use tracing::{debug, instrument};
 /// How fumidai proves itself to a target.
 pub enum TargetCredential {
     /// A private key held in the vault.
-    Key(PrivateKey),
+    Key(Box<PrivateKey>),
     /// A password held in the vault.
     Password(SecretString),
 }
@@ -112,7 +112,7 @@ pub async fn connect(
         }
         TargetCredential::Key(key) => {
             let hash = rsa_hash(&handle, key).await?;
-            let key = PrivateKeyWithHashAlg::new(Arc::new(key.clone()), hash);
+            let key = PrivateKeyWithHashAlg::new(Arc::new(key.as_ref().clone()), hash);
             handle.authenticate_publickey(&endpoint.login, key).await?
         }
     };

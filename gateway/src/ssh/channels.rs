@@ -22,10 +22,12 @@ impl ConnectionHandler {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Error> {
-        let text = match &self.logged_in {
-            Some(who) => messages::no_target_yet(&who.account, who.target.as_ref()),
+        let text = match (&self.refusal, &self.logged_in) {
+            // Admission or the target refused: say why.
+            (Some(refusal), _) => refusal.message.clone(),
+            (None, Some(who)) => messages::no_target_yet(&who.account, who.target.as_ref()),
             // Channels exist only after login; say nothing rather than guess.
-            None => String::new(),
+            (None, None) => String::new(),
         };
         session.data(channel, text)?;
         self.end_channel(channel, session)

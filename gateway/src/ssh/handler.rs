@@ -21,6 +21,7 @@ use super::messages;
 use super::{Error, PeerContext};
 use crate::auth::Authenticator;
 use crate::pki::PeerIdentity;
+use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
 
 /// Session channels one connection may have open at once.
 const MAX_SESSION_CHANNELS: usize = 4;
@@ -49,6 +50,15 @@ pub(crate) struct ConnectionHandler {
     pub(super) finished: bool,
     /// The connection's span (client address, engineer).
     pub(super) span: Span,
+    /// Admission and the target leg, when targets are served.
+    pub(super) proxy: Option<Arc<ProxyContext>>,
+    /// The connection's maintenance session once admitted; shared with `serve`, which
+    /// records its end when the connection ends.
+    pub(crate) target_slot: Arc<std::sync::Mutex<Option<Arc<TargetSession>>>>,
+    /// Why no session could be opened, told on the channel.
+    pub(super) refusal: Option<Refusal>,
+    /// Channels bridged to the target: their requests are answered by the bridge.
+    pub(super) bridged: std::collections::HashSet<ChannelId>,
 }
 
 /// The person behind a logged-in connection.
@@ -80,7 +90,16 @@ impl ConnectionHandler {
             open_channels: 0,
             finished: false,
             span,
+            proxy: None,
+            target_slot: Arc::default(),
+            refusal: None,
+            bridged: std::collections::HashSet::new(),
         }
+    }
+
+    pub(crate) fn with_proxy(mut self, proxy: Option<Arc<ProxyContext>>) -> Self {
+        self.proxy = proxy;
+        self
     }
 }
 
@@ -115,10 +134,14 @@ impl Handler for ConnectionHandler {
 
     async fn channel_open_session(
         &mut self,
-        _channel: Channel<Msg>,
+        channel: Channel<Msg>,
         reply: ChannelOpenHandle,
-        _session: &mut Session,
+        session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // Admitted engineers get a channel on the target; the rest get a message.
+        let Some((_channel, reply)) = self.try_bridge(channel, reply, session).await else {
+            return Ok(());
+        };
         // The `Channel` is dropped: this handler works through callbacks, and an unread
         // channel would fill up and stall the session.
         if self.open_channels >= MAX_SESSION_CHANNELS {
@@ -154,6 +177,10 @@ impl Handler for ConnectionHandler {
         _modes: &[(russh::Pty, u32)],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.bridged.contains(&channel) {
+            // The bridge forwards it and answers with the target's answer.
+            return Ok(());
+        }
         Ok(session.channel_success(channel)?)
     }
 
@@ -164,6 +191,10 @@ impl Handler for ConnectionHandler {
         _variable_value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.bridged.contains(&channel) {
+            // The bridge forwards it and answers with the target's answer.
+            return Ok(());
+        }
         // Accepted and ignored: nothing runs here that would read it.
         Ok(session.channel_success(channel)?)
     }
@@ -177,6 +208,10 @@ impl Handler for ConnectionHandler {
         _pix_height: u32,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.bridged.contains(&channel) {
+            // The bridge forwards it and answers with the target's answer.
+            return Ok(());
+        }
         Ok(session.channel_success(channel)?)
     }
 
@@ -185,6 +220,10 @@ impl Handler for ConnectionHandler {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.bridged.contains(&channel) {
+            // The bridge forwards it and answers with the target's answer.
+            return Ok(());
+        }
         session.channel_success(channel)?;
         self.span
             .in_scope(|| debug!("shell requested; no target available yet"));
@@ -197,6 +236,10 @@ impl Handler for ConnectionHandler {
         _data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.bridged.contains(&channel) {
+            // The bridge forwards it and answers with the target's answer.
+            return Ok(());
+        }
         // The command is not logged: it is the client's, and may hold anything.
         session.channel_success(channel)?;
         self.span
@@ -210,6 +253,10 @@ impl Handler for ConnectionHandler {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.bridged.contains(&channel) {
+            // The bridge forwards it and answers with the target's answer.
+            return Ok(());
+        }
         self.refuse_subsystem(channel, name, session)
     }
 

@@ -28,6 +28,7 @@ pub mod host_key;
 mod kbd_login;
 mod login_grace;
 mod messages;
+mod proxying;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ pub use config::{SshConfig, SshSettings, russh_config};
 
 use crate::auth::Authenticator;
 use crate::pki::PeerIdentity;
+use crate::proxy::session::ProxyContext;
 use handler::ConnectionHandler;
 use login_grace::{LoginGrace, LoginState};
 
@@ -105,12 +107,25 @@ pub struct SshService {
     config: Arc<SshConfig>,
     /// The login procedure shared with the other protocols.
     auth: Arc<Authenticator>,
+    /// Admission and the target leg; without it, logged-in engineers are told that no
+    /// target is available.
+    proxy: Option<Arc<ProxyContext>>,
 }
 
 impl SshService {
     /// A service with `config` (from [`russh_config`]) logging people in through `auth`.
     pub fn new(config: Arc<SshConfig>, auth: Arc<Authenticator>) -> Self {
-        Self { config, auth }
+        Self {
+            config,
+            auth,
+            proxy: None,
+        }
+    }
+
+    /// The same service, proxying admitted engineers to their targets.
+    pub fn with_proxy(mut self, proxy: Arc<ProxyContext>) -> Self {
+        self.proxy = Some(proxy);
+        self
     }
 
     /// Runs one SSH connection over `stream` until it ends. A connection not logged in
@@ -135,6 +150,8 @@ impl SshService {
             settings.max_auth_attempts,
             span.clone(),
         );
+        let open_session = Arc::clone(&handler.target_slot);
+        let handler = handler.with_proxy(self.proxy.clone());
         let config = Arc::clone(&self.config.russh);
         let _open = OpenConnectionGauge::new();
         let outcome = async move {
@@ -145,6 +162,12 @@ impl SshService {
         }
         .instrument(span.clone())
         .await;
+        // However the connection ended, its maintenance session (if any) ends with it.
+        let session = open_session.lock().ok().and_then(|mut s| s.take());
+        if let (Some(session), Some(proxy)) = (session, &self.proxy) {
+            let reason = if outcome.is_ok() { "normal" } else { "error" };
+            proxy.end(&session, reason).await;
+        }
         match outcome {
             Err(_) if state.expired() => Err(Error::LoginTimedOut(grace)),
             Err(Error::Protocol(russh::Error::IO(error))) if peer_went_away(&error) => {

@@ -1,10 +1,13 @@
 //! [`Store`] for [`SqlStore`]: each method forwards to the file that owns its concern.
 
 use async_trait::async_trait;
-use policy::ids::{AccountKind, Login, VendorName};
+use policy::admission::AdmissionFacts;
+use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
+use policy::plan::Plan;
 use policy::totp::TimeStep;
+use secrecy::SecretBox;
 
 use super::{SqlStore, audit_log};
 use crate::Store;
@@ -12,7 +15,8 @@ use crate::audit::{AuditEvent, AuditRecord, AuditVerification};
 use crate::error::Result;
 use crate::model::{
     Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, LoginAttempt,
-    NewAccount, NewCertificate, NewVendor, RevokeSelector, StepClaim, Vendor,
+    NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal, RevokeSelector,
+    SessionRecord, StepClaim, Target, Vendor,
 };
 
 #[async_trait]
@@ -93,6 +97,75 @@ impl Store for SqlStore {
 
     async fn revoked_serials(&self) -> Result<Vec<CertSerial>> {
         self.select_revoked_serials().await
+    }
+
+    async fn add_target(&self, target: NewTarget, actor: &Actor) -> Result<Target> {
+        self.insert_target(target, actor).await
+    }
+
+    async fn target(&self, name: &TargetName) -> Result<Option<Target>> {
+        self.select_target(name).await
+    }
+
+    async fn targets(&self) -> Result<Vec<Target>> {
+        self.select_targets().await
+    }
+
+    async fn remove_target(&self, name: &TargetName, actor: &Actor) -> Result<Target> {
+        self.soft_remove_target(name, actor).await
+    }
+
+    async fn target_credential(&self, name: &TargetName) -> Result<Option<SecretBox<Vec<u8>>>> {
+        self.select_target_credential(name).await
+    }
+
+    async fn submit_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan> {
+        self.insert_plan(plan, actor).await
+    }
+
+    async fn decide_plan(&self, decided: Plan, actor: &Actor) -> Result<Plan> {
+        self.record_decision(decided, actor).await
+    }
+
+    async fn plan(&self, id: &PlanId) -> Result<Option<Plan>> {
+        self.select_plan(id).await
+    }
+
+    async fn plans(&self) -> Result<Vec<Plan>> {
+        self.select_plans().await
+    }
+
+    async fn plans_for_engineer(&self, engineer: &Login) -> Result<Vec<Plan>> {
+        self.select_plans_for_engineer(engineer).await
+    }
+
+    async fn admission_facts(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+    ) -> Result<AdmissionFacts> {
+        self.select_admission_facts(engineer, target).await
+    }
+
+    async fn start_session(&self, session: NewSession) -> Result<SessionRecord> {
+        self.insert_session(session).await
+    }
+
+    async fn end_session(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        seal: Option<RecordingSeal>,
+    ) -> Result<SessionRecord> {
+        self.finish_session(id, reason, seal).await
+    }
+
+    async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>> {
+        self.select_sessions(live_only).await
+    }
+
+    async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>> {
+        self.select_session(id).await
     }
 
     async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {

@@ -269,3 +269,78 @@ pub(crate) fn attempt(at: DateTime<Utc>) -> LoginAttempt {
 pub(crate) fn kinds(list: &[AuditKind]) -> Vec<String> {
     list.iter().map(|k| k.as_str().to_owned()).collect()
 }
+
+// ---- targets, plans, sessions ----
+
+/// A real ed25519 host key line (from ssh-keygen).
+pub(crate) const HOST_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEbtzbuTCEoWb0EW6Cvng2DIy9yStBXjrlkYpltLpOwl";
+
+pub(crate) fn target_name(s: &str) -> policy::ids::TargetName {
+    s.parse().unwrap()
+}
+
+/// A target on 127.0.0.1 logged in to as `maint`, with `credential` sealed when given.
+pub(crate) fn new_target(
+    name: &str,
+    auth: policy::target::TargetAuth,
+    credential: Option<&[u8]>,
+) -> fumidai_store::NewTarget {
+    fumidai_store::NewTarget {
+        name: target_name(name),
+        address: policy::target::SshAddress::parse("127.0.0.1:2222").unwrap(),
+        login: "maint".into(),
+        auth,
+        credential: credential.map(|c| secrecy::SecretBox::new(Box::new(c.to_vec()))),
+        host_key: HOST_KEY.parse().unwrap(),
+        tags: vec!["personal-data".parse().unwrap()],
+    }
+}
+
+/// Now, at the database's precision.
+pub(crate) fn now_micros() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A plan of vendor `acme` submitted by `olga`, its window from an hour ago to two hours
+/// from now.
+pub(crate) fn new_plan(engineers: &[&str], targets: &[&str]) -> policy::plan::Plan {
+    let now = now_micros();
+    policy::plan::submit(
+        policy::plan::PlanRequest {
+            vendor: vendor_name("acme"),
+            engineers: engineers.iter().map(|e| login(e)).collect(),
+            targets: targets.iter().map(|t| target_name(t)).collect(),
+            starts_at: now - chrono::Duration::hours(1),
+            ends_at: now + chrono::Duration::hours(2),
+            purpose: "apply security patches".into(),
+            steps: vec!["apt upgrade".into()],
+            allow: policy::plan::Allowances {
+                upload: true,
+                download: false,
+                forward: false,
+            },
+        },
+        policy::ids::PlanId::generate(),
+        "olga",
+        now,
+    )
+    .unwrap()
+}
+
+/// Vendor `acme`, engineer `alice`, target `db01` with a password.
+pub(crate) async fn with_alice_and_db01(db: &TestDb) {
+    with_alice(db).await;
+    db.store
+        .add_target(
+            new_target(
+                "db01",
+                policy::target::TargetAuth::Password,
+                Some(b"db01-Password-77"),
+            ),
+            &cli(),
+        )
+        .await
+        .unwrap();
+}

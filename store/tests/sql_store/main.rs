@@ -18,5 +18,8 @@ mod audit_chain;
 mod certificates;
 mod concurrency;
 mod logins;
+mod plans;
+mod sessions;
 mod sqlite_file;
 mod tamper;
+mod targets;

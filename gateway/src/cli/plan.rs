@@ -1,0 +1,256 @@
+//! `fumidai plan submit|approve|reject|list`: work plans (作業計画書) and their approval by a
+//! second person (R-10.1-APPROVE, R-14-4). The rules are `policy::plan`'s; this file checks
+//! the people and targets named against the store and prints the outcome.
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use policy::ids::{AccountKind, Login, OperatorRole, PlanId, TargetName, VendorName};
+use policy::jst;
+use policy::plan::{self, Allowances, Plan, PlanRequest};
+
+use super::context::{Context, cli_actor};
+use super::output::Output;
+
+/// `fumidai plan …`
+#[derive(Debug, clap::Subcommand)]
+pub enum PlanCommand {
+    /// Submit a work plan; prints its ID. Another person approves it.
+    Submit(SubmitArgs),
+    /// Approve a submitted plan (as an operator or manager other than the submitter).
+    Approve {
+        /// The plan's ID.
+        id: PlanId,
+        /// Who approves: an operator or manager account.
+        #[arg(long = "as", value_name = "LOGIN")]
+        approver: Login,
+    },
+    /// Reject a submitted plan, with a reason.
+    Reject {
+        /// The plan's ID.
+        id: PlanId,
+        /// Who rejects: an operator or manager account.
+        #[arg(long = "as", value_name = "LOGIN")]
+        approver: Login,
+        /// Why, for the submitter and the audit trail.
+        #[arg(long)]
+        reason: String,
+    },
+    /// List plans with their status and window (JST).
+    List,
+}
+
+/// `fumidai plan submit`.
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// An engineer who will connect (repeatable); all of one vendor.
+    #[arg(long = "engineer", value_name = "LOGIN", required = true, num_args = 1..)]
+    pub engineers: Vec<Login>,
+    /// A target they will reach (repeatable).
+    #[arg(long = "target", value_name = "NAME", required = true, num_args = 1..)]
+    pub targets: Vec<TargetName>,
+    /// Window start, RFC 3339 (e.g. 2026-11-26T18:00:00+09:00).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub start: DateTime<Utc>,
+    /// Window end, RFC 3339; sessions are cut here.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub end: DateTime<Utc>,
+    /// Why the work is done.
+    #[arg(long)]
+    pub purpose: String,
+    /// A planned step (repeatable), reconciled against what happened afterwards.
+    #[arg(long = "step", value_name = "TEXT")]
+    pub steps: Vec<String>,
+    /// What the work needs beyond a terminal (repeatable).
+    #[arg(long = "allow", value_enum, value_name = "WHAT")]
+    pub allow: Vec<Allow>,
+    /// Who submits, if not the person at this console (an existing account).
+    #[arg(long = "as", value_name = "LOGIN")]
+    pub submitter: Option<Login>,
+}
+
+/// What `--allow` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Allow {
+    /// Files may be sent to the target.
+    Upload,
+    /// Files may be fetched from the target (data leaves the hospital).
+    Download,
+    /// TCP forwarding to the target host itself.
+    Forward,
+}
+
+/// Runs `fumidai plan …`.
+pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        PlanCommand::Submit(args) => submit(ctx, args, out).await,
+        PlanCommand::Approve { id, approver } => {
+            let stored = decidable(ctx, &id, &approver).await?;
+            let decided = plan::approve(&stored, approver.as_str(), Utc::now())?;
+            let decided = ctx.store.decide_plan(decided, &cli_actor()).await?;
+            out.print(&decided, |p| {
+                format!(
+                    "plan {} approved by {}: {} may reach {} during {}\n\
+                     作業計画 {} を承認しました",
+                    p.id,
+                    approver,
+                    names(&p.engineers),
+                    names(&p.targets),
+                    jst::format_window(p.starts_at, p.ends_at),
+                    p.id,
+                )
+            })
+        }
+        PlanCommand::Reject {
+            id,
+            approver,
+            reason,
+        } => {
+            let stored = decidable(ctx, &id, &approver).await?;
+            let decided = plan::reject(&stored, approver.as_str(), &reason, Utc::now())?;
+            let decided = ctx.store.decide_plan(decided, &cli_actor()).await?;
+            out.print(&decided, |p| {
+                format!(
+                    "plan {} rejected by {}\n作業計画 {} を却下しました",
+                    p.id, approver, p.id
+                )
+            })
+        }
+        PlanCommand::List => {
+            let plans = ctx.store.plans().await?;
+            out.print(&plans, |ps| {
+                ps.iter().map(|p| format!("{}\n", line(p))).collect()
+            })
+        }
+    }
+}
+
+async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<()> {
+    let submitted_by = match &args.submitter {
+        Some(login) => match ctx.store.account(login).await? {
+            Some(account) if account.enabled => login.to_string(),
+            _ => bail!(
+                "--as {login}: no such account is enabled / アカウント {login} は登録されていないか無効です"
+            ),
+        },
+        None => cli_actor().to_string(),
+    };
+    let vendor = vendor_of(ctx, &args.engineers).await?;
+    for target in &args.targets {
+        if ctx.store.target(target).await?.is_none() {
+            bail!(
+                "target {target} is not registered / 接続先 {target} は登録されていません \
+                 (`fumidai target list`)"
+            );
+        }
+    }
+    let request = PlanRequest {
+        vendor,
+        engineers: args.engineers,
+        targets: args.targets,
+        starts_at: args.start,
+        ends_at: args.end,
+        purpose: args.purpose,
+        steps: args.steps,
+        allow: Allowances {
+            upload: args.allow.contains(&Allow::Upload),
+            download: args.allow.contains(&Allow::Download),
+            forward: args.allow.contains(&Allow::Forward),
+        },
+    };
+    let new = plan::submit(request, PlanId::generate(), &submitted_by, Utc::now())?;
+    let stored = ctx.store.submit_plan(new, &cli_actor()).await?;
+    if !out.json {
+        // The ID alone goes to stdout, for `ID=$(fumidai plan submit …)`.
+        eprintln!(
+            "plan submitted; another operator approves it with `fumidai plan approve {id} --as LOGIN`\n\
+             作業計画を提出しました。別の担当者が承認してください",
+            id = stored.id
+        );
+    }
+    out.print(&stored, |p| p.id.to_string())
+}
+
+/// The one vendor all engineers belong to.
+async fn vendor_of(ctx: &Context, engineers: &[Login]) -> anyhow::Result<VendorName> {
+    let mut vendor: Option<VendorName> = None;
+    for login in engineers {
+        let account = ctx.store.account(login).await?;
+        let Some(account) = account.filter(|a| a.kind == AccountKind::Engineer) else {
+            bail!(
+                "{login} is not a registered engineer / {login} は登録された作業者ではありません"
+            );
+        };
+        let Some(of) = account.vendor else {
+            bail!("engineer {login} has no vendor");
+        };
+        match &vendor {
+            None => vendor = Some(of),
+            Some(v) if *v == of => {}
+            Some(v) => bail!(
+                "a plan covers one vendor's engineers: {login} is of {of}, not {v} / \
+                 1つの作業計画には1社の作業者のみ指定できます"
+            ),
+        }
+    }
+    vendor.context("a plan names at least one engineer / 作業者を1名以上指定してください")
+}
+
+/// The stored plan, once the approver is checked: an enabled operator account with the
+/// operator or manager role (R-14-4: rights follow the role). The four-eyes rule itself
+/// is `policy::plan`'s.
+async fn decidable(ctx: &Context, id: &PlanId, approver: &Login) -> anyhow::Result<Plan> {
+    let account = ctx.store.account(approver).await?;
+    let may_decide = account.is_some_and(|a| {
+        a.enabled
+            && a.kind == AccountKind::Operator
+            && matches!(a.role, Some(OperatorRole::Operator | OperatorRole::Manager))
+    });
+    if !may_decide {
+        bail!(
+            "--as {approver}: only an enabled operator or manager account may approve or reject plans / \
+             {approver} には作業計画の承認・却下の権限がありません"
+        );
+    }
+    ctx.store
+        .plan(id)
+        .await?
+        .with_context(|| format!("no plan {id} / 作業計画 {id} はありません"))
+}
+
+/// One line of `plan list`.
+fn line(p: &Plan) -> String {
+    let purpose: String = p
+        .purpose
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(60)
+        .collect();
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\tallow: {}\t{}",
+        p.id,
+        p.status,
+        jst::format_window(p.starts_at, p.ends_at),
+        p.vendor,
+        names(&p.engineers),
+        names(&p.targets),
+        p.allow.describe(),
+        purpose,
+    )
+}
+
+fn names<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// An RFC 3339 time, as UTC.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}: expected RFC 3339, e.g. 2026-11-26T18:00:00+09:00"))
+}

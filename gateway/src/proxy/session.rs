@@ -1,0 +1,241 @@
+//! A maintenance session: the admission decision for one engineer and one target, the
+//! logged-in connection to the target, and its record in the store (R-7-12,
+//! R-10.1-APPROVE, R-10-3).
+//!
+//! One session is one authenticated SSH connection to one target; every session channel
+//! on it (a shell, `scp`, `sftp`, commands multiplexed by OpenSSH's `ControlMaster`)
+//! runs under the same plan and session ID.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use policy::admission::{AdmissionRequest, Decision};
+use policy::ids::{Login, PlanId, SessionId, TargetName};
+use policy::plan::Allowances;
+use policy::target::TargetAuth;
+use russh::keys::PrivateKey;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use store::{Actor, AuditEvent, AuditKind, NewSession, Store};
+use tracing::{info, warn};
+
+use super::target::{self, TargetConnection, TargetCredential, TargetEndpoint, TargetError};
+
+/// What opening a session needs, shared by every connection.
+pub struct ProxyContext {
+    /// Plans, targets, credentials, sessions, the audit trail.
+    pub store: Arc<dyn Store>,
+    /// fumidai's SSH client settings towards targets.
+    pub client_config: Arc<russh::client::Config>,
+    /// How long a target may take to answer.
+    pub connect_timeout: Duration,
+}
+
+/// An admitted, connected session.
+pub struct TargetSession {
+    /// Its identifier (the recording is named after it).
+    pub id: SessionId,
+    /// Who.
+    pub engineer: Login,
+    /// Where to.
+    pub target: TargetName,
+    /// Under which plan.
+    pub plan: PlanId,
+    /// When the plan's window ends: the session is cut then (R-10.2-TIMEOUT).
+    pub ends_at: DateTime<Utc>,
+    /// What the plan allows beyond a terminal.
+    pub allow: Allowances,
+    /// The logged-in connection to the target.
+    pub connection: Arc<TargetConnection>,
+}
+
+/// Why no session was opened; `message` is for the engineer, in Japanese and English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Stable reason for logs and metrics.
+    pub reason: &'static str,
+    /// What the engineer reads.
+    pub message: String,
+}
+
+impl ProxyContext {
+    /// Decides admission and, when admitted, connects to the target and records the
+    /// session's start. Every refusal is audited; a store failure refuses (fail closed).
+    pub async fn open(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+        client_addr: SocketAddr,
+    ) -> Result<TargetSession, Refusal> {
+        let facts = self
+            .store
+            .admission_facts(engineer, target)
+            .await
+            .map_err(|e| unavailable("store", &e))?;
+        let request = AdmissionRequest {
+            engineer: engineer.clone(),
+            target: target.clone(),
+        };
+        let (plan, ends_at, allow) = match policy::admission::admit(&request, &facts, Utc::now()) {
+            Decision::Admit {
+                plan,
+                ends_at,
+                allow,
+            } => (plan, ends_at, allow),
+            Decision::Deny(reason) => {
+                info!(reason = reason.as_str(), %target, "session denied");
+                self.audit(
+                    AuditKind::SessionDenied,
+                    engineer,
+                    target,
+                    json!({ "reason": reason.as_str(), "client_addr": client_addr.to_string() }),
+                )
+                .await;
+                return Err(Refusal {
+                    reason: reason.as_str(),
+                    message: format!("{}\r\n{}\r\n", reason.message_ja(), reason.message_en()),
+                });
+            }
+        };
+        let endpoint = self.endpoint(target).await?;
+        let connection = match target::connect(
+            &endpoint,
+            Arc::clone(&self.client_config),
+            self.connect_timeout,
+        )
+        .await
+        {
+            Ok(connection) => connection,
+            Err(TargetError::HostKeyMismatch { presented, pinned }) => {
+                // R-13-9/10: somebody may be in the middle. An operator must look at this.
+                warn!(%target, %presented, %pinned, "ALERT: target host key does not match the pinned key");
+                self.audit(AuditKind::HostKeyMismatch, engineer, target, json!({ "presented": presented, "pinned": pinned, "plan_id": plan.to_string() }))
+                    .await;
+                return Err(Refusal {
+                    reason: "host_key_mismatch",
+                    message: "接続先のホスト鍵が登録されたものと一致しません。接続を中止しました。\r\n\
+                              The target's host key does not match the registered one; the connection was refused.\r\n"
+                        .to_owned(),
+                });
+            }
+            Err(error) => {
+                warn!(%target, %error, "target unreachable");
+                self.audit(
+                    AuditKind::SessionDenied,
+                    engineer,
+                    target,
+                    json!({ "reason": "target_unreachable", "plan_id": plan.to_string() }),
+                )
+                .await;
+                return Err(Refusal {
+                    reason: "target_unreachable",
+                    message: format!(
+                        "接続先 {target} に接続できません。\r\nCannot reach target {target}.\r\n"
+                    ),
+                });
+            }
+        };
+        let id = SessionId::generate();
+        let new = NewSession {
+            id,
+            engineer: engineer.clone(),
+            target: target.clone(),
+            plan,
+            client_addr,
+            recording: None,
+        };
+        self.store
+            .start_session(new)
+            .await
+            .map_err(|e| unavailable("store", &e))?;
+        Ok(TargetSession {
+            id,
+            engineer: engineer.clone(),
+            target: target.clone(),
+            plan,
+            ends_at,
+            allow,
+            connection: Arc::new(connection),
+        })
+    }
+
+    /// Records a session's end with its reason.
+    pub async fn end(&self, session: &TargetSession, reason: &str) {
+        if let Err(error) = self.store.end_session(&session.id, reason, None).await {
+            warn!(session_id = %session.id, %error, "could not record the session's end");
+        }
+    }
+
+    async fn endpoint(&self, name: &TargetName) -> Result<TargetEndpoint, Refusal> {
+        let target = self
+            .store
+            .target(name)
+            .await
+            .map_err(|e| unavailable("store", &e))?
+            .ok_or_else(|| Refusal {
+                reason: "unknown_target",
+                message: format!(
+                    "接続先 {name} は登録されていません。\r\nTarget {name} is not registered.\r\n"
+                ),
+            })?;
+        let secret = self
+            .store
+            .target_credential(name)
+            .await
+            .map_err(|e| unavailable("vault", &e))?;
+        let credential = match (target.auth, secret) {
+            (TargetAuth::Key, Some(secret)) => {
+                let text =
+                    std::str::from_utf8(secret.expose_secret()).map_err(|_| vault_broken())?;
+                TargetCredential::Key(Box::new(
+                    PrivateKey::from_openssh(text).map_err(|_| vault_broken())?,
+                ))
+            }
+            (TargetAuth::Password, Some(secret)) => {
+                let text =
+                    std::str::from_utf8(secret.expose_secret()).map_err(|_| vault_broken())?;
+                TargetCredential::Password(SecretString::from(text.to_owned()))
+            }
+            _ => return Err(vault_broken()),
+        };
+        Ok(TargetEndpoint {
+            address: format!("{}:{}", target.address.host, target.address.port),
+            login: target.login.clone(),
+            host_key: target.host_key.to_string(),
+            credential,
+        })
+    }
+
+    async fn audit(
+        &self,
+        kind: AuditKind,
+        engineer: &Login,
+        target: &TargetName,
+        mut detail: serde_json::Value,
+    ) {
+        if let Some(map) = detail.as_object_mut() {
+            map.insert("target".into(), json!(target.as_str()));
+        }
+        let event = AuditEvent::new(kind, Actor::Person(engineer.clone()), target.as_str())
+            .with_detail(detail);
+        if let Err(error) = self.store.append_audit(event).await {
+            warn!(%error, "could not append to the audit trail");
+        }
+    }
+}
+
+fn unavailable(what: &str, error: &dyn std::fmt::Display) -> Refusal {
+    warn!(%error, "{what} unavailable; session refused");
+    Refusal {
+        reason: "unavailable",
+        message: "fumidai の内部エラーのため接続できません。運用担当者に連絡してください。\r\n\
+                  fumidai cannot open the session (internal error); please contact the operator.\r\n"
+            .to_owned(),
+    }
+}
+
+fn vault_broken() -> Refusal {
+    unavailable("vault", &"stored target credential unusable")
+}

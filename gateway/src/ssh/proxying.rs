@@ -1,0 +1,103 @@
+//! After login: admission, the target leg and one bridge per session channel, or the
+//! reason there is none, told on the channel.
+
+use std::sync::Arc;
+
+use russh::Channel;
+use russh::server::{ChannelOpenHandle, Msg, Session};
+use tracing::{Instrument, info, warn};
+
+use super::handler::ConnectionHandler;
+use crate::proxy::bridge::{self, BridgeEnd, NoTap};
+use crate::proxy::session::{Refusal, TargetSession};
+
+impl ConnectionHandler {
+    /// Bridges a new session channel to the target when the engineer named one and is
+    /// admitted. Returns the channel untouched when it is to be answered with a message
+    /// (no proxy, no target named, or a refusal, which is remembered for the channel).
+    pub(super) async fn try_bridge(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        session: &mut Session,
+    ) -> Option<(Channel<Msg>, ChannelOpenHandle)> {
+        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+            return Some((channel, reply));
+        };
+        let Some(target) = who.target.clone() else {
+            return Some((channel, reply));
+        };
+        if self.refusal.is_some() {
+            return Some((channel, reply));
+        }
+        let engineer = who.account.login.clone();
+        let existing = self.target_slot.lock().ok().and_then(|s| s.clone());
+        let target_session = match existing {
+            Some(open) => open,
+            None => match proxy
+                .open(&engineer, &target, self.client_addr)
+                .instrument(self.span.clone())
+                .await
+            {
+                Ok(opened) => {
+                    let opened = Arc::new(opened);
+                    self.span.in_scope(|| info!(session_id = %opened.id, plan_id = %opened.plan, %target, "session started"));
+                    if let Ok(mut slot) = self.target_slot.lock() {
+                        *slot = Some(Arc::clone(&opened));
+                    }
+                    opened
+                }
+                Err(refusal) => {
+                    self.refusal = Some(refusal);
+                    return Some((channel, reply));
+                }
+            },
+        };
+        match target_session.connection.channel_open_session().await {
+            Ok(target_channel) => {
+                self.bridged.insert(channel.id());
+                self.open_channels = self.open_channels.saturating_add(1);
+                reply.accept().await;
+                spawn_bridge(
+                    channel,
+                    target_channel,
+                    session.handle(),
+                    &target_session,
+                    &self.span,
+                );
+                None
+            }
+            Err(error) => {
+                self.span
+                    .in_scope(|| warn!(%error, "target refused a channel"));
+                self.refusal = Some(Refusal {
+                    reason: "target_channel_refused",
+                    message:
+                        "接続先がチャネルを拒否しました。\r\nThe target refused the channel.\r\n"
+                            .to_owned(),
+                });
+                Some((channel, reply))
+            }
+        }
+    }
+}
+
+fn spawn_bridge(
+    engineer: Channel<Msg>,
+    target: Channel<russh::client::Msg>,
+    handle: russh::server::Handle,
+    session: &Arc<TargetSession>,
+    span: &tracing::Span,
+) {
+    let session_id = session.id;
+    let run = async move {
+        match bridge::run(engineer, target, handle, Arc::new(NoTap)).await {
+            BridgeEnd::Closed { exit_status } => info!(%session_id, ?exit_status, "channel closed"),
+            BridgeEnd::TapFailed(error) => {
+                warn!(%session_id, %error, "channel ended: recording failed")
+            }
+            BridgeEnd::Dropped => info!(%session_id, "channel dropped"),
+        }
+    };
+    tokio::spawn(run.instrument(span.clone()));
+}

@@ -1,0 +1,429 @@
+//! Work plans (作業計画書) and their approval (R-10.1-APPROVE): a vendor's engineers may reach
+//! the named targets within the window, for the stated purpose, only once a hospital-side
+//! operator other than the submitter has approved (R-14-4: four eyes).
+//!
+//! This file holds the minimal life cycle — submitted → approved | rejected. Later issues add
+//! the states after approval (active, closed, reported, confirmed) and emergency plans.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{Login, PlanId, TargetName, VendorName};
+use crate::jst;
+
+/// The longest window a plan may ask for. Longer work is planned in several plans, so that
+/// each is approved with its own look at who, what and when.
+pub const MAX_WINDOW_DAYS: i64 = 31;
+/// Longest purpose or decision reason, in characters.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Longest planned step, in characters.
+pub const MAX_STEP_CHARS: usize = 500;
+/// Most planned steps.
+pub const MAX_STEPS: usize = 100;
+
+/// A work plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Identifier, printed on submission and quoted in approvals, banners and reports.
+    pub id: PlanId,
+    /// The vendor doing the work; every engineer belongs to it.
+    pub vendor: VendorName,
+    /// Who may connect under this plan (R-10.2-PRIV: named persons, never a shared ID).
+    pub engineers: Vec<Login>,
+    /// Which targets they may reach.
+    pub targets: Vec<TargetName>,
+    /// The window opens at this instant (inclusive)…
+    pub starts_at: DateTime<Utc>,
+    /// …and closes at this one (exclusive): sessions are cut here.
+    pub ends_at: DateTime<Utc>,
+    /// Why the work is done, as the approver read it.
+    pub purpose: String,
+    /// The planned steps, reconciled against what happened afterwards (R-10-5).
+    pub steps: Vec<String>,
+    /// What beyond a terminal the work needs (§7 ②: no data leaves without saying so).
+    pub allow: Allowances,
+    /// Where the plan is in its life cycle.
+    pub status: PlanStatus,
+    /// Who submitted it: a login, or the CLI actor (`cli:USER`).
+    pub submitted_by: String,
+    /// Who approved or rejected it; never the submitter (R-14-4).
+    pub decided_by: Option<String>,
+    /// Why it was rejected (or a note on approval).
+    pub decision_reason: Option<String>,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// When it was decided.
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl Plan {
+    /// Whether the window covers `at`: from `starts_at` inclusive to `ends_at` exclusive.
+    pub fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.starts_at <= at && at < self.ends_at
+    }
+
+    /// Whether the plan names this engineer.
+    pub fn names_engineer(&self, engineer: &Login) -> bool {
+        self.engineers.contains(engineer)
+    }
+
+    /// Whether the plan names this target.
+    pub fn names_target(&self, target: &TargetName) -> bool {
+        self.targets.contains(target)
+    }
+}
+
+/// What a plan allows beyond shell and exec. All off unless the plan says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Allowances {
+    /// Files may be sent to the target (SFTP/SCP upload).
+    pub upload: bool,
+    /// Files may be fetched from the target (SFTP/SCP download): data leaving the hospital.
+    pub download: bool,
+    /// TCP port forwarding to the target host itself.
+    pub forward: bool,
+}
+
+impl Allowances {
+    /// The allowed names, for display: `upload, download`, or `none`.
+    pub fn describe(&self) -> String {
+        let names: Vec<&str> = [
+            (self.upload, "upload"),
+            (self.download, "download"),
+            (self.forward, "forward"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    }
+}
+
+/// Where a plan is in its life cycle.
+///
+/// Open for growth: later issues add `Active`, `Closed`, `Reported`, `Confirmed` and
+/// `Emergency`. It is deliberately not `#[non_exhaustive]`: matches on it stay exhaustive,
+/// so the compiler points at every decision (admission above all) that a new state touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanStatus {
+    /// Waiting for an operator's decision.
+    Submitted,
+    /// Approved: sessions may start within the window.
+    Approved,
+    /// Rejected: no session will start under it.
+    Rejected,
+}
+
+impl PlanStatus {
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for PlanStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown status name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown plan status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for PlanStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, UnknownStatus> {
+        match s {
+            "submitted" => Ok(Self::Submitted),
+            "approved" => Ok(Self::Approved),
+            "rejected" => Ok(Self::Rejected),
+            other => Err(UnknownStatus(other.to_owned())),
+        }
+    }
+}
+
+/// What a submitter asks for; [`submit`] turns it into a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRequest {
+    /// The vendor doing the work.
+    pub vendor: VendorName,
+    /// Who will connect.
+    pub engineers: Vec<Login>,
+    /// Which targets.
+    pub targets: Vec<TargetName>,
+    /// Window start.
+    pub starts_at: DateTime<Utc>,
+    /// Window end.
+    pub ends_at: DateTime<Utc>,
+    /// Why.
+    pub purpose: String,
+    /// Planned steps.
+    pub steps: Vec<String>,
+    /// What beyond a terminal the work needs.
+    pub allow: Allowances,
+}
+
+/// Why a plan could not be submitted or decided. Messages are in English and Japanese:
+/// submitters and approvers read them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The window ends at or before it starts.
+    #[error("the window must end after it starts / 終了日時は開始日時より後にしてください")]
+    EndNotAfterStart,
+    /// The whole window lies in the past.
+    #[error(
+        "the window ended already ({}) / 作業時間帯はすでに終わっています（{}）",
+        jst::format(*ended_at),
+        jst::format(*ended_at)
+    )]
+    WindowInPast {
+        /// When it ended.
+        ended_at: DateTime<Utc>,
+    },
+    /// The window is longer than [`MAX_WINDOW_DAYS`].
+    #[error(
+        "the window may be at most {max_days} days; split longer work into several plans / 作業時間帯は最長{max_days}日です。長い作業は複数の計画に分けてください"
+    )]
+    WindowTooLong {
+        /// The limit.
+        max_days: i64,
+    },
+    /// No engineer named.
+    #[error("a plan names at least one engineer / 作業者を1名以上指定してください")]
+    NoEngineer,
+    /// No target named.
+    #[error("a plan names at least one target / 接続先を1つ以上指定してください")]
+    NoTarget,
+    /// The purpose is blank.
+    #[error("a plan states its purpose / 作業目的を記入してください")]
+    NoPurpose,
+    /// A planned step is blank.
+    #[error("a planned step is empty / 空の作業手順があります")]
+    EmptyStep,
+    /// Too many steps.
+    #[error("at most {max} planned steps / 作業手順は{max}件までです")]
+    TooManySteps {
+        /// The limit.
+        max: usize,
+    },
+    /// A text is too long.
+    #[error("the {what} is longer than {max} characters / {what}が{max}文字を超えています")]
+    TextTooLong {
+        /// Which text.
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
+    /// A text holds control or bidirectional-override characters, which could rewrite a
+    /// terminal or hide text from the approver.
+    #[error("the {what} contains control characters / {what}に制御文字が含まれています")]
+    ControlCharacter {
+        /// Which text.
+        what: &'static str,
+    },
+    /// The submitter or approver is not named.
+    #[error("the person deciding or submitting must be named / 提出者・承認者の指定がありません")]
+    NoPerson,
+    /// Only submitted plans can be decided (or stored as new).
+    #[error(
+        "the plan is {status}, not submitted: it cannot be decided again / この計画は既に{}のため、承認・却下できません",
+        status_ja(*status)
+    )]
+    NotSubmitted {
+        /// Its current status.
+        status: PlanStatus,
+    },
+    /// R-14-4: the approver must be another person than the submitter.
+    #[error(
+        "the submitter may not decide their own plan: another operator must approve or reject it / 提出者本人は承認・却下できません。別の担当者が判断してください"
+    )]
+    SelfApproval,
+    /// A rejection needs its reason.
+    #[error("a rejection states its reason / 却下の理由を記入してください")]
+    NoReason,
+}
+
+/// Builds a submitted plan from a request: names de-duplicated (first mention kept), texts
+/// trimmed, then [`validate_new_plan`].
+pub fn submit(
+    request: PlanRequest,
+    id: PlanId,
+    submitted_by: &str,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let plan = Plan {
+        id,
+        vendor: request.vendor,
+        engineers: dedup(request.engineers),
+        targets: dedup(request.targets),
+        starts_at: request.starts_at,
+        ends_at: request.ends_at,
+        purpose: request.purpose.trim().to_owned(),
+        steps: request.steps.iter().map(|s| s.trim().to_owned()).collect(),
+        allow: request.allow,
+        status: PlanStatus::Submitted,
+        submitted_by: submitted_by.trim().to_owned(),
+        decided_by: None,
+        decision_reason: None,
+        submitted_at: now,
+        decided_at: None,
+    };
+    validate_new_plan(&plan, now)?;
+    Ok(plan)
+}
+
+/// Checks a plan about to be stored as new: submitted and undecided; the window ends after
+/// it starts, is not entirely past, and is at most [`MAX_WINDOW_DAYS`] long; at least one
+/// engineer and one target; a purpose; texts of sane length without control characters.
+/// That the engineers and targets exist, and the engineers belong to the vendor, is for the
+/// caller to check against the store.
+pub fn validate_new_plan(plan: &Plan, now: DateTime<Utc>) -> Result<(), PlanError> {
+    if plan.status != PlanStatus::Submitted
+        || plan.decided_by.is_some()
+        || plan.decided_at.is_some()
+    {
+        return Err(PlanError::NotSubmitted {
+            status: plan.status,
+        });
+    }
+    if plan.ends_at <= plan.starts_at {
+        return Err(PlanError::EndNotAfterStart);
+    }
+    if plan.ends_at <= now {
+        return Err(PlanError::WindowInPast {
+            ended_at: plan.ends_at,
+        });
+    }
+    if plan.ends_at - plan.starts_at > Duration::days(MAX_WINDOW_DAYS) {
+        return Err(PlanError::WindowTooLong {
+            max_days: MAX_WINDOW_DAYS,
+        });
+    }
+    if plan.engineers.is_empty() {
+        return Err(PlanError::NoEngineer);
+    }
+    if plan.targets.is_empty() {
+        return Err(PlanError::NoTarget);
+    }
+    if plan.submitted_by.trim().is_empty() {
+        return Err(PlanError::NoPerson);
+    }
+    if plan.purpose.trim().is_empty() {
+        return Err(PlanError::NoPurpose);
+    }
+    check_text("purpose", &plan.purpose, MAX_TEXT_CHARS)?;
+    if plan.steps.len() > MAX_STEPS {
+        return Err(PlanError::TooManySteps { max: MAX_STEPS });
+    }
+    for step in &plan.steps {
+        if step.trim().is_empty() {
+            return Err(PlanError::EmptyStep);
+        }
+        check_text("step", step, MAX_STEP_CHARS)?;
+    }
+    Ok(())
+}
+
+/// Approves a submitted plan. The approver must not be its submitter (R-14-4); that they
+/// hold an operator or manager role is for the caller to check against the accounts.
+pub fn approve(plan: &Plan, approver: &str, now: DateTime<Utc>) -> Result<Plan, PlanError> {
+    decide(plan, approver, None, PlanStatus::Approved, now)
+}
+
+/// Rejects a submitted plan, with a reason. Same rules as [`approve`].
+pub fn reject(
+    plan: &Plan,
+    approver: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(PlanError::NoReason);
+    }
+    check_text("reason", reason, MAX_TEXT_CHARS)?;
+    decide(plan, approver, Some(reason), PlanStatus::Rejected, now)
+}
+
+fn decide(
+    plan: &Plan,
+    approver: &str,
+    reason: Option<&str>,
+    to: PlanStatus,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    match plan.status {
+        PlanStatus::Submitted => {}
+        status @ (PlanStatus::Approved | PlanStatus::Rejected) => {
+            return Err(PlanError::NotSubmitted { status });
+        }
+    }
+    let approver = approver.trim();
+    if approver.is_empty() {
+        return Err(PlanError::NoPerson);
+    }
+    // R-14-4: four eyes. Logins are lowercase by construction, so equality is identity.
+    if approver == plan.submitted_by.trim() {
+        return Err(PlanError::SelfApproval);
+    }
+    Ok(Plan {
+        status: to,
+        decided_by: Some(approver.to_owned()),
+        decision_reason: reason.map(str::to_owned),
+        decided_at: Some(now),
+        ..plan.clone()
+    })
+}
+
+/// A status in Japanese, for messages.
+fn status_ja(status: PlanStatus) -> &'static str {
+    match status {
+        PlanStatus::Submitted => "提出済み",
+        PlanStatus::Approved => "承認済み",
+        PlanStatus::Rejected => "却下済み",
+    }
+}
+
+/// Refuses overlong texts and characters that could rewrite a terminal (C0/C1 controls other
+/// than newline and tab) or reorder what the approver sees (bidirectional overrides).
+fn check_text(what: &'static str, text: &str, max: usize) -> Result<(), PlanError> {
+    if text.chars().count() > max {
+        return Err(PlanError::TextTooLong { what, max });
+    }
+    let hostile = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if text.chars().any(hostile) {
+        return Err(PlanError::ControlCharacter { what });
+    }
+    Ok(())
+}
+
+/// Removes repeated names, keeping the first mention's order.
+fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! Which recording, and which of its files.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+/// Names one recording: a session, or one channel of it when a connection multiplexes
+/// several channels (OpenSSH `ControlMaster`), each with its own cast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordingId {
+    /// The gateway's session ID.
+    pub session: Uuid,
+    /// The SSH channel, when the session records one cast per channel.
+    pub channel: Option<u32>,
+}
+
+impl RecordingId {
+    /// The recording of a whole session.
+    pub fn session(session: Uuid) -> Self {
+        Self {
+            session,
+            channel: None,
+        }
+    }
+
+    /// The recording of one channel of a session.
+    pub fn channel(session: Uuid, channel: u32) -> Self {
+        Self {
+            session,
+            channel: Some(channel),
+        }
+    }
+
+    /// The file name stem: `<uuid>` or `<uuid>-ch<channel>`; safe in paths by construction.
+    pub fn stem(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for RecordingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.channel {
+            None => write!(f, "{}", self.session.hyphenated()),
+            Some(ch) => write!(f, "{}-ch{ch}", self.session.hyphenated()),
+        }
+    }
+}
+
+/// The files of one recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    /// The asciicast v2 file (`.cast`).
+    Cast,
+    /// The bulk data side file (`.data`), framed binary records.
+    Data,
+    /// The file transfer log (`.transfers.jsonl`).
+    Transfers,
+}
+
+impl FileKind {
+    /// All kinds, in the order they appear in a seal statement.
+    pub const ALL: [FileKind; 3] = [FileKind::Cast, FileKind::Data, FileKind::Transfers];
+
+    /// The file name suffix after the stem, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileKind::Cast => "cast",
+            FileKind::Data => "data",
+            FileKind::Transfers => "transfers.jsonl",
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Cast => "cast",
+            FileKind::Data => "bulk data file",
+            FileKind::Transfers => "transfer log",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems() {
+        let u = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        let cases = [
+            (
+                RecordingId::session(u),
+                "01234567-89ab-cdef-0123-456789abcdef",
+            ),
+            (
+                RecordingId::channel(u, 3),
+                "01234567-89ab-cdef-0123-456789abcdef-ch3",
+            ),
+        ];
+        for (id, want) in cases {
+            assert_eq!(id.stem(), want);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Recordings as files on local disk: `<root>/YYYY/MM/DD/<id>.{cast,data,transfers.jsonl}`.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{RecordingSink, RecordingStorage};
+use crate::error::{Error, Result};
+use crate::id::{FileKind, RecordingId};
+
+/// A recordings directory on local disk. Dated subdirectories are created with mode 0700,
+/// files with mode 0600 and `O_CREAT|O_EXCL`, so an existing recording is never reopened.
+#[derive(Debug, Clone)]
+pub struct LocalDisk {
+    root: PathBuf,
+}
+
+impl LocalDisk {
+    /// Recordings under `root` (created on first use if missing).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The name of one file of a recording, relative to the root (`YYYY/MM/DD/<id>.cast`);
+    /// dates are UTC.
+    pub fn name(id: &RecordingId, started: DateTime<Utc>, file: FileKind) -> String {
+        format!(
+            "{}/{}.{}",
+            started.format("%Y/%m/%d"),
+            id.stem(),
+            file.extension()
+        )
+    }
+
+    /// The full path of one file of a recording.
+    pub fn path(&self, id: &RecordingId, started: DateTime<Utc>, file: FileKind) -> PathBuf {
+        self.root.join(Self::name(id, started, file))
+    }
+}
+
+impl RecordingStorage for LocalDisk {
+    fn open(&self, id: &RecordingId, started: DateTime<Utc>) -> Result<Box<dyn RecordingSink>> {
+        let dir = self.root.join(started.format("%Y/%m/%d").to_string());
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| Error::CreateDir {
+                path: dir.clone(),
+                source: Arc::new(e),
+            })?;
+        let mut files = Vec::with_capacity(FileKind::ALL.len());
+        for kind in FileKind::ALL {
+            let name = Self::name(id, started, kind);
+            let path = self.root.join(&name);
+            match create(&path) {
+                Ok(file) => files.push(Open {
+                    kind,
+                    name,
+                    path,
+                    file: Some(file),
+                }),
+                Err(e) => {
+                    // Leave nothing half-made behind: these files are new and empty.
+                    for f in &files {
+                        let _ = fs::remove_file(&f.path);
+                    }
+                    return Err(if e.kind() == io::ErrorKind::AlreadyExists {
+                        Error::AlreadyExists { path }
+                    } else {
+                        Error::CreateFile {
+                            path,
+                            source: Arc::new(e),
+                        }
+                    });
+                }
+            }
+        }
+        Ok(Box::new(LocalRecording { files }))
+    }
+}
+
+fn create(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// The open files of one recording on local disk.
+#[derive(Debug)]
+pub struct LocalRecording {
+    files: Vec<Open>,
+}
+
+#[derive(Debug)]
+struct Open {
+    kind: FileKind,
+    name: String,
+    path: PathBuf,
+    /// `None` once closed.
+    file: Option<File>,
+}
+
+impl LocalRecording {
+    fn file(&mut self, kind: FileKind) -> io::Result<&mut File> {
+        self.files
+            .iter_mut()
+            .find(|f| f.kind == kind)
+            .and_then(|f| f.file.as_mut())
+            .ok_or_else(|| io::Error::other("recording file is closed"))
+    }
+}
+
+impl RecordingSink for LocalRecording {
+    fn name(&self, file: FileKind) -> &str {
+        self.files
+            .iter()
+            .find(|f| f.kind == file)
+            .map_or("", |f| f.name.as_str())
+    }
+
+    fn append(&mut self, file: FileKind, bytes: &[u8]) -> io::Result<()> {
+        self.file(file)?.write_all(bytes)
+    }
+
+    fn flush(&mut self, file: FileKind) -> io::Result<()> {
+        // Unbuffered `File`: every append is already a write(2). Kept for other sinks.
+        self.file(file)?.flush()
+    }
+
+    fn close(&mut self, file: FileKind) -> io::Result<()> {
+        self.file(file)?.sync_data()?;
+        if let Some(f) = self.files.iter_mut().find(|f| f.kind == file) {
+            f.file = None;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+use std::os::unix::fs::{PermissionsExt, symlink};
+
+use uuid::Uuid;
+
+use super::*;
+
+fn started() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600 + 86_400 * 40, 0).unwrap() // 2026-02-10
+}
+
+fn mode(p: &Path) -> u32 {
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn creates_private_files_in_dated_dirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = LocalDisk::new(tmp.path().join("recordings"));
+    let id = RecordingId::channel(Uuid::from_u128(9), 2);
+    let mut sink = disk.open(&id, started()).unwrap();
+    let stem = "00000000-0000-0000-0000-000000000009-ch2";
+    for (kind, ext) in [
+        (FileKind::Cast, "cast"),
+        (FileKind::Data, "data"),
+        (FileKind::Transfers, "transfers.jsonl"),
+    ] {
+        let name = format!("2026/02/10/{stem}.{ext}");
+        assert_eq!(sink.name(kind), name);
+        assert_eq!(disk.path(&id, started(), kind), disk.root().join(&name));
+        assert_eq!(mode(&disk.root().join(&name)), 0o600, "{name}");
+    }
+    assert_eq!(mode(&disk.root().join("2026/02/10")), 0o700);
+    sink.append(FileKind::Cast, b"line\n").unwrap();
+    sink.flush(FileKind::Cast).unwrap();
+    sink.close(FileKind::Cast).unwrap();
+    assert!(sink.append(FileKind::Cast, b"more\n").is_err(), "closed");
+    assert_eq!(sink.name(FileKind::Cast), format!("2026/02/10/{stem}.cast"));
+    assert_eq!(
+        fs::read(disk.path(&id, started(), FileKind::Cast)).unwrap(),
+        b"line\n"
+    );
+}
+
+#[test]
+fn never_reopens_an_existing_recording() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = LocalDisk::new(tmp.path());
+    let id = RecordingId::session(Uuid::from_u128(1));
+    let mut first = disk.open(&id, started()).unwrap();
+    first.append(FileKind::Cast, b"evidence\n").unwrap();
+    let err = disk.open(&id, started()).err().unwrap();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
+    let cast = disk.path(&id, started(), FileKind::Cast);
+    assert_eq!(fs::read(cast).unwrap(), b"evidence\n");
+}
+
+/// Fail closed: an unusable directory is a typed error, and nothing is left behind. We run
+/// as root in CI, where permission bits do not stop writes, so the cases use places no
+/// one can write: below a regular file, and inside procfs.
+#[test]
+fn unwritable_directory_is_a_typed_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = RecordingId::session(Uuid::from_u128(2));
+    fs::write(tmp.path().join("file"), b"").unwrap();
+    let err = LocalDisk::new(tmp.path().join("file/recordings")).open(&id, started());
+    assert!(
+        matches!(err, Err(Error::CreateDir { .. })),
+        "below a file: {:?}",
+        err.err()
+    );
+
+    // The dated directory exists but refuses new files: the cast cannot be created.
+    let root = tmp.path().join("ro");
+    fs::create_dir_all(root.join("2026/02")).unwrap();
+    symlink("/proc", root.join("2026/02/10")).unwrap();
+    match LocalDisk::new(&root).open(&id, started()) {
+        Err(Error::CreateFile { path, .. }) => assert!(path.ends_with(format!("{id}.cast"))),
+        other => panic!("inside procfs: {:?}", other.err()),
+    }
+
+    // Permission bits, where they apply (not as root).
+    let locked = tmp.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
+    if File::create(locked.join("probe")).is_err() {
+        let err = LocalDisk::new(&locked).open(&id, started());
+        assert!(
+            matches!(err, Err(Error::CreateDir { .. })),
+            "{:?}",
+            err.err()
+        );
+    }
+}
+
+/// When the second file cannot be created, the first is removed again.
+#[test]
+fn partial_open_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = LocalDisk::new(tmp.path());
+    let id = RecordingId::session(Uuid::from_u128(3));
+    let data = disk.path(&id, started(), FileKind::Data);
+    fs::create_dir_all(data.parent().unwrap()).unwrap();
+    fs::write(&data, b"stale").unwrap();
+    let err = disk.open(&id, started()).err().unwrap();
+    assert!(
+        matches!(err, Error::AlreadyExists { ref path } if *path == data),
+        "{err:?}"
+    );
+    assert!(!disk.path(&id, started(), FileKind::Cast).exists());
+}

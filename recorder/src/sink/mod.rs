@@ -1,0 +1,39 @@
+//! Where recording bytes go: a trait per recording ([`RecordingSink`]) and one per place
+//! ([`RecordingStorage`]), so the writer does not care whether it is local disk or, later,
+//! object storage.
+
+mod local;
+
+use std::io;
+
+use chrono::{DateTime, Utc};
+
+pub use local::{LocalDisk, LocalRecording};
+
+use crate::error::Result;
+use crate::id::{FileKind, RecordingId};
+
+/// A place recordings are kept. The gateway holds one as `Arc<dyn RecordingStorage>`.
+pub trait RecordingStorage: Send + Sync {
+    /// Creates the files of a new recording, all of them, or fails with a typed error and
+    /// leaves nothing behind; the gateway then refuses the session (fail closed).
+    /// `started` picks the dated directory.
+    fn open(&self, id: &RecordingId, started: DateTime<Utc>) -> Result<Box<dyn RecordingSink>>;
+}
+
+/// The open files of one recording. Called only from the writer task, off the async
+/// threads (inside `spawn_blocking`), so implementations may block.
+pub trait RecordingSink: Send {
+    /// The file's name relative to the storage root, with `/` separators, as sealed.
+    fn name(&self, file: FileKind) -> &str;
+
+    /// Appends bytes; the writer only ever appends whole lines or whole records.
+    fn append(&mut self, file: FileKind, bytes: &[u8]) -> io::Result<()>;
+
+    /// Hands everything appended so far to the operating system, so that it survives the
+    /// gateway process being killed.
+    fn flush(&mut self, file: FileKind) -> io::Result<()>;
+
+    /// Makes the file durable (`fsync`) and closes it; no appends follow.
+    fn close(&mut self, file: FileKind) -> io::Result<()>;
+}

@@ -1,0 +1,272 @@
+//! Work plans: stored as `policy` built and decided them. Decisions are compare-and-set on
+//! the stored status, so two operators deciding at once can't both win.
+//!
+//! # Finding an engineer's plans
+//!
+//! Engineers are a JSON array in one column (the plan is one record, read whole). Finding
+//! the plans naming a login is a coarse `LIKE '%"login"%'` in SQL, then exact membership in
+//! Rust after parsing. The coarse filter can only over-match — `_` in a login is a LIKE
+//! wildcard, and SQLite's LIKE ignores ASCII case — never under-match, since a login's
+//! characters need no escaping in JSON. This is the same SQL on both databases, where
+//! dialect JSON functions (`json_each`, `jsonb ?`) are not; plans number in the thousands
+//! per hospital, so the scan is cheap. A join table is the way out if that ever changes.
+
+use policy::admission::AdmissionFacts;
+use policy::ids::{Login, PlanId, TargetName};
+use policy::plan::{Allowances, Plan, PlanStatus};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::convert::{corrupt, flag, parsed, time, time_opt, to_micros};
+use super::{SqlStore, audit_log};
+use crate::audit::{AuditEvent, AuditKind, format_time};
+use crate::error::{Error, Result};
+use crate::model::Actor;
+
+const COLUMNS: &str = "id, vendor, engineers, targets, starts_at, ends_at, purpose, steps, \
+     allow_upload, allow_download, allow_forward, status, submitted_by, decided_by, \
+     decision_reason, submitted_at, decided_at";
+
+impl SqlStore {
+    pub(super) async fn insert_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan> {
+        let id = plan.id.to_string();
+        if plan.status != PlanStatus::Submitted {
+            return Err(Error::InvalidTransition {
+                kind: "plan",
+                name: id,
+                from: "new".to_owned(),
+                to: plan.status.to_string(),
+            });
+        }
+        let mut tx = self.write().await?;
+        check_references(tx.conn(), &plan).await?;
+        sqlx::query(
+            "INSERT INTO plans (id, vendor, engineers, targets, starts_at, ends_at, purpose, \
+             steps, allow_upload, allow_download, allow_forward, status, submitted_by, \
+             decided_by, decision_reason, submitted_at, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(&id)
+        .bind(plan.vendor.as_str())
+        .bind(json!(plan.engineers).to_string())
+        .bind(json!(plan.targets).to_string())
+        .bind(to_micros(plan.starts_at))
+        .bind(to_micros(plan.ends_at))
+        .bind(&plan.purpose)
+        .bind(json!(plan.steps).to_string())
+        .bind(plan.allow.upload)
+        .bind(plan.allow.download)
+        .bind(plan.allow.forward)
+        .bind(plan.status.as_str())
+        .bind(&plan.submitted_by)
+        .bind(plan.decided_by.as_deref())
+        .bind(plan.decision_reason.as_deref())
+        .bind(to_micros(plan.submitted_at))
+        .bind(plan.decided_at.map(to_micros))
+        .execute(tx.conn())
+        .await
+        .map_err(super::convert::on_duplicate("plan", &id))?;
+        let event =
+            AuditEvent::new(AuditKind::PlanSubmitted, actor.clone(), &id).with_detail(json!({
+                "vendor": plan.vendor.as_str(),
+                "engineers": plan.engineers,
+                "targets": plan.targets,
+                "starts_at": format_time(plan.starts_at),
+                "ends_at": format_time(plan.ends_at),
+                "purpose": plan.purpose,
+                "steps": plan.steps,
+                "allow": plan.allow,
+                "submitted_by": plan.submitted_by,
+            }));
+        audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    pub(super) async fn record_decision(&self, decided: Plan, actor: &Actor) -> Result<Plan> {
+        let id = decided.id.to_string();
+        let kind = match decided.status {
+            PlanStatus::Approved => AuditKind::PlanApproved,
+            PlanStatus::Rejected => AuditKind::PlanRejected,
+            PlanStatus::Submitted => {
+                return Err(Error::InvalidTransition {
+                    kind: "plan",
+                    name: id,
+                    from: PlanStatus::Submitted.to_string(),
+                    to: PlanStatus::Submitted.to_string(),
+                });
+            }
+        };
+        let mut tx = self.write().await?;
+        // Compare-and-set: only a plan still submitted takes the decision. Only the decision
+        // columns are written; what was approved is what was submitted.
+        let changed = sqlx::query(
+            "UPDATE plans SET status = $2, decided_by = $3, decision_reason = $4, decided_at = $5 \
+             WHERE id = $1 AND status = $6",
+        )
+        .bind(&id)
+        .bind(decided.status.as_str())
+        .bind(decided.decided_by.as_deref())
+        .bind(decided.decision_reason.as_deref())
+        .bind(decided.decided_at.map(to_micros))
+        .bind(PlanStatus::Submitted.as_str())
+        .execute(tx.conn())
+        .await?;
+        let stored = select_plan_in(tx.conn(), &decided.id).await?;
+        let Some(stored) = stored else {
+            return Err(Error::NotFound {
+                kind: "plan",
+                name: id,
+            });
+        };
+        if changed.rows_affected() == 0 {
+            return Err(Error::InvalidTransition {
+                kind: "plan",
+                name: id,
+                from: stored.status.to_string(),
+                to: decided.status.to_string(),
+            });
+        }
+        let event = AuditEvent::new(kind, actor.clone(), &id).with_detail(json!({
+            "decided_by": stored.decided_by,
+            "reason": stored.decision_reason,
+            "submitted_by": stored.submitted_by,
+            "vendor": stored.vendor.as_str(),
+            "engineers": stored.engineers,
+            "targets": stored.targets,
+            "starts_at": format_time(stored.starts_at),
+            "ends_at": format_time(stored.ends_at),
+        }));
+        audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    pub(super) async fn select_plan(&self, id: &PlanId) -> Result<Option<Plan>> {
+        let mut conn = self.pool.acquire().await?;
+        select_plan_in(&mut conn, id).await
+    }
+
+    pub(super) async fn select_plans(&self) -> Result<Vec<Plan>> {
+        let sql = format!("SELECT {COLUMNS} FROM plans ORDER BY starts_at, id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(plan).collect()
+    }
+
+    pub(super) async fn select_plans_for_engineer(&self, engineer: &Login) -> Result<Vec<Plan>> {
+        // Coarse in SQL, exact in Rust: see the module docs.
+        let sql =
+            format!("SELECT {COLUMNS} FROM plans WHERE engineers LIKE $1 ORDER BY starts_at, id");
+        let rows = sqlx::query(&sql)
+            .bind(format!("%\"{engineer}\"%"))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut plans = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let p = plan(row)?;
+            if p.names_engineer(engineer) {
+                plans.push(p);
+            }
+        }
+        Ok(plans)
+    }
+
+    pub(super) async fn select_admission_facts(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+    ) -> Result<AdmissionFacts> {
+        Ok(AdmissionFacts {
+            target_exists: self.target_is_active(target).await?,
+            plans: self.select_plans_for_engineer(engineer).await?,
+        })
+    }
+}
+
+/// Checks, inside the write transaction, that the plan's vendor exists, that every engineer
+/// is an engineer of that vendor, and that every target is registered and not removed.
+async fn check_references(conn: &mut AnyConnection, plan: &Plan) -> Result<()> {
+    let vendor = sqlx::query("SELECT 1 FROM vendors WHERE name = $1")
+        .bind(plan.vendor.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if vendor.is_none() {
+        return Err(Error::NotFound {
+            kind: "vendor",
+            name: plan.vendor.to_string(),
+        });
+    }
+    for engineer in &plan.engineers {
+        let row = sqlx::query("SELECT vendor FROM accounts WHERE login = $1 AND kind = 'engineer'")
+            .bind(engineer.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(row) = row else {
+            return Err(Error::NotFound {
+                kind: "engineer",
+                name: engineer.to_string(),
+            });
+        };
+        let of: Option<String> = row.try_get("vendor")?;
+        if of.as_deref() != Some(plan.vendor.as_str()) {
+            return Err(Error::EngineerOfOtherVendor {
+                engineer: engineer.clone(),
+                vendor: plan.vendor.clone(),
+            });
+        }
+    }
+    for target in &plan.targets {
+        let row = sqlx::query("SELECT 1 FROM targets WHERE name = $1 AND removed_at IS NULL")
+            .bind(target.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if row.is_none() {
+            return Err(Error::NotFound {
+                kind: "target",
+                name: target.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn select_plan_in(conn: &mut AnyConnection, id: &PlanId) -> Result<Option<Plan>> {
+    let sql = format!("SELECT {COLUMNS} FROM plans WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(plan).transpose()
+}
+
+fn plan(row: &AnyRow) -> Result<Plan> {
+    Ok(Plan {
+        id: parsed(row, "id")?,
+        vendor: parsed(row, "vendor")?,
+        engineers: json_column(row, "engineers")?,
+        targets: json_column(row, "targets")?,
+        starts_at: time(row, "starts_at")?,
+        ends_at: time(row, "ends_at")?,
+        purpose: row.try_get("purpose")?,
+        steps: json_column(row, "steps")?,
+        allow: Allowances {
+            upload: flag(row, "allow_upload")?,
+            download: flag(row, "allow_download")?,
+            forward: flag(row, "allow_forward")?,
+        },
+        status: parsed::<PlanStatus>(row, "status")?,
+        submitted_by: row.try_get("submitted_by")?,
+        decided_by: row.try_get("decided_by")?,
+        decision_reason: row.try_get("decision_reason")?,
+        submitted_at: time(row, "submitted_at")?,
+        decided_at: time_opt(row, "decided_at")?,
+    })
+}
+
+/// A JSON text column, parsed (names are checked again as they deserialise).
+fn json_column<T: DeserializeOwned>(row: &AnyRow, col: &'static str) -> Result<T> {
+    let text: String = row.try_get(col)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(col, e.to_string()))
+}

@@ -1,0 +1,184 @@
+//! Maintenance sessions: their start and end, each recorded with its audit event, and the
+//! recording's seal once it is closed.
+
+use policy::ids::SessionId;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::convert::{now, parsed, time, time_opt, to_micros};
+use super::{SqlStore, audit_log};
+use crate::audit::{AuditEvent, AuditKind, format_time};
+use crate::error::{Error, Result};
+use crate::model::{Actor, NewSession, RecordingSeal, SessionRecord};
+
+const COLUMNS: &str = "id, engineer, target, plan_id, client_addr, started_at, ended_at, \
+     end_reason, recording, recording_sha256, recording_signature";
+
+impl SqlStore {
+    pub(super) async fn insert_session(&self, new: NewSession) -> Result<SessionRecord> {
+        let session = SessionRecord {
+            id: new.id,
+            engineer: new.engineer,
+            target: new.target,
+            plan: new.plan,
+            client_addr: new.client_addr,
+            started_at: now(),
+            ended_at: None,
+            end_reason: None,
+            recording: new.recording,
+            seal: None,
+        };
+        let id = session.id.to_string();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, engineer, target, plan_id, client_addr, started_at, recording) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(session.engineer.as_str())
+        .bind(session.target.as_str())
+        .bind(session.plan.to_string())
+        .bind(session.client_addr.to_string())
+        .bind(to_micros(session.started_at))
+        .bind(session.recording.as_deref())
+        .execute(tx.conn())
+        .await
+        .map_err(on_insert_error(&id))?;
+        let event = AuditEvent::new(
+            AuditKind::SessionStarted,
+            Actor::Person(session.engineer.clone()),
+            &id,
+        )
+        .with_detail(json!({
+            "engineer": session.engineer.as_str(),
+            "target": session.target.as_str(),
+            "plan_id": session.plan.to_string(),
+            "client_addr": session.client_addr.to_string(),
+            "recording": session.recording,
+        }));
+        audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    pub(super) async fn finish_session(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        seal: Option<RecordingSeal>,
+    ) -> Result<SessionRecord> {
+        let id_text = id.to_string();
+        let ended_at = now();
+        let mut tx = self.write().await?;
+        // Ends a live session only: a second end (a kill racing a normal close) changes
+        // nothing and says so.
+        let changed = sqlx::query(
+            "UPDATE sessions SET ended_at = $2, end_reason = $3, recording_sha256 = $4, \
+             recording_signature = $5 WHERE id = $1 AND ended_at IS NULL",
+        )
+        .bind(&id_text)
+        .bind(to_micros(ended_at))
+        .bind(reason)
+        .bind(seal.as_ref().map(|s| s.sha256.as_str()))
+        .bind(seal.as_ref().map(|s| s.signature.as_str()))
+        .execute(tx.conn())
+        .await?;
+        let Some(session) = select_session_in(tx.conn(), id).await? else {
+            return Err(Error::NotFound {
+                kind: "session",
+                name: id_text,
+            });
+        };
+        if changed.rows_affected() == 0 {
+            return Err(Error::InvalidTransition {
+                kind: "session",
+                name: id_text,
+                from: "ended".to_owned(),
+                to: "ended".to_owned(),
+            });
+        }
+        // The seal goes into the chain, so `audit verify` can tell a changed recording.
+        let event =
+            AuditEvent::new(AuditKind::SessionEnded, Actor::System, &id_text).with_detail(json!({
+                "engineer": session.engineer.as_str(),
+                "target": session.target.as_str(),
+                "plan_id": session.plan.to_string(),
+                "reason": reason,
+                "started_at": format_time(session.started_at),
+                "ended_at": format_time(ended_at),
+                "recording": session.recording,
+                "recording_sha256": seal.as_ref().map(|s| s.sha256.as_str()),
+                "recording_signature": seal.as_ref().map(|s| s.signature.as_str()),
+            }));
+        audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    pub(super) async fn select_sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>> {
+        let filter = if live_only {
+            "WHERE ended_at IS NULL "
+        } else {
+            ""
+        };
+        let sql =
+            format!("SELECT {COLUMNS} FROM sessions {filter}ORDER BY started_at DESC, id DESC");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(session).collect()
+    }
+
+    pub(super) async fn select_session(&self, id: &SessionId) -> Result<Option<SessionRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        select_session_in(&mut conn, id).await
+    }
+}
+
+async fn select_session_in(
+    conn: &mut AnyConnection,
+    id: &SessionId,
+) -> Result<Option<SessionRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(session).transpose()
+}
+
+/// A duplicate ID is [`Error::AlreadyExists`]; an engineer, target or plan that doesn't
+/// exist (a foreign key) is [`Error::NotFound`].
+fn on_insert_error(id: &str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists {
+            kind: "session",
+            name: id.to_owned(),
+        },
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => Error::NotFound {
+            kind: "engineer, target or plan of session",
+            name: id.to_owned(),
+        },
+        _ => Error::Database(e),
+    }
+}
+
+fn session(row: &AnyRow) -> Result<SessionRecord> {
+    let sha256: Option<String> = row.try_get("recording_sha256")?;
+    let signature: Option<String> = row.try_get("recording_signature")?;
+    let seal = match (sha256, signature) {
+        (Some(sha256), Some(signature)) => Some(RecordingSeal { sha256, signature }),
+        _ => None,
+    };
+    Ok(SessionRecord {
+        id: parsed(row, "id")?,
+        engineer: parsed(row, "engineer")?,
+        target: parsed(row, "target")?,
+        plan: parsed(row, "plan_id")?,
+        client_addr: parsed(row, "client_addr")?,
+        started_at: time(row, "started_at")?,
+        ended_at: time_opt(row, "ended_at")?,
+        end_reason: row.try_get("end_reason")?,
+        recording: row.try_get("recording")?,
+        seal,
+    })
+}

@@ -1,0 +1,162 @@
+//! Sessions: start and end with their audit events, the seal in the chain, live listing.
+
+use fumidai_store::{AuditKind, Error, NewSession, RecordingSeal};
+use policy::ids::{PlanId, SessionId};
+use policy::plan::approve;
+use serde_json::json;
+
+use crate::harness::*;
+
+on_both_backends!(sessions_start_and_end_once, sessions_need_their_references);
+
+/// alice on db01 under an approved plan; returns the plan's ID.
+async fn admitted(db: &TestDb) -> PlanId {
+    with_alice_and_db01(db).await;
+    let plan = new_plan(&["alice"], &["db01"]);
+    db.store.submit_plan(plan.clone(), &cli()).await.unwrap();
+    let approved = approve(&plan, "oscar", now_micros()).unwrap();
+    db.store.decide_plan(approved, &cli()).await.unwrap();
+    plan.id
+}
+
+fn new_session(plan: PlanId) -> NewSession {
+    let id = SessionId::generate();
+    NewSession {
+        id,
+        engineer: login("alice"),
+        target: target_name("db01"),
+        plan,
+        client_addr: "192.0.2.10:50022".parse().unwrap(),
+        recording: Some(format!("{id}.cast")),
+    }
+}
+
+async fn sessions_start_and_end_once(db: TestDb) {
+    let plan = admitted(&db).await;
+    let new = new_session(plan);
+    let (started, appended) = db.appended_by(db.store.start_session(new.clone())).await;
+    let started = started.unwrap();
+    assert_eq!(appended, kinds(&[AuditKind::SessionStarted]));
+    assert_eq!(
+        (started.id, started.ended_at, started.end_reason.clone()),
+        (new.id, None, None)
+    );
+    let record = db.store.audit_tail(1).await.unwrap().remove(0);
+    assert_eq!(record.subject, new.id.to_string());
+    assert_eq!(record.actor, "person:alice");
+    assert_eq!(
+        record.detail,
+        json!({
+            "engineer": "alice",
+            "target": "db01",
+            "plan_id": plan.to_string(),
+            "client_addr": "192.0.2.10:50022",
+            "recording": format!("{}.cast", new.id),
+        })
+    );
+    let other = db.store.start_session(new_session(plan)).await.unwrap();
+    assert_eq!(
+        db.store.session(&new.id).await.unwrap(),
+        Some(started.clone())
+    );
+    assert_eq!(
+        db.store.session(&SessionId::generate()).await.unwrap(),
+        None
+    );
+    let live = db.store.sessions(true).await.unwrap();
+    assert_eq!(live.len(), 2);
+
+    let seal = RecordingSeal {
+        sha256: "ab".repeat(32),
+        signature: "cd".repeat(64),
+    };
+    let (ended, appended) = db
+        .appended_by(db.store.end_session(&new.id, "normal", Some(seal.clone())))
+        .await;
+    let ended = ended.unwrap();
+    assert_eq!(appended, kinds(&[AuditKind::SessionEnded]));
+    assert_eq!(ended.end_reason.as_deref(), Some("normal"));
+    assert!(ended.ended_at.is_some_and(|t| t >= ended.started_at));
+    assert_eq!(ended.seal, Some(seal.clone()));
+    let record = db.store.audit_tail(1).await.unwrap().remove(0);
+    assert_eq!(record.actor, "system");
+    assert_eq!(record.detail["reason"], json!("normal"));
+    assert_eq!(record.detail["recording_sha256"], json!(seal.sha256));
+    assert_eq!(record.detail["recording_signature"], json!(seal.signature));
+
+    // Ended once only: a kill racing the close changes nothing.
+    let (again, appended) = db
+        .appended_by(db.store.end_session(&new.id, "killed", None))
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(Error::InvalidTransition {
+                kind: "session",
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    assert!(appended.is_empty());
+    assert_eq!(
+        db.store.session(&new.id).await.unwrap(),
+        Some(ended.clone())
+    );
+
+    assert_eq!(db.store.sessions(true).await.unwrap(), vec![other.clone()]);
+    let all = db.store.sessions(false).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&ended) && all.contains(&other));
+
+    // Without a recording seal (e.g. a session refused before recording).
+    let ended_other = db
+        .store
+        .end_session(&other.id, "error", None)
+        .await
+        .unwrap();
+    assert_eq!(ended_other.seal, None);
+    assert!(db.store.sessions(true).await.unwrap().is_empty());
+    assert!(matches!(
+        db.store
+            .end_session(&SessionId::generate(), "normal", None)
+            .await,
+        Err(Error::NotFound {
+            kind: "session",
+            ..
+        })
+    ));
+}
+
+async fn sessions_need_their_references(db: TestDb) {
+    let plan = admitted(&db).await;
+    let new = new_session(plan);
+    db.store.start_session(new.clone()).await.unwrap();
+    let (dup, appended) = db.appended_by(db.store.start_session(new)).await;
+    assert!(
+        matches!(
+            dup,
+            Err(Error::AlreadyExists {
+                kind: "session",
+                ..
+            })
+        ),
+        "{dup:?}"
+    );
+    assert!(appended.is_empty());
+    let mut unknown_plan = new_session(PlanId::generate());
+    let (missing, appended) = db
+        .appended_by(db.store.start_session(unknown_plan.clone()))
+        .await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    assert!(appended.is_empty());
+    unknown_plan.plan = plan;
+    unknown_plan.target = target_name("db99");
+    assert!(matches!(
+        db.store.start_session(unknown_plan).await,
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -1,0 +1,126 @@
+//! Engineers reach a real `sshd` through fumidai only inside an approved plan's window,
+//! with a credential they never see (R-7-12, R-10.1-APPROVE, R-10.2-PRIV, R-13-9/10).
+
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "end-to-end tests: any failure must fail the test loudly"
+)]
+
+use fumidai_e2e::{Engineer, Gateway, SshLogin, Sshd};
+
+const PASSWORD: &str = "Kaede-Hashira-7731";
+
+/// A gateway with engineer alice, operator olga and target db01 (a real sshd).
+fn setup() -> (Gateway, Engineer, Sshd) {
+    let sshd = Sshd::start();
+    let gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    gw.add_target("db01", &sshd);
+    (gw, alice, sshd)
+}
+
+fn exec(gw: &Gateway, alice: &Engineer, user: &str, command: &str) -> fumidai_e2e::SshOutcome {
+    let mut login = SshLogin::engineer(alice);
+    login.user = user.to_owned();
+    login.command = Some(command.to_owned());
+    login.run(gw)
+}
+
+#[test]
+fn an_approved_plan_admits_exec_with_the_targets_exit_status() {
+    let (mut gw, alice, sshd) = setup();
+    let plan = gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let out = exec(
+        &gw,
+        &alice,
+        "alice:db01",
+        "echo hello-from-target; echo oops >&2; exit 3",
+    );
+    assert_eq!(out.code, 3, "{out:?}\n{}", gw.log());
+    assert_eq!(out.stdout, "hello-from-target\n");
+    assert!(out.stderr.contains("oops"), "{out:?}");
+    // The target's log shows fumidai's key, not the engineer's secrets.
+    assert!(
+        sshd.log().contains("Accepted publickey for root"),
+        "{}",
+        sshd.log()
+    );
+    let started = gw.wait_audit_kind("session.started");
+    assert_eq!(started["detail"]["plan_id"], plan.as_str(), "{started}");
+    assert_eq!(started["detail"]["engineer"], "alice", "{started}");
+    let ended = gw.wait_audit_kind("session.ended");
+    assert_eq!(ended["subject"], started["subject"], "{ended}");
+}
+
+#[test]
+fn no_approved_plan_no_session_and_the_engineer_is_told_why() {
+    let (mut gw, alice, _sshd) = setup();
+    gw.plan("alice", "db01", -5, 60, None);
+    gw.start();
+    let out = exec(&gw, &alice, "alice:db01", "echo should-not-run");
+    assert!(out.authenticated(), "{out:?}");
+    assert!(!out.stdout.contains("should-not-run"), "{out:?}");
+    assert!(
+        out.stdout.contains("approved") && out.stdout.contains("承認"),
+        "{out:?}"
+    );
+    let denied = gw.wait_audit("session.denied", "db01");
+    assert_eq!(denied["detail"]["reason"], "not_approved_yet", "{denied}");
+}
+
+#[test]
+fn a_window_in_the_future_or_past_is_refused_with_its_times() {
+    let (mut gw, alice, _sshd) = setup();
+    gw.plan("alice", "db01", 120, 180, Some("olga"));
+    gw.start();
+    let out = exec(&gw, &alice, "alice:db01", "echo should-not-run");
+    assert!(!out.stdout.contains("should-not-run"), "{out:?}");
+    assert!(
+        out.stdout.contains("JST"),
+        "the window's start is shown: {out:?}"
+    );
+    let denied = gw.wait_audit("session.denied", "db01");
+    assert_eq!(denied["detail"]["reason"], "window_not_started", "{denied}");
+}
+
+#[test]
+fn a_target_not_in_the_plan_is_refused() {
+    let (mut gw, alice, sshd) = setup();
+    gw.add_target("web01", &sshd);
+    gw.plan("alice", "web01", -5, 60, Some("olga"));
+    gw.start();
+    let out = exec(&gw, &alice, "alice:db01", "echo should-not-run");
+    assert!(!out.stdout.contains("should-not-run"), "{out:?}");
+    let denied = gw.wait_audit("session.denied", "db01");
+    assert_eq!(denied["detail"]["reason"], "target_not_in_plan", "{denied}");
+}
+
+#[test]
+fn a_changed_target_host_key_refuses_the_session_and_raises_an_alert() {
+    let sshd = Sshd::start();
+    let impostor = Sshd::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    // Pinned: the real target's key; listening: another server.
+    gw.add_target_with_host_key("db01", &impostor, &sshd.host_key);
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let out = exec(&gw, &alice, "alice:db01", "echo should-not-run");
+    assert!(!out.stdout.contains("should-not-run"), "{out:?}");
+    assert!(out.stdout.contains("host key"), "{out:?}");
+    let mismatch = gw.wait_audit("host_key.mismatch", "db01");
+    assert_eq!(
+        mismatch["detail"]["presented"],
+        impostor.host_key.as_str(),
+        "{mismatch}"
+    );
+    assert!(gw.log().contains("ALERT"), "{}", gw.log());
+}
