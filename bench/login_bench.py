@@ -5,7 +5,8 @@ as root). Not a test: it prints figures, and ratios to OpenSSH, for an issue not
 
     bench/run          build the release binary, then run this with it
     env: BENCH_LOGINS=15 BENCH_FLOOD=500 BENCH_CAP_FLOOD=1500 BENCH_REFUSALS=9 BENCH_BURST=8
-         BENCH_KEEP=1 keeps the temp dir (serve.log, sshd.log)
+         BENCH_KEEP=1 keeps the temp dir (serve.log, sshd.log); BENCH_REV names the source
+         in the summary when the binary was not built from this tree
 
 HOW A LOGIN IS TIMED. Each ssh runs with -vvv; its log lines are time-stamped as they arrive
 on a pipe and the phases are cut at:
@@ -672,7 +673,6 @@ def listen_backlog(port):
 
 def part3(gw, sshd, summary):
     print(f"\n3. {FLOOD} unauthenticated connections held ({machine_load()})")
-    drops_at_start = listen_overflows()
     summary.append(f"3. {FLOOD} held unauthenticated connections:")
     # Memory, no login in between: each kind of flood first on a freshly started gateway,
     # then both again on the same process (round 2), which should not need more.
@@ -778,7 +778,8 @@ def part3(gw, sshd, summary):
     refused = [a[0] for a in attempts if a[1] is None]
     release(held)
     gw.wait_unauthenticated(0)
-    print(f"      opened once: all connected after {opened:.1f} s, gateway counting {counted} at {full:.1f} s; "
+    print(f"      opened once (listen backlog {listen_backlog(gw.port)}): all connected after {opened:.1f} s, "
+          f"gateway counting {counted} at {full:.1f} s; "
           f"{at_once} closed at once; RSS {mib(before)} -> {mib(at_cap)}; SYN drops {listen_overflows() - drops}")
     print(f"      logins refused at connect: {len(refused)}"
           + (f" (tried from {refused[0]:.1f} s to {refused[-1]:.1f} s after the flood began)" if refused else "")
@@ -796,6 +797,7 @@ def part3(gw, sshd, summary):
     flood.start()
     gw.wait_unauthenticated(CAP, timeout=10)
     t0, results, why, cpu0 = time.time(), [], "", thread_cpu_ns(gw.proc.pid)
+    drops = listen_overflows()
     while time.time() - t0 < SUSTAIN_S:
         start = time.time() - t0
         run = gw.login(require=False)
@@ -804,6 +806,7 @@ def part3(gw, sshd, summary):
         time.sleep(max(0.0, 1 - (time.time() - t0 - start)))
     counted = gw.unauthenticated()
     busy = cpu_ms_since(gw.proc.pid, cpu0) / (time.time() - t0) / 10  # % of one CPU
+    drops = listen_overflows() - drops
     stop.set()
     flood.join()
     gw.wait_unauthenticated(0)
@@ -811,14 +814,12 @@ def part3(gw, sshd, summary):
     after = gw.login().login_ms()
     starved = len(ok) < len(results) / 2
     print(f"      kept up {SUSTAIN_S} s ({reconnects.value} reconnections, gateway counting {counted}, gateway "
-          f"CPU {busy:.0f}% of one core): "
+          f"CPU {busy:.0f}% of one core, SYN drops {drops}): "
           f"{len(ok)}/{len(results)} logins got in" + (f" (median {med(ok):.0f} ms)" if ok else "")
           + f"; after it stopped: login {after:.1f} ms; RSS {mib(gw.rss())}")
     summary.append(f"   kept up {SUSTAIN_S} s by ONE reconnecting client without a certificate: {len(ok)}/{len(results)} "
                    f"logins got in" + ("  <-- LOGINS STARVED while the cap is full" if starved else "")
                    + f"; after it stopped {after:.0f} ms")
-    summary.append(f"   kernel SYN drops (accept queue full) during part 3: {listen_overflows() - drops_at_start}; "
-                   f"front door listen backlog {listen_backlog(gw.port)}")
 
 
 def part4(gw, summary):
@@ -843,11 +844,11 @@ def part4(gw, summary):
     meds = [med(xs) for xs in times.values()]
     summary.append(f"4. refused login, answers sent -> failure (median of {REFUSALS}; gateway CPU per attempt):")
     for kind, xs in times.items():
-        c, top = med(cpu[kind]), max(cpu[kind])
-        at = f"#{cpu[kind].index(top) + 1}"
-        print(f"   {kind:<15} {stats(xs)}; gateway CPU per attempt median {c:.1f} ms (max {top:.1f}, attempt {at})")
+        c, top, first = med(cpu[kind]), max(cpu[kind]), cpu[kind][0]
+        print(f"   {kind:<15} {stats(xs)}; gateway CPU per attempt median {c:.1f} ms (first {first:.1f}, "
+              f"max {top:.1f})")
         summary.append(f"   {kind:<15} {med(xs):7.1f} ms (min {min(xs):.1f}, max {max(xs):.1f}, sd {sd(xs):.1f}); "
-                       f"CPU {c:.1f} ms (max {top:.1f}, attempt {at})")
+                       f"CPU {c:.1f} ms (first {first:.1f}, max {top:.1f})")
     print(f"   largest difference between medians {max(meds) - min(meds):.1f} ms")
     summary.append(f"   largest difference between medians {max(meds) - min(meds):.1f} ms")
 
@@ -870,6 +871,17 @@ def scan_log(gw, summary):
         print(f"   {n:6d} x {level} {msg[:140]}")
     summary.append(f"gateway log: {levels.get('ERROR', 0)} ERROR, {levels.get('WARN', 0)} WARN lines"
                    + ("" if levels.get("ERROR", 0) + levels.get("WARN", 0) == 0 else " (listed above)"))
+
+
+def source_revision():
+    """The commit bench/run built, and whether the tree had changes outside bench/."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    git = ["git", "-C", root]
+    rev = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    if not rev:
+        return "?"
+    dirty = subprocess.run(git + ["diff", "--quiet", "HEAD", "--", ".", ":(exclude)bench"]).returncode
+    return rev + (" + uncommitted changes" if dirty else "")
 
 
 def main():
@@ -908,9 +920,7 @@ def main():
     else:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    rev = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"], capture_output=True,
-                         text=True).stdout.strip()
+    rev = os.environ.get("BENCH_REV") or source_revision()
     print("\n----- summary (paste into the issue note) -----")
     openssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.split(",")[0].strip()
     print(f"fumidai bench @ {rev or '?'}, release build, loopback, {os.cpu_count()} CPUs, {openssh}")

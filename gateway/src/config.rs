@@ -99,9 +99,19 @@ pub struct LimitsSection {
     /// Time from TCP accept to a completed login; then the connection is closed.
     #[serde(with = "humantime_serde")]
     pub login_grace: Duration,
-    /// An SSH connection with no traffic for this long is closed (R-10.2-TIMEOUT, R-12-6).
+    /// An SSH connection with no traffic for this long is closed (R-10.2-TIMEOUT, R-12-6);
+    /// a maintenance session with no engineer input and no target output for this long is
+    /// cut with reason `idle`. `0s` switches the session rule off (not recommended).
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
+    /// The longest a maintenance session may last, whatever its plan's window says; then it
+    /// is cut with reason `max-length` (R-10.2-TIMEOUT). `0s` switches it off.
+    #[serde(with = "humantime_serde")]
+    pub max_session: Duration,
+    /// How long before the session is cut at its window's end (or maximum length) the
+    /// engineer is warned, once. `0s`: no warning.
+    #[serde(with = "humantime_serde")]
+    pub window_warning: Duration,
 }
 
 impl Default for LimitsSection {
@@ -110,6 +120,24 @@ impl Default for LimitsSection {
             max_unauthenticated: 1024,
             login_grace: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(15 * 60),
+            max_session: Duration::from_secs(8 * 3600),
+            window_warning: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl LimitsSection {
+    /// The session limits as the policy's type; a zero duration switches that limit off.
+    pub fn session_limits(&self) -> policy::limits::Limits {
+        let limit = |d: Duration| {
+            (!d.is_zero())
+                .then(|| chrono::TimeDelta::from_std(d).ok())
+                .flatten()
+        };
+        policy::limits::Limits {
+            idle_timeout: limit(self.idle_timeout),
+            window_warning: limit(self.window_warning),
+            max_length: limit(self.max_session),
         }
     }
 }
@@ -287,8 +315,12 @@ handshake_timeout = "{hs}"
 max_unauthenticated = {max_unauth}
 # Time allowed from connect to completed login.
 login_grace = "{grace}"
-# An SSH connection idle this long is closed (R-10.2-TIMEOUT).
+# A session with no input or output this long is cut (R-10.2-TIMEOUT, R-12-6).
 idle_timeout = "{idle}"
+# The longest a session may last, whatever its plan's window; "0s" switches this off.
+max_session = "{max_session}"
+# Engineers are warned this long before their session is cut at the window's end.
+window_warning = "{window_warning}"
 
 [auth]
 # Consecutive failed logins that lock an account, and for how long (R-14-6(6)).
@@ -313,6 +345,8 @@ filter = "{filter}"
         max_unauth = c.limits.max_unauthenticated,
         grace = humantime::format_duration(c.limits.login_grace),
         idle = humantime::format_duration(c.limits.idle_timeout),
+        max_session = humantime::format_duration(c.limits.max_session),
+        window_warning = humantime::format_duration(c.limits.window_warning),
         threshold = c.auth.lockout_threshold,
         lock = humantime::format_duration(c.auth.lockout_duration),
         days = c.certificates.client_days,
@@ -334,12 +368,28 @@ mod tests {
         c.gateway.server_name = "gw.example.jp".into();
         c.tls.allow_tls12 = true;
         c.database.url = "postgres://fumidai@db/fumidai".into();
+        c.limits.max_session = Duration::from_secs(90 * 60);
+        c.limits.window_warning = Duration::from_secs(2 * 60);
         let parsed = Config::parse(Path::new("t.toml"), &commented_template(&c)).unwrap();
         assert_eq!(parsed, c);
         assert_eq!(
             Config::parse(Path::new("t.toml"), "").unwrap(),
             Config::default()
         );
+    }
+
+    #[test]
+    fn session_limits_come_from_the_limits_section() {
+        let text = "[limits]\nidle_timeout = \"2s\"\nmax_session = \"0s\"\nwindow_warning = \"10m\"\n";
+        let c = Config::parse(Path::new("t.toml"), text).unwrap();
+        let limits = c.limits.session_limits();
+        assert_eq!(limits.idle_timeout, Some(chrono::TimeDelta::seconds(2)));
+        assert_eq!(limits.max_length, None, "0s switches the maximum off");
+        assert_eq!(limits.window_warning, Some(chrono::TimeDelta::minutes(10)));
+        let defaults = Config::default().limits.session_limits();
+        assert_eq!(defaults.idle_timeout, Some(chrono::TimeDelta::minutes(15)));
+        assert_eq!(defaults.max_length, Some(chrono::TimeDelta::hours(8)));
+        assert_eq!(defaults.window_warning, Some(chrono::TimeDelta::minutes(5)));
     }
 
     #[test]

@@ -60,6 +60,10 @@ impl DataDir {
         /// The SSH service's host key (OpenSSH format).
         ssh_host_key, "ssh_host_ed25519_key");
     file!(
+        /// fumidai's SSH user CA (Ed25519, OpenSSH format), which signs the per-session
+        /// certificates for targets registered with `--auth cert`. Not the TLS CA.
+        ssh_ca_key, "ssh_user_ca_ed25519_key");
+    file!(
         /// The gateway's Ed25519 key that signs recordings and reports (PKCS#8 PEM).
         signing_key, "signing.key");
     file!(

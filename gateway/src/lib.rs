@@ -15,6 +15,7 @@
 //! - [`auth`]: the login procedure (password + TOTP + certificate), shared by protocols.
 //! - [`ssh`]: the SSH service inside the TLS stream (russh).
 //! - [`proxy`]: the SSH client leg to targets and the channel bridge.
+//! - [`ssh_ca`]: fumidai's SSH user CA, signing per-session certificates for targets.
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
 //! - [`metrics`]: Prometheus counters and gauges.
 //! - [`cli`]: the `fumidai` command line.
@@ -33,4 +34,5 @@ pub mod metrics;
 pub mod pki;
 pub mod proxy;
 pub mod ssh;
+pub mod ssh_ca;
 pub mod tls;

@@ -15,6 +15,8 @@
 //! - [`target`]: targets: how fumidai logs in, tags, the pinned SSH host key.
 //! - [`plan`]: work plans, submission and the four-eyes approval (R-10.1-APPROVE, R-14-4).
 //! - [`admission`]: whether a session may start now, and why not (R-7-12).
+//! - [`limits`]: when a live session is warned and cut, and every end's reason
+//!   (R-10.2-TIMEOUT).
 //! - [`jst`]: times as shown to people in the hospital (Japan Standard Time).
 //!
 //! # What this crate does not do
@@ -26,6 +28,7 @@ pub mod admission;
 pub mod channel;
 pub mod ids;
 pub mod jst;
+pub mod limits;
 pub mod lockout;
 pub mod login;
 pub mod login_name;

@@ -174,6 +174,19 @@ pub trait Store: Send + Sync {
     async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>>;
     /// A session by ID.
     async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>>;
+    /// Asks for a live session to be killed, and appends `session.killed` (actor: who
+    /// asked; detail: the reason) in the same transaction. The gateway holding the session
+    /// sees the request through [`pending_kills`](Store::pending_kills) and ends it with
+    /// reason `killed`. A session already ended, or with a kill already pending, is
+    /// [`Error::InvalidTransition`] and changes nothing; an unknown one [`Error::NotFound`].
+    async fn request_kill(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<KillRequest>;
+    /// Kill requests for sessions not yet ended, oldest first. Every gateway polls this.
+    async fn pending_kills(&self) -> Result<Vec<KillRequest>>;
 
     /// Appends an event that records no other change (configuration load, refused
     /// connection, start-up).

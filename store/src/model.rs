@@ -350,6 +350,21 @@ pub struct SessionRecord {
     pub seal: Option<RecordingSeal>,
 }
 
+/// An operator's request to kill a live session, as recorded by
+/// [`Store::request_kill`](crate::Store::request_kill). It stays pending until the session
+/// ends; the gateway holding the session executes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KillRequest {
+    /// The session to end.
+    pub session: SessionId,
+    /// When the kill was asked for.
+    pub requested_at: DateTime<Utc>,
+    /// Who asked, as the audit trail names them (`cli:root`).
+    pub requested_by: String,
+    /// Why, as they gave it.
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,3 +124,96 @@ fn a_changed_target_host_key_refuses_the_session_and_raises_an_alert() {
     );
     assert!(gw.log().contains("ALERT"), "{}", gw.log());
 }
+
+/// Every file under `dir` whose name ends with `suffix`.
+fn files_ending(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(suffix) {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn sessions_are_recorded_replayable_and_sealed_and_tampering_is_detected() {
+    fumidai_e2e::tools::require("asciinema");
+    let (mut gw, alice, _sshd) = setup();
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let out = exec(&gw, &alice, "alice:db01", "echo recorded-$((6*7))");
+    assert_eq!(out.stdout, "recorded-42\n", "{out:?}");
+    let sealed = gw.wait_audit_kind("recording.sealed");
+    let casts = files_ending(&gw.data.join("recordings"), ".cast");
+    assert_eq!(casts.len(), 1, "{casts:?}");
+    // A stock asciinema replays it (it wants a terminal, so under script(1)).
+    let replay = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("asciinema cat {}", casts[0].display()),
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&replay.stdout);
+    assert!(shown.contains("recorded-42"), "{shown}");
+    let header: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&casts[0])
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["fumidai"]["engineer"], "alice", "{header}");
+    assert_eq!(header["command"], "echo recorded-$((6*7))", "{header}");
+    assert_eq!(
+        header["fumidai"]["session_id"], sealed["subject"],
+        "{header} {sealed}"
+    );
+
+    let verified = gw.cli_ok(&["audit", "verify"]);
+    assert!(verified.contains("1 intact"), "{verified}");
+    // One changed byte in the recording, and verification fails naming it.
+    let mut bytes = std::fs::read(&casts[0]).unwrap();
+    let at = bytes.windows(11).position(|w| w == b"recorded-42").unwrap();
+    bytes[at] = b'R';
+    std::fs::write(&casts[0], bytes).unwrap();
+    let out = gw.cli(&["audit", "verify"]);
+    assert!(
+        !out.status.success(),
+        "tampered recording passed verification"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".cast"), "{err}");
+}
+
+#[test]
+fn without_a_writable_recording_store_no_session_starts() {
+    let (mut gw, alice, _sshd) = setup();
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    // Root ignores permissions, so make the recordings directory impossible instead.
+    let recordings = gw.data.join("recordings");
+    std::fs::remove_dir_all(&recordings).unwrap();
+    std::fs::write(&recordings, b"not a directory").unwrap();
+    gw.start();
+    let out = exec(&gw, &alice, "alice:db01", "echo should-not-run");
+    assert!(!out.stdout.contains("should-not-run"), "{out:?}");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("recorded") && out.stdout.contains("記録"),
+        "{out:?}"
+    );
+    let denied = gw.wait_audit("session.denied", "db01");
+    assert_eq!(
+        denied["detail"]["reason"], "recording_unavailable",
+        "{denied}"
+    );
+}

@@ -1,6 +1,6 @@
 //! `fumidai audit verify|tail`: the audit trail for auditors (R-17-1, R-17-2).
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use store::AuditVerification;
 
 use super::context::Context;
@@ -33,7 +33,7 @@ pub(crate) async fn run(ctx: &Context, cmd: AuditCommand, out: Output) -> anyhow
             if let AuditVerification::Broken { seq, .. } = verdict {
                 bail!("audit chain broken at record {seq}");
             }
-            Ok(())
+            verify_recordings(ctx, out).await
         }
         AuditCommand::Tail { n } => {
             let records = ctx.store.audit_tail(n).await?;
@@ -54,4 +54,76 @@ pub(crate) async fn run(ctx: &Context, cmd: AuditCommand, out: Output) -> anyhow
             })
         }
     }
+}
+
+/// R-17-2: every sealed recording must still match its seal — the statement signed by the
+/// gateway's key, and each file's size and SHA-256 — as recorded in the chain.
+async fn verify_recordings(ctx: &Context, out: Output) -> anyhow::Result<()> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let public =
+        std::fs::read_to_string(ctx.dir.signing_public_key()).context("cannot read signing.pub")?;
+    let key = ed25519_dalek::VerifyingKey::from_public_key_pem(&public)
+        .context("signing.pub is not an Ed25519 public key")?;
+    let sealed: Vec<_> = ctx
+        .store
+        .audit_tail(u32::MAX)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == store::AuditKind::RecordingSealed.as_str())
+        .collect();
+    let root = ctx.dir.recordings();
+    let mut broken = Vec::new();
+    for record in &sealed {
+        let statement = record
+            .detail
+            .get("statement")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let signature = record
+            .detail
+            .get("signature")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let checked = check_recording(&root, &key, statement, signature).await;
+        if let Err(problem) = checked {
+            broken.push(format!(
+                "record {} (session {}): {problem}",
+                record.seq, record.subject
+            ));
+        }
+    }
+    if !out.json {
+        println!(
+            "recordings: {} sealed, {} intact",
+            sealed.len(),
+            sealed.len() - broken.len()
+        );
+    }
+    if let Some(first) = broken.first() {
+        for line in &broken {
+            eprintln!("recording BROKEN: {line}");
+        }
+        bail!("a recording no longer matches its seal: {first}");
+    }
+    Ok(())
+}
+
+async fn check_recording(
+    root: &std::path::Path,
+    key: &ed25519_dalek::VerifyingKey,
+    statement: &str,
+    signature: &str,
+) -> Result<(), String> {
+    let statement = recorder::Statement::parse(statement).map_err(|e| e.to_string())?;
+    let bytes: [u8; 64] = hex::decode(signature)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| "malformed signature".to_owned())?;
+    let signature = ed25519_dalek::Signature::from_bytes(&bytes);
+    recorder::seal::verify(&statement, &signature, key).map_err(|e| e.to_string())?;
+    let root = root.to_owned();
+    tokio::task::spawn_blocking(move || recorder::seal::verify_files(&root, &statement))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }

@@ -20,6 +20,7 @@ use crate::config::{self, Config};
 use crate::datadir::{self, DataDir};
 use crate::pki::Ca;
 use crate::ssh::host_key;
+use crate::ssh_ca::SshCa;
 
 /// Validity of the front door's own certificate, in days.
 const SERVER_CERT_DAYS: u32 = 825;
@@ -52,6 +53,8 @@ struct Initialised {
     ca_sha256: String,
     server_names: Vec<String>,
     ssh_host_key: String,
+    /// The line for targets' `TrustedUserCAKeys` (`fumidai ssh-ca pubkey` prints it again).
+    ssh_ca_public_key: String,
     signing_public_key: String,
     database: String,
 }
@@ -120,13 +123,14 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
     out.print(&summary, |s| {
         format!(
             "Initialised {dir}\n\
-             \n  CA certificate   {ca} (SHA-256 {fp})\n  server names     {names}\n  SSH host key     {hk}\n  database         {db}\n\
+             \n  CA certificate   {ca} (SHA-256 {fp})\n  server names     {names}\n  SSH host key     {hk}\n  SSH user CA      {sshca}\n  database         {db}\n\
              \nNext:\n  fumidai --data-dir {dir} vendor add VENDOR\n  fumidai --data-dir {dir} engineer add LOGIN --vendor VENDOR --password-stdin\n  fumidai --data-dir {dir} cert issue LOGIN --out DIR\n  fumidai --data-dir {dir} serve",
             dir = s.data_dir.display(),
             ca = s.ca_certificate.display(),
             fp = s.ca_sha256,
             names = s.server_names.join(", "),
             hk = s.ssh_host_key,
+            sshca = s.ssh_ca_public_key,
             db = s.database,
         )
     })
@@ -155,6 +159,15 @@ fn write_files(dir: &DataDir, config: &Config, args: &InitArgs) -> anyhow::Resul
     let ssh_host_key =
         host_key::public_openssh(&host_key).context("cannot encode the SSH host key")?;
 
+    // Targets registered with `--auth cert` trust this key, and nothing else of fumidai's.
+    let ssh_ca = SshCa::generate().context("cannot generate the SSH user CA key")?;
+    ssh_ca
+        .write(&dir.ssh_ca_key())
+        .context("cannot write the SSH user CA key")?;
+    let ssh_ca_public_key = ssh_ca
+        .public_line()
+        .context("cannot encode the SSH user CA key")?;
+
     let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let signing_pem = signing
         .to_pkcs8_pem(LineEnding::LF)
@@ -173,6 +186,7 @@ fn write_files(dir: &DataDir, config: &Config, args: &InitArgs) -> anyhow::Resul
         ca_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(ca.cert_der())),
         server_names,
         ssh_host_key,
+        ssh_ca_public_key,
         signing_public_key: signing_public,
         database: String::new(),
     })
@@ -193,6 +207,7 @@ async fn create_database(dir: &DataDir, url: &str, summary: &Initialised) -> any
         "server_names": summary.server_names,
         "ca_sha256": summary.ca_sha256,
         "ssh_host_key": summary.ssh_host_key,
+        "ssh_ca_public_key": summary.ssh_ca_public_key,
         "signing_public_key": summary.signing_public_key,
     }));
     store

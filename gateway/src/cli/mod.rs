@@ -12,6 +12,7 @@ mod init;
 mod output;
 mod plan;
 mod serve;
+mod ssh_ca;
 mod target;
 
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ pub enum Command {
     /// Inspect and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// fumidai's SSH user CA, which targets registered with `--auth cert` trust.
+    #[command(subcommand)]
+    SshCa(ssh_ca::SshCaCommand),
     /// (Vendor side) Relay an SSH connection through the gateway's mutual-TLS front door.
     Connect(connect::ConnectArgs),
 }
@@ -116,6 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Target(cmd) => target::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Plan(cmd) => plan::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::SshCa(cmd) => ssh_ca::run(&cli.data_dir, cmd, out),
         Command::Connect(args) => connect::run(args).await,
     }
 }

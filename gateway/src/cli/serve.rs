@@ -18,6 +18,7 @@ use crate::auth::Authenticator;
 use crate::config::{LogFormat, LoggingSection};
 use crate::datadir;
 use crate::front_door::{FrontDoor, FrontDoorSettings};
+use crate::proxy::recording::RecordingSettings;
 use crate::proxy::session::ProxyContext;
 use crate::ssh::{SshService, SshSettings, host_key, russh_config};
 use crate::tls::{self, Revocations, ServerTlsSettings};
@@ -72,6 +73,11 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         store: Arc::clone(&store),
         client_config: Arc::new(russh::client::Config::default()),
         connect_timeout: TARGET_CONNECT_TIMEOUT,
+        ssh_ca: Arc::new(super::ssh_ca::load_or_create(&ctx.dir)?),
+        recording: Arc::new(RecordingSettings {
+            storage: Arc::new(recorder::sink::LocalDisk::new(ctx.dir.recordings())),
+            signing_key: Arc::new(load_signing_key(&ctx.dir)?),
+        }),
     });
     let ssh = Arc::new(
         SshService::new(
@@ -130,6 +136,14 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         () = shutdown_signal() => info!("shutting down"),
     }
     Ok(())
+}
+
+/// The gateway's Ed25519 key that seals recordings.
+fn load_signing_key(dir: &crate::datadir::DataDir) -> anyhow::Result<ed25519_dalek::SigningKey> {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    let pem = datadir::read_secret(&dir.signing_key()).context("cannot read the signing key")?;
+    let pem = std::str::from_utf8(&pem).context("the signing key is not PEM")?;
+    ed25519_dalek::SigningKey::from_pkcs8_pem(pem).context("cannot load the signing key")
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {

@@ -16,10 +16,45 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use russh::{Channel, ChannelId, ChannelMsg, client, server};
-use tracing::debug;
+use tracing::{debug, warn};
+
+/// What a channel was opened for, known when its shell, command or subsystem starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelStart {
+    /// The terminal, if one was requested first.
+    pub pty: Option<PtyInfo>,
+    /// What runs.
+    pub work: Work,
+}
+
+/// A requested terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtyInfo {
+    /// `TERM`.
+    pub term: String,
+    /// Columns.
+    pub cols: u32,
+    /// Rows.
+    pub rows: u32,
+}
+
+/// What a channel runs on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// A login shell.
+    Shell,
+    /// A command (lossily decoded for the record).
+    Exec(String),
+    /// A subsystem such as `sftp`.
+    Subsystem(String),
+}
 
 /// What the bridge reports to the recording. Implemented by the session recorder.
 pub trait SessionTap: Send + Sync {
+    /// The channel's work starts; the recording must be open before it is forwarded.
+    fn begin(&self, start: &ChannelStart) -> impl Future<Output = Result<(), TapError>> + Send;
+    /// Bytes the target sent on stderr.
+    fn stderr(&self, data: &[u8]) -> impl Future<Output = Result<(), TapError>> + Send;
     /// Bytes the engineer typed (pty sessions) or sent (exec input).
     fn input(&self, data: &[u8]) -> impl Future<Output = Result<(), TapError>> + Send;
     /// Bytes the target sent back.
@@ -67,6 +102,7 @@ pub async fn run<T: SessionTap>(
         let tap = Arc::clone(&tap);
         let handle = handle.clone();
         async move {
+            let mut pty = None;
             while let Some(msg) = from_engineer.wait().await {
                 match forward_up(
                     msg,
@@ -75,6 +111,7 @@ pub async fn run<T: SessionTap>(
                     engineer_id,
                     &pending,
                     tap.as_ref(),
+                    &mut pty,
                 )
                 .await
                 {
@@ -101,7 +138,7 @@ pub async fn run<T: SessionTap>(
                     }
                 }
                 ChannelMsg::ExtendedData { data, ext } => {
-                    tap.output(&data).await?;
+                    tap.stderr(&data).await?;
                     if to_engineer.extended_data_bytes(ext, data).await.is_err() {
                         return Ok(BridgeEnd::Dropped);
                     }
@@ -181,6 +218,7 @@ async fn forward_up<T: SessionTap>(
     engineer_id: ChannelId,
     pending: &PendingReplies,
     tap: &T,
+    pty: &mut Option<PtyInfo>,
 ) -> Result<bool, Up> {
     let expect_reply = |want: bool| {
         if want && let Ok(mut p) = pending.lock() {
@@ -207,7 +245,11 @@ async fn forward_up<T: SessionTap>(
             pix_height,
             terminal_modes,
         } => {
-            tap.resize(col_width, row_height).await?;
+            *pty = Some(PtyInfo {
+                term: term.clone(),
+                cols: col_width,
+                rows: row_height,
+            });
             expect_reply(want_reply);
             to_target
                 .request_pty(
@@ -222,6 +264,7 @@ async fn forward_up<T: SessionTap>(
                 .await
         }
         ChannelMsg::RequestShell { want_reply } => {
+            begin(tap, handle, engineer_id, pty, Work::Shell).await?;
             expect_reply(want_reply);
             to_target.request_shell(want_reply).await
         }
@@ -229,10 +272,13 @@ async fn forward_up<T: SessionTap>(
             want_reply,
             command,
         } => {
+            let shown = String::from_utf8_lossy(&command).into_owned();
+            begin(tap, handle, engineer_id, pty, Work::Exec(shown)).await?;
             expect_reply(want_reply);
             to_target.exec(want_reply, command).await
         }
         ChannelMsg::RequestSubsystem { want_reply, name } => {
+            begin(tap, handle, engineer_id, pty, Work::Subsystem(name.clone())).await?;
             expect_reply(want_reply);
             to_target.request_subsystem(want_reply, name).await
         }
@@ -279,10 +325,44 @@ async fn forward_up<T: SessionTap>(
     sent.map(|()| true).map_err(|_| Up::Gone)
 }
 
+/// Opens the recording before the work starts. If it can't be opened, the engineer's
+/// request is refused with a message and the channel ends (fail closed).
+async fn begin<T: SessionTap>(
+    tap: &T,
+    handle: &server::Handle,
+    engineer_id: ChannelId,
+    pty: &Option<PtyInfo>,
+    work: Work,
+) -> Result<(), Up> {
+    let start = ChannelStart {
+        pty: pty.clone(),
+        work,
+    };
+    if let Err(error) = tap.begin(&start).await {
+        warn!(%error, "recording could not be opened; channel refused");
+        let _ = handle
+            .extended_data(engineer_id, 1, RECORDING_UNAVAILABLE)
+            .await;
+        let _ = handle.channel_failure(engineer_id).await;
+        return Err(Up::Tap(error));
+    }
+    Ok(())
+}
+
+/// Told to the engineer when the recording can't be written.
+const RECORDING_UNAVAILABLE: &str = "fumidai: 記録を保存できないため、この操作は開始できません。運用担当者に連絡してください。\r\n\
+     fumidai: the session cannot be recorded, so it cannot start; please contact the operator.\r\n";
+
 /// A tap that records nothing; for channels whose recording is kept elsewhere.
 pub struct NoTap;
 
 impl SessionTap for NoTap {
+    async fn begin(&self, _start: &ChannelStart) -> Result<(), TapError> {
+        Ok(())
+    }
+    async fn stderr(&self, _data: &[u8]) -> Result<(), TapError> {
+        Ok(())
+    }
     async fn input(&self, _data: &[u8]) -> Result<(), TapError> {
         Ok(())
     }

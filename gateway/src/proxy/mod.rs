@@ -7,5 +7,6 @@
 //! what was admitted, through the recording.
 
 pub mod bridge;
+pub mod recording;
 pub mod session;
 pub mod target;

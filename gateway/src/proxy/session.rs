@@ -21,7 +21,9 @@ use serde_json::json;
 use store::{Actor, AuditEvent, AuditKind, NewSession, Store};
 use tracing::{info, warn};
 
+use super::recording::RecordingSettings;
 use super::target::{self, TargetConnection, TargetCredential, TargetEndpoint, TargetError};
+use crate::ssh_ca::{CertRequest, SshCa};
 
 /// What opening a session needs, shared by every connection.
 pub struct ProxyContext {
@@ -31,6 +33,11 @@ pub struct ProxyContext {
     pub client_config: Arc<russh::client::Config>,
     /// How long a target may take to answer.
     pub connect_timeout: Duration,
+    /// fumidai's SSH user CA, which signs a certificate per session for `--auth cert`
+    /// targets.
+    pub ssh_ca: Arc<SshCa>,
+    /// Where recordings go and what seals them.
+    pub recording: Arc<RecordingSettings>,
 }
 
 /// An admitted, connected session.
@@ -99,7 +106,33 @@ impl ProxyContext {
                 });
             }
         };
-        let endpoint = self.endpoint(target).await?;
+        // Generated before connecting: a `--auth cert` login carries it in its key ID.
+        let id = SessionId::generate();
+        let cert_request = CertRequest {
+            engineer: engineer.clone(),
+            session_id: id,
+            valid_until: ends_at,
+            allow_port_forwarding: allow.forward,
+        };
+        // Fail closed: no session that can't be recorded (R-10-3).
+        let storage = Arc::clone(&self.recording.storage);
+        let writable = tokio::task::spawn_blocking(move || storage.check_writable())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        if let Err(error) = writable {
+            warn!(%error, "ALERT: recordings cannot be written; session refused");
+            let detail = json!({ "reason": "recording_unavailable", "plan_id": plan.to_string() });
+            self.audit(AuditKind::SessionDenied, engineer, target, detail)
+                .await;
+            return Err(Refusal {
+                reason: "recording_unavailable",
+                message: "記録を保存できないため、セッションを開始できません。運用担当者に連絡してください。\r\n\
+                          The session cannot be recorded, so it cannot start; please contact the operator.\r\n"
+                    .to_owned(),
+            });
+        }
+        let endpoint = self.endpoint(target, &cert_request).await?;
         let connection = match target::connect(
             &endpoint,
             Arc::clone(&self.client_config),
@@ -137,7 +170,6 @@ impl ProxyContext {
                 });
             }
         };
-        let id = SessionId::generate();
         let new = NewSession {
             id,
             engineer: engineer.clone(),
@@ -161,6 +193,25 @@ impl ProxyContext {
         })
     }
 
+    /// Records a sealed channel recording in the audit chain, so `audit verify` can later
+    /// detect a changed or missing file (R-17-2).
+    pub async fn record_seal(&self, session: &TargetSession, sealed: &recorder::Sealed) {
+        let event = AuditEvent::new(
+            AuditKind::RecordingSealed,
+            Actor::System,
+            session.id.to_string(),
+        )
+        .with_detail(json!({
+            "statement": sealed.statement.canonical(),
+            "signature": sealed.signature_hex(),
+            "engineer": session.engineer.as_str(),
+            "target": session.target.as_str(),
+        }));
+        if let Err(error) = self.store.append_audit(event).await {
+            warn!(session_id = %session.id, %error, "could not record a recording's seal");
+        }
+    }
+
     /// Records a session's end with its reason.
     pub async fn end(&self, session: &TargetSession, reason: &str) {
         if let Err(error) = self.store.end_session(&session.id, reason, None).await {
@@ -168,7 +219,11 @@ impl ProxyContext {
         }
     }
 
-    async fn endpoint(&self, name: &TargetName) -> Result<TargetEndpoint, Refusal> {
+    async fn endpoint(
+        &self,
+        name: &TargetName,
+        cert_request: &CertRequest,
+    ) -> Result<TargetEndpoint, Refusal> {
         let target = self
             .store
             .target(name)
@@ -198,6 +253,7 @@ impl ProxyContext {
                     std::str::from_utf8(secret.expose_secret()).map_err(|_| vault_broken())?;
                 TargetCredential::Password(SecretString::from(text.to_owned()))
             }
+            (TargetAuth::Cert, None) => self.certificate(name, &target.login, cert_request)?,
             _ => return Err(vault_broken()),
         };
         Ok(TargetEndpoint {
@@ -205,6 +261,37 @@ impl ProxyContext {
             login: target.login.clone(),
             host_key: target.host_key.to_string(),
             credential,
+        })
+    }
+
+    /// Signs the session's certificate (R-10.1-NODEFAULT: the target's log names the
+    /// engineer) and logs what the target will log, so the two can be matched.
+    #[tracing::instrument(skip_all)]
+    fn certificate(
+        &self,
+        name: &TargetName,
+        login: &str,
+        request: &CertRequest,
+    ) -> Result<TargetCredential, Refusal> {
+        let issued = self
+            .ssh_ca
+            .issue(request, login, Utc::now())
+            .map_err(|e| unavailable("ssh ca", &e))?;
+        info!(
+            session_id = %request.session_id,
+            engineer = %request.engineer,
+            target = %name,
+            key_id = issued.cert.key_id(),
+            serial = issued.cert.serial(),
+            principal = login,
+            valid_after = issued.cert.valid_after(),
+            valid_before = issued.cert.valid_before(),
+            ca = %self.ssh_ca.fingerprint(),
+            "signed a session certificate"
+        );
+        Ok(TargetCredential::Certificate {
+            key: Box::new(issued.key),
+            cert: Box::new(issued.cert),
         })
     }
 

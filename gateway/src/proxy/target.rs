@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client::{self, AuthResult, Handle};
-use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::{
+    Certificate, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{debug, instrument};
 
@@ -16,6 +18,14 @@ pub enum TargetCredential {
     Key(Box<PrivateKey>),
     /// A password held in the vault.
     Password(SecretString),
+    /// A key pair generated for this session only, and the short-lived OpenSSH user
+    /// certificate fumidai's SSH CA signed for it (`--auth cert`, R-10.1-NODEFAULT).
+    Certificate {
+        /// The session's private key, in memory only.
+        key: Box<PrivateKey>,
+        /// Its certificate: key ID `ENGINEER/SESSION-ID`, the login as sole principal.
+        cert: Box<Certificate>,
+    },
 }
 
 impl std::fmt::Debug for TargetCredential {
@@ -23,6 +33,7 @@ impl std::fmt::Debug for TargetCredential {
         f.write_str(match self {
             Self::Key(_) => "TargetCredential::Key(<secret>)",
             Self::Password(_) => "TargetCredential::Password(<secret>)",
+            Self::Certificate { .. } => "TargetCredential::Certificate(<secret>)",
         })
     }
 }
@@ -62,6 +73,15 @@ pub enum TargetError {
     /// The target refused fumidai's credential.
     #[error("target refused the stored credential for {login}")]
     CredentialRefused {
+        /// The account on the target.
+        login: String,
+    },
+    /// The target refused fumidai's session certificate: its sshd does not trust
+    /// fumidai's SSH CA, or does not map the login to the certificate's principal.
+    #[error(
+        "target refused fumidai's SSH certificate for {login} (does its sshd list `fumidai ssh-ca pubkey` in TrustedUserCAKeys?)"
+    )]
+    CertificateRefused {
         /// The account on the target.
         login: String,
     },
@@ -115,15 +135,27 @@ pub async fn connect(
             let key = PrivateKeyWithHashAlg::new(Arc::new(key.as_ref().clone()), hash);
             handle.authenticate_publickey(&endpoint.login, key).await?
         }
+        TargetCredential::Certificate { key, cert } => {
+            // Ed25519 only (fumidai generates the key): no RSA hash to negotiate.
+            handle
+                .authenticate_openssh_cert(
+                    &endpoint.login,
+                    Arc::new(key.as_ref().clone()),
+                    cert.as_ref().clone(),
+                )
+                .await?
+        }
     };
-    match result {
-        AuthResult::Success => {
+    let login = endpoint.login.clone();
+    match (result, &endpoint.credential) {
+        (AuthResult::Success, _) => {
             debug!("logged in to target");
             Ok(handle)
         }
-        AuthResult::Failure { .. } => Err(TargetError::CredentialRefused {
-            login: endpoint.login.clone(),
-        }),
+        (AuthResult::Failure { .. }, TargetCredential::Certificate { .. }) => {
+            Err(TargetError::CertificateRefused { login })
+        }
+        (AuthResult::Failure { .. }, _) => Err(TargetError::CredentialRefused { login }),
     }
 }
 

@@ -8,8 +8,9 @@ use russh::server::{ChannelOpenHandle, Msg, Session};
 use tracing::{Instrument, info, warn};
 
 use super::handler::ConnectionHandler;
-use crate::proxy::bridge::{self, BridgeEnd, NoTap};
-use crate::proxy::session::{Refusal, TargetSession};
+use crate::proxy::bridge::{self, BridgeEnd};
+use crate::proxy::recording::ChannelRecording;
+use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
 
 impl ConnectionHandler {
     /// Bridges a new session channel to the target when the engineer named one and is
@@ -62,6 +63,7 @@ impl ConnectionHandler {
                     channel,
                     target_channel,
                     session.handle(),
+                    &proxy,
                     &target_session,
                     &self.span,
                 );
@@ -86,17 +88,30 @@ fn spawn_bridge(
     engineer: Channel<Msg>,
     target: Channel<russh::client::Msg>,
     handle: russh::server::Handle,
+    proxy: &Arc<ProxyContext>,
     session: &Arc<TargetSession>,
     span: &tracing::Span,
 ) {
     let session_id = session.id;
+    let channel_number = u32::from(engineer.id());
+    let recording = Arc::new(ChannelRecording::new(
+        Arc::clone(&proxy.recording),
+        Arc::clone(session),
+        channel_number,
+    ));
+    let (proxy, session) = (Arc::clone(proxy), Arc::clone(session));
     let run = async move {
-        match bridge::run(engineer, target, handle, Arc::new(NoTap)).await {
+        match bridge::run(engineer, target, handle, Arc::clone(&recording)).await {
             BridgeEnd::Closed { exit_status } => info!(%session_id, ?exit_status, "channel closed"),
             BridgeEnd::TapFailed(error) => {
-                warn!(%session_id, %error, "channel ended: recording failed")
+                warn!(%session_id, %error, "channel ended: recording failed");
             }
             BridgeEnd::Dropped => info!(%session_id, "channel dropped"),
+        }
+        match recording.finish().await {
+            Some(Ok(sealed)) => proxy.record_seal(&session, &sealed).await,
+            Some(Err(error)) => warn!(%session_id, %error, "recording could not be sealed"),
+            None => {}
         }
     };
     tokio::spawn(run.instrument(span.clone()));

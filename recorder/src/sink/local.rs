@@ -48,6 +48,32 @@ impl LocalDisk {
 }
 
 impl RecordingStorage for LocalDisk {
+    fn check_writable(&self) -> Result<()> {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .map_err(|e| Error::CreateDir {
+                path: self.root.clone(),
+                source: Arc::new(e),
+            })?;
+        // A probe file, created and removed: the directory exists and takes new files.
+        let probe = self
+            .root
+            .join(format!(".write-check-{}", std::process::id()));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&probe)
+            .map_err(|e| Error::CreateFile {
+                path: probe.clone(),
+                source: Arc::new(e),
+            })?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
+    }
+
     fn open(&self, id: &RecordingId, started: DateTime<Utc>) -> Result<Box<dyn RecordingSink>> {
         let dir = self.root.join(started.format("%Y/%m/%d").to_string());
         DirBuilder::new()

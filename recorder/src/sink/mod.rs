@@ -19,6 +19,10 @@ pub trait RecordingStorage: Send + Sync {
     /// leaves nothing behind; the gateway then refuses the session (fail closed).
     /// `started` picks the dated directory.
     fn open(&self, id: &RecordingId, started: DateTime<Utc>) -> Result<Box<dyn RecordingSink>>;
+
+    /// Checks, before a session is admitted, that recordings can be written now, so an
+    /// engineer is refused with a reason instead of failing at the first command. Blocks.
+    fn check_writable(&self) -> Result<()>;
 }
 
 /// The open files of one recording. Called only from the writer task, off the async

@@ -6,8 +6,8 @@
 //! - this file: opening a database, which backend it is, and write transactions.
 //! - `convert`: timestamps, flags, typed names and database errors to and from rows.
 //! - `audit_log`: appending to the chain inside a write transaction; tail and verification.
-//! - `vendors`, `accounts`, `logins`, `certificates`, `targets`, `plans`, `sessions`: one
-//!   concern each.
+//! - `vendors`, `accounts`, `logins`, `certificates`, `targets`, `plans`, `sessions`,
+//!   `kills`: one concern each.
 //! - `store_impl`: the trait, forwarding to the above.
 //!
 //! # Writes and the audit chain
@@ -27,6 +27,7 @@ mod accounts;
 mod audit_log;
 mod certificates;
 mod convert;
+mod kills;
 mod logins;
 mod plans;
 mod sessions;

@@ -14,9 +14,9 @@ use crate::Store;
 use crate::audit::{AuditEvent, AuditRecord, AuditVerification};
 use crate::error::Result;
 use crate::model::{
-    Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, LoginAttempt,
-    NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal, RevokeSelector,
-    SessionRecord, StepClaim, Target, Vendor,
+    Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, KillRequest,
+    LoginAttempt, NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal,
+    RevokeSelector, SessionRecord, StepClaim, Target, Vendor,
 };
 
 #[async_trait]
@@ -166,6 +166,19 @@ impl Store for SqlStore {
 
     async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>> {
         self.select_session(id).await
+    }
+
+    async fn request_kill(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<KillRequest> {
+        self.insert_kill_request(id, reason, actor).await
+    }
+
+    async fn pending_kills(&self) -> Result<Vec<KillRequest>> {
+        self.select_pending_kills().await
     }
 
     async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {

@@ -19,6 +19,7 @@ mod certificates;
 mod concurrency;
 mod logins;
 mod plans;
+mod session_kills;
 mod sessions;
 mod sqlite_file;
 mod tamper;

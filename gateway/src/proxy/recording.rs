@@ -1,0 +1,159 @@
+//! The recording of one bridged channel (R-10-3, R-17-1): an asciicast started when the
+//! channel's shell, command or subsystem starts, fed by the bridge, sealed when the
+//! channel ends. Interactive (pty) channels record output in the cast; others (`scp`,
+//! `sftp`, piped commands) put their bytes in the side file, so bulk transfers stay compact.
+//!
+//! Fail closed: if the recording can't be opened the channel's request is refused, and if a
+//! write fails the bridge ends the channel.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use ed25519_dalek::SigningKey;
+use recorder::format::asciicast::{DataMode, FumidaiMeta, Header, SessionKind};
+use recorder::sink::RecordingStorage;
+use recorder::{Recorder, RecorderConfig, RecorderHandle, RecordingId, Sealed};
+use tokio::sync::Mutex;
+
+use super::bridge::{ChannelStart, SessionTap, TapError, Work};
+use super::session::TargetSession;
+
+/// Where recordings go and what seals them; shared by every session.
+pub struct RecordingSettings {
+    /// The storage (local disk for one box).
+    pub storage: Arc<dyn RecordingStorage>,
+    /// The gateway's Ed25519 key that signs each recording's statement.
+    pub signing_key: Arc<SigningKey>,
+}
+
+/// The recording of one channel, begun lazily by the bridge.
+pub struct ChannelRecording {
+    settings: Arc<RecordingSettings>,
+    session: Arc<TargetSession>,
+    channel: u32,
+    handle: OnceLock<RecorderHandle>,
+    /// The writer task, awaited at the end so its last error surfaces.
+    task: Mutex<Option<tokio::task::JoinHandle<recorder::Result<()>>>>,
+}
+
+impl ChannelRecording {
+    /// A recording for `channel` of `session`, not yet begun.
+    pub fn new(
+        settings: Arc<RecordingSettings>,
+        session: Arc<TargetSession>,
+        channel: u32,
+    ) -> Self {
+        Self {
+            settings,
+            session,
+            channel,
+            handle: OnceLock::new(),
+            task: Mutex::new(None),
+        }
+    }
+
+    /// Seals the recording if it was begun: digests and signature over its files.
+    pub async fn finish(&self) -> Option<Result<Sealed, TapError>> {
+        let handle = self.handle.get()?.clone();
+        let sealed = handle
+            .finish(&self.settings.signing_key)
+            .await
+            .map_err(tap_error);
+        if let Some(task) = self.task.lock().await.take() {
+            let _ = task.await;
+        }
+        Some(sealed)
+    }
+}
+
+impl SessionTap for ChannelRecording {
+    async fn begin(&self, start: &ChannelStart) -> Result<(), TapError> {
+        if self.handle.get().is_some() {
+            return Ok(());
+        }
+        let (kind, command) = match &start.work {
+            Work::Shell => (SessionKind::Shell, None),
+            Work::Exec(command) => (SessionKind::Exec, Some(command.clone())),
+            Work::Subsystem(name) => (SessionKind::Exec, Some(format!("subsystem:{name}"))),
+        };
+        let (width, height, env) = match &start.pty {
+            Some(pty) => (
+                clamp(pty.cols),
+                clamp(pty.rows),
+                BTreeMap::from([("TERM".to_owned(), pty.term.clone())]),
+            ),
+            None => (80, 24, BTreeMap::new()),
+        };
+        let s = &self.session;
+        let header = Header {
+            width,
+            height,
+            timestamp: Utc::now(),
+            command,
+            title: Some(format!("{} → {} ({})", s.engineer, s.target, s.plan)),
+            env,
+            fumidai: FumidaiMeta {
+                session_id: *s.id.as_uuid(),
+                channel: Some(self.channel),
+                engineer: s.engineer.to_string(),
+                target: s.target.to_string(),
+                plan_id: s.plan.to_string(),
+                kind,
+                data: if start.pty.is_some() {
+                    DataMode::Interactive
+                } else {
+                    DataMode::Bulk
+                },
+            },
+        };
+        let storage = Arc::clone(&self.settings.storage);
+        let id = RecordingId::channel(*s.id.as_uuid(), self.channel);
+        let started = header.timestamp;
+        let sink = tokio::task::spawn_blocking(move || storage.open(&id, started))
+            .await
+            .map_err(|e| TapError(e.to_string()))?
+            .map_err(tap_error)?;
+        let (handle, task) =
+            Recorder::start(sink, &header, RecorderConfig::default()).map_err(tap_error)?;
+        *self.task.lock().await = Some(task);
+        let _ = self.handle.set(handle);
+        Ok(())
+    }
+
+    async fn input(&self, data: &[u8]) -> Result<(), TapError> {
+        match self.handle.get() {
+            Some(h) => h.input(data).await.map_err(tap_error),
+            None => Ok(()),
+        }
+    }
+
+    async fn output(&self, data: &[u8]) -> Result<(), TapError> {
+        match self.handle.get() {
+            Some(h) => h.output(data).await.map_err(tap_error),
+            None => Ok(()),
+        }
+    }
+
+    async fn stderr(&self, data: &[u8]) -> Result<(), TapError> {
+        match self.handle.get() {
+            Some(h) => h.stderr(data).await.map_err(tap_error),
+            None => Ok(()),
+        }
+    }
+
+    async fn resize(&self, cols: u32, rows: u32) -> Result<(), TapError> {
+        match self.handle.get() {
+            Some(h) => h.resize(clamp(cols), clamp(rows)).await.map_err(tap_error),
+            None => Ok(()),
+        }
+    }
+}
+
+fn clamp(n: u32) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+fn tap_error(e: recorder::Error) -> TapError {
+    TapError(e.to_string())
+}
