@@ -72,7 +72,7 @@ CAP_FLOOD = int(os.environ.get("BENCH_CAP_FLOOD", "1500"))
 REFUSALS = int(os.environ.get("BENCH_REFUSALS", "9"))
 BURST = int(os.environ.get("BENCH_BURST", "8"))
 KEEP = os.environ.get("BENCH_KEEP") == "1"
-DURING = 5  # logins timed while each flood is held, and just before
+DURING = 9  # logins timed while each flood is held, and just before
 SUSTAIN_S = 25  # how long the reconnecting flood is kept up (> 2 x handshake_timeout)
 CAP = 1024  # limits.max_unauthenticated, default
 PASSWORD = "Kaede-Hashira-7731"
@@ -154,6 +154,12 @@ def listen_overflows():
     with open("/proc/net/netstat") as f:
         rows = [line.split() for line in f if line.startswith("TcpExt:")]
     return int(dict(zip(rows[0], rows[1])).get("ListenOverflows", 0))
+
+
+def listen_backlog(port):
+    """The listening socket's backlog (ss shows it as Send-Q)."""
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout.split()
+    return out[2] if len(out) > 2 else "?"
 
 
 def machine_load():
@@ -663,12 +669,6 @@ def part2(gw, sshd, idle_fresh, sshd_idle, summary):
         f"   same with glibc's mmap threshold pinned (diagnostic): {mib(pinned)} -> freed Argon2 buffers "
         f"are kept by the allocator",
     ]
-
-
-def listen_backlog(port):
-    """The listening socket's backlog (ss shows it as Send-Q)."""
-    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout.split()
-    return out[2] if len(out) > 2 else "?"
 
 
 def part3(gw, sshd, summary):

@@ -99,9 +99,10 @@ pub struct LimitsSection {
     /// Time from TCP accept to a completed login; then the connection is closed.
     #[serde(with = "humantime_serde")]
     pub login_grace: Duration,
-    /// An SSH connection with no traffic for this long is closed (R-10.2-TIMEOUT, R-12-6);
-    /// a maintenance session with no engineer input and no target output for this long is
-    /// cut with reason `idle`. `0s` switches the session rule off (not recommended).
+    /// A maintenance session with no engineer input and no target output for this long is
+    /// cut with reason `idle` (R-10.2-TIMEOUT, R-12-6); an SSH connection with no traffic
+    /// at all is closed a minute after that. `0s` switches the session rule off (not
+    /// recommended).
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// The longest a maintenance session may last, whatever its plan's window says; then it
@@ -380,7 +381,8 @@ mod tests {
 
     #[test]
     fn session_limits_come_from_the_limits_section() {
-        let text = "[limits]\nidle_timeout = \"2s\"\nmax_session = \"0s\"\nwindow_warning = \"10m\"\n";
+        let text =
+            "[limits]\nidle_timeout = \"2s\"\nmax_session = \"0s\"\nwindow_warning = \"10m\"\n";
         let c = Config::parse(Path::new("t.toml"), text).unwrap();
         let limits = c.limits.session_limits();
         assert_eq!(limits.idle_timeout, Some(chrono::TimeDelta::seconds(2)));

@@ -15,6 +15,7 @@
 //! - [`auth`]: the login procedure (password + TOTP + certificate), shared by protocols.
 //! - [`ssh`]: the SSH service inside the TLS stream (russh).
 //! - [`proxy`]: the SSH client leg to targets and the channel bridge.
+//! - [`live`]: live sessions: activity, limits (idle, window end, maximum length), kills.
 //! - [`ssh_ca`]: fumidai's SSH user CA, signing per-session certificates for targets.
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
 //! - [`metrics`]: Prometheus counters and gauges.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod connect;
 pub mod datadir;
 pub mod front_door;
+pub mod live;
 pub mod metrics;
 pub mod pki;
 pub mod proxy;

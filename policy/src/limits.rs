@@ -169,6 +169,69 @@ impl FromStr for EndReason {
     }
 }
 
+/// Why an operator kills a session: what the audit trail and the reconciliation report
+/// show. Parsed once from the command line: 1 to [`KillReason::MAX_CHARS`] characters, no
+/// control characters (they could rewrite a terminal showing the audit trail) and no
+/// bidirectional overrides (they could hide text from a reviewer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillReason(String);
+
+/// A kill reason that can't be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadKillReason {
+    /// Empty or only blanks.
+    #[error("give a reason / 理由を入力してください")]
+    Empty,
+    /// Longer than [`KillReason::MAX_CHARS`].
+    #[error("the reason is longer than {max} characters / 理由は{max}文字以内にしてください")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// Holds control or bidirectional-override characters.
+    #[error("the reason contains control characters / 理由に制御文字が含まれています")]
+    ControlCharacter,
+}
+
+impl KillReason {
+    /// The longest reason accepted, in characters.
+    pub const MAX_CHARS: usize = 500;
+
+    /// The reason's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for KillReason {
+    type Err = BadKillReason;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        if text.is_empty() {
+            return Err(BadKillReason::Empty);
+        }
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(BadKillReason::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        let hostile = |c: char| {
+            c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        };
+        if text.chars().any(hostile) {
+            return Err(BadKillReason::ControlCharacter);
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for KillReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The warning [`Decision::Warn`] asks for, in Japanese and English (`\r\n` line ends).
 pub fn warning_message(ends_at: DateTime<Utc>, because: EndReason) -> String {
     let at = jst::format(ends_at);

@@ -283,6 +283,20 @@ impl Gateway {
         to_min: i64,
         approver: Option<&str>,
     ) -> String {
+        self.plan_allowing(engineer, target, from_min, to_min, approver, &[])
+    }
+
+    /// Like [`plan`](Self::plan), with `--allow` for each of `allow` (upload, download,
+    /// forward).
+    pub fn plan_allowing(
+        &self,
+        engineer: &str,
+        target: &str,
+        from_min: i64,
+        to_min: i64,
+        approver: Option<&str>,
+        allow: &[&str],
+    ) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
@@ -303,7 +317,7 @@ impl Gateway {
                 .to_owned()
         };
         let (start, end) = (rfc3339(from_min), rfc3339(to_min));
-        let out = self.cli_ok(&[
+        let mut args = vec![
             "--json",
             "plan",
             "submit",
@@ -317,7 +331,11 @@ impl Gateway {
             &end,
             "--purpose",
             "monthly patching / 月次パッチ適用",
-        ]);
+        ];
+        for a in allow {
+            args.extend(["--allow", a]);
+        }
+        let out = self.cli_ok(&args);
         let plan: Value = serde_json::from_str(&out).expect("plan submit --json");
         let id = plan["id"].as_str().expect("plan id").to_owned();
         if let Some(approver) = approver {

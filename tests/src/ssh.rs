@@ -76,7 +76,30 @@ impl SshLogin {
 
     /// Runs `ssh` against `gw` and waits for it.
     pub fn run(&self, gw: &Gateway) -> SshOutcome {
-        require("ssh");
+        let (mut cmd, work) = self.command(gw, "ssh");
+        cmd.args(["-T", "-l", &self.user, "fumidai-gateway"]);
+        if let Some(command) = &self.command {
+            cmd.arg(command);
+        }
+        self.finish(cmd, &work)
+    }
+
+    /// Runs `scp ARGS…` (or `sftp`) against `gw`, with `gw:` standing for this login's
+    /// `user@host`; waits for it.
+    pub fn run_tool(&self, gw: &Gateway, program: &str, args: &[&str]) -> SshOutcome {
+        let (mut cmd, work) = self.command(gw, program);
+        // scp splits `user@host:path` at the first ':', and fumidai's user names hold one
+        // (`engineer:target`), so the user goes in an option, as in an ssh_config entry.
+        cmd.args(["-o", &format!("User={}", self.user)]);
+        for a in args {
+            cmd.arg(a.replace("gw:", "fumidai-gateway:"));
+        }
+        self.finish(cmd, &work)
+    }
+
+    /// `program` with the options, ProxyCommand and askpass every run shares.
+    fn command(&self, gw: &Gateway, program: &str) -> (Command, tempfile::TempDir) {
+        require(program);
         let work = tempfile::tempdir_in(gw.tmp.path()).expect("tempdir");
         let answers = work.path();
         std::fs::write(answers.join("password"), &self.password).expect("write");
@@ -91,34 +114,31 @@ impl SshLogin {
         )
         .expect("write askpass");
         std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-
-        let mut cmd = Command::new("ssh");
-        cmd.args(["-F", "/dev/null", "-T"])
+        let known_hosts = format!(
+            "UserKnownHostsFile={}",
+            answers.join("known_hosts").display()
+        );
+        let mut cmd = Command::new(program);
+        cmd.args(["-F", "/dev/null"])
             .args(["-o", "StrictHostKeyChecking=no"])
-            .args([
-                "-o",
-                &format!(
-                    "UserKnownHostsFile={}",
-                    answers.join("known_hosts").display()
-                ),
-            ])
+            .args(["-o", &known_hosts])
             .args(["-o", "PreferredAuthentications=keyboard-interactive"])
             .args(["-o", "NumberOfPasswordPrompts=1"])
             .args(["-o", "ConnectTimeout=20"])
             .args(["-o", "LogLevel=ERROR"])
             .args(["-o", &format!("ProxyCommand={}", self.proxy_command(gw))])
-            .args(["-l", &self.user, "fumidai-gateway"])
             .env("SSH_ASKPASS", &askpass)
             .env("SSH_ASKPASS_REQUIRE", "force")
             .env("DISPLAY", ":0")
             // OpenSSH escapes non-ASCII prompt text unless the locale is UTF-8, as an
             // engineer's laptop would be.
             .env("LC_ALL", "C.UTF-8");
-        if let Some(command) = &self.command {
-            cmd.arg(command);
-        }
-        let out = run_with_timeout(cmd, Duration::from_secs(60));
-        let prompts = std::fs::read_to_string(answers.join("prompts")).unwrap_or_default();
+        (cmd, work)
+    }
+
+    fn finish(&self, cmd: Command, work: &tempfile::TempDir) -> SshOutcome {
+        let out = run_with_timeout(cmd, Duration::from_secs(120));
+        let prompts = std::fs::read_to_string(work.path().join("prompts")).unwrap_or_default();
         SshOutcome {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -12,6 +12,7 @@ mod init;
 mod output;
 mod plan;
 mod serve;
+mod session;
 mod ssh_ca;
 mod target;
 
@@ -67,6 +68,9 @@ pub enum Command {
     /// Submit, approve, reject and list work plans (作業計画書).
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// List maintenance sessions; kill a live one (from any shell, against a running serve).
+    #[command(subcommand)]
+    Session(session::SessionCommand),
     /// Inspect and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -119,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(cmd) => cert::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Target(cmd) => target::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Plan(cmd) => plan::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Session(cmd) => session::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::SshCa(cmd) => ssh_ca::run(&cli.data_dir, cmd, out),
         Command::Connect(args) => connect::run(args).await,

@@ -18,10 +18,15 @@ use crate::auth::Authenticator;
 use crate::config::{LogFormat, LoggingSection};
 use crate::datadir;
 use crate::front_door::{FrontDoor, FrontDoorSettings};
+use crate::live::{Registry, Watcher};
 use crate::proxy::recording::RecordingSettings;
 use crate::proxy::session::ProxyContext;
 use crate::ssh::{SshService, SshSettings, host_key, russh_config};
 use crate::tls::{self, Revocations, ServerTlsSettings};
+
+/// How much longer than the idle time-out russh waits for any SSH traffic at all before
+/// it drops a connection; the watcher's idle rule applies first.
+const IDLE_BACKSTOP: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How long a target may take to accept fumidai's connection and login.
 const TARGET_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -61,7 +66,9 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     let host_key =
         host_key::load(&ctx.dir.ssh_host_key()).context("cannot load the SSH host key")?;
     let ssh_settings = SshSettings {
-        inactivity_timeout: config.limits.idle_timeout,
+        // A backstop only: the live-session watcher cuts idle sessions first, with reason
+        // `idle`, counting engineer input and target output rather than any SSH packet.
+        inactivity_timeout: config.limits.idle_timeout.saturating_add(IDLE_BACKSTOP),
         auth_timeout: config.limits.login_grace,
         ..SshSettings::default()
     };
@@ -79,6 +86,14 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             signing_key: Arc::new(load_signing_key(&ctx.dir)?),
         }),
     });
+    // Live sessions: idle time-out, window end, maximum length, and kills requested by
+    // `fumidai session kill` from another process or node (R-10.2-TIMEOUT).
+    let live = Registry::default();
+    tokio::spawn(
+        Watcher::new(live.clone(), config.limits.session_limits())
+            .with_kills(Arc::clone(&store))
+            .run(),
+    );
     let ssh = Arc::new(
         SshService::new(
             Arc::new(russh_config(host_key, &ssh_settings)),

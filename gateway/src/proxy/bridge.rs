@@ -15,8 +15,10 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use policy::channel::{ChannelWork, WorkRefusal};
+use policy::plan::Allowances;
 use russh::{Channel, ChannelId, ChannelMsg, client, server};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// What a channel was opened for, known when its shell, command or subsystem starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +80,8 @@ pub enum BridgeEnd {
     },
     /// The recording failed; the channel was closed with a message.
     TapFailed(String),
+    /// The plan doesn't allow what the channel asked for; the engineer was told.
+    Refused(WorkRefusal),
     /// One side vanished without closing.
     Dropped,
 }
@@ -91,6 +95,7 @@ pub async fn run<T: SessionTap>(
     target: Channel<client::Msg>,
     handle: server::Handle,
     tap: Arc<T>,
+    allow: Allowances,
 ) -> BridgeEnd {
     let engineer_id = engineer.id();
     let (mut from_engineer, to_engineer) = engineer.split();
@@ -102,7 +107,7 @@ pub async fn run<T: SessionTap>(
         let tap = Arc::clone(&tap);
         let handle = handle.clone();
         async move {
-            let mut pty = None;
+            let mut state = UpState { pty: None, allow };
             while let Some(msg) = from_engineer.wait().await {
                 match forward_up(
                     msg,
@@ -111,13 +116,20 @@ pub async fn run<T: SessionTap>(
                     engineer_id,
                     &pending,
                     tap.as_ref(),
-                    &mut pty,
+                    &mut state,
                 )
                 .await
                 {
                     Ok(true) => {}
                     Ok(false) => break,
-                    Err(Up::Tap(e)) => return Err(e),
+                    Err(Up::Tap(e)) => {
+                        let _ = to_target.close().await;
+                        return Err(Stop::Tap(e));
+                    }
+                    Err(Up::Refused(r)) => {
+                        let _ = to_target.close().await;
+                        return Err(Stop::Refused(r));
+                    }
                     Err(Up::Gone) => break,
                 }
             }
@@ -189,18 +201,30 @@ pub async fn run<T: SessionTap>(
         Ok::<_, TapError>(BridgeEnd::Closed { exit_status })
     };
 
-    let (up, down) = tokio::join!(upstream, downstream);
-    match (up, down) {
-        (Err(e), _) | (_, Err(e)) => {
+    // Whichever side stops first decides: the target closing ends the channel (the
+    // engineer's side was closed with it), and an early stop upstream (refused work, a
+    // failed recording) must not wait for a target that was never asked to do anything.
+    tokio::pin!(upstream, downstream);
+    let down = tokio::select! {
+        up = &mut upstream => match up {
+            Ok(()) => downstream.await,
+            Err(Stop::Refused(r)) => return BridgeEnd::Refused(r),
+            Err(Stop::Tap(e)) => Err(e),
+        },
+        down = &mut downstream => down,
+    };
+    match down {
+        Ok(end) => end,
+        Err(e) => {
             let _ = handle.close(engineer_id).await;
             BridgeEnd::TapFailed(e.0)
         }
-        (Ok(()), Ok(end)) => end,
     }
 }
 
 enum Up {
     Tap(TapError),
+    Refused(WorkRefusal),
     Gone,
 }
 
@@ -218,8 +242,10 @@ async fn forward_up<T: SessionTap>(
     engineer_id: ChannelId,
     pending: &PendingReplies,
     tap: &T,
-    pty: &mut Option<PtyInfo>,
+    state: &mut UpState,
 ) -> Result<bool, Up> {
+    let UpState { pty, allow } = state;
+    let allow = &*allow;
     let expect_reply = |want: bool| {
         if want && let Ok(mut p) = pending.lock() {
             p.push_back(());
@@ -264,7 +290,7 @@ async fn forward_up<T: SessionTap>(
                 .await
         }
         ChannelMsg::RequestShell { want_reply } => {
-            begin(tap, handle, engineer_id, pty, Work::Shell).await?;
+            begin(tap, handle, engineer_id, pty, Work::Shell, allow).await?;
             expect_reply(want_reply);
             to_target.request_shell(want_reply).await
         }
@@ -273,12 +299,20 @@ async fn forward_up<T: SessionTap>(
             command,
         } => {
             let shown = String::from_utf8_lossy(&command).into_owned();
-            begin(tap, handle, engineer_id, pty, Work::Exec(shown)).await?;
+            begin(tap, handle, engineer_id, pty, Work::Exec(shown), allow).await?;
             expect_reply(want_reply);
             to_target.exec(want_reply, command).await
         }
         ChannelMsg::RequestSubsystem { want_reply, name } => {
-            begin(tap, handle, engineer_id, pty, Work::Subsystem(name.clone())).await?;
+            begin(
+                tap,
+                handle,
+                engineer_id,
+                pty,
+                Work::Subsystem(name.clone()),
+                allow,
+            )
+            .await?;
             expect_reply(want_reply);
             to_target.request_subsystem(want_reply, name).await
         }
@@ -333,20 +367,55 @@ async fn begin<T: SessionTap>(
     engineer_id: ChannelId,
     pty: &Option<PtyInfo>,
     work: Work,
+    allow: &Allowances,
 ) -> Result<(), Up> {
+    let asked = match &work {
+        Work::Shell => ChannelWork::Shell,
+        Work::Exec(command) => ChannelWork::Exec(command),
+        Work::Subsystem(name) => ChannelWork::Subsystem(name),
+    };
+    if let Err(refusal) = policy::channel::work_allowed(asked, allow) {
+        info!(
+            reason = refusal.as_str(),
+            "channel work refused by the plan"
+        );
+        tell_and_close(handle, engineer_id, refusal.message()).await;
+        return Err(Up::Refused(refusal));
+    }
     let start = ChannelStart {
         pty: pty.clone(),
         work,
     };
     if let Err(error) = tap.begin(&start).await {
         warn!(%error, "recording could not be opened; channel refused");
-        let _ = handle
-            .extended_data(engineer_id, 1, RECORDING_UNAVAILABLE)
-            .await;
-        let _ = handle.channel_failure(engineer_id).await;
+        tell_and_close(handle, engineer_id, RECORDING_UNAVAILABLE).await;
         return Err(Up::Tap(error));
     }
     Ok(())
+}
+
+/// Answers the request, so OpenSSH shows what follows, then tells the engineer why on
+/// stderr and ends the channel with status 1.
+async fn tell_and_close(handle: &server::Handle, id: ChannelId, message: &'static str) {
+    let _ = handle.channel_success(id).await;
+    let _ = handle.extended_data(id, 1, message).await;
+    let _ = handle.exit_status_request(id, 1).await;
+    let _ = handle.eof(id).await;
+    let _ = handle.close(id).await;
+}
+
+/// What the upstream loop learns as the channel is set up.
+struct UpState {
+    /// The terminal, once requested (for the recording's header).
+    pty: Option<PtyInfo>,
+    /// What the plan allows the channel to run.
+    allow: Allowances,
+}
+
+/// Why the upstream loop stopped early.
+enum Stop {
+    Tap(TapError),
+    Refused(WorkRefusal),
 }
 
 /// Told to the engineer when the recording can't be written.

@@ -212,6 +212,23 @@ impl ProxyContext {
         }
     }
 
+    /// Records a transfer (or other channel work) the plan did not allow.
+    pub async fn record_refused_work(
+        &self,
+        session: &TargetSession,
+        refusal: policy::channel::WorkRefusal,
+    ) {
+        info!(session_id = %session.id, reason = refusal.as_str(), "channel work refused");
+        let detail = json!({ "session_id": session.id.to_string(), "outcome": "refused", "reason": refusal.as_str() });
+        self.audit(
+            AuditKind::Transfer,
+            &session.engineer,
+            &session.target,
+            detail,
+        )
+        .await;
+    }
+
     /// Records a session's end with its reason.
     pub async fn end(&self, session: &TargetSession, reason: &str) {
         if let Err(error) = self.store.end_session(&session.id, reason, None).await {

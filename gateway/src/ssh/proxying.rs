@@ -101,12 +101,21 @@ fn spawn_bridge(
     ));
     let (proxy, session) = (Arc::clone(proxy), Arc::clone(session));
     let run = async move {
-        match bridge::run(engineer, target, handle, Arc::clone(&recording)).await {
+        match bridge::run(
+            engineer,
+            target,
+            handle,
+            Arc::clone(&recording),
+            session.allow,
+        )
+        .await
+        {
             BridgeEnd::Closed { exit_status } => info!(%session_id, ?exit_status, "channel closed"),
             BridgeEnd::TapFailed(error) => {
                 warn!(%session_id, %error, "channel ended: recording failed");
             }
             BridgeEnd::Dropped => info!(%session_id, "channel dropped"),
+            BridgeEnd::Refused(refusal) => proxy.record_refused_work(&session, refusal).await,
         }
         match recording.finish().await {
             Some(Ok(sealed)) => proxy.record_seal(&session, &sealed).await,

@@ -168,3 +168,39 @@ fn durations_read_naturally() {
         assert_eq!(short_ja(d), ja);
     }
 }
+
+#[test]
+fn kill_reasons_are_parsed_at_the_edge() {
+    let ok = "不審な操作 / suspicious commands"
+        .parse::<KillReason>()
+        .unwrap();
+    assert_eq!(ok.as_str(), "不審な操作 / suspicious commands");
+    assert_eq!(
+        "  padded\n".parse::<KillReason>().unwrap().as_str(),
+        "padded"
+    );
+    let cases = [
+        ("", BadKillReason::Empty),
+        ("   ", BadKillReason::Empty),
+        ("line one\nline two", BadKillReason::ControlCharacter),
+        ("\u{1b}[2Jcleared", BadKillReason::ControlCharacter),
+        ("abc\u{202e}fed", BadKillReason::ControlCharacter),
+        ("\u{2067}isolated", BadKillReason::ControlCharacter),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(text.parse::<KillReason>(), Err(expected), "{text:?}");
+    }
+    let long = "あ".repeat(KillReason::MAX_CHARS + 1);
+    assert_eq!(
+        long.parse::<KillReason>(),
+        Err(BadKillReason::TooLong {
+            max: KillReason::MAX_CHARS
+        })
+    );
+    assert!(
+        "あ"
+            .repeat(KillReason::MAX_CHARS)
+            .parse::<KillReason>()
+            .is_ok()
+    );
+}

@@ -1,0 +1,149 @@
+//! `fumidai session list|kill`: maintenance sessions, and ending a live one from any shell
+//! (R-10.2-REVIEW). A kill is a request in the store with its `session.killed` audit record
+//! (who and why); the `fumidai serve` holding the session — this machine's, or on
+//! PostgreSQL any node's — ends it within about a second with reason `killed`.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use policy::ids::SessionId;
+use policy::jst;
+use policy::limits::KillReason;
+use serde::Serialize;
+use store::{KillRequest, SessionRecord};
+
+use super::context::{Context, cli_actor};
+use super::output::Output;
+
+/// How long `session kill` waits for the gateway to end the session.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
+/// How often it looks meanwhile.
+const KILL_POLL: Duration = Duration::from_millis(200);
+
+/// `fumidai session …`
+#[derive(Debug, clap::Subcommand)]
+pub enum SessionCommand {
+    /// List sessions, newest first, with how each ended.
+    List {
+        /// Only sessions not ended yet.
+        #[arg(long)]
+        live: bool,
+    },
+    /// End a live session now; the engineer is told, the target disconnected.
+    Kill {
+        /// The session's ID, as `session list` shows it.
+        id: SessionId,
+        /// Why, for the audit trail and the report.
+        #[arg(long, default_value = "killed by operator")]
+        reason: KillReason,
+    },
+}
+
+/// What `session kill` did.
+#[derive(Debug, Serialize)]
+struct Killed {
+    /// The request as recorded.
+    request: KillRequest,
+    /// The session as it stands after waiting: ended with reason `killed` normally.
+    session: SessionRecord,
+}
+
+/// Runs `fumidai session …`.
+pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        SessionCommand::List { live } => {
+            let sessions = ctx.store.sessions(live).await?;
+            out.print(&sessions, |ss| {
+                ss.iter().map(|s| format!("{}\n", line(s))).collect()
+            })
+        }
+        SessionCommand::Kill { id, reason } => kill(ctx, id, &reason, out).await,
+    }
+}
+
+async fn kill(
+    ctx: &Context,
+    id: SessionId,
+    reason: &KillReason,
+    out: Output,
+) -> anyhow::Result<()> {
+    let Some(session) = ctx.store.session(&id).await? else {
+        bail!("no session {id} / セッション {id} はありません (`fumidai session list --live`)");
+    };
+    if session.ended_at.is_some() {
+        bail!(
+            "session {id} has already ended ({}) / セッション {id} は既に終了しています",
+            session.end_reason.as_deref().unwrap_or("unknown")
+        );
+    }
+    let request = match ctx
+        .store
+        .request_kill(&id, reason.as_str(), &cli_actor())
+        .await
+    {
+        Ok(request) => request,
+        Err(store::Error::InvalidTransition { from, .. }) if from == "kill requested" => {
+            bail!(
+                "a kill of session {id} is already pending / セッション {id} は既に終了要求済みです"
+            )
+        }
+        Err(store::Error::InvalidTransition { .. }) => {
+            bail!("session {id} has already ended / セッション {id} は既に終了しています")
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let session = wait_for_end(ctx, &id).await?;
+    if session.ended_at.is_none() {
+        // The request stays recorded and pending: a gateway that holds the session executes
+        // it when it next looks.
+        bail!(
+            "kill of session {id} recorded, but no running gateway ended it within {}s: \
+             is `fumidai serve` running? (a gateway that stopped abruptly leaves its sessions \
+             listed as live) / 終了要求を記録しましたが、セッションはまだ終了していません",
+            KILL_WAIT.as_secs()
+        );
+    }
+    out.print(&Killed { request, session }, |k| {
+        format!(
+            "session {} ended ({}) / セッションを終了しました",
+            k.session.id,
+            k.session.end_reason.as_deref().unwrap_or("unknown"),
+        )
+    })
+}
+
+/// The session once it has ended, or as it stands after [`KILL_WAIT`].
+async fn wait_for_end(ctx: &Context, id: &SessionId) -> anyhow::Result<SessionRecord> {
+    let deadline = tokio::time::Instant::now() + KILL_WAIT;
+    loop {
+        let Some(session) = ctx.store.session(id).await? else {
+            bail!("session {id} vanished from the store");
+        };
+        if session.ended_at.is_some() || tokio::time::Instant::now() >= deadline {
+            return Ok(session);
+        }
+        tokio::time::sleep(KILL_POLL).await;
+    }
+}
+
+/// `ID  engineer → target  started  live | ended (reason)`, times in JST.
+fn line(s: &SessionRecord) -> String {
+    let state = match (&s.ended_at, &s.end_reason) {
+        (Some(ended), reason) => format!(
+            "ended {} ({})",
+            jst::format(*ended),
+            reason.as_deref().unwrap_or("unknown")
+        ),
+        (None, _) => "live".to_owned(),
+    };
+    format!(
+        "{}\t{} → {}\tplan {}\tstarted {}\t{}",
+        s.id,
+        s.engineer,
+        s.target,
+        s.plan,
+        jst::format(s.started_at),
+        state
+    )
+}

@@ -1,0 +1,35 @@
+//! Live maintenance sessions: who is connected where right now, how recently they did
+//! something, and the task that cuts them when a limit is reached or an operator kills
+//! them (R-10.2-TIMEOUT, R-10.2-REVIEW, R-12-6).
+//!
+//! # Layout
+//!
+//! - [`Registry`]: the sessions this gateway holds. The SSH service registers each
+//!   admitted session ([`Registry::register`]) and keeps the [`LiveGuard`] for as long as
+//!   the connection lives; the bridge marks activity through an [`Activity`]. Ending a
+//!   session ([`Registry::end`]) tells the engineer why on every bridged channel (stderr,
+//!   Japanese and English), disconnects them and the target, and records the
+//!   [`EndReason`](policy::limits::EndReason) for the [`EndSignal`], which the service
+//!   passes to `Store::end_session`.
+//! - [`Watcher`]: once a second, applies `policy::limits` to every registered session
+//!   (idle time-out, warning before the window's end, window end, maximum length), and
+//!   executes kill requests that `fumidai session kill` stored — from another process or,
+//!   on PostgreSQL, another node.
+//! - [`Clock`]: the wall clock, or tokio's for tests that pause and advance time.
+//!
+//! # What this module does not do
+//!
+//! It decides nothing itself (the rules are `policy::limits`) and records nothing in the
+//! store except by reading kill requests: the session's end, with the reason decided here,
+//! is written by whoever owns the connection, once it has closed.
+
+mod clock;
+mod registry;
+mod watcher;
+
+pub use clock::{Activity, Clock};
+pub use registry::{EndSignal, LiveGuard, LiveSession, Registry};
+pub use watcher::Watcher;
+
+#[cfg(test)]
+mod tests;

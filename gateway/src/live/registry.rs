@@ -1,0 +1,381 @@
+//! The sessions this gateway holds, and how one is ended.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use policy::ids::{Login, PlanId, SessionId, TargetName};
+use policy::limits::EndReason;
+use russh::{ChannelId, Disconnect};
+use tokio::sync::watch;
+use tracing::{debug, info};
+
+use super::clock::{Activity, Clock};
+use crate::proxy::session::TargetSession;
+use crate::proxy::target::TargetConnection;
+
+/// How long one message to a client may wait in russh's queue before we give up on it.
+/// A client that reads nothing fills its window; it must not stall the watcher.
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The live sessions of this gateway. Cheap to clone; clones share the sessions.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Registered sessions; an entry lives as long as its [`LiveGuard`].
+    sessions: Mutex<HashMap<SessionId, Arc<Entry>>>,
+    /// Where "now" comes from, for activity marks and the watcher.
+    clock: Clock,
+}
+
+/// A registered session, as the registry and the watcher see it.
+pub(super) struct Entry {
+    pub(super) id: SessionId,
+    pub(super) engineer: Login,
+    pub(super) target: TargetName,
+    pub(super) plan: PlanId,
+    pub(super) started_at: DateTime<Utc>,
+    /// The plan's window end: the session is cut then.
+    pub(super) window_ends_at: DateTime<Utc>,
+    /// The engineer's connection: messages on its channels, and the disconnect.
+    handle: russh::server::Handle,
+    /// fumidai's connection to the target, disconnected with the engineer's so that the
+    /// target's processes get their hang-up at once. `None` in tests without a target.
+    target_connection: Option<Arc<TargetConnection>>,
+    pub(super) activity: Activity,
+    /// Bridged session channels, where the warning and the end message are written.
+    channels: Mutex<Vec<ChannelId>>,
+    /// The engineer has been warned of the hard end (once only).
+    pub(super) warned: AtomicBool,
+    pub(super) end: EndSignal,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("id", &self.id)
+            .field("engineer", &self.engineer)
+            .field("target", &self.target)
+            .field("ending", &self.end.reason())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A snapshot of one live session, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// The session.
+    pub id: SessionId,
+    /// Who.
+    pub engineer: Login,
+    /// Where to.
+    pub target: TargetName,
+    /// Under which plan.
+    pub plan: PlanId,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When its window ends.
+    pub window_ends_at: DateTime<Utc>,
+    /// Its last engineer input or target output.
+    pub last_activity: DateTime<Utc>,
+    /// Why it is being ended, once that is decided.
+    pub ending: Option<EndReason>,
+}
+
+/// Keeps a session registered while alive; unregisters it when dropped. Held by the SSH
+/// connection for as long as it lives.
+#[derive(Debug)]
+pub struct LiveGuard {
+    registry: Registry,
+    entry: Arc<Entry>,
+}
+
+/// Why a session is ending, once decided; outlives the [`LiveGuard`], so the code that
+/// records the session's end can read it after the connection has closed.
+#[derive(Debug, Clone)]
+pub struct EndSignal(Arc<watch::Sender<Option<EndReason>>>);
+
+impl Registry {
+    /// An empty registry on `clock`.
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                sessions: Mutex::default(),
+                clock,
+            }),
+        }
+    }
+
+    /// The registry's clock.
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    /// Registers an admitted session whose engineer is connected through `handle`, started
+    /// at `started_at` (also its first activity). Keep the guard as long as the connection.
+    pub fn register(
+        &self,
+        session: &TargetSession,
+        handle: russh::server::Handle,
+        started_at: DateTime<Utc>,
+    ) -> LiveGuard {
+        self.insert(Entry::new(
+            Parts {
+                id: session.id,
+                engineer: session.engineer.clone(),
+                target: session.target.clone(),
+                plan: session.plan,
+                started_at,
+                window_ends_at: session.ends_at,
+            },
+            handle,
+            Some(Arc::clone(&session.connection)),
+            self.inner.clock,
+        ))
+    }
+
+    /// Marks activity on a session (a no-op for one not registered). The bridge should
+    /// rather hold the session's [`Activity`], which skips the look-up.
+    pub fn touch(&self, id: &SessionId) {
+        if let Some(entry) = self.find(id) {
+            entry.activity.touch();
+        }
+    }
+
+    /// Ends a session for `reason`: writes `message` (Japanese and English, `\r\n` line
+    /// ends) to the engineer's stderr on every bridged channel, disconnects the engineer
+    /// and the target, and records the reason for its [`EndSignal`]. Returns false when the
+    /// session is not registered here or its end was already decided (the first reason
+    /// stands).
+    pub async fn end(&self, id: &SessionId, reason: EndReason, message: &str) -> bool {
+        let Some(entry) = self.find(id) else {
+            return false;
+        };
+        if !entry.end.decide(reason) {
+            return false;
+        }
+        info!(
+            session_id = %entry.id,
+            engineer = %entry.engineer,
+            target = %entry.target,
+            reason = reason.as_str(),
+            "ending session"
+        );
+        entry.tell(message).await;
+        let description = format!("fumidai: session ended ({reason})");
+        let disconnect =
+            entry
+                .handle
+                .disconnect(Disconnect::ByApplication, description, "en".to_owned());
+        if !matches!(
+            tokio::time::timeout(SEND_TIMEOUT, disconnect).await,
+            Ok(Ok(()))
+        ) {
+            debug!(session_id = %entry.id, "engineer already gone or not reading");
+        }
+        if let Some(target) = &entry.target_connection {
+            let disconnect =
+                target.disconnect(Disconnect::ByApplication, "session ended by fumidai", "en");
+            let _ = tokio::time::timeout(SEND_TIMEOUT, disconnect).await;
+        }
+        true
+    }
+
+    /// The sessions registered now, by start time.
+    pub fn sessions(&self) -> Vec<LiveSession> {
+        let mut list: Vec<LiveSession> = self
+            .entries()
+            .iter()
+            .map(|e| LiveSession {
+                id: e.id,
+                engineer: e.engineer.clone(),
+                target: e.target.clone(),
+                plan: e.plan,
+                started_at: e.started_at,
+                window_ends_at: e.window_ends_at,
+                last_activity: e.activity.last(),
+                ending: e.end.reason(),
+            })
+            .collect();
+        list.sort_by_key(|s| (s.started_at, s.id));
+        list
+    }
+
+    /// Every registered entry, for the watcher.
+    pub(super) fn entries(&self) -> Vec<Arc<Entry>> {
+        self.lock().values().cloned().collect()
+    }
+
+    pub(super) fn find(&self, id: &SessionId) -> Option<Arc<Entry>> {
+        self.lock().get(id).cloned()
+    }
+
+    pub(super) fn insert(&self, entry: Entry) -> LiveGuard {
+        let entry = Arc::new(entry);
+        self.lock().insert(entry.id, Arc::clone(&entry));
+        LiveGuard {
+            registry: self.clone(),
+            entry,
+        }
+    }
+
+    /// The map; a panic elsewhere while holding the lock leaves it usable (every change is
+    /// a single insert or remove).
+    fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, Arc<Entry>>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What a session is, apart from its connections.
+#[derive(Debug, Clone)]
+pub(super) struct Parts {
+    pub(super) id: SessionId,
+    pub(super) engineer: Login,
+    pub(super) target: TargetName,
+    pub(super) plan: PlanId,
+    pub(super) started_at: DateTime<Utc>,
+    pub(super) window_ends_at: DateTime<Utc>,
+}
+
+impl Entry {
+    pub(super) fn new(
+        parts: Parts,
+        handle: russh::server::Handle,
+        target_connection: Option<Arc<TargetConnection>>,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            id: parts.id,
+            engineer: parts.engineer,
+            target: parts.target,
+            plan: parts.plan,
+            started_at: parts.started_at,
+            window_ends_at: parts.window_ends_at,
+            handle,
+            target_connection,
+            activity: Activity::new(clock, parts.started_at),
+            channels: Mutex::default(),
+            warned: AtomicBool::new(false),
+            end: EndSignal::new(),
+        }
+    }
+
+    /// True the first time only: the engineer is warned once.
+    pub(super) fn first_warning(&self) -> bool {
+        !self.warned.swap(true, Ordering::Relaxed)
+    }
+
+    /// Writes `message` to the engineer's stderr on every bridged channel.
+    pub(super) async fn tell(&self, message: &str) {
+        let channels = self
+            .channels
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        for channel in channels {
+            let sent = self
+                .handle
+                .extended_data(channel, 1, message.to_owned().into_bytes());
+            // A channel closed meanwhile fails harmlessly.
+            let _ = tokio::time::timeout(SEND_TIMEOUT, sent).await;
+        }
+    }
+}
+
+impl LiveGuard {
+    /// The session's ID.
+    pub fn id(&self) -> SessionId {
+        self.entry.id
+    }
+
+    /// The session's activity mark, for the bridge: call [`Activity::touch`] on every
+    /// engineer input and target output.
+    pub fn activity(&self) -> Activity {
+        self.entry.activity.clone()
+    }
+
+    /// Adds a bridged session channel: warnings and the end message are written to it.
+    pub fn add_channel(&self, channel: ChannelId) {
+        if let Ok(mut channels) = self.entry.channels.lock()
+            && !channels.contains(&channel)
+        {
+            channels.push(channel);
+        }
+    }
+
+    /// Removes a channel that has closed.
+    pub fn remove_channel(&self, channel: ChannelId) {
+        if let Ok(mut channels) = self.entry.channels.lock() {
+            channels.retain(|c| *c != channel);
+        }
+    }
+
+    /// Why the session is ending, if fumidai decided it (a limit or a kill); `None` when
+    /// the engineer or the target closed it.
+    pub fn end_reason(&self) -> Option<EndReason> {
+        self.entry.end.reason()
+    }
+
+    /// The session's end signal, which outlives this guard.
+    pub fn end_signal(&self) -> EndSignal {
+        self.entry.end.clone()
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        let mut sessions = self.registry.lock();
+        // Only our own entry: never one registered later under the same ID.
+        if sessions
+            .get(&self.entry.id)
+            .is_some_and(|e| Arc::ptr_eq(e, &self.entry))
+        {
+            sessions.remove(&self.entry.id);
+        }
+    }
+}
+
+impl EndSignal {
+    fn new() -> Self {
+        Self(Arc::new(watch::channel(None).0))
+    }
+
+    /// Records `reason` unless a reason was recorded already; true when this one stands.
+    fn decide(&self, reason: EndReason) -> bool {
+        self.0.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason);
+                true
+            } else {
+                false
+            }
+        })
+    }
+
+    /// Why the session is ending, once decided.
+    pub fn reason(&self) -> Option<EndReason> {
+        *self.0.borrow()
+    }
+
+    /// Waits until the session's end is decided, and returns why. The connection's owner
+    /// may race this against the connection to drop a client that ignores the disconnect.
+    pub async fn ended(&self) -> EndReason {
+        let mut receiver = self.0.subscribe();
+        if let Ok(decided) = receiver.wait_for(Option::is_some).await
+            && let Some(reason) = *decided
+        {
+            return reason;
+        }
+        // The sender lives in `self`, so the channel can't close while we wait.
+        std::future::pending().await
+    }
+}

@@ -1,0 +1,139 @@
+//! The task that applies the session limits and executes kill requests, once a second.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use policy::ids::SessionId;
+use policy::limits::{self, Decision, EndReason, Limits, SessionTimes};
+use store::Store;
+use tokio::time::MissedTickBehavior;
+use tracing::{Instrument, info, info_span, warn};
+
+use super::registry::{Entry, Registry};
+
+/// How often the limits are checked and the store asked for kill requests: a kill from
+/// another process takes effect within about this long.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// Applies `policy::limits` to every session in a [`Registry`] and executes kill requests.
+pub struct Watcher {
+    /// The sessions to watch.
+    registry: Registry,
+    /// The limits in force (`[limits]`).
+    limits: Limits,
+    /// Where `fumidai session kill` leaves its requests; `None`: kills are not polled
+    /// (tests of the time rules alone).
+    kills: Option<Arc<dyn Store>>,
+    /// Whether the last poll for kill requests failed, so a store outage is logged once,
+    /// not every second.
+    store_failing: bool,
+}
+
+impl Watcher {
+    /// A watcher over `registry` with `limits`.
+    pub fn new(registry: Registry, limits: Limits) -> Self {
+        Self {
+            registry,
+            limits,
+            kills: None,
+            store_failing: false,
+        }
+    }
+
+    /// Also executes the kill requests found in `store`.
+    pub fn with_kills(mut self, store: Arc<dyn Store>) -> Self {
+        self.kills = Some(store);
+        self
+    }
+
+    /// Runs until the task is dropped: checks every second. Spawn it.
+    pub async fn run(mut self) {
+        let mut every = tokio::time::interval(EVERY);
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let span = info_span!("session_limits");
+        loop {
+            every.tick().await;
+            self.check_limits();
+            self.execute_kills().instrument(span.clone()).await;
+        }
+    }
+
+    /// Applies the limits to every session once: warnings and ends run in tasks of their
+    /// own, so a client that reads nothing can't hold up the others.
+    pub(super) fn check_limits(&self) {
+        let now = self.registry.clock().now();
+        for entry in self.registry.entries() {
+            if entry.end.reason().is_some() {
+                continue;
+            }
+            let times = SessionTimes {
+                started_at: entry.started_at,
+                last_activity: entry.activity.last(),
+                window_ends_at: entry.window_ends_at,
+                warned: entry.warned.load(std::sync::atomic::Ordering::Relaxed),
+            };
+            match limits::check(&self.limits, &times, now) {
+                Decision::Continue { .. } => {}
+                Decision::Warn { ends_at, because } => {
+                    if entry.first_warning() {
+                        info!(session_id = %entry.id, %ends_at, reason = because.as_str(), "warning the engineer of the session's end");
+                        let message = limits::warning_message(ends_at, because);
+                        tokio::spawn(async move { entry.tell(&message).await });
+                    }
+                }
+                Decision::End(reason) => self.spawn_end(&entry, reason),
+            }
+        }
+    }
+
+    /// Ends the sessions held here that an operator asked to kill.
+    async fn execute_kills(&mut self) {
+        let Some(store) = &self.kills else {
+            return;
+        };
+        let requests = match store.pending_kills().await {
+            Ok(requests) => {
+                if self.store_failing {
+                    info!("kill requests readable again");
+                    self.store_failing = false;
+                }
+                requests
+            }
+            Err(error) => {
+                if !self.store_failing {
+                    warn!(%error, "cannot read kill requests; live sessions can't be killed until the store answers");
+                    self.store_failing = true;
+                }
+                return;
+            }
+        };
+        let mut seen = HashSet::<SessionId>::new();
+        for request in requests {
+            if !seen.insert(request.session) {
+                continue;
+            }
+            // Held by another node, or already gone: not ours to execute.
+            let Some(entry) = self.registry.find(&request.session) else {
+                continue;
+            };
+            if entry.end.reason().is_some() {
+                continue;
+            }
+            info!(
+                session_id = %entry.id,
+                requested_by = %request.requested_by,
+                reason = %request.reason,
+                "executing a kill request"
+            );
+            self.spawn_end(&entry, EndReason::Killed);
+        }
+    }
+
+    fn spawn_end(&self, entry: &Entry, reason: EndReason) {
+        let registry = self.registry.clone();
+        let id = entry.id;
+        let message = reason.message(&self.limits);
+        tokio::spawn(async move { registry.end(&id, reason, &message).await });
+    }
+}
