@@ -142,7 +142,10 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
 fn an_idle_session_is_cut_with_reason_idle_and_an_active_one_is_not() {
     let (mut gw, alice, _sshd) = setup();
     gw.set_config("idle_timeout = \"15m\"", "idle_timeout = \"3s\"");
+    // Two engineers: a TOTP code logs in once, and both runs fall in one 30 s step.
+    let bob = gw.add_engineer("bob", "acme", PASSWORD);
     gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.plan("bob", "db01", -5, 60, Some("olga"));
     gw.start();
 
     // Output every second keeps a session alive past the idle time-out.
@@ -158,7 +161,9 @@ fn an_idle_session_is_cut_with_reason_idle_and_an_active_one_is_not() {
 
     // Nothing in or out: cut after about 3 s, not 30.
     let t0 = Instant::now();
-    let idle = exec(&alice, "sleep 30; echo not-cut").run(&gw);
+    let mut login = exec(&bob, "sleep 30; echo not-cut");
+    login.user = "bob:db01".to_owned();
+    let idle = login.run(&gw);
     let took = t0.elapsed();
     assert!(took < Duration::from_secs(15), "took {took:?}: {idle:?}");
     assert!(!idle.stdout.contains("not-cut"), "{idle:?}");

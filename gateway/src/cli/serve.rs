@@ -76,7 +76,9 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         Arc::clone(&store),
         config.auth.lockout_policy(),
     ));
+    let live = Registry::default();
     let proxy = Arc::new(ProxyContext {
+        live: live.clone(),
         store: Arc::clone(&store),
         client_config: Arc::new(russh::client::Config::default()),
         connect_timeout: TARGET_CONNECT_TIMEOUT,
@@ -88,7 +90,6 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     });
     // Live sessions: idle time-out, window end, maximum length, and kills requested by
     // `fumidai session kill` from another process or node (R-10.2-TIMEOUT).
-    let live = Registry::default();
     tokio::spawn(
         Watcher::new(live.clone(), config.limits.session_limits())
             .with_kills(Arc::clone(&store))

@@ -20,6 +20,9 @@ use crate::proxy::target::TargetConnection;
 /// A client that reads nothing fills its window; it must not stall the watcher.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a client whose channels were closed may stay before it is disconnected.
+const DISCONNECT_AFTER: Duration = Duration::from_secs(2);
+
 /// The live sessions of this gateway. Cheap to clone; clones share the sessions.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -148,9 +151,10 @@ impl Registry {
         }
     }
 
-    /// Ends a session for `reason`: writes `message` (Japanese and English, `\r\n` line
-    /// ends) to the engineer's stderr on every bridged channel, disconnects the engineer
-    /// and the target, and records the reason for its [`EndSignal`]. Returns false when the
+    /// Ends a session for `reason`: records the reason for its [`EndSignal`], writes
+    /// `message` (Japanese and English, `\r\n` line ends) to the engineer's stderr on every
+    /// bridged channel and closes them, disconnects the target, and disconnects the
+    /// engineer if they haven't hung up a couple of seconds later. Returns false when the
     /// session is not registered here or its end was already decided (the first reason
     /// stands).
     pub async fn end(&self, id: &SessionId, reason: EndReason, message: &str) -> bool {
@@ -167,7 +171,19 @@ impl Registry {
             reason = reason.as_str(),
             "ending session"
         );
+        // The message, then each channel closed: OpenSSH shows a channel's stderr when the
+        // channel closes, but drops what it has not written yet when it reads a disconnect.
         entry.tell(message).await;
+        entry.close_channels().await;
+        // The target's processes get their hang-up now, not when the last channel drains.
+        if let Some(target) = &entry.target_connection {
+            let disconnect =
+                target.disconnect(Disconnect::ByApplication, "session ended by fumidai", "en");
+            let _ = tokio::time::timeout(SEND_TIMEOUT, disconnect).await;
+        }
+        // A client normally hangs up once its channels are closed; one that stays (an
+        // OpenSSH ControlMaster, say) is disconnected after a moment.
+        tokio::time::sleep(DISCONNECT_AFTER).await;
         let description = format!("fumidai: session ended ({reason})");
         let disconnect =
             entry
@@ -178,11 +194,6 @@ impl Registry {
             Ok(Ok(()))
         ) {
             debug!(session_id = %entry.id, "engineer already gone or not reading");
-        }
-        if let Some(target) = &entry.target_connection {
-            let disconnect =
-                target.disconnect(Disconnect::ByApplication, "session ended by fumidai", "en");
-            let _ = tokio::time::timeout(SEND_TIMEOUT, disconnect).await;
         }
         true
     }
@@ -276,18 +287,29 @@ impl Entry {
 
     /// Writes `message` to the engineer's stderr on every bridged channel.
     pub(super) async fn tell(&self, message: &str) {
-        let channels = self
-            .channels
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_else(|p| p.into_inner().clone());
-        for channel in channels {
+        for channel in self.channel_ids() {
             let sent = self
                 .handle
                 .extended_data(channel, 1, message.to_owned().into_bytes());
             // A channel closed meanwhile fails harmlessly.
             let _ = tokio::time::timeout(SEND_TIMEOUT, sent).await;
         }
+    }
+
+    /// Sends EOF and close on every bridged channel. No exit status: the command did not
+    /// finish, so OpenSSH exits with 255.
+    async fn close_channels(&self) {
+        for channel in self.channel_ids() {
+            let _ = tokio::time::timeout(SEND_TIMEOUT, self.handle.eof(channel)).await;
+            let _ = tokio::time::timeout(SEND_TIMEOUT, self.handle.close(channel)).await;
+        }
+    }
+
+    fn channel_ids(&self) -> Vec<ChannelId> {
+        self.channels
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::sync::Mutex;
 
 use super::bridge::{ChannelStart, SessionTap, TapError, Work};
 use super::session::TargetSession;
+use crate::live::Activity;
 
 /// Where recordings go and what seals them; shared by every session.
 pub struct RecordingSettings {
@@ -32,6 +33,8 @@ pub struct ChannelRecording {
     settings: Arc<RecordingSettings>,
     session: Arc<TargetSession>,
     channel: u32,
+    /// Touched on every byte either way, for the idle time-out (R-12-6).
+    activity: Option<Activity>,
     handle: OnceLock<RecorderHandle>,
     /// The writer task, awaited at the end so its last error surfaces.
     task: Mutex<Option<tokio::task::JoinHandle<recorder::Result<()>>>>,
@@ -43,13 +46,21 @@ impl ChannelRecording {
         settings: Arc<RecordingSettings>,
         session: Arc<TargetSession>,
         channel: u32,
+        activity: Option<Activity>,
     ) -> Self {
         Self {
             settings,
             session,
             channel,
+            activity,
             handle: OnceLock::new(),
             task: Mutex::new(None),
+        }
+    }
+
+    fn touch(&self) {
+        if let Some(activity) = &self.activity {
+            activity.touch();
         }
     }
 
@@ -122,6 +133,7 @@ impl SessionTap for ChannelRecording {
     }
 
     async fn input(&self, data: &[u8]) -> Result<(), TapError> {
+        self.touch();
         match self.handle.get() {
             Some(h) => h.input(data).await.map_err(tap_error),
             None => Ok(()),
@@ -129,6 +141,7 @@ impl SessionTap for ChannelRecording {
     }
 
     async fn output(&self, data: &[u8]) -> Result<(), TapError> {
+        self.touch();
         match self.handle.get() {
             Some(h) => h.output(data).await.map_err(tap_error),
             None => Ok(()),
@@ -136,6 +149,7 @@ impl SessionTap for ChannelRecording {
     }
 
     async fn stderr(&self, data: &[u8]) -> Result<(), TapError> {
+        self.touch();
         match self.handle.get() {
             Some(h) => h.stderr(data).await.map_err(tap_error),
             None => Ok(()),

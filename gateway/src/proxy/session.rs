@@ -38,6 +38,8 @@ pub struct ProxyContext {
     pub ssh_ca: Arc<SshCa>,
     /// Where recordings go and what seals them.
     pub recording: Arc<RecordingSettings>,
+    /// The live sessions, watched for idle time-out, window end, maximum length and kills.
+    pub live: crate::live::Registry,
 }
 
 /// An admitted, connected session.

@@ -55,6 +55,9 @@ pub(crate) struct ConnectionHandler {
     /// The connection's maintenance session once admitted; shared with `serve`, which
     /// records its end when the connection ends.
     pub(crate) target_slot: Arc<std::sync::Mutex<Option<Arc<TargetSession>>>>,
+    /// The session's entry among the live sessions (time-outs, kill); shared with `serve`,
+    /// which records the end reason it decided.
+    pub(crate) live_slot: Arc<std::sync::Mutex<Option<crate::live::LiveGuard>>>,
     /// Why no session could be opened, told on the channel.
     pub(super) refusal: Option<Refusal>,
     /// Channels bridged to the target: their requests are answered by the bridge.
@@ -92,6 +95,7 @@ impl ConnectionHandler {
             span,
             proxy: None,
             target_slot: Arc::default(),
+            live_slot: Arc::default(),
             refusal: None,
             bridged: std::collections::HashSet::new(),
         }

@@ -151,6 +151,7 @@ impl SshService {
             span.clone(),
         );
         let open_session = Arc::clone(&handler.target_slot);
+        let live_entry = Arc::clone(&handler.live_slot);
         let handler = handler.with_proxy(self.proxy.clone());
         let config = Arc::clone(&self.config.russh);
         let _open = OpenConnectionGauge::new();
@@ -164,8 +165,18 @@ impl SshService {
         .await;
         // However the connection ended, its maintenance session (if any) ends with it.
         let session = open_session.lock().ok().and_then(|mut s| s.take());
+        // The guard leaves the live registry when dropped here, after its reason is read.
+        let decided = live_entry
+            .lock()
+            .ok()
+            .and_then(|mut g| g.take())
+            .and_then(|g| g.end_reason());
         if let (Some(session), Some(proxy)) = (session, &self.proxy) {
-            let reason = if outcome.is_ok() { "normal" } else { "error" };
+            let reason = match decided {
+                Some(reason) => reason.as_str(),
+                None if outcome.is_ok() => "normal",
+                None => "error",
+            };
             proxy.end(&session, reason).await;
         }
         match outcome {

@@ -8,6 +8,7 @@ use russh::server::{ChannelOpenHandle, Msg, Session};
 use tracing::{Instrument, info, warn};
 
 use super::handler::ConnectionHandler;
+use crate::live::Activity;
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
@@ -42,6 +43,12 @@ impl ConnectionHandler {
             {
                 Ok(opened) => {
                     let opened = Arc::new(opened);
+                    let guard = proxy
+                        .live
+                        .register(&opened, session.handle(), chrono::Utc::now());
+                    if let Ok(mut slot) = self.live_slot.lock() {
+                        *slot = Some(guard);
+                    }
                     self.span.in_scope(|| info!(session_id = %opened.id, plan_id = %opened.plan, %target, "session started"));
                     if let Ok(mut slot) = self.target_slot.lock() {
                         *slot = Some(Arc::clone(&opened));
@@ -57,6 +64,12 @@ impl ConnectionHandler {
         match target_session.connection.channel_open_session().await {
             Ok(target_channel) => {
                 self.bridged.insert(channel.id());
+                let activity = self.live_slot.lock().ok().and_then(|g| {
+                    g.as_ref().map(|g| {
+                        g.add_channel(channel.id());
+                        g.activity()
+                    })
+                });
                 self.open_channels = self.open_channels.saturating_add(1);
                 reply.accept().await;
                 spawn_bridge(
@@ -65,6 +78,7 @@ impl ConnectionHandler {
                     session.handle(),
                     &proxy,
                     &target_session,
+                    activity,
                     &self.span,
                 );
                 None
@@ -90,6 +104,7 @@ fn spawn_bridge(
     handle: russh::server::Handle,
     proxy: &Arc<ProxyContext>,
     session: &Arc<TargetSession>,
+    activity: Option<Activity>,
     span: &tracing::Span,
 ) {
     let session_id = session.id;
@@ -98,6 +113,7 @@ fn spawn_bridge(
         Arc::clone(&proxy.recording),
         Arc::clone(session),
         channel_number,
+        activity,
     ));
     let (proxy, session) = (Arc::clone(proxy), Arc::clone(session));
     let run = async move {
