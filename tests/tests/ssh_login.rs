@@ -66,7 +66,13 @@ fn engineer_colon_target_is_parsed_and_explained() {
     attempt.user = "alice:db01".into();
     let out = attempt.run(&gw);
     assert!(out.authenticated(), "{out:?}");
-    assert!(out.stdout.contains("db01"), "{out:?}");
+    // The target part is taken: with no plan naming alice, admission says so.
+    assert!(
+        out.stdout.contains("no work plan names you") && out.stdout.contains("作業計画"),
+        "{out:?}"
+    );
+    let denied = gw.wait_audit("session.denied", "db01");
+    assert_eq!(denied["detail"]["reason"], "no_plan", "{denied}");
 }
 
 #[test]

@@ -172,10 +172,11 @@ impl SshService {
             .and_then(|mut g| g.take())
             .and_then(|g| g.end_reason());
         if let (Some(session), Some(proxy)) = (session, &self.proxy) {
-            let reason = match decided {
-                Some(reason) => reason.as_str(),
-                None if outcome.is_ok() => "normal",
-                None => "error",
+            let reason = match (decided, &outcome) {
+                (Some(reason), _) => reason.as_str(),
+                (None, Ok(())) => "normal",
+                (None, Err(error)) if ended_by_peer(error) => "normal",
+                (None, Err(_)) => "error",
             };
             proxy.end(&session, reason).await;
         }
@@ -187,6 +188,16 @@ impl SshService {
             }
             other => other,
         }
+    }
+}
+
+/// Whether the connection ended because the engineer's side hung up or disconnected,
+/// which is how sessions normally end, rather than through a fault on the gateway's side.
+fn ended_by_peer(error: &Error) -> bool {
+    match error {
+        Error::Protocol(russh::Error::IO(e)) => peer_went_away(e),
+        Error::Protocol(russh::Error::Disconnect | russh::Error::HUP) => true,
+        _ => false,
     }
 }
 
