@@ -242,6 +242,19 @@ impl Gateway {
         }
     }
 
+    /// The usual maintenance scene, not yet started: vendor `acme`, its engineer `alice`
+    /// (with `password`), operator `olga` to approve plans, and a real sshd registered as
+    /// target `db01`.
+    pub fn with_alice_and_db01(password: &str) -> (Self, Engineer, crate::Sshd) {
+        let sshd = crate::Sshd::start();
+        let gw = Self::init();
+        gw.add_vendor("acme", &[]);
+        let alice = gw.add_engineer("alice", "acme", password);
+        gw.add_operator("olga", "operator");
+        gw.add_target("db01", &sshd);
+        (gw, alice, sshd)
+    }
+
     /// Creates an operator account (approver of plans).
     pub fn add_operator(&self, login: &str, role: &str) {
         let args = ["operator", "add", login, "--role", role, "--password-stdin"];

@@ -24,13 +24,7 @@ const PASSWORD: &str = "Kaede-Hashira-7731";
 
 /// A gateway (not started) with engineer alice, operator olga and target db01.
 fn setup() -> (Gateway, Engineer, Sshd) {
-    let sshd = Sshd::start();
-    let gw = Gateway::init();
-    gw.add_vendor("acme", &[]);
-    let alice = gw.add_engineer("alice", "acme", PASSWORD);
-    gw.add_operator("olga", "operator");
-    gw.add_target("db01", &sshd);
-    (gw, alice, sshd)
+    Gateway::with_alice_and_db01(PASSWORD)
 }
 
 fn exec(alice: &Engineer, command: &str) -> SshLogin {

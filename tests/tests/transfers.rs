@@ -15,12 +15,7 @@ use std::path::Path;
 use fumidai_e2e::{Engineer, Gateway, SshLogin, Sshd};
 
 fn setup(allow: &[&str]) -> (Gateway, Engineer, Sshd) {
-    let sshd = Sshd::start();
-    let mut gw = Gateway::init();
-    gw.add_vendor("acme", &[]);
-    let alice = gw.add_engineer("alice", "acme", "Kaede-Hashira-7731");
-    gw.add_operator("olga", "operator");
-    gw.add_target("db01", &sshd);
+    let (mut gw, alice, sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
     gw.plan_allowing("alice", "db01", -5, 60, Some("olga"), allow);
     gw.start();
     (gw, alice, sshd)
