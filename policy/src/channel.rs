@@ -21,9 +21,9 @@ pub enum WorkRefusal {
     DownloadNotAllowed,
     /// An upload (`scp -t`, SFTP) without `upload` in the plan (R-10-6).
     UploadNotAllowed,
-    /// SFTP needs both directions in the plan until SFTP operations are inspected one by
-    /// one: a session could otherwise move files the way the plan did not allow.
-    SftpNeedsBothDirections,
+    /// SFTP with neither `upload` nor `download` in the plan: there is nothing it could do.
+    /// (With either, each SFTP operation is inspected on its own.)
+    SftpNotAllowed,
     /// A subsystem fumidai doesn't carry.
     UnknownSubsystem,
 }
@@ -34,7 +34,7 @@ impl WorkRefusal {
         match self {
             Self::DownloadNotAllowed => "download_not_allowed",
             Self::UploadNotAllowed => "upload_not_allowed",
-            Self::SftpNeedsBothDirections => "sftp_needs_upload_and_download",
+            Self::SftpNotAllowed => "sftp_not_allowed",
             Self::UnknownSubsystem => "unknown_subsystem",
         }
     }
@@ -48,9 +48,9 @@ impl WorkRefusal {
             Self::UploadNotAllowed => {
                 "作業計画でアップロードが許可されていません。\r\nUploads are not allowed by the work plan.\r\n"
             }
-            Self::SftpNeedsBothDirections => {
-                "SFTP には作業計画でアップロードとダウンロードの両方の許可が必要です。\r\n\
-                 SFTP needs both upload and download allowed by the work plan.\r\n"
+            Self::SftpNotAllowed => {
+                "作業計画でファイル転送（アップロード・ダウンロード）が許可されていません。\r\n\
+                 File transfers (upload, download) are not allowed by the work plan.\r\n"
             }
             Self::UnknownSubsystem => {
                 "このサブシステムは利用できません。\r\nThis subsystem is not available.\r\n"
@@ -64,8 +64,8 @@ impl WorkRefusal {
 pub fn work_allowed(work: ChannelWork<'_>, allow: &Allowances) -> Result<(), WorkRefusal> {
     match work {
         ChannelWork::Shell => Ok(()),
-        ChannelWork::Subsystem("sftp") if allow.upload && allow.download => Ok(()),
-        ChannelWork::Subsystem("sftp") => Err(WorkRefusal::SftpNeedsBothDirections),
+        ChannelWork::Subsystem("sftp") if allow.upload || allow.download => Ok(()),
+        ChannelWork::Subsystem("sftp") => Err(WorkRefusal::SftpNotAllowed),
         ChannelWork::Subsystem(_) => Err(WorkRefusal::UnknownSubsystem),
         ChannelWork::Exec(command) => match scp_direction(command) {
             Some(ScpMode::Source) if !allow.download => Err(WorkRefusal::DownloadNotAllowed),
@@ -119,11 +119,7 @@ mod tests {
 
     #[test]
     fn transfers_need_the_plans_allowance() {
-        let none = Allowances {
-            upload: false,
-            download: false,
-            forward: false,
-        };
+        let none = Allowances::default();
         let up = Allowances {
             upload: true,
             ..none
@@ -135,7 +131,7 @@ mod tests {
         let both = Allowances {
             upload: true,
             download: true,
-            forward: false,
+            ..none
         };
         use ChannelWork::*;
         use WorkRefusal::*;
@@ -154,8 +150,9 @@ mod tests {
             (Exec("scp -t /tmp/"), &down, Err(UploadNotAllowed)),
             (Exec("scp -d -t /tmp/"), &up, Ok(())),
             (Exec("echo scp -f"), &none, Ok(())),
-            (Subsystem("sftp"), &none, Err(SftpNeedsBothDirections)),
-            (Subsystem("sftp"), &up, Err(SftpNeedsBothDirections)),
+            (Subsystem("sftp"), &none, Err(SftpNotAllowed)),
+            (Subsystem("sftp"), &up, Ok(())),
+            (Subsystem("sftp"), &down, Ok(())),
             (Subsystem("sftp"), &both, Ok(())),
             (Subsystem("netconf"), &both, Err(UnknownSubsystem)),
         ];

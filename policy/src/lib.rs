@@ -17,6 +17,7 @@
 //! - [`admission`]: whether a session may start now, and why not (R-7-12).
 //! - [`limits`]: when a live session is warned and cut, and every end's reason
 //!   (R-10.2-TIMEOUT).
+//! - [`transfer`]: what may move as a file, and which uploaded kinds can run code (R-10-6).
 //! - [`jst`]: times as shown to people in the hospital (Japan Standard Time).
 //!
 //! # What this crate does not do
@@ -37,3 +38,4 @@ pub mod password;
 pub mod plan;
 pub mod target;
 pub mod totp;
+pub mod transfer;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{Login, PlanId, TargetName, VendorName};
 use crate::jst;
+use crate::transfer::{ContentKind, ContentKinds};
 
 /// The longest window a plan may ask for. Longer work is planned in several plans, so that
 /// each is approved with its own look at who, what and when.
@@ -85,6 +86,10 @@ pub struct Allowances {
     pub download: bool,
     /// TCP port forwarding to the target host itself.
     pub forward: bool,
+    /// Kinds of file that may be uploaded although they can run code (R-10-6): declared
+    /// one by one, none by default.
+    #[serde(default)]
+    pub content: ContentKinds,
 }
 
 impl Allowances {
@@ -97,6 +102,7 @@ impl Allowances {
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
+        .chain(self.content.iter().map(ContentKind::as_str))
         .collect();
         if names.is_empty() {
             "none".to_owned()
@@ -202,6 +208,11 @@ pub enum PlanError {
         /// The limit.
         max_days: i64,
     },
+    /// Content kinds declared for upload without `upload` itself.
+    #[error(
+        "declaring uploadable content (executable, script, macro, archive) needs --allow upload too / 実行ファイル等の持込みを記載するには、アップロードの許可も必要です"
+    )]
+    ContentWithoutUpload,
     /// No engineer named.
     #[error("a plan names at least one engineer / 作業者を1名以上指定してください")]
     NoEngineer,
@@ -312,6 +323,9 @@ pub fn validate_new_plan(plan: &Plan, now: DateTime<Utc>) -> Result<(), PlanErro
         return Err(PlanError::WindowTooLong {
             max_days: MAX_WINDOW_DAYS,
         });
+    }
+    if plan.allow.content != ContentKinds::NONE && !plan.allow.upload {
+        return Err(PlanError::ContentWithoutUpload);
     }
     if plan.engineers.is_empty() {
         return Err(PlanError::NoEngineer);

@@ -7,7 +7,7 @@
 //!   process killed in `Drop`, with its log captured to a file.
 //! - [`Engineer`]: an enrolled account with its password, TOTP secret and certificate files.
 //! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
-//!   `SSH_ASKPASS`.
+//!   `SSH_ASKPASS`; [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
 //!
 //! # What this crate does not do
 //!
@@ -24,9 +24,11 @@
 
 pub mod gateway;
 pub mod ssh;
+pub mod ssh_master;
 pub mod sshd;
 pub mod tools;
 
 pub use gateway::{CertFiles, Engineer, Gateway};
 pub use ssh::{SshLogin, SshOutcome};
+pub use ssh_master::SshMaster;
 pub use sshd::Sshd;

@@ -98,7 +98,7 @@ impl SshLogin {
     }
 
     /// `program` with the options, ProxyCommand and askpass every run shares.
-    fn command(&self, gw: &Gateway, program: &str) -> (Command, tempfile::TempDir) {
+    pub(crate) fn command(&self, gw: &Gateway, program: &str) -> (Command, tempfile::TempDir) {
         require(program);
         let work = tempfile::tempdir_in(gw.tmp.path()).expect("tempdir");
         let answers = work.path();

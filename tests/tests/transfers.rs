@@ -21,20 +21,6 @@ fn setup(allow: &[&str]) -> (Gateway, Engineer, Sshd) {
     (gw, alice, sshd)
 }
 
-/// A file of `size` pseudo-random bytes.
-fn random_file(path: &Path, size: usize) {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let bytes: Vec<u8> = (0..size)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(path, bytes).unwrap();
-}
-
 fn same_content(a: &Path, b: &Path) -> bool {
     std::fs::read(a).unwrap() == std::fs::read(b).unwrap()
 }
@@ -45,23 +31,134 @@ fn login(alice: &Engineer) -> SshLogin {
     l
 }
 
+/// SHA-256 of a file, by the real `sha256sum`.
+fn sha256(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
+
+/// The completed `transfer` records for `path` in the audit trail, as (direction, size,
+/// sha256).
+fn transfers_of(gw: &Gateway, path: &Path) -> Vec<(String, u64, String)> {
+    gw.audit_tail(200)
+        .into_iter()
+        .filter(|e| e["kind"] == "transfer" && e["detail"]["path"] == path.to_str().unwrap())
+        .filter(|e| e["detail"]["outcome"] == "completed")
+        .map(|e| {
+            let d = &e["detail"];
+            (
+                d["direction"].as_str().unwrap_or_default().to_owned(),
+                d["size"].as_u64().unwrap_or_default(),
+                d["sha256"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+// R-10-3, §7 ②: big files arrive intact both ways, and each is on record with its size
+// and SHA-256. One login (a ControlMaster) carries every command, as the README says.
 #[test]
-fn scp_uploads_and_downloads_intact_when_the_plan_allows_both() {
+fn two_hundred_mib_through_scp_and_sftp_both_ways_with_sha256_on_record() {
+    const SIZE: u64 = 200 << 20;
     let (gw, alice, sshd) = setup(&["upload", "download"]);
-    let local = gw.tmp.path().join("payload.bin");
-    random_file(&local, 8 << 20);
-    let remote = sshd.tmp.path().join("uploaded.bin");
-    let remote_arg = format!("gw:{}", remote.display());
-    // scp's default (SFTP) mode, one login.
-    let out = login(&alice).run_tool(&gw, "scp", &[local.to_str().unwrap(), &remote_arg]);
+    let local = gw.tmp.path().join("firmware.bin");
+    let mut urandom = std::fs::File::open("/dev/urandom").unwrap();
+    let mut file = std::fs::File::create(&local).unwrap();
+    std::io::copy(&mut std::io::Read::take(&mut urandom, SIZE), &mut file).unwrap();
+    drop(file);
+    let digest = sha256(&local);
+    let master = login(&alice).master(&gw);
+    let dir = sshd.tmp.path();
+
+    // scp in its default (SFTP) mode, up and down.
+    let up = dir.join("scp-up.bin");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            local.to_str().unwrap(),
+            &format!("gw:{}", up.display()),
+        ],
+    );
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
-    assert!(same_content(&local, &remote), "upload corrupted");
-    // And back, with the legacy protocol, on a fresh code.
-    std::thread::sleep(std::time::Duration::from_secs(31));
-    let back = gw.tmp.path().join("back.bin");
-    let out = login(&alice).run_tool(&gw, "scp", &["-O", &remote_arg, back.to_str().unwrap()]);
+    assert_eq!(sha256(&up), digest, "scp upload corrupted");
+    let down = gw.tmp.path().join("scp-down.bin");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            &format!("gw:{}", up.display()),
+            down.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
-    assert!(same_content(&local, &back), "download corrupted");
+    assert_eq!(sha256(&down), digest, "scp download corrupted");
+
+    // sftp, up and down in one batch.
+    let sftp_up = dir.join("sftp-up.bin");
+    let sftp_down = gw.tmp.path().join("sftp-down.bin");
+    let batch = gw.tmp.path().join("batch");
+    std::fs::write(
+        &batch,
+        format!(
+            "put {} {}\nget {} {}\n",
+            local.display(),
+            sftp_up.display(),
+            sftp_up.display(),
+            sftp_down.display()
+        ),
+    )
+    .unwrap();
+    let out = master.run("sftp", &["-q", "-b", batch.to_str().unwrap(), "gw:"]);
+    assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
+    assert_eq!(sha256(&sftp_up), digest, "sftp upload corrupted");
+    assert_eq!(sha256(&sftp_down), digest, "sftp download corrupted");
+
+    // Legacy scp carries the same bytes.
+    let legacy = gw.tmp.path().join("legacy-down.bin");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            "-O",
+            &format!("gw:{}", up.display()),
+            legacy.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
+    assert_eq!(sha256(&legacy), digest, "legacy scp download corrupted");
+
+    // Every SFTP transfer is on record: direction, size and the same digest.
+    let up_records = transfers_of(&gw, &up);
+    assert_eq!(
+        up_records,
+        [
+            ("upload".to_owned(), SIZE, digest.clone()),
+            ("download".to_owned(), SIZE, digest.clone())
+        ],
+        "{:#?}",
+        gw.audit_tail(20)
+    );
+    let sftp_records = transfers_of(&gw, &sftp_up);
+    assert_eq!(
+        sftp_records,
+        [
+            ("upload".to_owned(), SIZE, digest.clone()),
+            ("download".to_owned(), SIZE, digest.clone())
+        ]
+    );
+    // All of it under one session.
+    let sessions: std::collections::HashSet<String> = gw
+        .audit_tail(200)
+        .into_iter()
+        .filter(|e| e["kind"] == "transfer")
+        .map(|e| e["detail"]["session_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
 }
 
 #[test]
@@ -85,16 +182,93 @@ fn legacy_scp_download_without_download_in_the_plan_is_refused() {
     );
 }
 
+// §7 ②: with SFTP, each file is judged on its own: uploads pass, downloads don't.
 #[test]
-fn sftp_needs_both_directions_in_the_plan_for_now() {
-    let (gw, alice, _sshd) = setup(&["upload"]);
-    // No `-b`: batch mode would also turn off the password and code prompts. With stdin
-    // closed, sftp connects, asks for its subsystem and ends.
-    let out = login(&alice).run_tool(&gw, "sftp", &["gw:"]);
-    assert_ne!(out.code, 0, "{out:?}");
-    let refused = gw.wait_audit_kind("transfer");
-    assert_eq!(
-        refused["detail"]["reason"], "sftp_needs_upload_and_download",
-        "{refused}"
+fn sftp_download_without_download_in_the_plan_is_refused_while_uploads_pass() {
+    let (gw, alice, sshd) = setup(&["upload"]);
+    let secret = sshd.tmp.path().join("patients.csv");
+    std::fs::write(&secret, "id,name\n1,Yamada\n").unwrap();
+    let notes = gw.tmp.path().join("notes.txt");
+    std::fs::write(&notes, "maintenance notes\n").unwrap();
+    let master = login(&alice).master(&gw);
+    let uploaded = sshd.tmp.path().join("notes.txt");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            notes.to_str().unwrap(),
+            &format!("gw:{}", uploaded.display()),
+        ],
     );
+    assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
+    assert!(same_content(&notes, &uploaded));
+
+    let taken = gw.tmp.path().join("taken.csv");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            &format!("gw:{}", secret.display()),
+            taken.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!taken.exists(), "data left the hospital");
+    assert!(out.stderr.contains("ダウンロード"), "{out:?}");
+    assert!(out.stderr.contains("downloads are not allowed"), "{out:?}");
+    let refused = gw
+        .audit_tail(50)
+        .into_iter()
+        .find(|e| e["kind"] == "transfer" && e["detail"]["outcome"] == "refused")
+        .unwrap_or_else(|| panic!("no refusal on record: {:#?}", gw.audit_tail(20)));
+    assert_eq!(refused["detail"]["reason"], "download_not_allowed");
+    assert_eq!(refused["detail"]["direction"], "download");
+    assert_eq!(refused["detail"]["path"], secret.to_str().unwrap());
+}
+
+// R-10-6: an executable is refused on upload unless the plan declares executables,
+// whatever it is called; with the declaration it goes through.
+#[test]
+fn an_elf_upload_is_refused_unless_the_plan_declares_executables() {
+    let (gw, alice, sshd) = setup(&["upload"]);
+    let master = login(&alice).master(&gw);
+    let disguised = sshd.tmp.path().join("readme.txt");
+    let out = master.run(
+        "scp",
+        &["-q", "/bin/true", &format!("gw:{}", disguised.display())],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("実行ファイル"), "{out:?}");
+    assert!(out.stderr.contains("--allow executable"), "{out:?}");
+    let landed = std::fs::read(&disguised).unwrap_or_default();
+    assert!(
+        !landed.starts_with(b"\x7fELF"),
+        "the executable reached the target"
+    );
+    let refused = gw
+        .audit_tail(50)
+        .into_iter()
+        .find(|e| e["kind"] == "transfer" && e["detail"]["outcome"] == "refused")
+        .unwrap_or_else(|| panic!("no refusal on record: {:#?}", gw.audit_tail(20)));
+    assert_eq!(refused["detail"]["reason"], "executable_not_declared");
+    drop(master);
+
+    let (mut gw, alice, sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    gw.plan_allowing(
+        "alice",
+        "db01",
+        -5,
+        60,
+        Some("olga"),
+        &["upload", "executable"],
+    );
+    gw.start();
+    let master = login(&alice).master(&gw);
+    let tool = sshd.tmp.path().join("tool");
+    let out = master.run(
+        "scp",
+        &["-q", "/bin/true", &format!("gw:{}", tool.display())],
+    );
+    assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
+    assert!(same_content(Path::new("/bin/true"), &tool));
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, TargetName, VendorName};
 use policy::jst;
 use policy::plan::{self, Allowances, Plan, PlanRequest};
+use policy::transfer::ContentKind;
 
 use super::context::{Context, cli_actor};
 use super::output::Output;
@@ -77,6 +78,27 @@ pub enum Allow {
     Download,
     /// TCP forwarding to the target host itself.
     Forward,
+    /// Uploads may include executables and packages (with `upload`; R-10-6).
+    Executable,
+    /// Uploads may include scripts (with `upload`).
+    Script,
+    /// Uploads may include Office documents with macros (with `upload`).
+    Macro,
+    /// Uploads may include archives and compressed files (with `upload`).
+    Archive,
+}
+
+impl Allow {
+    /// The content kind this names, if it names one.
+    fn content(self) -> Option<ContentKind> {
+        match self {
+            Allow::Upload | Allow::Download | Allow::Forward => None,
+            Allow::Executable => Some(ContentKind::Executable),
+            Allow::Script => Some(ContentKind::Script),
+            Allow::Macro => Some(ContentKind::OfficeMacro),
+            Allow::Archive => Some(ContentKind::Archive),
+        }
+    }
 }
 
 /// Runs `fumidai plan …`.
@@ -155,6 +177,7 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
             upload: args.allow.contains(&Allow::Upload),
             download: args.allow.contains(&Allow::Download),
             forward: args.allow.contains(&Allow::Forward),
+            content: args.allow.iter().filter_map(|a| a.content()).collect(),
         },
     };
     let new = plan::submit(request, PlanId::generate(), &submitted_by, Utc::now())?;

@@ -15,10 +15,15 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use policy::channel::{ChannelWork, WorkRefusal};
 use policy::plan::Allowances;
+use recorder::format::transfers::TransferRecord;
 use russh::{Channel, ChannelId, ChannelMsg, client, server};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
+
+use super::sftp::{Action, FileChange, SftpInspector};
 
 /// What a channel was opened for, known when its shell, command or subsystem starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +68,14 @@ pub trait SessionTap: Send + Sync {
     fn output(&self, data: &[u8]) -> impl Future<Output = Result<(), TapError>> + Send;
     /// The terminal was resized.
     fn resize(&self, cols: u32, rows: u32) -> impl Future<Output = Result<(), TapError>> + Send;
+    /// A file transfer ended (inspected channels: their bytes are not recorded, their
+    /// files are).
+    fn transfer(&self, record: TransferRecord)
+    -> impl Future<Output = Result<(), TapError>> + Send;
+    /// A change to the target's files was made or refused (inspected channels).
+    fn change(&self, change: &FileChange) -> impl Future<Output = Result<(), TapError>> + Send;
+    /// Bytes passed without being recorded one by one: the session is not idle.
+    fn touch(&self);
 }
 
 /// The recording could not keep up or failed: the session must end.
@@ -96,18 +109,30 @@ pub async fn run<T: SessionTap>(
     handle: server::Handle,
     tap: Arc<T>,
     allow: Allowances,
+    banner: Arc<str>,
 ) -> BridgeEnd {
     let engineer_id = engineer.id();
     let (mut from_engineer, to_engineer) = engineer.split();
     let (mut from_target, to_target) = target.split();
     let pending: PendingReplies = Arc::default();
+    let inspection: Inspection = Arc::default();
+    // What the upstream loop sends the engineer goes through the downstream loop, so it
+    // never lands inside a reply the target is sending.
+    let (side, mut side_rx) = mpsc::channel::<ToEngineer>(64);
 
     let upstream = {
         let pending = Arc::clone(&pending);
         let tap = Arc::clone(&tap);
         let handle = handle.clone();
+        let inspection = Arc::clone(&inspection);
         async move {
-            let mut state = UpState { pty: None, allow };
+            let mut state = UpState {
+                pty: None,
+                allow,
+                banner,
+                inspection,
+                side,
+            };
             while let Some(msg) = from_engineer.wait().await {
                 match forward_up(
                     msg,
@@ -138,15 +163,66 @@ pub async fn run<T: SessionTap>(
         }
     };
     let down_handle = handle.clone();
+    let down_tap = Arc::clone(&tap);
+    let down_inspection = Arc::clone(&inspection);
     let downstream = async move {
-        let handle = down_handle;
+        let (handle, tap, inspection) = (down_handle, down_tap, down_inspection);
         let mut exit_status = None;
-        while let Some(msg) = from_target.wait().await {
+        let mut side_open = true;
+        loop {
+            let msg = tokio::select! {
+                msg = from_target.wait() => match msg {
+                    Some(msg) => msg,
+                    None => break,
+                },
+                side = side_rx.recv(), if side_open => {
+                    let sent = match side {
+                        Some(ToEngineer::Data(data)) => to_engineer.data_bytes(data).await,
+                        Some(ToEngineer::Stderr(text)) => {
+                            to_engineer.extended_data_bytes(1, Bytes::from(text)).await
+                        }
+                        None => {
+                            side_open = false;
+                            Ok(())
+                        }
+                    };
+                    if sent.is_err() {
+                        return Ok(BridgeEnd::Dropped);
+                    }
+                    continue;
+                }
+            };
             match msg {
                 ChannelMsg::Data { data } => {
-                    tap.output(&data).await?;
-                    if to_engineer.data_bytes(data).await.is_err() {
-                        return Ok(BridgeEnd::Dropped);
+                    let inspected = inspect(&inspection, |i| i.from_target(&data))?;
+                    let Some(actions) = inspected else {
+                        tap.output(&data).await?;
+                        if to_engineer.data_bytes(data).await.is_err() {
+                            return Ok(BridgeEnd::Dropped);
+                        }
+                        continue;
+                    };
+                    tap.touch();
+                    for action in actions {
+                        let sent = match action {
+                            Action::ToEngineer(data) => to_engineer.data_bytes(data).await,
+                            Action::Tell(text) => {
+                                to_engineer.extended_data_bytes(1, Bytes::from(text)).await
+                            }
+                            Action::Transfer(record) => {
+                                tap.transfer(record).await?;
+                                Ok(())
+                            }
+                            Action::Change(change) => {
+                                tap.change(&change).await?;
+                                Ok(())
+                            }
+                            // Replies from the target never go back to it.
+                            Action::ToTarget(_) => Ok(()),
+                        };
+                        if sent.is_err() {
+                            return Ok(BridgeEnd::Dropped);
+                        }
                     }
                 }
                 ChannelMsg::ExtendedData { data, ext } => {
@@ -213,6 +289,10 @@ pub async fn run<T: SessionTap>(
         },
         down = &mut downstream => down,
     };
+    let down = match (down, finish_inspection(&inspection, tap.as_ref()).await) {
+        (Ok(BridgeEnd::Closed { .. }), Err(e)) => Err(e),
+        (down, _) => down,
+    };
     match down {
         Ok(end) => end,
         Err(e) => {
@@ -244,7 +324,13 @@ async fn forward_up<T: SessionTap>(
     tap: &T,
     state: &mut UpState,
 ) -> Result<bool, Up> {
-    let UpState { pty, allow } = state;
+    let UpState {
+        pty,
+        allow,
+        banner,
+        inspection,
+        side,
+    } = state;
     let allow = &*allow;
     let expect_reply = |want: bool| {
         if want && let Ok(mut p) = pending.lock() {
@@ -252,10 +338,27 @@ async fn forward_up<T: SessionTap>(
         }
     };
     let sent = match msg {
-        ChannelMsg::Data { data } => {
-            tap.input(&data).await?;
-            to_target.data_bytes(data).await
-        }
+        ChannelMsg::Data { data } => match inspect(inspection, |i| i.from_engineer(&data))? {
+            None => {
+                tap.input(&data).await?;
+                to_target.data_bytes(data).await
+            }
+            Some(actions) => {
+                tap.touch();
+                for action in actions {
+                    match action {
+                        Action::ToTarget(data) => {
+                            to_target.data_bytes(data).await.map_err(|_| Up::Gone)?;
+                        }
+                        Action::ToEngineer(data) => to_side(side, ToEngineer::Data(data)).await?,
+                        Action::Tell(text) => to_side(side, ToEngineer::Stderr(text)).await?,
+                        Action::Transfer(record) => tap.transfer(record).await?,
+                        Action::Change(change) => tap.change(&change).await?,
+                    }
+                }
+                Ok(())
+            }
+        },
         ChannelMsg::ExtendedData { data, ext } => {
             tap.input(&data).await?;
             to_target.extended_data_bytes(ext, data).await
@@ -290,7 +393,22 @@ async fn forward_up<T: SessionTap>(
                 .await
         }
         ChannelMsg::RequestShell { want_reply } => {
-            begin(tap, handle, engineer_id, pty, Work::Shell, allow).await?;
+            begin(
+                tap,
+                handle,
+                engineer_id,
+                pty,
+                Work::Shell,
+                allow,
+                inspection,
+            )
+            .await?;
+            if pty.is_some() {
+                // Before the target's first byte: whose plan this is, until when, and that
+                // it is recorded. Recorded too, so a replay shows what the engineer saw.
+                tap.output(banner.as_bytes()).await?;
+                to_side(side, ToEngineer::Data(Bytes::from(banner.to_string()))).await?;
+            }
             expect_reply(want_reply);
             to_target.request_shell(want_reply).await
         }
@@ -299,7 +417,16 @@ async fn forward_up<T: SessionTap>(
             command,
         } => {
             let shown = String::from_utf8_lossy(&command).into_owned();
-            begin(tap, handle, engineer_id, pty, Work::Exec(shown), allow).await?;
+            begin(
+                tap,
+                handle,
+                engineer_id,
+                pty,
+                Work::Exec(shown),
+                allow,
+                inspection,
+            )
+            .await?;
             expect_reply(want_reply);
             to_target.exec(want_reply, command).await
         }
@@ -311,6 +438,7 @@ async fn forward_up<T: SessionTap>(
                 pty,
                 Work::Subsystem(name.clone()),
                 allow,
+                inspection,
             )
             .await?;
             expect_reply(want_reply);
@@ -368,6 +496,7 @@ async fn begin<T: SessionTap>(
     pty: &Option<PtyInfo>,
     work: Work,
     allow: &Allowances,
+    inspection: &Inspection,
 ) -> Result<(), Up> {
     let asked = match &work {
         Work::Shell => ChannelWork::Shell,
@@ -382,6 +511,7 @@ async fn begin<T: SessionTap>(
         tell_and_close(handle, engineer_id, refusal.message()).await;
         return Err(Up::Refused(refusal));
     }
+    let sftp = matches!(&work, Work::Subsystem(name) if name == "sftp");
     let start = ChannelStart {
         pty: pty.clone(),
         work,
@@ -391,7 +521,60 @@ async fn begin<T: SessionTap>(
         tell_and_close(handle, engineer_id, RECORDING_UNAVAILABLE).await;
         return Err(Up::Tap(error));
     }
+    if sftp && let Ok(mut slot) = inspection.lock() {
+        // Every SFTP operation is judged on its own from here on (§7 ②, R-10-6).
+        *slot = Some(SftpInspector::new(*allow));
+    }
     Ok(())
+}
+
+/// The SFTP inspector of a channel, once its subsystem started; shared by both loops.
+type Inspection = Arc<Mutex<Option<SftpInspector>>>;
+
+/// Something for the engineer from the upstream loop, written by the downstream loop.
+enum ToEngineer {
+    Data(Bytes),
+    Stderr(String),
+}
+
+/// Runs `step` on the channel's inspector: `None` when the channel is not inspected. A
+/// stream that isn't the protocol it claims ends the channel (fail closed).
+fn inspect(
+    inspection: &Inspection,
+    step: impl FnOnce(&mut SftpInspector) -> Result<Vec<Action>, super::sftp::wire::WireError>,
+) -> Result<Option<Vec<Action>>, TapError> {
+    let mut slot = inspection
+        .lock()
+        .map_err(|_| TapError("sftp inspector poisoned".to_owned()))?;
+    match slot.as_mut() {
+        None => Ok(None),
+        Some(inspector) => step(inspector).map(Some).map_err(|e| {
+            warn!(error = %e, "sftp stream could not be inspected; channel ends");
+            TapError(format!("sftp stream could not be inspected: {e}"))
+        }),
+    }
+}
+
+/// Puts files still open when the channel ended on record.
+async fn finish_inspection<T: SessionTap>(
+    inspection: &Inspection,
+    tap: &T,
+) -> Result<(), TapError> {
+    let actions = inspection
+        .lock()
+        .ok()
+        .and_then(|mut slot| slot.as_mut().map(SftpInspector::finish))
+        .unwrap_or_default();
+    for action in actions {
+        if let Action::Transfer(record) = action {
+            tap.transfer(record).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn to_side(side: &mpsc::Sender<ToEngineer>, message: ToEngineer) -> Result<(), Up> {
+    side.send(message).await.map_err(|_| Up::Gone)
 }
 
 /// Answers the request, so OpenSSH shows what follows, then tells the engineer why on
@@ -410,6 +593,12 @@ struct UpState {
     pty: Option<PtyInfo>,
     /// What the plan allows the channel to run.
     allow: Allowances,
+    /// Shown at the start of an interactive shell.
+    banner: Arc<str>,
+    /// The SFTP inspector, once the channel runs `sftp`.
+    inspection: Inspection,
+    /// To the engineer, through the downstream loop.
+    side: mpsc::Sender<ToEngineer>,
 }
 
 /// Why the upstream loop stopped early.
@@ -421,24 +610,3 @@ enum Stop {
 /// Told to the engineer when the recording can't be written.
 const RECORDING_UNAVAILABLE: &str = "fumidai: 記録を保存できないため、この操作は開始できません。運用担当者に連絡してください。\r\n\
      fumidai: the session cannot be recorded, so it cannot start; please contact the operator.\r\n";
-
-/// A tap that records nothing; for channels whose recording is kept elsewhere.
-pub struct NoTap;
-
-impl SessionTap for NoTap {
-    async fn begin(&self, _start: &ChannelStart) -> Result<(), TapError> {
-        Ok(())
-    }
-    async fn stderr(&self, _data: &[u8]) -> Result<(), TapError> {
-        Ok(())
-    }
-    async fn input(&self, _data: &[u8]) -> Result<(), TapError> {
-        Ok(())
-    }
-    async fn output(&self, _data: &[u8]) -> Result<(), TapError> {
-        Ok(())
-    }
-    async fn resize(&self, _cols: u32, _rows: u32) -> Result<(), TapError> {
-        Ok(())
-    }
-}

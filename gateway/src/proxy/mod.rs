@@ -9,4 +9,5 @@
 pub mod bridge;
 pub mod recording;
 pub mod session;
+pub mod sftp;
 pub mod target;

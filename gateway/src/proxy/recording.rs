@@ -16,8 +16,13 @@ use recorder::sink::RecordingStorage;
 use recorder::{Recorder, RecorderConfig, RecorderHandle, RecordingId, Sealed};
 use tokio::sync::Mutex;
 
+use recorder::format::transfers::TransferRecord;
+use serde_json::json;
+use store::{Actor, AuditEvent, AuditKind, Store};
+
 use super::bridge::{ChannelStart, SessionTap, TapError, Work};
 use super::session::TargetSession;
+use super::sftp::FileChange;
 use crate::live::Activity;
 
 /// Where recordings go and what seals them; shared by every session.
@@ -35,6 +40,8 @@ pub struct ChannelRecording {
     channel: u32,
     /// Touched on every byte either way, for the idle time-out (R-12-6).
     activity: Option<Activity>,
+    /// The audit trail, where every transfer and file change goes too (R-10-3).
+    audit: Arc<dyn Store>,
     handle: OnceLock<RecorderHandle>,
     /// The writer task, awaited at the end so its last error surfaces.
     task: Mutex<Option<tokio::task::JoinHandle<recorder::Result<()>>>>,
@@ -47,20 +54,16 @@ impl ChannelRecording {
         session: Arc<TargetSession>,
         channel: u32,
         activity: Option<Activity>,
+        audit: Arc<dyn Store>,
     ) -> Self {
         Self {
             settings,
             session,
             channel,
             activity,
+            audit,
             handle: OnceLock::new(),
             task: Mutex::new(None),
-        }
-    }
-
-    fn touch(&self) {
-        if let Some(activity) = &self.activity {
-            activity.touch();
         }
     }
 
@@ -156,11 +159,82 @@ impl SessionTap for ChannelRecording {
         }
     }
 
+    async fn transfer(&self, record: TransferRecord) -> Result<(), TapError> {
+        let mut detail = json!({
+            "direction": record.direction.as_str(),
+            "path": record.path,
+            "size": record.size,
+            "outcome": record.outcome.as_str(),
+        });
+        if let Some(digest) = &record.sha256 {
+            put(&mut detail, "sha256", json!(digest.to_string()));
+        }
+        if let Some(reason) = &record.reason {
+            put(&mut detail, "reason", json!(reason));
+        }
+        self.append(detail).await?;
+        match self.handle.get() {
+            Some(h) => h.transfer(record).await.map_err(tap_error),
+            None => Ok(()),
+        }
+    }
+
+    async fn change(&self, change: &FileChange) -> Result<(), TapError> {
+        let mut detail = json!({
+            "op": change.op,
+            "path": change.path,
+            "outcome": if change.refused.is_some() { "refused" } else { "completed" },
+        });
+        if let Some(to) = &change.to {
+            put(&mut detail, "to", json!(to));
+        }
+        if let Some(refusal) = change.refused {
+            put(&mut detail, "reason", json!(refusal.as_str()));
+        }
+        self.append(detail).await
+    }
+
+    fn touch(&self) {
+        if let Some(activity) = &self.activity {
+            activity.touch();
+        }
+    }
+
     async fn resize(&self, cols: u32, rows: u32) -> Result<(), TapError> {
         match self.handle.get() {
             Some(h) => h.resize(clamp(cols), clamp(rows)).await.map_err(tap_error),
             None => Ok(()),
         }
+    }
+}
+
+impl ChannelRecording {
+    /// Appends a `transfer` event for this channel. If the audit trail can't take it, the
+    /// channel ends (fail closed: a transfer nobody can account for must not go on).
+    async fn append(&self, mut detail: serde_json::Value) -> Result<(), TapError> {
+        let s = &self.session;
+        put(&mut detail, "session_id", json!(s.id.to_string()));
+        put(&mut detail, "channel", json!(self.channel));
+        put(&mut detail, "plan_id", json!(s.plan.to_string()));
+        put(&mut detail, "target", json!(s.target.as_str()));
+        let event = AuditEvent::new(
+            AuditKind::Transfer,
+            Actor::Person(s.engineer.clone()),
+            s.target.as_str(),
+        )
+        .with_detail(detail);
+        self.audit
+            .append_audit(event)
+            .await
+            .map(|_| ())
+            .map_err(|e| TapError(format!("audit trail unavailable: {e}")))
+    }
+}
+
+/// Sets `key` in a JSON object (the audit details are always objects).
+fn put(detail: &mut serde_json::Value, key: &str, value: serde_json::Value) {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert(key.to_owned(), value);
     }
 }
 

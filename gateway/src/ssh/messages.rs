@@ -93,6 +93,21 @@ fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
 
+/// Shown at the start of every interactive shell, before the target's first byte: the
+/// plan the work runs under, when the session will be cut, and that it is recorded
+/// (R-10-3; the engineer knows the rules of the session).
+pub(crate) fn session_banner(
+    plan: &policy::ids::PlanId,
+    ends_at: chrono::DateTime<chrono::Utc>,
+) -> std::sync::Arc<str> {
+    let end = policy::jst::format(ends_at);
+    format!(
+        "fumidai: 作業計画 {plan}、作業時間帯の終了 {end}。この作業は記録されています。\r\n\
+         fumidai: work plan {plan}, window ends {end}. This session is recorded.\r\n"
+    )
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use russh::server::{ChannelOpenHandle, Msg, Session};
 use tracing::{Instrument, info, warn};
 
 use super::handler::ConnectionHandler;
+use super::messages;
 use crate::live::Activity;
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
@@ -114,7 +115,9 @@ fn spawn_bridge(
         Arc::clone(session),
         channel_number,
         activity,
+        Arc::clone(&proxy.store),
     ));
+    let banner = messages::session_banner(&session.plan, session.ends_at);
     let (proxy, session) = (Arc::clone(proxy), Arc::clone(session));
     let run = async move {
         match bridge::run(
@@ -123,6 +126,7 @@ fn spawn_bridge(
             handle,
             Arc::clone(&recording),
             session.allow,
+            banner,
         )
         .await
         {

@@ -299,6 +299,7 @@ fn admission_carries_the_plans_allowances() {
         upload: true,
         download: false,
         forward: true,
+        ..Allowances::default()
     };
     assert_eq!(
         admit(&request(), &facts(vec![p.clone()]), t(NOW)),

@@ -76,6 +76,14 @@ fn new_plans_are_validated() {
             Box::new(|r| r.ends_at = r.starts_at + Duration::days(31) + Duration::seconds(1)),
             PlanError::WindowTooLong { max_days: 31 },
         ),
+        (
+            Box::new(|r| {
+                r.allow.upload = false;
+                r.allow.content =
+                    crate::transfer::ContentKinds::NONE.with(crate::transfer::ContentKind::Script);
+            }),
+            PlanError::ContentWithoutUpload,
+        ),
         (Box::new(|r| r.engineers.clear()), PlanError::NoEngineer),
         (Box::new(|r| r.targets.clear()), PlanError::NoTarget),
         (
@@ -261,7 +269,8 @@ fn statuses_and_windows() {
         Allowances {
             upload: true,
             download: false,
-            forward: true
+            forward: true,
+            ..Allowances::default()
         }
         .describe(),
         "upload, forward"

@@ -14,6 +14,7 @@
 use policy::admission::AdmissionFacts;
 use policy::ids::{Login, PlanId, TargetName};
 use policy::plan::{Allowances, Plan, PlanStatus};
+use policy::transfer::ContentKinds;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -26,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::model::Actor;
 
 const COLUMNS: &str = "id, vendor, engineers, targets, starts_at, ends_at, purpose, steps, \
-     allow_upload, allow_download, allow_forward, status, submitted_by, decided_by, \
-     decision_reason, submitted_at, decided_at";
+     allow_upload, allow_download, allow_forward, allow_content, status, submitted_by, \
+     decided_by, decision_reason, submitted_at, decided_at";
 
 impl SqlStore {
     pub(super) async fn insert_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan> {
@@ -44,9 +45,10 @@ impl SqlStore {
         check_references(tx.conn(), &plan).await?;
         sqlx::query(
             "INSERT INTO plans (id, vendor, engineers, targets, starts_at, ends_at, purpose, \
-             steps, allow_upload, allow_download, allow_forward, status, submitted_by, \
-             decided_by, decision_reason, submitted_at, decided_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             steps, allow_upload, allow_download, allow_forward, allow_content, status, \
+             submitted_by, decided_by, decision_reason, submitted_at, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18)",
         )
         .bind(&id)
         .bind(plan.vendor.as_str())
@@ -59,6 +61,7 @@ impl SqlStore {
         .bind(plan.allow.upload)
         .bind(plan.allow.download)
         .bind(plan.allow.forward)
+        .bind(plan.allow.content.to_list())
         .bind(plan.status.as_str())
         .bind(&plan.submitted_by)
         .bind(plan.decided_by.as_deref())
@@ -255,6 +258,8 @@ fn plan(row: &AnyRow) -> Result<Plan> {
             upload: flag(row, "allow_upload")?,
             download: flag(row, "allow_download")?,
             forward: flag(row, "allow_forward")?,
+            content: ContentKinds::from_list(&row.try_get::<String, _>("allow_content")?)
+                .map_err(|e| corrupt("plan", e.to_string()))?,
         },
         status: parsed::<PlanStatus>(row, "status")?,
         submitted_by: row.try_get("submitted_by")?,

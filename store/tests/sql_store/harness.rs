@@ -320,6 +320,8 @@ pub(crate) fn new_plan(engineers: &[&str], targets: &[&str]) -> policy::plan::Pl
                 upload: true,
                 download: false,
                 forward: false,
+                content: policy::transfer::ContentKinds::NONE
+                    .with(policy::transfer::ContentKind::Archive),
             },
         },
         policy::ids::PlanId::generate(),

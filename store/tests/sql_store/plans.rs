@@ -36,7 +36,7 @@ async fn plans_round_trip_with_their_audit_events(db: TestDb) {
     assert_eq!(record.detail["submitted_by"], json!("olga"));
     assert_eq!(
         record.detail["allow"],
-        json!({"upload": true, "download": false, "forward": false})
+        json!({"upload": true, "download": false, "forward": false, "content": ["archive"]})
     );
     assert_eq!(db.store.plan(&plan.id).await.unwrap(), Some(plan.clone()));
     assert_eq!(db.store.plan(&PlanId::generate()).await.unwrap(), None);

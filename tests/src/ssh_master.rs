@@ -1,0 +1,86 @@
+//! One login, many commands: an OpenSSH `ControlMaster` through fumidai, as the README
+//! tells engineers to use (a TOTP code is accepted once), and `scp`/`sftp`/`ssh` runs
+//! multiplexed over it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::gateway::Gateway;
+use crate::ssh::{SshLogin, SshOutcome};
+use crate::tools::{run_with_timeout, wait_for};
+
+/// A logged-in master connection; closed in `Drop`.
+pub struct SshMaster {
+    child: Child,
+    socket: PathBuf,
+    user: String,
+    /// Holds the askpass answers and the control socket.
+    _work: tempfile::TempDir,
+}
+
+impl SshLogin {
+    /// Logs in once and keeps the connection as a control master.
+    pub fn master(&self, gw: &Gateway) -> SshMaster {
+        let (mut cmd, work) = self.command(gw, "ssh");
+        let socket = work.path().join("ctl");
+        cmd.args(["-o", "ControlMaster=yes"])
+            .args(["-o", &format!("ControlPath={}", socket.display())])
+            .args(["-N", "-l", &self.user, "fumidai-gateway"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn ssh master");
+        wait_for(
+            "the control master's socket",
+            Duration::from_secs(60),
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                    }
+                    panic!("ssh master exited {status}: {err}\n{}", gw.log());
+                }
+                socket.exists().then_some(())
+            },
+        );
+        SshMaster {
+            child,
+            socket,
+            user: self.user.clone(),
+            _work: work,
+        }
+    }
+}
+
+impl SshMaster {
+    /// Runs `program ARGS…` (`ssh`, `scp`, `sftp`) over the master, `gw:` standing for the
+    /// gateway host as in [`SshLogin::run_tool`].
+    pub fn run(&self, program: &str, args: &[&str]) -> SshOutcome {
+        let mut cmd = Command::new(program);
+        cmd.args(["-F", "/dev/null"])
+            .args(["-o", "ControlMaster=no"])
+            .args(["-o", &format!("ControlPath={}", self.socket.display())])
+            .args(["-o", "BatchMode=yes"])
+            .args(["-o", &format!("User={}", self.user)])
+            .env("LC_ALL", "C.UTF-8");
+        for a in args {
+            cmd.arg(a.replace("gw:", "fumidai-gateway:"));
+        }
+        let out = run_with_timeout(cmd, Duration::from_secs(600));
+        SshOutcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            prompts: Vec::new(),
+        }
+    }
+}
+
+impl Drop for SshMaster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
