@@ -218,10 +218,7 @@ where
             // might, and then the gap is zero.
             let gap = event.t.saturating_sub(self.last_t);
             self.last_t = self.last_t.max(event.t);
-            let played = self
-                .options
-                .speed
-                .scale(self.options.idle_limit.cap(gap));
+            let played = self.options.speed.scale(self.options.idle_limit.cap(gap));
             self.at = self.at.saturating_add(played);
             return Some(Ok(Step {
                 at: self.at,

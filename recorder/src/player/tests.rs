@@ -64,7 +64,11 @@ fn speed_and_idle_limit_shape_the_timeline() {
         (1.0, 0.1, [100, 200, 300, 400]),
     ];
     for (speed, idle, want) in cases {
-        assert_eq!(due(events(), speed, idle), want, "speed {speed} idle {idle}");
+        assert_eq!(
+            due(events(), speed, idle),
+            want,
+            "speed {speed} idle {idle}"
+        );
     }
 }
 
@@ -176,7 +180,13 @@ fn plays_a_written_cast() {
         steps,
         [
             (20, Action::Output("\u{1b}[1mhi\r\n".into())),
-            (520, Action::Resize { cols: 100, rows: 30 }),
+            (
+                520,
+                Action::Resize {
+                    cols: 100,
+                    rows: 30
+                }
+            ),
             (620, Action::Output("bye".into())),
         ]
     );
@@ -213,14 +223,20 @@ fn settings_parse_or_say_what_is_expected() {
 
 #[test]
 fn absurd_gaps_saturate_instead_of_panicking() {
-    let events = vec![out(0, "a"), Ok(Event {
-        t: Duration::from_secs(u64::MAX / 2),
-        kind: EventKind::Output("b".into()),
-    })];
+    let events = vec![
+        out(0, "a"),
+        Ok(Event {
+            t: Duration::from_secs(u64::MAX / 2),
+            kind: EventKind::Output("b".into()),
+        }),
+    ];
     let options = PlayOptions {
         speed: Speed::new(1e-300).unwrap(),
         idle_limit: IdleLimit::OFF,
     };
-    let last = Player::new(events.into_iter(), options).last().unwrap().unwrap();
+    let last = Player::new(events.into_iter(), options)
+        .last()
+        .unwrap()
+        .unwrap();
     assert_eq!(last.at, Duration::MAX);
 }
