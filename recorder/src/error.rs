@@ -132,6 +132,14 @@ pub enum Error {
     /// The seal's signature does not verify under the given public key.
     #[error("recording seal signature does not verify")]
     BadSignature,
+    /// A replay setting (`--speed`, `--idle-limit`) is out of range or not a number.
+    #[error("invalid {what}: expected {expected}")]
+    BadPlaySetting {
+        /// Which setting.
+        what: &'static str,
+        /// What it takes.
+        expected: &'static str,
+    },
     /// A sealed file differs from what the statement records.
     #[error("recording file {name} was changed: {mismatch}")]
     Tampered {

@@ -35,6 +35,20 @@ impl RecordingId {
     pub fn stem(&self) -> String {
         self.to_string()
     }
+
+    /// Reads a stem back: only the exact spelling [`stem`](Self::stem) writes (lowercase
+    /// hyphenated UUID, channel without leading zeros).
+    pub fn from_stem(stem: &str) -> Option<Self> {
+        let (uuid, channel) = match stem.split_once("-ch") {
+            Some((uuid, ch)) => (uuid, Some(ch.parse::<u32>().ok()?)),
+            None => (stem, None),
+        };
+        let id = Self {
+            session: Uuid::try_parse(uuid).ok()?,
+            channel,
+        };
+        (id.stem() == stem).then_some(id)
+    }
 }
 
 impl fmt::Display for RecordingId {
@@ -100,6 +114,19 @@ mod tests {
         ];
         for (id, want) in cases {
             assert_eq!(id.stem(), want);
+            assert_eq!(RecordingId::from_stem(want), Some(id), "{want}");
+        }
+        for bad in [
+            "",
+            "01234567-89AB-cdef-0123-456789abcdef",
+            "0123456789abcdef0123456789abcdef",
+            "01234567-89ab-cdef-0123-456789abcdef-ch",
+            "01234567-89ab-cdef-0123-456789abcdef-ch03",
+            "01234567-89ab-cdef-0123-456789abcdef-ch+3",
+            "01234567-89ab-cdef-0123-456789abcdef-chx",
+            "01234567-89ab-cdef-0123-456789abcdef.cast",
+        ] {
+            assert_eq!(RecordingId::from_stem(bad), None, "{bad:?}");
         }
     }
 }

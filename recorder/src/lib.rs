@@ -36,6 +36,8 @@
 //!   implementation (`YYYY/MM/DD/<id>.{cast,data,transfers.jsonl}`, 0600, `create_new`).
 //! - [`writer`]: [`Recorder`], [`RecorderHandle`], [`RecorderConfig`]: the writer task.
 //! - [`seal`]: statement, Ed25519 signature, [`seal::verify`] and [`seal::verify_files`].
+//! - [`player`]: replay timing (speed, idle limit) from cast events to timed steps, for
+//!   `fumidai play`.
 //!
 //! # What this crate does not do
 //!
@@ -43,13 +45,14 @@
 //! and timestamps them itself. It does not decide what is recorded how (the gateway picks
 //! [`format::asciicast::DataMode`] per channel), nor whether a transfer is allowed, nor
 //! where the statement and signature are kept (the audit chain). It does not play casts on
-//! a terminal; it yields their events. RDP recording and command extraction are not here
-//! yet.
+//! a terminal: [`player`] says what is due when, the caller sleeps and writes. RDP
+//! recording and command extraction are not here yet.
 
 pub mod digest;
 mod error;
 pub mod format;
 pub mod id;
+pub mod player;
 pub mod seal;
 pub mod sink;
 pub mod writer;

@@ -59,11 +59,7 @@ pub(crate) async fn run(ctx: &Context, cmd: AuditCommand, out: Output) -> anyhow
 /// R-17-2: every sealed recording must still match its seal — the statement signed by the
 /// gateway's key, and each file's size and SHA-256 — as recorded in the chain.
 async fn verify_recordings(ctx: &Context, out: Output) -> anyhow::Result<()> {
-    use ed25519_dalek::pkcs8::DecodePublicKey;
-    let public =
-        std::fs::read_to_string(ctx.dir.signing_public_key()).context("cannot read signing.pub")?;
-    let key = ed25519_dalek::VerifyingKey::from_public_key_pem(&public)
-        .context("signing.pub is not an Ed25519 public key")?;
+    let key = verifying_key(&ctx.dir)?;
     let sealed: Vec<_> = ctx
         .store
         .audit_tail(u32::MAX)
@@ -106,6 +102,17 @@ async fn verify_recordings(ctx: &Context, out: Output) -> anyhow::Result<()> {
         bail!("a recording no longer matches its seal: {first}");
     }
     Ok(())
+}
+
+/// The gateway's public key that recordings' seals are checked against (`signing.pub`).
+pub(super) fn verifying_key(
+    dir: &crate::datadir::DataDir,
+) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let public =
+        std::fs::read_to_string(dir.signing_public_key()).context("cannot read signing.pub")?;
+    ed25519_dalek::VerifyingKey::from_public_key_pem(&public)
+        .context("signing.pub is not an Ed25519 public key")
 }
 
 async fn check_recording(

@@ -11,6 +11,7 @@ mod context;
 mod init;
 mod output;
 mod plan;
+mod play;
 mod serve;
 mod session;
 mod ssh_ca;
@@ -74,6 +75,8 @@ pub enum Command {
     /// Inspect and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Replay a session's recordings on the terminal, after checking their seals.
+    Play(play::PlayArgs),
     /// fumidai's SSH user CA, which targets registered with `--auth cert` trust.
     #[command(subcommand)]
     SshCa(ssh_ca::SshCaCommand),
@@ -125,6 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(cmd) => plan::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Session(cmd) => session::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
+        Command::Play(args) => play::run(&Context::open(&cli.data_dir).await?, args, out).await,
         Command::SshCa(cmd) => ssh_ca::run(&cli.data_dir, cmd, out),
         Command::Connect(args) => connect::run(args).await,
     }

@@ -6,7 +6,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
 
 use super::{RecordingSink, RecordingStorage};
 use crate::error::{Error, Result};
@@ -44,6 +45,66 @@ impl LocalDisk {
     /// The full path of one file of a recording.
     pub fn path(&self, id: &RecordingId, started: DateTime<Utc>, file: FileKind) -> PathBuf {
         self.root.join(Self::name(id, started, file))
+    }
+
+    /// The recordings of `session` in the dated directories from `first` to `last` (UTC
+    /// days, both included; at most [`MAX_SEARCH_DAYS`]), found by their `.cast` files,
+    /// sorted by channel. Sealed or not: this is how a recording the gateway never got to
+    /// seal (session still live, or a crash) is found. Missing directories are empty.
+    pub fn find_session(
+        &self,
+        session: Uuid,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<FoundRecording>> {
+        let mut found = Vec::new();
+        for day in first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .take(MAX_SEARCH_DAYS)
+        {
+            let day = day.format("%Y/%m/%d").to_string();
+            let entries = match fs::read_dir(self.root.join(&day)) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::read(e)),
+            };
+            for entry in entries {
+                let name = entry.map_err(Error::read)?.file_name();
+                let id = name
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".cast"))
+                    .and_then(RecordingId::from_stem);
+                if let Some(id) = id.filter(|id| id.session == session) {
+                    found.push(FoundRecording {
+                        id,
+                        day: day.clone(),
+                    });
+                }
+            }
+        }
+        found.sort_by_key(|f| (f.id.channel, f.day.clone()));
+        Ok(found)
+    }
+}
+
+/// Longest span of days [`LocalDisk::find_session`] searches: sessions are bounded by
+/// their plan's window (at most 31 days), so a year is ample.
+pub const MAX_SEARCH_DAYS: usize = 366;
+
+/// A recording's place on local disk, as found by [`LocalDisk::find_session`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRecording {
+    /// Which recording.
+    pub id: RecordingId,
+    /// Its dated directory, `YYYY/MM/DD`.
+    pub day: String,
+}
+
+impl FoundRecording {
+    /// The name of one of its files, relative to the root, as in a seal statement.
+    pub fn name(&self, file: FileKind) -> String {
+        format!("{}/{}.{}", self.day, self.id.stem(), file.extension())
     }
 }
 

@@ -8,7 +8,7 @@ use std::io;
 
 use chrono::{DateTime, Utc};
 
-pub use local::{LocalDisk, LocalRecording};
+pub use local::{FoundRecording, LocalDisk, LocalRecording, MAX_SEARCH_DAYS};
 
 use crate::error::Result;
 use crate::id::{FileKind, RecordingId};

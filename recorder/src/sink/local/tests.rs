@@ -108,3 +108,52 @@ fn partial_open_leaves_nothing() {
     );
     assert!(!disk.path(&id, started(), FileKind::Cast).exists());
 }
+
+/// A session's recordings are found by their casts, across days, and nothing else is.
+#[test]
+fn finds_a_sessions_recordings_across_days() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = LocalDisk::new(tmp.path());
+    let session = Uuid::from_u128(7);
+    let next_day = started() + chrono::Duration::days(1);
+    for (id, at) in [
+        (RecordingId::channel(session, 2), next_day), // past midnight UTC
+        (RecordingId::channel(session, 0), started()),
+        (RecordingId::channel(Uuid::from_u128(8), 0), started()), // another session
+    ] {
+        drop(disk.open(&id, at).unwrap());
+    }
+    // Strays: not a cast, not a stem of ours.
+    let day = disk.root().join("2026/02/10");
+    fs::write(
+        day.join("00000000-0000-0000-0000-000000000007-ch9.cast.bak"),
+        b"",
+    )
+    .unwrap();
+    fs::write(
+        day.join("00000000-0000-0000-0000-000000000007-ch09.cast"),
+        b"",
+    )
+    .unwrap();
+
+    let from = started().date_naive();
+    let found = disk
+        .find_session(session, from, next_day.date_naive())
+        .unwrap();
+    let names: Vec<_> = found.iter().map(|f| f.name(FileKind::Cast)).collect();
+    assert_eq!(
+        names,
+        [
+            "2026/02/10/00000000-0000-0000-0000-000000000007-ch0.cast",
+            "2026/02/11/00000000-0000-0000-0000-000000000007-ch2.cast",
+        ]
+    );
+    assert_eq!(
+        found[1].name(FileKind::Data),
+        "2026/02/11/00000000-0000-0000-0000-000000000007-ch2.data"
+    );
+    // Only the days asked for; a day with no directory is empty, not an error.
+    assert_eq!(disk.find_session(session, from, from).unwrap().len(), 1);
+    let later = next_day.date_naive() + chrono::Duration::days(5);
+    assert!(disk.find_session(session, later, later).unwrap().is_empty());
+}
