@@ -72,6 +72,11 @@ impl DataDir {
     file!(
         /// Session recordings.
         recordings, "recordings");
+    file!(
+        /// This gateway node's identity (a UUID, made by the first `serve`): stored with
+        /// each session, so that after a crash the node ends its own sessions only. A data
+        /// directory copied to make another node must not keep it.
+        node_id, "node.id");
 
     /// Resolves a `sqlite://` URL whose path is relative against this directory; other URLs
     /// are returned unchanged.

@@ -170,6 +170,17 @@ pub trait Store: Send + Sync {
         reason: &str,
         seal: Option<RecordingSeal>,
     ) -> Result<SessionRecord>;
+    /// Names the gateway node this store serves from now on (`serve` does, once, before
+    /// any session starts). [`start_session`](Store::start_session) stores the name with
+    /// each session, so that [`end_orphaned_sessions`](Store::end_orphaned_sessions) after
+    /// a crash ends that node's sessions only, never another node's sharing a PostgreSQL
+    /// store. Naming another node afterwards is [`Error::InvalidTransition`].
+    fn set_node(&self, node: &str) -> Result<()>;
+    /// Ends, with `reason` (and `cause` in the `session.ended` detail), every session still
+    /// live that this node started: a gateway that died (SIGKILL, power loss) could not end
+    /// them, and a node that starts holds none yet. Appends `session.ended` for each and
+    /// returns them. Without [`set_node`](Store::set_node) first: [`Error::NotFound`].
+    async fn end_orphaned_sessions(&self, reason: &str, cause: &str) -> Result<Vec<SessionRecord>>;
     /// Sessions, newest first; only those not ended when `live_only`.
     async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>>;
     /// A session by ID.

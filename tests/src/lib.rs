@@ -7,7 +7,8 @@
 //!   process killed in `Drop`, with its log captured to a file.
 //! - [`Engineer`]: an enrolled account with its password, TOTP secret and certificate files.
 //! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
-//!   `SSH_ASKPASS`; [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
+//!   `SSH_ASKPASS`, or on a real pseudo-terminal ([`pty`]) where the test types them;
+//!   [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
 //!
 //! # What this crate does not do
 //!
@@ -23,6 +24,7 @@
 )]
 
 pub mod gateway;
+pub mod pty;
 pub mod ssh;
 pub mod ssh_master;
 pub mod sshd;

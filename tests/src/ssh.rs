@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::gateway::{CertFiles, Gateway};
+use crate::pty::Pty;
 use crate::tools::{fumidai_bin, require, run_with_timeout};
 
 /// How the TLS leg is made.
@@ -82,6 +83,35 @@ impl SshLogin {
             cmd.arg(command);
         }
         self.finish(cmd, &work)
+    }
+
+    /// Starts `ssh -tt` against `gw` on a real pseudo-terminal of `rows` × `cols`, with no
+    /// askpass: the password and code prompts come on the terminal, and the test answers
+    /// them as the engineer would type them. Keep the returned directory (ssh's
+    /// `known_hosts`) while the session runs.
+    pub fn interactive(&self, gw: &Gateway, rows: u16, cols: u16) -> (Pty, tempfile::TempDir) {
+        let (mut cmd, work) = self.command(gw, "ssh");
+        cmd.env_remove("SSH_ASKPASS")
+            .env_remove("SSH_ASKPASS_REQUIRE")
+            .env_remove("DISPLAY")
+            .env("TERM", "xterm")
+            .args(["-tt", "-l", &self.user, "fumidai-gateway"]);
+        if let Some(command) = &self.command {
+            cmd.arg(command);
+        }
+        (Pty::spawn(&cmd, rows, cols), work)
+    }
+
+    /// Answers the password and code prompts on `term` as the engineer types them,
+    /// checking that each prompt reads in Japanese and English.
+    pub fn answer_prompts(&self, term: &mut Pty) {
+        let step = Duration::from_secs(30);
+        let prompt = term.expect("パスワード", step);
+        assert!(prompt.contains("Password"), "{prompt:?}");
+        term.type_text(&format!("{}\r", self.password));
+        let prompt = term.expect("確認コード", step);
+        assert!(prompt.contains("Verification code"), "{prompt:?}");
+        term.type_text(&format!("{}\r", self.code));
     }
 
     /// Runs `scp ARGS…` (or `sftp`) against `gw`, with `gw:` standing for this login's

@@ -5,12 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use policy::limits::EndReason;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{Actor, AuditEvent, AuditKind};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use super::context::Context;
@@ -51,6 +52,25 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         .append_audit(loaded)
         .await
         .context("cannot write the audit trail; not starting")?;
+
+    // Sessions this node left live when it died (SIGKILL, power loss) end now, on record;
+    // on a shared PostgreSQL store, other nodes' sessions are left alone.
+    let node = load_or_create_node_id(&ctx.dir)?;
+    store
+        .set_node(&node)
+        .context("cannot name this gateway node in the store")?;
+    let orphaned = store
+        .end_orphaned_sessions(EndReason::Error.as_str(), "gateway_restart")
+        .await
+        .context("cannot end the sessions a previous run left live; not starting")?;
+    for session in &orphaned {
+        warn!(
+            session_id = %session.id,
+            engineer = %session.engineer,
+            target = %session.target,
+            "ended a session the previous run of this gateway left live"
+        );
+    }
 
     let revocations = Revocations::default();
     let tls_settings = ServerTlsSettings {
@@ -152,6 +172,26 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         () = shutdown_signal() => info!("shutting down"),
     }
     Ok(())
+}
+
+/// This node's identity from the data directory, made on first use. A lost creation race
+/// (two starts at once) reads the winner's.
+fn load_or_create_node_id(dir: &crate::datadir::DataDir) -> anyhow::Result<String> {
+    let path = dir.node_id();
+    if !path.exists() {
+        let made = uuid::Uuid::new_v4().to_string();
+        match datadir::write_public(&path, format!("{made}\n").as_bytes()) {
+            Ok(()) => return Ok(made),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", path.display()));
+            }
+        }
+    }
+    let text = read_text(&path)?;
+    let id = uuid::Uuid::parse_str(text.trim())
+        .with_context(|| format!("{} does not hold a node UUID", path.display()))?;
+    Ok(id.to_string())
 }
 
 /// The gateway's Ed25519 key that seals recordings.

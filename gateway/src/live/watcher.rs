@@ -16,6 +16,11 @@ use super::registry::{Entry, Registry};
 /// another process takes effect within about this long.
 const EVERY: Duration = Duration::from_secs(1);
 
+/// Polls in a row the store may fail before every live session is ended (fail closed: no
+/// session runs that can be neither killed nor audited), so a blip of a second or two
+/// doesn't cut everyone.
+const STORE_FAILURES_TOLERATED: u32 = 3;
+
 /// Applies `policy::limits` to every session in a [`Registry`] and executes kill requests.
 pub struct Watcher {
     /// The sessions to watch.
@@ -28,6 +33,8 @@ pub struct Watcher {
     /// Whether the last poll for kill requests failed, so a store outage is logged once,
     /// not every second.
     store_failing: bool,
+    /// Polls failed in a row; past [`STORE_FAILURES_TOLERATED`] live sessions end.
+    store_failures: u32,
 }
 
 impl Watcher {
@@ -38,6 +45,7 @@ impl Watcher {
             limits,
             kills: None,
             store_failing: false,
+            store_failures: 0,
         }
     }
 
@@ -98,12 +106,17 @@ impl Watcher {
                     info!("kill requests readable again");
                     self.store_failing = false;
                 }
+                self.store_failures = 0;
                 requests
             }
             Err(error) => {
                 if !self.store_failing {
                     warn!(%error, "cannot read kill requests; live sessions can't be killed until the store answers");
                     self.store_failing = true;
+                }
+                self.store_failures = self.store_failures.saturating_add(1);
+                if self.store_failures > STORE_FAILURES_TOLERATED {
+                    self.end_all(EndReason::Error);
                 }
                 return;
             }
@@ -127,6 +140,18 @@ impl Watcher {
                 "executing a kill request"
             );
             self.spawn_end(&entry, EndReason::Killed);
+        }
+    }
+
+    /// Ends every live session not already ending (fail closed when the store is gone;
+    /// their `session.ended` can't be written then, and the next start of this node ends
+    /// them in the store).
+    fn end_all(&self, reason: EndReason) {
+        for entry in self.registry.entries() {
+            if entry.end.reason().is_none() {
+                warn!(session_id = %entry.id, "ALERT: store unavailable; ending the session");
+                self.spawn_end(&entry, reason);
+            }
         }
     }
 

@@ -66,6 +66,9 @@ pub struct SqlStore {
     /// Queues this process's SQLite writers, so they wait their turn here rather than spin
     /// in SQLite's busy handler. Unused on PostgreSQL, where the advisory lock serializes.
     sqlite_writer: Mutex<()>,
+    /// The gateway node whose sessions this store records (`serve` names it once): stored
+    /// with each session so that, after a crash, a node ends its own sessions only.
+    node: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -107,6 +110,7 @@ impl SqlStore {
             backend,
             master_key,
             sqlite_writer: Mutex::new(()),
+            node: std::sync::OnceLock::new(),
         })
     }
 

@@ -32,8 +32,8 @@ impl SqlStore {
         let id = session.id.to_string();
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO sessions (id, engineer, target, plan_id, client_addr, started_at, recording) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (id, engineer, target, plan_id, client_addr, started_at, recording, node) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(session.engineer.as_str())
@@ -42,6 +42,7 @@ impl SqlStore {
         .bind(session.client_addr.to_string())
         .bind(to_micros(session.started_at))
         .bind(session.recording.as_deref())
+        .bind(self.node.get().map(String::as_str))
         .execute(tx.conn())
         .await
         .map_err(on_insert_error(&id))?;
@@ -67,6 +68,7 @@ impl SqlStore {
         id: &SessionId,
         reason: &str,
         seal: Option<RecordingSeal>,
+        cause: Option<&str>,
     ) -> Result<SessionRecord> {
         let id_text = id.to_string();
         let ended_at = now();
@@ -99,21 +101,71 @@ impl SqlStore {
             });
         }
         // The seal goes into the chain, so `audit verify` can tell a changed recording.
+        let mut detail = json!({
+            "engineer": session.engineer.as_str(),
+            "target": session.target.as_str(),
+            "plan_id": session.plan.to_string(),
+            "reason": reason,
+            "started_at": format_time(session.started_at),
+            "ended_at": format_time(ended_at),
+            "recording": session.recording,
+            "recording_sha256": seal.as_ref().map(|s| s.sha256.as_str()),
+            "recording_signature": seal.as_ref().map(|s| s.signature.as_str()),
+        });
+        if let (Some(cause), Some(map)) = (cause, detail.as_object_mut()) {
+            map.insert("cause".to_owned(), json!(cause));
+        }
         let event =
-            AuditEvent::new(AuditKind::SessionEnded, Actor::System, &id_text).with_detail(json!({
-                "engineer": session.engineer.as_str(),
-                "target": session.target.as_str(),
-                "plan_id": session.plan.to_string(),
-                "reason": reason,
-                "started_at": format_time(session.started_at),
-                "ended_at": format_time(ended_at),
-                "recording": session.recording,
-                "recording_sha256": seal.as_ref().map(|s| s.sha256.as_str()),
-                "recording_signature": seal.as_ref().map(|s| s.signature.as_str()),
-            }));
+            AuditEvent::new(AuditKind::SessionEnded, Actor::System, &id_text).with_detail(detail);
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
         Ok(session)
+    }
+
+    /// Names this store's node, once; the same name again is fine.
+    pub(super) fn claim_node(&self, node: &str) -> Result<()> {
+        let held = self.node.get_or_init(|| node.to_owned());
+        if held == node {
+            Ok(())
+        } else {
+            Err(Error::InvalidTransition {
+                kind: "gateway node",
+                name: held.clone(),
+                from: held.clone(),
+                to: node.to_owned(),
+            })
+        }
+    }
+
+    /// Ends this node's sessions still live, each in its own transaction with its
+    /// `session.ended` record (so one that another process ends meanwhile is skipped).
+    pub(super) async fn finish_orphaned_sessions(
+        &self,
+        reason: &str,
+        cause: &str,
+    ) -> Result<Vec<SessionRecord>> {
+        let Some(node) = self.node.get() else {
+            return Err(Error::NotFound {
+                kind: "gateway node",
+                name: "(not set)".to_owned(),
+            });
+        };
+        let rows = sqlx::query(
+            "SELECT id FROM sessions WHERE node = $1 AND ended_at IS NULL ORDER BY started_at",
+        )
+        .bind(node.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ended = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: SessionId = parsed(row, "id")?;
+            match self.finish_session(&id, reason, None, Some(cause)).await {
+                Ok(session) => ended.push(session),
+                Err(Error::InvalidTransition { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ended)
     }
 
     pub(super) async fn select_sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>> {

@@ -157,7 +157,15 @@ impl Store for SqlStore {
         reason: &str,
         seal: Option<RecordingSeal>,
     ) -> Result<SessionRecord> {
-        self.finish_session(id, reason, seal).await
+        self.finish_session(id, reason, seal, None).await
+    }
+
+    fn set_node(&self, node: &str) -> Result<()> {
+        self.claim_node(node)
+    }
+
+    async fn end_orphaned_sessions(&self, reason: &str, cause: &str) -> Result<Vec<SessionRecord>> {
+        self.finish_orphaned_sessions(reason, cause).await
     }
 
     async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>> {

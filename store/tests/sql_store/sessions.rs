@@ -1,13 +1,17 @@
 //! Sessions: start and end with their audit events, the seal in the chain, live listing.
 
-use fumidai_store::{AuditKind, Error, NewSession, RecordingSeal};
+use fumidai_store::{AuditKind, Error, NewSession, RecordingSeal, Store};
 use policy::ids::{PlanId, SessionId};
 use policy::plan::approve;
 use serde_json::json;
 
 use crate::harness::*;
 
-on_both_backends!(sessions_start_and_end_once, sessions_need_their_references);
+on_both_backends!(
+    sessions_start_and_end_once,
+    sessions_need_their_references,
+    a_restarting_node_ends_its_own_orphaned_sessions_only
+);
 
 /// alice on db01 under an approved plan; returns the plan's ID.
 async fn admitted(db: &TestDb) -> PlanId {
@@ -158,5 +162,76 @@ async fn sessions_need_their_references(db: TestDb) {
     assert!(matches!(
         db.store.start_session(unknown_plan).await,
         Err(Error::NotFound { .. })
+    ));
+}
+
+/// Two gateway nodes share the database; node A dies with a session live, node B holds one
+/// that really runs. A's restart ends A's session only, with reason and cause on record.
+async fn a_restarting_node_ends_its_own_orphaned_sessions_only(db: TestDb) {
+    let plan = admitted(&db).await;
+    // Without a node name, nothing can be told apart: refused.
+    assert!(matches!(
+        db.store
+            .end_orphaned_sessions("error", "gateway_restart")
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    db.store.set_node("node-a").unwrap();
+    db.store.set_node("node-a").unwrap();
+    assert!(matches!(
+        db.store.set_node("node-b"),
+        Err(Error::InvalidTransition { .. })
+    ));
+    let a_live = db.store.start_session(new_session(plan)).await.unwrap();
+    let a_done = db.store.start_session(new_session(plan)).await.unwrap();
+    db.store
+        .end_session(&a_done.id, "normal", None)
+        .await
+        .unwrap();
+    let node_b = db.reopen(db.key.clone()).await;
+    node_b.set_node("node-b").unwrap();
+    let b_live = node_b.start_session(new_session(plan)).await.unwrap();
+
+    // Node A starts again: a new process, the same node name.
+    let restarted = db.reopen(db.key.clone()).await;
+    restarted.set_node("node-a").unwrap();
+    let (ended, appended) = db
+        .appended_by(restarted.end_orphaned_sessions("error", "gateway_restart"))
+        .await;
+    let ended = ended.unwrap();
+    assert_eq!(
+        ended.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![a_live.id]
+    );
+    assert_eq!(appended, kinds(&[AuditKind::SessionEnded]));
+    let record = db.store.audit_tail(1).await.unwrap().remove(0);
+    assert_eq!(record.subject, a_live.id.to_string());
+    assert_eq!(record.detail["reason"], "error");
+    assert_eq!(record.detail["cause"], "gateway_restart");
+    let stored = db.store.session(&a_live.id).await.unwrap().unwrap();
+    assert_eq!(stored.end_reason.as_deref(), Some("error"));
+    // Node B's session still runs; A's finished one kept its reason.
+    let live: Vec<SessionId> = db
+        .store
+        .sessions(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(live, vec![b_live.id]);
+    let done = db.store.session(&a_done.id).await.unwrap().unwrap();
+    assert_eq!(done.end_reason.as_deref(), Some("normal"));
+    // A second start finds nothing left to end.
+    assert!(
+        restarted
+            .end_orphaned_sessions("error", "gateway_restart")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        db.store.verify_audit().await.unwrap(),
+        fumidai_store::AuditVerification::Intact { .. }
     ));
 }
