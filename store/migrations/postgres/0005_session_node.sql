@@ -1,5 +1,5 @@
--- Which gateway node holds a session, sqlite dialect. Keep in step with
--- ../postgres/0006_session_node.sql.
+-- Which gateway node holds a session, postgres dialect. Keep in step with
+-- ../sqlite/0005_session_node.sql.
 --
 -- A gateway that dies (SIGKILL, power loss) cannot end its sessions; at its next start it
 -- ends those still live that it started, and only those: on a PostgreSQL store shared by
