@@ -28,5 +28,5 @@ pub mod sshd;
 pub mod tools;
 
 pub use gateway::{CertFiles, Engineer, Gateway};
-pub use ssh::{SshLogin, SshOutcome};
+pub use ssh::{Background, SshLogin, SshOutcome};
 pub use sshd::Sshd;

@@ -36,6 +36,24 @@ pub(crate) const DISCONNECT_NO_TARGET: &str = "no target available yet";
 /// prohibited").
 pub(crate) const PORT_FORWARDING_REFUSED: &str = "port forwarding is not available through fumidai";
 
+/// Why a direct TCP channel was refused when the connection has no session: no target in
+/// the user name, or admission refused it.
+pub(crate) const FORWARD_NEEDS_SESSION: &str =
+    "port forwarding needs an admitted session (user name engineer:target)";
+
+/// Why a direct TCP channel was refused when the store or the audit trail failed.
+pub(crate) const FORWARD_UNAVAILABLE: &str = "port forwarding is unavailable (internal error)";
+
+/// Why a direct TCP channel was refused when the target's sshd refused it.
+pub(crate) const FORWARD_TARGET_REFUSED: &str = "the target refused the forwarded connection";
+
+/// Too many forwards on one connection.
+pub(crate) const TOO_MANY_FORWARDS: &str = "too many port forwards";
+
+/// What the engineer reads when the store failed while logging them in.
+pub(crate) const UNAVAILABLE: &str = "fumidai の内部エラーのため接続できません。運用担当者に連絡してください。\r\n\
+     fumidai cannot open the session (internal error); please contact the operator.\r\n";
+
 /// Why an X11 or streamlocal channel was refused.
 pub(crate) const CHANNEL_TYPE_REFUSED: &str = "this channel type is not available through fumidai";
 
@@ -143,6 +161,10 @@ mod tests {
         for text in [
             DISCONNECT_NO_TARGET,
             PORT_FORWARDING_REFUSED,
+            FORWARD_NEEDS_SESSION,
+            FORWARD_UNAVAILABLE,
+            FORWARD_TARGET_REFUSED,
+            TOO_MANY_FORWARDS,
             CHANNEL_TYPE_REFUSED,
             TOO_MANY_CHANNELS,
         ] {
