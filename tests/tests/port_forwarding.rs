@@ -78,10 +78,24 @@ fn forward(gw: &Gateway, alice: &Engineer, specs: &[(u16, String)]) -> Backgroun
     for (local, _) in specs {
         wait_for("ssh -L listening", Duration::from_secs(30), || {
             assert!(ssh.running(), "ssh exited: {}\n{}", ssh.stderr(), gw.log());
-            TcpStream::connect(("127.0.0.1", *local)).ok().map(drop)
+            listening(*local).then_some(())
         });
     }
     ssh
+}
+
+/// Whether something listens on 127.0.0.1:`port`, read from `/proc/net/tcp`: a test
+/// connection would itself open a forward.
+fn listening(port: u16) -> bool {
+    let wanted = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&wanted.as_str()) && fields.get(3) == Some(&"0A")
+        })
 }
 
 /// Sends `payload` through the local end, half-closes, and reads all that comes back.
@@ -131,6 +145,11 @@ fn a_forward_to_the_target_itself_round_trips_when_the_plan_allows_it() {
     assert_eq!(
         closed["detail"]["session_id"], opened["detail"]["session_id"],
         "{closed}"
+    );
+    assert_eq!(
+        gw.audits("forward.opened", "db01").len(),
+        1,
+        "one forward only"
     );
     // It ran inside an admitted session, like a shell would.
     let started = gw.wait_audit_kind("session.started");
