@@ -129,6 +129,8 @@ fn with_nothing_admissible_no_menu_is_shown_and_the_reasons_are() {
         out.prompts
     );
     for needle in [
+        "logged in",
+        "acme",
         "現在接続できる接続先はありません",
         "no target is available to you now",
         "db01: 作業時間帯は",

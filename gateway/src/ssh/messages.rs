@@ -80,18 +80,7 @@ pub(crate) fn subsystem_refused(name: &str) -> String {
 /// What a logged-in engineer reads on `shell` or `exec` while no target can be reached:
 /// who they are logged in as, and that no target is available yet.
 pub(crate) fn no_target_yet(account: &Account, requested: Option<&TargetName>) -> String {
-    let login = account.login.as_str();
-    let name = account
-        .display_name
-        .as_deref()
-        .map_or_else(|| "-".to_owned(), printable);
-    let vendor = account.vendor.as_ref().map_or("-", |v| v.as_str());
-    let mut text = format!(
-        "fumidai: ログインしました / logged in\r\n\
-         \x20 ログイン名 / login:  {login}\r\n\
-         \x20 氏名 / name:         {name}\r\n\
-         \x20 保守事業者 / vendor: {vendor}\r\n"
-    );
+    let mut text = logged_in_as(account);
     match requested {
         Some(target) => text.push_str(&format!(
             "接続先 {target} は利用できません（接続先への接続は今後提供されます）。\r\n\
@@ -103,6 +92,22 @@ pub(crate) fn no_target_yet(account: &Account, requested: Option<&TargetName>) -
         ),
     }
     text
+}
+
+/// Who is logged in: login, name and vendor, told before any "no target" explanation.
+pub(crate) fn logged_in_as(account: &Account) -> String {
+    let login = account.login.as_str();
+    let name = account
+        .display_name
+        .as_deref()
+        .map_or_else(|| "-".to_owned(), printable);
+    let vendor = account.vendor.as_ref().map_or("-", |v| v.as_str());
+    format!(
+        "fumidai: ログインしました / logged in\r\n\
+         \x20 ログイン名 / login:  {login}\r\n\
+         \x20 氏名 / name:         {name}\r\n\
+         \x20 保守事業者 / vendor: {vendor}\r\n"
+    )
 }
 
 /// Drops control characters, so a stored or typed name can't move the cursor or change

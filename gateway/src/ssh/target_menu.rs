@@ -44,6 +44,7 @@ impl ConnectionHandler {
             return Auth::Accept;
         };
         let engineer = who.account.login.clone();
+        let header = messages::logged_in_as(&who.account);
         match proxy.target_menu(&engineer).await {
             Ok(TargetMenu::Choose(entries)) => {
                 let prompt = menu_prompt(&entries, false);
@@ -74,7 +75,7 @@ impl ConnectionHandler {
                     .await;
                 self.refusal = Some(Refusal {
                     reason: NoTarget::NoneAdmissible.as_str(),
-                    message: nothing_admissible(&reasons),
+                    message: format!("{header}{}", nothing_admissible(&reasons)),
                 });
                 Auth::Accept
             }
