@@ -15,6 +15,11 @@
 //! - [`target`]: targets: how fumidai logs in, tags, the pinned SSH host key.
 //! - [`plan`]: work plans, submission and the four-eyes approval (R-10.1-APPROVE, R-14-4).
 //! - [`admission`]: whether a session may start now, and why not (R-7-12).
+//! - [`target_menu`]: the targets offered to the user name `engineer` alone, and which
+//!   one an answer picks.
+//! - [`channel`]: what may pass through a proxied session channel (transfers).
+//! - [`forward`]: where a TCP forward may go: the target host itself, if the plan allows
+//!   it (R-13-7).
 //! - [`limits`]: when a live session is warned and cut, and every end's reason
 //!   (R-10.2-TIMEOUT).
 //! - [`transfer`]: what may move as a file, and which uploaded kinds can run code (R-10-6).
@@ -27,6 +32,7 @@
 
 pub mod admission;
 pub mod channel;
+pub mod forward;
 pub mod ids;
 pub mod jst;
 pub mod limits;
@@ -37,5 +43,6 @@ pub mod network;
 pub mod password;
 pub mod plan;
 pub mod target;
+pub mod target_menu;
 pub mod totp;
 pub mod transfer;

@@ -66,11 +66,17 @@ pub enum AuditKind {
     Transfer,
     /// A recording was closed and sealed (detail: SHA-256 and signature).
     RecordingSealed,
+    /// A TCP forward to the target host was opened (detail: session, host, port).
+    ForwardOpened,
+    /// A TCP forward ended (detail: session, host, port, bytes each way).
+    ForwardClosed,
+    /// A TCP forward was refused (detail: reason, host, port).
+    ForwardRefused,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 26] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -94,6 +100,9 @@ impl AuditKind {
         Self::HostKeyMismatch,
         Self::Transfer,
         Self::RecordingSealed,
+        Self::ForwardOpened,
+        Self::ForwardClosed,
+        Self::ForwardRefused,
     ];
 
     /// The stored name.
@@ -122,6 +131,9 @@ impl AuditKind {
             Self::HostKeyMismatch => "host_key.mismatch",
             Self::Transfer => "transfer",
             Self::RecordingSealed => "recording.sealed",
+            Self::ForwardOpened => "forward.opened",
+            Self::ForwardClosed => "forward.closed",
+            Self::ForwardRefused => "forward.refused",
         }
     }
 }

@@ -31,6 +31,6 @@ pub mod sshd;
 pub mod tools;
 
 pub use gateway::{CertFiles, Engineer, Gateway};
-pub use ssh::{SshLogin, SshOutcome};
+pub use ssh::{Background, SshLogin, SshOutcome};
 pub use ssh_master::SshMaster;
 pub use sshd::Sshd;

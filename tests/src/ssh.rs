@@ -34,6 +34,9 @@ pub struct SshLogin {
     pub proxy: Proxy,
     /// Remote command (none: a shell is requested).
     pub command: Option<String>,
+    /// Answers to the target menu (user name `engineer` alone), in order; an empty
+    /// answer once they run out.
+    pub menu_answers: Vec<String>,
 }
 
 /// What `ssh` did.
@@ -66,6 +69,7 @@ impl SshLogin {
             code: code.to_owned(),
             proxy: Proxy::Fumidai,
             command: Some("id".to_owned()),
+            menu_answers: Vec::new(),
         }
     }
 
@@ -127,18 +131,52 @@ impl SshLogin {
         self.finish(cmd, &work)
     }
 
+    /// Starts `ssh -N ARGS…` (e.g. `-L 127.0.0.1:PORT:localhost:PORT`) against `gw` in the
+    /// background, with `LogLevel=INFO` so refused channels show on its stderr; the
+    /// process is killed when the returned value is dropped.
+    pub fn spawn_background(&self, gw: &Gateway, args: &[&str]) -> Background {
+        let (mut cmd, work) = self.command_logging(gw, "ssh", "INFO");
+        cmd.args(["-N", "-l", &self.user])
+            .args(args)
+            .arg("fumidai-gateway");
+        let stderr = work.path().join("stderr");
+        let child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("spawn ssh");
+        Background {
+            child,
+            stderr,
+            _work: work,
+        }
+    }
+
     /// `program` with the options, ProxyCommand and askpass every run shares.
     pub(crate) fn command(&self, gw: &Gateway, program: &str) -> (Command, tempfile::TempDir) {
+        self.command_logging(gw, program, "ERROR")
+    }
+
+    fn command_logging(
+        &self,
+        gw: &Gateway,
+        program: &str,
+        log_level: &str,
+    ) -> (Command, tempfile::TempDir) {
         require(program);
         let work = tempfile::tempdir_in(gw.tmp.path()).expect("tempdir");
         let answers = work.path();
         std::fs::write(answers.join("password"), &self.password).expect("write");
         std::fs::write(answers.join("code"), &self.code).expect("write");
+        for (i, answer) in self.menu_answers.iter().enumerate() {
+            std::fs::write(answers.join(format!("menu{}", i + 1)), answer).expect("write");
+        }
         let askpass = answers.join("askpass.sh");
         std::fs::write(
             &askpass,
             format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/prompts'\ncase \"$1\" in\n  *assword*) cat '{dir}/password' ;;\n  *) cat '{dir}/code' ;;\nesac\n",
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/prompts'\ncase \"$1\" in\n  *assword*) cat '{dir}/password' ;;\n  *'Choose a target'*) n=$(( $(cat '{dir}/menu_count' 2>/dev/null || echo 0) + 1 )); echo $n > '{dir}/menu_count'; cat \"{dir}/menu$n\" 2>/dev/null || printf '\\n' ;;\n  *) cat '{dir}/code' ;;\nesac\n",
                 dir = answers.display()
             ),
         )
@@ -155,7 +193,7 @@ impl SshLogin {
             .args(["-o", "PreferredAuthentications=keyboard-interactive"])
             .args(["-o", "NumberOfPasswordPrompts=1"])
             .args(["-o", "ConnectTimeout=20"])
-            .args(["-o", "LogLevel=ERROR"])
+            .args(["-o", &format!("LogLevel={log_level}")])
             .args(["-o", &format!("ProxyCommand={}", self.proxy_command(gw))])
             .env("SSH_ASKPASS", &askpass)
             .env("SSH_ASKPASS_REQUIRE", "force")
@@ -196,6 +234,32 @@ impl SshLogin {
                 q(&c.ca)
             ),
         }
+    }
+}
+
+/// An `ssh` running in the background (e.g. holding a `-L` forward), killed on drop.
+pub struct Background {
+    child: std::process::Child,
+    stderr: std::path::PathBuf,
+    _work: tempfile::TempDir,
+}
+
+impl Background {
+    /// What ssh wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Whether ssh is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_none()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,5 +1,6 @@
 //! The proxy: fumidai's own SSH client to the target ([`target`]) and the channel bridge
-//! between the engineer's session and the target's ([`bridge`]).
+//! between the engineer's session and the target's ([`bridge`]), TCP forwards relayed to
+//! the target host ([`forward`]), and the facts for the target menu ([`menu`]).
 //!
 //! # What this module does not do
 //!
@@ -7,6 +8,8 @@
 //! what was admitted, through the recording.
 
 pub mod bridge;
+pub mod forward;
+pub mod menu;
 pub mod recording;
 pub mod session;
 pub mod sftp;

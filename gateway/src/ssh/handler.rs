@@ -18,6 +18,7 @@ use tracing::{Span, debug, info};
 use super::channels::prohibited;
 use super::login_grace::LoginState;
 use super::messages;
+use super::target_menu::PendingMenu;
 use super::{Error, PeerContext};
 use crate::auth::Authenticator;
 use crate::pki::PeerIdentity;
@@ -62,13 +63,18 @@ pub(crate) struct ConnectionHandler {
     pub(super) refusal: Option<Refusal>,
     /// Channels bridged to the target: their requests are answered by the bridge.
     pub(super) bridged: std::collections::HashSet<ChannelId>,
+    /// The target menu shown after the credentials, while it awaits an answer (user name
+    /// without a target).
+    pub(super) menu: Option<PendingMenu>,
+    /// TCP forwards relaying now; each relay task holds one and gives it back.
+    pub(super) open_forwards: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The person behind a logged-in connection.
 pub(super) struct LoggedIn {
     /// Their account.
     pub(super) account: Account,
-    /// The target named after `:` in the user name, if any.
+    /// The target named after `:` in the user name, or chosen from the menu, if any.
     pub(super) target: Option<TargetName>,
 }
 
@@ -98,6 +104,8 @@ impl ConnectionHandler {
             live_slot: Arc::default(),
             refusal: None,
             bridged: std::collections::HashSet::new(),
+            menu: None,
+            open_forwards: Arc::default(),
         }
     }
 
@@ -302,18 +310,15 @@ impl Handler for ConnectionHandler {
 
     async fn channel_open_direct_tcpip(
         &mut self,
-        _channel: Channel<Msg>,
-        _host_to_connect: &str,
-        _port_to_connect: u32,
+        channel: Channel<Msg>,
+        host_to_connect: &str,
+        port_to_connect: u32,
         _originator_address: &str,
         _originator_port: u32,
         reply: ChannelOpenHandle,
-        _session: &mut Session,
+        session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.span
-            .in_scope(|| info!("local port forwarding refused"));
-        reply
-            .reject(prohibited(messages::PORT_FORWARDING_REFUSED))
+        self.direct_tcpip(channel, host_to_connect, port_to_connect, reply, session)
             .await;
         Ok(())
     }

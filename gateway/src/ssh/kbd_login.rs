@@ -27,6 +27,14 @@ impl ConnectionHandler {
         user: &str,
         response: Option<Response<'_>>,
     ) -> Auth {
+        if let Some(pending) = self.menu.take() {
+            // The target menu after a successful login: not a password attempt.
+            let span = self.span.clone();
+            return self
+                .menu_answer(pending, user, response)
+                .instrument(span)
+                .await;
+        }
         if self.attempts >= self.max_attempts {
             // No more prompts, and no more Argon2 work, on this connection. The method
             // stays on offer (an empty list doesn't stop OpenSSH, which then tries all its
@@ -85,10 +93,13 @@ impl ConnectionHandler {
                 self.login_state.mark_authenticated();
                 // The front door's cap counts connections still trying to log in.
                 self.unauthenticated_slot = None;
-                self.logged_in = Some(LoggedIn {
-                    account,
-                    target: name.and_then(|n| n.target),
-                });
+                let target = name.and_then(|n| n.target);
+                let menu = target.is_none();
+                self.logged_in = Some(LoggedIn { account, target });
+                if menu {
+                    // `engineer` alone: one more round, to choose a target.
+                    return self.offer_menu(user).await;
+                }
                 Auth::Accept
             }
             Ok(LoginOutcome::Reject(reason)) => {

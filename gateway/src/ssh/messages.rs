@@ -36,6 +36,24 @@ pub(crate) const DISCONNECT_NO_TARGET: &str = "no target available yet";
 /// prohibited").
 pub(crate) const PORT_FORWARDING_REFUSED: &str = "port forwarding is not available through fumidai";
 
+/// Why a direct TCP channel was refused when the connection has no session: no target in
+/// the user name, or admission refused it.
+pub(crate) const FORWARD_NEEDS_SESSION: &str =
+    "port forwarding needs an admitted session (user name engineer:target)";
+
+/// Why a direct TCP channel was refused when the store or the audit trail failed.
+pub(crate) const FORWARD_UNAVAILABLE: &str = "port forwarding is unavailable (internal error)";
+
+/// Why a direct TCP channel was refused when the target's sshd refused it.
+pub(crate) const FORWARD_TARGET_REFUSED: &str = "the target refused the forwarded connection";
+
+/// Too many forwards on one connection.
+pub(crate) const TOO_MANY_FORWARDS: &str = "too many port forwards";
+
+/// What the engineer reads when the store failed while logging them in.
+pub(crate) const UNAVAILABLE: &str = "fumidai の内部エラーのため接続できません。運用担当者に連絡してください。\r\n\
+     fumidai cannot open the session (internal error); please contact the operator.\r\n";
+
 /// Why an X11 or streamlocal channel was refused.
 pub(crate) const CHANNEL_TYPE_REFUSED: &str = "this channel type is not available through fumidai";
 
@@ -62,18 +80,7 @@ pub(crate) fn subsystem_refused(name: &str) -> String {
 /// What a logged-in engineer reads on `shell` or `exec` while no target can be reached:
 /// who they are logged in as, and that no target is available yet.
 pub(crate) fn no_target_yet(account: &Account, requested: Option<&TargetName>) -> String {
-    let login = account.login.as_str();
-    let name = account
-        .display_name
-        .as_deref()
-        .map_or_else(|| "-".to_owned(), printable);
-    let vendor = account.vendor.as_ref().map_or("-", |v| v.as_str());
-    let mut text = format!(
-        "fumidai: ログインしました / logged in\r\n\
-         \x20 ログイン名 / login:  {login}\r\n\
-         \x20 氏名 / name:         {name}\r\n\
-         \x20 保守事業者 / vendor: {vendor}\r\n"
-    );
+    let mut text = logged_in_as(account);
     match requested {
         Some(target) => text.push_str(&format!(
             "接続先 {target} は利用できません（接続先への接続は今後提供されます）。\r\n\
@@ -85,6 +92,22 @@ pub(crate) fn no_target_yet(account: &Account, requested: Option<&TargetName>) -
         ),
     }
     text
+}
+
+/// Who is logged in: login, name and vendor, told before any "no target" explanation.
+pub(crate) fn logged_in_as(account: &Account) -> String {
+    let login = account.login.as_str();
+    let name = account
+        .display_name
+        .as_deref()
+        .map_or_else(|| "-".to_owned(), printable);
+    let vendor = account.vendor.as_ref().map_or("-", |v| v.as_str());
+    format!(
+        "fumidai: ログインしました / logged in\r\n\
+         \x20 ログイン名 / login:  {login}\r\n\
+         \x20 氏名 / name:         {name}\r\n\
+         \x20 保守事業者 / vendor: {vendor}\r\n"
+    )
 }
 
 /// Drops control characters, so a stored or typed name can't move the cursor or change
@@ -158,6 +181,10 @@ mod tests {
         for text in [
             DISCONNECT_NO_TARGET,
             PORT_FORWARDING_REFUSED,
+            FORWARD_NEEDS_SESSION,
+            FORWARD_UNAVAILABLE,
+            FORWARD_TARGET_REFUSED,
+            TOO_MANY_FORWARDS,
             CHANNEL_TYPE_REFUSED,
             TOO_MANY_CHANNELS,
         ] {

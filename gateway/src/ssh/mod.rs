@@ -11,24 +11,30 @@
 //! - [`host_key`]: generating, storing and loading the Ed25519 host key.
 //! - `handler`: the russh handler for one connection, handing each callback on.
 //! - `kbd_login`: keyboard-interactive prompts and the login.
-//! - `channels`: what a logged-in connection may do until targets exist.
+//! - `target_menu`: the menu round for the user name `engineer` alone.
+//! - `proxying`: the maintenance session (admission, target leg) and one bridge per
+//!   session channel.
+//! - `forwarding`: local TCP forwards to the target host, as the plan allows.
+//! - `channels`: what a logged-in connection without a session is told.
 //! - `login_grace`: closes connections not logged in within the grace period.
 //! - `messages`: every text the user sees, in Japanese and English.
 //!
 //! # What this module does not do
 //!
-//! It reaches no target yet: after login it says who you are and that no target is
-//! available, and refuses forwarding and subsystems. It decides nothing itself: the
-//! login rules are `policy`'s, applied by [`crate::auth`].
+//! It decides nothing itself: the login rules, admission, the menu and what may be
+//! forwarded are `policy`'s, applied here and by [`crate::auth`]. Agent, X11 and remote
+//! forwarding are refused.
 
 mod channels;
 pub mod config;
+mod forwarding;
 mod handler;
 pub mod host_key;
 mod kbd_login;
 mod login_grace;
 mod messages;
 mod proxying;
+mod target_menu;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

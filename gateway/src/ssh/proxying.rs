@@ -24,43 +24,11 @@ impl ConnectionHandler {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Option<(Channel<Msg>, ChannelOpenHandle)> {
-        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+        let Some(proxy) = self.proxy.clone() else {
             return Some((channel, reply));
         };
-        let Some(target) = who.target.clone() else {
+        let Some(target_session) = self.ensure_session(&proxy, session).await else {
             return Some((channel, reply));
-        };
-        if self.refusal.is_some() {
-            return Some((channel, reply));
-        }
-        let engineer = who.account.login.clone();
-        let existing = self.target_slot.lock().ok().and_then(|s| s.clone());
-        let target_session = match existing {
-            Some(open) => open,
-            None => match proxy
-                .open(&engineer, &target, self.client_addr)
-                .instrument(self.span.clone())
-                .await
-            {
-                Ok(opened) => {
-                    let opened = Arc::new(opened);
-                    let guard = proxy
-                        .live
-                        .register(&opened, session.handle(), chrono::Utc::now());
-                    if let Ok(mut slot) = self.live_slot.lock() {
-                        *slot = Some(guard);
-                    }
-                    self.span.in_scope(|| info!(session_id = %opened.id, plan_id = %opened.plan, %target, "session started"));
-                    if let Ok(mut slot) = self.target_slot.lock() {
-                        *slot = Some(Arc::clone(&opened));
-                    }
-                    opened
-                }
-                Err(refusal) => {
-                    self.refusal = Some(refusal);
-                    return Some((channel, reply));
-                }
-            },
         };
         match target_session.connection.channel_open_session().await {
             Ok(target_channel) => {
@@ -94,6 +62,50 @@ impl ConnectionHandler {
                             .to_owned(),
                 });
                 Some((channel, reply))
+            }
+        }
+    }
+
+    /// The connection's maintenance session, opened on first use: admission, the target
+    /// leg, the live registry. Shared by session channels and TCP forwards, so both go
+    /// through the same admission. `None` when the user name named no target or a refusal
+    /// is (now) remembered in `self.refusal`.
+    pub(super) async fn ensure_session(
+        &mut self,
+        proxy: &Arc<ProxyContext>,
+        session: &mut Session,
+    ) -> Option<Arc<TargetSession>> {
+        if self.refusal.is_some() {
+            return None;
+        }
+        let who = self.logged_in.as_ref()?;
+        let target = who.target.clone()?;
+        let engineer = who.account.login.clone();
+        if let Some(open) = self.target_slot.lock().ok().and_then(|s| s.clone()) {
+            return Some(open);
+        }
+        match proxy
+            .open(&engineer, &target, self.client_addr)
+            .instrument(self.span.clone())
+            .await
+        {
+            Ok(opened) => {
+                let opened = Arc::new(opened);
+                let guard = proxy
+                    .live
+                    .register(&opened, session.handle(), chrono::Utc::now());
+                if let Ok(mut slot) = self.live_slot.lock() {
+                    *slot = Some(guard);
+                }
+                self.span.in_scope(|| info!(session_id = %opened.id, plan_id = %opened.plan, %target, "session started"));
+                if let Ok(mut slot) = self.target_slot.lock() {
+                    *slot = Some(Arc::clone(&opened));
+                }
+                Some(opened)
+            }
+            Err(refusal) => {
+                self.refusal = Some(refusal);
+                None
             }
         }
     }
