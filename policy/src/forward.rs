@@ -120,6 +120,7 @@ mod tests {
         upload: false,
         download: false,
         forward: true,
+        content: crate::transfer::ContentKinds::NONE,
     };
 
     #[test]
@@ -169,6 +170,7 @@ mod tests {
             upload: true,
             download: true,
             forward: false,
+            content: crate::transfer::ContentKinds::NONE,
         };
         for host in ["localhost", "127.0.0.1", "db02"] {
             assert_eq!(
