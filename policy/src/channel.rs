@@ -26,6 +26,10 @@ pub enum WorkRefusal {
     SftpNotAllowed,
     /// A subsystem fumidai doesn't carry.
     UnknownSubsystem,
+    /// An upload with the legacy SCP protocol (`scp -O`), whose files fumidai does not
+    /// inspect: refused while the plan leaves any content kind undeclared (R-10-6). scp's
+    /// default mode (SFTP) and `sftp` are inspected file by file.
+    LegacyScpUpload,
 }
 
 impl WorkRefusal {
@@ -36,6 +40,7 @@ impl WorkRefusal {
             Self::UploadNotAllowed => "upload_not_allowed",
             Self::SftpNotAllowed => "sftp_not_allowed",
             Self::UnknownSubsystem => "unknown_subsystem",
+            Self::LegacyScpUpload => "legacy_scp_upload",
         }
     }
 
@@ -55,6 +60,10 @@ impl WorkRefusal {
             Self::UnknownSubsystem => {
                 "このサブシステムは利用できません。\r\nThis subsystem is not available.\r\n"
             }
+            Self::LegacyScpUpload => {
+                "旧来の SCP プロトコル（scp -O）ではアップロードを検査できないため拒否しました。scp を -O なしで、または sftp を使ってください。\r\n\
+                 Uploads with the legacy SCP protocol (scp -O) can't be inspected and are refused; use scp without -O, or sftp.\r\n"
+            }
         }
     }
 }
@@ -70,6 +79,7 @@ pub fn work_allowed(work: ChannelWork<'_>, allow: &Allowances) -> Result<(), Wor
         ChannelWork::Exec(command) => match scp_direction(command) {
             Some(ScpMode::Source) if !allow.download => Err(WorkRefusal::DownloadNotAllowed),
             Some(ScpMode::Sink) if !allow.upload => Err(WorkRefusal::UploadNotAllowed),
+            Some(ScpMode::Sink) if !allow.content.is_all() => Err(WorkRefusal::LegacyScpUpload),
             _ => Ok(()),
         },
     }
@@ -128,6 +138,11 @@ mod tests {
             download: true,
             ..none
         };
+        let up_anything = Allowances {
+            upload: true,
+            content: crate::transfer::ContentKind::ALL.into_iter().collect(),
+            ..none
+        };
         let both = Allowances {
             upload: true,
             download: true,
@@ -148,7 +163,8 @@ mod tests {
             (Exec("scp -f x"), &down, Ok(())),
             (Exec("scp -t /tmp/"), &none, Err(UploadNotAllowed)),
             (Exec("scp -t /tmp/"), &down, Err(UploadNotAllowed)),
-            (Exec("scp -d -t /tmp/"), &up, Ok(())),
+            (Exec("scp -d -t /tmp/"), &up, Err(LegacyScpUpload)),
+            (Exec("scp -d -t /tmp/"), &up_anything, Ok(())),
             (Exec("echo scp -f"), &none, Ok(())),
             (Subsystem("sftp"), &none, Err(SftpNotAllowed)),
             (Subsystem("sftp"), &up, Ok(())),

@@ -224,6 +224,21 @@ fn sftp_download_without_download_in_the_plan_is_refused_while_uploads_pass() {
     assert_eq!(refused["detail"]["reason"], "download_not_allowed");
     assert_eq!(refused["detail"]["direction"], "download");
     assert_eq!(refused["detail"]["path"], secret.to_str().unwrap());
+
+    // R-10-6: the legacy protocol isn't inspected, so its uploads are refused outright.
+    let legacy = sshd.tmp.path().join("legacy.txt");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            "-O",
+            notes.to_str().unwrap(),
+            &format!("gw:{}", legacy.display()),
+        ],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("scp -O"), "{out:?}");
+    assert!(!legacy.exists(), "a legacy upload reached the target");
 }
 
 // R-10-6: an executable is refused on upload unless the plan declares executables,
