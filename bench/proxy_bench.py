@@ -37,7 +37,8 @@ FIGURES
     sessions open side by side and sampled alternately. p50/p99 and fumidai's added p99.
  4. 200 concurrent interactive sessions (`ssh -tt H`, a login shell each, idle once the
     shell answered `echo`): VmRSS of fumidai serve (freshly restarted, one warm-up session)
-    before, with all open, and after they closed -> KiB per session. The same with direct
+    before, with all open, and after they closed -> KiB per session; then a second round of
+    200 on the same process (no growth over round 1 = retention, not a leak). The same with direct
     sessions against sshd: PSS of all its sshd processes (listener, [priv] and user
     processes per session; the shells are the target's, not counted for either).
  5. VmRSS of fumidai serve sampled every 50 ms during each 1 GiB upload (and download) of
@@ -577,7 +578,17 @@ def part4(gw, target, n, parallel, tmp, res):
     per = (with_n - before) / n
     print(f"   fumidai: VmRSS {lb.mib(before)} -> {lb.mib(with_n)} with {n} open ({conns} SSH connections "
           f"counted; opened in {took:.0f} s, {parallel} logins at a time) -> {per:.0f} KiB per session; "
-          f"after they closed {lb.mib(after)}")
+          f"after they closed {lb.mib(after)} ({gw.ssh_connections()} counted)")
+    # Round 2 on the same process: memory kept after round 1 and reused is the allocator's;
+    # growth again would be a leak.
+    procs, _ = open_sessions([gw.client(gw.fresh(), tmp) for _ in range(n)], parallel)
+    time.sleep(3)
+    with_2 = gw.rss()
+    close_sessions(procs)
+    time.sleep(3)
+    after_2 = gw.rss()
+    print(f"   round 2, {n} more sessions on the same process: {lb.mib(with_2)} with them open, "
+          f"{lb.mib(after_2)} after")
     # Direct, for scale: sshd forks two processes per session.
     time.sleep(1)
     pss0 = target.pss()
@@ -589,7 +600,8 @@ def part4(gw, target, n, parallel, tmp, res):
     print(f"   sshd direct: PSS of sshd processes {lb.mib(pss0)} -> {lb.mib(pss1)} -> {per_d:.0f} KiB per session "
           f"(opened in {took_d:.0f} s)")
     res["sessions"] = {"n": n, "fumidai_rss_before_kib": before, "fumidai_rss_with_kib": with_n,
-                       "fumidai_rss_after_close_kib": after, "fumidai_kib_per_session": per,
+                       "fumidai_rss_after_close_kib": after, "round2_rss_with_kib": with_2,
+                       "round2_rss_after_close_kib": after_2, "fumidai_kib_per_session": per,
                        "ssh_connections_counted": conns, "open_seconds": took,
                        "sshd_pss_before_kib": pss0, "sshd_pss_with_kib": pss1, "sshd_kib_per_session": per_d,
                        "ratio": per / per_d}
@@ -716,7 +728,7 @@ def main():
     gw.cli("operator", "add", "olga", "--role", "operator", "--password-stdin", stdin="Hinoki-Sawa-2290\n")
     gw.cli("target", "add", TARGET, "--ssh", f"127.0.0.1:{target.port}", "--login", "root", "--key-file",
            target.client_key, "--host-key", target.host_key)
-    needed = 2 + args.setups + 1 + 1 + 2 + args.sessions + 2  # masters, setups+warm-up, echo, sessions+warm-up
+    needed = 2 + args.setups + 1 + 1 + 2 + 2 * args.sessions + 2  # masters, setups+warm-up, echo, sessions+warm-up
     logins = gw.add_engineers(needed)
     now = int(time.time())
     iso = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
