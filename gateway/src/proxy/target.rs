@@ -31,13 +31,15 @@ const TARGET_CIPHERS: &[cipher::Name] = &[
 
 /// fumidai's SSH client settings towards targets: russh's defaults (curve25519 and
 /// SHA-2 key exchange with strict kex, SHA-2 MACs, no SHA-1, no CBC) with AES-GCM
-/// first.
+/// first and `TCP_NODELAY` on the connection to the target.
 pub fn client_config() -> client::Config {
     client::Config {
         preferred: Preferred {
             cipher: Cow::Borrowed(TARGET_CIPHERS),
             ..Preferred::default()
         },
+        // Nagle would hold a keystroke's echo back behind an unacknowledged segment.
+        nodelay: true,
         ..client::Config::default()
     }
 }
@@ -279,6 +281,7 @@ mod tests {
                 .any(|k| k.as_ref() == "kex-strict-c-v00@openssh.com"),
             "strict kex (Terrapin) must stay on"
         );
+        assert!(config.nodelay);
     }
 
     #[test]
