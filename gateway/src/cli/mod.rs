@@ -98,7 +98,8 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(cli));
-    // `connect` reads stdin on a blocking thread that can't be cancelled; don't wait for it.
+    // `connect` reads stdin on a blocking thread when it is not a pipe; that thread can't be
+    // cancelled: don't wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -100,7 +100,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     let proxy = Arc::new(ProxyContext {
         live: live.clone(),
         store: Arc::clone(&store),
-        client_config: Arc::new(russh::client::Config::default()),
+        client_config: Arc::new(crate::proxy::target::client_config()),
         connect_timeout: TARGET_CONNECT_TIMEOUT,
         ssh_ca: Arc::new(super::ssh_ca::load_or_create(&ctx.dir)?),
         recording: Arc::new(RecordingSettings {

@@ -11,12 +11,14 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::{AlertDescription, CertificateError, ClientConfig};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::unix::pipe;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -141,17 +143,45 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// closed and the gateway's remaining output still relayed; when the gateway closes, this
 /// returns.
 ///
-/// Tokio reads stdin on a blocking thread that can't be cancelled: after this returns, the
-/// binary should exit the process rather than wait for the runtime to shut down.
+/// OpenSSH hands a ProxyCommand two pipes: those are driven by the runtime's event loop
+/// like the socket, so a chunk costs a `read` and a `write` and nothing else. Anything
+/// else (a terminal, a file) goes through tokio's stdin/stdout, which hand every chunk to
+/// a blocking thread; that thread can't be cancelled, so after this returns the binary
+/// should exit the process rather than wait for the runtime to shut down.
 pub async fn relay_stdio(settings: &ConnectSettings) -> Result<()> {
     let tls = dial(settings, ssh_config(&settings.client_config)).await?;
-    pump(
-        tls,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        &server_name_text(settings)?,
-    )
-    .await
+    let server_name = server_name_text(settings)?;
+    match (stdin_pipe(), stdout_pipe()) {
+        (Ok(mut input), Ok(mut output)) => {
+            let relayed = pump(tls, &mut input, &mut output, &server_name).await;
+            // O_NONBLOCK belongs to the open file, which a shell may share with stderr
+            // (`2>&1`): put it back so that later writes there don't fail.
+            let _ = input.into_blocking_fd();
+            let _ = output.into_blocking_fd();
+            relayed
+        }
+        (input, output) => {
+            let input: Box<dyn AsyncRead + Unpin + Send> = match input {
+                Ok(pipe) => Box::new(pipe),
+                Err(_) => Box::new(tokio::io::stdin()),
+            };
+            let output: Box<dyn AsyncWrite + Unpin + Send> = match output {
+                Ok(pipe) => Box::new(pipe),
+                Err(_) => Box::new(tokio::io::stdout()),
+            };
+            pump(tls, input, output, &server_name).await
+        }
+    }
+}
+
+/// Standard input as a non-blocking pipe, if it is one (a duplicate of fd 0).
+fn stdin_pipe() -> io::Result<pipe::Receiver> {
+    pipe::Receiver::from_owned_fd(io::stdin().as_fd().try_clone_to_owned()?)
+}
+
+/// Standard output as a non-blocking pipe, if it is one (a duplicate of fd 1).
+fn stdout_pipe() -> io::Result<pipe::Sender> {
+    pipe::Sender::from_owned_fd(io::stdout().as_fd().try_clone_to_owned()?)
 }
 
 /// `config`, offering ALPN `ssh` alone.
@@ -263,6 +293,9 @@ async fn connect_tcp(host: &str, port: u16, gateway: &str) -> Result<TcpStream> 
     })
 }
 
+/// Bytes read at once from either side.
+const RELAY_BUFFER: usize = 64 * 1024;
+
 /// Copy both ways until the gateway closes. Local EOF half-closes the TLS side (close_notify
 /// and TCP FIN) and keeps reading; gateway EOF ends the relay.
 async fn pump<S, R, W>(tls: S, mut input: R, mut output: W, server_name: &str) -> Result<()>
@@ -273,7 +306,8 @@ where
 {
     let (mut from_gateway, mut to_gateway) = tokio::io::split(tls);
     let uplink = async {
-        let mut buf = vec![0u8; 16 * 1024];
+        // A pipe holds 64 KiB: one read empties it, and rustls cuts the chunk into records.
+        let mut buf = vec![0u8; RELAY_BUFFER];
         loop {
             let n = input.read(&mut buf).await.map_err(Error::LocalIo)?;
             let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
@@ -290,7 +324,7 @@ where
             .map_err(|e| classify(e, server_name))
     };
     let downlink = async {
-        let mut buf = vec![0u8; 16 * 1024];
+        let mut buf = vec![0u8; RELAY_BUFFER];
         loop {
             let n = from_gateway
                 .read(&mut buf)
