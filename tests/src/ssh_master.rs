@@ -42,7 +42,20 @@ impl SshLogin {
                     }
                     panic!("ssh master exited {status}: {err}\n{}", gw.log());
                 }
-                socket.exists().then_some(())
+                if !socket.exists() {
+                    return None;
+                }
+                // The socket appears before the master serves requests on it: ask it.
+                Command::new("ssh")
+                    .args(["-F", "/dev/null", "-O", "check"])
+                    .args(["-o", &format!("ControlPath={}", socket.display())])
+                    .arg("fumidai-gateway")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .ok()
+                    .filter(|s| s.success())
+                    .map(|_| ())
             },
         );
         SshMaster {
@@ -63,6 +76,9 @@ impl SshMaster {
             .args(["-o", "ControlMaster=no"])
             .args(["-o", &format!("ControlPath={}", self.socket.display())])
             .args(["-o", "BatchMode=yes"])
+            // Should the master be unusable, fail here rather than try a direct login.
+            .args(["-o", "ProxyCommand=false"])
+            .args(["-o", "LogLevel=ERROR"])
             .args(["-o", &format!("User={}", self.user)])
             .env("LC_ALL", "C.UTF-8");
         for a in args {

@@ -282,7 +282,7 @@ fn an_elf_upload_is_refused_unless_the_plan_declares_executables() {
     let tool = sshd.tmp.path().join("tool");
     let out = master.run(
         "scp",
-        &["-q", "/bin/true", &format!("gw:{}", tool.display())],
+        &["-v", "/bin/true", &format!("gw:{}", tool.display())],
     );
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
     assert!(same_content(Path::new("/bin/true"), &tool));
