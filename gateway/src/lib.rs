@@ -15,6 +15,7 @@
 //! - [`auth`]: the login procedure (password + TOTP + certificate), shared by protocols.
 //! - [`ssh`]: the SSH service inside the TLS stream (russh).
 //! - [`proxy`]: the SSH client leg to targets and the channel bridge.
+//! - [`clamd`]: a ClamAV `clamd` client that scans uploads as they stream (R-10-6).
 //! - [`live`]: live sessions: activity, limits (idle, window end, maximum length), kills.
 //! - [`ssh_ca`]: fumidai's SSH user CA, signing per-session certificates for targets.
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
@@ -26,6 +27,7 @@
 //! It holds no business rules (ask `policy`) and no SQL (ask `store`).
 
 pub mod auth;
+pub mod clamd;
 pub mod cli;
 pub mod config;
 pub mod connect;

@@ -6,6 +6,8 @@
 //! - [`Gateway`]: an initialised data directory and, once started, a `fumidai serve`
 //!   process killed in `Drop`, with its log captured to a file.
 //! - [`Engineer`]: an enrolled account with its password, TOTP secret and certificate files.
+//! - [`Clamd`]: a real ClamAV `clamd` with a one-signature database of its own, for upload
+//!   scanning.
 //! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
 //!   `SSH_ASKPASS`, or on a real pseudo-terminal ([`pty`]) where the test types them;
 //!   [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
@@ -23,6 +25,7 @@
     reason = "test harness: any failure must fail the test loudly"
 )]
 
+pub mod clamd;
 pub mod gateway;
 pub mod pty;
 pub mod ssh;
@@ -30,6 +33,7 @@ pub mod ssh_master;
 pub mod sshd;
 pub mod tools;
 
+pub use clamd::Clamd;
 pub use gateway::{CertFiles, Engineer, Gateway};
 pub use ssh::{Background, SshLogin, SshOutcome};
 pub use ssh_master::SshMaster;

@@ -12,6 +12,12 @@ pub fn fumidai_bin() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "--bin", "fumidai"])
+            // Cargo set these for this test process. ring's build script tracks
+            // CARGO_MANIFEST_DIR, so passing them on made this build and the one that
+            // built the tests invalidate each other: ring, rustls, russh and the gateway
+            // were recompiled on every run.
+            .env_remove("CARGO_MANIFEST_DIR")
+            .env_remove("CARGO_MANIFEST_PATH")
             .current_dir(workspace_root())
             .status()
             .expect("run cargo build");

@@ -16,6 +16,7 @@ use tracing_subscriber::EnvFilter;
 
 use super::context::Context;
 use crate::auth::Authenticator;
+use crate::clamd::Scanner;
 use crate::config::{LogFormat, LoggingSection};
 use crate::datadir;
 use crate::front_door::{FrontDoor, FrontDoorSettings};
@@ -71,6 +72,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             "ended a session the previous run of this gateway left live"
         );
     }
+    let scanner = start_scanner(config).await?;
 
     let revocations = Revocations::default();
     let tls_settings = ServerTlsSettings {
@@ -107,6 +109,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             storage: Arc::new(recorder::sink::LocalDisk::new(ctx.dir.recordings())),
             signing_key: Arc::new(load_signing_key(&ctx.dir)?),
         }),
+        scanner: scanner.as_ref().map(|(scanner, _)| Arc::clone(scanner)),
     });
     // Live sessions: idle time-out, window end, maximum length, and kills requested by
     // `fumidai session kill` from another process or node (R-10.2-TIMEOUT).
@@ -159,6 +162,12 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             "ui_listen": ui_listen.to_string(),
             "version": env!("CARGO_PKG_VERSION"),
             "allow_tls12": config.tls.allow_tls12,
+            // R-10-6: whether uploads are scanned, and by which clamd.
+            "clamd": scanner.as_ref().map(|(scanner, version)| json!({
+                "socket": scanner.config().socket.to_string(),
+                "version": version,
+                "max_scan_size": scanner.config().max_stream,
+            })),
         }));
     store
         .append_audit(started)
@@ -192,6 +201,37 @@ fn load_or_create_node_id(dir: &crate::datadir::DataDir) -> anyhow::Result<Strin
     let id = uuid::Uuid::parse_str(text.trim())
         .with_context(|| format!("{} does not hold a node UUID", path.display()))?;
     Ok(id.to_string())
+}
+
+/// The clamd scanner and its version when `[transfers] clamd_socket` is set. A clamd that
+/// is configured but doesn't answer stops the start (R-10-6, fail closed): uploads would
+/// otherwise all be refused, or worse, pass unscanned.
+async fn start_scanner(
+    config: &crate::config::Config,
+) -> anyhow::Result<Option<(Arc<Scanner>, String)>> {
+    let Some(scanner_config) = config.transfers.scanner_config() else {
+        info!("uploads are not scanned: no clamd_socket in [transfers]");
+        return Ok(None);
+    };
+    let scanner = Scanner::new(scanner_config);
+    let socket = scanner.config().socket.to_string();
+    let checked = async {
+        scanner.ping().await?;
+        scanner.version().await
+    };
+    let version = checked.await.with_context(|| {
+        format!(
+            "clamd ({socket}) が応答しないため起動しません。clamd を起動するか [transfers] clamd_socket を見直してください / \
+             clamd at {socket} does not answer; not starting (start clamd or correct [transfers] clamd_socket)"
+        )
+    })?;
+    info!(
+        clamd = %socket,
+        %version,
+        max_scan_size = scanner.config().max_stream,
+        "uploads are scanned by clamd"
+    );
+    Ok(Some((Arc::new(scanner), version)))
 }
 
 /// The gateway's Ed25519 key that seals recordings.

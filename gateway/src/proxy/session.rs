@@ -40,6 +40,9 @@ pub struct ProxyContext {
     pub recording: Arc<RecordingSettings>,
     /// The live sessions, watched for idle time-out, window end, maximum length and kills.
     pub live: crate::live::Registry,
+    /// clamd, when `[transfers] clamd_socket` is set: every upload is scanned and refused
+    /// unless the verdict is clean; any scanner error refuses it too (R-10-6, fail closed).
+    pub scanner: Option<Arc<crate::clamd::Scanner>>,
 }
 
 /// An admitted, connected session.
