@@ -287,3 +287,58 @@ fn an_elf_upload_is_refused_unless_the_plan_declares_executables() {
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
     assert!(same_content(Path::new("/bin/true"), &tool));
 }
+
+// R-10-6: with a clamd configured, every upload is scanned as it streams; an infected file
+// is removed from the target at its close and the engineer is told, a clean one stays.
+#[test]
+fn an_infected_upload_is_removed_and_refused_when_clamd_is_configured() {
+    let clamd = fumidai_e2e::Clamd::start();
+    let (mut gw, alice, sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    gw.set_config(
+        "# clamd_socket = \"/run/clamav/clamd.ctl\"",
+        &format!("clamd_socket = \"{}\"", clamd.socket.display()),
+    );
+    gw.plan_allowing("alice", "db01", -5, 60, Some("olga"), &["upload"]);
+    gw.start();
+    let master = login(&alice).master(&gw);
+
+    let mut infected = vec![b'x'; 3 << 20];
+    infected.extend_from_slice(fumidai_e2e::Clamd::MARKER);
+    infected.extend_from_slice(&[b'y'; 100_000]);
+    let local = gw.tmp.path().join("report.txt");
+    std::fs::write(&local, &infected).unwrap();
+    let remote = sshd.tmp.path().join("report.txt");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            local.to_str().unwrap(),
+            &format!("gw:{}", remote.display()),
+        ],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("ウイルス検査"), "{out:?}");
+    assert!(!remote.exists(), "the infected file stayed on the target");
+    let refused = gw
+        .audit_tail(50)
+        .into_iter()
+        .find(|e| e["kind"] == "transfer" && e["detail"]["outcome"] == "refused")
+        .unwrap_or_else(|| panic!("no refusal on record: {:#?}", gw.audit_tail(20)));
+    let reason = refused["detail"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("scan_failed"), "{reason}");
+    assert!(reason.contains(fumidai_e2e::Clamd::SIGNATURE), "{reason}");
+
+    let clean = gw.tmp.path().join("clean.txt");
+    std::fs::write(&clean, vec![b'z'; 1 << 20]).unwrap();
+    let landed = sshd.tmp.path().join("clean.txt");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            clean.to_str().unwrap(),
+            &format!("gw:{}", landed.display()),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
+    assert!(same_content(&clean, &landed));
+}

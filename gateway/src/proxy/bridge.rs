@@ -11,7 +11,7 @@
 //! Backpressure is end to end: each loop awaits the write to the other side before it reads
 //! more, and russh's channel windows hold back the sender.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::sftp::{Action, FileChange, SftpInspector};
+use crate::clamd::{Scan, Scanner, Verdict};
 
 /// What a channel was opened for, known when its shell, command or subsystem starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +111,7 @@ pub async fn run<T: SessionTap>(
     tap: Arc<T>,
     allow: Allowances,
     banner: Arc<str>,
+    scanner: Option<Arc<Scanner>>,
 ) -> BridgeEnd {
     let engineer_id = engineer.id();
     let (mut from_engineer, to_engineer) = engineer.split();
@@ -132,6 +134,8 @@ pub async fn run<T: SessionTap>(
                 banner,
                 inspection,
                 side,
+                scanner,
+                scans: HashMap::new(),
             };
             while let Some(msg) = from_engineer.wait().await {
                 match forward_up(
@@ -217,8 +221,11 @@ pub async fn run<T: SessionTap>(
                                 tap.change(&change).await?;
                                 Ok(())
                             }
-                            // Replies from the target never go back to it.
-                            Action::ToTarget(_) => Ok(()),
+                            // Replies from the target never go back to it, and
+                            // uploads are scanned on the way up.
+                            Action::ToTarget(_)
+                            | Action::ScanFeed { .. }
+                            | Action::ScanVerdict { .. } => Ok(()),
                         };
                         if sent.is_err() {
                             return Ok(BridgeEnd::Dropped);
@@ -330,6 +337,8 @@ async fn forward_up<T: SessionTap>(
         banner,
         inspection,
         side,
+        scanner,
+        scans,
     } = state;
     let allow = &*allow;
     let expect_reply = |want: bool| {
@@ -354,6 +363,28 @@ async fn forward_up<T: SessionTap>(
                         Action::Tell(text) => to_side(side, ToEngineer::Stderr(text)).await?,
                         Action::Transfer(record) => tap.transfer(record).await?,
                         Action::Change(change) => tap.change(&change).await?,
+                        Action::ScanFeed { handle, data } => {
+                            scan_feed(scanner.as_deref(), scans, handle, &data).await;
+                        }
+                        Action::ScanVerdict {
+                            handle,
+                            close,
+                            id: _,
+                        } => {
+                            let verdict = scan_verdict(scans, &handle).await;
+                            to_target.data_bytes(close).await.map_err(|_| Up::Gone)?;
+                            if let Err(note) = verdict {
+                                warn!(%note, "upload refused by the virus scan; removing it from the target");
+                                let removal =
+                                    inspect(inspection, |i| Ok(i.quarantine(&handle, note)))?
+                                        .unwrap_or_default();
+                                for action in removal {
+                                    if let Action::ToTarget(data) = action {
+                                        to_target.data_bytes(data).await.map_err(|_| Up::Gone)?;
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 Ok(())
@@ -393,16 +424,7 @@ async fn forward_up<T: SessionTap>(
                 .await
         }
         ChannelMsg::RequestShell { want_reply } => {
-            begin(
-                tap,
-                handle,
-                engineer_id,
-                pty,
-                Work::Shell,
-                allow,
-                inspection,
-            )
-            .await?;
+            begin(tap, handle, engineer_id, pty, Work::Shell, allow).await?;
             if pty.is_some() {
                 // Before the target's first byte: whose plan this is, until when, and that
                 // it is recorded. Recorded too, so a replay shows what the engineer saw.
@@ -417,16 +439,7 @@ async fn forward_up<T: SessionTap>(
             command,
         } => {
             let shown = String::from_utf8_lossy(&command).into_owned();
-            begin(
-                tap,
-                handle,
-                engineer_id,
-                pty,
-                Work::Exec(shown),
-                allow,
-                inspection,
-            )
-            .await?;
+            begin(tap, handle, engineer_id, pty, Work::Exec(shown), allow).await?;
             expect_reply(want_reply);
             to_target.exec(want_reply, command).await
         }
@@ -438,9 +451,14 @@ async fn forward_up<T: SessionTap>(
                 pty,
                 Work::Subsystem(name.clone()),
                 allow,
-                inspection,
             )
             .await?;
+            if name == "sftp"
+                && let Ok(mut slot) = inspection.lock()
+            {
+                // Every SFTP operation is judged on its own from here on (§7 ②, R-10-6).
+                *slot = Some(SftpInspector::new(*allow, scanner.is_some()));
+            }
             expect_reply(want_reply);
             to_target.request_subsystem(want_reply, name).await
         }
@@ -496,7 +514,6 @@ async fn begin<T: SessionTap>(
     pty: &Option<PtyInfo>,
     work: Work,
     allow: &Allowances,
-    inspection: &Inspection,
 ) -> Result<(), Up> {
     let asked = match &work {
         Work::Shell => ChannelWork::Shell,
@@ -511,7 +528,6 @@ async fn begin<T: SessionTap>(
         tell_and_close(handle, engineer_id, refusal.message()).await;
         return Err(Up::Refused(refusal));
     }
-    let sftp = matches!(&work, Work::Subsystem(name) if name == "sftp");
     let start = ChannelStart {
         pty: pty.clone(),
         work,
@@ -521,11 +537,53 @@ async fn begin<T: SessionTap>(
         tell_and_close(handle, engineer_id, RECORDING_UNAVAILABLE).await;
         return Err(Up::Tap(error));
     }
-    if sftp && let Ok(mut slot) = inspection.lock() {
-        // Every SFTP operation is judged on its own from here on (§7 ②, R-10-6).
-        *slot = Some(SftpInspector::new(*allow));
-    }
     Ok(())
+}
+
+/// One upload's virus scan: streaming, or failed (why, kept for the verdict).
+enum ScanSlot {
+    Streaming(Scan),
+    Failed(String),
+}
+
+/// Streams an upload's next bytes to clamd, starting its scan on the first. A failure is
+/// kept and becomes the verdict: the upload is refused at its close (R-10-6, fail closed).
+async fn scan_feed(
+    scanner: Option<&Scanner>,
+    scans: &mut HashMap<Bytes, ScanSlot>,
+    handle: Bytes,
+    data: &[u8],
+) {
+    let Some(scanner) = scanner else {
+        return;
+    };
+    if !scans.contains_key(&handle) {
+        let slot = match scanner.start().await {
+            Ok(scan) => ScanSlot::Streaming(scan),
+            Err(e) => ScanSlot::Failed(format!("no verdict: {e}")),
+        };
+        scans.insert(handle.clone(), slot);
+    }
+    if let Some(slot) = scans.get_mut(&handle)
+        && let ScanSlot::Streaming(scan) = slot
+        && let Err(e) = scan.feed(data).await
+    {
+        *slot = ScanSlot::Failed(format!("no verdict: {e}"));
+    }
+}
+
+/// The verdict on an upload being closed: `Err` with the signature found or why there is
+/// no verdict. An upload with no bytes was never streamed and is clean.
+async fn scan_verdict(scans: &mut HashMap<Bytes, ScanSlot>, handle: &Bytes) -> Result<(), String> {
+    match scans.remove(handle) {
+        None => Ok(()),
+        Some(ScanSlot::Failed(why)) => Err(why),
+        Some(ScanSlot::Streaming(scan)) => match scan.finish().await {
+            Ok(Verdict::Clean) => Ok(()),
+            Ok(Verdict::Infected { signature }) => Err(format!("virus found: {signature}")),
+            Err(e) => Err(format!("no verdict: {e}")),
+        },
+    }
 }
 
 /// The SFTP inspector of a channel, once its subsystem started; shared by both loops.
@@ -599,6 +657,10 @@ struct UpState {
     inspection: Inspection,
     /// To the engineer, through the downstream loop.
     side: mpsc::Sender<ToEngineer>,
+    /// The virus scanner for uploads, when one is configured.
+    scanner: Option<Arc<Scanner>>,
+    /// Uploads being scanned, by the target's handle.
+    scans: HashMap<Bytes, ScanSlot>,
 }
 
 /// Why the upstream loop stopped early.

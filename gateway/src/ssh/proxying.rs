@@ -139,6 +139,7 @@ fn spawn_bridge(
             Arc::clone(&recording),
             session.allow,
             banner,
+            proxy.scanner.clone(),
         )
         .await
         {

@@ -37,6 +37,24 @@ pub enum Action {
     /// A change to the target's files other than writing one (remove, rename, …), done
     /// or refused: put it on record.
     Change(FileChange),
+    /// Uploaded bytes for the virus scan of the file open as `handle` (uploads only, when
+    /// a scanner is configured); sent before the bytes go to the target.
+    ScanFeed {
+        /// The target's handle of the file.
+        handle: Bytes,
+        /// The bytes, in order.
+        data: Bytes,
+    },
+    /// The engineer closes a scanned upload: get the scan's verdict, then forward `close`
+    /// if clean, or forward it and call [`SftpInspector::quarantine`] if not.
+    ScanVerdict {
+        /// The target's handle of the file.
+        handle: Bytes,
+        /// The `CLOSE` request, held back.
+        close: Bytes,
+        /// Its request ID.
+        id: u32,
+    },
 }
 
 /// A change to the target's files.
@@ -62,6 +80,11 @@ pub struct SftpInspector {
     pending: HashMap<u32, Pending>,
     /// Open files, by the target's handle.
     files: HashMap<Bytes, OpenFile>,
+    /// Uploads are scanned for viruses (a clamd is configured).
+    scanning: bool,
+    /// The next request ID for requests the inspector sends itself (counting down from the
+    /// top, far from a client's IDs, which count up from 0).
+    next_own_id: u32,
 }
 
 /// What becomes of one request.
@@ -86,9 +109,22 @@ impl From<Result<(), TransferRefusal>> for Verdict {
 #[derive(Debug)]
 enum Pending {
     Open(OpenRequest),
-    Read { handle: Bytes, offset: u64 },
-    Close { handle: Bytes },
+    Read {
+        handle: Bytes,
+        offset: u64,
+    },
+    Close {
+        handle: Bytes,
+    },
     Change(FileChange),
+    /// A request the inspector sent itself: its reply is not the engineer's.
+    Own,
+}
+
+/// What becomes of one reply from the target.
+enum Reply {
+    Forward,
+    Swallow,
 }
 
 #[derive(Debug)]
@@ -115,18 +151,41 @@ struct OpenFile {
     macro_scan: Option<MacroScan>,
     /// Why the rest of this file is refused, once it is.
     refused: Option<TransferRefusal>,
+    /// What the virus scan said, when it refused the file (the signature, or the error).
+    scan_note: Option<String>,
 }
 
 impl SftpInspector {
-    /// An inspector for a channel whose plan allows `allow`.
-    pub fn new(allow: Allowances) -> Self {
+    /// An inspector for a channel whose plan allows `allow`; `scanning` when uploads go
+    /// through the virus scanner.
+    pub fn new(allow: Allowances, scanning: bool) -> Self {
         Self {
             allow,
             from_engineer: Framer::new(),
             from_target: Framer::new(),
             pending: HashMap::new(),
             files: HashMap::new(),
+            scanning,
+            next_own_id: u32::MAX,
         }
+    }
+
+    /// The scan refused the upload open as `handle`, whose `CLOSE` the bridge forwards
+    /// now: the file is removed from the target right after, the
+    /// engineer's `CLOSE` is answered with the refusal, and the file is on record as
+    /// refused with `note` (the signature found, or why there is no verdict).
+    pub fn quarantine(&mut self, handle: &Bytes, note: String) -> Vec<Action> {
+        let Some(file) = self.files.get_mut(handle) else {
+            return Vec::new();
+        };
+        file.refused = Some(TransferRefusal::ScanFailed);
+        file.scan_note = Some(note);
+        let path = file.path.clone();
+        let id = self.next_own_id;
+        self.next_own_id = self.next_own_id.wrapping_sub(1);
+        self.pending.insert(id, Pending::Own);
+        // The engineer's CLOSE is pending already; its reply is replaced (see `reply`).
+        vec![Action::ToTarget(remove_packet(id, &path))]
     }
 
     /// Bytes the engineer sent.
@@ -144,8 +203,10 @@ impl SftpInspector {
         self.from_target.push(data);
         let mut actions = Vec::new();
         while let Some(packet) = self.from_target.next_packet()? {
-            self.reply(&packet, &mut actions)?;
-            actions.push(Action::ToEngineer(packet));
+            match self.reply(&packet, &mut actions)? {
+                Reply::Forward => actions.push(Action::ToEngineer(packet)),
+                Reply::Swallow => {}
+            }
         }
         Ok(actions)
     }
@@ -172,8 +233,25 @@ impl SftpInspector {
             kind::OPEN => self.open(id, &mut f, actions)?.into(),
             kind::CLOSE => {
                 let handle = Bytes::copy_from_slice(f.string()?);
-                if self.files.contains_key(&handle) {
-                    self.pending.insert(id, Pending::Close { handle });
+                let Some(file) = self.files.get(&handle) else {
+                    actions.push(Action::ToTarget(packet));
+                    return Ok(());
+                };
+                let scanned =
+                    self.scanning && file.direction == Direction::Upload && file.refused.is_none();
+                self.pending.insert(
+                    id,
+                    Pending::Close {
+                        handle: handle.clone(),
+                    },
+                );
+                if scanned {
+                    actions.push(Action::ScanVerdict {
+                        handle,
+                        close: packet,
+                        id,
+                    });
+                    return Ok(());
                 }
                 Verdict::Forward
             }
@@ -194,7 +272,16 @@ impl SftpInspector {
                 let offset = f.u64()?;
                 let data = f.string()?;
                 match self.files.get_mut(handle) {
-                    Some(file) => file.write(offset, data, &self.allow).into(),
+                    Some(file) => {
+                        let verdict = file.write(offset, data, &self.allow);
+                        if verdict.is_ok() && self.scanning {
+                            actions.push(Action::ScanFeed {
+                                handle: packet.slice_ref(handle),
+                                data: packet.slice_ref(data),
+                            });
+                        }
+                        verdict.into()
+                    }
                     // Not a handle the target gave: it will say so itself.
                     None => Verdict::Forward,
                 }
@@ -372,20 +459,20 @@ impl SftpInspector {
         verdict
     }
 
-    fn reply(&mut self, packet: &[u8], actions: &mut Vec<Action>) -> Result<(), WireError> {
+    fn reply(&mut self, packet: &[u8], actions: &mut Vec<Action>) -> Result<Reply, WireError> {
         let mut f = Fields::of(packet)?;
         let op = f.kind();
         if op == kind::VERSION {
             let version = f.u32()?;
             return if version == 3 {
-                Ok(())
+                Ok(Reply::Forward)
             } else {
                 Err(WireError::Version(version))
             };
         }
         let id = f.u32()?;
         let Some(pending) = self.pending.remove(&id) else {
-            return Ok(());
+            return Ok(Reply::Forward);
         };
         match (pending, op) {
             (Pending::Open(request), kind::HANDLE) => {
@@ -401,16 +488,23 @@ impl SftpInspector {
             (Pending::Close { handle }, kind::STATUS) => {
                 let ok = f.u32()? == status::OK;
                 if let Some(file) = self.files.remove(&handle) {
+                    let quarantined = file.scan_note.is_some();
                     actions.push(Action::Transfer(file.record(ok)));
+                    if quarantined {
+                        let refusal = TransferRefusal::ScanFailed;
+                        refuse(id, refusal, actions);
+                        return Ok(Reply::Swallow);
+                    }
                 }
             }
+            (Pending::Own, _) => return Ok(Reply::Swallow),
             (Pending::Change(change), kind::STATUS) if f.u32()? == status::OK => {
                 actions.push(Action::Change(change));
             }
             // A failed open, the end of a file, an error: nothing to put on record.
             _ => {}
         }
-        Ok(())
+        Ok(Reply::Forward)
     }
 }
 
@@ -425,6 +519,7 @@ impl OpenFile {
             unseen: request.append,
             macro_scan: None,
             refused: None,
+            scan_note: None,
         }
     }
 
@@ -508,7 +603,13 @@ impl OpenFile {
             None => (self.size, None),
         };
         let (outcome, reason) = match (self.refused, closed) {
-            (Some(refusal), _) => (TransferOutcome::Refused, Some(refusal.as_str().to_owned())),
+            (Some(refusal), _) => (
+                TransferOutcome::Refused,
+                Some(match &self.scan_note {
+                    Some(note) => format!("{}: {note}", refusal.as_str()),
+                    None => refusal.as_str().to_owned(),
+                }),
+            ),
             (None, true) => (TransferOutcome::Completed, None),
             (None, false) => (TransferOutcome::Aborted, Some("not closed".to_owned())),
         };
@@ -548,6 +649,18 @@ fn refuse(id: u32, refusal: TransferRefusal, actions: &mut Vec<Action>) {
         &message,
     )));
     actions.push(Action::Tell(format!("fumidai: {message}\n")));
+}
+
+/// A `REMOVE` the inspector sends itself.
+fn remove_packet(id: u32, path: &str) -> Bytes {
+    let mut packet = Vec::with_capacity(13 + path.len());
+    let body_len = 1 + 4 + 4 + path.len();
+    packet.extend_from_slice(&u32::try_from(body_len).unwrap_or(u32::MAX).to_be_bytes());
+    packet.push(kind::REMOVE);
+    packet.extend_from_slice(&id.to_be_bytes());
+    packet.extend_from_slice(&u32::try_from(path.len()).unwrap_or(u32::MAX).to_be_bytes());
+    packet.extend_from_slice(path.as_bytes());
+    Bytes::from(packet)
 }
 
 fn refuse_unsupported(id: u32, actions: &mut Vec<Action>) {

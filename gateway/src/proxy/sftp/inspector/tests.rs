@@ -22,7 +22,7 @@ struct Scene {
 impl Scene {
     fn new(allow: Allowances) -> Self {
         let mut scene = Self {
-            inspector: SftpInspector::new(allow),
+            inspector: SftpInspector::new(allow, false),
             actions: Vec::new(),
         };
         scene.engineer(&build::init());
@@ -307,7 +307,50 @@ fn files_left_open_are_recorded_as_aborted() {
 
 #[test]
 fn another_protocol_version_ends_the_channel() {
-    let mut i = SftpInspector::new(allow(true, true, &[]));
+    let mut i = SftpInspector::new(allow(true, true, &[]), false);
     let v6 = [0, 0, 0, 5, kind::VERSION, 0, 0, 0, 6];
     assert_eq!(i.from_target(&v6), Err(WireError::Version(6)));
+}
+
+// R-10-6: a scanned upload's bytes go to the scanner, its close waits for the verdict, and
+// a refused file is removed with the engineer's close answered as refused.
+#[test]
+fn a_scanned_upload_is_held_at_close_and_quarantined_on_a_bad_verdict() {
+    let mut s = Scene {
+        inspector: SftpInspector::new(allow(true, false, &[]), true),
+        actions: Vec::new(),
+    };
+    s.engineer(&build::init());
+    s.target(&build::version());
+    let h = s.open(1, "/tmp/report.txt", WRITE).unwrap();
+    let a = s.engineer(&build::write(2, &h, 0, b"EICAR-ish"));
+    assert!(matches!(&a[0], Action::ScanFeed { data, .. } if &data[..] == b"EICAR-ish"));
+    assert!(Scene::forwarded(&a));
+    s.target(&build::status(2, status::OK));
+    let a = s.engineer(&build::close(3, &h));
+    let [Action::ScanVerdict { handle, id: 3, .. }] = &a[..] else {
+        panic!("{a:?}");
+    };
+    // Infected: the bridge forwards the close, then the removal.
+    let removal = s
+        .inspector
+        .quarantine(handle, "virus found: Test.Sig".into());
+    let [Action::ToTarget(remove)] = &removal[..] else {
+        panic!("{removal:?}");
+    };
+    let mut f = Fields::of(remove).unwrap();
+    assert_eq!(f.kind(), kind::REMOVE);
+    let own_id = f.u32().unwrap();
+    assert_eq!(f.text().unwrap(), "/tmp/report.txt");
+    // The target's OK for the close becomes a refusal; the removal's reply is swallowed.
+    let a = s.target(&build::status(3, status::OK));
+    assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
+    let a = s.target(&build::status(own_id, status::OK));
+    assert!(a.is_empty(), "{a:?}");
+    let t = s.transfers();
+    assert_eq!(t[0].outcome, TransferOutcome::Refused);
+    assert_eq!(
+        t[0].reason.as_deref(),
+        Some("scan_failed: virus found: Test.Sig")
+    );
 }
