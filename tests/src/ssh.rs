@@ -37,6 +37,8 @@ pub struct SshLogin {
     /// Answers to the target menu (user name `engineer` alone), in order; an empty
     /// answer once they run out.
     pub menu_answers: Vec<String>,
+    /// ssh's `LogLevel` (`ERROR` by default; `INFO` shows the server's banner).
+    pub log_level: &'static str,
 }
 
 /// What `ssh` did.
@@ -70,6 +72,7 @@ impl SshLogin {
             proxy: Proxy::Fumidai,
             command: Some("id".to_owned()),
             menu_answers: Vec::new(),
+            log_level: "ERROR",
         }
     }
 
@@ -155,7 +158,7 @@ impl SshLogin {
 
     /// `program` with the options, ProxyCommand and askpass every run shares.
     pub(crate) fn command(&self, gw: &Gateway, program: &str) -> (Command, tempfile::TempDir) {
-        self.command_logging(gw, program, "ERROR")
+        self.command_logging(gw, program, self.log_level)
     }
 
     fn command_logging(

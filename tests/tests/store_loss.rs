@@ -58,8 +58,23 @@ fn with_the_database_gone_no_login_reaches_the_target() {
     let mut login = SshLogin::engineer(&alice);
     login.user = "alice:db01".to_owned();
     login.command = Some(format!("touch {}", marker.display()));
+    // At OpenSSH's default log level, as an engineer runs it: the banner shows.
+    login.log_level = "INFO";
     let out = login.run(&gw);
     assert!(!out.authenticated(), "{out:?}");
+    // Fail closed, and the engineer is told why.
+    assert!(
+        out.stderr.contains("データベースに接続できません"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("the database is unreachable"),
+        "{out:?}"
+    );
+    assert!(
+        out.prompts.is_empty(),
+        "asked for a password anyway: {out:?}"
+    );
     assert!(!marker.exists(), "the command ran on the target: {out:?}");
     assert!(
         !sshd.log().contains("Accepted publickey"),

@@ -112,15 +112,20 @@ impl FrontDoor {
     }
 
     async fn handle(&self, tcp: TcpStream, client_addr: SocketAddr, permit: OwnedSemaphorePermit) {
-        // Fail closed: without the current revocation list, admit no one.
-        match self.store.revoked_serials().await {
-            Ok(serials) => self.revocations.replace(serials),
-            Err(error) => {
-                warn!(%error, "store unreachable; connection refused");
-                metrics::counter!(m::CONNECTIONS, "outcome" => "store_unavailable").increment(1);
-                return;
+        // Fail closed: without the current revocation list, no one logs in. The handshake
+        // still runs (on the last list read) so the engineer can be told why: the SSH layer
+        // shows the reason and refuses every login without asking the store.
+        let store_available = match self.store.revoked_serials().await {
+            Ok(serials) => {
+                self.revocations.replace(serials);
+                true
             }
-        }
+            Err(error) => {
+                warn!(%error, "store unreachable; no login will be accepted on this connection");
+                metrics::counter!(m::CONNECTIONS, "outcome" => "store_unavailable").increment(1);
+                false
+            }
+        };
         let _ = tcp.set_nodelay(true);
         let tls =
             match tokio::time::timeout(self.settings.handshake_timeout, self.acceptor.accept(tcp))
@@ -165,7 +170,7 @@ impl FrontDoor {
             self.refuse(client_addr, &identity, refusal.as_str()).await;
             return;
         }
-        if !self.source_allowed(&identity, client_addr).await {
+        if store_available && !self.source_allowed(&identity, client_addr).await {
             self.refuse(client_addr, &identity, "source_not_allowed")
                 .await;
             return;
@@ -175,6 +180,7 @@ impl FrontDoor {
             client_addr,
             certificate: identity,
             on_authenticated: Some(permit),
+            store_available,
         };
         if let Err(error) = self.ssh.serve(tls, peer).await {
             debug!(%error, "ssh connection ended with an error");

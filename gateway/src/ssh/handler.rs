@@ -35,6 +35,9 @@ pub(crate) struct ConnectionHandler {
     pub(super) client_addr: SocketAddr,
     /// The device's certificate, compared with the typed login.
     pub(super) certificate: PeerIdentity,
+    /// Whether the store answered when the connection came in; without it every login
+    /// is refused and the banner says why (fail closed).
+    pub(super) store_available: bool,
     /// The front door's slot for an unauthenticated connection; released at login.
     pub(super) unauthenticated_slot: Option<OwnedSemaphorePermit>,
     /// Tells the login-grace stream when the login succeeded.
@@ -92,6 +95,7 @@ impl ConnectionHandler {
             client_addr: peer.client_addr,
             certificate: peer.certificate,
             unauthenticated_slot: peer.on_authenticated,
+            store_available: peer.store_available,
             login_state,
             max_attempts,
             attempts: 0,
@@ -141,7 +145,15 @@ impl Handler for ConnectionHandler {
         _submethods: &str,
         response: Option<Response<'a>>,
     ) -> Result<Auth, Self::Error> {
+        if !self.store_available {
+            // Fail closed: no account can be checked; the banner told the engineer why.
+            return Ok(Auth::reject());
+        }
         Ok(self.keyboard_interactive(user, response).await)
+    }
+
+    async fn authentication_banner(&mut self) -> Result<Option<String>, Self::Error> {
+        Ok((!self.store_available).then(|| messages::STORE_UNAVAILABLE.to_owned()))
     }
 
     async fn channel_open_session(

@@ -29,6 +29,10 @@ pub(crate) const PROMPTS: &[(Cow<'static, str>, bool)] = &[
     ),
 ];
 
+/// Shown before the prompts when the store can't be reached: no login is possible now.
+pub(crate) const STORE_UNAVAILABLE: &str = "fumidai: 内部エラー（データベースに接続できません）のため、現在ログインできません。運用担当者に連絡してください。\r\n\
+     fumidai: logins are not possible right now (internal error: the database is unreachable); please contact the operator.\r\n";
+
 /// The disconnect reason once the message has been shown.
 pub(crate) const DISCONNECT_NO_TARGET: &str = "no target available yet";
 

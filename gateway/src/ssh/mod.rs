@@ -105,6 +105,9 @@ pub struct PeerContext {
     /// The front door's slot for a connection not yet logged in. Dropped at login, so the
     /// cap counts only connections still trying.
     pub on_authenticated: Option<OwnedSemaphorePermit>,
+    /// Whether the store answered when the connection came in. Without it no login is
+    /// accepted (fail closed), and the engineer is told why before the prompts.
+    pub store_available: bool,
 }
 
 /// The SSH service: one instance for the gateway, [`serve`](Self::serve) per connection.

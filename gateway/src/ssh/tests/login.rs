@@ -112,6 +112,7 @@ async fn connection_not_logged_in_is_closed_after_the_grace_period() {
             serial: CertSerial::parse("01").unwrap(),
         },
         on_authenticated: None,
+        store_available: true,
     };
     let started = tokio::time::Instant::now();
     let result = fx.service.serve(server_io, peer).await;

@@ -115,6 +115,7 @@ async fn connect(
             serial: CertSerial::parse("1a2b3c").unwrap(),
         },
         on_authenticated: slot,
+        store_available: true,
     };
     let service = Arc::clone(&fx.service);
     let server = tokio::spawn(async move { service.serve(server_io, peer).await });
