@@ -11,7 +11,8 @@ THE SCENE. One sshd (Debian's, public-key login as root; the target `db01`) and 
 (MALLOC_MMAP_THRESHOLD_=1048576). Vendor `bench`, engineers `e0`, `e1`, ... each with a
 certificate (a TOTP code is accepted once per account, so every login below is by an
 engineer who has not logged in yet), operator `olga`, and one approved plan for all of them
-on db01 with `--allow upload --allow download`. Through fumidai means stock `ssh` with
+on db01 with `--allow upload --allow download` and every content kind declared (legacy
+`scp -O` uploads need that). Through fumidai means stock `ssh` with
 `ProxyCommand fumidai connect ...`, user `ENGINEER:db01`, password + TOTP answered by an
 SSH_ASKPASS script; recording is always on (a non-pty channel's bytes go to a `.data` side
 file, sealed when the channel ends). Direct means `ssh -i KEY root@127.0.0.1 -p PORT`.
@@ -734,7 +735,11 @@ def main():
     iso = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = json.loads(gw.cli("--json", "plan", "submit", "--engineer", *logins, "--target", TARGET,
                              "--start", iso(now - 300), "--end", iso(now + 6 * 3600), "--purpose",
-                             "benchmark / ベンチマーク", "--allow", "upload", "--allow", "download"))
+                             "benchmark / ベンチマーク", "--allow", "upload", "--allow", "download",
+                             # Every content kind declared: legacy `scp -O` uploads are
+                             # refused otherwise (they aren't inspected file by file).
+                             "--allow", "executable", "--allow", "script",
+                             "--allow", "macro", "--allow", "archive"))
     gw.cli("plan", "approve", plan["id"], "--as", "olga")
     big = os.path.join(tmp, "big.bin")
     subprocess.run(["head", "-c", str(args.size_mib << 20), "/dev/urandom"], stdout=open(big, "wb"), check=True)
