@@ -21,7 +21,7 @@ use recorder::format::transfers::{
     TransferDirection, TransferHasher, TransferOutcome, TransferRecord,
 };
 
-use super::wire::{Fields, Framer, WireError, kind, pflags, status, status_packet};
+use super::wire::{Fields, Framer, WireError, kind, path_request, pflags, status, status_packet};
 
 /// What the bridge does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +185,7 @@ impl SftpInspector {
         self.next_own_id = self.next_own_id.wrapping_sub(1);
         self.pending.insert(id, Pending::Own);
         // The engineer's CLOSE is pending already; its reply is replaced (see `reply`).
-        vec![Action::ToTarget(remove_packet(id, &path))]
+        vec![Action::ToTarget(path_request(kind::REMOVE, id, &path))]
     }
 
     /// Bytes the engineer sent.
@@ -649,18 +649,6 @@ fn refuse(id: u32, refusal: TransferRefusal, actions: &mut Vec<Action>) {
         &message,
     )));
     actions.push(Action::Tell(format!("fumidai: {message}\n")));
-}
-
-/// A `REMOVE` the inspector sends itself.
-fn remove_packet(id: u32, path: &str) -> Bytes {
-    let mut packet = Vec::with_capacity(13 + path.len());
-    let body_len = 1 + 4 + 4 + path.len();
-    packet.extend_from_slice(&u32::try_from(body_len).unwrap_or(u32::MAX).to_be_bytes());
-    packet.push(kind::REMOVE);
-    packet.extend_from_slice(&id.to_be_bytes());
-    packet.extend_from_slice(&u32::try_from(path.len()).unwrap_or(u32::MAX).to_be_bytes());
-    packet.extend_from_slice(path.as_bytes());
-    Bytes::from(packet)
 }
 
 fn refuse_unsupported(id: u32, actions: &mut Vec<Action>) {

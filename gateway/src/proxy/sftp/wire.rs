@@ -174,6 +174,15 @@ pub fn status_packet(id: u32, code: u32, message: &str) -> Bytes {
     framed(&body)
 }
 
+/// A request that names one path (`REMOVE`, `STAT`, …), as the inspector sends its own.
+pub fn path_request(kind: u8, id: u32, path: &str) -> Bytes {
+    let mut body = Vec::with_capacity(9 + path.len());
+    body.push(kind);
+    body.extend_from_slice(&id.to_be_bytes());
+    put_string(&mut body, path.as_bytes());
+    framed(&body)
+}
+
 fn put_string(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
     out.extend_from_slice(s);
@@ -254,7 +263,7 @@ pub mod build {
         packet(kind::STATUS, id, &[&code.to_be_bytes(), &s(b""), &s(b"")])
     }
     pub fn path_op(kind: u8, id: u32, path: &str) -> Bytes {
-        packet(kind, id, &[&s(path.as_bytes())])
+        super::path_request(kind, id, path)
     }
     pub fn rename(id: u32, from: &str, to: &str) -> Bytes {
         packet(kind::RENAME, id, &[&s(from.as_bytes()), &s(to.as_bytes())])
