@@ -5,22 +5,38 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// Variables cargo sets for the package under test (not the user's cargo settings).
+fn is_package_variable(key: &str) -> bool {
+    const PREFIXES: [&str; 5] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
+    key == "OUT_DIR" || key == "CARGO_TARGET_TMPDIR" || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
 /// The `fumidai` binary, built once per test process.
 pub fn fumidai_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        build
             .args(["build", "--quiet", "--bin", "fumidai"])
-            // Cargo set these for this test process. ring's build script tracks
-            // CARGO_MANIFEST_DIR, so passing them on made this build and the one that
-            // built the tests invalidate each other: ring, rustls, russh and the gateway
-            // were recompiled on every run.
-            .env_remove("CARGO_MANIFEST_DIR")
-            .env_remove("CARGO_MANIFEST_PATH")
-            .current_dir(workspace_root())
-            .status()
-            .expect("run cargo build");
+            .current_dir(workspace_root());
+        // Cargo set the package's variables for this test process. ring's build script
+        // tracks CARGO_MANIFEST_DIR, CARGO_PKG_NAME, CARGO_PKG_VERSION_* and OUT_DIR, so
+        // passing them on made this build and the one that built the tests invalidate
+        // each other: ring, rustls, russh and the gateway were recompiled on every run.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if is_package_variable(&key) {
+                build.env_remove(key.as_ref());
+            }
+        }
+        let status = build.status().expect("run cargo build");
         assert!(status.success(), "cargo build --bin fumidai failed");
         // Tests run from target/<profile>/deps; the binary sits in target/<profile>.
         let exe = std::env::current_exe().expect("current exe");

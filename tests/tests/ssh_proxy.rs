@@ -52,6 +52,29 @@ fn an_approved_plan_admits_exec_with_the_targets_exit_status() {
     assert_eq!(ended["subject"], started["subject"], "{ended}");
 }
 
+// A command that closes its output before it exits: the target sends EOF first and the
+// exit status a second later. An OpenSSH control master answers an EOF with CLOSE once its
+// client's input is done, and a CLOSE ends the channel at once, so the gateway must not pass
+// the EOF on before the exit status (else `ssh` exits 255 and `scp` fails without a word).
+#[test]
+fn the_exit_status_arrives_even_when_the_command_closed_its_output_early() {
+    let (mut gw, alice, _sshd) = setup();
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".to_owned();
+    let master = login.master(&gw);
+    let out = master.run(
+        "ssh",
+        &[
+            "fumidai-gateway",
+            "echo before-close; exec >&- 2>&-; sleep 1; exit 7",
+        ],
+    );
+    assert_eq!(out.code, 7, "{out:?}\n{}", gw.log());
+    assert_eq!(out.stdout, "before-close\n");
+}
+
 #[test]
 fn no_approved_plan_no_session_and_the_engineer_is_told_why() {
     let (mut gw, alice, _sshd) = setup();

@@ -173,6 +173,10 @@ pub async fn run<T: SessionTap>(
         let (handle, tap, inspection) = (down_handle, down_tap, down_inspection);
         let mut exit_status = None;
         let mut side_open = true;
+        // The target's EOF waits for its exit status: an OpenSSH control master answers
+        // an EOF with CLOSE once its client's input is done, and russh ends the channel on
+        // that CLOSE, so an exit status sent after the EOF would be lost (`ssh` exits 255).
+        let mut eof_held = false;
         loop {
             let msg = tokio::select! {
                 msg = from_target.wait() => match msg {
@@ -238,14 +242,15 @@ pub async fn run<T: SessionTap>(
                         return Ok(BridgeEnd::Dropped);
                     }
                 }
-                ChannelMsg::Eof => {
-                    let _ = to_engineer.eof().await;
-                }
+                ChannelMsg::Eof => eof_held = true,
                 ChannelMsg::ExitStatus {
                     exit_status: status,
                 } => {
                     exit_status = Some(status);
                     let _ = to_engineer.exit_status(status).await;
+                    if std::mem::take(&mut eof_held) {
+                        let _ = to_engineer.eof().await;
+                    }
                 }
                 ChannelMsg::ExitSignal {
                     signal_name,
@@ -262,6 +267,9 @@ pub async fn run<T: SessionTap>(
                             lang_tag,
                         )
                         .await;
+                    if std::mem::take(&mut eof_held) {
+                        let _ = to_engineer.eof().await;
+                    }
                 }
                 ChannelMsg::Success | ChannelMsg::Failure => {
                     let waiting = pending
@@ -279,6 +287,9 @@ pub async fn run<T: SessionTap>(
                 ChannelMsg::Close => break,
                 other => debug!(?other, "target channel message not forwarded"),
             }
+        }
+        if eof_held {
+            let _ = to_engineer.eof().await;
         }
         let _ = to_engineer.close().await;
         Ok::<_, TapError>(BridgeEnd::Closed { exit_status })
