@@ -85,6 +85,11 @@ pub fn work_allowed(work: ChannelWork<'_>, allow: &Allowances) -> Result<(), Wor
     }
 }
 
+/// Whether `command` is the target side of a legacy `scp -O` download (`scp -f`).
+pub fn is_legacy_scp_source(command: &str) -> bool {
+    scp_direction(command) == Some(ScpMode::Source)
+}
+
 /// The legacy SCP protocol's remote side: `scp -f` sends files from the target (a
 /// download), `scp -t` receives them (an upload).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -132,12 +132,13 @@ fn two_hundred_mib_through_scp_and_sftp_both_ways_with_sha256_on_record() {
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
     assert_eq!(sha256(&legacy), digest, "legacy scp download corrupted");
 
-    // Every SFTP transfer is on record: direction, size and the same digest.
+    // Every transfer is on record, SFTP and legacy alike: direction, size, the same digest.
     let up_records = transfers_of(&gw, &up);
     assert_eq!(
         up_records,
         [
             ("upload".to_owned(), SIZE, digest.clone()),
+            ("download".to_owned(), SIZE, digest.clone()),
             ("download".to_owned(), SIZE, digest.clone())
         ],
         "{:#?}",
@@ -151,6 +152,38 @@ fn two_hundred_mib_through_scp_and_sftp_both_ways_with_sha256_on_record() {
             ("download".to_owned(), SIZE, digest.clone())
         ]
     );
+    // A legacy recursive download names each file by its full path on the target.
+    let tree = dir.join("logs");
+    std::fs::create_dir_all(tree.join("old")).unwrap();
+    std::fs::write(tree.join("a.log"), "first\n").unwrap();
+    std::fs::write(tree.join("old/b.log"), "second\n").unwrap();
+    let copied = gw.tmp.path().join("logs-copy");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            "-O",
+            "-r",
+            &format!("gw:{}", tree.display()),
+            copied.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
+    assert_eq!(
+        std::fs::read(copied.join("old/b.log")).unwrap(),
+        b"second\n"
+    );
+    for (file, content) in [("a.log", "first\n"), ("old/b.log", "second\n")] {
+        let on_record = transfers_of(&gw, &tree.join(file));
+        let expected = sha256(&tree.join(file));
+        assert_eq!(
+            on_record,
+            [("download".to_owned(), content.len() as u64, expected)],
+            "{file}: {:#?}",
+            gw.audit_tail(10)
+        );
+    }
+
     // All of it under one session.
     let sessions: std::collections::HashSet<String> = gw
         .audit_tail(200)

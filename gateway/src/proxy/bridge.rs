@@ -23,6 +23,8 @@ use russh::{Channel, ChannelId, ChannelMsg, client, server};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use super::inspection::{ChannelInspector, InspectError};
+use super::scp::ScpSourceInspector;
 use super::sftp::{Action, FileChange, SftpInspector};
 use crate::clamd::{Scan, Scanner, Verdict};
 
@@ -450,7 +452,21 @@ async fn forward_up<T: SessionTap>(
             command,
         } => {
             let shown = String::from_utf8_lossy(&command).into_owned();
-            begin(tap, handle, engineer_id, pty, Work::Exec(shown), allow).await?;
+            begin(
+                tap,
+                handle,
+                engineer_id,
+                pty,
+                Work::Exec(shown.clone()),
+                allow,
+            )
+            .await?;
+            if policy::channel::is_legacy_scp_source(&shown)
+                && let Ok(mut slot) = inspection.lock()
+            {
+                // Every file of a legacy download goes on record (R-10-3).
+                *slot = Some(ChannelInspector::ScpSource(ScpSourceInspector::new(&shown)));
+            }
             expect_reply(want_reply);
             to_target.exec(want_reply, command).await
         }
@@ -468,7 +484,10 @@ async fn forward_up<T: SessionTap>(
                 && let Ok(mut slot) = inspection.lock()
             {
                 // Every SFTP operation is judged on its own from here on (§7 ②, R-10-6).
-                *slot = Some(SftpInspector::new(*allow, scanner.is_some()));
+                *slot = Some(ChannelInspector::Sftp(SftpInspector::new(
+                    *allow,
+                    scanner.is_some(),
+                )));
             }
             expect_reply(want_reply);
             to_target.request_subsystem(want_reply, name).await
@@ -597,8 +616,8 @@ async fn scan_verdict(scans: &mut HashMap<Bytes, ScanSlot>, handle: &Bytes) -> R
     }
 }
 
-/// The SFTP inspector of a channel, once its subsystem started; shared by both loops.
-type Inspection = Arc<Mutex<Option<SftpInspector>>>;
+/// The channel's inspector, once its work started; shared by both loops.
+type Inspection = Arc<Mutex<Option<ChannelInspector>>>;
 
 /// Something for the engineer from the upstream loop, written by the downstream loop.
 enum ToEngineer {
@@ -610,16 +629,16 @@ enum ToEngineer {
 /// stream that isn't the protocol it claims ends the channel (fail closed).
 fn inspect(
     inspection: &Inspection,
-    step: impl FnOnce(&mut SftpInspector) -> Result<Vec<Action>, super::sftp::wire::WireError>,
+    step: impl FnOnce(&mut ChannelInspector) -> Result<Vec<Action>, InspectError>,
 ) -> Result<Option<Vec<Action>>, TapError> {
     let mut slot = inspection
         .lock()
-        .map_err(|_| TapError("sftp inspector poisoned".to_owned()))?;
+        .map_err(|_| TapError("channel inspector poisoned".to_owned()))?;
     match slot.as_mut() {
         None => Ok(None),
         Some(inspector) => step(inspector).map(Some).map_err(|e| {
-            warn!(error = %e, "sftp stream could not be inspected; channel ends");
-            TapError(format!("sftp stream could not be inspected: {e}"))
+            warn!(error = %e, "transfer stream could not be inspected; channel ends");
+            TapError(format!("transfer stream could not be inspected: {e}"))
         }),
     }
 }
@@ -632,7 +651,7 @@ async fn finish_inspection<T: SessionTap>(
     let actions = inspection
         .lock()
         .ok()
-        .and_then(|mut slot| slot.as_mut().map(SftpInspector::finish))
+        .and_then(|mut slot| slot.as_mut().map(ChannelInspector::finish))
         .unwrap_or_default();
     for action in actions {
         if let Action::Transfer(record) = action {

@@ -9,8 +9,10 @@
 
 pub mod bridge;
 pub mod forward;
+pub mod inspection;
 pub mod menu;
 pub mod recording;
+pub mod scp;
 pub mod session;
 pub mod sftp;
 pub mod target;
