@@ -15,8 +15,8 @@
 //! use fumidai_recorder::{Recorder, RecorderConfig};
 //! let sink = storage.open(&header.fumidai.recording_id(), header.timestamp)?; // fail closed
 //! let (rec, task) = Recorder::start(sink, &header, RecorderConfig::default())?;
-//! rec.output(b"$ ").await?;          // waits while the disk is behind: backpressure
-//! rec.input(b"ls\r").await?;
+//! rec.output(b"$ ".as_slice()).await?; // waits while the disk is behind: backpressure
+//! rec.input(b"ls\r".as_slice()).await?;
 //! rec.resize(120, 40).await?;
 //! let sealed = rec.finish(&key).await?; // statement + signature for the audit chain
 //! # let _ = (sealed, task); Ok(()) }

@@ -1,7 +1,7 @@
 //! The dedicated writer task and the handle the proxy feeds it through.
 //!
 //! ```text
-//! proxy ──handle.output(&bytes).await──▶ bounded channel (queue_depth × chunk_size)
+//! proxy ──handle.output(bytes).await──▶ bounded channel (queue_depth × chunk_size)
 //!                                            │
 //!                                   writer task: encode (pure, `encode.rs`)
 //!                                            │  pending whole lines / records
@@ -30,6 +30,7 @@ mod task;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use ed25519_dalek::SigningKey;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -146,18 +147,18 @@ pub struct RecorderHandle {
 
 impl RecorderHandle {
     /// Records output from the target (SSH channel data towards the client).
-    pub async fn output(&self, bytes: &[u8]) -> Result<()> {
+    pub async fn output(&self, bytes: impl Into<Bytes>) -> Result<()> {
         self.data(Stream::Output, bytes).await
     }
 
     /// Records stderr from the target (SSH extended data). In interactive recordings it
     /// joins the output, as on the engineer's screen.
-    pub async fn stderr(&self, bytes: &[u8]) -> Result<()> {
+    pub async fn stderr(&self, bytes: impl Into<Bytes>) -> Result<()> {
         self.data(Stream::Stderr, bytes).await
     }
 
     /// Records input from the engineer (SSH channel data towards the target).
-    pub async fn input(&self, bytes: &[u8]) -> Result<()> {
+    pub async fn input(&self, bytes: impl Into<Bytes>) -> Result<()> {
         self.data(Stream::Input, bytes).await
     }
 
@@ -180,9 +181,13 @@ impl RecorderHandle {
         Ok(seal::sign(statement, key))
     }
 
-    async fn data(&self, stream: Stream, bytes: &[u8]) -> Result<()> {
-        for chunk in bytes.chunks(self.chunk_size) {
-            self.send(Body::Data(stream, chunk.to_vec())).await?;
+    /// Queues `bytes` in messages of at most `chunk_size`: slices of the caller's buffer,
+    /// not copies (a relayed byte is copied once more, into the encoder's batch).
+    async fn data(&self, stream: Stream, bytes: impl Into<Bytes>) -> Result<()> {
+        let mut bytes: Bytes = bytes.into();
+        while !bytes.is_empty() {
+            let chunk = bytes.split_to(self.chunk_size.clamp(1, bytes.len()));
+            self.send(Body::Data(stream, chunk)).await?;
         }
         Ok(())
     }
@@ -211,7 +216,7 @@ struct Msg {
 
 #[derive(Debug)]
 enum Body {
-    Data(Stream, Vec<u8>),
+    Data(Stream, Bytes),
     Resize { cols: u16, rows: u16 },
     Transfer(TransferRecord),
     Finish(oneshot::Sender<Result<Statement>>),

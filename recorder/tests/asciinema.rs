@@ -94,9 +94,9 @@ async fn record(
     .unwrap();
     rec.resize(100, 30).await.unwrap();
     for (i, c) in chunks.iter().enumerate() {
-        rec.output(c).await.unwrap();
+        rec.output(c.to_vec()).await.unwrap();
         if i == 1 {
-            rec.input(b"ls -l\r").await.unwrap();
+            rec.input(b"ls -l\r".as_slice()).await.unwrap();
             rec.resize(120, 40).await.unwrap();
             let refused = TransferRecord {
                 direction: TransferDirection::Download,

@@ -59,7 +59,7 @@ async fn large_upload_is_compact_complete_and_memory_flat() {
             *b = state as u8;
         }
         sent.update(&packet);
-        rec.input(&packet).await.unwrap();
+        rec.input(packet.clone()).await.unwrap();
     }
     let sealed = rec.finish(&SigningKey::from_bytes(&[2; 32])).await.unwrap();
     task.await.unwrap().unwrap();

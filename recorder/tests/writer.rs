@@ -56,7 +56,7 @@ async fn flushes_at_least_every_second() {
 
     tokio::time::advance(Duration::from_millis(300)).await;
     let sent = Instant::now();
-    rec.output(b"small, below the write threshold\r\n")
+    rec.output(b"small, below the write threshold\r\n".as_slice())
         .await
         .unwrap();
     // Paused clock: while waiting, time moves only to the next timer (the 1 s tick).
@@ -96,7 +96,7 @@ async fn slow_disk_makes_senders_wait() {
     gate.close();
 
     let chunk = [b'a'; 1024];
-    rec.output(&chunk).await.unwrap(); // taken by the writer, which now blocks in append
+    rec.output(chunk.to_vec()).await.unwrap(); // taken by the writer, which now blocks in append
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !gate.has_waiter() {
         assert!(
@@ -106,7 +106,7 @@ async fn slow_disk_makes_senders_wait() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     for _ in 0..4 {
-        timeout(Duration::from_secs(5), rec.output(&chunk))
+        timeout(Duration::from_secs(5), rec.output(chunk.to_vec()))
             .await
             .expect("fits in the queue")
             .unwrap();
@@ -114,7 +114,7 @@ async fn slow_disk_makes_senders_wait() {
     // The queue is full: a 1 MiB buffer cannot get past its first chunk.
     let big = tokio::spawn({
         let rec = rec.clone();
-        async move { rec.output(&vec![b'b'; 1 << 20]).await }
+        async move { rec.output(vec![b'b'; 1 << 20]).await }
     });
     for _ in 0..50 {
         tokio::task::yield_now().await;
@@ -162,7 +162,7 @@ async fn write_failure_reaches_the_caller() {
     let other = rec.clone();
     let mut result = Ok(());
     for _ in 0..1000 {
-        result = rec.output(&[b'x'; 100]).await;
+        result = rec.output(vec![b'x'; 100]).await;
         if result.is_err() {
             break;
         }
@@ -171,7 +171,7 @@ async fn write_failure_reaches_the_caller() {
     let err = result.unwrap_err();
     assert!(is_enospc(&err), "{err:?}");
     assert_eq!(err.to_string(), "writing the recording's cast failed");
-    assert!(is_enospc(&other.input(b"q").await.unwrap_err()));
+    assert!(is_enospc(&other.input(b"q".as_slice()).await.unwrap_err()));
     assert!(is_enospc(&task.await.unwrap().unwrap_err()));
     assert!(is_enospc(&other.finish(&key()).await.unwrap_err()));
 }
@@ -188,8 +188,8 @@ async fn finish_seals_and_tampering_is_detected() {
         RecorderConfig::default(),
     )
     .unwrap();
-    rec.output(b"$ ").await.unwrap();
-    rec.input(b"scp\r").await.unwrap();
+    rec.output(b"$ ".as_slice()).await.unwrap();
+    rec.input(b"scp\r".as_slice()).await.unwrap();
     let mut hasher = TransferHasher::new();
     hasher.update(b"firmware");
     let (size, sha256) = hasher.finish();
@@ -262,7 +262,7 @@ async fn dropped_handles_close_the_files() {
         RecorderConfig::default(),
     )
     .unwrap();
-    rec.output(b"partial \xe2\x82").await.unwrap();
+    rec.output(b"partial \xe2\x82".as_slice()).await.unwrap();
     drop(rec);
     task.await.unwrap().unwrap();
     let (_, events, truncated) = read_cast(&disk.path(&id, started(), FileKind::Cast));

@@ -64,11 +64,11 @@ pub trait SessionTap: Send + Sync {
     /// The channel's work starts; the recording must be open before it is forwarded.
     fn begin(&self, start: &ChannelStart) -> impl Future<Output = Result<(), TapError>> + Send;
     /// Bytes the target sent on stderr.
-    fn stderr(&self, data: &[u8]) -> impl Future<Output = Result<(), TapError>> + Send;
+    fn stderr(&self, data: &Bytes) -> impl Future<Output = Result<(), TapError>> + Send;
     /// Bytes the engineer typed (pty sessions) or sent (exec input).
-    fn input(&self, data: &[u8]) -> impl Future<Output = Result<(), TapError>> + Send;
+    fn input(&self, data: &Bytes) -> impl Future<Output = Result<(), TapError>> + Send;
     /// Bytes the target sent back.
-    fn output(&self, data: &[u8]) -> impl Future<Output = Result<(), TapError>> + Send;
+    fn output(&self, data: &Bytes) -> impl Future<Output = Result<(), TapError>> + Send;
     /// The terminal was resized.
     fn resize(&self, cols: u32, rows: u32) -> impl Future<Output = Result<(), TapError>> + Send;
     /// A file transfer ended (inspected channels: their bytes are not recorded, their
@@ -441,8 +441,9 @@ async fn forward_up<T: SessionTap>(
             if pty.is_some() {
                 // Before the target's first byte: whose plan this is, until when, and that
                 // it is recorded. Recorded too, so a replay shows what the engineer saw.
-                tap.output(banner.as_bytes()).await?;
-                to_side(side, ToEngineer::Data(Bytes::from(banner.to_string()))).await?;
+                let banner = Bytes::from(banner.to_string());
+                tap.output(&banner).await?;
+                to_side(side, ToEngineer::Data(banner)).await?;
             }
             expect_reply(want_reply);
             to_target.request_shell(want_reply).await

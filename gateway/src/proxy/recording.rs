@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use recorder::format::asciicast::{DataMode, FumidaiMeta, Header, SessionKind};
@@ -135,26 +136,26 @@ impl SessionTap for ChannelRecording {
         Ok(())
     }
 
-    async fn input(&self, data: &[u8]) -> Result<(), TapError> {
+    async fn input(&self, data: &Bytes) -> Result<(), TapError> {
         self.touch();
         match self.handle.get() {
-            Some(h) => h.input(data).await.map_err(tap_error),
+            Some(h) => h.input(data.clone()).await.map_err(tap_error),
             None => Ok(()),
         }
     }
 
-    async fn output(&self, data: &[u8]) -> Result<(), TapError> {
+    async fn output(&self, data: &Bytes) -> Result<(), TapError> {
         self.touch();
         match self.handle.get() {
-            Some(h) => h.output(data).await.map_err(tap_error),
+            Some(h) => h.output(data.clone()).await.map_err(tap_error),
             None => Ok(()),
         }
     }
 
-    async fn stderr(&self, data: &[u8]) -> Result<(), TapError> {
+    async fn stderr(&self, data: &Bytes) -> Result<(), TapError> {
         self.touch();
         match self.handle.get() {
-            Some(h) => h.stderr(data).await.map_err(tap_error),
+            Some(h) => h.stderr(data.clone()).await.map_err(tap_error),
             None => Ok(()),
         }
     }
