@@ -217,8 +217,12 @@ fn best_admitting<'p>(
 /// Whether a plan, by its status and window, lets a session start at `now`.
 fn admits_now(plan: &Plan, now: DateTime<Utc>) -> bool {
     match plan.status {
-        PlanStatus::Approved => plan.covers(now),
-        PlanStatus::Submitted | PlanStatus::Rejected => false,
+        PlanStatus::Approved | PlanStatus::Active => plan.covers(now),
+        PlanStatus::Submitted
+        | PlanStatus::Rejected
+        | PlanStatus::Closed
+        | PlanStatus::Reported
+        | PlanStatus::Confirmed => false,
     }
 }
 
@@ -259,12 +263,22 @@ fn most_helpful_denial(plans: &[&Plan], now: DateTime<Utc>) -> DenyReason {
     if any(PlanStatus::Rejected, &[When::Now, When::Later]) {
         return DenyReason::Rejected;
     }
-    let ended = |status| {
-        matching(plans, status, &[When::Past], now)
+    let ended = |statuses: &[PlanStatus]| {
+        statuses
+            .iter()
+            .flat_map(|s| matching(plans, *s, &[When::Past], now))
             .map(|p| p.ends_at)
             .max()
     };
-    if let Some(ended_at) = ended(PlanStatus::Approved).or_else(|| ended(PlanStatus::Submitted)) {
+    // A plan closed early (all of its states after approval) ended too.
+    let worked = [
+        PlanStatus::Approved,
+        PlanStatus::Active,
+        PlanStatus::Closed,
+        PlanStatus::Reported,
+        PlanStatus::Confirmed,
+    ];
+    if let Some(ended_at) = ended(&worked).or_else(|| ended(&[PlanStatus::Submitted])) {
         return DenyReason::WindowEnded { ended_at };
     }
     // Every remaining plan is a rejected one in the past (an approved plan covering now

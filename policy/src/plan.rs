@@ -2,8 +2,15 @@
 //! the named targets within the window, for the stated purpose, only once a hospital-side
 //! operator other than the submitter has approved (R-14-4: four eyes).
 //!
-//! This file holds the minimal life cycle — submitted → approved | rejected. Later issues add
-//! the states after approval (active, closed, reported, confirmed) and emergency plans.
+//! Life cycle (every transition audited by the store with who and why):
+//!
+//! ```text
+//! submitted → approved | rejected
+//! approved → active (first session) → closed (window over) → reported → confirmed
+//! ```
+//!
+//! Deciding is here; what follows approval is in [`lifecycle`]; a plan written as a file
+//! (TOML or JSON, for vendors' templates) is read by [`file`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,6 +31,8 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 pub const MAX_STEP_CHARS: usize = 500;
 /// Most planned steps.
 pub const MAX_STEPS: usize = 100;
+/// Most command patterns per step.
+pub const MAX_PATTERNS: usize = 20;
 
 /// A work plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,9 +52,20 @@ pub struct Plan {
     /// Why the work is done, as the approver read it.
     pub purpose: String,
     /// The planned steps, reconciled against what happened afterwards (R-10-5).
-    pub steps: Vec<String>,
+    pub steps: Vec<PlannedStep>,
     /// What beyond a terminal the work needs (§7 ②: no data leaves without saying so).
     pub allow: Allowances,
+    /// Declared access to personal data, with its justification (R-10-2): `None` when
+    /// the work does not touch it.
+    #[serde(default)]
+    pub personal_data: Option<String>,
+    /// How data used in the work is deleted afterwards (R-10-1); required when personal
+    /// data is declared. The engineer attests it ([`lifecycle::attest`]).
+    #[serde(default)]
+    pub data_deletion: Option<String>,
+    /// Planned ahead, or opened in an emergency and approved afterwards (R-10.1-APPROVE).
+    #[serde(default)]
+    pub kind: PlanKind,
     /// Where the plan is in its life cycle.
     pub status: PlanStatus,
     /// Who submitted it: a login, or the CLI actor (`cli:USER`).
@@ -58,6 +78,128 @@ pub struct Plan {
     pub submitted_at: DateTime<Utc>,
     /// When it was decided.
     pub decided_at: Option<DateTime<Utc>>,
+    /// The engineer's attestation that the data was deleted (R-10-1).
+    #[serde(default)]
+    pub attestation: Option<Attestation>,
+    /// When the plan closed (its window over, its sessions ended).
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// When its reconciliation report was produced (R-10-5).
+    #[serde(default)]
+    pub reported_at: Option<DateTime<Utc>>,
+    /// The planning manager's confirmation of the report (R-10-5).
+    #[serde(default)]
+    pub confirmation: Option<Confirmation>,
+}
+
+/// One planned step (作業手順): free text, and optionally the command patterns the step is
+/// expected to run (regular expressions), which reconciliation matches commands against.
+/// Stored and read as a plain string when it has no patterns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StepForm", into = "StepForm")]
+pub struct PlannedStep {
+    /// What the step does, as the approver read it.
+    pub text: String,
+    /// Commands expected in this step, as regular expressions (may be empty).
+    pub expect: Vec<String>,
+}
+
+impl PlannedStep {
+    /// A step without command patterns.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            expect: Vec::new(),
+        }
+    }
+}
+
+impl From<&str> for PlannedStep {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<String> for PlannedStep {
+    fn from(text: String) -> Self {
+        Self::text(text)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum StepForm {
+    Text(String),
+    Full {
+        text: String,
+        #[serde(default)]
+        expect: Vec<String>,
+    },
+}
+
+impl From<StepForm> for PlannedStep {
+    fn from(form: StepForm) -> Self {
+        match form {
+            StepForm::Text(text) => Self::text(text),
+            StepForm::Full { text, expect } => Self { text, expect },
+        }
+    }
+}
+
+impl From<PlannedStep> for StepForm {
+    fn from(step: PlannedStep) -> Self {
+        if step.expect.is_empty() {
+            Self::Text(step.text)
+        } else {
+            Self::Full {
+                text: step.text,
+                expect: step.expect,
+            }
+        }
+    }
+}
+
+/// How a plan came about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanKind {
+    /// Submitted and approved before the work (事前承認).
+    #[default]
+    Planned,
+    /// Opened at login in an emergency, approved afterwards (事後承認, R-10.1-APPROVE).
+    Emergency,
+}
+
+impl PlanKind {
+    /// The kind as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Emergency => "emergency",
+        }
+    }
+}
+
+/// An engineer's attestation that the work's data was deleted (R-10-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The engineer (named in the plan).
+    pub by: Login,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What they say was deleted, and how.
+    pub note: String,
+}
+
+/// The planning manager's confirmation of a plan's report (R-10-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The planning manager.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Their findings or remarks, if any.
+    pub note: Option<String>,
 }
 
 impl Plan {
@@ -126,6 +268,15 @@ pub enum PlanStatus {
     Approved,
     /// Rejected: no session will start under it.
     Rejected,
+    /// Approved, and a session has started under it; sessions may still start in the
+    /// window.
+    Active,
+    /// The window is over and its sessions have ended: waiting for the report.
+    Closed,
+    /// The reconciliation report is out: waiting for the planning manager (R-10-5).
+    Reported,
+    /// The planning manager confirmed the report.
+    Confirmed,
 }
 
 impl PlanStatus {
@@ -135,7 +286,16 @@ impl PlanStatus {
             Self::Submitted => "submitted",
             Self::Approved => "approved",
             Self::Rejected => "rejected",
+            Self::Active => "active",
+            Self::Closed => "closed",
+            Self::Reported => "reported",
+            Self::Confirmed => "confirmed",
         }
+    }
+
+    /// Whether sessions may start under a plan in this state (within its window).
+    pub fn admits(self) -> bool {
+        matches!(self, Self::Approved | Self::Active)
     }
 }
 
@@ -157,6 +317,10 @@ impl FromStr for PlanStatus {
             "submitted" => Ok(Self::Submitted),
             "approved" => Ok(Self::Approved),
             "rejected" => Ok(Self::Rejected),
+            "active" => Ok(Self::Active),
+            "closed" => Ok(Self::Closed),
+            "reported" => Ok(Self::Reported),
+            "confirmed" => Ok(Self::Confirmed),
             other => Err(UnknownStatus(other.to_owned())),
         }
     }
@@ -178,9 +342,13 @@ pub struct PlanRequest {
     /// Why.
     pub purpose: String,
     /// Planned steps.
-    pub steps: Vec<String>,
+    pub steps: Vec<PlannedStep>,
     /// What beyond a terminal the work needs.
     pub allow: Allowances,
+    /// Declared personal-data access and why (R-10-2).
+    pub personal_data: Option<String>,
+    /// How the work's data is deleted afterwards (R-10-1).
+    pub data_deletion: Option<String>,
 }
 
 /// Why a plan could not be submitted or decided. Messages are in English and Japanese:
@@ -266,6 +434,60 @@ pub enum PlanError {
     /// A rejection needs its reason.
     #[error("a rejection states its reason / 却下の理由を記入してください")]
     NoReason,
+    /// Personal data is declared without saying how it is deleted afterwards (R-10-1).
+    #[error(
+        "declaring personal-data access needs a data-deletion step (--data-deletion) / 個人情報を扱う作業には、作業後のデータ消去の手順が必要です"
+    )]
+    NoDeletionStep,
+    /// A text given as optional is blank.
+    #[error("the {what} is empty / {what}が空です")]
+    EmptyText {
+        /// Which text.
+        what: &'static str,
+    },
+    /// Too many command patterns in a step.
+    #[error(
+        "at most {max} command patterns per step / 手順ごとのコマンドパターンは{max}件までです"
+    )]
+    TooManyPatterns {
+        /// The limit.
+        max: usize,
+    },
+    /// The plan is not in a state that allows this.
+    #[error(
+        "the plan is {status}: it cannot be {action} / この計画は{}のため、{}できません",
+        status_ja(*status),
+        action_ja(action)
+    )]
+    WrongState {
+        /// Its current status.
+        status: PlanStatus,
+        /// What was attempted (`activated`, `closed`, `reported`, `confirmed`, `attested`).
+        action: &'static str,
+    },
+    /// The window is still open: the plan can't close yet.
+    #[error(
+        "the window is still open until {}: the plan closes after it / 作業時間帯（{}まで）が終わってから完了します",
+        jst::format(*ends_at),
+        jst::format(*ends_at)
+    )]
+    WindowStillOpen {
+        /// When it closes.
+        ends_at: DateTime<Utc>,
+    },
+    /// The plan has no data-deletion step to attest.
+    #[error(
+        "the plan has no data-deletion step to attest / この計画にはデータ消去の手順がありません"
+    )]
+    NothingToAttest,
+    /// The deletion was attested already.
+    #[error("the data deletion was attested already / データ消去は報告済みです")]
+    AlreadyAttested,
+    /// Only an engineer named in the plan attests.
+    #[error(
+        "only an engineer named in the plan attests its data deletion / データ消去の報告は計画に記載された作業者が行います"
+    )]
+    NotNamed,
 }
 
 /// Builds a submitted plan from a request: names de-duplicated (first mention kept), texts
@@ -284,14 +506,28 @@ pub fn submit(
         starts_at: request.starts_at,
         ends_at: request.ends_at,
         purpose: request.purpose.trim().to_owned(),
-        steps: request.steps.iter().map(|s| s.trim().to_owned()).collect(),
+        steps: request
+            .steps
+            .into_iter()
+            .map(|s| PlannedStep {
+                text: s.text.trim().to_owned(),
+                expect: s.expect.iter().map(|e| e.trim().to_owned()).collect(),
+            })
+            .collect(),
         allow: request.allow,
+        personal_data: request.personal_data.map(|t| t.trim().to_owned()),
+        data_deletion: request.data_deletion.map(|t| t.trim().to_owned()),
+        kind: PlanKind::Planned,
         status: PlanStatus::Submitted,
         submitted_by: submitted_by.trim().to_owned(),
         decided_by: None,
         decision_reason: None,
         submitted_at: now,
         decided_at: None,
+        attestation: None,
+        closed_at: None,
+        reported_at: None,
+        confirmation: None,
     };
     validate_new_plan(&plan, now)?;
     Ok(plan)
@@ -344,10 +580,35 @@ pub fn validate_new_plan(plan: &Plan, now: DateTime<Utc>) -> Result<(), PlanErro
         return Err(PlanError::TooManySteps { max: MAX_STEPS });
     }
     for step in &plan.steps {
-        if step.trim().is_empty() {
+        if step.text.trim().is_empty() {
             return Err(PlanError::EmptyStep);
         }
-        check_text("step", step, MAX_STEP_CHARS)?;
+        check_text("step", &step.text, MAX_STEP_CHARS)?;
+        if step.expect.len() > MAX_PATTERNS {
+            return Err(PlanError::TooManyPatterns { max: MAX_PATTERNS });
+        }
+        for pattern in &step.expect {
+            if pattern.trim().is_empty() {
+                return Err(PlanError::EmptyText {
+                    what: "command pattern",
+                });
+            }
+            check_text("command pattern", pattern, MAX_STEP_CHARS)?;
+        }
+    }
+    for (what, text) in [
+        ("personal-data justification", &plan.personal_data),
+        ("data-deletion step", &plan.data_deletion),
+    ] {
+        if let Some(text) = text {
+            if text.trim().is_empty() {
+                return Err(PlanError::EmptyText { what });
+            }
+            check_text(what, text, MAX_TEXT_CHARS)?;
+        }
+    }
+    if plan.personal_data.is_some() && plan.data_deletion.is_none() {
+        return Err(PlanError::NoDeletionStep);
     }
     Ok(())
 }
@@ -382,7 +643,12 @@ fn decide(
 ) -> Result<Plan, PlanError> {
     match plan.status {
         PlanStatus::Submitted => {}
-        status @ (PlanStatus::Approved | PlanStatus::Rejected) => {
+        status @ (PlanStatus::Approved
+        | PlanStatus::Rejected
+        | PlanStatus::Active
+        | PlanStatus::Closed
+        | PlanStatus::Reported
+        | PlanStatus::Confirmed) => {
             return Err(PlanError::NotSubmitted { status });
         }
     }
@@ -409,6 +675,22 @@ fn status_ja(status: PlanStatus) -> &'static str {
         PlanStatus::Submitted => "提出済み",
         PlanStatus::Approved => "承認済み",
         PlanStatus::Rejected => "却下済み",
+        PlanStatus::Active => "実施中",
+        PlanStatus::Closed => "作業終了",
+        PlanStatus::Reported => "報告済み",
+        PlanStatus::Confirmed => "確認済み",
+    }
+}
+
+/// An attempted transition in Japanese, for messages.
+fn action_ja(action: &str) -> &'static str {
+    match action {
+        "activated" => "開始",
+        "closed" => "完了",
+        "reported" => "報告",
+        "confirmed" => "確認",
+        "attested" => "消去報告",
+        _ => "変更",
     }
 }
 
@@ -438,6 +720,9 @@ fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
     }
     out
 }
+
+pub mod file;
+pub mod lifecycle;
 
 #[cfg(test)]
 mod tests;

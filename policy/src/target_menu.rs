@@ -127,6 +127,13 @@ mod tests {
             decision_reason: None,
             submitted_at: t(0),
             decided_at: None,
+            personal_data: None,
+            data_deletion: None,
+            kind: crate::plan::PlanKind::Planned,
+            attestation: None,
+            closed_at: None,
+            reported_at: None,
+            confirmation: None,
         }
     }
 

@@ -52,6 +52,17 @@ pub enum AuditKind {
     PlanApproved,
     /// A work plan was rejected.
     PlanRejected,
+    /// A plan's first session started: the plan is active.
+    PlanActivated,
+    /// A plan closed: its window is over and its sessions ended.
+    PlanClosed,
+    /// A plan's reconciliation report was produced and sealed (R-10-5; detail: SHA-256,
+    /// signature, audit head, finding counts).
+    ReportProduced,
+    /// The planning manager confirmed a plan's report (R-10-5; detail: their findings).
+    ReportConfirmed,
+    /// An engineer attested the data deletion (R-10-1).
+    PlanAttested,
     /// A session started under a plan.
     SessionStarted,
     /// A session ended (detail: reason; the recording's digest and signature once sealed).
@@ -76,7 +87,7 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 31] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -93,6 +104,11 @@ impl AuditKind {
         Self::PlanSubmitted,
         Self::PlanApproved,
         Self::PlanRejected,
+        Self::PlanActivated,
+        Self::PlanClosed,
+        Self::ReportProduced,
+        Self::ReportConfirmed,
+        Self::PlanAttested,
         Self::SessionStarted,
         Self::SessionEnded,
         Self::SessionDenied,
@@ -124,6 +140,11 @@ impl AuditKind {
             Self::PlanSubmitted => "plan.submitted",
             Self::PlanApproved => "plan.approved",
             Self::PlanRejected => "plan.rejected",
+            Self::PlanActivated => "plan.activated",
+            Self::PlanClosed => "plan.closed",
+            Self::ReportProduced => "report.produced",
+            Self::ReportConfirmed => "report.confirmed",
+            Self::PlanAttested => "plan.attested",
             Self::SessionStarted => "session.started",
             Self::SessionEnded => "session.ended",
             Self::SessionDenied => "session.denied",

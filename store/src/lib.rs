@@ -31,7 +31,7 @@ use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
-use policy::plan::Plan;
+use policy::plan::{Plan, PlanStatus};
 use policy::totp::TimeStep;
 use secrecy::SecretBox;
 
@@ -142,6 +142,28 @@ pub trait Store: Send + Sync {
     /// someone decided first — nothing changes and the result is
     /// [`Error::InvalidTransition`] naming its stored state. Returns the stored plan.
     async fn decide_plan(&self, decided: Plan, actor: &Actor) -> Result<Plan>;
+    /// Stores a plan's step after approval that `policy::plan::lifecycle` returned —
+    /// closed, confirmed, or attested (same status, attestation set) — compare-and-set on
+    /// `from` (and, for an attestation, on none being stored yet), and appends
+    /// `plan.closed`, `report.confirmed` or `plan.attested`. Someone else moved first:
+    /// [`Error::InvalidTransition`] naming the stored state. (A plan becomes active inside
+    /// [`start_session`](Store::start_session); it is reported by
+    /// [`store_report`](Store::store_report).)
+    async fn advance_plan(&self, updated: Plan, from: PlanStatus, actor: &Actor) -> Result<Plan>;
+    /// Stores a plan's sealed report and moves the plan from closed to reported (as
+    /// `policy::plan::lifecycle::reported` returned it) in one transaction, appending
+    /// `report.produced` with the digest, signature and audit head, plus `summary`'s fields
+    /// (finding counts). Not closed any more, or a report already stored:
+    /// [`Error::InvalidTransition`] / [`Error::AlreadyExists`].
+    async fn store_report(
+        &self,
+        reported: Plan,
+        report: StoredReport,
+        summary: serde_json::Value,
+        actor: &Actor,
+    ) -> Result<Plan>;
+    /// A plan's stored report.
+    async fn report(&self, plan: &PlanId) -> Result<Option<StoredReport>>;
     /// A plan by ID.
     async fn plan(&self, id: &PlanId) -> Result<Option<Plan>>;
     /// All plans, by window start.
@@ -185,6 +207,8 @@ pub trait Store: Send + Sync {
     async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>>;
     /// A session by ID.
     async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>>;
+    /// The sessions under a plan, oldest first.
+    async fn sessions_of_plan(&self, plan: &PlanId) -> Result<Vec<SessionRecord>>;
     /// Asks for a live session to be killed, and appends `session.killed` (actor: who
     /// asked; detail: the reason) in the same transaction. The gateway holding the session
     /// sees the request through [`pending_kills`](Store::pending_kills) and ends it with

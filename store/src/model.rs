@@ -299,6 +299,25 @@ impl TargetProtocol {
     }
 }
 
+/// A plan's sealed reconciliation report (R-10-5), as stored: the canonical JSON body
+/// (HTML and text are rendered from it), its SHA-256 and the gateway's Ed25519 signature
+/// over the digest, both hex, and the audit chain's head when it was produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredReport {
+    /// Whose report.
+    pub plan: PlanId,
+    /// When it was produced.
+    pub produced_at: DateTime<Utc>,
+    /// The report, as canonical JSON.
+    pub body: String,
+    /// SHA-256 of `body`, hex.
+    pub sha256: String,
+    /// Ed25519 signature over the digest's bytes, hex.
+    pub signature: String,
+    /// `SEQ:HASH` of the audit chain's last record when it was produced.
+    pub audit_head: String,
+}
+
 /// A session about to start, after admission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSession {

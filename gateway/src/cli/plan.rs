@@ -1,12 +1,13 @@
-//! `fumidai plan submit|approve|reject|list`: work plans (作業計画書) and their approval by a
-//! second person (R-10.1-APPROVE, R-14-4). The rules are `policy::plan`'s; this file checks
-//! the people and targets named against the store and prints the outcome.
+//! `fumidai plan submit|approve|reject|list|show|attest`: work plans (作業計画書), their
+//! approval by a second person (R-10.1-APPROVE, R-14-4) and the engineer's attestation of
+//! the data deletion (R-10-1). The rules are `policy::plan`'s; this file checks the people
+//! and targets named against the store and prints the outcome.
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, TargetName, VendorName};
 use policy::jst;
-use policy::plan::{self, Allowances, Plan, PlanRequest};
+use policy::plan::{self, Allowances, Plan, PlanRequest, PlannedStep};
 use policy::transfer::ContentKind;
 
 use super::context::{Context, cli_actor};
@@ -38,32 +39,65 @@ pub enum PlanCommand {
     },
     /// List plans with their status and window (JST).
     List,
+    /// Show one plan in full: steps, declarations, approval, attestation, report status.
+    Show {
+        /// The plan's ID.
+        id: PlanId,
+    },
+    /// Attest, as an engineer named in the plan, that the work's data was deleted as its
+    /// data-deletion step says (R-10-1). Goes into the reconciliation report.
+    Attest {
+        /// The plan's ID.
+        id: PlanId,
+        /// The engineer attesting.
+        #[arg(long = "as", value_name = "LOGIN")]
+        engineer: Login,
+        /// What was deleted, where and how.
+        #[arg(long)]
+        note: String,
+    },
 }
 
-/// `fumidai plan submit`.
+/// `fumidai plan submit`: from flags, or from a TOML/JSON file (`--file`).
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
+    /// The whole plan as a TOML or JSON file (a vendor's template; see the README). Other
+    /// plan flags are then not allowed.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["engineers", "targets", "start", "end", "purpose", "steps", "allow", "personal_data", "data_deletion"]
+    )]
+    pub file: Option<std::path::PathBuf>,
     /// An engineer who will connect (repeatable); all of one vendor.
-    #[arg(long = "engineer", value_name = "LOGIN", required = true, num_args = 1..)]
+    #[arg(long = "engineer", value_name = "LOGIN", num_args = 1.., required_unless_present = "file")]
     pub engineers: Vec<Login>,
     /// A target they will reach (repeatable).
-    #[arg(long = "target", value_name = "NAME", required = true, num_args = 1..)]
+    #[arg(long = "target", value_name = "NAME", num_args = 1.., required_unless_present = "file")]
     pub targets: Vec<TargetName>,
     /// Window start, RFC 3339 (e.g. 2026-11-26T18:00:00+09:00).
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    pub start: DateTime<Utc>,
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time, required_unless_present = "file")]
+    pub start: Option<DateTime<Utc>>,
     /// Window end, RFC 3339; sessions are cut here.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    pub end: DateTime<Utc>,
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time, required_unless_present = "file")]
+    pub end: Option<DateTime<Utc>>,
     /// Why the work is done.
-    #[arg(long)]
-    pub purpose: String,
-    /// A planned step (repeatable), reconciled against what happened afterwards.
+    #[arg(long, required_unless_present = "file")]
+    pub purpose: Option<String>,
+    /// A planned step (repeatable), reconciled against what happened afterwards. Command
+    /// patterns per step need a plan file.
     #[arg(long = "step", value_name = "TEXT")]
     pub steps: Vec<String>,
     /// What the work needs beyond a terminal (repeatable).
     #[arg(long = "allow", value_enum, value_name = "WHAT")]
     pub allow: Vec<Allow>,
+    /// The work touches personal data: why (R-10-2). Needs --data-deletion.
+    #[arg(long, value_name = "JUSTIFICATION")]
+    pub personal_data: Option<String>,
+    /// How the work's data is deleted afterwards (R-10-1); an engineer attests it with
+    /// `fumidai plan attest`.
+    #[arg(long, value_name = "STEP")]
+    pub data_deletion: Option<String>,
     /// Who submits, if not the person at this console (an existing account).
     #[arg(long = "as", value_name = "LOGIN")]
     pub submitter: Option<Login>,
@@ -143,7 +177,97 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
                 ps.iter().map(|p| format!("{}\n", line(p))).collect()
             })
         }
+        PlanCommand::Show { id } => {
+            let plan = stored(ctx, &id).await?;
+            out.print(&plan, details)
+        }
+        PlanCommand::Attest { id, engineer, note } => {
+            let plan = stored(ctx, &id).await?;
+            let attested = plan::lifecycle::attest(&plan, &engineer, &note, Utc::now())?;
+            let stored = ctx
+                .store
+                .advance_plan(
+                    attested,
+                    plan.status,
+                    &store::Actor::Person(engineer.clone()),
+                )
+                .await?;
+            out.print(&stored, |p| {
+                format!(
+                    "data deletion for plan {} attested by {engineer}\n作業計画 {} のデータ消去を報告しました",
+                    p.id, p.id
+                )
+            })
+        }
     }
+}
+
+async fn stored(ctx: &Context, id: &PlanId) -> anyhow::Result<Plan> {
+    ctx.store
+        .plan(id)
+        .await?
+        .with_context(|| format!("no plan {id} / 作業計画 {id} はありません"))
+}
+
+/// `plan show`: every field, labelled in Japanese and English.
+fn details(p: &Plan) -> String {
+    let mut s = format!(
+        "作業計画 plan {}\n状態 status: {} ({})\n事業者 vendor: {}\n作業者 engineers: {}\n\
+         接続先 targets: {}\n作業時間帯 window: {}\n目的 purpose: {}\n許可 allow: {}\n",
+        p.id,
+        p.status,
+        p.kind.as_str(),
+        p.vendor,
+        names(&p.engineers),
+        names(&p.targets),
+        jst::format_window(p.starts_at, p.ends_at),
+        p.purpose,
+        p.allow.describe(),
+    );
+    for (i, step) in p.steps.iter().enumerate() {
+        s.push_str(&format!("手順 step {}: {}\n", i + 1, step.text));
+        for pattern in &step.expect {
+            s.push_str(&format!("    expect: {pattern}\n"));
+        }
+    }
+    if let Some(why) = &p.personal_data {
+        s.push_str(&format!("個人情報 personal data: {why}\n"));
+    }
+    if let Some(step) = &p.data_deletion {
+        s.push_str(&format!("データ消去 data deletion: {step}\n"));
+    }
+    s.push_str(&format!(
+        "提出 submitted: {} {}\n",
+        p.submitted_by,
+        jst::format(p.submitted_at)
+    ));
+    if let (Some(by), Some(at)) = (&p.decided_by, p.decided_at) {
+        s.push_str(&format!("判断 decided: {by} {}\n", jst::format(at)));
+    }
+    if let Some(reason) = &p.decision_reason {
+        s.push_str(&format!("理由 reason: {reason}\n"));
+    }
+    if let Some(a) = &p.attestation {
+        s.push_str(&format!(
+            "消去報告 attested: {} {}: {}\n",
+            a.by,
+            jst::format(a.at),
+            a.note
+        ));
+    }
+    if let Some(at) = p.closed_at {
+        s.push_str(&format!("作業終了 closed: {}\n", jst::format(at)));
+    }
+    if let Some(at) = p.reported_at {
+        s.push_str(&format!("報告 reported: {}\n", jst::format(at)));
+    }
+    if let Some(c) = &p.confirmation {
+        s.push_str(&format!("確認 confirmed: {} {}\n", c.by, jst::format(c.at)));
+        if let Some(note) = &c.note {
+            s.push_str(&format!("指摘 findings: {note}\n"));
+        }
+    }
+    s
 }
 
 async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<()> {
@@ -156,8 +280,18 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
         },
         None => cli_actor().to_string(),
     };
-    let vendor = vendor_of(ctx, &args.engineers).await?;
-    for target in &args.targets {
+    let request = match &args.file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {} / 読めません", path.display()))?;
+            let format = plan::file::Format::of_name(&path.to_string_lossy());
+            let parsed = plan::file::parse(&text, format)?;
+            let vendor = vendor_of(ctx, &parsed.engineers).await?;
+            parsed.into_request(vendor)
+        }
+        None => request_from_flags(ctx, args).await?,
+    };
+    for target in &request.targets {
         if ctx.store.target(target).await?.is_none() {
             bail!(
                 "target {target} is not registered / 接続先 {target} は登録されていません \
@@ -165,21 +299,6 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
             );
         }
     }
-    let request = PlanRequest {
-        vendor,
-        engineers: args.engineers,
-        targets: args.targets,
-        starts_at: args.start,
-        ends_at: args.end,
-        purpose: args.purpose,
-        steps: args.steps,
-        allow: Allowances {
-            upload: args.allow.contains(&Allow::Upload),
-            download: args.allow.contains(&Allow::Download),
-            forward: args.allow.contains(&Allow::Forward),
-            content: args.allow.iter().filter_map(|a| a.content()).collect(),
-        },
-    };
     let new = plan::submit(request, PlanId::generate(), &submitted_by, Utc::now())?;
     let stored = ctx.store.submit_plan(new, &cli_actor()).await?;
     if !out.json {
@@ -191,6 +310,31 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
         );
     }
     out.print(&stored, |p| p.id.to_string())
+}
+
+/// The request the flags describe (clap saw to it that the required ones are there).
+async fn request_from_flags(ctx: &Context, args: SubmitArgs) -> anyhow::Result<PlanRequest> {
+    let (Some(starts_at), Some(ends_at), Some(purpose)) = (args.start, args.end, args.purpose)
+    else {
+        bail!("--start, --end and --purpose are required without --file");
+    };
+    Ok(PlanRequest {
+        vendor: vendor_of(ctx, &args.engineers).await?,
+        engineers: args.engineers,
+        targets: args.targets,
+        starts_at,
+        ends_at,
+        purpose,
+        steps: args.steps.into_iter().map(PlannedStep::text).collect(),
+        allow: Allowances {
+            upload: args.allow.contains(&Allow::Upload),
+            download: args.allow.contains(&Allow::Download),
+            forward: args.allow.contains(&Allow::Forward),
+            content: args.allow.iter().filter_map(|a| a.content()).collect(),
+        },
+        personal_data: args.personal_data,
+        data_deletion: args.data_deletion,
+    })
 }
 
 /// The one vendor all engineers belong to.

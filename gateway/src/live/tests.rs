@@ -423,6 +423,8 @@ async fn store_with_a_plan(dir: &tempfile::TempDir) -> Arc<dyn Store> {
             ends_at: now + TimeDelta::hours(2),
             purpose: "patching".into(),
             steps: vec![],
+            personal_data: None,
+            data_deletion: None,
             allow: policy::plan::Allowances::default(),
         },
         PlanId::generate(),

@@ -28,6 +28,13 @@ fn plan(status: PlanStatus, from: i64, to: i64, engineers: &[&str], targets: &[&
         decision_reason: None,
         submitted_at: t(0),
         decided_at: None,
+        personal_data: None,
+        data_deletion: None,
+        kind: crate::plan::PlanKind::Planned,
+        attestation: None,
+        closed_at: None,
+        reported_at: None,
+        confirmation: None,
     }
 }
 

@@ -18,6 +18,8 @@ fn request() -> PlanRequest {
         purpose: "apply the November security patches".into(),
         steps: vec!["stop the service".into(), "apt upgrade".into()],
         allow: Allowances::default(),
+        personal_data: None,
+        data_deletion: None,
     }
 }
 
@@ -110,7 +112,7 @@ fn new_plans_are_validated() {
             PlanError::EmptyStep,
         ),
         (
-            Box::new(|r| r.steps.push("s".repeat(MAX_STEP_CHARS + 1))),
+            Box::new(|r| r.steps.push("s".repeat(MAX_STEP_CHARS + 1).into())),
             PlanError::TextTooLong {
                 what: "step",
                 max: MAX_STEP_CHARS,
@@ -255,10 +257,18 @@ fn statuses_and_windows() {
         PlanStatus::Submitted,
         PlanStatus::Approved,
         PlanStatus::Rejected,
+        PlanStatus::Active,
+        PlanStatus::Closed,
+        PlanStatus::Reported,
+        PlanStatus::Confirmed,
     ] {
         assert_eq!(s.as_str().parse::<PlanStatus>(), Ok(s));
+        assert_eq!(
+            s.admits(),
+            matches!(s, PlanStatus::Approved | PlanStatus::Active)
+        );
     }
-    assert!("active".parse::<PlanStatus>().is_err());
+    assert!("emergency".parse::<PlanStatus>().is_err());
     let plan = submitted();
     assert!(!plan.covers(t(9) - Duration::microseconds(1)));
     assert!(plan.covers(t(9)));

@@ -30,6 +30,7 @@ mod convert;
 mod kills;
 mod logins;
 mod plans;
+mod reports;
 mod sessions;
 mod store_impl;
 mod targets;

@@ -13,7 +13,7 @@
 
 use policy::admission::AdmissionFacts;
 use policy::ids::{Login, PlanId, TargetName};
-use policy::plan::{Allowances, Plan, PlanStatus};
+use policy::plan::{Allowances, Attestation, Confirmation, Plan, PlanKind, PlanStatus};
 use policy::transfer::ContentKinds;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -28,7 +28,9 @@ use crate::model::Actor;
 
 const COLUMNS: &str = "id, vendor, engineers, targets, starts_at, ends_at, purpose, steps, \
      allow_upload, allow_download, allow_forward, allow_content, status, submitted_by, \
-     decided_by, decision_reason, submitted_at, decided_at";
+     decided_by, decision_reason, submitted_at, decided_at, kind, personal_data, data_deletion, \
+     attested_by, attested_at, attestation, closed_at, reported_at, confirmed_by, confirmed_at, \
+     confirmation";
 
 impl SqlStore {
     pub(super) async fn insert_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan> {
@@ -46,9 +48,10 @@ impl SqlStore {
         sqlx::query(
             "INSERT INTO plans (id, vendor, engineers, targets, starts_at, ends_at, purpose, \
              steps, allow_upload, allow_download, allow_forward, allow_content, status, \
-             submitted_by, decided_by, decision_reason, submitted_at, decided_at) \
+             submitted_by, decided_by, decision_reason, submitted_at, decided_at, kind, \
+             personal_data, data_deletion) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18)",
+             $18, $19, $20, $21)",
         )
         .bind(&id)
         .bind(plan.vendor.as_str())
@@ -68,6 +71,9 @@ impl SqlStore {
         .bind(plan.decision_reason.as_deref())
         .bind(to_micros(plan.submitted_at))
         .bind(plan.decided_at.map(to_micros))
+        .bind(plan.kind.as_str())
+        .bind(plan.personal_data.as_deref())
+        .bind(plan.data_deletion.as_deref())
         .execute(tx.conn())
         .await
         .map_err(super::convert::on_duplicate("plan", &id))?;
@@ -81,6 +87,9 @@ impl SqlStore {
                 "purpose": plan.purpose,
                 "steps": plan.steps,
                 "allow": plan.allow,
+                "personal_data": plan.personal_data,
+                "data_deletion": plan.data_deletion,
+                "kind": plan.kind.as_str(),
                 "submitted_by": plan.submitted_by,
             }));
         audit_log::append(tx.conn(), &event).await?;
@@ -93,12 +102,16 @@ impl SqlStore {
         let kind = match decided.status {
             PlanStatus::Approved => AuditKind::PlanApproved,
             PlanStatus::Rejected => AuditKind::PlanRejected,
-            PlanStatus::Submitted => {
+            other @ (PlanStatus::Submitted
+            | PlanStatus::Active
+            | PlanStatus::Closed
+            | PlanStatus::Reported
+            | PlanStatus::Confirmed) => {
                 return Err(Error::InvalidTransition {
                     kind: "plan",
                     name: id,
                     from: PlanStatus::Submitted.to_string(),
-                    to: PlanStatus::Submitted.to_string(),
+                    to: other.to_string(),
                 });
             }
         };
@@ -235,7 +248,7 @@ async fn check_references(conn: &mut AnyConnection, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-async fn select_plan_in(conn: &mut AnyConnection, id: &PlanId) -> Result<Option<Plan>> {
+pub(super) async fn select_plan_in(conn: &mut AnyConnection, id: &PlanId) -> Result<Option<Plan>> {
     let sql = format!("SELECT {COLUMNS} FROM plans WHERE id = $1");
     let row = sqlx::query(&sql)
         .bind(id.to_string())
@@ -267,7 +280,62 @@ fn plan(row: &AnyRow) -> Result<Plan> {
         decision_reason: row.try_get("decision_reason")?,
         submitted_at: time(row, "submitted_at")?,
         decided_at: time_opt(row, "decided_at")?,
+        kind: match row.try_get::<String, _>("kind")?.as_str() {
+            "planned" => PlanKind::Planned,
+            "emergency" => PlanKind::Emergency,
+            other => return Err(corrupt("plan kind", other.to_owned())),
+        },
+        personal_data: row.try_get("personal_data")?,
+        data_deletion: row.try_get("data_deletion")?,
+        attestation: match (
+            row.try_get::<Option<String>, _>("attested_by")?,
+            time_opt(row, "attested_at")?,
+            row.try_get::<Option<String>, _>("attestation")?,
+        ) {
+            (Some(by), Some(at), Some(note)) => Some(Attestation {
+                by: by.parse().map_err(|_| corrupt("attested_by", by.clone()))?,
+                at,
+                note,
+            }),
+            _ => None,
+        },
+        closed_at: time_opt(row, "closed_at")?,
+        reported_at: time_opt(row, "reported_at")?,
+        confirmation: match (
+            row.try_get::<Option<String>, _>("confirmed_by")?,
+            time_opt(row, "confirmed_at")?,
+        ) {
+            (Some(by), Some(at)) => Some(Confirmation {
+                by,
+                at,
+                note: row.try_get("confirmation")?,
+            }),
+            _ => None,
+        },
     })
+}
+
+/// Inside a session's start: the plan's first session makes it active (`plan.activated`).
+pub(super) async fn activate_in(
+    conn: &mut AnyConnection,
+    id: &PlanId,
+    engineer: &Login,
+) -> Result<()> {
+    let changed = sqlx::query("UPDATE plans SET status = $2 WHERE id = $1 AND status = $3")
+        .bind(id.to_string())
+        .bind(PlanStatus::Active.as_str())
+        .bind(PlanStatus::Approved.as_str())
+        .execute(&mut *conn)
+        .await?;
+    if changed.rows_affected() == 1 {
+        let event = AuditEvent::new(
+            AuditKind::PlanActivated,
+            Actor::Person(engineer.clone()),
+            id.to_string(),
+        );
+        audit_log::append(conn, &event).await?;
+    }
+    Ok(())
 }
 
 /// A JSON text column, parsed (names are checked again as they deserialise).

@@ -59,6 +59,7 @@ impl SqlStore {
             "recording": session.recording,
         }));
         audit_log::append(tx.conn(), &event).await?;
+        super::plans::activate_in(tx.conn(), &session.plan, &session.engineer).await?;
         tx.commit().await?;
         Ok(session)
     }
@@ -177,6 +178,19 @@ impl SqlStore {
         let sql =
             format!("SELECT {COLUMNS} FROM sessions {filter}ORDER BY started_at DESC, id DESC");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(session).collect()
+    }
+
+    pub(super) async fn select_sessions_of_plan(
+        &self,
+        plan: &policy::ids::PlanId,
+    ) -> Result<Vec<SessionRecord>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM sessions WHERE plan_id = $1 ORDER BY started_at, id");
+        let rows = sqlx::query(&sql)
+            .bind(plan.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(session).collect()
     }
 

@@ -5,7 +5,7 @@ use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
-use policy::plan::Plan;
+use policy::plan::{Plan, PlanStatus};
 use policy::totp::TimeStep;
 use secrecy::SecretBox;
 
@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::model::{
     Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, KillRequest,
     LoginAttempt, NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal,
-    RevokeSelector, SessionRecord, StepClaim, Target, Vendor,
+    RevokeSelector, SessionRecord, StepClaim, StoredReport, Target, Vendor,
 };
 
 #[async_trait]
@@ -127,6 +127,24 @@ impl Store for SqlStore {
         self.record_decision(decided, actor).await
     }
 
+    async fn advance_plan(&self, updated: Plan, from: PlanStatus, actor: &Actor) -> Result<Plan> {
+        self.write_plan_step(updated, from, actor).await
+    }
+
+    async fn store_report(
+        &self,
+        reported: Plan,
+        report: StoredReport,
+        summary: serde_json::Value,
+        actor: &Actor,
+    ) -> Result<Plan> {
+        self.insert_report(reported, report, summary, actor).await
+    }
+
+    async fn report(&self, plan: &PlanId) -> Result<Option<StoredReport>> {
+        self.select_report(plan).await
+    }
+
     async fn plan(&self, id: &PlanId) -> Result<Option<Plan>> {
         self.select_plan(id).await
     }
@@ -170,6 +188,10 @@ impl Store for SqlStore {
 
     async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>> {
         self.select_sessions(live_only).await
+    }
+
+    async fn sessions_of_plan(&self, plan: &PlanId) -> Result<Vec<SessionRecord>> {
+        self.select_sessions_of_plan(plan).await
     }
 
     async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>> {

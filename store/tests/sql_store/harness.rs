@@ -323,6 +323,8 @@ pub(crate) fn new_plan(engineers: &[&str], targets: &[&str]) -> policy::plan::Pl
                 content: policy::transfer::ContentKinds::NONE
                     .with(policy::transfer::ContentKind::Archive),
             },
+            personal_data: Some("check the patient index".into()),
+            data_deletion: Some("delete /tmp/export".into()),
         },
         policy::ids::PlanId::generate(),
         "olga",

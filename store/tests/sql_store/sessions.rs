@@ -40,12 +40,16 @@ async fn sessions_start_and_end_once(db: TestDb) {
     let new = new_session(plan);
     let (started, appended) = db.appended_by(db.store.start_session(new.clone())).await;
     let started = started.unwrap();
-    assert_eq!(appended, kinds(&[AuditKind::SessionStarted]));
+    // The plan's first session makes it active.
+    assert_eq!(
+        appended,
+        kinds(&[AuditKind::SessionStarted, AuditKind::PlanActivated])
+    );
     assert_eq!(
         (started.id, started.ended_at, started.end_reason.clone()),
         (new.id, None, None)
     );
-    let record = db.store.audit_tail(1).await.unwrap().remove(0);
+    let record = db.store.audit_tail(2).await.unwrap().remove(0);
     assert_eq!(record.subject, new.id.to_string());
     assert_eq!(record.actor, "person:alice");
     assert_eq!(
