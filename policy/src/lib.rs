@@ -28,6 +28,8 @@
 //! - [`risk`]: command-risk rules from a TOML file, with a shipped default, and the shell
 //!   reader that finds the commands a line runs (data export, destruction, account
 //!   changes, log tampering, transfers, security tools off).
+//! - [`reconcile`]: a plan against what its sessions did, as findings with severity,
+//!   requirement and evidence, and each planned step's evidence (R-10-5).
 //!
 //! # What this crate does not do
 //!
@@ -46,6 +48,7 @@ pub mod login_name;
 pub mod network;
 pub mod password;
 pub mod plan;
+pub mod reconcile;
 pub mod requirement;
 pub mod risk;
 pub mod target;
