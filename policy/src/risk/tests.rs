@@ -269,3 +269,42 @@ fn names_round_trip() {
     }
     assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
 }
+
+#[test]
+fn everyday_maintenance_is_not_flagged() {
+    let rules = RuleSet::shipped();
+    let lines = [
+        "ls -la /data",
+        "cd /var/lib/pgsql && du -sh *",
+        "df -h; free -m; uptime",
+        "ps aux | grep java",
+        "systemctl status postgresql-16",
+        "sudo systemctl restart nginx",
+        "journalctl -u postgresql-16 --since today",
+        "tail -f /var/log/messages",
+        "grep -i error /var/log/app/app.log > /tmp/errors.txt",
+        "tar czf /tmp/app-logs.tgz /var/log/app",
+        "vi /etc/nginx/nginx.conf",
+        "sed -i 's/workers 4/workers 8/' /etc/app/app.conf",
+        "sudo dnf update -y postgresql16-server",
+        "psql his -c 'select count(*) from pg_stat_activity'",
+        "grep -i grant /etc/app/notes.txt",
+        "cp /opt/app/app.conf /opt/app/app.conf.bak",
+        "rm -f /tmp/app.pid",
+        "chmod 640 /etc/app/app.conf",
+        "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub",
+        "curl -sf http://localhost:8080/health",
+        "echo done",
+        "history | tail -20",
+        "date",
+        "cat /etc/os-release",
+    ];
+    for line in lines {
+        let hits: Vec<String> = rules
+            .classify(line)
+            .iter()
+            .map(|m| m.rule.to_string())
+            .collect();
+        assert!(hits.is_empty(), "{line:?} flagged by {hits:?}");
+    }
+}
