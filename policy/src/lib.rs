@@ -24,6 +24,12 @@
 //!   (R-10.2-TIMEOUT).
 //! - [`transfer`]: what may move as a file, and which uploaded kinds can run code (R-10-6).
 //! - [`jst`]: times as shown to people in the hospital (Japan Standard Time).
+//! - [`requirement`]: the requirement IDs (`R-…`) findings and rules cite.
+//! - [`risk`]: command-risk rules from a TOML file, with a shipped default, and the shell
+//!   reader that finds the commands a line runs (data export, destruction, account
+//!   changes, log tampering, transfers, security tools off).
+//! - [`reconcile`]: a plan against what its sessions did, as findings with severity,
+//!   requirement and evidence, and each planned step's evidence (R-10-5).
 //!
 //! # What this crate does not do
 //!
@@ -42,6 +48,9 @@ pub mod login_name;
 pub mod network;
 pub mod password;
 pub mod plan;
+pub mod reconcile;
+pub mod requirement;
+pub mod risk;
 pub mod target;
 pub mod target_menu;
 pub mod totp;
