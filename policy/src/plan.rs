@@ -93,14 +93,15 @@ pub struct Plan {
 }
 
 /// One planned step (作業手順): free text, and optionally the command patterns the step is
-/// expected to run (regular expressions), which reconciliation matches commands against.
+/// expected to run ([`crate::risk::CommandPattern`]: a glob read like a command line, e.g.
+/// `systemctl restart pacs*`, or `re:REGEX`), which reconciliation matches commands against.
 /// Stored and read as a plain string when it has no patterns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "StepForm", into = "StepForm")]
 pub struct PlannedStep {
     /// What the step does, as the approver read it.
     pub text: String,
-    /// Commands expected in this step, as regular expressions (may be empty).
+    /// Commands expected in this step, as command patterns (may be empty).
     pub expect: Vec<String>,
 }
 
@@ -445,6 +446,14 @@ pub enum PlanError {
         /// Which text.
         what: &'static str,
     },
+    /// A step's command pattern doesn't parse (a glob such as `pg_dump *`, or `re:REGEX`).
+    #[error("command pattern {pattern:?}: {problem} / 想定コマンドのパターンが正しくありません")]
+    BadPattern {
+        /// The pattern as written.
+        pattern: String,
+        /// Why it doesn't parse.
+        problem: String,
+    },
     /// Too many command patterns in a step.
     #[error(
         "at most {max} command patterns per step / 手順ごとのコマンドパターンは{max}件までです"
@@ -588,12 +597,11 @@ pub fn validate_new_plan(plan: &Plan, now: DateTime<Utc>) -> Result<(), PlanErro
             return Err(PlanError::TooManyPatterns { max: MAX_PATTERNS });
         }
         for pattern in &step.expect {
-            if pattern.trim().is_empty() {
-                return Err(PlanError::EmptyText {
-                    what: "command pattern",
-                });
-            }
             check_text("command pattern", pattern, MAX_STEP_CHARS)?;
+            crate::risk::CommandPattern::parse(pattern).map_err(|e| PlanError::BadPattern {
+                pattern: pattern.clone(),
+                problem: e.to_string(),
+            })?;
         }
     }
     for (what, text) in [

@@ -14,7 +14,7 @@
 //!
 //! [[steps]]
 //! text = "stop the PACS service"
-//! expect = ['^systemctl stop pacs']           # optional: commands this step runs (regex)
+//! expect = ['systemctl stop pacs*']           # optional: commands it runs (glob, or 're:REGEX')
 //! ```
 //!
 //! `steps` may also be a list of plain strings.

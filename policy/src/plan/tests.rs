@@ -286,3 +286,30 @@ fn statuses_and_windows() {
         "upload, forward"
     );
 }
+
+#[test]
+fn step_patterns_and_declarations_are_checked() {
+    let mut r = request();
+    r.steps.push(PlannedStep {
+        text: "dump".into(),
+        expect: vec!["re:(".into()],
+    });
+    let err = submit(r, PlanId::generate(), "olga", t(8)).unwrap_err();
+    assert!(matches!(err, PlanError::BadPattern { .. }), "{err}");
+    let mut r = request();
+    r.personal_data = Some("read the patient index".into());
+    assert_eq!(
+        submit(r.clone(), PlanId::generate(), "olga", t(8)),
+        Err(PlanError::NoDeletionStep)
+    );
+    r.data_deletion = Some("  ".into());
+    assert_eq!(
+        submit(r.clone(), PlanId::generate(), "olga", t(8)),
+        Err(PlanError::EmptyText {
+            what: "data-deletion step"
+        })
+    );
+    r.data_deletion = Some("delete /tmp/export".into());
+    let plan = submit(r, PlanId::generate(), "olga", t(8)).unwrap();
+    assert_eq!(plan.kind, PlanKind::Planned);
+}
