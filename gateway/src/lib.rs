@@ -37,6 +37,7 @@ pub mod live;
 pub mod metrics;
 pub mod pki;
 pub mod proxy;
+pub mod report;
 pub mod ssh;
 pub mod ssh_ca;
 pub mod tls;

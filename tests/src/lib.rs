@@ -38,3 +38,4 @@ pub use gateway::{CertFiles, Engineer, Gateway};
 pub use ssh::{Background, SshLogin, SshOutcome};
 pub use ssh_master::SshMaster;
 pub use sshd::Sshd;
+pub use tools::wait_for;

@@ -12,6 +12,7 @@ mod init;
 mod output;
 mod plan;
 mod play;
+mod report;
 mod serve;
 mod session;
 mod ssh_ca;
@@ -77,6 +78,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Replay a session's recordings on the terminal, after checking their seals.
     Play(play::PlayArgs),
+    /// A plan's reconciliation report (照合報告書): show (produced once the window is
+    /// over), confirm as planning manager, list overdue ones.
+    Report(report::ReportArgs),
     /// fumidai's SSH user CA, which targets registered with `--auth cert` trust.
     #[command(subcommand)]
     SshCa(ssh_ca::SshCaCommand),
@@ -130,6 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Session(cmd) => session::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Play(args) => play::run(&Context::open(&cli.data_dir).await?, args, out).await,
+        Command::Report(args) => report::run(&Context::open(&cli.data_dir).await?, args, out).await,
         Command::SshCa(cmd) => ssh_ca::run(&cli.data_dir, cmd, out),
         Command::Connect(args) => connect::run(args).await,
     }

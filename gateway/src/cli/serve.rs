@@ -118,6 +118,12 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             .with_kills(Arc::clone(&store))
             .run(),
     );
+    // R-10-5: plans whose window is over are closed and reported without anyone asking.
+    tokio::spawn(crate::report::run_due(
+        Arc::clone(&store),
+        ctx.dir.clone(),
+        Arc::new(load_signing_key(&ctx.dir)?),
+    ));
     let ssh = Arc::new(
         SshService::new(
             Arc::new(russh_config(host_key, &ssh_settings)),
@@ -235,7 +241,9 @@ async fn start_scanner(
 }
 
 /// The gateway's Ed25519 key that seals recordings.
-fn load_signing_key(dir: &crate::datadir::DataDir) -> anyhow::Result<ed25519_dalek::SigningKey> {
+pub(super) fn load_signing_key(
+    dir: &crate::datadir::DataDir,
+) -> anyhow::Result<ed25519_dalek::SigningKey> {
     use ed25519_dalek::pkcs8::DecodePrivateKey;
     let pem = datadir::read_secret(&dir.signing_key()).context("cannot read the signing key")?;
     let pem = std::str::from_utf8(&pem).context("the signing key is not PEM")?;

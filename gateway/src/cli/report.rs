@@ -1,0 +1,178 @@
+//! `fumidai report PLAN_ID` and `report confirm|overdue`: the reconciliation report
+//! (R-10-5). Showing a plan's report produces it first if its window is over and its
+//! sessions have ended (`serve` does so on its own once a minute); the planning manager
+//! confirms it, with findings of their own if any.
+
+use anyhow::{Context as _, bail};
+use chrono::{Duration, Utc};
+use policy::ids::{AccountKind, Login, OperatorRole, PlanId};
+use policy::jst;
+use policy::plan::{self, PlanStatus};
+
+use super::context::{Context, cli_actor};
+use super::output::Output;
+use crate::report::render::{self, Lang};
+use crate::report::{self as reports, body};
+
+/// `fumidai report …`
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportArgs {
+    /// Confirm a report, or list overdue ones.
+    #[command(subcommand)]
+    pub action: Option<ReportAction>,
+    /// The plan whose report to show (produced now if due).
+    pub plan: Option<PlanId>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Language of the HTML and text forms.
+    #[arg(long, value_enum, default_value = "ja")]
+    pub lang: Lang,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// `fumidai report confirm|overdue`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportAction {
+    /// Confirm a plan's report as its planning manager (企画管理者), optionally recording
+    /// findings of your own.
+    Confirm {
+        /// The plan.
+        plan: PlanId,
+        /// The planning manager confirming.
+        #[arg(long = "as", value_name = "LOGIN")]
+        manager: Login,
+        /// A finding or remark to record with the confirmation.
+        #[arg(long, value_name = "TEXT")]
+        finding: Option<String>,
+    },
+    /// Plans whose reports wait for confirmation longer than `--days`.
+    Overdue {
+        /// Days a report may wait.
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+    },
+}
+
+/// The report's forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Plain text.
+    Text,
+    /// HTML, print-ready A4.
+    Html,
+    /// The sealed JSON body with its digest and signature.
+    Json,
+}
+
+/// Runs `fumidai report …`.
+pub(crate) async fn run(ctx: &Context, args: ReportArgs, out: Output) -> anyhow::Result<()> {
+    match args.action {
+        Some(ReportAction::Confirm {
+            plan,
+            manager,
+            finding,
+        }) => confirm(ctx, plan, manager, finding, out).await,
+        Some(ReportAction::Overdue { days }) => overdue(ctx, days, out).await,
+        None => {
+            let Some(plan) = args.plan else {
+                bail!("name a plan: `fumidai report PLAN_ID` / 作業計画IDを指定してください");
+            };
+            show(ctx, plan, args.format, args.lang, args.out.as_deref()).await
+        }
+    }
+}
+
+async fn show(
+    ctx: &Context,
+    plan: PlanId,
+    format: Format,
+    lang: Lang,
+    to: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let key = super::serve::load_signing_key(&ctx.dir)?;
+    let report = reports::produce(ctx.store.as_ref(), &ctx.dir, &key, &plan, Utc::now()).await?;
+    let body = body::open(&report, &key.verifying_key())
+        .map_err(|e| anyhow::anyhow!("report for plan {plan}: {e} / 報告書の封印が一致しません"))?;
+    let text = match format {
+        Format::Text => render::text(&report, &body, lang),
+        Format::Html => render::html(&report, &body, lang),
+        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+            "report": body,
+            "sha256": report.sha256,
+            "signature": report.signature,
+        }))?,
+    };
+    match to {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+async fn confirm(
+    ctx: &Context,
+    id: PlanId,
+    manager: Login,
+    finding: Option<String>,
+    out: Output,
+) -> anyhow::Result<()> {
+    let account = ctx.store.account(&manager).await?;
+    let is_manager = account.is_some_and(|a| {
+        a.enabled && a.kind == AccountKind::Operator && a.role == Some(OperatorRole::Manager)
+    });
+    if !is_manager {
+        bail!(
+            "--as {manager}: only an enabled planning manager (role manager) confirms reports / \
+             報告書の確認は企画管理者が行います"
+        );
+    }
+    let stored = ctx
+        .store
+        .plan(&id)
+        .await?
+        .with_context(|| format!("no plan {id} / 作業計画 {id} はありません"))?;
+    let confirmed =
+        plan::lifecycle::confirm(&stored, manager.as_str(), finding.as_deref(), Utc::now())?;
+    let confirmed = ctx
+        .store
+        .advance_plan(confirmed, PlanStatus::Reported, &cli_actor())
+        .await?;
+    out.print(&confirmed, |p| {
+        format!(
+            "report for plan {} confirmed by {manager}\n作業計画 {} の報告書を確認しました",
+            p.id, p.id
+        )
+    })
+}
+
+async fn overdue(ctx: &Context, days: i64, out: Output) -> anyhow::Result<()> {
+    let cutoff = Utc::now() - Duration::days(days);
+    let late: Vec<_> = ctx
+        .store
+        .plans()
+        .await?
+        .into_iter()
+        .filter(|p| p.status == PlanStatus::Reported && p.reported_at.is_some_and(|at| at < cutoff))
+        .collect();
+    out.print(&late, |ps| {
+        if ps.is_empty() {
+            return format!("no report waits longer than {days} days / 確認待ちが{days}日を超える報告書はありません");
+        }
+        ps.iter()
+            .map(|p| {
+                format!(
+                    "{}\treported {}\t{}\t{}\n",
+                    p.id,
+                    p.reported_at.map(jst::format).unwrap_or_default(),
+                    p.vendor,
+                    p.purpose.lines().next().unwrap_or_default()
+                )
+            })
+            .collect()
+    })
+}

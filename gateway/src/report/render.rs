@@ -1,0 +1,451 @@
+//! The sealed report rendered for people: HTML (print-ready A4) or plain text, Japanese by
+//! default or English. Rendered from the sealed body only, with its digest printed, so a
+//! printed report can be matched with the audit chain.
+
+use policy::jst;
+use store::StoredReport;
+
+use super::body::{FindingEntry, ReportBody};
+
+/// The report's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// 日本語 (default): the guideline's terms.
+    Ja,
+    /// English.
+    En,
+}
+
+/// Labels in one language.
+struct Words {
+    title: &'static str,
+    plan: &'static str,
+    status: &'static str,
+    vendor: &'static str,
+    engineers: &'static str,
+    targets: &'static str,
+    window: &'static str,
+    purpose: &'static str,
+    allow: &'static str,
+    personal_data: &'static str,
+    deletion: &'static str,
+    attested: &'static str,
+    not_attested: &'static str,
+    approval: &'static str,
+    sessions: &'static str,
+    none: &'static str,
+    commands: &'static str,
+    transfers: &'static str,
+    forwards: &'static str,
+    recordings: &'static str,
+    steps: &'static str,
+    no_evidence: &'static str,
+    findings: &'static str,
+    clean: &'static str,
+    seal: &'static str,
+    produced: &'static str,
+    head: &'static str,
+    confirm: &'static str,
+    confirmed: &'static str,
+    uncertain: &'static str,
+}
+
+const JA: Words = Words {
+    title: "リモートメンテナンス作業報告書（作業計画との照合）",
+    plan: "作業計画",
+    status: "状態",
+    vendor: "保守事業者",
+    engineers: "作業者",
+    targets: "接続先",
+    window: "作業時間帯",
+    purpose: "作業目的",
+    allow: "許可",
+    personal_data: "個人情報へのアクセス",
+    deletion: "データ消去の手順",
+    attested: "消去報告",
+    not_attested: "未報告",
+    approval: "承認",
+    sessions: "アクセス記録（セッション）",
+    none: "なし",
+    commands: "実行コマンド",
+    transfers: "ファイル転送",
+    forwards: "ポート転送",
+    recordings: "録画（封印済みファイル）",
+    steps: "作業手順と実績",
+    no_evidence: "該当する操作なし（目視確認が必要）",
+    findings: "指摘事項",
+    clean: "指摘事項はありません。",
+    seal: "封印 SHA-256",
+    produced: "作成日時",
+    head: "監査ログの先頭",
+    confirm: "企画管理者の確認",
+    confirmed: "確認済み",
+    uncertain: "不確実",
+};
+
+const EN: Words = Words {
+    title: "Remote maintenance report: work reconciled with its plan",
+    plan: "Work plan",
+    status: "Status",
+    vendor: "Vendor",
+    engineers: "Engineers",
+    targets: "Targets",
+    window: "Window",
+    purpose: "Purpose",
+    allow: "Allowed",
+    personal_data: "Personal-data access",
+    deletion: "Data-deletion step",
+    attested: "Deletion attested",
+    not_attested: "not attested",
+    approval: "Approval",
+    sessions: "Access log (sessions)",
+    none: "none",
+    commands: "Commands",
+    transfers: "File transfers",
+    forwards: "Port forwards",
+    recordings: "Recordings (sealed files)",
+    steps: "Planned steps and evidence",
+    no_evidence: "no matching command (check by hand)",
+    findings: "Findings",
+    clean: "No findings.",
+    seal: "Seal SHA-256",
+    produced: "Produced",
+    head: "Audit chain head",
+    confirm: "Planning manager's confirmation",
+    confirmed: "confirmed",
+    uncertain: "uncertain",
+};
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::Ja => &JA,
+        Lang::En => &EN,
+    }
+}
+
+/// Plain text.
+pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
+    let w = words(lang);
+    let mut s = format!("{}\n{}\n\n", w.title, "=".repeat(60));
+    for (label, value) in header_rows(body, lang) {
+        s.push_str(&format!("{label}: {value}\n"));
+    }
+    s.push_str(&format!("\n## {}\n", w.findings));
+    if body.findings.is_empty() {
+        s.push_str(&format!("{}\n", w.clean));
+    }
+    for f in &body.findings {
+        s.push_str(&format!(
+            "- [{}] {} ({}){}\n",
+            f.severity,
+            message(f, lang),
+            f.requirement,
+            where_(f)
+        ));
+    }
+    s.push_str(&format!("\n## {}\n", w.steps));
+    for st in &body.steps {
+        s.push_str(&format!("{}. {}\n", st.number, st.text));
+        if st.evidence.is_empty() {
+            s.push_str(&format!("   ({})\n", w.no_evidence));
+        }
+        for (session, offset, text) in &st.evidence {
+            s.push_str(&format!("   {} +{offset:.0}s  {text}\n", short(session)));
+        }
+    }
+    s.push_str(&format!("\n## {}\n", w.sessions));
+    if body.sessions.is_empty() {
+        s.push_str(&format!("{}\n", w.none));
+    }
+    for se in &body.sessions {
+        s.push_str(&format!(
+            "\n### {} {} → {}  {} – {} ({})\n",
+            se.id,
+            se.engineer,
+            se.target,
+            jst::format(se.started_at),
+            se.ended_at.map(jst::format).unwrap_or_default(),
+            se.end_reason.as_deref().unwrap_or("-"),
+        ));
+        s.push_str(&format!("{}:\n", w.commands));
+        for c in &se.commands {
+            let mark = if c.uncertain {
+                format!(" [{}]", w.uncertain)
+            } else {
+                String::new()
+            };
+            s.push_str(&format!("  +{:.0}s  {}{mark}\n", c.offset, c.text));
+        }
+        s.push_str(&format!("{}:\n", w.transfers));
+        for t in &se.transfers {
+            s.push_str(&format!(
+                "  +{:.0}s  {} {} {} B {} {}{}\n",
+                t.offset,
+                t.direction,
+                t.path,
+                t.size.unwrap_or_default(),
+                t.sha256.as_deref().unwrap_or("-"),
+                t.outcome,
+                t.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+            ));
+        }
+        for f in &se.forwards {
+            s.push_str(&format!(
+                "  {}: +{:.0}s {} {}\n",
+                w.forwards, f.offset, f.destination, f.outcome
+            ));
+        }
+        s.push_str(&format!("{}:\n", w.recordings));
+        for r in &se.recordings {
+            s.push_str(&format!("  {r}\n"));
+        }
+    }
+    s.push_str(&format!(
+        "\n{}: {}\n{}: {}\n{}: {}\n",
+        w.seal,
+        report.sha256,
+        w.head,
+        body.audit_head,
+        w.produced,
+        jst::format(body.produced_at)
+    ));
+    s
+}
+
+/// HTML, one self-contained page for A4 printing.
+pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
+    let w = words(lang);
+    let mut s = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title>\n<style>{CSS}</style></head><body>\n<h1>{}</h1>\n<table class=\"kv\">",
+        match lang {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        },
+        esc(w.title),
+        body.plan.id,
+        esc(w.title)
+    );
+    for (label, value) in header_rows(body, lang) {
+        s.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(label),
+            esc(&value)
+        ));
+    }
+    s.push_str("</table>\n");
+    s.push_str(&format!("<h2>{}</h2>\n", esc(w.findings)));
+    if body.findings.is_empty() {
+        s.push_str(&format!("<p class=\"clean\">{}</p>\n", esc(w.clean)));
+    } else {
+        s.push_str("<table class=\"findings\"><tr><th>#</th><th></th><th></th><th></th></tr>");
+        for (i, f) in body.findings.iter().enumerate() {
+            s.push_str(&format!(
+                "<tr class=\"sev-{}\"><td>{}</td><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td></tr>",
+                esc(&f.severity),
+                i + 1,
+                esc(&f.severity),
+                esc(&message(f, lang)),
+                esc(&where_(f)),
+                esc(&f.requirement)
+            ));
+        }
+        s.push_str("</table>\n");
+    }
+    s.push_str(&format!("<h2>{}</h2>\n<ol>", esc(w.steps)));
+    for st in &body.steps {
+        s.push_str(&format!("<li>{}", esc(&st.text)));
+        if st.evidence.is_empty() {
+            s.push_str(&format!(" <em>({})</em>", esc(w.no_evidence)));
+        }
+        s.push_str("<ul>");
+        for (session, offset, text) in &st.evidence {
+            s.push_str(&format!(
+                "<li><code>{}</code> {} +{offset:.0}s</li>",
+                esc(text),
+                esc(short(session))
+            ));
+        }
+        s.push_str("</ul></li>");
+    }
+    s.push_str("</ol>\n");
+    s.push_str(&format!("<h2>{}</h2>\n", esc(w.sessions)));
+    if body.sessions.is_empty() {
+        s.push_str(&format!("<p>{}</p>", esc(w.none)));
+    }
+    for se in &body.sessions {
+        s.push_str(&format!(
+            "<section class=\"session\"><h3>{} → {} <small>{}</small></h3><p>{} – {} ({})</p>",
+            esc(&se.engineer),
+            esc(&se.target),
+            esc(&se.id),
+            esc(&jst::format(se.started_at)),
+            esc(&se.ended_at.map(jst::format).unwrap_or_default()),
+            esc(se.end_reason.as_deref().unwrap_or("-"))
+        ));
+        s.push_str(&format!(
+            "<h4>{}</h4><table class=\"cmds\">",
+            esc(w.commands)
+        ));
+        for c in &se.commands {
+            let mark = if c.uncertain {
+                format!(" <em>[{}]</em>", esc(w.uncertain))
+            } else {
+                String::new()
+            };
+            s.push_str(&format!(
+                "<tr><td>+{:.0}s</td><td><code>{}</code>{mark}</td></tr>",
+                c.offset,
+                esc(&c.text)
+            ));
+        }
+        s.push_str("</table>");
+        if !se.transfers.is_empty() {
+            s.push_str(&format!(
+                "<h4>{}</h4><table class=\"cmds\">",
+                esc(w.transfers)
+            ));
+            for t in &se.transfers {
+                s.push_str(&format!(
+                    "<tr><td>+{:.0}s</td><td>{}</td><td><code>{}</code></td><td>{} B</td><td>{}</td><td><code class=\"hash\">{}</code></td></tr>",
+                    t.offset,
+                    esc(&t.direction),
+                    esc(&t.path),
+                    t.size.unwrap_or_default(),
+                    esc(&t.outcome),
+                    esc(t.sha256.as_deref().unwrap_or("-"))
+                ));
+            }
+            s.push_str("</table>");
+        }
+        if !se.forwards.is_empty() {
+            s.push_str(&format!("<h4>{}</h4><ul>", esc(w.forwards)));
+            for f in &se.forwards {
+                s.push_str(&format!(
+                    "<li>+{:.0}s {} {}</li>",
+                    f.offset,
+                    esc(&f.destination),
+                    esc(&f.outcome)
+                ));
+            }
+            s.push_str("</ul>");
+        }
+        s.push_str(&format!(
+            "<h4>{}</h4><ul class=\"hash\">",
+            esc(w.recordings)
+        ));
+        for r in &se.recordings {
+            s.push_str(&format!("<li><code>{}</code></li>", esc(r)));
+        }
+        s.push_str("</ul></section>\n");
+    }
+    s.push_str(&format!(
+        "<footer><p>{}: <code>{}</code><br>{}: <code>{}</code><br>{}: {}</p>\n<table class=\"sign\"><tr><th>{}</th><td></td></tr></table></footer>\n</body></html>\n",
+        esc(w.seal),
+        esc(&report.sha256),
+        esc(w.head),
+        esc(&body.audit_head),
+        esc(w.produced),
+        esc(&jst::format(body.produced_at)),
+        esc(w.confirm)
+    ));
+    s
+}
+
+const CSS: &str = "@page{size:A4;margin:15mm}body{font-family:'Noto Sans CJK JP','Hiragino Sans',sans-serif;font-size:10pt;color:#000}\
+h1{font-size:15pt;border-bottom:2px solid #000}h2{font-size:12pt;margin-top:1.2em;border-bottom:1px solid #666}\
+h3{font-size:11pt}table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:2px 4px;vertical-align:top;text-align:left}\
+table.kv th{width:28%;background:#eee}code{font-size:9pt;word-break:break-all}.hash{font-size:8pt}\
+.sev-high td,.sev-critical td{background:#fdd}.sev-medium td{background:#ffd}.clean{font-weight:bold}\
+section.session{page-break-inside:avoid}table.sign{margin-top:2em;width:60%}table.sign td{height:3em}";
+
+/// The plan's facts, labelled.
+fn header_rows(body: &ReportBody, lang: Lang) -> Vec<(&'static str, String)> {
+    let w = words(lang);
+    let p = &body.plan;
+    let list = |items: Vec<String>| items.join(", ");
+    let mut rows = vec![
+        (w.plan, format!("{} ({})", p.id, p.kind.as_str())),
+        (w.status, p.status.to_string()),
+        (w.vendor, p.vendor.to_string()),
+        (
+            w.engineers,
+            list(p.engineers.iter().map(ToString::to_string).collect()),
+        ),
+        (
+            w.targets,
+            list(p.targets.iter().map(ToString::to_string).collect()),
+        ),
+        (w.window, jst::format_window(p.starts_at, p.ends_at)),
+        (w.purpose, p.purpose.clone()),
+        (w.allow, p.allow.describe()),
+        (
+            w.personal_data,
+            p.personal_data.clone().unwrap_or_else(|| w.none.to_owned()),
+        ),
+    ];
+    if let Some(step) = &p.data_deletion {
+        rows.push((w.deletion, step.clone()));
+        rows.push((
+            w.attested,
+            p.attestation.as_ref().map_or_else(
+                || w.not_attested.to_owned(),
+                |a| format!("{} {}: {}", a.by, jst::format(a.at), a.note),
+            ),
+        ));
+    }
+    rows.push((
+        w.approval,
+        match (&p.decided_by, p.decided_at) {
+            (Some(by), Some(at)) => format!("{by} {}", jst::format(at)),
+            _ => w.none.to_owned(),
+        },
+    ));
+    if let Some(c) = &p.confirmation {
+        rows.push((
+            w.confirm,
+            format!(
+                "{} {} {}{}",
+                w.confirmed,
+                c.by,
+                jst::format(c.at),
+                c.note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    rows
+}
+
+fn message(f: &FindingEntry, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => f.message_ja.clone(),
+        Lang::En => f.message_en.clone(),
+    }
+}
+
+fn where_(f: &FindingEntry) -> String {
+    match (&f.session, f.offset) {
+        (Some(s), Some(o)) => format!(" — {} +{o:.0}s {}", short(s), f.subject),
+        (Some(s), None) => format!(" — {} {}", short(s), f.subject),
+        _ if !f.subject.is_empty() => format!(" — {}", f.subject),
+        _ => String::new(),
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// HTML-escapes text.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}

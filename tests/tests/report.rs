@@ -1,0 +1,256 @@
+//! The reconciliation report (R-10-5) end to end: a plan written as a file, a session
+//! through fumidai to a real sshd running planned and unplanned commands and an upload, the
+//! engineer's attestation of the data deletion (R-10-1), the report produced once the
+//! window is over — sealed, in the audit chain, in JSON, HTML and text, Japanese and
+//! English — and the planning manager's confirmation.
+
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "end-to-end tests: any failure must fail the test loudly"
+)]
+
+use std::time::{Duration, Instant};
+
+use fumidai_e2e::{Gateway, SshLogin};
+use serde_json::Value;
+
+/// RFC 3339 for now + `secs`.
+fn at(secs: i64) -> String {
+    let t = chrono::Utc::now() + chrono::Duration::seconds(secs);
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[test]
+fn a_plan_file_a_session_and_its_sealed_report_confirmed_by_the_manager() {
+    let (mut gw, alice, sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    gw.add_operator("mana", "manager");
+    // The window closes shortly after the work: the report is due when it has.
+    let window_end = Instant::now() + Duration::from_secs(20);
+    let plan_file = gw.tmp.path().join("plan.toml");
+    std::fs::write(
+        &plan_file,
+        format!(
+            r#"
+engineers = ["alice"]
+targets = ["db01"]
+start = "{}"
+end = "{}"
+purpose = "定期保守: ログ確認と作業領域の清掃"
+allow = ["upload"]
+personal_data = "患者索引の整合性確認のため"
+data_deletion = "作業用ファイルを /tmp から削除する"
+
+[[steps]]
+text = "サービスの状態を確認する"
+expect = ["uname *"]
+
+[[steps]]
+text = "作業領域を削除する"
+expect = ["rm -rf /tmp/fumidai-work*"]
+
+[[steps]]
+text = "再起動する"
+"#,
+            at(-300),
+            at(20)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli_ok(&[
+        "--json",
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+    ]);
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let id = plan["id"].as_str().unwrap().to_owned();
+    assert_eq!(plan["steps"][0]["expect"][0], "uname *", "{plan:#}");
+    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.start();
+
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".into();
+    let master = login.master(&gw);
+    for command in [
+        "uname -a",
+        "mkdir -p /tmp/fumidai-work-1 && rm -rf /tmp/fumidai-work-1",
+        "shred -u /tmp/fumidai-no-such-file || true",
+    ] {
+        let out = master.run("ssh", &["fumidai-gateway", command]);
+        assert_eq!(out.code, 0, "{command}: {out:?}\n{}", gw.log());
+    }
+    let notes = gw.tmp.path().join("notes.txt");
+    std::fs::write(&notes, "maintenance notes\n").unwrap();
+    let remote = sshd.tmp.path().join("notes.txt");
+    let out = master.run(
+        "scp",
+        &[
+            "-q",
+            notes.to_str().unwrap(),
+            &format!("gw:{}", remote.display()),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    drop(master);
+
+    // R-10-1: the engineer attests the deletion; before the window ends the report waits.
+    gw.cli_ok(&[
+        "plan",
+        "attest",
+        &id,
+        "--as",
+        "alice",
+        "--note",
+        "/tmp の作業用ファイルを削除しました",
+    ]);
+    let early = gw.cli(&["report", &id]);
+    assert!(!early.status.success(), "a report before the window ended");
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("作業時間帯"),
+        "{early:?}"
+    );
+
+    // The window ends; the session has ended: the report is produced on demand (serve
+    // would produce it within a minute too).
+    std::thread::sleep(
+        window_end.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+    );
+    let json: Value = fumidai_e2e::wait_for("the report", Duration::from_secs(30), || {
+        let out = gw.cli(&["report", &id, "--format", "json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    });
+    let report = &json["report"];
+    assert_eq!(report["format"], "fumidai reconciliation report v1");
+    assert_eq!(report["plan"]["status"], "reported");
+    assert_eq!(
+        report["sessions"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    let session = &report["sessions"][0];
+    let commands: Vec<&str> = session["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert!(commands.contains(&"uname -a"), "{commands:?}");
+    assert_eq!(
+        session["transfers"][0]["direction"], "upload",
+        "{session:#}"
+    );
+    assert_eq!(session["transfers"][0]["path"], remote.to_str().unwrap());
+    assert!(
+        !session["recordings"].as_array().unwrap().is_empty(),
+        "{session:#}"
+    );
+    // Planned steps have their evidence; the unplanned risky command is a finding, the
+    // planned deletion is not.
+    assert_eq!(
+        report["steps"][0]["evidence"][0][2], "uname -a",
+        "{:#}",
+        report["steps"]
+    );
+    assert_eq!(report["steps"][1]["evidence"].as_array().unwrap().len(), 1);
+    let findings = report["findings"].as_array().unwrap();
+    let risky: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "risky_command_not_covered")
+        .collect();
+    assert_eq!(risky.len(), 1, "{findings:#?}");
+    assert!(
+        risky[0]["subject"].as_str().unwrap().contains("shred"),
+        "{risky:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["kind"] != "data_deletion_not_attested"),
+        "{findings:#?}"
+    );
+    // A step without command patterns is for the manager to check by hand.
+    assert_eq!(report["steps"][2]["evidence"], serde_json::json!([]));
+
+    // Sealed and on record.
+    let produced = gw.wait_audit("report.produced", &id);
+    assert_eq!(produced["detail"]["sha256"], json["sha256"]);
+    assert_eq!(produced["detail"]["findings"], findings.len());
+
+    // Renderings come from the sealed body.
+    let html = gw.cli_ok(&["report", &id, "--format", "html"]);
+    assert!(
+        html.contains("<html lang=\"ja\">") && html.contains("指摘事項"),
+        "{html}"
+    );
+    assert!(html.contains(json["sha256"].as_str().unwrap()));
+    let english = gw.cli_ok(&["report", &id, "--lang", "en"]);
+    assert!(
+        english.contains("Findings") && english.contains("shred"),
+        "{english}"
+    );
+
+    // The planning manager confirms; an operator can't.
+    let refused = gw.cli(&["report", "confirm", &id, "--as", "olga"]);
+    assert!(!refused.status.success());
+    gw.cli_ok(&[
+        "report",
+        "confirm",
+        &id,
+        "--as",
+        "mana",
+        "--finding",
+        "shred の実施理由を確認済み",
+    ]);
+    let confirmed = gw.wait_audit("report.confirmed", &id);
+    assert_eq!(confirmed["detail"]["confirmed_by"], "mana");
+    let shown = gw.cli_ok(&["plan", "show", &id]);
+    assert!(
+        shown.contains("confirmed") && shown.contains("mana"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_plan_file_with_a_mistake_is_refused_naming_the_field() {
+    let (gw, _alice, _sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    let plan_file = gw.tmp.path().join("plan.json");
+    std::fs::write(
+        &plan_file,
+        format!(
+            r#"{{"engineers": ["alice"], "targets": ["db01"], "start": "{}", "end": "tomorrow",
+                "purpose": "patch"}}"#,
+            at(0)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli(&["plan", "submit", "--file", plan_file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("end") && stderr.contains("RFC 3339"),
+        "{stderr}"
+    );
+    // Personal data without a deletion step (R-10-1).
+    std::fs::write(
+        &plan_file,
+        format!(
+            r#"{{"engineers": ["alice"], "targets": ["db01"], "start": "{}", "end": "{}",
+                "purpose": "patch", "personal_data": "index check"}}"#,
+            at(0),
+            at(3600)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli(&["plan", "submit", "--file", plan_file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("data-deletion"),
+        "{out:?}"
+    );
+}
