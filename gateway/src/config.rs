@@ -117,6 +117,11 @@ pub struct LimitsSection {
     /// engineer is warned, once. `0s`: no warning.
     #[serde(with = "humantime_serde")]
     pub window_warning: Duration,
+    /// How long an emergency session (user name `engineer:target:emergency`, vendor
+    /// allowed with `vendor add --emergency`) may last: its emergency plan's window
+    /// (R-10.1-APPROVE).
+    #[serde(with = "humantime_serde")]
+    pub emergency_max: Duration,
 }
 
 impl Default for LimitsSection {
@@ -127,6 +132,7 @@ impl Default for LimitsSection {
             idle_timeout: Duration::from_secs(15 * 60),
             max_session: Duration::from_secs(8 * 3600),
             window_warning: Duration::from_secs(5 * 60),
+            emergency_max: Duration::from_secs(2 * 3600),
         }
     }
 }

@@ -492,6 +492,11 @@ pub enum PlanError {
     /// The deletion was attested already.
     #[error("the data deletion was attested already / データ消去は報告済みです")]
     AlreadyAttested,
+    /// The engineer's vendor is not allowed emergency access (R-11-1).
+    #[error(
+        "your vendor is not allowed emergency access: ask the hospital for an approved work plan / 貴社には緊急時のアクセスが許可されていません。承認済みの作業計画を依頼してください"
+    )]
+    EmergencyNotAllowed,
     /// Only an engineer named in the plan attests.
     #[error(
         "only an engineer named in the plan attests its data deletion / データ消去の報告は計画に記載された作業者が行います"
@@ -649,7 +654,17 @@ fn decide(
     to: PlanStatus,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
+    // An emergency plan is decided afterwards (事後承認), once, in whatever state its work
+    // left it; only approval: an objection goes into the report's confirmation.
+    let afterwards = plan.kind == PlanKind::Emergency
+        && plan.decided_by.is_none()
+        && to == PlanStatus::Approved
+        && matches!(
+            plan.status,
+            PlanStatus::Active | PlanStatus::Closed | PlanStatus::Reported
+        );
     match plan.status {
+        _ if afterwards => {}
         PlanStatus::Submitted => {}
         status @ (PlanStatus::Approved
         | PlanStatus::Rejected
@@ -669,7 +684,7 @@ fn decide(
         return Err(PlanError::SelfApproval);
     }
     Ok(Plan {
-        status: to,
+        status: if afterwards { plan.status } else { to },
         decided_by: Some(approver.to_owned()),
         decision_reason: reason.map(str::to_owned),
         decided_at: Some(now),
@@ -729,6 +744,7 @@ fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
     out
 }
 
+pub mod emergency;
 pub mod file;
 pub mod lifecycle;
 

@@ -63,6 +63,9 @@ pub enum AuditKind {
     ReportConfirmed,
     /// An engineer attested the data deletion (R-10-1).
     PlanAttested,
+    /// An engineer declared an emergency and an emergency plan was opened (R-10.1-APPROVE,
+    /// R-11-1); raises an alert.
+    EmergencyAccess,
     /// A session started under a plan.
     SessionStarted,
     /// A session ended (detail: reason; the recording's digest and signature once sealed).
@@ -87,7 +90,7 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 32] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -109,6 +112,7 @@ impl AuditKind {
         Self::ReportProduced,
         Self::ReportConfirmed,
         Self::PlanAttested,
+        Self::EmergencyAccess,
         Self::SessionStarted,
         Self::SessionEnded,
         Self::SessionDenied,
@@ -145,6 +149,7 @@ impl AuditKind {
             Self::ReportProduced => "report.produced",
             Self::ReportConfirmed => "report.confirmed",
             Self::PlanAttested => "plan.attested",
+            Self::EmergencyAccess => "plan.emergency",
             Self::SessionStarted => "session.started",
             Self::SessionEnded => "session.ended",
             Self::SessionDenied => "session.denied",

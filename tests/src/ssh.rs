@@ -39,6 +39,8 @@ pub struct SshLogin {
     pub menu_answers: Vec<String>,
     /// ssh's `LogLevel` (`ERROR` by default; `INFO` shows the server's banner).
     pub log_level: &'static str,
+    /// Answer to the emergency-reason prompt (user name `engineer:target:emergency`).
+    pub emergency_reason: String,
 }
 
 /// What `ssh` did.
@@ -73,6 +75,7 @@ impl SshLogin {
             command: Some("id".to_owned()),
             menu_answers: Vec::new(),
             log_level: "ERROR",
+            emergency_reason: String::new(),
         }
     }
 
@@ -172,6 +175,7 @@ impl SshLogin {
         let answers = work.path();
         std::fs::write(answers.join("password"), &self.password).expect("write");
         std::fs::write(answers.join("code"), &self.code).expect("write");
+        std::fs::write(answers.join("emergency"), &self.emergency_reason).expect("write");
         for (i, answer) in self.menu_answers.iter().enumerate() {
             std::fs::write(answers.join(format!("menu{}", i + 1)), answer).expect("write");
         }
@@ -179,7 +183,7 @@ impl SshLogin {
         std::fs::write(
             &askpass,
             format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/prompts'\ncase \"$1\" in\n  *assword*) cat '{dir}/password' ;;\n  *'Choose a target'*) n=$(( $(cat '{dir}/menu_count' 2>/dev/null || echo 0) + 1 )); echo $n > '{dir}/menu_count'; cat \"{dir}/menu$n\" 2>/dev/null || printf '\\n' ;;\n  *) cat '{dir}/code' ;;\nesac\n",
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/prompts'\ncase \"$1\" in\n  *assword*) cat '{dir}/password' ;;\n  *'Emergency:'*) cat '{dir}/emergency'; printf '\\n' ;;\n  *'Choose a target'*) n=$(( $(cat '{dir}/menu_count' 2>/dev/null || echo 0) + 1 )); echo $n > '{dir}/menu_count'; cat \"{dir}/menu$n\" 2>/dev/null || printf '\\n' ;;\n  *) cat '{dir}/code' ;;\nesac\n",
                 dir = answers.display()
             ),
         )

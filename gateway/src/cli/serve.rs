@@ -110,6 +110,8 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             signing_key: Arc::new(load_signing_key(&ctx.dir)?),
         }),
         scanner: scanner.as_ref().map(|(scanner, _)| Arc::clone(scanner)),
+        emergency_max: chrono::Duration::from_std(config.limits.emergency_max)
+            .unwrap_or(policy::plan::emergency::DEFAULT_MAX),
     });
     // Live sessions: idle time-out, window end, maximum length, and kills requested by
     // `fumidai session kill` from another process or node (R-10.2-TIMEOUT).

@@ -8,6 +8,7 @@
 //! what was admitted, through the recording.
 
 pub mod bridge;
+pub mod emergency;
 pub mod forward;
 pub mod inspection;
 pub mod menu;

@@ -43,6 +43,8 @@ pub struct ProxyContext {
     /// clamd, when `[transfers] clamd_socket` is set: every upload is scanned and refused
     /// unless the verdict is clean; any scanner error refuses it too (R-10-6, fail closed).
     pub scanner: Option<Arc<crate::clamd::Scanner>>,
+    /// How long an emergency session may last (`[limits] emergency_max`, R-10.1-APPROVE).
+    pub emergency_max: chrono::Duration,
 }
 
 /// An admitted, connected session.
@@ -75,11 +77,14 @@ pub struct Refusal {
 impl ProxyContext {
     /// Decides admission and, when admitted, connects to the target and records the
     /// session's start. Every refusal is audited; a store failure refuses (fail closed).
+    /// With an emergency declared (its reason), a session no plan admits is admitted under
+    /// an emergency plan opened now, if the engineer's vendor may (R-10.1-APPROVE).
     pub async fn open(
         &self,
         engineer: &Login,
         target: &TargetName,
         client_addr: SocketAddr,
+        emergency: Option<&str>,
     ) -> Result<TargetSession, Refusal> {
         let facts = self
             .store
@@ -96,6 +101,11 @@ impl ProxyContext {
                 ends_at,
                 allow,
             } => (plan, ends_at, allow),
+            Decision::Deny(reason) if facts.target_exists && emergency.is_some() => {
+                let why = emergency.unwrap_or_default();
+                self.open_emergency(engineer, target, why, client_addr, reason)
+                    .await?
+            }
             Decision::Deny(reason) => {
                 info!(reason = reason.as_str(), %target, "session denied");
                 self.audit(
@@ -317,7 +327,7 @@ impl ProxyContext {
         })
     }
 
-    async fn audit(
+    pub(super) async fn audit(
         &self,
         kind: AuditKind,
         engineer: &Login,
@@ -335,7 +345,7 @@ impl ProxyContext {
     }
 }
 
-fn unavailable(what: &str, error: &dyn std::fmt::Display) -> Refusal {
+pub(super) fn unavailable(what: &str, error: &dyn std::fmt::Display) -> Refusal {
     warn!(%error, "{what} unavailable; session refused");
     Refusal {
         reason: "unavailable",

@@ -69,6 +69,9 @@ pub(crate) struct ConnectionHandler {
     /// The target menu shown after the credentials, while it awaits an answer (user name
     /// without a target).
     pub(super) menu: Option<PendingMenu>,
+    /// The user name whose emergency reason is asked for, while it awaits the answer
+    /// (user name `engineer:target:emergency`).
+    pub(super) emergency_prompt: Option<String>,
     /// TCP forwards relaying now; each relay task holds one and gives it back.
     pub(super) open_forwards: Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -79,6 +82,8 @@ pub(super) struct LoggedIn {
     pub(super) account: Account,
     /// The target named after `:` in the user name, or chosen from the menu, if any.
     pub(super) target: Option<TargetName>,
+    /// The emergency declared at login, with its reason (R-10.1-APPROVE).
+    pub(super) emergency: Option<String>,
 }
 
 impl ConnectionHandler {
@@ -109,6 +114,7 @@ impl ConnectionHandler {
             refusal: None,
             bridged: std::collections::HashSet::new(),
             menu: None,
+            emergency_prompt: None,
             open_forwards: Arc::default(),
         }
     }

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use tracing::{Instrument, info, warn};
 use zeroize::Zeroize;
 
+use super::emergency::ask_reason;
 use super::handler::{ConnectionHandler, LoggedIn};
 use super::messages;
 use crate::auth::{LoginOutcome, LoginRequest};
@@ -27,6 +28,10 @@ impl ConnectionHandler {
         user: &str,
         response: Option<Response<'_>>,
     ) -> Auth {
+        if let Some(pending) = self.emergency_prompt.take() {
+            // The emergency's reason after a successful login: not a password attempt.
+            return self.emergency_answer(&pending, user, response);
+        }
         if let Some(pending) = self.menu.take() {
             // The target menu after a successful login: not a password attempt.
             let span = self.span.clone();
@@ -93,12 +98,22 @@ impl ConnectionHandler {
                 self.login_state.mark_authenticated();
                 // The front door's cap counts connections still trying to log in.
                 self.unauthenticated_slot = None;
+                let emergency = name.as_ref().is_some_and(|n| n.emergency);
                 let target = name.and_then(|n| n.target);
                 let menu = target.is_none();
-                self.logged_in = Some(LoggedIn { account, target });
+                self.logged_in = Some(LoggedIn {
+                    account,
+                    target,
+                    emergency: None,
+                });
                 if menu {
                     // `engineer` alone: one more round, to choose a target.
                     return self.offer_menu(user).await;
+                }
+                if emergency {
+                    // `engineer:target:emergency`: one more round, for the reason.
+                    self.emergency_prompt = Some(user.to_owned());
+                    return ask_reason();
                 }
                 Auth::Accept
             }

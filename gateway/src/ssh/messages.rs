@@ -29,6 +29,10 @@ pub(crate) const PROMPTS: &[(Cow<'static, str>, bool)] = &[
     ),
 ];
 
+/// The emergency declaration's prompt (user name `engineer:target:emergency`).
+pub(crate) const EMERGENCY_PROMPT: &str =
+    "緊急対応の理由 / Emergency: what happened and why it can't wait: ";
+
 /// Shown before the prompts when the store can't be reached: no login is possible now.
 pub(crate) const STORE_UNAVAILABLE: &str = "fumidai: 内部エラー（データベースに接続できません）のため、現在ログインできません。運用担当者に連絡してください。\r\n\
      fumidai: logins are not possible right now (internal error: the database is unreachable); please contact the operator.\r\n";

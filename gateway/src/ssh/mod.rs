@@ -27,6 +27,7 @@
 
 mod channels;
 pub mod config;
+mod emergency;
 mod forwarding;
 mod handler;
 pub mod host_key;

@@ -81,11 +81,12 @@ impl ConnectionHandler {
         let who = self.logged_in.as_ref()?;
         let target = who.target.clone()?;
         let engineer = who.account.login.clone();
+        let emergency = who.emergency.clone();
         if let Some(open) = self.target_slot.lock().ok().and_then(|s| s.clone()) {
             return Some(open);
         }
         match proxy
-            .open(&engineer, &target, self.client_addr)
+            .open(&engineer, &target, self.client_addr, emergency.as_deref())
             .instrument(self.span.clone())
             .await
         {

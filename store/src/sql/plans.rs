@@ -35,7 +35,9 @@ const COLUMNS: &str = "id, vendor, engineers, targets, starts_at, ends_at, purpo
 impl SqlStore {
     pub(super) async fn insert_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan> {
         let id = plan.id.to_string();
-        if plan.status != PlanStatus::Submitted {
+        // New plans are submitted; an emergency plan is active from the start (事後承認).
+        let emergency = plan.kind == PlanKind::Emergency && plan.status == PlanStatus::Active;
+        if plan.status != PlanStatus::Submitted && !emergency {
             return Err(Error::InvalidTransition {
                 kind: "plan",
                 name: id,
@@ -77,21 +79,25 @@ impl SqlStore {
         .execute(tx.conn())
         .await
         .map_err(super::convert::on_duplicate("plan", &id))?;
-        let event =
-            AuditEvent::new(AuditKind::PlanSubmitted, actor.clone(), &id).with_detail(json!({
-                "vendor": plan.vendor.as_str(),
-                "engineers": plan.engineers,
-                "targets": plan.targets,
-                "starts_at": format_time(plan.starts_at),
-                "ends_at": format_time(plan.ends_at),
-                "purpose": plan.purpose,
-                "steps": plan.steps,
-                "allow": plan.allow,
-                "personal_data": plan.personal_data,
-                "data_deletion": plan.data_deletion,
-                "kind": plan.kind.as_str(),
-                "submitted_by": plan.submitted_by,
-            }));
+        let kind = if emergency {
+            AuditKind::EmergencyAccess
+        } else {
+            AuditKind::PlanSubmitted
+        };
+        let event = AuditEvent::new(kind, actor.clone(), &id).with_detail(json!({
+            "vendor": plan.vendor.as_str(),
+            "engineers": plan.engineers,
+            "targets": plan.targets,
+            "starts_at": format_time(plan.starts_at),
+            "ends_at": format_time(plan.ends_at),
+            "purpose": plan.purpose,
+            "steps": plan.steps,
+            "allow": plan.allow,
+            "personal_data": plan.personal_data,
+            "data_deletion": plan.data_deletion,
+            "kind": plan.kind.as_str(),
+            "submitted_by": plan.submitted_by,
+        }));
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
         Ok(plan)
@@ -99,7 +105,10 @@ impl SqlStore {
 
     pub(super) async fn record_decision(&self, decided: Plan, actor: &Actor) -> Result<Plan> {
         let id = decided.id.to_string();
+        // An emergency plan is approved afterwards, in the state its work left it.
+        let afterwards = decided.kind == PlanKind::Emergency;
         let kind = match decided.status {
+            _ if afterwards => AuditKind::PlanApproved,
             PlanStatus::Approved => AuditKind::PlanApproved,
             PlanStatus::Rejected => AuditKind::PlanRejected,
             other @ (PlanStatus::Submitted
@@ -118,18 +127,31 @@ impl SqlStore {
         let mut tx = self.write().await?;
         // Compare-and-set: only a plan still submitted takes the decision. Only the decision
         // columns are written; what was approved is what was submitted.
-        let changed = sqlx::query(
-            "UPDATE plans SET status = $2, decided_by = $3, decision_reason = $4, decided_at = $5 \
-             WHERE id = $1 AND status = $6",
-        )
-        .bind(&id)
-        .bind(decided.status.as_str())
-        .bind(decided.decided_by.as_deref())
-        .bind(decided.decision_reason.as_deref())
-        .bind(decided.decided_at.map(to_micros))
-        .bind(PlanStatus::Submitted.as_str())
-        .execute(tx.conn())
-        .await?;
+        let changed = if afterwards {
+            sqlx::query(
+                "UPDATE plans SET decided_by = $2, decision_reason = $3, decided_at = $4 \
+                 WHERE id = $1 AND kind = 'emergency' AND decided_by IS NULL",
+            )
+            .bind(&id)
+            .bind(decided.decided_by.as_deref())
+            .bind(decided.decision_reason.as_deref())
+            .bind(decided.decided_at.map(to_micros))
+            .execute(tx.conn())
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE plans SET status = $2, decided_by = $3, decision_reason = $4, \
+                 decided_at = $5 WHERE id = $1 AND status = $6",
+            )
+            .bind(&id)
+            .bind(decided.status.as_str())
+            .bind(decided.decided_by.as_deref())
+            .bind(decided.decision_reason.as_deref())
+            .bind(decided.decided_at.map(to_micros))
+            .bind(PlanStatus::Submitted.as_str())
+            .execute(tx.conn())
+            .await?
+        };
         let stored = select_plan_in(tx.conn(), &decided.id).await?;
         let Some(stored) = stored else {
             return Err(Error::NotFound {

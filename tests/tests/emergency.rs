@@ -1,0 +1,98 @@
+//! Emergency access (事後承認, R-10.1-APPROVE, R-11-1): with no plan, an engineer of a vendor
+//! allowed emergencies declares one at login (`engineer:target:emergency` and a reason) and
+//! gets a session under an emergency plan opened on the spot, which is on record, alerted,
+//! and approved afterwards by an operator. A vendor without the permission is refused.
+
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "end-to-end tests: any failure must fail the test loudly"
+)]
+
+use fumidai_e2e::{Gateway, SshLogin, Sshd};
+use serde_json::Value;
+
+const PASSWORD: &str = "Kaede-Hashira-7731";
+
+#[test]
+fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
+    let sshd = Sshd::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &["--emergency"]);
+    gw.add_vendor("beta", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    let bob = gw.add_engineer("bob", "beta", PASSWORD);
+    // A TOTP code is accepted once per account: each login here is by another engineer.
+    let carol = gw.add_engineer("carol", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    gw.add_target("db01", &sshd);
+    gw.start();
+
+    // Without the declaration: no plan, no session.
+    let mut plain = SshLogin::engineer(&carol);
+    plain.user = "carol:db01".into();
+    plain.command = Some("echo should-not-run".into());
+    let out = plain.run(&gw);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("should-not-run"));
+
+    // With it: asked for the reason, admitted under a fresh emergency plan.
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01:emergency".into();
+    login.emergency_reason = "PACS が停止、至急復旧が必要".into();
+    login.command = Some("echo emergency-ok".into());
+    let out = login.run(&gw);
+    assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
+    assert_eq!(out.stdout, "emergency-ok\n");
+    assert!(
+        out.prompts.iter().any(|p| p.contains("緊急対応の理由")),
+        "{out:?}"
+    );
+    let opened = gw.wait_audit_kind("plan.emergency");
+    let plan_id = opened["subject"].as_str().unwrap().to_owned();
+    assert_eq!(opened["detail"]["purpose"], "PACS が停止、至急復旧が必要");
+    let started = gw.wait_audit_kind("session.started");
+    assert_eq!(started["detail"]["plan_id"], plan_id.as_str());
+    assert!(
+        gw.log().contains("ALERT: emergency access declared"),
+        "{}",
+        gw.log()
+    );
+    let plans: Value = serde_json::from_str(&gw.cli_ok(&["--json", "plan", "list"])).unwrap();
+    let plan = &plans[0];
+    assert_eq!(
+        (plan["kind"].as_str(), plan["status"].as_str()),
+        (Some("emergency"), Some("active"))
+    );
+    assert_eq!(
+        plan["allow"]["download"], false,
+        "an emergency allows a terminal only"
+    );
+
+    // Approved afterwards by someone else; the plan stays in its state.
+    assert!(
+        !gw.cli(&["plan", "approve", &plan_id, "--as", "alice"])
+            .status
+            .success()
+    );
+    gw.cli_ok(&["plan", "approve", &plan_id, "--as", "olga"]);
+    let plans: Value = serde_json::from_str(&gw.cli_ok(&["--json", "plan", "list"])).unwrap();
+    assert_eq!(plans[0]["decided_by"], "olga");
+    assert_eq!(plans[0]["status"], "active");
+
+    // A vendor without the permission is told so.
+    let mut refused = SshLogin::engineer(&bob);
+    refused.user = "bob:db01:emergency".into();
+    refused.emergency_reason = "urgent".into();
+    refused.command = Some("echo should-not-run".into());
+    let out = refused.run(&gw);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("緊急時のアクセスが許可されていません"),
+        "{out:?}"
+    );
+    let denied = gw.wait_audit_kind("session.denied");
+    assert_eq!(denied["detail"]["reason"], "emergency_not_allowed");
+}
