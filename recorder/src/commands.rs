@@ -2,11 +2,11 @@
 //!
 //! Two witnesses are replayed side by side and compared for each line:
 //! - the **keys** (`i` events), through a readline-like line editor
-//!   ([`line_editor`](self::line_editor)): printable text and bracketed pastes, Backspace,
+//!   (`line_editor.rs`): printable text and bracketed pastes, Backspace,
 //!   Delete, Ctrl-U/K/W/Y, Ctrl-A/E, arrows and Home/End within the line, Ctrl-C (the
 //!   line is abandoned) and Enter;
 //! - the **echo** (`o` events), through a small model of the terminal's lines
-//!   ([`screen`](self::screen)): what the line looked like when Enter was pressed, after
+//!   (`screen.rs`): what the line looked like when Enter was pressed, after
 //!   the prompt that was on the screen when its first key was typed.
 //!
 //! A line the keys fully explain and the echo shows is [`Certainty::Exact`]. Keys whose
