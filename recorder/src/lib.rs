@@ -38,6 +38,10 @@
 //! - [`seal`]: statement, Ed25519 signature, [`seal::verify`] and [`seal::verify_files`].
 //! - [`player`]: replay timing (speed, idle limit) from cast events to timed steps, for
 //!   `fumidai play`.
+//! - [`commands`]: command extraction: the command lines typed in a shell recording,
+//!   replayed from the keys through a readline-like line editor and checked against the
+//!   echo in a small model of the terminal's lines; history and Tab completion are read
+//!   from the echo, and what neither establishes is marked uncertain.
 //!
 //! # What this crate does not do
 //!
@@ -45,9 +49,11 @@
 //! and timestamps them itself. It does not decide what is recorded how (the gateway picks
 //! [`format::asciicast::DataMode`] per channel), nor whether a transfer is allowed, nor
 //! where the statement and signature are kept (the audit chain). It does not play casts on
-//! a terminal: [`player`] says what is due when, the caller sleeps and writes. RDP
-//! recording and command extraction are not here yet.
+//! a terminal: [`player`] says what is due when, the caller sleeps and writes. It does not
+//! judge the commands [`commands`] extracts (risk rules and reports are elsewhere). RDP
+//! recording is not here yet.
 
+pub mod commands;
 pub mod digest;
 mod error;
 pub mod format;
