@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use policy::reconcile::CommandFact;
 use recorder::FileKind;
+use recorder::commands::Certainty;
 use recorder::format::asciicast::SessionKind;
 use recorder::format::cast_reader::CastReader;
 use recorder::sink::LocalDisk;
@@ -54,7 +55,25 @@ pub fn of_session(
     Ok(commands)
 }
 
-/// The command lines typed in an interactive channel.
-fn interactive(_cast: &Path, _offset: chrono::TimeDelta) -> Vec<CommandFact> {
-    Vec::new()
+/// The command lines typed in an interactive channel, replayed from its keys and echo.
+/// A line read from the echo (history, completion) is as good as the screen showed it; one
+/// the screen did not explain is marked uncertain; input that was never echoed (a
+/// password) is left out.
+fn interactive(cast: &Path, offset: chrono::TimeDelta) -> Vec<CommandFact> {
+    let Ok(lines) = recorder::commands::extract_file(cast) else {
+        return vec![CommandFact {
+            offset,
+            text: "(the recording could not be read for commands)".to_owned(),
+            uncertain: true,
+        }];
+    };
+    lines
+        .into_iter()
+        .filter(|l| !l.text.trim().is_empty())
+        .map(|l| CommandFact {
+            offset: offset + super::facts::delta(l.t),
+            text: l.text,
+            uncertain: matches!(l.certainty, Certainty::Uncertain(_)),
+        })
+        .collect()
 }
