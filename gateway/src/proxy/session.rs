@@ -43,6 +43,8 @@ pub struct ProxyContext {
     /// clamd, when `[transfers] clamd_socket` is set: every upload is scanned and refused
     /// unless the verdict is clean; any scanner error refuses it too (R-10-6, fail closed).
     pub scanner: Option<Arc<crate::clamd::Scanner>>,
+    /// Where a host key mismatch is raised (R-17.1-ALERT).
+    pub alerts: crate::alerts::Alerts,
 }
 
 /// An admitted, connected session.
@@ -148,7 +150,9 @@ impl ProxyContext {
             Ok(connection) => connection,
             Err(TargetError::HostKeyMismatch { presented, pinned }) => {
                 // R-13-9/10: somebody may be in the middle. An operator must look at this.
-                warn!(%target, %presented, %pinned, "ALERT: target host key does not match the pinned key");
+                self.alerts.raise(crate::alerts::Alert::host_key_mismatch(
+                    engineer, target, plan, &presented, &pinned,
+                ));
                 self.audit(AuditKind::HostKeyMismatch, engineer, target, json!({ "presented": presented, "pinned": pinned, "plan_id": plan.to_string() }))
                     .await;
                 return Err(Refusal {
