@@ -25,6 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 use store::{Account, Credentials, FailureRecorded, LoginAttempt, StepClaim, Store};
 use tracing::{instrument, warn};
 
+use crate::alerts::{Alert, Alerts};
 use crate::metrics as m;
 use crate::pki::PeerIdentity;
 
@@ -97,6 +98,8 @@ pub struct Authenticator {
     /// for every attempt. Random per process; a match with it can't admit anyone, since
     /// the login is refused as an unknown account first.
     dummy_totp: TotpSecret,
+    /// Where a lock-out is raised (R-17.1-ALERT); only logged unless set.
+    alerts: Alerts,
 }
 
 /// What the audit trail records as the attempted login when the typed text is not a valid
@@ -112,7 +115,15 @@ impl Authenticator {
             lockout,
             hashing: Arc::new(tokio::sync::Semaphore::new(parallel)),
             dummy_totp: TotpSecret::generate(),
+            alerts: Alerts::log_only(),
         }
+    }
+
+    /// Raises lock-outs through `alerts` (R-17.1-ALERT).
+    #[must_use]
+    pub fn with_alerts(mut self, alerts: Alerts) -> Self {
+        self.alerts = alerts;
+        self
     }
 
     /// Decides and records one login attempt. See the module documentation for the
@@ -224,13 +235,20 @@ impl Authenticator {
         metrics::counter!(m::LOGINS, "outcome" => reason.as_str(), "protocol" => attempt.protocol)
             .increment(1);
         if let FailureRecorded::Applied(AfterFailure::Lock(state)) = recorded {
-            // R-14-6(6): a lock-out is worth an operator's attention.
-            warn!(
-                engineer = attempted,
-                client_addr = %attempt.client_addr,
-                locked_until = ?state.locked_until,
-                "account locked after repeated failures"
-            );
+            // R-14-6(6): a lock-out is worth an operator's attention (R-17.1-ALERT).
+            match attempted.parse::<Login>() {
+                Ok(login) => self.alerts.raise(Alert::lock_out(
+                    &login,
+                    attempt.client_addr,
+                    state.locked_until,
+                )),
+                Err(_) => warn!(
+                    engineer = attempted,
+                    client_addr = %attempt.client_addr,
+                    locked_until = ?state.locked_until,
+                    "account locked after repeated failures"
+                ),
+            }
         }
         Ok(LoginOutcome::Reject(reason))
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::alerts::settings::{Facility, SmtpTls, SyslogTarget, WebhookUrl};
 use crate::clamd::{ClamdSocket, ScannerConfig};
 
 /// The whole configuration file.
@@ -29,6 +30,8 @@ pub struct Config {
     pub transfers: TransfersSection,
     /// Log output.
     pub logging: LoggingSection,
+    /// Where alerts go (R-17.1-ALERT).
+    pub alerts: AlertsSection,
 }
 
 /// `[gateway]`
@@ -272,6 +275,193 @@ pub enum LogFormat {
     Json,
 }
 
+/// `[alerts]`: where alerts go (R-17.1-ALERT). Every sink is optional; with none, alerts
+/// are only logged (WARN). Checked as a whole: a half-configured sink is an error that
+/// names the missing key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertsSection {
+    /// Alerts are POSTed here as JSON (`http://` or `https://`).
+    pub webhook_url: Option<WebhookUrl>,
+    /// A file (mode 600) whose first line keys the HMAC-SHA256 signature of every webhook
+    /// body; a file rather than a value so `fumidai.toml` holds no secret.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// How long one webhook attempt may take, connection to answer.
+    pub webhook_timeout: Duration,
+    /// `udp://HOST:PORT` or `unix:/dev/log`: RFC 5424 messages go there.
+    pub syslog: Option<SyslogTarget>,
+    /// The syslog facility; `authpriv` by default, since alerts name people and hosts.
+    pub syslog_facility: Facility,
+    /// The SMTP relay; set it to mail alerts to `mail_to`.
+    pub smtp_host: Option<String>,
+    /// The relay's port; 587, 465 or 25 by `smtp_tls` unless set.
+    pub smtp_port: Option<u16>,
+    /// `starttls` (required, the default), `tls` or `none`.
+    pub smtp_tls: SmtpTls,
+    /// Login at the relay, when it wants one (with `smtp_password_file`).
+    pub smtp_user: Option<String>,
+    /// A file (mode 600) holding the relay password on its first line; never the password
+    /// itself in `fumidai.toml`.
+    pub smtp_password_file: Option<PathBuf>,
+    /// How long one SMTP command may take.
+    pub smtp_timeout: Duration,
+    /// The sender, e.g. `fumidai <fumidai@hospital.example.jp>`.
+    pub mail_from: Option<lettre::message::Mailbox>,
+    /// The planning managers who receive the mails.
+    pub mail_to: Vec<lettre::message::Mailbox>,
+    /// CA certificates (PEM) trusted for `https` webhooks and SMTP TLS; the system bundle
+    /// (`/etc/ssl/certs/ca-certificates.crt`) when unset. A hospital's internal CA goes here.
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        Self {
+            webhook_url: None,
+            webhook_secret_file: None,
+            webhook_timeout: Duration::from_secs(10),
+            syslog: None,
+            syslog_facility: Facility::default(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::default(),
+            smtp_user: None,
+            smtp_password_file: None,
+            smtp_timeout: Duration::from_secs(30),
+            mail_from: None,
+            mail_to: Vec::new(),
+            tls_ca_file: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AlertsSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawAlertsSection::deserialize(d)?
+            .check()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[alerts]` as written, before the keys are checked together.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlertsSection {
+    #[serde(default, deserialize_with = "parsed")]
+    webhook_url: Option<WebhookUrl>,
+    #[serde(default)]
+    webhook_secret_file: Option<PathBuf>,
+    #[serde(default, with = "humantime_serde")]
+    webhook_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "parsed")]
+    syslog: Option<SyslogTarget>,
+    #[serde(default)]
+    syslog_facility: Facility,
+    #[serde(default)]
+    smtp_host: Option<String>,
+    #[serde(default)]
+    smtp_port: Option<u16>,
+    #[serde(default)]
+    smtp_tls: SmtpTls,
+    #[serde(default)]
+    smtp_user: Option<String>,
+    #[serde(default)]
+    smtp_password_file: Option<PathBuf>,
+    #[serde(default, with = "humantime_serde")]
+    smtp_timeout: Option<Duration>,
+    #[serde(default)]
+    mail_from: Option<String>,
+    #[serde(default)]
+    mail_to: Vec<String>,
+    #[serde(default)]
+    tls_ca_file: Option<PathBuf>,
+}
+
+impl RawAlertsSection {
+    fn check(self) -> Result<AlertsSection, String> {
+        let defaults = AlertsSection::default();
+        let mailbox = |key: &str, text: &str| {
+            text.parse::<lettre::message::Mailbox>()
+                .map_err(|e| format!("[alerts] {key}: {text:?} is not a mail address: {e}"))
+        };
+        let mail_from = self
+            .mail_from
+            .as_deref()
+            .map(|t| mailbox("mail_from", t))
+            .transpose()?;
+        let mail_to = self
+            .mail_to
+            .iter()
+            .map(|t| mailbox("mail_to", t))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.smtp_host.as_deref().is_some_and(str::is_empty) {
+            return Err("[alerts] smtp_host must not be empty".to_owned());
+        }
+        let smtp = self.smtp_host.is_some();
+        if smtp && mail_from.is_none() {
+            return Err("[alerts] smtp_host is set but mail_from is not".to_owned());
+        }
+        if smtp && mail_to.is_empty() {
+            return Err("[alerts] smtp_host is set but mail_to names nobody".to_owned());
+        }
+        for (key, set) in [
+            ("mail_from", mail_from.is_some()),
+            ("mail_to", !mail_to.is_empty()),
+            ("smtp_port", self.smtp_port.is_some()),
+            ("smtp_user", self.smtp_user.is_some()),
+            ("smtp_password_file", self.smtp_password_file.is_some()),
+        ] {
+            if set && !smtp {
+                return Err(format!("[alerts] {key} is set but smtp_host is not"));
+            }
+        }
+        match (&self.smtp_user, &self.smtp_password_file) {
+            (Some(_), None) => {
+                return Err("[alerts] smtp_user is set but smtp_password_file is not".to_owned());
+            }
+            (None, Some(_)) => {
+                return Err("[alerts] smtp_password_file is set but smtp_user is not".to_owned());
+            }
+            _ => {}
+        }
+        if self.smtp_user.is_some() && self.smtp_tls == SmtpTls::None {
+            return Err(
+                "[alerts] smtp_user with smtp_tls = \"none\" would send the password in clear"
+                    .to_owned(),
+            );
+        }
+        if self.webhook_secret_file.is_some() && self.webhook_url.is_none() {
+            return Err("[alerts] webhook_secret_file is set but webhook_url is not".to_owned());
+        }
+        Ok(AlertsSection {
+            webhook_url: self.webhook_url,
+            webhook_secret_file: self.webhook_secret_file,
+            webhook_timeout: self.webhook_timeout.unwrap_or(defaults.webhook_timeout),
+            syslog: self.syslog,
+            syslog_facility: self.syslog_facility,
+            smtp_host: self.smtp_host,
+            smtp_port: self.smtp_port,
+            smtp_tls: self.smtp_tls,
+            smtp_user: self.smtp_user,
+            smtp_password_file: self.smtp_password_file,
+            smtp_timeout: self.smtp_timeout.unwrap_or(defaults.smtp_timeout),
+            mail_from,
+            mail_to,
+            tls_ca_file: self.tls_ca_file,
+        })
+    }
+}
+
+/// An optional value parsed from its text by `FromStr`, the error naming the value.
+fn parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text = String::deserialize(d)?;
+    text.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -344,6 +534,7 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 /// The commented `fumidai.toml` that `fumidai init` writes.
 pub fn commented_template(config: &Config) -> String {
     let c = config;
+    let a = &c.alerts;
     format!(
         r#"# fumidai configuration. Every key is optional; the values shown are the defaults
 # unless `fumidai init` was given others. Durations take units: "90s", "15m", "1h".
@@ -405,6 +596,34 @@ max_scan_size = {max_scan_size}
 # "text" or "json"; filter like "info" or "fumidai_gateway=debug,info" (RUST_LOG overrides).
 format = "{format}"
 filter = "{filter}"
+
+[alerts]
+# Alerts (R-17.1-ALERT): emergency access, lock-outs, target host key mismatches, killed
+# sessions, high-severity findings, reports ready. Every sink is optional; with none, alerts
+# are only logged. Deliveries are retried (5 tries, 1 s to 30 s apart) in the background and
+# never hold up a session or a login.
+# Webhook: each alert POSTed as JSON. With a secret file (mode 600, first line), the body is
+# signed: header X-Fumidai-Signature: sha256=<hex HMAC-SHA256(secret, body)>.
+{webhook_url}
+{webhook_secret_file}
+webhook_timeout = "{webhook_timeout}"
+# Syslog (RFC 5424): "udp://HOST:PORT" or "unix:/dev/log"; facility user, daemon, auth,
+# authpriv or local0-local7.
+{syslog}
+syslog_facility = "{syslog_facility}"
+# Mail to the planning managers through an SMTP relay. smtp_tls: "starttls" (required),
+# "tls" or "none"; the port is 587, 465 or 25 accordingly unless smtp_port is set. The
+# password lives in a file (mode 600), never in this file.
+{smtp_host}
+{smtp_port}
+smtp_tls = "{smtp_tls}"
+{smtp_user}
+{smtp_password_file}
+smtp_timeout = "{smtp_timeout}"
+{mail_from}
+{mail_to}
+# CA certificates (PEM) trusted for https webhooks and SMTP TLS; unset: the system bundle.
+{tls_ca_file}
 "#,
         listen = c.gateway.listen,
         ui_listen = c.gateway.ui_listen,
@@ -431,7 +650,90 @@ filter = "{filter}"
             LogFormat::Json => "json",
         },
         filter = c.logging.filter,
+        webhook_url = setting(
+            "webhook_url",
+            a.webhook_url.as_ref().map(|u| quoted(&u.to_string())),
+            "\"https://alerts.hospital.example.jp/hooks/fumidai\"",
+        ),
+        webhook_secret_file = setting(
+            "webhook_secret_file",
+            a.webhook_secret_file
+                .as_ref()
+                .map(|p| quoted(&p.display().to_string())),
+            "\"/etc/fumidai/webhook-secret\"",
+        ),
+        webhook_timeout = humantime::format_duration(a.webhook_timeout),
+        syslog = setting(
+            "syslog",
+            a.syslog.as_ref().map(|t| quoted(&t.to_string())),
+            "\"udp://127.0.0.1:514\"",
+        ),
+        syslog_facility = a.syslog_facility.as_str(),
+        smtp_host = setting(
+            "smtp_host",
+            a.smtp_host.as_deref().map(quoted),
+            "\"mail.hospital.example.jp\"",
+        ),
+        smtp_port = setting("smtp_port", a.smtp_port.map(|p| p.to_string()), "587"),
+        smtp_tls = a.smtp_tls.as_str(),
+        smtp_user = setting(
+            "smtp_user",
+            a.smtp_user.as_deref().map(quoted),
+            "\"fumidai\"",
+        ),
+        smtp_password_file = setting(
+            "smtp_password_file",
+            a.smtp_password_file
+                .as_ref()
+                .map(|p| quoted(&p.display().to_string())),
+            "\"/etc/fumidai/smtp-password\"",
+        ),
+        smtp_timeout = humantime::format_duration(a.smtp_timeout),
+        mail_from = setting(
+            "mail_from",
+            a.mail_from.as_ref().map(|m| quoted(&m.to_string())),
+            "\"fumidai <fumidai@hospital.example.jp>\"",
+        ),
+        mail_to = setting(
+            "mail_to",
+            (!a.mail_to.is_empty()).then(|| {
+                let list: Vec<String> = a.mail_to.iter().map(|m| quoted(&m.to_string())).collect();
+                format!("[{}]", list.join(", "))
+            }),
+            "[\"planning-manager@hospital.example.jp\"]",
+        ),
+        tls_ca_file = setting(
+            "tls_ca_file",
+            a.tls_ca_file
+                .as_ref()
+                .map(|p| quoted(&p.display().to_string())),
+            "\"/etc/fumidai/hospital-ca.crt\"",
+        ),
     )
+}
+
+/// `key = value` when set, else the key commented out with an example.
+fn setting(key: &str, value: Option<String>, example: &str) -> String {
+    match value {
+        Some(value) => format!("{key} = {value}"),
+        None => format!("# {key} = {example}"),
+    }
+}
+
+/// A TOML basic string.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -457,6 +759,70 @@ mod tests {
             Config::parse(Path::new("t.toml"), "").unwrap(),
             Config::default()
         );
+    }
+
+    #[test]
+    fn the_alerts_section_round_trips_and_is_checked_as_a_whole() {
+        let text = r#"[alerts]
+webhook_url = "https://alerts.example.jp:8443/hook"
+webhook_secret_file = "webhook-secret"
+syslog = "unix:/dev/log"
+syslog_facility = "local3"
+smtp_host = "mail.example.jp"
+smtp_tls = "tls"
+smtp_user = "fumidai"
+smtp_password_file = "/etc/fumidai/smtp-password"
+mail_from = "fumidai <fumidai@example.jp>"
+mail_to = ["pm@example.jp", "計画 管理者 <pm2@example.jp>"]
+"#;
+        let c = Config::parse(Path::new("t.toml"), text).unwrap();
+        let a = &c.alerts;
+        assert_eq!(a.webhook_url.as_ref().unwrap().port, 8443);
+        assert_eq!(a.syslog, Some(SyslogTarget::Unix("/dev/log".into())));
+        assert_eq!(a.syslog_facility, Facility::Local3);
+        assert_eq!(a.smtp_tls, SmtpTls::Tls);
+        assert_eq!(a.mail_to.len(), 2);
+        assert_eq!(a.webhook_timeout, Duration::from_secs(10));
+        let parsed = Config::parse(Path::new("t.toml"), &commented_template(&c)).unwrap();
+        assert_eq!(parsed, c);
+        let template = commented_template(&Config::default());
+        assert!(template.contains("# smtp_host = "), "{template}");
+        assert!(template.contains("# webhook_url = "), "{template}");
+    }
+
+    #[test]
+    fn alerts_errors_name_the_key() {
+        let cases = [
+            ("webhook_url = \"ftp://x/\"", "webhook_url"),
+            ("webhook_url = \"https://u:p@x/\"", "webhook_secret_file"),
+            ("webhook_secret_file = \"s\"", "webhook_url is not"),
+            ("syslog = \"127.0.0.1:514\"", "syslog"),
+            ("syslog_facility = \"kern\"", "kern"),
+            ("smtp_tls = \"ssl\"", "ssl"),
+            ("smtp_host = \"m\"\nmail_to = [\"pm@x.jp\"]", "mail_from"),
+            ("smtp_host = \"m\"\nmail_from = \"f@x.jp\"", "mail_to"),
+            ("mail_to = [\"pm@x.jp\"]", "smtp_host"),
+            (
+                "smtp_host = \"m\"\nmail_from = \"f@x.jp\"\nmail_to = [\"not an address\"]",
+                "mail_to",
+            ),
+            (
+                "smtp_host = \"m\"\nmail_from = \"f@x.jp\"\nmail_to = [\"p@x.jp\"]\nsmtp_user = \"u\"",
+                "smtp_password_file",
+            ),
+            (
+                "smtp_host = \"m\"\nmail_from = \"f@x.jp\"\nmail_to = [\"p@x.jp\"]\nsmtp_tls = \"none\"\nsmtp_user = \"u\"\nsmtp_password_file = \"p\"",
+                "in clear",
+            ),
+            ("smtp_password = \"hunter2\"", "smtp_password"),
+        ];
+        for (body, key) in cases {
+            let text = format!("[alerts]\n{body}\n");
+            let err = Config::parse(Path::new("/etc/fumidai.toml"), &text).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.contains(key), "{shown} should name {key}");
+            assert!(shown.starts_with("/etc/fumidai.toml:"), "{shown}");
+        }
     }
 
     #[test]

@@ -20,12 +20,14 @@
 //! - [`ssh_ca`]: fumidai's SSH user CA, signing per-session certificates for targets.
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
 //! - [`metrics`]: Prometheus counters and gauges.
+//! - [`alerts`]: alerts to a webhook, syslog and e-mail, never blocking (R-17.1-ALERT).
 //! - [`cli`]: the `fumidai` command line.
 //!
 //! # What this crate does not do
 //!
 //! It holds no business rules (ask `policy`) and no SQL (ask `store`).
 
+pub mod alerts;
 pub mod auth;
 pub mod clamd;
 pub mod cli;

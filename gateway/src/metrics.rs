@@ -15,6 +15,14 @@ pub const LOGINS: &str = "fumidai_logins_total";
 /// SSH connections open now.
 pub const SSH_CONNECTIONS: &str = "fumidai_ssh_connections";
 
+/// Alerts raised, by `kind` (R-17.1-ALERT).
+pub const ALERTS: &str = "fumidai_alerts_total";
+/// Alerts dropped for a `sink` because its queue was full: its deliveries have been
+/// failing for long; look at the log.
+pub const ALERTS_DROPPED: &str = "fumidai_alerts_dropped_total";
+/// Alert deliveries by `sink` and `outcome` (`delivered`, or `failed` after the retries).
+pub const ALERT_DELIVERIES: &str = "fumidai_alert_deliveries_total";
+
 /// Installs the process-wide recorder and returns the handle that renders it. Installing
 /// twice (in tests) keeps the first recorder and returns a fresh, detached handle.
 pub fn install() -> PrometheusHandle {

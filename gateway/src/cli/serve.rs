@@ -15,6 +15,8 @@ use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use super::context::Context;
+use crate::alerts::Alerts;
+use crate::alerts::settings::Settings as AlertSettings;
 use crate::auth::Authenticator;
 use crate::clamd::Scanner;
 use crate::config::{LogFormat, LoggingSection};
@@ -73,6 +75,10 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         );
     }
     let scanner = start_scanner(config).await?;
+    // R-17.1-ALERT: secrets and CAs are read now; a missing file stops the start.
+    let alerts = Alerts::start(
+        AlertSettings::load(&config.alerts, ctx.dir.root()).context("cannot set up [alerts]")?,
+    );
 
     let revocations = Revocations::default();
     let tls_settings = ServerTlsSettings {
@@ -94,10 +100,10 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         auth_timeout: config.limits.login_grace,
         ..SshSettings::default()
     };
-    let authenticator = Arc::new(Authenticator::new(
-        Arc::clone(&store),
-        config.auth.lockout_policy(),
-    ));
+    let authenticator = Arc::new(
+        Authenticator::new(Arc::clone(&store), config.auth.lockout_policy())
+            .with_alerts(alerts.clone()),
+    );
     let live = Registry::default();
     let proxy = Arc::new(ProxyContext {
         live: live.clone(),
@@ -112,12 +118,14 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         scanner: scanner.as_ref().map(|(scanner, _)| Arc::clone(scanner)),
         emergency_max: chrono::Duration::from_std(config.limits.emergency_max)
             .unwrap_or(policy::plan::emergency::DEFAULT_MAX),
+        alerts: alerts.clone(),
     });
     // Live sessions: idle time-out, window end, maximum length, and kills requested by
     // `fumidai session kill` from another process or node (R-10.2-TIMEOUT).
     tokio::spawn(
         Watcher::new(live.clone(), config.limits.session_limits())
             .with_kills(Arc::clone(&store))
+            .with_alerts(alerts.clone())
             .run(),
     );
     // R-10-5: plans whose window is over are closed and reported without anyone asking.
@@ -125,6 +133,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         Arc::clone(&store),
         ctx.dir.clone(),
         Arc::new(load_signing_key(&ctx.dir)?),
+        alerts.clone(),
     ));
     let ssh = Arc::new(
         SshService::new(

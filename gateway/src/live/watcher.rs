@@ -11,6 +11,7 @@ use tokio::time::MissedTickBehavior;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::registry::{Entry, Registry};
+use crate::alerts::{Alert, Alerts};
 
 /// How often the limits are checked and the store asked for kill requests: a kill from
 /// another process takes effect within about this long.
@@ -35,6 +36,8 @@ pub struct Watcher {
     store_failing: bool,
     /// Polls failed in a row; past [`STORE_FAILURES_TOLERATED`] live sessions end.
     store_failures: u32,
+    /// Where executed kills are raised (R-17.1-ALERT); only logged unless set.
+    alerts: Alerts,
 }
 
 impl Watcher {
@@ -46,7 +49,15 @@ impl Watcher {
             kills: None,
             store_failing: false,
             store_failures: 0,
+            alerts: Alerts::log_only(),
         }
+    }
+
+    /// Raises an alert for every kill it executes (R-17.1-ALERT).
+    #[must_use]
+    pub fn with_alerts(mut self, alerts: Alerts) -> Self {
+        self.alerts = alerts;
+        self
     }
 
     /// Also executes the kill requests found in `store`.
@@ -139,6 +150,14 @@ impl Watcher {
                 reason = %request.reason,
                 "executing a kill request"
             );
+            self.alerts.raise(Alert::session_killed(
+                entry.id,
+                &entry.engineer,
+                &entry.target,
+                entry.plan,
+                &request.requested_by,
+                &request.reason,
+            ));
             self.spawn_end(&entry, EndReason::Killed);
         }
     }

@@ -1,8 +1,8 @@
 //! Emergency access at admission (事後承認, R-10.1-APPROVE, R-11-1): no plan admits the
 //! engineer, who declared an emergency with a reason. If their vendor may, an emergency plan
 //! is opened now (`policy::plan::emergency`) — active at once, for `[limits] emergency_max`,
-//! nothing beyond a terminal — the alert goes out (log `ALERT`, `plan.emergency` in the audit
-//! chain), and the session starts under it. An operator approves it afterwards
+//! nothing beyond a terminal — the alert goes out (`[alerts]`, and `plan.emergency` in the
+//! audit chain), and the session starts under it. An operator approves it afterwards
 //! (`fumidai plan approve`); the report flags it.
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,9 @@ use policy::ids::{Login, PlanId, TargetName};
 use policy::plan::{Allowances, PlanError, emergency};
 use serde_json::json;
 use store::{Actor, AuditKind};
-use tracing::warn;
+use tracing::info;
+
+use crate::alerts::Alert;
 
 use super::session::{ProxyContext, Refusal, unavailable};
 
@@ -74,10 +76,9 @@ impl ProxyContext {
             .submit_plan(plan, &Actor::Person(engineer.clone()))
             .await
             .map_err(|e| unavailable("store", &e))?;
-        warn!(
-            %engineer, %target, plan_id = %stored.id, reason, denied = denied.as_str(),
-            "ALERT: emergency access declared; the plan must be approved afterwards"
-        );
+        info!(plan_id = %stored.id, denied = denied.as_str(), "emergency plan opened; it must be approved afterwards");
+        self.alerts
+            .raise(Alert::emergency_access(engineer, target, reason).with_plan(stored.id));
         Ok((stored.id, stored.ends_at, stored.allow))
     }
 

@@ -45,6 +45,8 @@ pub struct ProxyContext {
     pub scanner: Option<Arc<crate::clamd::Scanner>>,
     /// How long an emergency session may last (`[limits] emergency_max`, R-10.1-APPROVE).
     pub emergency_max: chrono::Duration,
+    /// Where a host key mismatch is raised (R-17.1-ALERT).
+    pub alerts: crate::alerts::Alerts,
 }
 
 /// An admitted, connected session.
@@ -158,7 +160,9 @@ impl ProxyContext {
             Ok(connection) => connection,
             Err(TargetError::HostKeyMismatch { presented, pinned }) => {
                 // R-13-9/10: somebody may be in the middle. An operator must look at this.
-                warn!(%target, %presented, %pinned, "ALERT: target host key does not match the pinned key");
+                self.alerts.raise(crate::alerts::Alert::host_key_mismatch(
+                    engineer, target, plan, &presented, &pinned,
+                ));
                 self.audit(AuditKind::HostKeyMismatch, engineer, target, json!({ "presented": presented, "pinned": pinned, "plan_id": plan.to_string() }))
                     .await;
                 return Err(Refusal {

@@ -110,10 +110,14 @@ pub const DUE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// `serve`'s loop: every [`DUE_EVERY`], produces the report of every plan that is due. A
 /// plan that can't be reported yet (a session still ending) is tried again next time;
 /// other failures are logged and retried too.
+///
+/// Each report produced raises `report_ready`, and each high or critical finding in it a
+/// `high_severity_finding` alert (R-17.1-ALERT).
 pub async fn run_due(
     store: std::sync::Arc<dyn Store>,
     dir: DataDir,
     key: std::sync::Arc<SigningKey>,
+    alerts: crate::alerts::Alerts,
 ) {
     let mut tick = tokio::time::interval(DUE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -130,11 +134,41 @@ pub async fn run_due(
             match produce(store.as_ref(), &dir, &key, &id, Utc::now()).await {
                 Ok(report) => {
                     tracing::info!(plan = %id, sha256 = %report.sha256, "reconciliation report produced");
+                    raise_report_alerts(&alerts, &report, &key);
                 }
                 Err(ReportError::SessionLive(_)) => {}
                 Err(error) => tracing::warn!(plan = %id, %error, "reconciliation report failed"),
             }
         }
+    }
+}
+
+/// The alerts a new report raises: it is ready, and each high or critical finding.
+fn raise_report_alerts(alerts: &crate::alerts::Alerts, report: &StoredReport, key: &SigningKey) {
+    use crate::alerts::{Alert, AlertKind};
+    let plan = report.plan;
+    alerts.raise(Alert::report_ready(plan, &format!("fumidai report {plan}")));
+    let Ok(body) = body::open(report, &key.verifying_key()) else {
+        return;
+    };
+    for f in body
+        .findings
+        .iter()
+        .filter(|f| f.severity == "high" || f.severity == "critical")
+    {
+        let mut alert = Alert::new(
+            AlertKind::HighSeverityFinding,
+            format!("重大な指摘: 作業計画 {plan}: {}", f.message_ja),
+            format!("High-severity finding, plan {plan}: {}", f.message_en),
+        )
+        .with_plan(plan)
+        .with_detail(
+            json!({ "kind": f.kind, "requirement": f.requirement, "severity": f.severity }),
+        );
+        if let Some(session) = f.session.as_deref().and_then(|s| s.parse().ok()) {
+            alert = alert.with_session(session);
+        }
+        alerts.raise(alert);
     }
 }
 
