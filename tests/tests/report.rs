@@ -214,6 +214,39 @@ text = "再起動する"
         shown.contains("confirmed") && shown.contains("mana"),
         "{shown}"
     );
+
+    // `audit verify` checks the stored report against the chain: a report changed in the
+    // database after the fact is named (python3's sqlite3 stands in for a hostile DBA).
+    let verified = gw.cli_ok(&["audit", "verify"]);
+    assert!(
+        verified.contains("reports: 1 sealed, 1 intact"),
+        "{verified}"
+    );
+    let db = gw.data.join("fumidai.db");
+    let tamper = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect({:?}); \
+             c.execute(\"UPDATE reports SET body = replace(body, 'shred', 'ls') WHERE plan_id = ?\", ({id:?},)); \
+             c.commit()",
+            db.display().to_string()
+        ))
+        .status()
+        .unwrap();
+    assert!(tamper.success());
+    let out = gw.cli(&["audit", "verify"]);
+    assert!(
+        !out.status.success(),
+        "a changed report passed audit verify"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("report BROKEN"),
+        "{out:?}"
+    );
+    assert!(
+        !gw.cli(&["report", &id]).status.success(),
+        "a changed report was shown"
+    );
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub(crate) async fn run(ctx: &Context, cmd: AuditCommand, out: Output) -> anyhow
             if let AuditVerification::Broken { seq, .. } = verdict {
                 bail!("audit chain broken at record {seq}");
             }
-            verify_recordings(ctx, out).await
+            verify_recordings(ctx, out).await?;
+            verify_reports(ctx, out).await
         }
         AuditCommand::Tail { n } => {
             let records = ctx.store.audit_tail(n).await?;
@@ -54,6 +55,57 @@ pub(crate) async fn run(ctx: &Context, cmd: AuditCommand, out: Output) -> anyhow
             })
         }
     }
+}
+
+/// R-10-5: every stored reconciliation report must still be the one the chain recorded
+/// (`report.produced`: its SHA-256) and carry the gateway's signature over it.
+async fn verify_reports(ctx: &Context, out: Output) -> anyhow::Result<()> {
+    let key = verifying_key(&ctx.dir)?;
+    let produced: Vec<_> = ctx
+        .store
+        .audit_tail(u32::MAX)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == store::AuditKind::ReportProduced.as_str())
+        .collect();
+    let mut broken = Vec::new();
+    for record in &produced {
+        let recorded = record
+            .detail
+            .get("sha256")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let problem = match record.subject.parse::<policy::ids::PlanId>() {
+            Err(_) => Some("the record names no plan".to_owned()),
+            Ok(plan) => match ctx.store.report(&plan).await? {
+                None => Some("the report is missing".to_owned()),
+                Some(report) if report.sha256 != recorded => {
+                    Some("the stored report is not the one recorded".to_owned())
+                }
+                Some(report) => crate::report::body::open(&report, &key).err(),
+            },
+        };
+        if let Some(problem) = problem {
+            broken.push(format!(
+                "record {} (plan {}): {problem}",
+                record.seq, record.subject
+            ));
+        }
+    }
+    if !out.json {
+        println!(
+            "reports: {} sealed, {} intact",
+            produced.len(),
+            produced.len() - broken.len()
+        );
+    }
+    if let Some(first) = broken.first() {
+        for line in &broken {
+            eprintln!("report BROKEN: {line}");
+        }
+        bail!("a reconciliation report no longer matches its seal: {first}");
+    }
+    Ok(())
 }
 
 /// R-17-2: every sealed recording must still match its seal — the statement signed by the
