@@ -32,6 +32,33 @@ pub struct Config {
     pub logging: LoggingSection,
     /// Where alerts go (R-17.1-ALERT).
     pub alerts: AlertsSection,
+    /// The reconciliation report (R-10-5).
+    pub report: ReportSection,
+}
+
+/// `[report]`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSection {
+    /// The hospital's own risk rules (a TOML file in the shipped format, see
+    /// `policy/src/risk/default_rules.toml`; relative to the data directory). Absent: the
+    /// shipped rules. `serve` refuses to start with a file that doesn't load, and every
+    /// rule's examples must hold.
+    pub risk_rules: Option<std::path::PathBuf>,
+}
+
+impl ReportSection {
+    /// The risk rules reports use: the file's, or the shipped ones.
+    pub fn rules(&self, data_dir: &std::path::Path) -> anyhow::Result<policy::risk::RuleSet> {
+        let Some(path) = &self.risk_rules else {
+            return Ok(policy::risk::RuleSet::shipped());
+        };
+        let path = data_dir.join(path);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("[report] risk_rules {}: {e}", path.display()))?;
+        policy::risk::RuleSet::parse(&text)
+            .map_err(|e| anyhow::anyhow!("[report] risk_rules {}: {e}", path.display()))
+    }
 }
 
 /// `[gateway]`
@@ -568,6 +595,8 @@ idle_timeout = "{idle}"
 max_session = "{max_session}"
 # Engineers are warned this long before their session is cut at the window's end.
 window_warning = "{window_warning}"
+# Longest emergency session (user name ENGINEER:TARGET:emergency, R-10.1-APPROVE).
+emergency_max = "{emergency_max}"
 
 [auth]
 # Consecutive failed logins that lock an account, and for how long (R-14-6(6)).
@@ -596,6 +625,12 @@ max_scan_size = {max_scan_size}
 # "text" or "json"; filter like "info" or "fumidai_gateway=debug,info" (RUST_LOG overrides).
 format = "{format}"
 filter = "{filter}"
+
+[report]
+# The reconciliation report (R-10-5) checks commands against risk rules. To use the
+# hospital's own (a TOML file in the shipped format, relative to the data directory; every
+# rule's examples must hold, or serve refuses to start):
+{risk_rules}
 
 [alerts]
 # Alerts (R-17.1-ALERT): emergency access, lock-outs, target host key mismatches, killed
@@ -636,6 +671,11 @@ smtp_timeout = "{smtp_timeout}"
         idle = humantime::format_duration(c.limits.idle_timeout),
         max_session = humantime::format_duration(c.limits.max_session),
         window_warning = humantime::format_duration(c.limits.window_warning),
+        emergency_max = humantime::format_duration(c.limits.emergency_max),
+        risk_rules = match &c.report.risk_rules {
+            Some(path) => format!("risk_rules = {:?}", path.display().to_string()),
+            None => "# risk_rules = \"risk-rules.toml\"".to_owned(),
+        },
         threshold = c.auth.lockout_threshold,
         lock = humantime::format_duration(c.auth.lockout_duration),
         days = c.certificates.client_days,
@@ -748,6 +788,10 @@ mod tests {
         c.database.url = "postgres://fumidai@db/fumidai".into();
         c.limits.max_session = Duration::from_secs(90 * 60);
         c.limits.window_warning = Duration::from_secs(2 * 60);
+        c.limits.emergency_max = Duration::from_secs(3600);
+        let parsed = Config::parse(Path::new("t.toml"), &commented_template(&c)).unwrap();
+        assert_eq!(parsed, c);
+        c.report.risk_rules = Some("rules/hospital.toml".into());
         let parsed = Config::parse(Path::new("t.toml"), &commented_template(&c)).unwrap();
         assert_eq!(parsed, c);
         c.transfers.clamd_socket = Some(ClamdSocket::Unix("/run/clamav/clamd.ctl".into()));
@@ -906,5 +950,61 @@ mail_to = ["pm@example.jp", "計画 管理者 <pm2@example.jp>"]
                 "{shown}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    #![allow(clippy::unwrap_used, reason = "unit tests")]
+
+    use super::*;
+
+    const ONE_RULE: &str = r#"
+[[rule]]
+id = "his-export"
+category = "data-export"
+severity = "critical"
+requirement = "R-10-2"
+title_ja = "電子カルテの書き出し"
+title_en = "EHR export"
+pattern = '^his-export(\s|$)'
+examples = ["his-export --all"]
+counter_examples = ["his-status"]
+"#;
+
+    // The hospital's own rules replace the shipped ones; a file that doesn't load names
+    // the key and the file.
+    #[test]
+    fn risk_rules_come_from_the_hospitals_file_or_the_shipped_set() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            ReportSection::default()
+                .rules(dir.path())
+                .unwrap()
+                .rules()
+                .len()
+                > 30
+        );
+        std::fs::write(dir.path().join("rules.toml"), ONE_RULE).unwrap();
+        let own = ReportSection {
+            risk_rules: Some("rules.toml".into()),
+        };
+        let rules = own.rules(dir.path()).unwrap();
+        assert_eq!(rules.rules().len(), 1);
+        assert_eq!(rules.classify("sudo his-export --all").len(), 1);
+        std::fs::write(
+            dir.path().join("rules.toml"),
+            ONE_RULE.replace("his-export --all", "x"),
+        )
+        .unwrap();
+        let err = own.rules(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("[report] risk_rules") && err.contains("rules.toml"),
+            "{err}"
+        );
+        let missing = ReportSection {
+            risk_rules: Some("nope.toml".into()),
+        };
+        assert!(missing.rules(dir.path()).is_err());
     }
 }

@@ -94,7 +94,16 @@ async fn show(
     to: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let key = super::serve::load_signing_key(&ctx.dir)?;
-    let report = reports::produce(ctx.store.as_ref(), &ctx.dir, &key, &plan, Utc::now()).await?;
+    let rules = ctx.config.report.rules(ctx.dir.root())?;
+    let report = reports::produce(
+        ctx.store.as_ref(),
+        &ctx.dir,
+        &key,
+        &rules,
+        &plan,
+        Utc::now(),
+    )
+    .await?;
     let body = body::open(&report, &key.verifying_key())
         .map_err(|e| anyhow::anyhow!("report for plan {plan}: {e} / 報告書の封印が一致しません"))?;
     let text = match format {

@@ -133,6 +133,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         Arc::clone(&store),
         ctx.dir.clone(),
         Arc::new(load_signing_key(&ctx.dir)?),
+        Arc::new(config.report.rules(ctx.dir.root())?),
         alerts.clone(),
     ));
     let ssh = Arc::new(

@@ -143,9 +143,15 @@ pub struct FindingEntry {
 }
 
 impl ReportBody {
-    /// Reconciles the facts with the shipped risk rules and builds the report.
-    pub fn build(plan: &Plan, facts: &Facts, audit_head: &str, now: DateTime<Utc>) -> Self {
-        let r: Reconciliation = reconcile(&facts.plan, &facts.sessions, &RuleSet::shipped());
+    /// Reconciles the facts with `rules` and builds the report.
+    pub fn build(
+        plan: &Plan,
+        facts: &Facts,
+        rules: &RuleSet,
+        audit_head: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let r: Reconciliation = reconcile(&facts.plan, &facts.sessions, rules);
         let sessions = facts
             .sessions
             .iter()
@@ -342,7 +348,7 @@ mod tests {
             sessions: Vec::new(),
             seals: HashMap::new(),
         };
-        ReportBody::build(&plan, &facts, "1:00", now)
+        ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now)
     }
 
     // The stored bytes are the sealed bytes: a changed body or another key is detected.

@@ -27,6 +27,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use policy::ids::PlanId;
 use policy::plan::{self, Plan, PlanStatus};
+use policy::risk::RuleSet;
 use serde_json::json;
 use store::{Actor, Store, StoredReport};
 
@@ -62,6 +63,7 @@ pub async fn produce(
     store: &dyn Store,
     dir: &DataDir,
     key: &SigningKey,
+    rules: &RuleSet,
     plan_id: &PlanId,
     now: DateTime<Utc>,
 ) -> Result<StoredReport, ReportError> {
@@ -92,7 +94,7 @@ pub async fn produce(
         .next()
         .map(|r| format!("{}:{}", r.seq, r.hash))
         .unwrap_or_default();
-    let body = ReportBody::build(&reported, &facts, &head, now);
+    let body = ReportBody::build(&reported, &facts, rules, &head, now);
     let report = body.seal(key)?;
     let summary = json!({
         "findings": body.findings.len(),
@@ -117,6 +119,7 @@ pub async fn run_due(
     store: std::sync::Arc<dyn Store>,
     dir: DataDir,
     key: std::sync::Arc<SigningKey>,
+    rules: std::sync::Arc<RuleSet>,
     alerts: crate::alerts::Alerts,
 ) {
     let mut tick = tokio::time::interval(DUE_EVERY);
@@ -131,7 +134,7 @@ pub async fn run_due(
             }
         };
         for id in due(&plans, Utc::now()) {
-            match produce(store.as_ref(), &dir, &key, &id, Utc::now()).await {
+            match produce(store.as_ref(), &dir, &key, &rules, &id, Utc::now()).await {
                 Ok(report) => {
                     tracing::info!(plan = %id, sha256 = %report.sha256, "reconciliation report produced");
                     raise_report_alerts(&alerts, &report, &key);
