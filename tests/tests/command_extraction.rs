@@ -128,6 +128,32 @@ fn commands_typed_in_bash_are_extracted_from_the_recording() {
         "recording: {}",
         std::fs::read_to_string(&casts[0]).unwrap()
     );
+
+    // The reconciliation report reads the same lines, in session time, none uncertain.
+    let sessions: serde_json::Value =
+        serde_json::from_str(&gw.cli_ok(&["--json", "session", "list"])).unwrap();
+    let session = &sessions[0];
+    let id: uuid::Uuid = session["id"].as_str().unwrap().parse().unwrap();
+    let started: chrono::DateTime<chrono::Utc> =
+        session["started_at"].as_str().unwrap().parse().unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let facts = fumidai_gateway::report::commands::of_session(
+        &gw.data.join("recordings"),
+        id,
+        started,
+        (started.date_naive(), today),
+    )
+    .unwrap();
+    let texts: Vec<&str> = facts.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        want.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>()
+    );
+    assert!(facts.iter().all(|c| !c.uncertain), "{facts:?}");
+    assert!(
+        facts.windows(2).all(|w| w[0].offset <= w[1].offset),
+        "{facts:?}"
+    );
 }
 
 /// Every file under `dir` whose name ends with `suffix`.
