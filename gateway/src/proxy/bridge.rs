@@ -26,7 +26,8 @@ use tracing::{debug, info, warn};
 use super::inspection::{ChannelInspector, InspectError};
 use super::scp::ScpSourceInspector;
 use super::sftp::{Action, FileChange, SftpInspector};
-use crate::clamd::{Scan, Scanner, Verdict};
+use super::upload_scan::{ScanSlot, scan_feed, scan_verdict};
+use crate::clamd::Scanner;
 
 /// What a channel was opened for, known when its shell, command or subsystem starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -569,52 +570,6 @@ async fn begin<T: SessionTap>(
         return Err(Up::Tap(error));
     }
     Ok(())
-}
-
-/// One upload's virus scan: streaming, or failed (why, kept for the verdict).
-enum ScanSlot {
-    Streaming(Scan),
-    Failed(String),
-}
-
-/// Streams an upload's next bytes to clamd, starting its scan on the first. A failure is
-/// kept and becomes the verdict: the upload is refused at its close (R-10-6, fail closed).
-async fn scan_feed(
-    scanner: Option<&Scanner>,
-    scans: &mut HashMap<Bytes, ScanSlot>,
-    handle: Bytes,
-    data: &[u8],
-) {
-    let Some(scanner) = scanner else {
-        return;
-    };
-    if !scans.contains_key(&handle) {
-        let slot = match scanner.start().await {
-            Ok(scan) => ScanSlot::Streaming(scan),
-            Err(e) => ScanSlot::Failed(format!("no verdict: {e}")),
-        };
-        scans.insert(handle.clone(), slot);
-    }
-    if let Some(slot) = scans.get_mut(&handle)
-        && let ScanSlot::Streaming(scan) = slot
-        && let Err(e) = scan.feed(data).await
-    {
-        *slot = ScanSlot::Failed(format!("no verdict: {e}"));
-    }
-}
-
-/// The verdict on an upload being closed: `Err` with the signature found or why there is
-/// no verdict. An upload with no bytes was never streamed and is clean.
-async fn scan_verdict(scans: &mut HashMap<Bytes, ScanSlot>, handle: &Bytes) -> Result<(), String> {
-    match scans.remove(handle) {
-        None => Ok(()),
-        Some(ScanSlot::Failed(why)) => Err(why),
-        Some(ScanSlot::Streaming(scan)) => match scan.finish().await {
-            Ok(Verdict::Clean) => Ok(()),
-            Ok(Verdict::Infected { signature }) => Err(format!("virus found: {signature}")),
-            Err(e) => Err(format!("no verdict: {e}")),
-        },
-    }
 }
 
 /// The channel's inspector, once its work started; shared by both loops.

@@ -17,3 +17,4 @@ pub mod scp;
 pub mod session;
 pub mod sftp;
 pub mod target;
+mod upload_scan;
