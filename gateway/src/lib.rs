@@ -20,6 +20,7 @@
 //! - [`ssh_ca`]: fumidai's SSH user CA, signing per-session certificates for targets.
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
 //! - [`metrics`]: Prometheus counters and gauges.
+//! - [`compliance`]: the compliance evidence: each requirement ID, met or not here, and why.
 //! - [`cli`]: the `fumidai` command line.
 //!
 //! # What this crate does not do
@@ -29,6 +30,7 @@
 pub mod auth;
 pub mod clamd;
 pub mod cli;
+pub mod compliance;
 pub mod config;
 pub mod connect;
 pub mod datadir;
