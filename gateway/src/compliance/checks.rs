@@ -160,7 +160,7 @@ pub fn assess(config: &Config, c: &Counts, audit: &AuditHead) -> Vec<Check> {
             Status::Partial,
             "ファイル転送・ポート転送は作業計画が許可した場合のみ、アップロードは検査 / transfers \
              and forwarding only as the plan allows; uploads inspected",
-            vec![ev("[transfers] clamd_socket", clamd)],
+            vec![ev("ウイルス検査の設定 / malware scan configured", clamd)],
             Some(
                 "RDP（ドライブ・クリップボード等のリダイレクト制御）は未実装。保守端末自体の対策は契約で確認 / \
                  RDP (and blocking its drive/clipboard redirection) is not implemented yet; the \
