@@ -21,6 +21,7 @@
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
 //! - [`metrics`]: Prometheus counters and gauges.
 //! - [`alerts`]: alerts to a webhook, syslog and e-mail, never blocking (R-17.1-ALERT).
+//! - [`compliance`]: the compliance evidence: each requirement ID, met or not here, and why.
 //! - [`cli`]: the `fumidai` command line.
 //!
 //! # What this crate does not do
@@ -31,6 +32,7 @@ pub mod alerts;
 pub mod auth;
 pub mod clamd;
 pub mod cli;
+pub mod compliance;
 pub mod config;
 pub mod connect;
 pub mod datadir;

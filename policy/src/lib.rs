@@ -30,6 +30,8 @@
 //!   changes, log tampering, transfers, security tools off).
 //! - [`reconcile`]: a plan against what its sessions did, as findings with severity,
 //!   requirement and evidence, and each planned step's evidence (R-10-5).
+//! - [`review`]: the account review (R-14-8): dormant engineers, certificates about to
+//!   expire, vendors without plans, operators without TOTP.
 //!
 //! # What this crate does not do
 //!
@@ -50,6 +52,7 @@ pub mod password;
 pub mod plan;
 pub mod reconcile;
 pub mod requirement;
+pub mod review;
 pub mod risk;
 pub mod target;
 pub mod target_menu;

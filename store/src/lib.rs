@@ -27,6 +27,7 @@ mod sql;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
@@ -88,6 +89,10 @@ pub trait Store: Send + Sync {
         attempt: &LoginAttempt,
         lockout: &LockoutPolicy,
     ) -> Result<FailureRecorded>;
+    /// Each login's latest successful login, by login, read from the audit trail's
+    /// `login.success` records (so it is as trustworthy as the chain). Logins that never
+    /// succeeded are absent. The account review (R-14-8) uses it.
+    async fn last_logins(&self) -> Result<Vec<(Login, DateTime<Utc>)>>;
 
     /// Records an issued client certificate, with its audit event. The login must name an
     /// account ([`Error::NotFound`]); a serial already recorded is [`Error::AlreadyExists`].

@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod cert;
+mod compliance;
 mod connect;
 mod context;
 mod init;
@@ -13,6 +14,7 @@ mod output;
 mod plan;
 mod play;
 mod report;
+mod review;
 mod serve;
 mod session;
 mod ssh_ca;
@@ -81,6 +83,11 @@ pub enum Command {
     /// A plan's reconciliation report (照合報告書): show (produced once the window is
     /// over), confirm as planning manager, list overdue ones.
     Report(report::ReportArgs),
+    /// Account review (アカウント棚卸し, R-14-8): dormant engineers, certificates expiring
+    /// soon, vendors without plans, operators without TOTP.
+    Review(review::ReviewArgs),
+    /// Compliance evidence (適合状況) for every requirement ID: met or not here, and why.
+    Compliance,
     /// fumidai's SSH user CA, which targets registered with `--auth cert` trust.
     #[command(subcommand)]
     SshCa(ssh_ca::SshCaCommand),
@@ -135,6 +142,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(cmd) => audit::run(&Context::open(&cli.data_dir).await?, cmd, out).await,
         Command::Play(args) => play::run(&Context::open(&cli.data_dir).await?, args, out).await,
         Command::Report(args) => report::run(&Context::open(&cli.data_dir).await?, args, out).await,
+        Command::Review(args) => review::run(&Context::open(&cli.data_dir).await?, args, out).await,
+        Command::Compliance => compliance::run(&Context::open(&cli.data_dir).await?, out).await,
         Command::SshCa(cmd) => ssh_ca::run(&cli.data_dir, cmd, out),
         Command::Connect(args) => connect::run(args).await,
     }

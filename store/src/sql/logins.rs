@@ -2,6 +2,7 @@
 //! once only) and the failure count and lock-out on failure (R-14-6(6)). `policy` decides;
 //! this stores the decision atomically with its audit records.
 
+use chrono::{DateTime, Utc};
 use policy::ids::Login;
 use policy::lockout::{AfterFailure, FailureState, LockoutPolicy, after_failure};
 use policy::login::LoginRejection;
@@ -9,7 +10,7 @@ use policy::totp::TimeStep;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::convert::{count_from_db, from_micros_opt, to_micros};
+use super::convert::{count_from_db, from_micros, from_micros_opt, parse, to_micros};
 use super::{Backend, SqlStore, audit_log};
 use crate::audit::{AuditEvent, AuditKind, format_time};
 use crate::error::{Error, Result};
@@ -138,6 +139,25 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(outcome)
+    }
+}
+
+impl SqlStore {
+    pub(super) async fn select_last_logins(&self) -> Result<Vec<(Login, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT subject, MAX(at) AS last_at FROM audit_log WHERE kind = $1 \
+             GROUP BY subject ORDER BY subject",
+        )
+        .bind(AuditKind::LoginSuccess.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let login = parse("audit_log.subject", &row.try_get::<String, _>("subject")?)?;
+                let at = from_micros("audit_log.at", row.try_get("last_at")?)?;
+                Ok((login, at))
+            })
+            .collect()
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Store`] for [`SqlStore`]: each method forwards to the file that owns its concern.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
@@ -72,6 +73,10 @@ impl Store for SqlStore {
     ) -> Result<FailureRecorded> {
         self.record_failure(attempted, reason, attempt, lockout)
             .await
+    }
+
+    async fn last_logins(&self) -> Result<Vec<(Login, DateTime<Utc>)>> {
+        self.select_last_logins().await
     }
 
     async fn add_certificate(

@@ -15,6 +15,7 @@ on_both_backends!(
     success_resets_the_count,
     failures_that_say_nothing_about_secrets_are_not_counted,
     unknown_logins_are_audited_without_error,
+    last_logins_come_from_the_audit_trail,
 );
 
 async fn a_step_is_claimed_once(db: TestDb) {
@@ -325,4 +326,47 @@ async fn unknown_logins_are_audited_without_error(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(db.store.audit_tail(1).await.unwrap()[0].subject.len(), 128);
+}
+
+async fn last_logins_come_from_the_audit_trail(db: TestDb) {
+    with_alice(&db).await;
+    db.store
+        .add_account(engineer("bob", "acme", b"bob-secret-0123456789"), &cli())
+        .await
+        .unwrap();
+    assert!(db.store.last_logins().await.unwrap().is_empty());
+
+    let alice = login("alice");
+    let before = chrono::Utc::now() - Duration::seconds(1);
+    let claim = db
+        .store
+        .record_login_success(&alice, TimeStep(100), &attempt(t0()))
+        .await;
+    assert_eq!(claim.unwrap(), StepClaim::Claimed);
+    let first = db.store.last_logins().await.unwrap();
+    assert_eq!(first.len(), 1, "bob never logged in: {first:?}");
+    let (who, at) = first[0].clone();
+    assert_eq!(who, alice);
+    assert!(at >= before && at <= chrono::Utc::now(), "{at}");
+
+    // A failure is not a login; a later success moves the time on.
+    db.store
+        .record_login_failure(
+            "alice",
+            LoginRejection::WrongPassword,
+            &attempt(t0()),
+            &LockoutPolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(db.store.last_logins().await.unwrap(), first);
+    let claim = db
+        .store
+        .record_login_success(&alice, TimeStep(101), &attempt(t0()))
+        .await;
+    assert_eq!(claim.unwrap(), StepClaim::Claimed);
+    let second = db.store.last_logins().await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].0, alice);
+    assert!(second[0].1 >= at);
 }

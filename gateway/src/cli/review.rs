@@ -1,0 +1,165 @@
+//! `fumidai review`: the account review (アカウント棚卸し, R-14-8) — engineers with no login
+//! for a long time, certificates about to expire, vendors with no plan for a year,
+//! operators without TOTP. `policy::review` decides; this gathers the facts and prints.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use policy::jst;
+use policy::review::{
+    self, AccountFacts, CertificateFacts, Facts, ReviewItem, ReviewKind, Thresholds, VendorFacts,
+};
+use serde::Serialize;
+
+use super::context::Context;
+use super::output::Output;
+
+/// `fumidai review [--dormant-days N] [--cert-days N] [--vendor-days N]`
+#[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    /// An enabled engineer with no login for this many days (counted from creation when
+    /// never logged in) is dormant.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub dormant_days: u32,
+    /// Unrevoked certificates expiring within this many days, and not renewed, are listed.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub cert_days: u32,
+    /// A vendor with no plan submitted for this many days (counted from registration) is
+    /// listed.
+    #[arg(long, default_value_t = 365, value_name = "DAYS")]
+    pub vendor_days: u32,
+}
+
+impl ReviewArgs {
+    /// As the policy's thresholds.
+    pub(crate) fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            dormant: Duration::days(i64::from(self.dormant_days)),
+            cert_expiry: Duration::days(i64::from(self.cert_days)),
+            vendor_idle: Duration::days(i64::from(self.vendor_days)),
+        }
+    }
+}
+
+/// What `review` prints (and `--json` gives).
+#[derive(Debug, Serialize)]
+pub(crate) struct Review {
+    /// When the review was taken.
+    pub(crate) at: DateTime<Utc>,
+    /// The thresholds, in days.
+    pub(crate) dormant_days: u32,
+    /// See [`ReviewArgs::cert_days`].
+    pub(crate) cert_days: u32,
+    /// See [`ReviewArgs::vendor_days`].
+    pub(crate) vendor_days: u32,
+    /// What needs attention, by kind then subject.
+    pub(crate) items: Vec<ReviewItem>,
+}
+
+/// Why an operator never lacks TOTP here: `NewAccount` requires a secret, so every account
+/// is created with one (`operator add` prints its enrolment URI).
+const TOTP_BY_CONSTRUCTION: &str = "every account is created with a TOTP secret / \
+                                    全アカウントは作成時にTOTPが設定されます";
+
+/// Runs `fumidai review`.
+pub(crate) async fn run(ctx: &Context, args: ReviewArgs, out: Output) -> anyhow::Result<()> {
+    let at = Utc::now();
+    let review = Review {
+        at,
+        dormant_days: args.dormant_days,
+        cert_days: args.cert_days,
+        vendor_days: args.vendor_days,
+        items: items(ctx, &args.thresholds(), at).await?,
+    };
+    out.print(&review, text)
+}
+
+/// The review's items at `now`, from the store's accounts, last logins, certificates,
+/// vendors and plans.
+pub(crate) async fn items(
+    ctx: &Context,
+    thresholds: &Thresholds,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<ReviewItem>> {
+    let last: BTreeMap<_, _> = ctx.store.last_logins().await?.into_iter().collect();
+    let accounts = ctx
+        .store
+        .accounts(None)
+        .await?
+        .into_iter()
+        .map(|a| AccountFacts {
+            last_login: last.get(&a.login).copied(),
+            login: a.login,
+            kind: a.kind,
+            enabled: a.enabled,
+            created_at: a.created_at,
+            // Every account has one: `NewAccount::totp_secret` is not optional.
+            has_totp: true,
+        })
+        .collect();
+    let certificates = ctx
+        .store
+        .certificates()
+        .await?
+        .into_iter()
+        .map(|c| CertificateFacts {
+            serial: c.serial.to_string(),
+            login: c.login,
+            not_after: c.not_after,
+            revoked: c.revoked_at.is_some(),
+        })
+        .collect();
+    let mut latest_plan: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    for plan in ctx.store.plans().await? {
+        let entry = latest_plan
+            .entry(plan.vendor.to_string())
+            .or_insert(plan.submitted_at);
+        *entry = (*entry).max(plan.submitted_at);
+    }
+    let vendors = ctx
+        .store
+        .vendors()
+        .await?
+        .into_iter()
+        .map(|v| VendorFacts {
+            latest_plan: latest_plan.get(v.name.as_str()).copied(),
+            name: v.name,
+            created_at: v.created_at,
+        })
+        .collect();
+    let facts = Facts {
+        accounts,
+        certificates,
+        vendors,
+    };
+    Ok(review::review(&facts, thresholds, now))
+}
+
+fn text(review: &Review) -> String {
+    let mut text = format!(
+        "アカウント棚卸し / account review (R-14-8)  {}\n\
+         基準 / thresholds: 未ログイン {} 日 / no login {} days, 証明書 {} 日以内 / certificates within {} days, 作業計画なし {} 日 / no plan {} days\n",
+        jst::format(review.at),
+        review.dormant_days,
+        review.dormant_days,
+        review.cert_days,
+        review.cert_days,
+        review.vendor_days,
+        review.vendor_days,
+    );
+    for kind in ReviewKind::ALL {
+        let of_kind: Vec<_> = review.items.iter().filter(|i| i.kind == kind).collect();
+        text.push_str(&format!("\n{} ({})\n", kind.heading(), of_kind.len()));
+        if of_kind.is_empty() {
+            text.push_str("  なし / none");
+            if kind == ReviewKind::OperatorWithoutTotp {
+                text.push_str(&format!(" ({TOTP_BY_CONSTRUCTION})"));
+            }
+            text.push('\n');
+        }
+        for item in of_kind {
+            text.push_str(&format!("  {}\t{}\n", item.subject, item.detail));
+        }
+    }
+    text
+}
