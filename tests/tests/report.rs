@@ -164,6 +164,15 @@ text = "再起動する"
         .filter(|f| f["kind"] == "risky_command_not_covered")
         .collect();
     assert_eq!(risky.len(), 1, "{findings:#?}");
+    // The finding points at the second of the recording the command ran at.
+    let shred = session["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["text"].as_str().unwrap().starts_with("shred"))
+        .unwrap();
+    assert_eq!(risky[0]["offset"], shred["offset"], "{risky:?} {shred}");
+    assert_eq!(risky[0]["session"], session["id"]);
     assert!(
         risky[0]["subject"].as_str().unwrap().contains("shred"),
         "{risky:?}"
@@ -286,4 +295,73 @@ fn a_plan_file_with_a_mistake_is_refused_naming_the_field() {
         String::from_utf8_lossy(&out.stderr).contains("data-deletion"),
         "{out:?}"
     );
+}
+
+// R-10-5: a session that does only what the plan declared yields a report without findings.
+#[test]
+fn a_session_doing_only_what_was_planned_reports_no_findings() {
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    let window_end = Instant::now() + Duration::from_secs(15);
+    let plan_file = gw.tmp.path().join("plan.toml");
+    std::fs::write(
+        &plan_file,
+        format!(
+            r#"
+engineers = ["alice"]
+targets = ["db01"]
+start = "{}"
+end = "{}"
+purpose = "カーネル版数の確認"
+
+[[steps]]
+text = "カーネルの版数を確認する"
+expect = ["uname *"]
+
+[[steps]]
+text = "作業領域を一覧する"
+expect = ["ls *"]
+"#,
+            at(-300),
+            at(15)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli_ok(&[
+        "--json",
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+    ]);
+    let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.start();
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".into();
+    let master = login.master(&gw);
+    for command in ["uname -r", "ls /tmp"] {
+        let out = master.run("ssh", &["fumidai-gateway", command]);
+        assert_eq!(out.code, 0, "{command}: {out:?}");
+    }
+    drop(master);
+    std::thread::sleep(
+        window_end.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+    );
+    let json: Value = fumidai_e2e::wait_for("the report", Duration::from_secs(30), || {
+        let out = gw.cli(&["report", &id, "--format", "json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    });
+    let report = &json["report"];
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["highest_severity"], Value::Null);
+    for step in report["steps"].as_array().unwrap() {
+        assert_eq!(step["evidence"].as_array().unwrap().len(), 1, "{step:#}");
+    }
+    let text = gw.cli_ok(&["report", &id]);
+    assert!(text.contains("指摘事項はありません"), "{text}");
 }
