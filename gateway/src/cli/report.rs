@@ -103,7 +103,8 @@ async fn show(
         &plan,
         Utc::now(),
     )
-    .await?;
+    .await?
+    .report;
     let body = body::open(&report, &key.verifying_key())
         .map_err(|e| anyhow::anyhow!("report for plan {plan}: {e} / 報告書の封印が一致しません"))?;
     let text = match format {

@@ -66,13 +66,13 @@ pub async fn produce(
     rules: &RuleSet,
     plan_id: &PlanId,
     now: DateTime<Utc>,
-) -> Result<StoredReport, ReportError> {
+) -> Result<Produced, ReportError> {
     let mut plan = store
         .plan(plan_id)
         .await?
         .ok_or(ReportError::NoPlan(*plan_id))?;
     if let Some(report) = store.report(plan_id).await? {
-        return Ok(report);
+        return Ok(Produced { report, body: None });
     }
     let sessions = store.sessions_of_plan(plan_id).await?;
     if matches!(plan.status, PlanStatus::Approved | PlanStatus::Active) {
@@ -103,7 +103,20 @@ pub async fn produce(
     store
         .store_report(reported, report.clone(), summary, &Actor::System)
         .await?;
-    Ok(report)
+    Ok(Produced {
+        report,
+        body: Some(body),
+    })
+}
+
+/// A plan's report: the stored one, and the body when it was produced just now (so its
+/// findings can be alerted without reading the report back).
+#[derive(Debug)]
+pub struct Produced {
+    /// The sealed report as stored.
+    pub report: StoredReport,
+    /// The body, when this call produced it.
+    pub body: Option<ReportBody>,
 }
 
 /// How often `serve` looks for plans to report.
@@ -135,11 +148,15 @@ pub async fn run_due(
         };
         for id in due(&plans, Utc::now()) {
             match produce(store.as_ref(), &dir, &key, &rules, &id, Utc::now()).await {
-                Ok(report) => {
+                Ok(Produced {
+                    report,
+                    body: Some(body),
+                }) => {
                     tracing::info!(plan = %id, sha256 = %report.sha256, "reconciliation report produced");
-                    raise_report_alerts(&alerts, &report, &key);
+                    raise_report_alerts(&alerts, &report, &body);
                 }
-                Err(ReportError::SessionLive(_)) => {}
+                // Produced first by `fumidai report` (which raises no alerts), or already there.
+                Ok(Produced { body: None, .. }) | Err(ReportError::SessionLive(_)) => {}
                 Err(error) => tracing::warn!(plan = %id, %error, "reconciliation report failed"),
             }
         }
@@ -147,13 +164,10 @@ pub async fn run_due(
 }
 
 /// The alerts a new report raises: it is ready, and each high or critical finding.
-fn raise_report_alerts(alerts: &crate::alerts::Alerts, report: &StoredReport, key: &SigningKey) {
+fn raise_report_alerts(alerts: &crate::alerts::Alerts, report: &StoredReport, body: &ReportBody) {
     use crate::alerts::{Alert, AlertKind};
     let plan = report.plan;
     alerts.raise(Alert::report_ready(plan, &format!("fumidai report {plan}")));
-    let Ok(body) = body::open(report, &key.verifying_key()) else {
-        return;
-    };
     for f in body
         .findings
         .iter()

@@ -152,21 +152,13 @@ impl SqlStore {
             .execute(tx.conn())
             .await?
         };
-        let stored = select_plan_in(tx.conn(), &decided.id).await?;
-        let Some(stored) = stored else {
-            return Err(Error::NotFound {
-                kind: "plan",
-                name: id,
-            });
-        };
-        if changed.rows_affected() == 0 {
-            return Err(Error::InvalidTransition {
-                kind: "plan",
-                name: id,
-                from: stored.status.to_string(),
-                to: decided.status.to_string(),
-            });
-        }
+        let stored = stored_after_cas(
+            tx.conn(),
+            &decided.id,
+            changed.rows_affected(),
+            decided.status,
+        )
+        .await?;
         let event = AuditEvent::new(kind, actor.clone(), &id).with_detail(json!({
             "decided_by": stored.decided_by,
             "reason": stored.decision_reason,
@@ -268,6 +260,32 @@ async fn check_references(conn: &mut AnyConnection, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The plan as stored after a compare-and-set update that meant to move it `to`: gone is
+/// [`Error::NotFound`]; no row changed (someone moved it first) is
+/// [`Error::InvalidTransition`] from its stored state.
+pub(super) async fn stored_after_cas(
+    conn: &mut AnyConnection,
+    id: &PlanId,
+    rows_changed: u64,
+    to: PlanStatus,
+) -> Result<Plan> {
+    let stored = select_plan_in(conn, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            kind: "plan",
+            name: id.to_string(),
+        })?;
+    if rows_changed == 0 {
+        return Err(Error::InvalidTransition {
+            kind: "plan",
+            name: id.to_string(),
+            from: stored.status.to_string(),
+            to: to.to_string(),
+        });
+    }
+    Ok(stored)
 }
 
 pub(super) async fn select_plan_in(conn: &mut AnyConnection, id: &PlanId) -> Result<Option<Plan>> {

@@ -68,20 +68,13 @@ impl SqlStore {
         .bind(i64::from(kind == AuditKind::PlanAttested))
         .execute(tx.conn())
         .await?;
-        let stored = super::plans::select_plan_in(tx.conn(), &updated.id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "plan",
-                name: id.clone(),
-            })?;
-        if changed.rows_affected() == 0 {
-            return Err(Error::InvalidTransition {
-                kind: "plan",
-                name: id,
-                from: stored.status.to_string(),
-                to: updated.status.to_string(),
-            });
-        }
+        let stored = super::plans::stored_after_cas(
+            tx.conn(),
+            &updated.id,
+            changed.rows_affected(),
+            updated.status,
+        )
+        .await?;
         let event = AuditEvent::new(kind, actor.clone(), &id).with_detail(detail);
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
@@ -114,20 +107,13 @@ impl SqlStore {
         .bind(PlanStatus::Closed.as_str())
         .execute(tx.conn())
         .await?;
-        let stored = super::plans::select_plan_in(tx.conn(), &reported.id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                kind: "plan",
-                name: id.clone(),
-            })?;
-        if changed.rows_affected() == 0 {
-            return Err(Error::InvalidTransition {
-                kind: "plan",
-                name: id,
-                from: stored.status.to_string(),
-                to: PlanStatus::Reported.to_string(),
-            });
-        }
+        let stored = super::plans::stored_after_cas(
+            tx.conn(),
+            &reported.id,
+            changed.rows_affected(),
+            PlanStatus::Reported,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO reports (plan_id, produced_at, body, sha256, signature, audit_head) \
              VALUES ($1, $2, $3, $4, $5, $6)",
