@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::ids::name_type;
 
+mod pin;
+pub use pin::{CertFingerprint, FingerprintError, TargetPin, TargetProtocol};
+
 /// How fumidai logs in to a target. The engineer never learns the credential
 /// (R-10.2-PRIV); with [`Cert`](Self::Cert) there is none to learn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,6 +99,11 @@ impl SshAddress {
     /// letters, digits, `.`, `-`, `_` and (for IPv6) `:`; nothing that could smuggle an
     /// option or a second address into a connect call or a log line.
     pub fn parse(text: &str) -> Result<Self, TargetError> {
+        Self::parse_with_default_port(text, 22)
+    }
+
+    /// As [`parse`](Self::parse), with `default_port` for a bare host (3389 for RDP).
+    pub fn parse_with_default_port(text: &str, default_port: u16) -> Result<Self, TargetError> {
         let bad = || TargetError::BadAddress(text.to_owned());
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
             let (host, after) = rest.split_once(']').ok_or_else(bad)?;
@@ -114,7 +122,7 @@ impl SshAddress {
             }
         };
         let port = match port {
-            None => 22,
+            None => default_port,
             Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?,
         };
         let host_ok = !host.is_empty()
@@ -159,6 +167,26 @@ pub fn check_target_login(login: &str) -> Result<(), TargetError> {
         && login
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(TargetError::BadLogin(login.to_owned()))
+    }
+}
+
+/// Checks the account fumidai logs in to an RDP target as: a Windows or xrdp user name,
+/// optionally `DOMAIN\\user` or `user@domain` (letters, digits, `.`, `_`, `-`, one `\\`
+/// or `@`), at most 104 characters (Windows' UPN limit), not starting with `-`.
+pub fn check_rdp_login(login: &str) -> Result<(), TargetError> {
+    let separators = login.chars().filter(|c| matches!(c, '\\' | '@')).count();
+    let ok = !login.is_empty()
+        && login.len() <= 104
+        && !login.starts_with(['-', '\\', '@'])
+        && !login.ends_with(['\\', '@'])
+        && separators <= 1
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '\\' | '@'));
     if ok {
         Ok(())
     } else {

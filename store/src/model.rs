@@ -8,7 +8,8 @@ use ipnet::IpNet;
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::{AfterFailure, FailureState};
 use policy::password::PasswordHash;
-use policy::target::{HostKey, SshAddress, Tag, TargetAuth};
+pub use policy::target::TargetProtocol;
+use policy::target::{SshAddress, Tag, TargetAuth, TargetPin};
 use policy::totp::{TimeStep, TotpSecret};
 use secrecy::SecretBox;
 use serde::Serialize;
@@ -255,8 +256,9 @@ pub struct NewTarget {
     /// [`TargetAuth::Password`] the password (UTF-8, no line ending); `None` for
     /// [`TargetAuth::Cert`]. Sealed under the master key, bound to `target:<name>`.
     pub credential: Option<SecretBox<Vec<u8>>>,
-    /// The host key pinned now and checked at every connection.
-    pub host_key: HostKey,
+    /// What is pinned now and checked at every connection: the SSH host key or the RDP
+    /// certificate's digest (which also says the protocol).
+    pub pin: TargetPin,
     /// Labels such as `personal-data`.
     pub tags: Vec<Tag>,
 }
@@ -266,37 +268,22 @@ pub struct NewTarget {
 pub struct Target {
     /// Short name.
     pub name: TargetName,
-    /// Its protocol; SSH only, for now.
+    /// Its protocol (follows from [`pin`](Self::pin)).
     pub protocol: TargetProtocol,
-    /// Where its SSH server listens.
+    /// Where its SSH or RDP server listens.
     pub address: SshAddress,
     /// The account fumidai logs in as.
     pub login: String,
     /// How fumidai logs in.
     pub auth: TargetAuth,
-    /// The pinned host key (`TYPE BASE64`).
-    pub host_key: HostKey,
+    /// The pinned host key (`TYPE BASE64`) or RDP certificate digest (`sha256:HEX`);
+    /// `host_key` in JSON, as before RDP targets existed.
+    #[serde(rename = "host_key")]
+    pub pin: TargetPin,
     /// Labels.
     pub tags: Vec<Tag>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
-}
-
-/// What a target speaks. A closed set: RDP joins it with the RDP service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetProtocol {
-    /// SSH (shell, exec, SFTP, SCP).
-    Ssh,
-}
-
-impl TargetProtocol {
-    /// The name as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ssh => "ssh",
-        }
-    }
 }
 
 /// A plan's sealed reconciliation report (R-10-5), as stored: the canonical JSON body

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use policy::ids::TargetName;
-use policy::target::{self, HostKey, SshAddress, Tag, TargetAuth};
+use policy::target::{self, CertFingerprint, HostKey, SshAddress, Tag, TargetAuth, TargetPin};
 use secrecy::SecretBox;
 use serde::Serialize;
 use store::{NewTarget, Target};
@@ -42,17 +42,26 @@ pub enum TargetCommand {
         .args(["key_file", "password_stdin", "auth"])
 ))]
 #[command(group(
-    clap::ArgGroup::new("pinned")
+    clap::ArgGroup::new("endpoint")
         .required(true)
-        .args(["host_key", "host_key_file"])
+        .args(["address", "rdp"])
 ))]
 pub struct AddArgs {
     /// Short name, typed after ':' in the SSH user name (lowercase letters, digits, '.',
     /// '_', '-').
     pub name: TargetName,
-    /// Where the target's SSH server listens.
+    /// Where the target's SSH server listens (port 22 if none is given).
     #[arg(long = "ssh", value_name = "HOST:PORT")]
-    pub address: SshAddress,
+    pub address: Option<SshAddress>,
+    /// Where the target's RDP server listens (port 3389 if none is given): a Windows
+    /// server or xrdp. Needs --password-stdin and --cert-sha256.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["host_key", "host_key_file", "key_file", "auth"])]
+    pub rdp: Option<String>,
+    /// The RDP server's TLS certificate, pinned: its SHA-256 fingerprint (`openssl x509
+    /// -in cert.pem -noout -fingerprint -sha256`, or Windows' certificate thumbprint
+    /// view). A different certificate at connection is refused and alerted.
+    #[arg(long, value_name = "HEX", requires = "rdp")]
+    pub cert_sha256: Option<CertFingerprint>,
     /// The account fumidai logs in as on the target.
     #[arg(long, value_name = "USER")]
     pub login: String,
@@ -90,13 +99,14 @@ pub enum CertAuth {
 struct TargetView {
     #[serde(flatten)]
     target: Target,
-    /// `SHA256:…`, as `ssh-keygen -l` and OpenSSH's first-connection prompt print it.
+    /// `SHA256:…`, as `ssh-keygen -l` and OpenSSH's first-connection prompt print it; for
+    /// RDP targets the certificate's `sha256:hex`.
     host_key_fingerprint: String,
 }
 
 impl From<Target> for TargetView {
     fn from(target: Target) -> Self {
-        let host_key_fingerprint = target.host_key.fingerprint();
+        let host_key_fingerprint = target.pin.fingerprint();
         Self {
             target,
             host_key_fingerprint,
@@ -134,7 +144,14 @@ pub(crate) async fn run(ctx: &Context, cmd: TargetCommand, out: Output) -> anyho
 }
 
 async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
+    if args.rdp.is_some() {
+        return add_rdp(ctx, args, out).await;
+    }
     target::check_target_login(&args.login)?;
+    let address = args
+        .address
+        .clone()
+        .context("give the target's SSH address with --ssh HOST:PORT")?;
     let host_key = match (&args.host_key, &args.host_key_file) {
         (Some(line), _) => HostKey::parse(line).context("--host-key")?,
         (None, Some(path)) => {
@@ -159,11 +176,11 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
         .add_target(
             NewTarget {
                 name: args.name,
-                address: args.address,
+                address,
                 login: args.login,
                 auth,
                 credential,
-                host_key,
+                pin: TargetPin::SshHostKey(host_key.clone()),
                 tags: args.tags,
             },
             &cli_actor(),
@@ -179,9 +196,53 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
             login = t.target.login,
             address = t.target.address,
             auth = t.target.auth,
-            kind = t.target.host_key.key_type(),
+            kind = host_key.key_type(),
             fp = t.host_key_fingerprint,
-            short = short_kind(&t.target.host_key),
+            short = short_kind(&host_key),
+        )
+    })
+}
+
+/// `target add NAME --rdp HOST:PORT --login USER --password-stdin --cert-sha256 HEX`.
+async fn add_rdp(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
+    target::check_rdp_login(&args.login)?;
+    let address = args.rdp.as_deref().unwrap_or_default();
+    let address = SshAddress::parse_with_default_port(address, 3389).context("--rdp")?;
+    let Some(fingerprint) = args.cert_sha256 else {
+        bail!(
+            "pin the RDP server's certificate with --cert-sha256 HEX (fumidai never connects \
+             to an RDP server whose certificate it has not pinned)"
+        );
+    };
+    if !args.password_stdin {
+        bail!("give the RDP account's password on standard input with --password-stdin");
+    }
+    let credential = read_password_line()?;
+    let added = ctx
+        .store
+        .add_target(
+            NewTarget {
+                name: args.name,
+                address,
+                login: args.login,
+                auth: TargetAuth::Password,
+                credential: Some(credential),
+                pin: TargetPin::RdpCertificate(fingerprint),
+                tags: args.tags,
+            },
+            &cli_actor(),
+        )
+        .await?;
+    out.print(&TargetView::from(added), |t| {
+        format!(
+            "target {name} added: RDP {login}@{address}\n\
+             pinned certificate {fp}\n\
+             Compare it with the certificate the server itself shows (e.g. `openssl x509 -in /etc/xrdp/cert.pem -noout -fingerprint -sha256`).\n\
+             証明書のフィンガープリントを接続先サーバ上で確認してください。",
+            name = t.target.name,
+            login = t.target.login,
+            address = t.target.address,
+            fp = t.host_key_fingerprint,
         )
     })
 }
@@ -201,7 +262,10 @@ fn line(t: &TargetView) -> String {
             tags.join(",")
         },
         t.host_key_fingerprint,
-        t.target.host_key.key_type(),
+        match &t.target.pin {
+            TargetPin::SshHostKey(key) => key.key_type().as_str(),
+            TargetPin::RdpCertificate(_) => "rdp certificate",
+        },
     )
 }
 

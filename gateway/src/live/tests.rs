@@ -406,10 +406,11 @@ async fn store_with_a_plan(dir: &tempfile::TempDir) -> Arc<dyn Store> {
         credential: Some(secrecy::SecretBox::new(Box::new(
             b"db01-Password-77".to_vec(),
         ))),
-        host_key:
+        pin: policy::target::TargetPin::SshHostKey(
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEbtzbuTCEoWb0EW6Cvng2DIy9yStBXjrlkYpltLpOwl"
                 .parse()
                 .unwrap(),
+        ),
         tags: vec![],
     };
     store.add_target(target, &actor).await.unwrap();

@@ -271,6 +271,16 @@ impl ProxyContext {
                     "接続先 {name} は登録されていません。\r\nTarget {name} is not registered.\r\n"
                 ),
             })?;
+        let policy::target::TargetPin::SshHostKey(host_key) = &target.pin else {
+            return Err(Refusal {
+                reason: "wrong_protocol",
+                message: format!(
+                    "接続先 {name} は RDP サーバです。`fumidai connect rdp` で接続してください。\r\n\
+                     Target {name} is an RDP server: connect with `fumidai connect rdp`.\r\n"
+                ),
+            });
+        };
+        let host_key = host_key.to_string();
         let secret = self
             .store
             .target_credential(name)
@@ -295,7 +305,7 @@ impl ProxyContext {
         Ok(TargetEndpoint {
             address: format!("{}:{}", target.address.host, target.address.port),
             login: target.login.clone(),
-            host_key: target.host_key.to_string(),
+            host_key,
             credential,
         })
     }

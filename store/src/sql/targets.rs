@@ -1,18 +1,18 @@
-//! Target servers: address, pinned host key, tags, and the credential sealed under the
+//! Target servers: address, pinned host key or RDP certificate, tags, and the credential sealed under the
 //! master key. Removal is soft, and a name is never reused.
 
 use policy::ids::TargetName;
-use policy::target::{HostKey, SshAddress, Tag, TargetAuth};
+use policy::target::{SshAddress, Tag, TargetAuth, TargetPin};
 use secrecy::{ExposeSecret, SecretBox};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::convert::{corrupt, now, parse, parsed, time, to_micros};
+use super::convert::{corrupt, now, parsed, time, to_micros};
 use super::{SqlStore, audit_log};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::error::{Error, Result};
-use crate::model::{Actor, NewTarget, Target, TargetProtocol};
+use crate::model::{Actor, NewTarget, Target};
 
 const COLUMNS: &str = "name, protocol, host, port, login, auth, host_key, tags, created_at";
 
@@ -37,11 +37,11 @@ impl SqlStore {
             .transpose()?;
         let target = Target {
             name: new.name,
-            protocol: TargetProtocol::Ssh,
+            protocol: new.pin.protocol(),
             address: new.address,
             login: new.login,
             auth: new.auth,
-            host_key: new.host_key,
+            pin: new.pin,
             tags: new.tags,
             created_at: now(),
         };
@@ -76,7 +76,7 @@ impl SqlStore {
         .bind(&target.login)
         .bind(target.auth.as_str())
         .bind(sealed)
-        .bind(target.host_key.to_string())
+        .bind(target.pin.to_string())
         .bind(json!(target.tags).to_string())
         .bind(to_micros(target.created_at))
         .execute(tx.conn())
@@ -88,8 +88,8 @@ impl SqlStore {
                 "address": target.address.to_string(),
                 "login": target.login,
                 "auth": target.auth.as_str(),
-                "host_key": target.host_key.to_string(),
-                "host_key_fingerprint": target.host_key.fingerprint(),
+                "host_key": target.pin.to_string(),
+                "host_key_fingerprint": target.pin.fingerprint(),
                 "tags": target.tags,
             }));
         audit_log::append(tx.conn(), &event).await?;
@@ -184,8 +184,10 @@ impl SqlStore {
 }
 
 fn target(row: &AnyRow) -> Result<Target> {
+    use policy::target::TargetProtocol;
     let protocol = match row.try_get::<String, _>("protocol")?.as_str() {
         "ssh" => TargetProtocol::Ssh,
+        "rdp" => TargetProtocol::Rdp,
         other => {
             return Err(corrupt(
                 "targets.protocol",
@@ -206,7 +208,8 @@ fn target(row: &AnyRow) -> Result<Target> {
         },
         login: row.try_get("login")?,
         auth: parsed::<TargetAuth>(row, "auth")?,
-        host_key: parse::<HostKey>("targets.host_key", &row.try_get::<String, _>("host_key")?)?,
+        pin: TargetPin::parse(protocol, &row.try_get::<String, _>("host_key")?)
+            .map_err(|e| corrupt("targets.host_key", e))?,
         tags,
         created_at: time(row, "created_at")?,
     })

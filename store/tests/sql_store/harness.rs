@@ -292,7 +292,7 @@ pub(crate) fn new_target(
         login: "maint".into(),
         auth,
         credential: credential.map(|c| secrecy::SecretBox::new(Box::new(c.to_vec()))),
-        host_key: HOST_KEY.parse().unwrap(),
+        pin: policy::target::TargetPin::SshHostKey(HOST_KEY.parse().unwrap()),
         tags: vec!["personal-data".parse().unwrap()],
     }
 }

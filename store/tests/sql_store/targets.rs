@@ -13,7 +13,31 @@ on_both_backends!(
     credentials_open_only_in_their_own_row_and_under_their_key,
     credential_must_fit_the_auth,
     removed_targets_vanish_but_keep_their_name,
+    rdp_targets_keep_their_certificate_pin_and_need_a_password,
 );
+
+/// An RDP target's pinned certificate digest comes back as stored; an RDP target without a
+/// password is refused by the schema itself.
+async fn rdp_targets_keep_their_certificate_pin_and_need_a_password(db: TestDb) {
+    use policy::target::{CertFingerprint, TargetPin, TargetProtocol};
+    let pin = TargetPin::RdpCertificate(CertFingerprint::of_der(b"a certificate"));
+    let mut new = new_target("win01", TargetAuth::Password, Some(b"Rdp-Password-1"));
+    new.pin = pin.clone();
+    let added = db.store.add_target(new, &cli()).await.unwrap();
+    assert_eq!(added.protocol, TargetProtocol::Rdp);
+    let read = db
+        .store
+        .target(&target_name("win01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.pin, pin);
+    assert_eq!(read.protocol, TargetProtocol::Rdp);
+
+    let mut keyed = new_target("win02", TargetAuth::Key, Some(b"key"));
+    keyed.pin = pin;
+    assert!(db.store.add_target(keyed, &cli()).await.is_err());
+}
 
 async fn targets_round_trip_without_their_credential(db: TestDb) {
     let secret = b"-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-body\n";
@@ -26,7 +50,7 @@ async fn targets_round_trip_without_their_credential(db: TestDb) {
     let added = added.unwrap();
     assert_eq!(appended, kinds(&[AuditKind::TargetAdded]));
     assert_eq!(added.address.to_string(), "127.0.0.1:2222");
-    assert_eq!(added.host_key.to_string(), HOST_KEY);
+    assert_eq!(added.pin.to_string(), HOST_KEY);
     let cert = db
         .store
         .add_target(new_target("app01", TargetAuth::Cert, None), &cli())
