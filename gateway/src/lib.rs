@@ -15,6 +15,8 @@
 //! - [`auth`]: the login procedure (password + TOTP + certificate), shared by protocols.
 //! - [`ssh`]: the SSH service inside the TLS stream (russh).
 //! - [`proxy`]: the SSH client leg to targets and the channel bridge.
+//! - [`rdp`]: the RDP service: NLA with single-use tickets, credential injection, the
+//!   rewrites, recording and the relay to RDP targets.
 //! - [`clamd`]: a ClamAV `clamd` client that scans uploads as they stream (R-10-6).
 //! - [`live`]: live sessions: activity, limits (idle, window end, maximum length), kills.
 //! - [`ssh_ca`]: fumidai's SSH user CA, signing per-session certificates for targets.
@@ -41,6 +43,7 @@ pub mod live;
 pub mod metrics;
 pub mod pki;
 pub mod proxy;
+pub mod rdp;
 pub mod report;
 pub mod ssh;
 pub mod ssh_ca;

@@ -72,6 +72,9 @@ pub enum AuditKind {
     SessionEnded,
     /// A session was refused at admission (detail: the denial reason).
     SessionDenied,
+    /// A single-use RDP credential was issued after a login (detail: target, plan,
+    /// expiry; never the credential).
+    RdpCredentialIssued,
     /// An operator killed a live session (detail: who and why).
     SessionKilled,
     /// A target presented another host key than the pinned one; raises an alert.
@@ -90,7 +93,7 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 33] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -116,6 +119,7 @@ impl AuditKind {
         Self::SessionStarted,
         Self::SessionEnded,
         Self::SessionDenied,
+        Self::RdpCredentialIssued,
         Self::SessionKilled,
         Self::HostKeyMismatch,
         Self::Transfer,
@@ -153,6 +157,7 @@ impl AuditKind {
             Self::SessionStarted => "session.started",
             Self::SessionEnded => "session.ended",
             Self::SessionDenied => "session.denied",
+            Self::RdpCredentialIssued => "rdp.credential_issued",
             Self::SessionKilled => "session.killed",
             Self::HostKeyMismatch => "host_key.mismatch",
             Self::Transfer => "transfer",

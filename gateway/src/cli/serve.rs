@@ -119,7 +119,12 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         emergency_max: chrono::Duration::from_std(config.limits.emergency_max)
             .unwrap_or(policy::plan::emergency::DEFAULT_MAX),
         alerts: alerts.clone(),
+        rdp_tickets: crate::rdp::Tickets::default(),
     });
+    let rdp = Arc::new(crate::rdp::RdpService::new(
+        tls::rdp_server_tls(&tls_settings)?,
+        Arc::clone(&proxy),
+    ));
     // Live sessions: idle time-out, window end, maximum length, and kills requested by
     // `fumidai session kill` from another process or node (R-10.2-TIMEOUT).
     tokio::spawn(
@@ -141,7 +146,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             Arc::new(russh_config(host_key, &ssh_settings)),
             authenticator,
         )
-        .with_proxy(proxy),
+        .with_proxy(Arc::clone(&proxy)),
     );
 
     let listener = TcpListener::bind(config.gateway.listen)
@@ -163,7 +168,8 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             handshake_timeout: config.tls.handshake_timeout,
             max_unauthenticated: config.limits.max_unauthenticated,
         },
-    );
+    )
+    .with_rdp(rdp);
     let gauge = front_door.unauthenticated_gauge();
     let render = Arc::new(move || {
         gauge.publish();

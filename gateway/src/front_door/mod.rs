@@ -48,6 +48,8 @@ pub struct FrontDoor {
     revocations: Revocations,
     store: Arc<dyn Store>,
     ssh: Arc<SshService>,
+    /// The RDP service, when offered.
+    rdp: Option<Arc<crate::rdp::RdpService>>,
     /// One permit per connection not yet logged in; the SSH service drops it on login.
     unauthenticated: Arc<Semaphore>,
     settings: FrontDoorSettings,
@@ -70,9 +72,17 @@ impl FrontDoor {
             revocations,
             store,
             ssh,
+            rdp: None,
             unauthenticated,
             settings,
         }
+    }
+
+    /// Offers the RDP service on ALPN `rdp`.
+    #[must_use]
+    pub fn with_rdp(mut self, rdp: Arc<crate::rdp::RdpService>) -> Self {
+        self.rdp = Some(rdp);
+        self
     }
 
     /// Connections accepted and not yet logged in, now (for the metrics gauge).
@@ -166,7 +176,11 @@ impl FrontDoor {
         };
         tracing::Span::current().record("engineer", tracing::field::display(&identity.login));
         let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-        if let Route::Refuse(refusal) = route(alpn.as_deref()) {
+        let routed = match (route(alpn.as_deref()), &self.rdp) {
+            (Route::Rdp, None) => Route::Refuse(Refusal::RdpNotOffered),
+            (other, _) => other,
+        };
+        if let Route::Refuse(refusal) = routed {
             self.refuse(client_addr, &identity, refusal.as_str()).await;
             return;
         }
@@ -176,6 +190,22 @@ impl FrontDoor {
             return;
         }
         metrics::counter!(m::CONNECTIONS, "outcome" => "admitted").increment(1);
+        if let (Route::Rdp, Some(rdp)) = (routed, &self.rdp) {
+            if !store_available {
+                self.refuse(client_addr, &identity, "store_unavailable")
+                    .await;
+                return;
+            }
+            let peer = crate::rdp::RdpPeer {
+                client_addr,
+                certificate: identity,
+                on_authenticated: Some(permit),
+            };
+            if let Err(error) = rdp.serve(tls, peer).await {
+                info!(%error, "RDP connection refused");
+            }
+            return;
+        }
         let peer = PeerContext {
             client_addr,
             certificate: identity,

@@ -6,6 +6,8 @@ pub enum Route {
     /// The SSH service (ALPN `ssh`, or none: stock `openssl s_client` and older clients
     /// offer none).
     Ssh,
+    /// The RDP service (ALPN `rdp`: `fumidai connect rdp`'s tunnel).
+    Rdp,
     /// Closed, for this reason.
     Refuse(Refusal),
 }
@@ -13,7 +15,7 @@ pub enum Route {
 /// Why a connection was closed before reaching a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// RDP is not offered yet.
+    /// RDP is not offered by this gateway.
     RdpNotOffered,
     /// The vendor portal (HTTP) is not offered yet.
     HttpNotOffered,
@@ -36,7 +38,7 @@ impl Refusal {
 pub fn route(alpn: Option<&[u8]>) -> Route {
     match alpn {
         None | Some(b"ssh") => Route::Ssh,
-        Some(b"rdp") => Route::Refuse(Refusal::RdpNotOffered),
+        Some(b"rdp") => Route::Rdp,
         Some(b"h2" | b"http/1.1") => Route::Refuse(Refusal::HttpNotOffered),
         Some(_) => Route::Refuse(Refusal::UnknownProtocol),
     }
@@ -51,7 +53,7 @@ mod tests {
         let table: &[(Option<&[u8]>, Route)] = &[
             (None, Route::Ssh),
             (Some(b"ssh"), Route::Ssh),
-            (Some(b"rdp"), Route::Refuse(Refusal::RdpNotOffered)),
+            (Some(b"rdp"), Route::Rdp),
             (Some(b"h2"), Route::Refuse(Refusal::HttpNotOffered)),
             (Some(b"http/1.1"), Route::Refuse(Refusal::HttpNotOffered)),
             (Some(b"SSH"), Route::Refuse(Refusal::UnknownProtocol)),

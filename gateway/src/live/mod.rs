@@ -28,7 +28,7 @@ mod registry;
 mod watcher;
 
 pub use clock::{Activity, Clock};
-pub use registry::{EndSignal, LiveGuard, LiveSession, Registry};
+pub use registry::{EndSignal, LiveGuard, LiveSession, Registry, SessionParts};
 pub use watcher::Watcher;
 
 #[cfg(test)]

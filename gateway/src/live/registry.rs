@@ -46,8 +46,9 @@ pub(super) struct Entry {
     pub(super) started_at: DateTime<Utc>,
     /// The plan's window end: the session is cut then.
     pub(super) window_ends_at: DateTime<Utc>,
-    /// The engineer's connection: messages on its channels, and the disconnect.
-    handle: russh::server::Handle,
+    /// The engineer's SSH connection: messages on its channels, and the disconnect. `None`
+    /// for RDP sessions, whose relay watches the [`EndSignal`] and closes both legs itself.
+    handle: Option<russh::server::Handle>,
     /// fumidai's connection to the target, disconnected with the engineer's so that the
     /// target's processes get their hang-up at once. `None` in tests without a target.
     target_connection: Option<Arc<TargetConnection>>,
@@ -137,10 +138,16 @@ impl Registry {
                 started_at,
                 window_ends_at: session.ends_at,
             },
-            handle,
+            Some(handle),
             Some(Arc::clone(&session.connection)),
             self.inner.clock,
         ))
+    }
+
+    /// Registers an admitted RDP session. It has no SSH channels to write to: ending it
+    /// decides its [`EndSignal`], which the RDP relay awaits to close both legs.
+    pub fn register_rdp(&self, parts: SessionParts) -> LiveGuard {
+        self.insert(Entry::new(parts, None, None, self.inner.clock))
     }
 
     /// Marks activity on a session (a no-op for one not registered). The bridge should
@@ -181,14 +188,15 @@ impl Registry {
                 target.disconnect(Disconnect::ByApplication, "session ended by fumidai", "en");
             let _ = tokio::time::timeout(SEND_TIMEOUT, disconnect).await;
         }
+        let Some(handle) = &entry.handle else {
+            // RDP: the relay has seen the decision and closes both legs.
+            return true;
+        };
         // A client normally hangs up once its channels are closed; one that stays (an
         // OpenSSH ControlMaster, say) is disconnected after a moment.
         tokio::time::sleep(DISCONNECT_AFTER).await;
         let description = format!("fumidai: session ended ({reason})");
-        let disconnect =
-            entry
-                .handle
-                .disconnect(Disconnect::ByApplication, description, "en".to_owned());
+        let disconnect = handle.disconnect(Disconnect::ByApplication, description, "en".to_owned());
         if !matches!(
             tokio::time::timeout(SEND_TIMEOUT, disconnect).await,
             Ok(Ok(()))
@@ -248,19 +256,27 @@ impl Registry {
 
 /// What a session is, apart from its connections.
 #[derive(Debug, Clone)]
-pub(super) struct Parts {
-    pub(super) id: SessionId,
-    pub(super) engineer: Login,
-    pub(super) target: TargetName,
-    pub(super) plan: PlanId,
-    pub(super) started_at: DateTime<Utc>,
-    pub(super) window_ends_at: DateTime<Utc>,
+pub struct SessionParts {
+    /// The session.
+    pub id: SessionId,
+    /// Who.
+    pub engineer: Login,
+    /// Where to.
+    pub target: TargetName,
+    /// Under which plan.
+    pub plan: PlanId,
+    /// When it started (also its first activity).
+    pub started_at: DateTime<Utc>,
+    /// When its plan's window ends: it is cut then.
+    pub window_ends_at: DateTime<Utc>,
 }
+
+pub(super) type Parts = SessionParts;
 
 impl Entry {
     pub(super) fn new(
         parts: Parts,
-        handle: russh::server::Handle,
+        handle: Option<russh::server::Handle>,
         target_connection: Option<Arc<TargetConnection>>,
         clock: Clock,
     ) -> Self {
@@ -287,10 +303,11 @@ impl Entry {
 
     /// Writes `message` to the engineer's stderr on every bridged channel.
     pub(super) async fn tell(&self, message: &str) {
+        let Some(handle) = &self.handle else {
+            return;
+        };
         for channel in self.channel_ids() {
-            let sent = self
-                .handle
-                .extended_data(channel, 1, message.to_owned().into_bytes());
+            let sent = handle.extended_data(channel, 1, message.to_owned().into_bytes());
             // A channel closed meanwhile fails harmlessly.
             let _ = tokio::time::timeout(SEND_TIMEOUT, sent).await;
         }
@@ -299,9 +316,12 @@ impl Entry {
     /// Sends EOF and close on every bridged channel. No exit status: the command did not
     /// finish, so OpenSSH exits with 255.
     async fn close_channels(&self) {
+        let Some(handle) = &self.handle else {
+            return;
+        };
         for channel in self.channel_ids() {
-            let _ = tokio::time::timeout(SEND_TIMEOUT, self.handle.eof(channel)).await;
-            let _ = tokio::time::timeout(SEND_TIMEOUT, self.handle.close(channel)).await;
+            let _ = tokio::time::timeout(SEND_TIMEOUT, handle.eof(channel)).await;
+            let _ = tokio::time::timeout(SEND_TIMEOUT, handle.close(channel)).await;
         }
     }
 

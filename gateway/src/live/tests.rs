@@ -150,7 +150,7 @@ fn register(
     };
     let guard = registry.insert(Entry::new(
         parts,
-        conn.handle.clone(),
+        Some(conn.handle.clone()),
         None,
         registry.clock(),
     ));

@@ -47,6 +47,9 @@ pub struct ProxyContext {
     pub emergency_max: chrono::Duration,
     /// Where a host key mismatch is raised (R-17.1-ALERT).
     pub alerts: crate::alerts::Alerts,
+    /// Single-use RDP credentials, issued over SSH (`rdp-ticket`) and taken by the RDP
+    /// service.
+    pub rdp_tickets: crate::rdp::Tickets,
 }
 
 /// An admitted, connected session.
@@ -88,41 +91,7 @@ impl ProxyContext {
         client_addr: SocketAddr,
         emergency: Option<&str>,
     ) -> Result<TargetSession, Refusal> {
-        let facts = self
-            .store
-            .admission_facts(engineer, target)
-            .await
-            .map_err(|e| unavailable("store", &e))?;
-        let request = AdmissionRequest {
-            engineer: engineer.clone(),
-            target: target.clone(),
-        };
-        let (plan, ends_at, allow) = match policy::admission::admit(&request, &facts, Utc::now()) {
-            Decision::Admit {
-                plan,
-                ends_at,
-                allow,
-            } => (plan, ends_at, allow),
-            Decision::Deny(reason) if facts.target_exists && emergency.is_some() => {
-                let why = emergency.unwrap_or_default();
-                self.open_emergency(engineer, target, why, client_addr, reason)
-                    .await?
-            }
-            Decision::Deny(reason) => {
-                info!(reason = reason.as_str(), %target, "session denied");
-                self.audit(
-                    AuditKind::SessionDenied,
-                    engineer,
-                    target,
-                    json!({ "reason": reason.as_str(), "client_addr": client_addr.to_string() }),
-                )
-                .await;
-                return Err(Refusal {
-                    reason: reason.as_str(),
-                    message: format!("{}\r\n{}\r\n", reason.message_ja(), reason.message_en()),
-                });
-            }
-        };
+        let (plan, ends_at, allow) = self.admit(engineer, target, client_addr, emergency).await?;
         // Generated before connecting: a `--auth cert` login carries it in its key ID.
         let id = SessionId::generate();
         let cert_request = CertRequest {
@@ -131,24 +100,7 @@ impl ProxyContext {
             valid_until: ends_at,
             allow_port_forwarding: allow.forward,
         };
-        // Fail closed: no session that can't be recorded (R-10-3).
-        let storage = Arc::clone(&self.recording.storage);
-        let writable = tokio::task::spawn_blocking(move || storage.check_writable())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        if let Err(error) = writable {
-            warn!(%error, "ALERT: recordings cannot be written; session refused");
-            let detail = json!({ "reason": "recording_unavailable", "plan_id": plan.to_string() });
-            self.audit(AuditKind::SessionDenied, engineer, target, detail)
-                .await;
-            return Err(Refusal {
-                reason: "recording_unavailable",
-                message: "記録を保存できないため、セッションを開始できません。運用担当者に連絡してください。\r\n\
-                          The session cannot be recorded, so it cannot start; please contact the operator.\r\n"
-                    .to_owned(),
-            });
-        }
+        self.ensure_recordable(engineer, target, plan).await?;
         let endpoint = self.endpoint(target, &cert_request).await?;
         let connection = match target::connect(
             &endpoint,
@@ -210,6 +162,82 @@ impl ProxyContext {
             allow,
             connection: Arc::new(connection),
         })
+    }
+
+    /// The admission decision for `engineer` on `target` now (R-10.1-APPROVE): the plan,
+    /// its window's end and what it allows, or the refusal, audited. With an emergency
+    /// declared (its reason), a session no plan admits is admitted under an emergency plan
+    /// opened now, if the engineer's vendor may. A store failure refuses (fail closed).
+    pub async fn admit(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+        client_addr: SocketAddr,
+        emergency: Option<&str>,
+    ) -> Result<(PlanId, DateTime<Utc>, Allowances), Refusal> {
+        let facts = self
+            .store
+            .admission_facts(engineer, target)
+            .await
+            .map_err(|e| unavailable("store", &e))?;
+        let request = AdmissionRequest {
+            engineer: engineer.clone(),
+            target: target.clone(),
+        };
+        let admitted = match policy::admission::admit(&request, &facts, Utc::now()) {
+            Decision::Admit {
+                plan,
+                ends_at,
+                allow,
+            } => (plan, ends_at, allow),
+            Decision::Deny(reason) if facts.target_exists && emergency.is_some() => {
+                let why = emergency.unwrap_or_default();
+                self.open_emergency(engineer, target, why, client_addr, reason)
+                    .await?
+            }
+            Decision::Deny(reason) => {
+                info!(reason = reason.as_str(), %target, "session denied");
+                self.audit(
+                    AuditKind::SessionDenied,
+                    engineer,
+                    target,
+                    json!({ "reason": reason.as_str(), "client_addr": client_addr.to_string() }),
+                )
+                .await;
+                return Err(Refusal {
+                    reason: reason.as_str(),
+                    message: format!("{}\r\n{}\r\n", reason.message_ja(), reason.message_en()),
+                });
+            }
+        };
+        Ok(admitted)
+    }
+
+    /// Fail closed: no session that can't be recorded (R-10-3).
+    pub async fn ensure_recordable(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+        plan: PlanId,
+    ) -> Result<(), Refusal> {
+        let storage = Arc::clone(&self.recording.storage);
+        let writable = tokio::task::spawn_blocking(move || storage.check_writable())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        if let Err(error) = writable {
+            warn!(%error, "ALERT: recordings cannot be written; session refused");
+            let detail = json!({ "reason": "recording_unavailable", "plan_id": plan.to_string() });
+            self.audit(AuditKind::SessionDenied, engineer, target, detail)
+                .await;
+            return Err(Refusal {
+                reason: "recording_unavailable",
+                message: "記録を保存できないため、セッションを開始できません。運用担当者に連絡してください。\r\n\
+                          The session cannot be recorded, so it cannot start; please contact the operator.\r\n"
+                    .to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Records a sealed channel recording in the audit chain, so `audit verify` can later
@@ -341,7 +369,7 @@ impl ProxyContext {
         })
     }
 
-    pub(super) async fn audit(
+    pub(crate) async fn audit(
         &self,
         kind: AuditKind,
         engineer: &Login,

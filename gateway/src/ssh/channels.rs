@@ -38,7 +38,17 @@ impl ConnectionHandler {
     /// Not at once: a client that read the disconnect before handling the close would
     /// report the disconnect (OpenSSH: exit 255) instead of the exit status.
     fn end_channel(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Error> {
-        session.exit_status_request(channel, 1)?;
+        self.end_channel_with(channel, session, 1)
+    }
+
+    /// As [`end_channel`](Self::end_channel), with exit status `status`.
+    pub(super) fn end_channel_with(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+        status: u32,
+    ) -> Result<(), Error> {
+        session.exit_status_request(channel, status)?;
         session.eof(channel)?;
         session.close(channel)?;
         // russh forgets a channel once we close it and won't report the client's close.

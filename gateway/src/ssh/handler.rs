@@ -74,6 +74,9 @@ pub(crate) struct ConnectionHandler {
     pub(super) emergency_prompt: Option<String>,
     /// TCP forwards relaying now; each relay task holds one and gives it back.
     pub(super) open_forwards: Arc<std::sync::atomic::AtomicUsize>,
+    /// Whether the logged-in target is an RDP server, once looked up: then the SSH login
+    /// only issues single-use RDP credentials (`rdp-ticket`).
+    pub(super) rdp_target: Option<bool>,
 }
 
 /// The person behind a logged-in connection.
@@ -116,6 +119,7 @@ impl ConnectionHandler {
             menu: None,
             emergency_prompt: None,
             open_forwards: Arc::default(),
+            rdp_target: None,
         }
     }
 
@@ -168,10 +172,17 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // Admitted engineers get a channel on the target; the rest get a message.
-        let Some((_channel, reply)) = self.try_bridge(channel, reply, session).await else {
-            return Ok(());
+        // Admitted engineers get a channel on the target; the rest get a message. An RDP
+        // target's login gets a channel for `rdp-ticket`.
+        let (channel, reply) = if self.logged_in_to_rdp().await {
+            (channel, reply)
+        } else {
+            let Some(unbridged) = self.try_bridge(channel, reply, session).await else {
+                return Ok(());
+            };
+            unbridged
         };
+        let _channel = channel;
         // The `Channel` is dropped: this handler works through callbacks, and an unread
         // channel would fill up and stall the session.
         if self.open_channels >= MAX_SESSION_CHANNELS {
@@ -255,6 +266,9 @@ impl Handler for ConnectionHandler {
             return Ok(());
         }
         session.channel_success(channel)?;
+        if self.rdp_target == Some(true) {
+            return self.answer_rdp_ticket(channel, b"", session).await;
+        }
         self.span
             .in_scope(|| debug!("shell requested; no target available yet"));
         self.say_no_target(channel, session)
@@ -263,12 +277,16 @@ impl Handler for ConnectionHandler {
     async fn exec_request(
         &mut self,
         channel: ChannelId,
-        _data: &[u8],
+        data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         if self.bridged.contains(&channel) {
             // The bridge forwards it and answers with the target's answer.
             return Ok(());
+        }
+        if self.rdp_target == Some(true) {
+            session.channel_success(channel)?;
+            return self.answer_rdp_ticket(channel, data, session).await;
         }
         // The command is not logged: it is the client's, and may hold anything.
         session.channel_success(channel)?;

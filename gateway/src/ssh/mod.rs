@@ -35,6 +35,7 @@ mod kbd_login;
 mod login_grace;
 mod messages;
 mod proxying;
+mod rdp_ticket;
 mod target_menu;
 
 use std::net::SocketAddr;

@@ -17,10 +17,12 @@
 //! each handshake, drives the handshake and routes by the negotiated ALPN.
 
 mod client;
+mod rdp;
 mod revocation;
 mod server;
 
 pub use client::client_config;
+pub use rdp::{PresentedCertificate, RdpServerTls, rdp_server_tls, rdp_target_client_config};
 pub use revocation::Revocations;
 pub use server::{ServerTlsSettings, server_config};
 

@@ -1,0 +1,385 @@
+//! The RDP service (ALPN `rdp` on the front door): stock RDP clients, through
+//! `fumidai connect rdp`'s tunnel, reach RDP targets with the target's credential injected,
+//! every frame of the session recorded, and the same admission, limits and kill as SSH
+//! (§10.2, §14.1.1, R-10.2-CRYPTO, R-10.2-TERM).
+//!
+//! Per connection, in order:
+//! 1. X.224 towards the client: CredSSP (NLA) required; Restricted Admin and Remote
+//!    Credential Guard refused ([`negotiation`]).
+//! 2. TLS towards the client inside the mutual-TLS tunnel, with the gateway's own server
+//!    certificate ([`crate::tls::rdp_server_tls`]).
+//! 3. CredSSP/NTLM, server side, against single-use [`tickets`] only ([`nla`]); the
+//!    ticket must belong to the engineer named by the tunnel's client certificate, and
+//!    its admission is decided again before NTLM ends, so a ticket whose plan no longer
+//!    admits is answered LOGON_FAILURE.
+//! 4. The target: TCP, X.224 asking for TLS, TLS that accepts only the pinned
+//!    certificate (a mismatch is refused, audited and alerted).
+//! 5. The session: recorded (fail closed), registered live, then [`relay`]ed with the
+//!    [`rewrite`]s applied, until it ends; its end reason is stored like SSH's.
+//!
+//! # What this module does not do
+//!
+//! CredSSP as a client towards Windows targets that require NLA is not implemented yet
+//! (xrdp, the tested target, has no NLA); such targets are refused with a clear reason.
+//! The single-use credential is issued by the SSH service (`rdp-ticket`), not here.
+
+pub mod frames;
+pub mod negotiation;
+pub mod nla;
+pub mod recording;
+pub mod relay;
+pub mod rewrite;
+pub mod tickets;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use policy::ids::{Login, SessionId, TargetName};
+use policy::target::TargetPin;
+use secrecy::ExposeSecret as _;
+use serde_json::json;
+use store::{AuditKind, NewSession};
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tracing::{info, warn};
+
+pub use tickets::{Ticket, Tickets};
+
+use self::frames::FrameReader;
+use self::recording::SessionRecording;
+use self::relay::{RelayEnd, RelaySetup};
+use self::rewrite::{ChannelAllowance, TargetLogon};
+use crate::live::SessionParts;
+use crate::pki::PeerIdentity;
+use crate::proxy::session::{ProxyContext, Refusal};
+use crate::tls::RdpServerTls;
+
+/// How long the client may take from TCP to the end of NLA.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The RDP service: one for the gateway, [`serve`](Self::serve) per connection.
+pub struct RdpService {
+    /// The tickets the SSH service issues and this service takes (the proxy context's).
+    tickets: Tickets,
+    tls: RdpServerTls,
+    proxy: Arc<ProxyContext>,
+}
+
+/// Who is on the other end of a tunnel, as the front door established.
+pub struct RdpPeer {
+    /// The client's address.
+    pub client_addr: SocketAddr,
+    /// The device's certificate (names the engineer).
+    pub certificate: PeerIdentity,
+    /// The front door's slot for a connection not yet logged in; dropped after NLA.
+    pub on_authenticated: Option<OwnedSemaphorePermit>,
+}
+
+/// Why a connection ended before or during its session.
+#[derive(Debug, thiserror::Error)]
+pub enum RdpError {
+    /// Before a session existed.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl RdpService {
+    /// The service, with the gateway's RDP server TLS and the shared proxy context.
+    pub fn new(tls: RdpServerTls, proxy: Arc<ProxyContext>) -> Self {
+        Self {
+            tickets: proxy.rdp_tickets.clone(),
+            tls,
+            proxy,
+        }
+    }
+
+    /// The certificate fingerprint RDP clients must pin (`/cert:fingerprint:sha256:…`).
+    pub fn certificate_fingerprint(&self) -> policy::target::CertFingerprint {
+        self.tls.fingerprint
+    }
+
+    /// Serves one tunnelled RDP connection to its end.
+    pub async fn serve<S>(&self, mut stream: S, mut peer: RdpPeer) -> Result<(), RdpError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+    {
+        let engineer = peer.certificate.login.clone();
+        let handshake = async {
+            let mut reader = FrameReader::default();
+            let request = negotiation::accept_client(&mut stream, &mut reader)
+                .await
+                .map_err(|e| RdpError::Refused(format!("negotiation: {e}")))?;
+            if !reader.is_empty() {
+                return Err(RdpError::Refused(
+                    "data before the TLS handshake".to_owned(),
+                ));
+            }
+            let mut tls = TlsAcceptor::from(Arc::clone(&self.tls.config))
+                .accept(stream)
+                .await
+                .map_err(|e| RdpError::Refused(format!("TLS: {e}")))?;
+            self.vet_tickets(&engineer, peer.client_addr).await;
+            let mut reader = FrameReader::default();
+            let ticket = nla::authenticate(
+                &mut tls,
+                &mut reader,
+                self.tls.public_key.clone(),
+                &self.tickets,
+            )
+            .await;
+            Ok::<_, RdpError>((request, tls, reader, ticket))
+        };
+        let (request, tls, reader, ticket) =
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                Ok(result) => result?,
+                Err(_) => return Err(RdpError::Refused("handshake timed out".to_owned())),
+            };
+        let ticket = match ticket {
+            Ok(ticket) if ticket.engineer == engineer => ticket,
+            Ok(ticket) => {
+                self.audit_refusal(
+                    &engineer,
+                    &ticket.target,
+                    "ticket_of_another_engineer",
+                    peer.client_addr,
+                )
+                .await;
+                return Err(RdpError::Refused("ticket of another engineer".to_owned()));
+            }
+            Err(error) => {
+                warn!(%error, "RDP credential refused");
+                let event = store::AuditEvent::new(
+                    AuditKind::LoginFailure,
+                    store::Actor::Person(engineer.clone()),
+                    engineer.as_str(),
+                )
+                .with_detail(json!({ "protocol": "rdp", "reason": "rdp_credential_refused", "client_addr": peer.client_addr.to_string() }));
+                let _ = self.proxy.store.append_audit(event).await;
+                return Err(RdpError::Refused(error.to_string()));
+            }
+        };
+        drop(peer.on_authenticated.take());
+        self.run_session(ticket, request.protocols, tls, reader, peer.client_addr)
+            .await
+    }
+
+    /// Decides admission again for the engineer's waiting tickets before NLA, dropping
+    /// those no plan admits any more: NLA then answers LOGON_FAILURE for them.
+    async fn vet_tickets(&self, engineer: &Login, client_addr: SocketAddr) {
+        for ticket in self.tickets.of_engineer(engineer) {
+            if self
+                .proxy
+                .admit(engineer, &ticket.target, client_addr, None)
+                .await
+                .is_err()
+            {
+                info!(target = %ticket.target, "ticket no longer admitted; withdrawn");
+                let _ = self.tickets.take(&ticket.user, Utc::now());
+            }
+        }
+    }
+
+    async fn run_session<S>(
+        &self,
+        ticket: Ticket,
+        client_protocols: ironrdp_pdu::nego::SecurityProtocol,
+        client: S,
+        client_reader: FrameReader,
+        client_addr: SocketAddr,
+    ) -> Result<(), RdpError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+    {
+        let engineer = ticket.engineer.clone();
+        let target = ticket.target.clone();
+        let refused = |r: Refusal| RdpError::Refused(r.message.replace("\r\n", " "));
+        let (plan, ends_at, allow) = self
+            .proxy
+            .admit(&engineer, &target, client_addr, None)
+            .await
+            .map_err(refused)?;
+        self.proxy
+            .ensure_recordable(&engineer, &target, plan)
+            .await
+            .map_err(refused)?;
+        let (address, pin, logon) = self.endpoint(&target).await?;
+        let (mut target_stream, target_reader, target_protocol) = match self
+            .connect_target(&address, pin)
+            .await
+        {
+            Ok(connected) => connected,
+            Err(TargetFailure::Mismatch { presented }) => {
+                let pinned = pin.to_string();
+                self.proxy
+                    .alerts
+                    .raise(crate::alerts::Alert::host_key_mismatch(
+                        &engineer, &target, plan, &presented, &pinned,
+                    ));
+                self.proxy
+                        .audit(
+                            AuditKind::HostKeyMismatch,
+                            &engineer,
+                            &target,
+                            json!({ "presented": presented, "pinned": pinned, "plan_id": plan.to_string(), "protocol": "rdp" }),
+                        )
+                        .await;
+                return Err(RdpError::Refused(
+                    "the target's certificate does not match the pinned one".to_owned(),
+                ));
+            }
+            Err(TargetFailure::Other(why)) => {
+                warn!(%target, why, "RDP target unreachable");
+                self.audit_refusal(&engineer, &target, "target_unreachable", client_addr)
+                    .await;
+                return Err(RdpError::Refused(format!(
+                    "cannot reach target {target}: {why}"
+                )));
+            }
+        };
+        let id = SessionId::generate();
+        let new = NewSession {
+            id,
+            engineer: engineer.clone(),
+            target: target.clone(),
+            plan,
+            client_addr,
+            recording: None,
+        };
+        if let Err(error) = self.proxy.store.start_session(new).await {
+            use tokio::io::AsyncWriteExt as _;
+            let _ = target_stream.shutdown().await;
+            return Err(RdpError::Refused(format!("store: {error}")));
+        }
+        let started_at = Utc::now();
+        let guard = self.proxy.live.register_rdp(SessionParts {
+            id,
+            engineer: engineer.clone(),
+            target: target.clone(),
+            plan,
+            started_at,
+            window_ends_at: ends_at,
+        });
+        info!(session_id = %id, plan_id = %plan, %target, "RDP session started");
+        let setup = RelaySetup {
+            target_protocol,
+            client_protocols,
+            allowance: ChannelAllowance::from_plan(&allow),
+            logon,
+            recording: Arc::new(SessionRecording::default()),
+            activity: guard.activity(),
+            end: guard.end_signal(),
+        };
+        let end = relay::relay(client, client_reader, target_stream, target_reader, setup).await;
+        let reason = match &end {
+            RelayEnd::Decided(reason) => reason.as_str(),
+            RelayEnd::Closed(_) => "normal",
+            RelayEnd::Refused(_) | RelayEnd::Failed(_) => "error",
+        };
+        info!(session_id = %id, end = end.describe(), reason, "RDP session ended");
+        drop(guard);
+        if let Err(error) = self.proxy.store.end_session(&id, reason, None).await {
+            warn!(session_id = %id, %error, "could not record the session's end");
+        }
+        Ok(())
+    }
+
+    /// The target's address, pinned certificate and credential.
+    async fn endpoint(
+        &self,
+        name: &TargetName,
+    ) -> Result<(String, policy::target::CertFingerprint, TargetLogon), RdpError> {
+        let target = self
+            .proxy
+            .store
+            .target(name)
+            .await
+            .map_err(|e| RdpError::Refused(format!("store: {e}")))?
+            .ok_or_else(|| RdpError::Refused(format!("target {name} is not registered")))?;
+        let TargetPin::RdpCertificate(pin) = target.pin else {
+            return Err(RdpError::Refused(format!(
+                "target {name} is not an RDP server"
+            )));
+        };
+        let secret = self
+            .proxy
+            .store
+            .target_credential(name)
+            .await
+            .map_err(|e| RdpError::Refused(format!("vault: {e}")))?
+            .ok_or_else(|| RdpError::Refused(format!("target {name} has no stored password")))?;
+        let password = std::str::from_utf8(secret.expose_secret())
+            .map_err(|_| RdpError::Refused("the stored password is not text".to_owned()))?
+            .to_owned();
+        Ok((
+            format!("{}:{}", target.address.host, target.address.port),
+            pin,
+            TargetLogon::new(&target.login, password),
+        ))
+    }
+
+    async fn connect_target(
+        &self,
+        address: &str,
+        pin: policy::target::CertFingerprint,
+    ) -> Result<
+        (
+            tokio_rustls::client::TlsStream<TcpStream>,
+            FrameReader,
+            ironrdp_pdu::nego::SecurityProtocol,
+        ),
+        TargetFailure,
+    > {
+        let timeout = self.proxy.connect_timeout;
+        let other = |e: &dyn std::fmt::Display| TargetFailure::Other(e.to_string());
+        let mut tcp = tokio::time::timeout(timeout, TcpStream::connect(address))
+            .await
+            .map_err(|e| other(&e))?
+            .map_err(|e| other(&e))?;
+        let _ = tcp.set_nodelay(true);
+        let mut reader = FrameReader::default();
+        let protocol =
+            tokio::time::timeout(timeout, negotiation::connect_target(&mut tcp, &mut reader))
+                .await
+                .map_err(|e| other(&e))?
+                .map_err(|e| other(&e))?;
+        let (config, presented) =
+            crate::tls::rdp_target_client_config(pin).map_err(|e| other(&e))?;
+        let name =
+            rustls_pki_types::ServerName::try_from("rdp-target.invalid").map_err(|e| other(&e))?;
+        match tokio::time::timeout(timeout, TlsConnector::from(config).connect(name, tcp)).await {
+            Ok(Ok(tls)) => Ok((tls, FrameReader::default(), protocol)),
+            Ok(Err(error)) => match presented.get() {
+                Some(seen) if seen != pin => Err(TargetFailure::Mismatch {
+                    presented: seen.to_string(),
+                }),
+                _ => Err(other(&error)),
+            },
+            Err(error) => Err(other(&error)),
+        }
+    }
+
+    async fn audit_refusal(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+        reason: &str,
+        client_addr: SocketAddr,
+    ) {
+        self.proxy
+            .audit(
+                AuditKind::SessionDenied,
+                engineer,
+                target,
+                json!({ "reason": reason, "protocol": "rdp", "client_addr": client_addr.to_string() }),
+            )
+            .await;
+    }
+}
+
+enum TargetFailure {
+    Mismatch { presented: String },
+    Other(String),
+}

@@ -1,0 +1,215 @@
+//! Forwarding one admitted RDP session between the vendor's client and the target, frame
+//! by frame, with the rewrites of [`super::rewrite`] applied and every server frame and
+//! client input frame recorded. Ends when either side closes, a rule is broken (server
+//! redirection, a Client Info that can't be rewritten), the recording fails, or the live
+//! registry decides the end (idle, window end, maximum length, kill).
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use ironrdp_pdu::Action;
+use ironrdp_pdu::nego::SecurityProtocol;
+use policy::limits::EndReason;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
+use tracing::{info, warn};
+
+use super::frames::FrameReader;
+use super::recording::{DecoderState, SessionRecording};
+use super::rewrite::{self, ChannelAllowance, ServerEvent, TargetLogon};
+use crate::live::{Activity, EndSignal};
+
+/// What the relay needs besides the two streams.
+pub struct RelaySetup {
+    /// What the target selected (written into the Connect Initial).
+    pub target_protocol: SecurityProtocol,
+    /// What the client asked for (echoed in the Connect Response).
+    pub client_protocols: SecurityProtocol,
+    /// Static channels the plan allows.
+    pub allowance: ChannelAllowance,
+    /// The credential Client Info carries to the target.
+    pub logon: TargetLogon,
+    /// Where frames are recorded.
+    pub recording: Arc<SessionRecording>,
+    /// Marked on every input frame (idle time-out on input).
+    pub activity: Activity,
+    /// Decided by the live registry.
+    pub end: EndSignal,
+}
+
+/// How a relay ended.
+#[derive(Debug)]
+pub enum RelayEnd {
+    /// The client or the target closed the connection.
+    Closed(&'static str),
+    /// The live registry decided (idle, window end, maximum length, killed).
+    Decided(EndReason),
+    /// A rule was broken; the session was cut.
+    Refused(String),
+    /// An I/O or protocol error, or the recording failed.
+    Failed(String),
+}
+
+impl RelayEnd {
+    /// For the log.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Closed(side) => format!("closed by the {side}"),
+            Self::Decided(reason) => format!("ended by fumidai: {reason}"),
+            Self::Refused(why) => format!("cut: {why}"),
+            Self::Failed(why) => format!("failed: {why}"),
+        }
+    }
+}
+
+/// Channel facts both directions need.
+#[derive(Debug, Default)]
+struct Shared {
+    io_channel: OnceLock<u16>,
+    /// Static channel names kept in the Connect Initial, in order.
+    kept_channels: OnceLock<Vec<String>>,
+}
+
+/// Runs the relay to its end.
+#[allow(clippy::too_many_lines)]
+pub async fn relay<C, T>(
+    client: C,
+    mut client_reader: FrameReader,
+    target: T,
+    mut target_reader: FrameReader,
+    setup: RelaySetup,
+) -> RelayEnd
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut client_rx, mut client_tx) = tokio::io::split(client);
+    let (mut target_rx, mut target_tx) = tokio::io::split(target);
+    let shared = Shared::default();
+    let upstream = async {
+        let mut seen_connect_initial = false;
+        let mut seen_client_info = false;
+        loop {
+            let frame = match client_reader.read_frame(&mut client_rx).await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return RelayEnd::Closed("client"),
+                Err(error) => return RelayEnd::Failed(format!("client: {error}")),
+            };
+            let out: Bytes = if !seen_connect_initial {
+                seen_connect_initial = true;
+                match rewrite::connect_initial(&frame.bytes, setup.target_protocol, setup.allowance)
+                {
+                    Ok((bytes, facts)) => {
+                        info!(kept = ?facts.kept, dropped = ?facts.dropped, width = facts.desktop.0, height = facts.desktop.1, "static channels");
+                        let _ = shared.kept_channels.set(facts.kept);
+                        Bytes::from(bytes)
+                    }
+                    Err(error) => return RelayEnd::Failed(error.to_string()),
+                }
+            } else if frame.action == Action::FastPath {
+                // Fast-path from the client is input.
+                setup.activity.touch();
+                if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
+                    return RelayEnd::Failed(error.to_string());
+                }
+                frame.bytes
+            } else if !seen_client_info && rewrite::is_client_info(&frame.bytes) {
+                // Never the vendor's credential: the target's, or the session ends.
+                seen_client_info = true;
+                match rewrite::client_info(&frame.bytes, &setup.logon) {
+                    Ok((bytes, client_user)) => {
+                        info!(
+                            client_user,
+                            "client info rewritten with the target's credential"
+                        );
+                        Bytes::from(bytes)
+                    }
+                    Err(error) => {
+                        return RelayEnd::Refused(format!(
+                            "client info could not be rewritten: {error}"
+                        ));
+                    }
+                }
+            } else if let Some(bytes) = rewrite::confirm_active(&frame.bytes) {
+                Bytes::from(bytes)
+            } else {
+                if let Some(io) = shared.io_channel.get()
+                    && rewrite::is_slow_path_input(&frame.bytes, *io)
+                {
+                    setup.activity.touch();
+                    if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
+                        return RelayEnd::Failed(error.to_string());
+                    }
+                }
+                frame.bytes
+            };
+            if let Err(error) = target_tx.write_all(&out).await {
+                return RelayEnd::Failed(format!("target: {error}"));
+            }
+        }
+    };
+    let downstream = async {
+        let mut state = DecoderState::default();
+        let mut seen_connect_response = false;
+        loop {
+            let frame = match target_reader.read_frame(&mut target_rx).await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return RelayEnd::Closed("target"),
+                Err(error) => return RelayEnd::Failed(format!("target: {error}")),
+            };
+            let mut out = frame.bytes.clone();
+            if !seen_connect_response {
+                seen_connect_response = true;
+                match rewrite::connect_response(&frame.bytes, setup.client_protocols) {
+                    Ok((bytes, facts)) => {
+                        let _ = shared.io_channel.set(facts.io_channel);
+                        state.io_channel_id = facts.io_channel;
+                        let names = shared.kept_channels.get().cloned().unwrap_or_default();
+                        state.static_channels = names.into_iter().zip(facts.channel_ids).collect();
+                        out = Bytes::from(bytes);
+                        if let Err(error) = setup.recording.state(&state).await {
+                            return RelayEnd::Failed(error.to_string());
+                        }
+                    }
+                    Err(error) => return RelayEnd::Failed(error.to_string()),
+                }
+            } else if frame.action == Action::X224 {
+                match rewrite::server_event(&frame.bytes, shared.io_channel.get().copied()) {
+                    ServerEvent::AttachUserConfirm { user_channel } => {
+                        state.user_channel_id = user_channel;
+                        if let Err(error) = setup.recording.state(&state).await {
+                            return RelayEnd::Failed(error.to_string());
+                        }
+                    }
+                    ServerEvent::DemandActive { share_id, desktop } => {
+                        state.share_id = share_id;
+                        (state.desktop_width, state.desktop_height) = desktop;
+                        if let Err(error) = setup.recording.state(&state).await {
+                            return RelayEnd::Failed(error.to_string());
+                        }
+                    }
+                    ServerEvent::Redirection => {
+                        return RelayEnd::Refused(
+                            "the target sent a server redirection".to_owned(),
+                        );
+                    }
+                    ServerEvent::AutoReconnectCookie => {
+                        warn!("auto-reconnect cookie withheld from the client");
+                        continue;
+                    }
+                    ServerEvent::DeactivateAll | ServerEvent::Other => {}
+                }
+            }
+            if let Err(error) = setup.recording.server_frame(out.clone()).await {
+                return RelayEnd::Failed(error.to_string());
+            }
+            if let Err(error) = client_tx.write_all(&out).await {
+                return RelayEnd::Failed(format!("client: {error}"));
+            }
+        }
+    };
+    tokio::select! {
+        end = upstream => end,
+        end = downstream => end,
+        reason = setup.end.ended() => RelayEnd::Decided(reason),
+    }
+}

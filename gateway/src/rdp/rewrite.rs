@@ -1,0 +1,423 @@
+//! The rewrites between the vendor's client and the target that are not optional
+//! (notes/rdp-findings.md), as pure functions of one frame:
+//!
+//! - MCS Connect Initial: the protocol the *target* selected, no graphics pipeline, no
+//!   server redirection support, and only the static channels the plan allows
+//!   (R-10.2-TERM: drive `rdpdr` and clipboard `cliprdr` only when the plan allows
+//!   transfers both ways; sound and the rest never).
+//! - MCS Connect Response: the protocols the *client* asked for, echoed back as the client
+//!   expects (a downgrade check in some clients).
+//! - Client Info: the target's credential or nothing, never the vendor's (the vendor's
+//!   client puts its gateway user and password there even under NLA); no bulk
+//!   compression; no auto-reconnect cookie.
+//! - Confirm Active: no drawing orders and only codecs the replay decodes, so the
+//!   recording stays decodable.
+//! - Server frames: Demand Active (share ID, desktop size) and Attach User Confirm are
+//!   read for the recording's decoder state; server redirection ends the session;
+//!   auto-reconnect cookies are withheld.
+
+use ironrdp_core::{decode, encode_vec};
+use ironrdp_pdu::gcc::{
+    ChannelDef, ClientEarlyCapabilityFlags, ConferenceCreateRequest, RedirectionFlags,
+};
+use ironrdp_pdu::mcs::{self, McsMessage, SendDataIndication, SendDataRequest};
+use ironrdp_pdu::nego::SecurityProtocol;
+use ironrdp_pdu::rdp::ClientInfoPdu;
+use ironrdp_pdu::rdp::capability_sets::{
+    CapabilitySet, CodecProperty, Order, OrderFlags, OrderSupportExFlags,
+};
+use ironrdp_pdu::rdp::client_info::{ClientInfoFlags, Credentials, ExtendedClientOptionalInfo};
+use ironrdp_pdu::rdp::headers::{ShareControlHeader, ShareControlPdu, ShareDataPdu};
+use ironrdp_pdu::rdp::session_info::InfoData;
+use ironrdp_pdu::x224::{X224, X224Data};
+use std::borrow::Cow;
+
+/// A frame that could not be read or written back.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {detail}")]
+pub struct RewriteError {
+    what: &'static str,
+    detail: String,
+}
+
+fn err(what: &'static str) -> impl FnOnce(ironrdp_core::DecodeError) -> RewriteError {
+    move |e| RewriteError {
+        what,
+        detail: e.to_string(),
+    }
+}
+
+fn enc_err(what: &'static str) -> impl FnOnce(ironrdp_core::EncodeError) -> RewriteError {
+    move |e| RewriteError {
+        what,
+        detail: e.to_string(),
+    }
+}
+
+/// Which static virtual channels the plan allows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelAllowance {
+    /// File system redirection (`rdpdr`): the engineer's drives on the target.
+    pub drive: bool,
+    /// Clipboard redirection (`cliprdr`): copy and paste both ways.
+    pub clipboard: bool,
+}
+
+impl ChannelAllowance {
+    /// From a plan: both channels carry data both ways, so both need upload *and*
+    /// download allowed.
+    pub fn from_plan(allow: &policy::plan::Allowances) -> Self {
+        let both_ways = allow.upload && allow.download;
+        Self {
+            drive: both_ways,
+            clipboard: both_ways,
+        }
+    }
+
+    fn allows(self, name: &str) -> bool {
+        match name {
+            "rdpdr" => self.drive,
+            "cliprdr" => self.clipboard,
+            _ => false,
+        }
+    }
+}
+
+/// What the Connect Initial said, after the rewrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectInitialFacts {
+    /// Static channels passed to the target, in order (their IDs come back in the same
+    /// order in the Connect Response).
+    pub kept: Vec<String>,
+    /// Static channels the client asked for and the target never saw.
+    pub dropped: Vec<String>,
+    /// The desktop size the client asked for.
+    pub desktop: (u16, u16),
+}
+
+/// Rewrites the client's MCS Connect Initial (see the module documentation).
+pub fn connect_initial(
+    frame: &[u8],
+    target_protocol: SecurityProtocol,
+    allowance: ChannelAllowance,
+) -> Result<(Vec<u8>, ConnectInitialFacts), RewriteError> {
+    let data = decode::<X224<X224Data<'_>>>(frame)
+        .map_err(err("connect initial"))?
+        .0;
+    let mut initial =
+        decode::<mcs::ConnectInitial>(data.data.as_ref()).map_err(err("connect initial"))?;
+    let mut gcc = initial.conference_create_request.gcc_blocks().clone();
+    gcc.core.optional_data.server_selected_protocol = Some(target_protocol);
+    if let Some(flags) = gcc.core.optional_data.early_capability_flags.as_mut() {
+        flags.remove(ClientEarlyCapabilityFlags::SUPPORT_DYN_VC_GFX_PROTOCOL);
+    }
+    if let Some(cluster) = gcc.cluster.as_mut() {
+        cluster
+            .flags
+            .remove(RedirectionFlags::REDIRECTION_SUPPORTED);
+    }
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    if let Some(network) = gcc.network.as_mut() {
+        let channels: Vec<ChannelDef> = std::mem::take(&mut network.channels);
+        for channel in channels {
+            let name = channel.name.as_str().unwrap_or("?").to_owned();
+            if allowance.allows(&name) {
+                kept.push(name);
+                network.channels.push(channel);
+            } else {
+                dropped.push(name);
+            }
+        }
+    }
+    let desktop = (gcc.core.desktop_width, gcc.core.desktop_height);
+    initial.conference_create_request =
+        ConferenceCreateRequest::new(gcc).map_err(err("connect initial"))?;
+    let body = encode_vec(&initial).map_err(enc_err("connect initial"))?;
+    let frame = encode_vec(&X224(X224Data {
+        data: Cow::Owned(body),
+    }))
+    .map_err(enc_err("connect initial"))?;
+    Ok((
+        frame,
+        ConnectInitialFacts {
+            kept,
+            dropped,
+            desktop,
+        },
+    ))
+}
+
+/// What the Connect Response said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectResponseFacts {
+    /// The I/O channel.
+    pub io_channel: u16,
+    /// The static channels' IDs, in the order of the (rewritten) Connect Initial.
+    pub channel_ids: Vec<u16>,
+}
+
+/// Rewrites the target's MCS Connect Response to echo the protocols the client asked for
+/// (the Server Core Data's `clientRequestedProtocols`, patched in place: IronRDP can't
+/// re-encode the conference response with its user ID).
+pub fn connect_response(
+    frame: &[u8],
+    client_requested: SecurityProtocol,
+) -> Result<(Vec<u8>, ConnectResponseFacts), RewriteError> {
+    let data = decode::<X224<X224Data<'_>>>(frame)
+        .map_err(err("connect response"))?
+        .0;
+    let response =
+        decode::<mcs::ConnectResponse>(data.data.as_ref()).map_err(err("connect response"))?;
+    let network = &response.conference_create_response.gcc_blocks().network;
+    let facts = ConnectResponseFacts {
+        io_channel: network.io_channel,
+        channel_ids: network.channel_ids.clone(),
+    };
+    let mut frame = frame.to_vec();
+    let offset = server_core_requested_protocols(&frame).ok_or_else(|| RewriteError {
+        what: "connect response",
+        detail: "no server core data".to_owned(),
+    })?;
+    if let Some(field) = frame.get_mut(offset..offset + 4) {
+        field.copy_from_slice(&client_requested.bits().to_le_bytes());
+    }
+    Ok((frame, facts))
+}
+
+/// Where `clientRequestedProtocols` sits: after the H.221 key `McDn`, a PER length, then
+/// the Server Core Data block (`01 0C`, its length, `version`).
+fn server_core_requested_protocols(frame: &[u8]) -> Option<usize> {
+    let key = frame.windows(4).position(|w| w == b"McDn")? + 4;
+    let length_bytes = if frame.get(key)? & 0x80 != 0 { 2 } else { 1 };
+    let block = key + length_bytes;
+    let header = frame.get(block..block + 4)?;
+    let block_length = u16::from_le_bytes([*header.get(2)?, *header.get(3)?]);
+    (header.get(..2)? == [0x01, 0x0C] && block_length >= 12).then_some(block + 8)
+}
+
+/// The credential the target gets in Client Info.
+#[derive(Debug, Clone)]
+pub struct TargetLogon {
+    /// User name, without a domain.
+    pub user: String,
+    /// Domain, when the login was `DOMAIN\user` or `user@domain`.
+    pub domain: Option<String>,
+    /// Password.
+    pub password: String,
+}
+
+impl TargetLogon {
+    /// Splits a stored login (`user`, `DOMAIN\user` or `user@domain`).
+    pub fn new(login: &str, password: String) -> Self {
+        let (user, domain) = if let Some((domain, user)) = login.split_once('\\') {
+            (user, Some(domain))
+        } else if let Some((user, domain)) = login.split_once('@') {
+            (user, Some(domain))
+        } else {
+            (login, None)
+        };
+        Self {
+            user: user.to_owned(),
+            domain: domain.map(str::to_owned),
+            password,
+        }
+    }
+}
+
+/// Whether a slow-path client frame is the Client Info PDU: an MCS Send Data Request whose
+/// basic security header has `SEC_INFO_PKT`. Decided from the flag, not from a successful
+/// parse, so that a Client Info fumidai can't parse is refused instead of forwarded.
+pub fn is_client_info(frame: &[u8]) -> bool {
+    const SEC_INFO_PKT: u16 = 0x0040;
+    let Ok(X224(request)) = decode::<X224<SendDataRequest<'_>>>(frame) else {
+        return false;
+    };
+    match request.user_data.get(..2) {
+        Some(&[low, high]) => u16::from_le_bytes([low, high]) & SEC_INFO_PKT != 0,
+        _ => false,
+    }
+}
+
+/// Replaces Client Info's credentials with the target's (autologon), clears bulk
+/// compression and drops any auto-reconnect cookie. Returns the new frame and the user
+/// name the client had put there (for the log; never its password).
+pub fn client_info(frame: &[u8], logon: &TargetLogon) -> Result<(Vec<u8>, String), RewriteError> {
+    let request = decode::<X224<SendDataRequest<'_>>>(frame)
+        .map_err(err("client info"))?
+        .0;
+    let mut pdu =
+        decode::<ClientInfoPdu>(request.user_data.as_ref()).map_err(err("client info"))?;
+    let client_user = pdu.client_info.credentials.username.clone();
+    pdu.client_info.credentials = Credentials {
+        username: logon.user.clone(),
+        password: logon.password.clone(),
+        domain: logon.domain.clone(),
+    };
+    pdu.client_info.password_cookie = None;
+    pdu.client_info.flags.insert(ClientInfoFlags::AUTOLOGON);
+    pdu.client_info.flags.remove(
+        ClientInfoFlags::COMPRESSION
+            | ClientInfoFlags::PASSWORD_IS_SC_PIN
+            | ClientInfoFlags::USING_SAVED_CREDS,
+    );
+    let optional = &pdu.client_info.extra_info.optional_data;
+    if optional.reconnect_cookie().is_some() || optional.auto_reconnect().is_some() {
+        pdu.client_info.extra_info.optional_data = without_reconnect_cookie(optional);
+    }
+    let user_data = encode_vec(&pdu).map_err(enc_err("client info"))?;
+    let rewritten = SendDataRequest {
+        initiator_id: request.initiator_id,
+        channel_id: request.channel_id,
+        user_data: Cow::Owned(user_data),
+    };
+    let frame = encode_vec(&X224(rewritten)).map_err(enc_err("client info"))?;
+    Ok((frame, client_user))
+}
+
+fn without_reconnect_cookie(optional: &ExtendedClientOptionalInfo) -> ExtendedClientOptionalInfo {
+    let builder = ExtendedClientOptionalInfo::builder();
+    let Some(timezone) = optional.timezone() else {
+        return builder.build();
+    };
+    let builder = builder.timezone(timezone.clone());
+    let Some(session_id) = optional.session_id() else {
+        return builder.build();
+    };
+    let builder = builder.session_id(session_id);
+    match optional.performance_flags() {
+        Some(flags) => builder.performance_flags(flags).build(),
+        None => builder.build(),
+    }
+}
+
+/// Rewrites a Confirm Active (slow path, I/O channel) so that the target sends neither
+/// drawing orders nor codecs the replay can't decode. Other frames: `None`.
+pub fn confirm_active(frame: &[u8]) -> Option<Vec<u8>> {
+    let request = decode::<X224<SendDataRequest<'_>>>(frame).ok()?.0;
+    let mut header = decode::<ShareControlHeader>(request.user_data.as_ref()).ok()?;
+    let ShareControlPdu::ClientConfirmActive(confirm) = &mut header.share_control_pdu else {
+        return None;
+    };
+    for set in &mut confirm.pdu.capability_sets {
+        match set {
+            CapabilitySet::Order(order) => {
+                *order = Order::new(
+                    OrderFlags::NEGOTIATE_ORDER_SUPPORT | OrderFlags::ZERO_BOUNDS_DELTAS_SUPPORT,
+                    OrderSupportExFlags::empty(),
+                    0,
+                    0,
+                );
+            }
+            CapabilitySet::BitmapCodecs(codecs) => codecs.0.retain(|c| {
+                matches!(
+                    c.property,
+                    CodecProperty::RemoteFx(_) | CodecProperty::ImageRemoteFx(_)
+                )
+            }),
+            _ => {}
+        }
+    }
+    let user_data = encode_vec(&header).ok()?;
+    let rewritten = SendDataRequest {
+        initiator_id: request.initiator_id,
+        channel_id: request.channel_id,
+        user_data: Cow::Owned(user_data),
+    };
+    encode_vec(&X224(rewritten)).ok()
+}
+
+/// What a slow-path server frame means to the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// MCS Attach User Confirm: the user channel.
+    AttachUserConfirm {
+        /// The user channel ID.
+        user_channel: u16,
+    },
+    /// Demand Active: a (re)activation with its share ID and desktop size.
+    DemandActive {
+        /// Share ID.
+        share_id: u32,
+        /// Desktop width and height.
+        desktop: (u16, u16),
+    },
+    /// Deactivate All (a resize or reconnection follows).
+    DeactivateAll,
+    /// Server Redirection: refused (the session ends).
+    Redirection,
+    /// Save Session Info carrying an auto-reconnect cookie: withheld from the client.
+    AutoReconnectCookie,
+    /// Anything else: forwarded untouched.
+    Other,
+}
+
+/// Classifies a slow-path frame from the target.
+pub fn server_event(frame: &[u8], io_channel: Option<u16>) -> ServerEvent {
+    let Ok(X224(message)) = decode::<X224<McsMessage<'_>>>(frame) else {
+        return ServerEvent::Other;
+    };
+    match message {
+        McsMessage::AttachUserConfirm(confirm) => ServerEvent::AttachUserConfirm {
+            user_channel: confirm.initiator_id,
+        },
+        McsMessage::SendDataIndication(SendDataIndication {
+            channel_id,
+            user_data,
+            ..
+        }) if Some(channel_id) == io_channel => share_event(&user_data),
+        _ => ServerEvent::Other,
+    }
+}
+
+fn share_event(user_data: &[u8]) -> ServerEvent {
+    let Ok(header) = decode::<ShareControlHeader>(user_data) else {
+        // Redirection PDUs are framed differently on some servers; look for the type.
+        return ServerEvent::Other;
+    };
+    match header.share_control_pdu {
+        ShareControlPdu::ServerDemandActive(demand) => {
+            let desktop = demand
+                .pdu
+                .capability_sets
+                .iter()
+                .find_map(|set| match set {
+                    CapabilitySet::Bitmap(bitmap) => {
+                        Some((bitmap.desktop_width, bitmap.desktop_height))
+                    }
+                    _ => None,
+                })
+                .unwrap_or((0, 0));
+            ServerEvent::DemandActive {
+                share_id: header.share_id,
+                desktop,
+            }
+        }
+        ShareControlPdu::ServerDeactivateAll(_) => ServerEvent::DeactivateAll,
+        ShareControlPdu::ServerRedirect(_) => ServerEvent::Redirection,
+        ShareControlPdu::Data(data) => match data.share_data_pdu {
+            ShareDataPdu::SaveSessionInfo(info) => match info.info_data {
+                InfoData::LogonExtended(extended) if extended.auto_reconnect.is_some() => {
+                    ServerEvent::AutoReconnectCookie
+                }
+                _ => ServerEvent::Other,
+            },
+            _ => ServerEvent::Other,
+        },
+        ShareControlPdu::ClientConfirmActive(_) => ServerEvent::Other,
+    }
+}
+
+/// Whether a slow-path client frame carries input (keyboard, mouse) on the I/O channel.
+pub fn is_slow_path_input(frame: &[u8], io_channel: u16) -> bool {
+    let Ok(X224(request)) = decode::<X224<SendDataRequest<'_>>>(frame) else {
+        return false;
+    };
+    if request.channel_id != io_channel {
+        return false;
+    }
+    matches!(
+        decode::<ShareControlHeader>(request.user_data.as_ref()).map(|h| h.share_control_pdu),
+        Ok(ShareControlPdu::Data(data)) if matches!(data.share_data_pdu, ShareDataPdu::Input(_))
+    )
+}
