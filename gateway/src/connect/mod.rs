@@ -9,6 +9,8 @@
 //! address: the binary does. It sees only ciphertext on the gateway side and never
 //! interprets the relayed bytes.
 
+pub mod rdp;
+
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
@@ -213,7 +215,7 @@ pub async fn forward_listen(listen: SocketAddr, settings: Arc<ConnectSettings>) 
 }
 
 /// The accept loop of [`forward_listen`], on a bound listener.
-async fn forward(listener: TcpListener, settings: Arc<ConnectSettings>) -> Result<()> {
+pub(crate) async fn forward(listener: TcpListener, settings: Arc<ConnectSettings>) -> Result<()> {
     loop {
         let (local, client_addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -244,7 +246,7 @@ async fn forward(listener: TcpListener, settings: Arc<ConnectSettings>) -> Resul
 }
 
 /// Resolve, connect and handshake, each step bounded by the time-out.
-async fn dial(
+pub(crate) async fn dial(
     settings: &ConnectSettings,
     config: Arc<ClientConfig>,
 ) -> Result<TlsStream<TcpStream>> {

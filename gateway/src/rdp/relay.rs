@@ -65,8 +65,10 @@ impl RelayEnd {
 #[derive(Debug, Default)]
 struct Shared {
     io_channel: OnceLock<u16>,
-    /// Static channel names kept in the Connect Initial, in order.
-    kept_channels: OnceLock<Vec<String>>,
+    /// Every channel the client asked for, and whether the target gets it.
+    requested: OnceLock<Vec<(String, bool)>>,
+    /// Channel IDs the client was given for channels the target never saw.
+    withheld: OnceLock<Vec<u16>>,
 }
 
 /// Runs the relay to its end.
@@ -82,7 +84,10 @@ where
     C: AsyncRead + AsyncWrite + Unpin,
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    let (mut client_rx, mut client_tx) = tokio::io::split(client);
+    let (mut client_rx, client_tx) = tokio::io::split(client);
+    // Both directions write to the client: the target's frames, and the gateway's own
+    // answers to joins of withheld channels.
+    let client_tx = tokio::sync::Mutex::new(client_tx);
     let (mut target_rx, mut target_tx) = tokio::io::split(target);
     let shared = Shared::default();
     let upstream = async {
@@ -100,7 +105,7 @@ where
                 {
                     Ok((bytes, facts)) => {
                         info!(kept = ?facts.kept, dropped = ?facts.dropped, width = facts.desktop.0, height = facts.desktop.1, "static channels");
-                        let _ = shared.kept_channels.set(facts.kept);
+                        let _ = shared.requested.set(facts.requested);
                         Bytes::from(bytes)
                     }
                     Err(error) => return RelayEnd::Failed(error.to_string()),
@@ -131,6 +136,24 @@ where
                 }
             } else if let Some(bytes) = rewrite::confirm_active(&frame.bytes) {
                 Bytes::from(bytes)
+            } else if let Some(withheld) = shared.withheld.get()
+                && let Some((initiator, channel)) = rewrite::channel_join_request(&frame.bytes)
+                && withheld.contains(&channel)
+            {
+                // A channel the plan does not allow: joined for the client's sake only.
+                let confirm = match rewrite::channel_join_confirm(initiator, channel) {
+                    Ok(confirm) => confirm,
+                    Err(error) => return RelayEnd::Failed(error.to_string()),
+                };
+                if let Err(error) = client_tx.lock().await.write_all(&confirm).await {
+                    return RelayEnd::Failed(format!("client: {error}"));
+                }
+                continue;
+            } else if let Some(withheld) = shared.withheld.get()
+                && rewrite::send_data_channel(&frame.bytes).is_some_and(|c| withheld.contains(&c))
+            {
+                // Data on a withheld channel (drive, clipboard…) goes nowhere (R-10.2-TERM).
+                continue;
             } else {
                 if let Some(io) = shared.io_channel.get()
                     && rewrite::is_slow_path_input(&frame.bytes, *io)
@@ -159,12 +182,13 @@ where
             let mut out = frame.bytes.clone();
             if !seen_connect_response {
                 seen_connect_response = true;
-                match rewrite::connect_response(&frame.bytes, setup.client_protocols) {
+                let requested = shared.requested.get().cloned().unwrap_or_default();
+                match rewrite::connect_response(&frame.bytes, setup.client_protocols, &requested) {
                     Ok((bytes, facts)) => {
                         let _ = shared.io_channel.set(facts.io_channel);
+                        let _ = shared.withheld.set(facts.withheld);
                         state.io_channel_id = facts.io_channel;
-                        let names = shared.kept_channels.get().cloned().unwrap_or_default();
-                        state.static_channels = names.into_iter().zip(facts.channel_ids).collect();
+                        state.static_channels = facts.channels;
                         out = Bytes::from(bytes);
                         if let Err(error) = setup.recording.state(&state).await {
                             return RelayEnd::Failed(error.to_string());
@@ -202,7 +226,7 @@ where
             if let Err(error) = setup.recording.server_frame(out.clone()).await {
                 return RelayEnd::Failed(error.to_string());
             }
-            if let Err(error) = client_tx.write_all(&out).await {
+            if let Err(error) = client_tx.lock().await.write_all(&out).await {
                 return RelayEnd::Failed(format!("client: {error}"));
             }
         }

@@ -18,7 +18,8 @@
 
 use ironrdp_core::{decode, encode_vec};
 use ironrdp_pdu::gcc::{
-    ChannelDef, ClientEarlyCapabilityFlags, ConferenceCreateRequest, RedirectionFlags,
+    ChannelDef, ClientEarlyCapabilityFlags, ConferenceCreateRequest, ConferenceCreateResponse,
+    RedirectionFlags,
 };
 use ironrdp_pdu::mcs::{self, McsMessage, SendDataIndication, SendDataRequest};
 use ironrdp_pdu::nego::SecurityProtocol;
@@ -91,6 +92,10 @@ pub struct ConnectInitialFacts {
     pub kept: Vec<String>,
     /// Static channels the client asked for and the target never saw.
     pub dropped: Vec<String>,
+    /// Every channel the client asked for, in its order, and whether it was kept: the
+    /// client must see an ID for each (it joins them all), so dropped ones get IDs the
+    /// gateway answers itself.
+    pub requested: Vec<(String, bool)>,
     /// The desktop size the client asked for.
     pub desktop: (u16, u16),
 }
@@ -118,11 +123,14 @@ pub fn connect_initial(
     }
     let mut kept = Vec::new();
     let mut dropped = Vec::new();
+    let mut requested = Vec::new();
     if let Some(network) = gcc.network.as_mut() {
         let channels: Vec<ChannelDef> = std::mem::take(&mut network.channels);
         for channel in channels {
             let name = channel.name.as_str().unwrap_or("?").to_owned();
-            if allowance.allows(&name) {
+            let keep = allowance.allows(&name);
+            requested.push((name.clone(), keep));
+            if keep {
                 kept.push(name);
                 network.channels.push(channel);
             } else {
@@ -143,57 +151,114 @@ pub fn connect_initial(
         ConnectInitialFacts {
             kept,
             dropped,
+            requested,
             desktop,
         },
     ))
 }
 
-/// What the Connect Response said.
+/// What the Connect Response said, after the rewrite.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectResponseFacts {
     /// The I/O channel.
     pub io_channel: u16,
-    /// The static channels' IDs, in the order of the (rewritten) Connect Initial.
-    pub channel_ids: Vec<u16>,
+    /// The static channels the target serves: name and ID.
+    pub channels: Vec<(String, u16)>,
+    /// IDs given to the client for channels the target never saw; the gateway confirms
+    /// their joins itself and discards what is sent on them.
+    pub withheld: Vec<u16>,
 }
 
-/// Rewrites the target's MCS Connect Response to echo the protocols the client asked for
-/// (the Server Core Data's `clientRequestedProtocols`, patched in place: IronRDP can't
-/// re-encode the conference response with its user ID).
+/// Rewrites the target's MCS Connect Response: the protocols the client asked for are
+/// echoed, and every channel the client asked for gets an ID (the target's for those kept,
+/// unused ones for those dropped), in the client's order.
 pub fn connect_response(
     frame: &[u8],
     client_requested: SecurityProtocol,
+    requested: &[(String, bool)],
 ) -> Result<(Vec<u8>, ConnectResponseFacts), RewriteError> {
     let data = decode::<X224<X224Data<'_>>>(frame)
         .map_err(err("connect response"))?
         .0;
-    let response =
+    let mut response =
         decode::<mcs::ConnectResponse>(data.data.as_ref()).map_err(err("connect response"))?;
-    let network = &response.conference_create_response.gcc_blocks().network;
-    let facts = ConnectResponseFacts {
-        io_channel: network.io_channel,
-        channel_ids: network.channel_ids.clone(),
-    };
-    let mut frame = frame.to_vec();
-    let offset = server_core_requested_protocols(&frame).ok_or_else(|| RewriteError {
-        what: "connect response",
-        detail: "no server core data".to_owned(),
-    })?;
-    if let Some(field) = frame.get_mut(offset..offset + 4) {
-        field.copy_from_slice(&client_requested.bits().to_le_bytes());
+    let user_id =
+        conference_user_id(&response.conference_create_response).ok_or_else(|| RewriteError {
+            what: "connect response",
+            detail: "no user ID".to_owned(),
+        })?;
+    let mut gcc = response.conference_create_response.gcc_blocks().clone();
+    gcc.core.optional_data.client_requested_protocols = Some(client_requested);
+    let mut target_ids = gcc.network.channel_ids.iter().copied();
+    // From the top of the ID space down: the target assigns the I/O, static and user
+    // channels from the bottom (1003, 1004…), and the user channel is only known later.
+    let mut next_free = u16::MAX;
+    let mut channels = Vec::new();
+    let mut withheld = Vec::new();
+    let mut ids = Vec::new();
+    for (name, kept) in requested {
+        let id = match (kept, target_ids.next()) {
+            (true, Some(id)) => {
+                channels.push((name.clone(), id));
+                id
+            }
+            _ => {
+                withheld.push(next_free);
+                next_free = next_free.saturating_sub(1);
+                next_free.saturating_add(1)
+            }
+        };
+        ids.push(id);
     }
+    gcc.network.channel_ids = ids;
+    let facts = ConnectResponseFacts {
+        io_channel: gcc.network.io_channel,
+        channels,
+        withheld,
+    };
+    response.conference_create_response =
+        ConferenceCreateResponse::new(user_id, gcc).map_err(err("connect response"))?;
+    let body = encode_vec(&response).map_err(enc_err("connect response"))?;
+    let frame = encode_vec(&X224(X224Data {
+        data: Cow::Owned(body),
+    }))
+    .map_err(enc_err("connect response"))?;
     Ok((frame, facts))
 }
 
-/// Where `clientRequestedProtocols` sits: after the H.221 key `McDn`, a PER length, then
-/// the Server Core Data block (`01 0C`, its length, `version`).
-fn server_core_requested_protocols(frame: &[u8]) -> Option<usize> {
-    let key = frame.windows(4).position(|w| w == b"McDn")? + 4;
-    let length_bytes = if frame.get(key)? & 0x80 != 0 { 2 } else { 1 };
-    let block = key + length_bytes;
-    let header = frame.get(block..block + 4)?;
-    let block_length = u16::from_le_bytes([*header.get(2)?, *header.get(3)?]);
-    (header.get(..2)? == [0x01, 0x0C] && block_length >= 12).then_some(block + 8)
+/// The conference's user ID. IronRDP decodes it but offers no accessor (only `new`),
+/// so it is read back from the `Debug` form, which prints every field.
+fn conference_user_id(response: &ConferenceCreateResponse) -> Option<u16> {
+    let text = format!("{response:?}");
+    let rest = text.split_once("user_id: ")?.1;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A client's MCS Channel Join Request: (initiator, channel).
+pub fn channel_join_request(frame: &[u8]) -> Option<(u16, u16)> {
+    match decode::<X224<McsMessage<'_>>>(frame).ok()?.0 {
+        McsMessage::ChannelJoinRequest(request) => Some((request.initiator_id, request.channel_id)),
+        _ => None,
+    }
+}
+
+/// The Channel Join Confirm the gateway sends itself for a withheld channel.
+pub fn channel_join_confirm(initiator: u16, channel: u16) -> Result<Vec<u8>, RewriteError> {
+    let confirm = mcs::ChannelJoinConfirm {
+        result: 0,
+        initiator_id: initiator,
+        requested_channel_id: channel,
+        channel_id: channel,
+    };
+    encode_vec(&X224(confirm)).map_err(enc_err("channel join confirm"))
+}
+
+/// The channel a client's MCS Send Data Request is on.
+pub fn send_data_channel(frame: &[u8]) -> Option<u16> {
+    decode::<X224<SendDataRequest<'_>>>(frame)
+        .ok()
+        .map(|X224(request)| request.channel_id)
 }
 
 /// The credential the target gets in Client Info.

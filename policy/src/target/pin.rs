@@ -142,9 +142,19 @@ impl CertFingerprint {
         &self.0
     }
 
-    /// Lower-case hex without separators, as FreeRDP's `/cert:fingerprint:sha256:` wants.
+    /// Lower-case hex without separators.
     pub fn hex(&self) -> String {
         hex::encode(self.0)
+    }
+
+    /// Lower-case hex pairs joined by `:`, as FreeRDP 2's `/cert:fingerprint:sha256:`
+    /// compares them.
+    pub fn colon_hex(&self) -> String {
+        self.0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
     }
 }
 
