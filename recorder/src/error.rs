@@ -140,6 +140,52 @@ pub enum Error {
         /// What it takes.
         expected: &'static str,
     },
+    /// The file does not start with the RDP recording magic bytes.
+    #[error("not a fumidai RDP recording")]
+    NotRdpRecording,
+    /// The RDP recording's layout version is not one this build reads.
+    #[error("unsupported RDP recording version {version}")]
+    UnsupportedRdpVersion {
+        /// The version found.
+        version: u16,
+    },
+    /// The RDP recording's header is cut short, too large, or not the expected JSON.
+    #[error("malformed RDP recording header")]
+    BadRdpHeader {
+        /// What the JSON parser said, when it got that far.
+        source: Option<Arc<serde_json::Error>>,
+    },
+    /// An RDP record header is invalid (unknown kind, oversized payload, bad state JSON).
+    #[error("malformed RDP recording record at byte {position}")]
+    BadRdpRecord {
+        /// Byte position of the record header in the file.
+        position: u64,
+    },
+    /// A frame handed to the RDP recorder is larger than any RDP frame can be.
+    #[error("RDP frame of {len} bytes is too large to record")]
+    FrameTooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// Encoding a PNG or GIF failed (or writing it).
+    #[error("encoding the {what} failed")]
+    Image {
+        /// PNG or GIF.
+        what: &'static str,
+        /// Why.
+        source: Arc<image::ImageError>,
+    },
+    /// `ffmpeg` is needed for video output and is not on `PATH`.
+    #[error(
+        "ffmpeg was not found on PATH; install it (Debian: apt-get install ffmpeg) for MP4 output"
+    )]
+    FfmpegNotFound,
+    /// `ffmpeg` ran but failed.
+    #[error("ffmpeg failed: {detail}")]
+    Ffmpeg {
+        /// Its exit status and the end of its error output.
+        detail: String,
+    },
     /// A sealed file differs from what the statement records.
     #[error("recording file {name} was changed: {mismatch}")]
     Tampered {

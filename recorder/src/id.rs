@@ -69,11 +69,22 @@ pub enum FileKind {
     Data,
     /// The file transfer log (`.transfers.jsonl`).
     Transfers,
+    /// An RDP session's recording (`.rdp`): timestamped PDUs, see [`crate::rdp::format`].
+    Rdp,
 }
 
 impl FileKind {
-    /// All kinds, in the order they appear in a seal statement.
-    pub const ALL: [FileKind; 3] = [FileKind::Cast, FileKind::Data, FileKind::Transfers];
+    /// All kinds, in the order they appear in a seal statement. A recording has only the
+    /// files of its [`RecordingKind`].
+    pub const ALL: [FileKind; 4] = [
+        FileKind::Cast,
+        FileKind::Data,
+        FileKind::Transfers,
+        FileKind::Rdp,
+    ];
+
+    /// The files of an SSH recording ([`RecordingKind::Ssh`]).
+    pub const SSH: [FileKind; 3] = [FileKind::Cast, FileKind::Data, FileKind::Transfers];
 
     /// The file name suffix after the stem, without the dot.
     pub fn extension(self) -> &'static str {
@@ -81,6 +92,7 @@ impl FileKind {
             FileKind::Cast => "cast",
             FileKind::Data => "data",
             FileKind::Transfers => "transfers.jsonl",
+            FileKind::Rdp => "rdp",
         }
     }
 }
@@ -91,7 +103,36 @@ impl fmt::Display for FileKind {
             FileKind::Cast => "cast",
             FileKind::Data => "bulk data file",
             FileKind::Transfers => "transfer log",
+            FileKind::Rdp => "RDP recording",
         })
+    }
+}
+
+/// What a recording is of, which decides the files it has (and so what its seal states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordingKind {
+    /// An SSH channel: cast, side file and transfer log, exactly as before RDP existed, so
+    /// SSH seal statements keep their three `file` lines.
+    Ssh,
+    /// An RDP session: one `.rdp` file.
+    Rdp,
+}
+
+impl RecordingKind {
+    /// The files of a recording of this kind, in seal statement order.
+    pub fn files(self) -> &'static [FileKind] {
+        match self {
+            RecordingKind::Ssh => &FileKind::SSH,
+            RecordingKind::Rdp => &[FileKind::Rdp],
+        }
+    }
+
+    /// The file a recording of this kind is found by on disk.
+    pub fn primary(self) -> FileKind {
+        match self {
+            RecordingKind::Ssh => FileKind::Cast,
+            RecordingKind::Rdp => FileKind::Rdp,
+        }
     }
 }
 

@@ -42,6 +42,8 @@
 //!   replayed from the keys through a readline-like line editor and checked against the
 //!   echo in a small model of the terminal's lines; history and Tab completion are read
 //!   from the echo, and what neither establishes is marked uncertain.
+//! - [`rdp`]: RDP session recordings (one `.rdp` file of timestamped PDUs): format,
+//!   writer task, and reading them back.
 //!
 //! # What this crate does not do
 //!
@@ -50,8 +52,7 @@
 //! [`format::asciicast::DataMode`] per channel), nor whether a transfer is allowed, nor
 //! where the statement and signature are kept (the audit chain). It does not play casts on
 //! a terminal: [`player`] says what is due when, the caller sleeps and writes. It does not
-//! judge the commands [`commands`] extracts (risk rules and reports are elsewhere). RDP
-//! recording is not here yet.
+//! judge the commands [`commands`] extracts (risk rules and reports are elsewhere).
 
 pub mod commands;
 pub mod digest;
@@ -59,6 +60,7 @@ mod error;
 pub mod format;
 pub mod id;
 pub mod player;
+pub mod rdp;
 pub mod seal;
 pub mod sink;
 pub mod writer;
@@ -68,6 +70,6 @@ mod test_support;
 
 pub use digest::Sha256Digest;
 pub use error::{Error, Mismatch, Result};
-pub use id::{FileKind, RecordingId};
+pub use id::{FileKind, RecordingId, RecordingKind};
 pub use seal::{Sealed, Statement};
 pub use writer::{BulkPolicy, Recorder, RecorderConfig, RecorderHandle};

@@ -37,7 +37,8 @@ const MAGIC_LINE: &str = "fumidai recording seal v1";
 pub struct Statement {
     /// The recording (session, and channel if any).
     pub recording: RecordingId,
-    /// Its files, in [`FileKind::ALL`](crate::id::FileKind::ALL) order.
+    /// Its files, in [`FileKind::ALL`](crate::id::FileKind::ALL) order; only those its
+    /// [`RecordingKind`](crate::id::RecordingKind) has.
     pub files: Vec<FileDigest>,
 }
 
@@ -123,7 +124,10 @@ impl Statement {
     }
 
     /// Digests files already on disk, for a recording that was never finished (the
-    /// gateway crashed): seal what survived. Blocking; reads every file.
+    /// gateway crashed): seal what survived. `names` are the files of the recording's
+    /// [`RecordingKind`](crate::id::RecordingKind) (not [`FileKind::ALL`](crate::FileKind::ALL):
+    /// an SSH recording has no `.rdp` file, and a missing file is an error here).
+    /// Blocking; reads every file.
     pub fn from_files(root: &Path, recording: RecordingId, names: &[String]) -> Result<Self> {
         let files = names
             .iter()

@@ -23,7 +23,9 @@ use fumidai_recorder::format::transfers::{
 };
 use fumidai_recorder::seal::{self, verify_files};
 use fumidai_recorder::sink::{LocalDisk, RecordingStorage};
-use fumidai_recorder::{Error, FileKind, Mismatch, Recorder, RecorderConfig, Statement};
+use fumidai_recorder::{
+    Error, FileKind, Mismatch, Recorder, RecorderConfig, RecordingKind, Statement,
+};
 use tokio::time::{Instant, timeout};
 
 fn key() -> SigningKey {
@@ -208,7 +210,8 @@ async fn finish_seals_and_tampering_is_detected() {
     let s = &sealed.statement;
     assert_eq!(s.recording, id);
     let names: Vec<_> = s.files.iter().map(|f| f.name.clone()).collect();
-    let want: Vec<_> = FileKind::ALL
+    // Only the SSH files: no `.rdp` line, as in seals made before RDP recordings existed.
+    let want: Vec<_> = FileKind::SSH
         .iter()
         .map(|k| LocalDisk::name(&id, started(), *k))
         .collect();
@@ -271,7 +274,8 @@ async fn dropped_handles_close_the_files() {
     let raws = read_data(&disk.path(&id, started(), FileKind::Data));
     assert_eq!(raws.len(), 1);
     assert_eq!(raws[0].payload, b"\xe2\x82");
-    let names: Vec<_> = FileKind::ALL
+    let names: Vec<_> = RecordingKind::Ssh
+        .files()
         .iter()
         .map(|k| LocalDisk::name(&id, started(), *k))
         .collect();

@@ -1,4 +1,5 @@
-//! Recordings as files on local disk: `<root>/YYYY/MM/DD/<id>.{cast,data,transfers.jsonl}`.
+//! Recordings as files on local disk: `<root>/YYYY/MM/DD/<id>.{cast,data,transfers.jsonl}`
+//! for SSH, `<root>/YYYY/MM/DD/<id>.rdp` for RDP.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 use super::{RecordingSink, RecordingStorage};
 use crate::error::{Error, Result};
-use crate::id::{FileKind, RecordingId};
+use crate::id::{FileKind, RecordingId, RecordingKind};
 
 /// A recordings directory on local disk. Dated subdirectories are created with mode 0700,
 /// files with mode 0600 and `O_CREAT|O_EXCL`, so an existing recording is never reopened.
@@ -47,7 +48,7 @@ impl LocalDisk {
         self.root.join(Self::name(id, started, file))
     }
 
-    /// The recordings of `session` in the dated directories from `first` to `last` (UTC
+    /// The SSH recordings of `session` in the dated directories from `first` to `last` (UTC
     /// days, both included; at most [`MAX_SEARCH_DAYS`]), found by their `.cast` files,
     /// sorted by channel. Sealed or not: this is how a recording the gateway never got to
     /// seal (session still live, or a crash) is found. Missing directories are empty.
@@ -57,6 +58,19 @@ impl LocalDisk {
         first: NaiveDate,
         last: NaiveDate,
     ) -> Result<Vec<FoundRecording>> {
+        self.find_session_as(RecordingKind::Ssh, session, first, last)
+    }
+
+    /// Like [`find_session`](Self::find_session), for recordings of `kind`, found by their
+    /// [`RecordingKind::primary`] file (`.rdp` for RDP).
+    pub fn find_session_as(
+        &self,
+        kind: RecordingKind,
+        session: Uuid,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<FoundRecording>> {
+        let suffix = format!(".{}", kind.primary().extension());
         let mut found = Vec::new();
         for day in first
             .iter_days()
@@ -73,7 +87,7 @@ impl LocalDisk {
                 let name = entry.map_err(Error::read)?.file_name();
                 let id = name
                     .to_str()
-                    .and_then(|n| n.strip_suffix(".cast"))
+                    .and_then(|n| n.strip_suffix(suffix.as_str()))
                     .and_then(RecordingId::from_stem);
                 if let Some(id) = id.filter(|id| id.session == session) {
                     found.push(FoundRecording {
@@ -135,7 +149,12 @@ impl RecordingStorage for LocalDisk {
         Ok(())
     }
 
-    fn open(&self, id: &RecordingId, started: DateTime<Utc>) -> Result<Box<dyn RecordingSink>> {
+    fn open_as(
+        &self,
+        kind: RecordingKind,
+        id: &RecordingId,
+        started: DateTime<Utc>,
+    ) -> Result<Box<dyn RecordingSink>> {
         let dir = self.root.join(started.format("%Y/%m/%d").to_string());
         DirBuilder::new()
             .recursive(true)
@@ -145,16 +164,16 @@ impl RecordingStorage for LocalDisk {
                 path: dir.clone(),
                 source: Arc::new(e),
             })?;
-        let mut files = Vec::with_capacity(FileKind::ALL.len());
-        for kind in FileKind::ALL {
-            let name = Self::name(id, started, kind);
+        let mut files = Vec::with_capacity(kind.files().len());
+        for &file in kind.files() {
+            let name = Self::name(id, started, file);
             let path = self.root.join(&name);
             match create(&path) {
-                Ok(file) => files.push(Open {
-                    kind,
+                Ok(handle) => files.push(Open {
+                    kind: file,
                     name,
                     path,
-                    file: Some(file),
+                    file: Some(handle),
                 }),
                 Err(e) => {
                     // Leave nothing half-made behind: these files are new and empty.

@@ -11,14 +11,25 @@ use chrono::{DateTime, Utc};
 pub use local::{FoundRecording, LocalDisk, LocalRecording, MAX_SEARCH_DAYS};
 
 use crate::error::Result;
-use crate::id::{FileKind, RecordingId};
+use crate::id::{FileKind, RecordingId, RecordingKind};
 
 /// A place recordings are kept. The gateway holds one as `Arc<dyn RecordingStorage>`.
 pub trait RecordingStorage: Send + Sync {
-    /// Creates the files of a new recording, all of them, or fails with a typed error and
-    /// leaves nothing behind; the gateway then refuses the session (fail closed).
-    /// `started` picks the dated directory.
-    fn open(&self, id: &RecordingId, started: DateTime<Utc>) -> Result<Box<dyn RecordingSink>>;
+    /// Creates the files of a new SSH recording ([`RecordingKind::Ssh`]); see
+    /// [`open_as`](Self::open_as).
+    fn open(&self, id: &RecordingId, started: DateTime<Utc>) -> Result<Box<dyn RecordingSink>> {
+        self.open_as(RecordingKind::Ssh, id, started)
+    }
+
+    /// Creates the files of a new recording of `kind` ([`RecordingKind::files`]), all of
+    /// them, or fails with a typed error and leaves nothing behind; the gateway then refuses
+    /// the session (fail closed). `started` picks the dated directory.
+    fn open_as(
+        &self,
+        kind: RecordingKind,
+        id: &RecordingId,
+        started: DateTime<Utc>,
+    ) -> Result<Box<dyn RecordingSink>>;
 
     /// Checks, before a session is admitted, that recordings can be written now, so an
     /// engineer is refused with a reason instead of failing at the first command. Blocks.

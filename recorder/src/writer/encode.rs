@@ -23,11 +23,13 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    pub(crate) fn get_mut(&mut self, file: FileKind) -> &mut Vec<u8> {
+    /// The buffer of one of an SSH recording's files; `None` for files it does not have.
+    pub(crate) fn get_mut(&mut self, file: FileKind) -> Option<&mut Vec<u8>> {
         match file {
-            FileKind::Cast => &mut self.cast,
-            FileKind::Data => &mut self.data,
-            FileKind::Transfers => &mut self.transfers,
+            FileKind::Cast => Some(&mut self.cast),
+            FileKind::Data => Some(&mut self.data),
+            FileKind::Transfers => Some(&mut self.transfers),
+            FileKind::Rdp => None,
         }
     }
 

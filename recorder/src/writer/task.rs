@@ -35,17 +35,16 @@ impl Files {
         Self {
             sink,
             id,
-            tallies: FileKind::ALL.map(|k| (k, Sha256::new(), 0)),
+            tallies: FileKind::SSH.map(|k| (k, Sha256::new(), 0)),
         }
     }
 
     /// Appends and flushes every non-empty pending buffer (blocking).
     pub(crate) fn write(&mut self, pending: &mut Pending) -> Result<()> {
         for (kind, hasher, size) in &mut self.tallies {
-            let buf = pending.get_mut(*kind);
-            if buf.is_empty() {
+            let Some(buf) = pending.get_mut(*kind).filter(|b| !b.is_empty()) else {
                 continue;
-            }
+            };
             let fail = |e| Error::write(*kind, e);
             self.sink.append(*kind, buf).map_err(fail)?;
             hasher.update(buf.as_slice());

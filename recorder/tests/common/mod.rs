@@ -6,6 +6,8 @@
     reason = "test fixtures: each test binary uses a subset; failures must be loud"
 )]
 
+
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader};
@@ -120,10 +122,11 @@ impl RecordingSink for GateSink {
     }
 }
 
-/// Wraps a sink; reports every cast flush, and fails appends once `fail_after` cast bytes
-/// have been written (a full disk).
+/// Wraps a sink; reports every flush of `file` (the cast unless changed), and fails appends
+/// once `fail_after` bytes of it have been written (a full disk).
 pub struct ProbeSink {
     pub inner: Box<dyn RecordingSink>,
+    pub file: FileKind,
     pub flushed: Arc<tokio::sync::Notify>,
     pub fail_after: Option<usize>,
     pub written: usize,
@@ -133,6 +136,7 @@ impl ProbeSink {
     pub fn new(inner: Box<dyn RecordingSink>) -> Self {
         Self {
             inner,
+            file: FileKind::Cast,
             flushed: Arc::default(),
             fail_after: None,
             written: 0,
@@ -145,7 +149,7 @@ impl RecordingSink for ProbeSink {
         self.inner.name(file)
     }
     fn append(&mut self, file: FileKind, bytes: &[u8]) -> io::Result<()> {
-        if file == FileKind::Cast {
+        if file == self.file {
             if self
                 .fail_after
                 .is_some_and(|n| self.written + bytes.len() > n)
@@ -158,7 +162,7 @@ impl RecordingSink for ProbeSink {
     }
     fn flush(&mut self, file: FileKind) -> io::Result<()> {
         self.inner.flush(file)?;
-        if file == FileKind::Cast {
+        if file == self.file {
             self.flushed.notify_one();
         }
         Ok(())

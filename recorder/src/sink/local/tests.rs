@@ -157,3 +157,62 @@ fn finds_a_sessions_recordings_across_days() {
     let later = next_day.date_naive() + chrono::Duration::days(5);
     assert!(disk.find_session(session, later, later).unwrap().is_empty());
 }
+
+/// Each kind of recording gets only its own files: an SSH recording has no `.rdp` (so its
+/// seal states the same three files as before RDP existed), an RDP recording only `.rdp`;
+/// each is found by its own kind, an RDP session's SSH search finds nothing.
+#[test]
+fn each_kind_has_only_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = LocalDisk::new(tmp.path());
+    let ssh = RecordingId::channel(Uuid::from_u128(10), 0);
+    let rdp = RecordingId::session(Uuid::from_u128(11));
+    drop(disk.open(&ssh, started()).unwrap());
+    let mut sink = disk.open_as(RecordingKind::Rdp, &rdp, started()).unwrap();
+    assert_eq!(
+        sink.name(FileKind::Rdp),
+        "2026/02/10/00000000-0000-0000-0000-00000000000b.rdp"
+    );
+    sink.append(FileKind::Rdp, b"FUMIRDP1").unwrap();
+    assert!(
+        sink.append(FileKind::Cast, b"x").is_err(),
+        "no cast for RDP"
+    );
+    let mut names: Vec<_> = fs::read_dir(disk.root().join("2026/02/10"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "00000000-0000-0000-0000-00000000000a-ch0.cast",
+            "00000000-0000-0000-0000-00000000000a-ch0.data",
+            "00000000-0000-0000-0000-00000000000a-ch0.transfers.jsonl",
+            "00000000-0000-0000-0000-00000000000b.rdp",
+        ]
+    );
+    let day = started().date_naive();
+    let found = disk
+        .find_session_as(RecordingKind::Rdp, rdp.session, day, day)
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| f.name(FileKind::Rdp))
+            .collect::<Vec<_>>(),
+        ["2026/02/10/00000000-0000-0000-0000-00000000000b.rdp"]
+    );
+    assert!(disk.find_session(rdp.session, day, day).unwrap().is_empty());
+    assert!(
+        disk.find_session_as(RecordingKind::Rdp, ssh.session, day, day)
+            .unwrap()
+            .is_empty()
+    );
+    // The same RDP recording is never created twice.
+    let again = disk.open_as(RecordingKind::Rdp, &rdp, started()).err();
+    assert!(
+        matches!(again, Some(Error::AlreadyExists { .. })),
+        "{again:?}"
+    );
+}
