@@ -49,7 +49,7 @@ use tracing::{info, warn};
 pub use tickets::{Ticket, Tickets};
 
 use self::frames::FrameReader;
-use self::recording::SessionRecording;
+use self::recording::{RecordingSubject, SessionRecording};
 use self::relay::{RelayEnd, RelaySetup};
 use self::rewrite::{ChannelAllowance, TargetLogon};
 use crate::live::SessionParts;
@@ -240,6 +240,24 @@ impl RdpService {
             }
         };
         let id = SessionId::generate();
+        let started_at = Utc::now();
+        let subject = RecordingSubject {
+            session: id,
+            engineer: &engineer,
+            target: &target,
+            plan,
+            started_at,
+        };
+        // Fail closed: no session that can't be recorded (R-10-3).
+        let recording = match SessionRecording::start(&self.proxy.recording, &subject).await {
+            Ok(recording) => Arc::new(recording),
+            Err(error) => {
+                warn!(%error, "ALERT: the RDP recording cannot be written; session refused");
+                self.audit_refusal(&engineer, &target, "recording_unavailable", client_addr)
+                    .await;
+                return Err(RdpError::Refused(error.to_string()));
+            }
+        };
         let new = NewSession {
             id,
             engineer: engineer.clone(),
@@ -253,7 +271,6 @@ impl RdpService {
             let _ = target_stream.shutdown().await;
             return Err(RdpError::Refused(format!("store: {error}")));
         }
-        let started_at = Utc::now();
         let guard = self.proxy.live.register_rdp(SessionParts {
             id,
             engineer: engineer.clone(),
@@ -268,7 +285,7 @@ impl RdpService {
             client_protocols,
             allowance: ChannelAllowance::from_plan(&allow),
             logon,
-            recording: Arc::new(SessionRecording::default()),
+            recording: Arc::clone(&recording),
             activity: guard.activity(),
             end: guard.end_signal(),
         };
@@ -280,6 +297,12 @@ impl RdpService {
         };
         info!(session_id = %id, end = end.describe(), reason, "RDP session ended");
         drop(guard);
+        match recording.finish().await {
+            Ok(sealed) => self.record_seal(id, &engineer, &target, &sealed).await,
+            Err(error) => {
+                warn!(session_id = %id, %error, "ALERT: the RDP recording could not be sealed")
+            }
+        }
         if let Err(error) = self.proxy.store.end_session(&id, reason, None).await {
             warn!(session_id = %id, %error, "could not record the session's end");
         }
@@ -358,6 +381,31 @@ impl RdpService {
                 _ => Err(other(&error)),
             },
             Err(error) => Err(other(&error)),
+        }
+    }
+
+    /// Records the sealed recording in the audit chain (R-17-2), as for SSH channels.
+    async fn record_seal(
+        &self,
+        id: SessionId,
+        engineer: &Login,
+        target: &TargetName,
+        sealed: &recorder::Sealed,
+    ) {
+        let event = store::AuditEvent::new(
+            AuditKind::RecordingSealed,
+            store::Actor::System,
+            id.to_string(),
+        )
+        .with_detail(json!({
+            "statement": sealed.statement.canonical(),
+            "signature": sealed.signature_hex(),
+            "engineer": engineer.as_str(),
+            "target": target.as_str(),
+            "protocol": "rdp",
+        }));
+        if let Err(error) = self.proxy.store.append_audit(event).await {
+            warn!(session_id = %id, %error, "could not record the RDP recording's seal");
         }
     }
 

@@ -14,7 +14,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tracing::{info, warn};
 
 use super::frames::FrameReader;
-use super::recording::{DecoderState, SessionRecording};
+use recorder::rdp::RdpState;
+
+use super::recording::SessionRecording;
 use super::rewrite::{self, ChannelAllowance, ServerEvent, TargetLogon};
 use crate::live::{Activity, EndSignal};
 
@@ -97,6 +99,10 @@ where
             let frame = match client_reader.read_frame(&mut client_rx).await {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return RelayEnd::Closed("client"),
+                // A client that hangs up without TLS close_notify (the tunnel just closed).
+                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return RelayEnd::Closed("client");
+                }
                 Err(error) => return RelayEnd::Failed(format!("client: {error}")),
             };
             let out: Bytes = if !seen_connect_initial {
@@ -171,12 +177,22 @@ where
         }
     };
     let downstream = async {
-        let mut state = DecoderState::default();
+        let mut state = RdpState {
+            io_channel_id: 0,
+            user_channel_id: 0,
+            share_id: 0,
+            desktop_width: 0,
+            desktop_height: 0,
+            static_channels: Vec::new(),
+        };
         let mut seen_connect_response = false;
         loop {
             let frame = match target_reader.read_frame(&mut target_rx).await {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return RelayEnd::Closed("target"),
+                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return RelayEnd::Closed("target");
+                }
                 Err(error) => return RelayEnd::Failed(format!("target: {error}")),
             };
             let mut out = frame.bytes.clone();

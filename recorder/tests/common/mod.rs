@@ -6,8 +6,6 @@
     reason = "test fixtures: each test binary uses a subset; failures must be loud"
 )]
 
-
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader};
