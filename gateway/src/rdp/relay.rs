@@ -63,6 +63,18 @@ impl RelayEnd {
     }
 }
 
+/// A side that went away (EOF without TLS close_notify, reset, broken pipe) closed the
+/// session; any other I/O error failed it.
+fn ended(side: &'static str, error: &std::io::Error) -> RelayEnd {
+    use std::io::ErrorKind as K;
+    match error.kind() {
+        K::UnexpectedEof | K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted => {
+            RelayEnd::Closed(side)
+        }
+        _ => RelayEnd::Failed(format!("{side}: {error}")),
+    }
+}
+
 /// Channel facts both directions need.
 #[derive(Debug, Default)]
 struct Shared {
@@ -100,10 +112,7 @@ where
                 Ok(Some(frame)) => frame,
                 Ok(None) => return RelayEnd::Closed("client"),
                 // A client that hangs up without TLS close_notify (the tunnel just closed).
-                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return RelayEnd::Closed("client");
-                }
-                Err(error) => return RelayEnd::Failed(format!("client: {error}")),
+                Err(error) => return ended("client", &error),
             };
             let out: Bytes = if !seen_connect_initial {
                 seen_connect_initial = true;
@@ -152,7 +161,7 @@ where
                     Err(error) => return RelayEnd::Failed(error.to_string()),
                 };
                 if let Err(error) = client_tx.lock().await.write_all(&confirm).await {
-                    return RelayEnd::Failed(format!("client: {error}"));
+                    return ended("client", &error);
                 }
                 continue;
             } else if let Some(withheld) = shared.withheld.get()
@@ -172,7 +181,7 @@ where
                 frame.bytes
             };
             if let Err(error) = target_tx.write_all(&out).await {
-                return RelayEnd::Failed(format!("target: {error}"));
+                return ended("target", &error);
             }
         }
     };
@@ -190,10 +199,7 @@ where
             let frame = match target_reader.read_frame(&mut target_rx).await {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return RelayEnd::Closed("target"),
-                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return RelayEnd::Closed("target");
-                }
-                Err(error) => return RelayEnd::Failed(format!("target: {error}")),
+                Err(error) => return ended("target", &error),
             };
             let mut out = frame.bytes.clone();
             if !seen_connect_response {
@@ -243,7 +249,7 @@ where
                 return RelayEnd::Failed(error.to_string());
             }
             if let Err(error) = client_tx.lock().await.write_all(&out).await {
-                return RelayEnd::Failed(format!("client: {error}"));
+                return ended("client", &error);
             }
         }
     };
