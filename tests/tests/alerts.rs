@@ -418,6 +418,92 @@ fn a_killed_session_raises_an_alert_with_who_asked_and_why() {
     });
 }
 
+// R-17.1-ALERT, R-10-5: a report produced on demand by `fumidai report` (no `serve`
+// running) is alerted like one `serve` produced, before the command exits, and only once.
+#[test]
+fn a_report_the_cli_produced_is_alerted_once_before_it_exits() {
+    let webhook = Webhook::start();
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
+    let window_end = Instant::now() + Duration::from_secs(15);
+    let at = |secs: i64| {
+        (chrono::Utc::now() + chrono::Duration::seconds(secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let plan_file = gw.tmp.path().join("plan.toml");
+    std::fs::write(
+        &plan_file,
+        format!(
+            "engineers = [\"alice\"]\ntargets = [\"db01\"]\nstart = \"{}\"\nend = \"{}\"\n\
+             purpose = \"版数の確認\"\n",
+            at(-300),
+            at(15)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli_ok(&[
+        "--json",
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+    ]);
+    let plan = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    write_secret(&gw);
+    configure_alerts(
+        &gw,
+        &format!(
+            "webhook_url = \"{}\"\nwebhook_secret_file = \"webhook-secret\"",
+            webhook.url
+        ),
+    );
+    gw.start();
+    // A database dump nobody planned: a high-severity finding (R-10-2).
+    let out = exec(&gw, &alice, "pg_dump --version || true");
+    assert_eq!(out.code, 0, "{out:?}");
+    gw.wait_audit_kind("session.ended");
+    // Only the CLI is left to produce the report.
+    gw.stop();
+    std::thread::sleep(
+        window_end.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+    );
+    let report = gw.cli_ok(&["report", &plan]);
+    assert!(report.contains("pg_dump"), "{report}");
+
+    // Delivered by the time the command returned (give the receiving thread a moment to
+    // hand the request over), in the order raised.
+    let arrived = |webhook: &Webhook| -> Vec<Value> {
+        let mut alerts = Vec::new();
+        while let Ok((_, body)) = webhook.requests.recv_timeout(Duration::from_secs(1)) {
+            alerts.push(serde_json::from_slice(&body).unwrap());
+        }
+        alerts
+    };
+    let alerts = arrived(&webhook);
+    let kinds: Vec<&str> = alerts.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["report_ready", "high_severity_finding"],
+        "{alerts:#?}"
+    );
+    assert_eq!(alerts[0]["subject"]["plan"], plan.as_str(), "{alerts:#?}");
+    assert_eq!(alerts[0]["severity"], "notice", "{alerts:#?}");
+    assert_eq!(alerts[1]["subject"]["plan"], plan.as_str(), "{alerts:#?}");
+    assert_eq!(alerts[1]["detail"]["requirement"], "R-10-2", "{alerts:#?}");
+    assert_eq!(alerts[1]["detail"]["severity"], "high", "{alerts:#?}");
+    assert!(alerts[1]["subject"]["session"].is_string(), "{alerts:#?}");
+
+    // Shown again, from the CLI or once `serve` runs again: nothing more is raised.
+    gw.cli_ok(&["report", &plan, "--format", "json"]);
+    gw.start();
+    gw.cli_ok(&["report", &plan]);
+    let again = arrived(&webhook);
+    assert!(again.is_empty(), "{again:#?}");
+}
+
 #[test]
 fn a_dead_webhook_holds_up_no_login_and_is_retried() {
     // A port nobody listens on: every delivery is refused.
