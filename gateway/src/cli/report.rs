@@ -2,8 +2,8 @@
 //! (R-10-5). Showing a plan's report produces it first if its window is over and its
 //! sessions have ended (`serve` does so on its own once a minute); a report produced here
 //! raises the same alerts as one `serve` produced, through `[alerts]` (R-17.1-ALERT), and
-//! the command waits up to [`ALERT_WAIT`] for their delivery before it exits. The planning
-//! manager confirms it, with findings of their own if any.
+//! the command waits up to `ALERT_WAIT` (30 s) for their delivery before it exits. The
+//! planning manager confirms it, with findings of their own if any.
 
 use anyhow::{Context as _, bail};
 use chrono::{Duration, Utc};
