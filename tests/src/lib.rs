@@ -8,6 +8,8 @@
 //! - [`Engineer`]: an enrolled account with its password, TOTP secret and certificate files.
 //! - [`Clamd`]: a real ClamAV `clamd` with a one-signature database of its own, for upload
 //!   scanning.
+//! - [`smtpd::Smtpd`]: Python's aiosmtpd as the hospital's mail relay, plain or requiring
+//!   STARTTLS with a certificate from a [`test_ca::TestCa`] (`openssl`-made private CA).
 //! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
 //!   `SSH_ASKPASS`, or on a real pseudo-terminal ([`pty`]) where the test types them;
 //!   [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
@@ -28,9 +30,11 @@
 pub mod clamd;
 pub mod gateway;
 pub mod pty;
+pub mod smtpd;
 pub mod ssh;
 pub mod ssh_master;
 pub mod sshd;
+pub mod test_ca;
 pub mod tools;
 
 pub use clamd::Clamd;

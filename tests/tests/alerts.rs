@@ -2,8 +2,9 @@
 //! real `fumidai serve`: a changed target host key, a lock-out and a killed session; and a
 //! dead webhook holds up no login.
 //!
-//! The receivers are real sockets on 127.0.0.1 in this process: a TCP listener answering
-//! HTTP/1.1, a UDP socket, and a minimal SMTP responder.
+//! The webhook and syslog receivers are real sockets on 127.0.0.1 in this process (a TCP
+//! listener answering HTTP/1.1, a UDP socket); the mail relay is Python's aiosmtpd
+//! ([`Smtpd`]), plain or requiring STARTTLS with a certificate from a private CA.
 
 #![allow(
     clippy::indexing_slicing,
@@ -14,12 +15,13 @@
 )]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use fumidai_e2e::smtpd::Smtpd;
+use fumidai_e2e::test_ca::TestCa;
 use fumidai_e2e::tools::{oathtool_code, wait_for};
 use fumidai_e2e::{Engineer, Gateway, SshLogin, Sshd};
 use serde_json::Value;
@@ -125,139 +127,6 @@ impl Syslog {
     }
 }
 
-/// A minimal SMTP server: takes every mail, hands over its DATA.
-struct Smtp {
-    port: u16,
-    mails: mpsc::Receiver<String>,
-}
-
-impl Smtp {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (tx, mails) = mpsc::channel();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                let tx = tx.clone();
-                std::thread::spawn(move || smtp_session(conn, &tx));
-            }
-        });
-        Self { port, mails }
-    }
-
-    /// The next mail whose DATA holds `needle`.
-    fn next(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let mail = self
-                .mails
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no mail with {needle}"));
-            if decoded(&mail).contains(needle) {
-                return mail;
-            }
-        }
-    }
-}
-
-fn smtp_session(conn: TcpStream, mails: &mpsc::Sender<String>) {
-    let mut out = conn.try_clone().unwrap();
-    let mut reader = BufReader::new(conn);
-    out.write_all(b"220 smtp.test ESMTP\r\n").unwrap();
-    let mut envelope = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-        let answer: &[u8] = match verb.as_str() {
-            "EHLO" | "HELO" => b"250 smtp.test\r\n",
-            "MAIL" | "RCPT" => {
-                envelope.push(line.trim_end().to_owned());
-                b"250 OK\r\n"
-            }
-            "DATA" => {
-                out.write_all(b"354 go ahead\r\n").unwrap();
-                let mut data = envelope.join("\n");
-                data.push('\n');
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == ".\r\n" {
-                        break;
-                    }
-                    data.push_str(&line);
-                }
-                let _ = mails.send(data);
-                envelope.clear();
-                b"250 queued\r\n"
-            }
-            "QUIT" => {
-                let _ = out.write_all(b"221 bye\r\n");
-                return;
-            }
-            _ => b"250 OK\r\n",
-        };
-        if out.write_all(answer).is_err() {
-            return;
-        }
-    }
-}
-
-/// A mail with its headers unfolded, their RFC 2047 encoded words decoded in place, and
-/// its base64 body decoded after it, for searching.
-fn decoded(mail: &str) -> String {
-    let (head, body) = mail.split_once("\r\n\r\n").unwrap_or((mail, ""));
-    let mut rest = head.replace("\r\n ", " ");
-    let mut text = String::new();
-    // Encoded words: =?utf-8?b?…?=
-    while let Some(start) = rest.find("=?utf-8?b?") {
-        text.push_str(&rest[..start]);
-        let after = &rest[start + 10..];
-        let Some(end) = after.find("?=") else { break };
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&after[..end])
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&bytes));
-        rest = after[end + 2..].to_owned();
-    }
-    text.push_str(&rest);
-    text.push_str("\n\n");
-    if head.contains("Content-Transfer-Encoding: quoted-printable") {
-        text.push_str(&quoted_printable(body));
-    } else if head.contains("Content-Transfer-Encoding: base64") {
-        let joined: String = body.split_whitespace().collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&joined)
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&bytes));
-    } else {
-        text.push_str(body);
-    }
-    text
-}
-
-/// Decodes a quoted-printable body (RFC 2045 §6.7).
-fn quoted_printable(body: &str) -> String {
-    let joined = body.replace("=\r\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = joined.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16));
-        if let (b'=', Some(Ok(b))) = (bytes[i], hex) {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Adds `lines` to `[alerts]` in the gateway's configuration.
 fn configure_alerts(gw: &Gateway, lines: &str) {
     gw.set_config("[alerts]\n", &format!("[alerts]\n{lines}\n"));
@@ -294,13 +163,13 @@ fn fail_five_logins(gw: &Gateway, alice: &Engineer) {
 fn a_host_key_mismatch_and_a_lock_out_reach_the_webhook_syslog_and_the_mail() {
     let sshd = Sshd::start();
     let impostor = Sshd::start();
-    let (webhook, syslog, smtp) = (Webhook::start(), Syslog::start(), Smtp::start());
+    let (webhook, syslog, smtp) = (Webhook::start(), Syslog::start(), Smtpd::start());
     let mut gw = Gateway::init();
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", PASSWORD);
     gw.add_operator("olga", "operator");
     gw.add_target_with_host_key("db01", &impostor, &sshd.host_key);
-    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    let plan = gw.plan("alice", "db01", -5, 60, Some("olga"));
     write_secret(&gw);
     gw.set_config("smtp_tls = \"starttls\"", "smtp_tls = \"none\"");
     gw.set_config(
@@ -366,17 +235,30 @@ fn a_host_key_mismatch_and_a_lock_out_reach_the_webhook_syslog_and_the_mail() {
     let fields: Vec<&str> = message.splitn(7, ' ').collect();
     assert_eq!(fields[3], "fumidai", "{message}");
 
-    let mail = smtp.next(id);
-    assert!(mail.contains("RCPT TO:<pm@hospital.example.jp>"), "{mail}");
-    let text = decoded(&mail);
-    assert!(
-        text.contains("【緊急】ホスト鍵不一致 / [CRITICAL] Host key mismatch (db01)"),
-        "{text}"
+    // aiosmtpd got the mail for the planning manager: envelope and header.
+    let mail = smtp.wait_mail(id, WAIT);
+    assert_eq!(
+        mail["rcpt_tos"],
+        serde_json::json!(["pm@hospital.example.jp"]),
+        "{mail}"
     );
-    assert!(
-        text.contains("中間者攻撃") && text.contains("man-in-the-middle"),
-        "{text}"
+    assert_eq!(mail["mail_from"], "fumidai@gw.example.jp", "{mail}");
+    assert_eq!(
+        mail["to"], "Planning Manager <pm@hospital.example.jp>",
+        "{mail}"
     );
+    assert_eq!(mail["tls"], Value::Null, "{mail}");
+    assert_eq!(
+        mail["subject"], "[fumidai] 【緊急】ホスト鍵不一致 / [CRITICAL] Host key mismatch (db01)",
+        "{mail}"
+    );
+    let body = mail["body"].as_str().unwrap();
+    assert!(
+        body.contains("中間者攻撃") && body.contains("man-in-the-middle"),
+        "{body}"
+    );
+    assert!(body.contains(&format!("Alert ID: {id}")), "{body}");
+    assert!(body.contains(&format!("\"plan\": \"{plan}\"")), "{body}");
 
     // Five wrong passwords lock alice out: one more alert, everywhere.
     fail_five_logins(&gw, &alice);
@@ -394,8 +276,98 @@ fn a_host_key_mismatch_and_a_lock_out_reach_the_webhook_syslog_and_the_mail() {
     let message = syslog.next("lock_out");
     assert!(message.starts_with("<36>1 "), "{message}");
     assert!(message.contains("engineer=\"alice\""), "{message}");
-    smtp.next(alert["id"].as_str().unwrap());
+    let mail = smtp.wait_mail(alert["id"].as_str().unwrap(), WAIT);
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Account locked out (alice)"),
+        "{mail}"
+    );
     assert!(gw.log().contains("alert delivered"), "{}", gw.log());
+}
+
+#[test]
+fn mail_goes_over_required_starttls_to_a_relay_certified_by_a_private_ca() {
+    let sshd = Sshd::start();
+    let impostor = Sshd::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    // A TOTP code is accepted once per account: each phase's login is another engineer's.
+    let engineers: Vec<Engineer> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|login| gw.add_engineer(login, "acme", PASSWORD))
+        .collect();
+    gw.add_operator("olga", "operator");
+    gw.add_target_with_host_key("db01", &impostor, &sshd.host_key);
+    for e in &engineers {
+        gw.plan(&e.login, "db01", -5, 60, Some("olga"));
+    }
+    // The hospital's relay has a certificate from the hospital's own CA; a second CA
+    // stands for any other issuer.
+    let hospital = TestCa::new(gw.tmp.path(), "hospital");
+    let other = TestCa::new(gw.tmp.path(), "other");
+    let (cert, key) = hospital.issue_server("relay");
+    let relay = Smtpd::start_starttls(&cert, &key);
+    let plain = Smtpd::start();
+    let config = gw.data.join("fumidai.toml");
+    let base = std::fs::read_to_string(&config).unwrap();
+    // smtp_tls is left at its default, "starttls".
+    let run = |gw: &mut Gateway, engineer: &Engineer, port: u16, ca: &TestCa| {
+        gw.stop();
+        let alerts = format!(
+            "[alerts]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {port}\n\
+             tls_ca_file = \"{}\"\n\
+             mail_from = \"fumidai@gw.example.jp\"\n\
+             mail_to = [\"pm@hospital.example.jp\"]\n",
+            ca.cert.display()
+        );
+        std::fs::write(&config, base.replace("[alerts]\n", &alerts)).unwrap();
+        gw.start();
+        let mut login = SshLogin::engineer(engineer);
+        login.user = format!("{}:db01", engineer.login);
+        login.command = Some("echo should-not-run".to_owned());
+        let out = login.run(gw);
+        assert!(out.stdout.contains("host key"), "{out:?}");
+    };
+    let failed = |gw: &Gateway| {
+        wait_for("a failed mail delivery", WAIT, || {
+            let log = gw.log();
+            log.lines()
+                .find(|l| l.contains("alert delivery failed; retrying"))
+                .map(str::to_owned)
+        })
+    };
+
+    // A certificate from a CA the gateway wasn't told to trust: nothing is sent.
+    run(&mut gw, &engineers[0], relay.port, &other);
+    let line = failed(&gw);
+    assert!(
+        line.contains("invalid peer certificate: UnknownIssuer"),
+        "{line}"
+    );
+    // A relay that doesn't offer STARTTLS: the gateway doesn't fall back to plain text.
+    run(&mut gw, &engineers[1], plain.port, &hospital);
+    let line = failed(&gw);
+    assert!(line.contains("STARTTLS is not supported"), "{line}");
+    // The relay with the hospital CA's certificate takes the mail, over TLS.
+    run(&mut gw, &engineers[2], relay.port, &hospital);
+    let mail = relay.wait_mail("Host key mismatch (db01)", WAIT);
+    assert!(
+        mail["tls"].as_str().unwrap().starts_with("TLSv1."),
+        "{mail}"
+    );
+    assert_eq!(
+        mail["rcpt_tos"],
+        serde_json::json!(["pm@hospital.example.jp"]),
+        "{mail}"
+    );
+    wait_for("the delivery logged", WAIT, || {
+        gw.log().contains("alert delivered").then_some(())
+    });
+    // Only that one: the refused attempts delivered nothing, here or in clear text.
+    assert_eq!(relay.mails().len(), 1, "{}", relay.log());
+    assert_eq!(plain.mails().len(), 0, "{}", plain.log());
 }
 
 #[test]
@@ -444,6 +416,92 @@ fn a_killed_session_raises_an_alert_with_who_asked_and_why() {
             "{alert}"
         );
     });
+}
+
+// R-17.1-ALERT, R-10-5: a report produced on demand by `fumidai report` (no `serve`
+// running) is alerted like one `serve` produced, before the command exits, and only once.
+#[test]
+fn a_report_the_cli_produced_is_alerted_once_before_it_exits() {
+    let webhook = Webhook::start();
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
+    let window_end = Instant::now() + Duration::from_secs(15);
+    let at = |secs: i64| {
+        (chrono::Utc::now() + chrono::Duration::seconds(secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let plan_file = gw.tmp.path().join("plan.toml");
+    std::fs::write(
+        &plan_file,
+        format!(
+            "engineers = [\"alice\"]\ntargets = [\"db01\"]\nstart = \"{}\"\nend = \"{}\"\n\
+             purpose = \"版数の確認\"\n",
+            at(-300),
+            at(15)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli_ok(&[
+        "--json",
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+    ]);
+    let plan = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    write_secret(&gw);
+    configure_alerts(
+        &gw,
+        &format!(
+            "webhook_url = \"{}\"\nwebhook_secret_file = \"webhook-secret\"",
+            webhook.url
+        ),
+    );
+    gw.start();
+    // A database dump nobody planned: a high-severity finding (R-10-2).
+    let out = exec(&gw, &alice, "pg_dump --version || true");
+    assert_eq!(out.code, 0, "{out:?}");
+    gw.wait_audit_kind("session.ended");
+    // Only the CLI is left to produce the report.
+    gw.stop();
+    std::thread::sleep(
+        window_end.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+    );
+    let report = gw.cli_ok(&["report", &plan]);
+    assert!(report.contains("pg_dump"), "{report}");
+
+    // Delivered by the time the command returned (give the receiving thread a moment to
+    // hand the request over), in the order raised.
+    let arrived = |webhook: &Webhook| -> Vec<Value> {
+        let mut alerts = Vec::new();
+        while let Ok((_, body)) = webhook.requests.recv_timeout(Duration::from_secs(1)) {
+            alerts.push(serde_json::from_slice(&body).unwrap());
+        }
+        alerts
+    };
+    let alerts = arrived(&webhook);
+    let kinds: Vec<&str> = alerts.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["report_ready", "high_severity_finding"],
+        "{alerts:#?}"
+    );
+    assert_eq!(alerts[0]["subject"]["plan"], plan.as_str(), "{alerts:#?}");
+    assert_eq!(alerts[0]["severity"], "notice", "{alerts:#?}");
+    assert_eq!(alerts[1]["subject"]["plan"], plan.as_str(), "{alerts:#?}");
+    assert_eq!(alerts[1]["detail"]["requirement"], "R-10-2", "{alerts:#?}");
+    assert_eq!(alerts[1]["detail"]["severity"], "high", "{alerts:#?}");
+    assert!(alerts[1]["subject"]["session"].is_string(), "{alerts:#?}");
+
+    // Shown again, from the CLI or once `serve` runs again: nothing more is raised.
+    gw.cli_ok(&["report", &plan, "--format", "json"]);
+    gw.start();
+    gw.cli_ok(&["report", &plan]);
+    let again = arrived(&webhook);
+    assert!(again.is_empty(), "{again:#?}");
 }
 
 #[test]

@@ -92,3 +92,99 @@ fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
     let denied = gw.wait_audit_kind("session.denied");
     assert_eq!(denied["detail"]["reason"], "emergency_not_allowed");
 }
+
+// R-10.1-APPROVE: an operator watching `session list --live` sees at a glance which live
+// session is an emergency access still waiting for its approval afterwards (事後承認).
+#[test]
+fn a_live_emergency_session_is_marked_in_the_session_list() {
+    let sshd = Sshd::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &["--emergency"]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    let bob = gw.add_engineer("bob", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    gw.add_target("db01", &sshd);
+    gw.plan("bob", "db01", -5, 60, Some("olga"));
+    gw.start();
+
+    let run = |login: SshLogin| login.run(&gw);
+    let mut emergency = SshLogin::engineer(&alice);
+    emergency.user = "alice:db01:emergency".into();
+    emergency.emergency_reason = "PACS が停止、至急復旧が必要".into();
+    emergency.command = Some("echo started; sleep 60".into());
+    let mut planned = SshLogin::engineer(&bob);
+    planned.user = "bob:db01".into();
+    planned.command = Some("echo started; sleep 60".into());
+
+    std::thread::scope(|s| {
+        let engineers = [s.spawn(|| run(emergency)), s.spawn(|| run(planned))];
+        let live: Vec<Value> = fumidai_e2e::wait_for(
+            "two live sessions",
+            std::time::Duration::from_secs(30),
+            || {
+                let out = gw.cli_ok(&["--json", "session", "list", "--live"]);
+                let live: Vec<Value> = serde_json::from_str(&out).unwrap();
+                (live.len() == 2).then_some(live)
+            },
+        );
+        let of = |sessions: &[Value], engineer: &str| -> Value {
+            sessions
+                .iter()
+                .find(|s| s["engineer"] == engineer)
+                .unwrap_or_else(|| panic!("no session of {engineer}: {sessions:#?}"))
+                .clone()
+        };
+        let (a, b) = (of(&live, "alice"), of(&live, "bob"));
+        assert_eq!(a["plan_kind"], "emergency", "{a:#}");
+        assert_eq!(a["emergency_approval"], "pending", "{a:#}");
+        assert_eq!(b["plan_kind"], "planned", "{b:#}");
+        assert_eq!(b["emergency_approval"], Value::Null, "{b:#}");
+        // The record's own fields are still there, flat.
+        assert!(
+            a["started_at"].is_string() && a["plan"].is_string(),
+            "{a:#}"
+        );
+
+        let text = |args: &[&str]| -> (String, String) {
+            let out = gw.cli_ok(args);
+            let line = |id: &Value| {
+                out.lines()
+                    .find(|l| l.starts_with(id.as_str().unwrap()))
+                    .unwrap_or_else(|| panic!("{id} not listed:\n{out}"))
+                    .to_owned()
+            };
+            (line(&a["id"]), line(&b["id"]))
+        };
+        for args in [&["session", "list", "--live"][..], &["session", "list"][..]] {
+            let (a_line, b_line) = text(args);
+            assert!(
+                a_line.contains("[EMERGENCY 緊急: 事後承認待ち / approval pending]"),
+                "{a_line}"
+            );
+            assert!(a_line.ends_with("live"), "{a_line}");
+            assert!(!b_line.contains("EMERGENCY"), "{b_line}");
+        }
+
+        // Approved afterwards: still an emergency, no longer pending.
+        let plan = a["plan"].as_str().unwrap();
+        gw.cli_ok(&["plan", "approve", plan, "--as", "olga"]);
+        let live: Vec<Value> =
+            serde_json::from_str(&gw.cli_ok(&["--json", "session", "list", "--live"])).unwrap();
+        let a = of(&live, "alice");
+        assert_eq!(a["plan_kind"], "emergency", "{a:#}");
+        assert_eq!(a["emergency_approval"], "approved", "{a:#}");
+        let (a_line, _) = text(&["session", "list", "--live"]);
+        assert!(
+            a_line.contains("[EMERGENCY 緊急: 事後承認済み / approved afterwards]"),
+            "{a_line}"
+        );
+
+        for session in &live {
+            gw.cli_ok(&["session", "kill", session["id"].as_str().unwrap()]);
+        }
+        for engineer in engineers {
+            let out = engineer.join().unwrap();
+            assert_eq!(out.stdout, "started\n", "{out:?}");
+        }
+    });
+}

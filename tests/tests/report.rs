@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use fumidai_e2e::{Gateway, SshLogin};
 use serde_json::Value;
 
+/// How long a step on the terminal may take: a login includes Argon2id and the target's.
+const STEP: Duration = Duration::from_secs(30);
+
 /// RFC 3339 for now + `secs`.
 fn at(secs: i64) -> String {
     let t = chrono::Utc::now() + chrono::Duration::seconds(secs);
@@ -256,6 +259,125 @@ text = "再起動する"
         !gw.cli(&["report", &id]).status.success(),
         "a changed report was shown"
     );
+}
+
+// R-10-2, R-14-8: a database dump and a new OS account, typed in a shell but in no planned
+// step, are findings that point at the second of the session they were typed at.
+#[test]
+fn unplanned_pg_dump_and_useradd_typed_in_a_shell_are_findings_at_their_second() {
+    fumidai_e2e::tools::require("bash");
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    let window_end = Instant::now() + Duration::from_secs(20);
+    let plan_file = gw.tmp.path().join("plan.toml");
+    std::fs::write(
+        &plan_file,
+        format!(
+            r#"
+engineers = ["alice"]
+targets = ["db01"]
+start = "{}"
+end = "{}"
+purpose = "ログの確認"
+
+[[steps]]
+text = "ログを確認する"
+expect = ["tail *"]
+"#,
+            at(-300),
+            at(20)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli_ok(&[
+        "--json",
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+    ]);
+    let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.start();
+
+    // The target is this machine: the shell finds harmless stand-ins first on its PATH, so
+    // nothing is dumped and no account is made, yet the lines are typed as they would be.
+    let bin = gw.tmp.path().join("stand-ins");
+    std::fs::create_dir(&bin).unwrap();
+    for program in ["pg_dump", "useradd"] {
+        let path = bin.join(program);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho \"{program} stand-in ran\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".to_owned();
+    login.command = None;
+    let (mut term, _ssh_work) = login.interactive(&gw, 24, 120);
+    login.answer_prompts(&mut term);
+    term.expect("# ", STEP);
+    term.type_text(&format!(
+        "exec env -i TERM=xterm HOME=/nonexistent PS1='db01\\$ ' PATH={}:/usr/bin:/bin \
+         HISTFILE=/dev/null INPUTRC=/dev/null /bin/bash --norc --noprofile\r",
+        bin.display()
+    ));
+    term.expect("db01# ", STEP);
+    // Two seconds apart, so each finding has a second of its own to point at.
+    let mut typed = Vec::new();
+    for (line, ran) in [
+        ("pg_dump -Fc his -f /tmp/his.dump", "pg_dump stand-in ran"),
+        ("useradd -m tmpadmin", "useradd stand-in ran"),
+    ] {
+        std::thread::sleep(Duration::from_secs(2));
+        typed.push((line, chrono::Utc::now()));
+        term.type_text(&format!("{line}\r"));
+        term.expect(ran, STEP);
+        term.expect("db01# ", STEP);
+    }
+    term.type_text("exit 0\r");
+    assert_eq!(term.wait(STEP).code(), Some(0), "{}", term.screen());
+
+    let sessions: Value = serde_json::from_str(&gw.cli_ok(&["--json", "session", "list"])).unwrap();
+    let started: chrono::DateTime<chrono::Utc> =
+        sessions[0]["started_at"].as_str().unwrap().parse().unwrap();
+    std::thread::sleep(
+        window_end.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+    );
+    let json: Value = fumidai_e2e::wait_for("the report", Duration::from_secs(30), || {
+        let out = gw.cli(&["report", &id, "--format", "json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    });
+    let findings = json["report"]["findings"].as_array().unwrap();
+    for ((line, at), (title, requirement)) in typed.iter().zip([
+        ("PostgreSQL database dumped", "R-10-2"),
+        ("OS account or group created, changed or deleted", "R-14-8"),
+    ]) {
+        let finding = findings
+            .iter()
+            .find(|f| f["kind"] == "risky_command_not_covered" && f["subject"] == *line)
+            .unwrap_or_else(|| panic!("no finding for {line}: {findings:#?}"));
+        assert_eq!(finding["severity"], "high", "{finding:#}");
+        assert_eq!(finding["requirement"], requirement, "{finding:#}");
+        assert!(
+            finding["message_en"].as_str().unwrap().contains(title),
+            "{finding:#}"
+        );
+        assert_eq!(finding["session"], sessions[0]["id"], "{finding:#}");
+        let when = (*at - started).num_milliseconds() as f64 / 1000.0;
+        let offset = finding["offset"].as_f64().unwrap();
+        assert!(
+            (offset - when).abs() <= 1.0,
+            "{line}: finding at +{offset:.3}s, typed at +{when:.3}s"
+        );
+    }
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! caller.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing::{Instrument, error, info, info_span, warn};
 
 use super::settings::{Retry, Settings};
@@ -22,6 +23,20 @@ pub const QUEUE: usize = 256;
 pub struct Alerts {
     /// One queue per configured sink; empty: alerts are only logged.
     queues: Arc<[Queue]>,
+    /// What became of the deliveries so far, so a short-lived process (the CLI producing
+    /// a report) can wait for them before it exits: [`Alerts::settle`].
+    deliveries: Arc<watch::Sender<Deliveries>>,
+}
+
+/// Deliveries (one per alert and sink) since the [`Alerts`] was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deliveries {
+    /// Queued or being tried.
+    pub pending: usize,
+    /// Got through.
+    pub delivered: usize,
+    /// Given up on after the retries, or at a permanent failure.
+    pub failed: usize,
 }
 
 #[derive(Debug)]
@@ -80,6 +95,7 @@ impl Alerts {
         if sinks.is_empty() {
             info!("alerts are only logged: nothing is configured in [alerts]");
         }
+        let deliveries = Arc::new(watch::Sender::new(Deliveries::default()));
         let queues = sinks
             .into_iter()
             .map(|sink| {
@@ -87,12 +103,26 @@ impl Alerts {
                 let name = sink.name();
                 info!(sink = name, "alerts are delivered");
                 tokio::spawn(
-                    deliver_all(sink, rx, retry).instrument(info_span!("alerts", sink = name)),
+                    deliver_all(sink, rx, retry, Arc::clone(&deliveries))
+                        .instrument(info_span!("alerts", sink = name)),
                 );
                 Queue { sink: name, tx }
             })
             .collect();
-        Self { queues }
+        Self { queues, deliveries }
+    }
+
+    /// Waits until every alert raised so far has been delivered or given up on, at most
+    /// `within`, and says how the deliveries went. `serve` never needs this; a command
+    /// that raises alerts and then exits calls it, or its alerts die with it.
+    pub async fn settle(&self, within: Duration) -> Deliveries {
+        let mut rx = self.deliveries.subscribe();
+        // A time-out leaves some pending: the answer says so.
+        let _ = tokio::time::timeout(within, async {
+            let _ = rx.wait_for(|d| d.pending == 0).await;
+        })
+        .await;
+        *self.deliveries.borrow()
     }
 
     /// Raises `alert`: logs it, and queues it for every sink. Never waits and never
@@ -113,7 +143,13 @@ impl Alerts {
         metrics::counter!(m::ALERTS, "kind" => alert.kind.as_str()).increment(1);
         let alert = Arc::new(alert);
         for queue in self.queues.iter() {
+            // Counted before the task can take it, so `settle` never sees it missing.
+            self.deliveries.send_modify(|d| d.pending += 1);
             if let Err(e) = queue.tx.try_send(Arc::clone(&alert)) {
+                self.deliveries.send_modify(|d| {
+                    d.pending = d.pending.saturating_sub(1);
+                    d.failed += 1;
+                });
                 let why = match e {
                     mpsc::error::TrySendError::Full(_) => "queue full",
                     mpsc::error::TrySendError::Closed(_) => "delivery task gone",
@@ -132,13 +168,23 @@ impl Alerts {
 }
 
 /// Delivers the alerts of one sink, one after the other, each with its retries.
-async fn deliver_all(sink: Arc<dyn Sink>, mut rx: mpsc::Receiver<Arc<Alert>>, retry: Retry) {
+async fn deliver_all(
+    sink: Arc<dyn Sink>,
+    mut rx: mpsc::Receiver<Arc<Alert>>,
+    retry: Retry,
+    deliveries: Arc<watch::Sender<Deliveries>>,
+) {
     while let Some(alert) = rx.recv().await {
-        let outcome = if deliver_one(sink.as_ref(), &alert, retry).await {
-            "delivered"
-        } else {
-            "failed"
-        };
+        let delivered = deliver_one(sink.as_ref(), &alert, retry).await;
+        deliveries.send_modify(|d| {
+            d.pending = d.pending.saturating_sub(1);
+            if delivered {
+                d.delivered += 1;
+            } else {
+                d.failed += 1;
+            }
+        });
+        let outcome = if delivered { "delivered" } else { "failed" };
         metrics::counter!(m::ALERT_DELIVERIES, "sink" => sink.name(), "outcome" => outcome)
             .increment(1);
     }

@@ -552,6 +552,40 @@ async fn raise_never_blocks_even_when_a_sink_is_stuck_and_its_queue_full() {
     Alerts::log_only().raise(mismatch());
 }
 
+// A command that raises alerts and exits (`fumidai report`) waits for them: `settle`
+// returns once every delivery is done, says which failed, and gives up at its deadline.
+#[tokio::test(start_paused = true)]
+async fn settle_waits_for_the_deliveries_up_to_a_deadline() {
+    let (good, mut delivered) = flaky(2, false);
+    let (bad, _never) = flaky(1, true);
+    let alerts = Alerts::with_sinks(vec![good, bad], Retry::default());
+    assert_eq!(
+        alerts.settle(Duration::ZERO).await,
+        dispatch::Deliveries::default()
+    );
+    let started = tokio::time::Instant::now();
+    alerts.raise(mismatch());
+    let settled = alerts.clone().settle(Duration::from_secs(60)).await;
+    assert_eq!(
+        settled,
+        dispatch::Deliveries {
+            pending: 0,
+            delivered: 1,
+            failed: 1
+        }
+    );
+    // Two retries of the good sink: 1 + 2 seconds.
+    assert_eq!(started.elapsed().as_secs(), 3);
+    assert!(delivered.try_recv().is_ok());
+
+    let alerts = Alerts::with_sinks(vec![Arc::new(Stuck)], Retry::default());
+    alerts.raise(mismatch());
+    let started = tokio::time::Instant::now();
+    let settled = alerts.settle(Duration::from_secs(30)).await;
+    assert_eq!(settled.pending, 1);
+    assert_eq!(started.elapsed().as_secs(), 30);
+}
+
 #[test]
 fn settings_read_the_secret_files_and_name_the_key_when_one_is_missing() {
     use std::os::unix::fs::PermissionsExt;

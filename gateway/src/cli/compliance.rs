@@ -5,7 +5,7 @@
 
 use chrono::{Duration, Utc};
 use policy::ids::{AccountKind, OperatorRole};
-use policy::plan::{PlanKind, PlanStatus};
+use policy::plan::{PlanKind, PlanStatus, emergency};
 use policy::review::Thresholds;
 use policy::target::TargetAuth;
 
@@ -92,7 +92,7 @@ async fn counts(ctx: &Context, now: chrono::DateTime<Utc>) -> anyhow::Result<Cou
             .count(),
         emergency_awaiting_approval: plans
             .iter()
-            .filter(|p| p.kind == PlanKind::Emergency && p.decided_by.is_none())
+            .filter(|p| emergency::approval(p) == Some(emergency::Approval::Pending))
             .count(),
         sessions: sessions.len(),
         sessions_sealed: sessions.iter().filter(|s| s.seal.is_some()).count(),

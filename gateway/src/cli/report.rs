@@ -1,7 +1,9 @@
 //! `fumidai report PLAN_ID` and `report confirm|overdue`: the reconciliation report
 //! (R-10-5). Showing a plan's report produces it first if its window is over and its
-//! sessions have ended (`serve` does so on its own once a minute); the planning manager
-//! confirms it, with findings of their own if any.
+//! sessions have ended (`serve` does so on its own once a minute); a report produced here
+//! raises the same alerts as one `serve` produced, through `[alerts]` (R-17.1-ALERT), and
+//! the command waits up to `ALERT_WAIT` (30 s) for their delivery before it exits. The
+//! planning manager confirms it, with findings of their own if any.
 
 use anyhow::{Context as _, bail};
 use chrono::{Duration, Utc};
@@ -11,8 +13,14 @@ use policy::plan::{self, PlanStatus};
 
 use super::context::{Context, cli_actor};
 use super::output::Output;
+use crate::alerts::Alerts;
+use crate::alerts::settings::Settings as AlertSettings;
 use crate::report::render::{self, Lang};
 use crate::report::{self as reports, body};
+
+/// How long `fumidai report` waits for the alerts of a report it produced: the retries of
+/// a failing sink (1 + 2 + 4 + 8 s) and a little more. The report is stored either way.
+const ALERT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `fumidai report …`
 #[derive(Debug, clap::Args)]
@@ -95,7 +103,10 @@ async fn show(
 ) -> anyhow::Result<()> {
     let key = super::serve::load_signing_key(&ctx.dir)?;
     let rules = ctx.config.report.rules(ctx.dir.root())?;
-    let report = reports::produce(
+    // Read before anything is produced: a report must not be produced without its alerts.
+    let alert_settings = AlertSettings::load(&ctx.config.alerts, ctx.dir.root())
+        .context("cannot set up [alerts]")?;
+    let produced = reports::produce(
         ctx.store.as_ref(),
         &ctx.dir,
         &key,
@@ -103,8 +114,22 @@ async fn show(
         &plan,
         Utc::now(),
     )
-    .await?
-    .report;
+    .await?;
+    if produced.body.is_some() {
+        let alerts = Alerts::start(alert_settings);
+        produced.raise_alerts(&alerts);
+        let d = alerts.settle(ALERT_WAIT).await;
+        if d.pending > 0 || d.failed > 0 {
+            eprintln!(
+                "fumidai: warning: report for plan {plan} produced, but of its alerts \
+                 {pending} are not delivered yet and {failed} failed (see [alerts]) / \
+                 報告書を作成しましたが、通知の送信が完了していません（未送信 {pending}、失敗 {failed}）",
+                pending = d.pending,
+                failed = d.failed,
+            );
+        }
+    }
+    let report = produced.report;
     let body = body::open(&report, &key.verifying_key())
         .map_err(|e| anyhow::anyhow!("report for plan {plan}: {e} / 報告書の封印が一致しません"))?;
     let text = match format {

@@ -1,14 +1,20 @@
 //! `fumidai session list|kill`: maintenance sessions, and ending a live one from any shell
-//! (R-10.2-REVIEW). A kill is a request in the store with its `session.killed` audit record
-//! (who and why); the `fumidai serve` holding the session — this machine's, or on
-//! PostgreSQL any node's — ends it within about a second with reason `killed`.
+//! (R-10.2-REVIEW). The list marks sessions under an emergency plan and whether that plan
+//! still awaits its approval afterwards (事後承認, R-10.1-APPROVE), so an operator watching
+//! sees an emergency access at a glance. A kill is a request in the store with its
+//! `session.killed` audit record (who and why); the `fumidai serve` holding the session —
+//! this machine's, or on PostgreSQL any node's — ends it within about a second with reason
+//! `killed`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::bail;
 use policy::ids::SessionId;
 use policy::jst;
 use policy::limits::KillReason;
+use policy::plan::PlanKind;
+use policy::plan::emergency::{self, Approval};
 use serde::Serialize;
 use store::{KillRequest, SessionRecord};
 
@@ -40,6 +46,20 @@ pub enum SessionCommand {
     },
 }
 
+/// A session as `session list` shows it.
+#[derive(Debug, Serialize)]
+struct Listed {
+    /// The session as recorded.
+    #[serde(flatten)]
+    session: SessionRecord,
+    /// Its plan's kind: `planned`, or `emergency` (opened at login, R-10.1-APPROVE);
+    /// `null` if the plan can't be found.
+    plan_kind: Option<PlanKind>,
+    /// For an emergency plan: `pending` until an operator approves it afterwards, then
+    /// `approved`; `null` otherwise.
+    emergency_approval: Option<Approval>,
+}
+
 /// What `session kill` did.
 #[derive(Debug, Serialize)]
 struct Killed {
@@ -54,8 +74,26 @@ pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyh
     match cmd {
         SessionCommand::List { live } => {
             let sessions = ctx.store.sessions(live).await?;
-            out.print(&sessions, |ss| {
-                ss.iter().map(|s| format!("{}\n", line(s))).collect()
+            let plans: HashMap<_, _> = ctx
+                .store
+                .plans()
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+            let listed: Vec<Listed> = sessions
+                .into_iter()
+                .map(|session| {
+                    let plan = plans.get(&session.plan);
+                    Listed {
+                        plan_kind: plan.map(|p| p.kind),
+                        emergency_approval: plan.and_then(emergency::approval),
+                        session,
+                    }
+                })
+                .collect();
+            out.print(&listed, |ls| {
+                ls.iter().map(|l| format!("{}\n", line(l))).collect()
             })
         }
         SessionCommand::Kill { id, reason } => kill(ctx, id, &reason, out).await,
@@ -127,8 +165,15 @@ async fn wait_for_end(ctx: &Context, id: &SessionId) -> anyhow::Result<SessionRe
     }
 }
 
-/// `ID  engineer → target  started  live | ended (reason)`, times in JST.
-fn line(s: &SessionRecord) -> String {
+/// `ID  engineer → target  plan ID [EMERGENCY …]  started  live | ended (reason)`, times in
+/// JST. An emergency is in capitals, in both languages, with its approval state.
+fn line(l: &Listed) -> String {
+    let s = &l.session;
+    let emergency = match l.emergency_approval {
+        Some(Approval::Pending) => " [EMERGENCY 緊急: 事後承認待ち / approval pending]",
+        Some(Approval::Approved) => " [EMERGENCY 緊急: 事後承認済み / approved afterwards]",
+        None => "",
+    };
     let state = match (&s.ended_at, &s.end_reason) {
         (Some(ended), reason) => format!(
             "ended {} ({})",
@@ -138,7 +183,7 @@ fn line(s: &SessionRecord) -> String {
         (None, _) => "live".to_owned(),
     };
     format!(
-        "{}\t{} → {}\tplan {}\tstarted {}\t{}",
+        "{}\t{} → {}\tplan {}{emergency}\tstarted {}\t{}",
         s.id,
         s.engineer,
         s.target,

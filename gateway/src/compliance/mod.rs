@@ -6,8 +6,24 @@
 //! the result for an inspector, Japanese first. It is honest by construction: what fumidai
 //! does not do is `not_met`, what needs a person's check (the host's updates, its clock,
 //! backups, firewalls) is `manual`, and a `met` names the evidence it rests on.
+//!
+//! # Layout
+//!
+//! - this file: the [`Check`], [`Status`] and [`Counts`] types, the document and its text.
+//! - `checks`: [`assess`], the table in the list's order, and the helpers building a check.
+//! - `facts`: the values several checks share, worked out once.
+//! - one file per family of the requirements list: `remote_path` (§10.2),
+//!   `maintenance` (§10, §10.1), `authentication` (§14), `network` (§13), `audit_trail`
+//!   (§17), `operations` (§11, §12, §18, §8.2, §7).
 
+mod audit_trail;
+mod authentication;
 mod checks;
+mod facts;
+mod maintenance;
+mod network;
+mod operations;
+mod remote_path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

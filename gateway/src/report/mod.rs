@@ -11,12 +11,14 @@
 //! - [`render`]: HTML (print-ready A4), plain text, Japanese or English — always from the
 //!   sealed body, so every rendering says the same thing.
 //! - [`produce`] closes a plan whose window is over and produces its report; `serve` runs
-//!   it for every such plan once a minute, the CLI on demand.
+//!   it for every such plan once a minute, the CLI on demand. Whichever produced a report
+//!   raises its alerts ([`Produced::raise_alerts`]).
 //!
 //! # What this module does not do
 //!
 //! It decides nothing: findings are `policy::reconcile`'s, transitions
-//! `policy::plan::lifecycle`'s. It does not send the report anywhere (alerts do).
+//! `policy::plan::lifecycle`'s. It does not send the report anywhere (alerts say it is
+//! ready).
 
 pub mod body;
 pub mod commands;
@@ -119,6 +121,21 @@ pub struct Produced {
     pub body: Option<ReportBody>,
 }
 
+impl Produced {
+    /// Raises the alerts a new report owes (R-17.1-ALERT): `report_ready`, and a
+    /// `high_severity_finding` for each high or critical finding. Only the call that
+    /// produced the report has its body, so whoever produced it — `serve`'s [`run_due`] or
+    /// `fumidai report` — alerts it, once; a report that was already there raises nothing.
+    /// Whether it raised any.
+    pub fn raise_alerts(&self, alerts: &crate::alerts::Alerts) -> bool {
+        let Some(body) = &self.body else {
+            return false;
+        };
+        raise_report_alerts(alerts, &self.report, body);
+        true
+    }
+}
+
 /// How often `serve` looks for plans to report.
 pub const DUE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -148,15 +165,13 @@ pub async fn run_due(
         };
         for id in due(&plans, Utc::now()) {
             match produce(store.as_ref(), &dir, &key, &rules, &id, Utc::now()).await {
-                Ok(Produced {
-                    report,
-                    body: Some(body),
-                }) => {
-                    tracing::info!(plan = %id, sha256 = %report.sha256, "reconciliation report produced");
-                    raise_report_alerts(&alerts, &report, &body);
+                Ok(produced) => {
+                    if produced.raise_alerts(&alerts) {
+                        tracing::info!(plan = %id, sha256 = %produced.report.sha256, "reconciliation report produced");
+                    }
+                    // Otherwise produced (and alerted) first by `fumidai report`.
                 }
-                // Produced first by `fumidai report` (which raises no alerts), or already there.
-                Ok(Produced { body: None, .. }) | Err(ReportError::SessionLive(_)) => {}
+                Err(ReportError::SessionLive(_)) => {}
                 Err(error) => tracing::warn!(plan = %id, %error, "reconciliation report failed"),
             }
         }

@@ -71,6 +71,37 @@ pub fn open(
     })
 }
 
+/// Where an emergency plan stands with its approval afterwards (事後承認, R-10.1-APPROVE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// Nobody has approved it yet: the access ran, or runs, on the engineer's word.
+    Pending,
+    /// An operator approved it afterwards.
+    Approved,
+}
+
+impl Approval {
+    /// The name as shown and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+        }
+    }
+}
+
+/// The approval afterwards of an emergency plan; `None` for a planned one (approved before
+/// the work or never admitted). Emergency plans can only be approved afterwards, so a
+/// decision on one is an approval.
+pub fn approval(plan: &Plan) -> Option<Approval> {
+    match (plan.kind, &plan.decided_by) {
+        (PlanKind::Planned, _) => None,
+        (PlanKind::Emergency, None) => Some(Approval::Pending),
+        (PlanKind::Emergency, Some(_)) => Some(Approval::Approved),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "unit tests")]
@@ -113,11 +144,18 @@ mod tests {
         assert_eq!(plan.ends_at - plan.starts_at, DEFAULT_MAX);
         assert_eq!(plan.purpose, "PACS down since 02:40");
         assert_eq!(plan.allow, Allowances::default());
+        assert_eq!(approval(&plan), Some(Approval::Pending));
         // R-14-4 still holds afterwards: not by the engineer who declared it.
         assert_eq!(approve(&plan, "alice", now), Err(PlanError::SelfApproval));
         let approved = approve(&plan, "olga", now + Duration::hours(3)).unwrap();
         assert_eq!(approved.status, PlanStatus::Active);
         assert_eq!(approved.decided_by.as_deref(), Some("olga"));
+        assert_eq!(approval(&approved), Some(Approval::Approved));
+        let planned = Plan {
+            kind: PlanKind::Planned,
+            ..approved.clone()
+        };
+        assert_eq!(approval(&planned), None);
         assert_eq!(
             approve(&approved, "oscar", now),
             Err(PlanError::NotSubmitted {
