@@ -92,7 +92,7 @@ pub enum Command {
     #[command(subcommand)]
     SshCa(ssh_ca::SshCaCommand),
     /// (Vendor side) Relay an SSH connection through the gateway's mutual-TLS front door.
-    Connect(connect::ConnectArgs),
+    Connect(Box<connect::ConnectArgs>),
 }
 
 /// Entry point of the binary.
@@ -145,6 +145,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(args) => review::run(&Context::open(&cli.data_dir).await?, args, out).await,
         Command::Compliance => compliance::run(&Context::open(&cli.data_dir).await?, out).await,
         Command::SshCa(cmd) => ssh_ca::run(&cli.data_dir, cmd, out),
-        Command::Connect(args) => connect::run(args).await,
+        Command::Connect(args) => connect::run(*args).await,
     }
 }

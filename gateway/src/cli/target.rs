@@ -23,7 +23,7 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 #[derive(Debug, clap::Subcommand)]
 pub enum TargetCommand {
     /// Register a target server: where it listens, how fumidai logs in, its host key.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List registered targets with their host key fingerprints.
     List,
     /// Remove a target. Its name stays in plans, sessions and the audit trail and is never
@@ -117,7 +117,7 @@ impl From<Target> for TargetView {
 /// Runs `fumidai target …`.
 pub(crate) async fn run(ctx: &Context, cmd: TargetCommand, out: Output) -> anyhow::Result<()> {
     match cmd {
-        TargetCommand::Add(args) => add(ctx, args, out).await,
+        TargetCommand::Add(args) => add(ctx, *args, out).await,
         TargetCommand::List => {
             let targets: Vec<TargetView> = ctx
                 .store
