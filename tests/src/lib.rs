@@ -1,5 +1,6 @@
 //! Harness for fumidai's end-to-end tests: real `fumidai` processes on loopback ports the
-//! OS picks, driven by real peers (OpenSSH `ssh`, `openssl s_client`, `oathtool`).
+//! OS picks, driven by real peers (OpenSSH `ssh`, `openssl s_client`, `oathtool`, xrdp and
+//! `xfreerdp`).
 //!
 //! # Layout
 //!
@@ -11,6 +12,8 @@
 //! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
 //!   `SSH_ASKPASS`, or on a real pseudo-terminal ([`pty`]) where the test types them;
 //!   [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
+//! - [`rdp`]: a real xrdp target ([`Xrdp`]) and the FreeRDP client ([`Xfreerdp`]) on an
+//!   Xvfb ([`Display`]), with xdotool input and pixel-exact screenshots.
 //!
 //! # What this crate does not do
 //!
@@ -28,6 +31,7 @@
 pub mod clamd;
 pub mod gateway;
 pub mod pty;
+pub mod rdp;
 pub mod ssh;
 pub mod ssh_master;
 pub mod sshd;
@@ -35,6 +39,7 @@ pub mod tools;
 
 pub use clamd::Clamd;
 pub use gateway::{CertFiles, Engineer, Gateway};
+pub use rdp::{Display, Xfreerdp, XfreerdpConfig, Xrdp};
 pub use ssh::{Background, SshLogin, SshOutcome};
 pub use ssh_master::SshMaster;
 pub use sshd::Sshd;
