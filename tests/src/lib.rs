@@ -1,5 +1,6 @@
 //! Harness for fumidai's end-to-end tests: real `fumidai` processes on loopback ports the
-//! OS picks, driven by real peers (OpenSSH `ssh`, `openssl s_client`, `oathtool`).
+//! OS picks, driven by real peers (OpenSSH `ssh`, `openssl s_client`, `oathtool`, xrdp and
+//! `xfreerdp`).
 //!
 //! # Layout
 //!
@@ -13,6 +14,9 @@
 //! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
 //!   `SSH_ASKPASS`, or on a real pseudo-terminal ([`pty`]) where the test types them;
 //!   [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
+//! - [`rdp_tunnel::RdpTunnel`]: `fumidai connect rdp --no-launch` as a vendor runs it.
+//! - [`rdp`]: a real xrdp target ([`Xrdp`]) and the FreeRDP client ([`Xfreerdp`]) on an
+//!   Xvfb ([`Display`]), with xdotool input and pixel-exact screenshots.
 //!
 //! # What this crate does not do
 //!
@@ -30,6 +34,8 @@
 pub mod clamd;
 pub mod gateway;
 pub mod pty;
+pub mod rdp;
+pub mod rdp_tunnel;
 pub mod smtpd;
 pub mod ssh;
 pub mod ssh_master;
@@ -39,6 +45,8 @@ pub mod tools;
 
 pub use clamd::Clamd;
 pub use gateway::{CertFiles, Engineer, Gateway};
+pub use rdp::{Display, Xfreerdp, XfreerdpConfig, Xrdp};
+pub use rdp_tunnel::{RdpTunnel, TunnelRefused};
 pub use ssh::{Background, SshLogin, SshOutcome};
 pub use ssh_master::SshMaster;
 pub use sshd::Sshd;

@@ -1,5 +1,6 @@
 //! Locating and running the programs the tests drive.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -89,7 +90,8 @@ pub fn oathtool_code(secret: &str) -> String {
         .to_owned()
 }
 
-/// Runs a command to completion with a deadline, killing it when it overruns.
+/// Runs a command to completion with a deadline, killing it when it overruns. Its output
+/// is read while it runs, so it may print more than a pipe holds (a screenshot is MBs).
 pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -97,21 +99,54 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let deadline = Instant::now() + timeout;
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "{cmd:?} did not finish within {timeout:?}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let _ = child.wait();
+            break None;
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    // As with `wait_with_output`, a grandchild still holding the pipes delays these.
+    let stdout = stdout.join().expect("stdout reader");
+    let stderr = stderr.join().expect("stderr reader");
+    let Some(status) = status else {
+        let head = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(4096)]).into_owned();
+        panic!(
+            "{cmd:?} did not finish within {timeout:?}\nstdout: {}\nstderr: {}",
+            head(&stdout),
+            head(&stderr)
+        );
+    };
+    Output {
+        status,
+        stdout,
+        stderr,
     }
 }
 
