@@ -31,6 +31,15 @@ impl Sha256Fingerprint {
         Self::of_der(&der)
     }
 
+    /// From 64 hex digits (as `fumidai connect rdp --no-launch` prints `cert_sha256`).
+    pub fn from_hex(hex: &str) -> Self {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
+            .collect();
+        Self(bytes.try_into().expect("32 bytes"))
+    }
+
     /// The raw digest.
     pub fn bytes(&self) -> [u8; 32] {
         self.0

@@ -1,0 +1,318 @@
+//! RDP through fumidai, end to end with real peers: xrdp (Xorg backend) as the target, a
+//! stock `xfreerdp /sec:nla` on Xvfb as the vendor's client, `fumidai connect rdp` as the
+//! vendor's tunnel, xdotool as the engineer's hands and xwd as the witness's eyes
+//! (issue 5; R-10.2-CRYPTO, R-10.2-PRIV, R-10.2-TERM, R-10.2-TIMEOUT, R-10-3, R-17-2).
+
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "end-to-end tests: any failure must fail the test loudly"
+)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use fumidai_e2e::rdp::{
+    Display, Security, Sha256Fingerprint, Window, Xfreerdp, XfreerdpConfig, Xrdp, compare,
+    count_not,
+};
+use fumidai_e2e::{Engineer, Gateway, RdpTunnel};
+use serde_json::Value;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+const WHITE: [u8; 3] = [255, 255, 255];
+/// The engineer's password in these tests.
+const PASSWORD: &str = "Crimson-Harbor-Sail-91";
+
+/// A gateway with vendor `acme`, engineer `alice`, operator `olga`, and the xrdp target
+/// registered as `win01` (its certificate pinned, its password sealed), started.
+fn scene(xrdp: &Xrdp) -> (Gateway, Engineer) {
+    scene_with(xrdp, &[])
+}
+
+/// [`scene`] with `fumidai.toml` edits (from, to) made before the gateway starts.
+fn scene_with(xrdp: &Xrdp, config: &[(&str, &str)]) -> (Gateway, Engineer) {
+    let mut gw = Gateway::init();
+    for (from, to) in config {
+        gw.set_config(from, to);
+    }
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    let address = xrdp.address().to_string();
+    let pin = xrdp.fingerprint().hex();
+    let out = gw.cli_stdin(
+        &[
+            "target",
+            "add",
+            "win01",
+            "--rdp",
+            &address,
+            "--login",
+            xrdp.user(),
+            "--password-stdin",
+            "--cert-sha256",
+            &pin,
+        ],
+        &format!("{}\n", xrdp.password()),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    gw.start();
+    (gw, alice)
+}
+
+/// Another engineer of `acme` with a plan for win01 now (each login claims its TOTP step,
+/// so a test that needs several credentials within one step uses several engineers).
+fn another_engineer(gw: &Gateway, login: &str) -> Engineer {
+    let engineer = gw.add_engineer(login, "acme", PASSWORD);
+    gw.plan(login, "win01", -5, 60, Some("olga"));
+    engineer
+}
+
+/// xfreerdp through the tunnel with the tunnel's single-use credential (or `password`).
+fn client(display: &Display, tunnel: &RdpTunnel, password: &str) -> Xfreerdp {
+    let address: SocketAddr = tunnel.address().parse().unwrap();
+    let pin = Sha256Fingerprint::from_hex(tunnel.info["cert_sha256"].as_str().unwrap());
+    let config =
+        XfreerdpConfig::new(address, &tunnel.user(), password, pin).security(Security::Nla);
+    Xfreerdp::start(display, &config)
+}
+
+/// Waits for the session's xterm: mostly white, a prompt at the top left, nothing moving.
+fn wait_desktop(display: &Display, window: Window) -> image::RgbImage {
+    display.wait_screen(window, SECS(20), |shot| {
+        let (w, h) = shot.dimensions();
+        let white = u64::from(w) * u64::from(h) - count_not(shot, (0, 0, w, h), WHITE);
+        white > u64::from(w * h) / 2 && count_not(shot, (3, 3, 6, 13), WHITE) > 0
+    });
+    display.wait_stable(window, Duration::from_millis(400), SECS(10))
+}
+
+/// The sessions in the store, newest last.
+fn sessions(gw: &Gateway) -> Vec<Value> {
+    serde_json::from_str(&gw.cli_ok(&["--json", "session", "list"])).unwrap()
+}
+
+/// Waits until session `id` has ended and returns its record.
+fn wait_ended(gw: &Gateway, id: &str) -> Value {
+    for _ in 0..100 {
+        if let Some(s) = sessions(gw).into_iter().find(|s| s["id"] == id)
+            && !s["ended_at"].is_null()
+        {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("session {id} did not end; log:\n{}", gw.log());
+}
+
+/// The one live session's ID.
+fn live_session(gw: &Gateway) -> String {
+    for _ in 0..100 {
+        let live: Vec<Value> =
+            serde_json::from_str(&gw.cli_ok(&["--json", "session", "list", "--live"])).unwrap();
+        if let Some(first) = live.first() {
+            return first["id"].as_str().unwrap().to_owned();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no live session; log:\n{}", gw.log());
+}
+
+#[test]
+fn an_rdp_session_logs_in_with_the_target_credential_and_is_recorded_and_replayable() {
+    let xrdp = Xrdp::start();
+    let (gw, alice) = scene(&xrdp);
+    gw.plan("alice", "win01", -5, 60, Some("olga"));
+    let tunnel = RdpTunnel::open(&gw, &alice, "win01").expect("a credential");
+    let display = Display::start();
+    let mut xf = client(&display, &tunnel, &tunnel.password());
+    let window = xf.wait_connected(SECS(20));
+    // The target logged in its own account: the vendor's single-use name never reached it.
+    xrdp.wait_log(
+        &format!("login successful for user {}", xrdp.user()),
+        SECS(10),
+    );
+    assert!(!xrdp.log().contains(&tunnel.user()), "{}", xrdp.log());
+    wait_desktop(&display, window);
+
+    display.focus(window);
+    display.type_text("echo fumidai-rdp-42", Duration::from_millis(40));
+    display.key("Return");
+    let shown = display.wait_stable(window, Duration::from_millis(600), SECS(10));
+    let id = live_session(&gw);
+    drop(xf);
+    let ended = wait_ended(&gw, &id);
+    assert_eq!(ended["end_reason"], "normal", "{ended}");
+
+    // The keystroke timeline has what was typed.
+    let keys = gw.cli_ok(&["play", &id, "--keys"]);
+    assert!(keys.contains("echo fumidai-rdp-42"), "{keys}");
+
+    // The replay's last frame is what the engineer saw, pixel for pixel.
+    let frames = tempfile::tempdir().unwrap();
+    gw.cli_ok(&["play", &id, "--png-dir", frames.path().to_str().unwrap()]);
+    let mut pngs: Vec<_> = std::fs::read_dir(frames.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pngs.sort();
+    let last = image::open(pngs.last().expect("frames")).unwrap().to_rgb8();
+    let diff = compare(&last, &shown);
+    assert!(diff.is_same(), "replay differs from the screen: {diff:?}");
+
+    // The recording is sealed in the audit chain; a changed byte is caught.
+    let verify = gw.cli(&["audit", "verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let file = find_recording(&gw, &id);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let verify = gw.cli(&["audit", "verify"]);
+    assert!(
+        !verify.status.success(),
+        "a tampered RDP recording passed audit verify"
+    );
+    let said = String::from_utf8_lossy(&verify.stdout).to_string()
+        + &String::from_utf8_lossy(&verify.stderr);
+    assert!(said.contains(&id), "{said}");
+}
+
+/// The session's `.rdp` recording file under the data directory.
+fn find_recording(gw: &Gateway, id: &str) -> std::path::PathBuf {
+    let name = format!("{id}.rdp");
+    let mut stack = vec![gw.data.join("recordings")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == name.as_str()) {
+                return path;
+            }
+        }
+    }
+    panic!("no recording {name}");
+}
+
+#[test]
+fn wrong_and_reused_single_use_credentials_are_refused_with_logon_failure() {
+    let xrdp = Xrdp::start();
+    let (gw, alice) = scene(&xrdp);
+    gw.plan("alice", "win01", -5, 60, Some("olga"));
+    let tunnel = RdpTunnel::open(&gw, &alice, "win01").expect("a credential");
+    let display = Display::start();
+
+    // A wrong password for the ticket: refused, and the ticket is gone with it.
+    let mut wrong = client(&display, &tunnel, "not-the-ticket-password");
+    let exit = wrong.wait_exit(SECS(20));
+    assert!(
+        exit.errors()
+            .iter()
+            .any(|e| e == "ERRCONNECT_LOGON_FAILURE"),
+        "{}",
+        exit.log
+    );
+    let mut reused = client(&display, &tunnel, &tunnel.password());
+    let exit = reused.wait_exit(SECS(20));
+    assert!(
+        exit.errors()
+            .iter()
+            .any(|e| e == "ERRCONNECT_LOGON_FAILURE"),
+        "{}",
+        exit.log
+    );
+
+    // A fresh ticket works once; the same ticket again is refused.
+    let bob = another_engineer(&gw, "bob");
+    let tunnel = RdpTunnel::open(&gw, &bob, "win01").expect("a second credential");
+    let mut first = client(&display, &tunnel, &tunnel.password());
+    first.wait_connected(SECS(20));
+    drop(first);
+    let mut again = client(&display, &tunnel, &tunnel.password());
+    let exit = again.wait_exit(SECS(20));
+    assert!(
+        exit.errors()
+            .iter()
+            .any(|e| e == "ERRCONNECT_LOGON_FAILURE"),
+        "{}",
+        exit.log
+    );
+    assert!(!xrdp.log().contains("fdt-"), "{}", xrdp.log());
+}
+
+#[test]
+fn no_credential_without_a_plan_for_that_target_and_window() {
+    let xrdp = Xrdp::start();
+    let (gw, alice) = scene(&xrdp);
+    // No plan at all.
+    let refused = RdpTunnel::open(&gw, &alice, "win01")
+        .err()
+        .expect("refused");
+    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("plan") || refused.stderr.contains("計画"),
+        "{}",
+        refused.stderr
+    );
+    // A plan whose window has not begun.
+    let bob = gw.add_engineer("bob", "acme", PASSWORD);
+    gw.plan("bob", "win01", 30, 90, Some("olga"));
+    let refused = RdpTunnel::open(&gw, &bob, "win01").err().expect("refused");
+    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    // A plan for win01 is no credential for another target.
+    let carol = another_engineer(&gw, "carol");
+    let other = RdpTunnel::open(&gw, &carol, "win02")
+        .err()
+        .expect("refused");
+    assert_ne!(other.code, Some(0), "{}", other.stderr);
+    // The ticket is issued for the planned target only, and the issue is audited without
+    // its password.
+    let dave = another_engineer(&gw, "dave");
+    let tunnel = RdpTunnel::open(&gw, &dave, "win01").expect("a credential");
+    let issued = gw.wait_audit("rdp.credential_issued", "win01");
+    assert_eq!(issued["detail"]["user"], tunnel.user());
+    assert!(
+        !issued.to_string().contains(&tunnel.password()),
+        "the password is never audited"
+    );
+}
+
+#[test]
+fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() {
+    let xrdp = Xrdp::start();
+    let (gw, alice) = scene_with(
+        &xrdp,
+        &[("idle_timeout = \"15m\"", "idle_timeout = \"6s\"")],
+    );
+    gw.plan("alice", "win01", -5, 60, Some("olga"));
+    let display = Display::start();
+
+    // Killed by an operator.
+    let tunnel = RdpTunnel::open(&gw, &alice, "win01").expect("a credential");
+    let mut xf = client(&display, &tunnel, &tunnel.password());
+    xf.wait_connected(SECS(20));
+    let id = live_session(&gw);
+    gw.cli_ok(&["session", "kill", &id, "--reason", "test"]);
+    assert_eq!(wait_ended(&gw, &id)["end_reason"], "killed");
+    xf.wait_exit(SECS(10));
+
+    // Idle: nothing typed for the time-out.
+    let bob = another_engineer(&gw, "bob");
+    let tunnel = RdpTunnel::open(&gw, &bob, "win01").expect("a credential");
+    let mut xf = client(&display, &tunnel, &tunnel.password());
+    xf.wait_connected(SECS(20));
+    let id = live_session(&gw);
+    assert_eq!(wait_ended(&gw, &id)["end_reason"], "idle");
+}
