@@ -316,3 +316,127 @@ fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() 
     let id = live_session(&gw);
     assert_eq!(wait_ended(&gw, &id)["end_reason"], "idle");
 }
+
+/// What xrdp's channel server logged for the session on display `display` since `since`
+/// (`[YYYYMMDD-HH:MM:SS]`, the log's own clock).
+fn chansrv_log(display: u32, since: &str) -> String {
+    let home = format!("/home/{}", fumidai_e2e::rdp::target_user().name);
+    let path = format!("{home}/.local/share/xrdp/xrdp-chansrv.{display}.log");
+    std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.get(1..18).is_some_and(|t| t >= since))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn log_clock_now() -> String {
+    let out = std::process::Command::new("date")
+        .arg("+%Y%m%d-%H:%M:%S")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Connects with clipboard and a drive redirected, as a vendor's client may ask, and
+/// returns what the target's channel server saw.
+fn target_channels(gw: &Gateway, engineer: &Engineer, xrdp: &Xrdp) -> String {
+    let tunnel = RdpTunnel::open(gw, engineer, "win01").expect("a credential");
+    let display = Display::start();
+    let share = tempfile::tempdir().unwrap();
+    let address: SocketAddr = tunnel.address().parse().unwrap();
+    let pin = Sha256Fingerprint::from_hex(tunnel.info["cert_sha256"].as_str().unwrap());
+    let config = XfreerdpConfig::new(address, &tunnel.user(), &tunnel.password(), pin)
+        .security(Security::Nla)
+        .clipboard()
+        .drive("vendor", share.path());
+    let since = log_clock_now();
+    let mut xf = Xfreerdp::start(&display, &config);
+    let window = xf.wait_connected(SECS(20));
+    wait_desktop(&display, window);
+    std::thread::sleep(Duration::from_secs(2));
+    let shown = xrdp.session_display().expect("a session display");
+    chansrv_log(shown, &since)
+}
+
+#[test]
+fn clipboard_and_drive_reach_the_target_only_when_the_plan_allows_transfers_both_ways() {
+    let xrdp = Xrdp::start();
+    let (gw, alice) = scene(&xrdp);
+    // R-10.2-TERM: a plan without transfers: the client asks, the target never hears of it.
+    gw.plan("alice", "win01", -5, 60, Some("olga"));
+    let seen = target_channels(&gw, &alice, &xrdp);
+    assert!(
+        !seen.contains("clipboard_init"),
+        "clipboard reached the target:\n{seen}"
+    );
+    assert!(!seen.contains("sound"), "sound reached the target:\n{seen}");
+
+    // A plan allowing upload and download: both channels pass.
+    let bob = gw.add_engineer("bob", "acme", PASSWORD);
+    gw.plan_allowing(
+        "bob",
+        "win01",
+        -5,
+        60,
+        Some("olga"),
+        &["upload", "download"],
+    );
+    let seen = target_channels(&gw, &bob, &xrdp);
+    assert!(
+        seen.contains("clipboard_init"),
+        "no clipboard at the target:\n{seen}"
+    );
+    println!("target channel server log with transfers allowed:\n{seen}");
+}
+
+#[test]
+fn a_target_presenting_another_certificate_is_refused_and_alerted() {
+    let xrdp = Xrdp::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    let address = xrdp.address().to_string();
+    let wrong = Sha256Fingerprint::wrong().hex();
+    let out = gw.cli_stdin(
+        &[
+            "target",
+            "add",
+            "win01",
+            "--rdp",
+            &address,
+            "--login",
+            xrdp.user(),
+            "--password-stdin",
+            "--cert-sha256",
+            &wrong,
+        ],
+        &format!("{}\n", xrdp.password()),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    gw.start();
+    gw.plan("alice", "win01", -5, 60, Some("olga"));
+    let tunnel = RdpTunnel::open(&gw, &alice, "win01").expect("a credential");
+    let display = Display::start();
+    let mut xf = client(&display, &tunnel, &tunnel.password());
+    let exit = xf.wait_exit(SECS(20));
+    assert!(!exit.log.contains(Xfreerdp::CONNECTED), "{}", exit.log);
+    let mismatch = gw.wait_audit("host_key.mismatch", "win01");
+    assert_eq!(mismatch["detail"]["protocol"], "rdp", "{mismatch}");
+    assert_eq!(
+        mismatch["detail"]["presented"],
+        format!("sha256:{}", xrdp.fingerprint().hex()),
+        "{mismatch}"
+    );
+    assert!(
+        gw.log().contains("host_key_mismatch") || gw.log().contains("host key"),
+        "{}",
+        gw.log()
+    );
+    assert!(sessions(&gw).is_empty(), "no session was started");
+}

@@ -101,10 +101,10 @@ mod tests {
 
     #[tokio::test]
     async fn frames_are_cut_at_their_lengths_across_reads() {
-        // Two TPKT frames (version 3, length 7 and 5) and a fast-path frame (length 3).
+        // Two TPKT frames (version 3, length 7 and 8) and a fast-path frame (length 3).
         let bytes: Vec<u8> = [
             &[3, 0, 0, 7, 1, 2, 3][..],
-            &[3, 0, 0, 5, 9][..],
+            &[3, 0, 0, 8, 9, 9, 9, 9][..],
             &[0x00, 3, 0xAA][..],
         ]
         .concat();
@@ -117,7 +117,7 @@ mod tests {
         let a = reader.read_frame(&mut server).await.unwrap().unwrap();
         let b = reader.read_frame(&mut server).await.unwrap().unwrap();
         let c = reader.read_frame(&mut server).await.unwrap().unwrap();
-        assert_eq!((a.bytes.len(), b.bytes.len(), c.bytes.len()), (7, 5, 3));
+        assert_eq!((a.bytes.len(), b.bytes.len(), c.bytes.len()), (7, 8, 3));
         assert_eq!(c.action, Action::FastPath);
         assert!(reader.read_frame(&mut server).await.unwrap().is_none());
     }

@@ -150,12 +150,17 @@ where
                     }
                 }
             } else if let Some(bytes) = rewrite::confirm_active(&frame.bytes) {
+                tracing::debug!("confirm active rewritten");
                 Bytes::from(bytes)
             } else if let Some(withheld) = shared.withheld.get()
                 && let Some((initiator, channel)) = rewrite::channel_join_request(&frame.bytes)
                 && withheld.contains(&channel)
             {
                 // A channel the plan does not allow: joined for the client's sake only.
+                tracing::debug!(
+                    channel,
+                    "join of a withheld channel confirmed by the gateway"
+                );
                 let confirm = match rewrite::channel_join_confirm(initiator, channel) {
                     Ok(confirm) => confirm,
                     Err(error) => return RelayEnd::Failed(error.to_string()),

@@ -189,27 +189,8 @@ pub fn connect_response(
         })?;
     let mut gcc = response.conference_create_response.gcc_blocks().clone();
     gcc.core.optional_data.client_requested_protocols = Some(client_requested);
-    let mut target_ids = gcc.network.channel_ids.iter().copied();
-    // From the top of the ID space down: the target assigns the I/O, static and user
-    // channels from the bottom (1003, 1004…), and the user channel is only known later.
-    let mut next_free = u16::MAX;
-    let mut channels = Vec::new();
-    let mut withheld = Vec::new();
-    let mut ids = Vec::new();
-    for (name, kept) in requested {
-        let id = match (kept, target_ids.next()) {
-            (true, Some(id)) => {
-                channels.push((name.clone(), id));
-                id
-            }
-            _ => {
-                withheld.push(next_free);
-                next_free = next_free.saturating_sub(1);
-                next_free.saturating_add(1)
-            }
-        };
-        ids.push(id);
-    }
+    let assigned = assign_channel_ids(requested, &gcc.network.channel_ids);
+    let (ids, channels, withheld) = (assigned.ids, assigned.channels, assigned.withheld);
     gcc.network.channel_ids = ids;
     let facts = ConnectResponseFacts {
         io_channel: gcc.network.io_channel,
@@ -224,6 +205,48 @@ pub fn connect_response(
     }))
     .map_err(enc_err("connect response"))?;
     Ok((frame, facts))
+}
+
+/// Channel IDs as the client must see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignedChannels {
+    /// One ID per requested channel, in the client's order.
+    pub ids: Vec<u16>,
+    /// The kept channels and the target's IDs for them.
+    pub channels: Vec<(String, u16)>,
+    /// The IDs invented for dropped channels.
+    pub withheld: Vec<u16>,
+}
+
+/// Gives every requested channel an ID: the target's IDs (which belong to the kept
+/// channels only, in order) for kept ones, and IDs from the top of the ID space down for
+/// dropped ones — the target assigns the I/O, static and user channels from the bottom
+/// (1003, 1004…), and the user channel is only known later.
+pub fn assign_channel_ids(requested: &[(String, bool)], target_ids: &[u16]) -> AssignedChannels {
+    let mut target_ids = target_ids.iter().copied();
+    let mut next_free = u16::MAX;
+    let mut assigned = AssignedChannels {
+        ids: Vec::new(),
+        channels: Vec::new(),
+        withheld: Vec::new(),
+    };
+    for (name, kept) in requested {
+        let target_id = if *kept { target_ids.next() } else { None };
+        let id = match target_id {
+            Some(id) => {
+                assigned.channels.push((name.clone(), id));
+                id
+            }
+            None => {
+                let id = next_free;
+                next_free = next_free.saturating_sub(1);
+                assigned.withheld.push(id);
+                id
+            }
+        };
+        assigned.ids.push(id);
+    }
+    assigned
 }
 
 /// The conference's user ID. IronRDP decodes it but offers no accessor (only `new`),
@@ -485,4 +508,82 @@ pub fn is_slow_path_input(frame: &[u8], io_channel: u16) -> bool {
         decode::<ShareControlHeader>(request.user_data.as_ref()).map(|h| h.share_control_pdu),
         Ok(ShareControlPdu::Data(data)) if matches!(data.share_data_pdu, ShareDataPdu::Input(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_channels_get_the_targets_ids_in_order_and_dropped_ones_invented_ids() {
+        let requested: Vec<(String, bool)> = [
+            ("rdpdr", true),
+            ("rdpsnd", false),
+            ("cliprdr", true),
+            ("drdynvc", false),
+        ]
+        .iter()
+        .map(|(n, k)| ((*n).to_owned(), *k))
+        .collect();
+        let assigned = assign_channel_ids(&requested, &[1004, 1005]);
+        assert_eq!(assigned.ids, [1004, 65535, 1005, 65534]);
+        assert_eq!(
+            assigned.channels,
+            [("rdpdr".to_owned(), 1004), ("cliprdr".to_owned(), 1005)]
+        );
+        assert_eq!(assigned.withheld, [65535, 65534]);
+    }
+
+    #[test]
+    fn with_nothing_kept_every_channel_is_withheld() {
+        let requested = vec![("cliprdr".to_owned(), false)];
+        let assigned = assign_channel_ids(&requested, &[]);
+        assert_eq!(assigned.ids, [65535]);
+        assert!(assigned.channels.is_empty());
+    }
+
+    #[test]
+    fn only_drive_and_clipboard_can_be_allowed() {
+        let all = ChannelAllowance {
+            drive: true,
+            clipboard: true,
+        };
+        for name in ["rdpsnd", "drdynvc", "rail", "encomsp", "?"] {
+            assert!(!all.allows(name), "{name}");
+        }
+        assert!(all.allows("rdpdr") && all.allows("cliprdr"));
+        assert!(!ChannelAllowance::default().allows("cliprdr"));
+    }
+
+    #[test]
+    fn a_plan_allows_the_two_way_channels_only_with_upload_and_download() {
+        let mut allow = policy::plan::Allowances::default();
+        assert_eq!(
+            ChannelAllowance::from_plan(&allow),
+            ChannelAllowance::default()
+        );
+        allow.download = true;
+        assert_eq!(
+            ChannelAllowance::from_plan(&allow),
+            ChannelAllowance::default()
+        );
+        allow.upload = true;
+        assert!(ChannelAllowance::from_plan(&allow).clipboard);
+    }
+
+    #[test]
+    fn target_logins_split_into_user_and_domain() {
+        let plain = TargetLogon::new("maint", "p".to_owned());
+        assert_eq!((plain.user.as_str(), plain.domain), ("maint", None));
+        let down = TargetLogon::new("HOSP\\maint", "p".to_owned());
+        assert_eq!(
+            (down.user.as_str(), down.domain.as_deref()),
+            ("maint", Some("HOSP"))
+        );
+        let upn = TargetLogon::new("maint@hosp.local", "p".to_owned());
+        assert_eq!(
+            (upn.user.as_str(), upn.domain.as_deref()),
+            ("maint", Some("hosp.local"))
+        );
+    }
 }

@@ -314,6 +314,9 @@ fn write_configs(dir: &Path, port: u16, sesman_port: u16, offset: u32) {
         ("Logging", "LogLevel", "INFO".into()),
         ("Logging", "EnableSyslog", "false".into()),
         ("ChansrvLogging", "EnableSyslog", "false".into()),
+        // The channel server's log is the target-side witness of which virtual channels
+        // (clipboard, drives) reached the session: `clipboard_init` is a DEBUG line.
+        ("ChansrvLogging", "LogLevel", "DEBUG".into()),
     ]
     .iter()
     .fold(sesman, |text, (s, k, v)| set_ini(&text, s, k, v));
