@@ -166,6 +166,11 @@ impl Gateway {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The `fumidai serve` process's ID (for CPU and memory figures).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("gateway not started").id()
+    }
+
     /// The front door's `HOST:PORT`.
     pub fn front_door(&self) -> String {
         self.addr.expect("gateway not started").to_string()

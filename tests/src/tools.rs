@@ -18,10 +18,14 @@ fn is_package_variable(key: &str) -> bool {
     key == "OUT_DIR" || key == "CARGO_TARGET_TMPDIR" || PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
-/// The `fumidai` binary, built once per test process.
+/// The `fumidai` binary, built once per test process; `$FUMIDAI_BIN` when set (the
+/// benchmarks point it at the release build).
 pub fn fumidai_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("FUMIDAI_BIN") {
+            return PathBuf::from(bin);
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build
