@@ -25,6 +25,8 @@
 //!   [`format::RdpReader`], which tolerates a crash-cut last record.
 //! - `writer`: [`RdpRecorder`], [`RdpRecorderHandle`], [`RdpRecorderConfig`]: the writer
 //!   task (bounded channel, flush every second, fail closed, seal).
+//! - [`replay`]: the screen rebuilt from the server frames with IronRDP's decoder,
+//!   frame by frame or sampled at a fixed interval.
 //!
 //! # What this module does not do
 //!
@@ -32,6 +34,7 @@
 //! what it is handed, and never decrypts anything.
 
 pub mod format;
+pub mod replay;
 mod writer;
 
 pub use format::{RdpHeader, RdpState};

@@ -6,7 +6,7 @@
     reason = "test fixtures: each test binary uses a subset; failures must be loud"
 )]
 
-
+pub mod rdp;
 
 use std::collections::BTreeMap;
 use std::fs::File;
