@@ -27,6 +27,8 @@
 //!   task (bounded channel, flush every second, fail closed, seal).
 //! - [`replay`]: the screen rebuilt from the server frames with IronRDP's decoder,
 //!   frame by frame or sampled at a fixed interval.
+//! - [`keys`]: the keystroke timeline from the client's input frames, and the "lines
+//!   typed" the reconciliation report compares with the plan.
 //!
 //! # What this module does not do
 //!
@@ -34,6 +36,7 @@
 //! what it is handed, and never decrypts anything.
 
 pub mod format;
+pub mod keys;
 pub mod replay;
 mod writer;
 
