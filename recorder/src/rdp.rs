@@ -29,6 +29,7 @@
 //!   frame by frame or sampled at a fixed interval.
 //! - [`keys`]: the keystroke timeline from the client's input frames, and the "lines
 //!   typed" the reconciliation report compares with the plan.
+//! - [`render`]: PNG frames, an animated GIF, and MP4 through `ffmpeg`.
 //!
 //! # What this module does not do
 //!
@@ -37,6 +38,7 @@
 
 pub mod format;
 pub mod keys;
+pub mod render;
 pub mod replay;
 mod writer;
 
