@@ -26,11 +26,12 @@ use image::AnimationDecoder as _;
 const RED: [u8; 3] = [255, 0, 0];
 const GREEN: [u8; 3] = [0, 255, 0];
 
-/// Black 64×48; a red 8×8 square at 0.5 s, a green one at 1.7 s; input until 4.1 s.
-fn recording() -> Vec<u8> {
+/// Black 64×48; a red 8×8 square at 0.5 s, a green one at 1.7 s; input until 4.1 s
+/// (without it, the recording ends with the green square).
+fn recording(input_until_4_1: bool) -> Vec<u8> {
     let square = |c: [u8; 3]| uncompressed(&pixels(8, 8, |_, _| c), 8, 32);
     let (red, green) = (square(RED), square(GREEN));
-    Recording::new()
+    let rec = Recording::new()
         .state(0, &state(64, 48))
         .server(
             500,
@@ -39,13 +40,16 @@ fn recording() -> Vec<u8> {
         .server(
             1700,
             &fast_path_bitmap(vec![bitmap(40, 24, 8, 8, 32, false, &green)]),
-        )
-        .client(4100, b"\x04\x04\x00\x1e")
-        .bytes
+        );
+    if input_until_4_1 {
+        rec.client(4100, b"\x04\x04\x00\x1e").bytes
+    } else {
+        rec.bytes
+    }
 }
 
 fn replay() -> Replay<Cursor<Vec<u8>>> {
-    Replay::open(Cursor::new(recording())).unwrap()
+    Replay::open(Cursor::new(recording(true))).unwrap()
 }
 
 fn rgb_at(path: &Path, x: u32, y: u32) -> [u8; 3] {
@@ -56,7 +60,8 @@ fn rgb_at(path: &Path, x: u32, y: u32) -> [u8; 3] {
 fn png_per_changed_interval_and_the_last_frame() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("frames");
-    let out = render::png_series(replay(), &dir, Duration::from_secs(1)).unwrap();
+    let ends_at_last_change = Replay::open(Cursor::new(recording(false))).unwrap();
+    let out = render::png_series(ends_at_last_change, &dir, Duration::from_secs(1)).unwrap();
     let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -64,14 +69,9 @@ fn png_per_changed_interval_and_the_last_frame() {
     names.sort();
     assert_eq!(
         names,
-        [
-            "000000.000.png",
-            "000001.000.png",
-            "000001.700-last.png",
-            "000002.000.png"
-        ]
+        ["000000.000.png", "000001.000.png", "000001.700-last.png"]
     );
-    assert_eq!(out.frames, 4);
+    assert_eq!(out.frames, 3);
     assert_eq!(out.stats.image_changes, 2);
     let at = |name: &str| {
         let p = dir.join(name);
@@ -79,7 +79,7 @@ fn png_per_changed_interval_and_the_last_frame() {
     };
     assert_eq!(at("000000.000.png"), ([0, 0, 0], [0, 0, 0]));
     assert_eq!(at("000001.000.png"), (RED, [0, 0, 0]));
-    assert_eq!(at("000002.000.png"), (RED, GREEN));
+    assert_eq!(at("000001.700-last.png"), (RED, GREEN));
     // The last frame is the replay's image, pixel for pixel.
     let mut r = replay();
     r.run_to_end().unwrap();
@@ -88,6 +88,24 @@ fn png_per_changed_interval_and_the_last_frame() {
         .to_rgb8();
     assert_eq!(png.dimensions(), (64, 48));
     assert_eq!(png.into_raw(), r.frame().unwrap().to_rgb());
+}
+
+/// When an interval after the last change was sampled, it is the last frame: no `-last`.
+#[test]
+fn no_separate_last_frame_when_an_interval_shows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = render::png_series(replay(), tmp.path(), Duration::from_secs(1)).unwrap();
+    let mut names: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    // 3 s and 4 s did not change: no files; 2 s shows the change at 1.7 s.
+    assert_eq!(
+        names,
+        ["000000.000.png", "000001.000.png", "000002.000.png"]
+    );
+    assert_eq!(out.frames, 3);
 }
 
 #[test]

@@ -159,6 +159,19 @@ pub enum Button {
     X2,
 }
 
+impl Button {
+    /// `left`, `right`, `middle`, `x1`, `x2`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Button::Left => "left",
+            Button::Right => "right",
+            Button::Middle => "middle",
+            Button::X1 => "x1",
+            Button::X2 => "x2",
+        }
+    }
+}
+
 /// A session's keystroke timeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Timeline {

@@ -4,8 +4,9 @@
 //! All three sample the replay at a fixed interval ([`Replay::sample_every`]):
 //!
 //! - [`png_series`]: one PNG per interval in which the screen changed (an unchanged
-//!   interval would repeat the previous file), plus the last frame, each named by its
-//!   offset in the recording: `000012.000.png` (seconds.milliseconds), `000153.271-last.png`.
+//!   interval would repeat the previous file), plus the last frame when no interval after
+//!   the last change shows it, each named by its offset in the recording:
+//!   `000012.000.png` (seconds.milliseconds), `000153.271-last.png`.
 //! - [`gif`]: one GIF frame per change, held for as long as the screen stayed the same
 //!   (256 colours per frame: for a quick look, not for reading small text).
 //! - [`mp4`]: a constant-rate H.264 video (1 / interval frames per second, the session's
@@ -54,11 +55,20 @@ pub fn png(frame: &Frame<'_>, path: &Path) -> Result<()> {
 }
 
 /// A PNG in `dir` (created if missing) for every `every` in which the screen changed, and
-/// one of the last frame.
+/// one of the last frame unless a later interval's already shows it.
 pub fn png_series<R: Read>(replay: Replay<R>, dir: &Path, every: Duration) -> Result<Rendered> {
     fs::create_dir_all(dir).map_err(|e| output(dir, e))?;
     let mut frames = 0;
+    // The latest interval sampled: when it is at or after the last change, it already
+    // shows the last frame.
+    let mut last_tick = None;
     let stats = replay.sample_every(every, |s| {
+        if s.last && last_tick.is_some_and(|t| t >= s.offset) {
+            return Ok(());
+        }
+        if !s.last {
+            last_tick = Some(s.offset);
+        }
         if !s.changed && !s.last {
             return Ok(());
         }
