@@ -7,6 +7,8 @@
     missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
     reason = "test fixtures: each user takes a subset; failures must be loud"
 )]
 
