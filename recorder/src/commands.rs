@@ -59,6 +59,9 @@ pub enum Certainty {
     /// Neither the keys nor the echo establish the line; the text is the best reading of
     /// the screen (it may include the prompt).
     Uncertain(UncertainReason),
+    /// The keys fully explain the line, and there is no echo to check it against: an RDP
+    /// session's screen is pixels ([`crate::rdp::keys::lines`]).
+    KeysOnly,
 }
 
 /// Why the echo, not the keys, gave the line.
@@ -88,6 +91,16 @@ pub enum UncertainReason {
     /// The echo is there, but the screen was changed in ways the model cannot follow
     /// (absolute cursor positions, scroll regions) while the line was on it.
     EchoDisturbed,
+    /// RDP: arrow keys, Home/End, Delete, a mouse click or a window switch moved the caret
+    /// or the focus, so where the keys after it went is unknown. The text shows those keys
+    /// as `⟨Left⟩`, `⟨Click⟩`, …
+    CaretMoved,
+    /// RDP: a key put text there that the keys do not show (Tab completion, Up/Down
+    /// history, a paste); the text shows it as `⟨Tab⟩`, `⟨Ctrl+V⟩`, …
+    UnseenText,
+    /// RDP: typed but never entered with Enter (abandoned with Ctrl+C or Escape, typed into
+    /// a form, or the session ended).
+    NotEntered,
 }
 
 /// Replays a recording's events into command lines. Feed every event in order, then

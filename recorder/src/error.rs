@@ -167,6 +167,14 @@ pub enum Error {
         /// Its length.
         len: usize,
     },
+    /// An output file (PNG, GIF, MP4 directory) could not be created or written.
+    #[error("cannot write {path}")]
+    Output {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: Arc<io::Error>,
+    },
     /// Encoding a PNG or GIF failed (or writing it).
     #[error("encoding the {what} failed")]
     Image {

@@ -25,6 +25,11 @@
 //!   [`format::RdpReader`], which tolerates a crash-cut last record.
 //! - `writer`: [`RdpRecorder`], [`RdpRecorderHandle`], [`RdpRecorderConfig`]: the writer
 //!   task (bounded channel, flush every second, fail closed, seal).
+//! - [`replay`]: the screen rebuilt from the server frames with IronRDP's decoder,
+//!   frame by frame or sampled at a fixed interval.
+//! - [`keys`]: the keystroke timeline from the client's input frames, and the "lines
+//!   typed" the reconciliation report compares with the plan.
+//! - [`render`]: PNG frames, an animated GIF, and MP4 through `ffmpeg`.
 //!
 //! # What this module does not do
 //!
@@ -32,6 +37,9 @@
 //! what it is handed, and never decrypts anything.
 
 pub mod format;
+pub mod keys;
+pub mod render;
+pub mod replay;
 mod writer;
 
 pub use format::{RdpHeader, RdpState};

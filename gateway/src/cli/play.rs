@@ -1,5 +1,7 @@
 //! `fumidai play SESSION_ID`: replay a session's recordings on the terminal, one channel
-//! after another, for review and audit (R-10.2-REVIEW, R-17-1).
+//! after another, for review and audit (R-10.2-REVIEW, R-17-1). An RDP session is
+//! replayed into files instead: PNG frames (`--png-dir`), a GIF (`--gif`), an MP4
+//! (`--mp4`), or its keystrokes are printed (`--keys`).
 //!
 //! Every recording is checked against its seal in the audit chain before anything is
 //! played (R-17-2): a recording that no longer matches is refused, naming the file, unless
@@ -10,11 +12,14 @@
 //!
 //! - this file: arguments, checks, the channel list;
 //! - [`inventory`]: finding the recordings and checking their seals;
-//! - [`replay`]: writing them to the terminal (timing from `recorder::player`).
+//! - [`replay`]: writing them to the terminal (timing from `recorder::player`);
+//! - [`rdp`]: an RDP session's recording: found, checked, rendered by `recorder::rdp`.
 
 mod inventory;
+mod rdp;
 mod replay;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -52,6 +57,36 @@ pub struct PlayArgs {
     /// warning. For investigating the damage, never for normal review.
     #[arg(long, conflicts_with = "list")]
     force: bool,
+    /// RDP: write a PNG into DIR for every interval (`--every`, default 1s) in which the
+    /// screen changed, and one of the last frame, named by their offset in the session.
+    #[arg(long, value_name = "DIR", conflicts_with = "list")]
+    png_dir: Option<PathBuf>,
+    /// RDP: write an animated GIF of the session (sampled every 200ms unless `--every`).
+    #[arg(long, value_name = "FILE", conflicts_with = "list")]
+    gif: Option<PathBuf>,
+    /// RDP: write an MP4 video of the session (10 frames/s unless `--every`); needs
+    /// `ffmpeg` on PATH.
+    #[arg(long, value_name = "FILE", conflicts_with = "list")]
+    mp4: Option<PathBuf>,
+    /// RDP: the sampling interval for `--png-dir`, `--gif` and `--mp4` (`1s`, `250ms`).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    every: Option<Duration>,
+    /// RDP: print what was typed, key by key, with times (`--json` for scripts). It
+    /// includes anything typed into the remote desktop, passwords too.
+    #[arg(long, conflicts_with = "list")]
+    keys: bool,
+}
+
+impl PlayArgs {
+    fn rdp_outputs(&self) -> rdp::Outputs {
+        rdp::Outputs {
+            png_dir: self.png_dir.clone(),
+            gif: self.gif.clone(),
+            mp4: self.mp4.clone(),
+            every: self.every,
+            keys: self.keys,
+        }
+    }
 }
 
 /// One channel in `play --list`.
@@ -83,8 +118,10 @@ struct ListEntry {
 
 /// Runs `fumidai play …`.
 pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::Result<()> {
-    if out.json && !args.list {
-        bail!("--json は --list と共に使います / --json applies to --list only");
+    if out.json && !args.list && !args.keys {
+        bail!(
+            "--json は --list か --keys と共に使います / --json applies to --list and --keys only"
+        );
     }
     let id = args.id;
     let Some(session) = ctx.store.session(&id).await? else {
@@ -120,12 +157,25 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
         session.ended_at.unwrap_or_else(Utc::now).date_naive(),
     );
     let uuid = *id.as_uuid();
-    let (channels, warnings) =
-        tokio::task::spawn_blocking(move || inventory::inventory(&root, uuid, days, &seals, &key))
-            .await
-            .context("the recording check stopped")??;
+    let (channels, warnings, rdp) = tokio::task::spawn_blocking(move || {
+        let (channels, warnings) = inventory::inventory(&root, uuid, days, &seals, &key)?;
+        let rdp = rdp::find(&root, uuid, days, &seals, &key)?;
+        anyhow::Ok((channels, warnings, rdp))
+    })
+    .await
+    .context("the recording check stopped")??;
     for warning in &warnings {
         eprintln!("fumidai: 警告 / warning: {warning}");
+    }
+    let outputs = args.rdp_outputs();
+    if let Some(rec) = rdp {
+        return play_rdp(&id, &rec, &args, &outputs, out).await;
+    }
+    if outputs.any() {
+        bail!(
+            "--png-dir, --gif, --mp4, --keys は RDP セッション用です / --png-dir, --gif, --mp4 \
+             and --keys apply to RDP sessions; session {id} has no RDP recording"
+        );
     }
     if channels.is_empty() {
         bail!("セッション {id} の録画はありません / session {id} has no recordings");
@@ -161,6 +211,36 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
     tokio::task::block_in_place(|| replay::replay(&session, &selected, pace))
 }
 
+/// An RDP session: its one recording listed, or checked and rendered.
+async fn play_rdp(
+    id: &SessionId,
+    rec: &rdp::RdpRecording,
+    args: &PlayArgs,
+    outputs: &rdp::Outputs,
+    out: Output,
+) -> anyhow::Result<()> {
+    if args.list {
+        return rdp::list(&id.to_string(), rec, out);
+    }
+    if args.channel.is_some() || args.cat {
+        bail!(
+            "セッション {id} は RDP セッションです / session {id} is an RDP session: --channel and --cat apply to SSH"
+        );
+    }
+    if !outputs.any() {
+        bail!(
+            "セッション {id} は RDP セッションです。--png-dir DIR, --gif FILE, --mp4 FILE か --keys \
+             を指定してください / session {id} is an RDP session: replay it into files with \
+             --png-dir DIR, --gif FILE or --mp4 FILE, or print its keystrokes with --keys"
+        );
+    }
+    if let Err(e) = &rec.header {
+        bail!("録画を読めません / cannot read the recording: {e}");
+    }
+    check_seal(&rec.seal, &rec.path, args.force)?;
+    tokio::task::block_in_place(|| rdp::play(rec, outputs, out))
+}
+
 /// Refuses a recording that doesn't match its seal (unless forced, then warns loudly),
 /// and warns about unsealed ones, before any output.
 fn check_before_playing(channels: &[&Channel], force: bool) -> anyhow::Result<()> {
@@ -168,29 +248,36 @@ fn check_before_playing(channels: &[&Channel], force: bool) -> anyhow::Result<()
         if let Err(e) = &c.header {
             bail!("録画を読めません / cannot read the recording: {e}");
         }
-        match &c.seal {
-            SealState::Intact => {}
-            SealState::Broken { file, problem } if !force => bail!(
-                "録画ファイル {file} が封印と一致しません（改ざんの可能性）: {problem}。再生しません \
-                 / recording file {file} does not match its seal (it may have been tampered with): \
-                 {problem}; not played (--force plays it anyway)"
-            ),
-            SealState::Broken { file, problem } => eprintln!(
-                "fumidai: !!! 警告: 録画ファイル {file} は封印と一致しません（改ざんの可能性）: {problem}。\
-                 --force により再生します。内容は信頼できません !!!\n\
-                 fumidai: !!! WARNING: recording file {file} does NOT match its seal (it may have \
-                 been tampered with): {problem}. Playing it because of --force; do not trust \
-                 what follows !!!"
-            ),
-            SealState::Unsealed => eprintln!(
-                "fumidai: 警告: {} は封印されていません（セッション継続中か、封印前にゲートウェイが停止）。\
-                 改ざんを検出できません\n\
-                 fumidai: warning: {} is not sealed (the session is still live, or the gateway \
-                 stopped before sealing it); changes to it cannot be detected",
-                c.cast.display(),
-                c.cast.display()
-            ),
-        }
+        check_seal(&c.seal, &c.cast, force)?;
+    }
+    Ok(())
+}
+
+/// One recording's seal: refused if broken (unless forced), warned about if unsealed.
+/// `file` names it in the warning.
+fn check_seal(seal: &SealState, path: &Path, force: bool) -> anyhow::Result<()> {
+    match seal {
+        SealState::Intact => {}
+        SealState::Broken { file, problem } if !force => bail!(
+            "録画ファイル {file} が封印と一致しません（改ざんの可能性）: {problem}。再生しません \
+             / recording file {file} does not match its seal (it may have been tampered with): \
+             {problem}; not played (--force plays it anyway)"
+        ),
+        SealState::Broken { file, problem } => eprintln!(
+            "fumidai: !!! 警告: 録画ファイル {file} は封印と一致しません（改ざんの可能性）: {problem}。\
+             --force により再生します。内容は信頼できません !!!\n\
+             fumidai: !!! WARNING: recording file {file} does NOT match its seal (it may have \
+             been tampered with): {problem}. Playing it because of --force; do not trust \
+             what follows !!!"
+        ),
+        SealState::Unsealed => eprintln!(
+            "fumidai: 警告: {} は封印されていません（セッション継続中か、封印前にゲートウェイが停止）。\
+             改ざんを検出できません\n\
+             fumidai: warning: {} is not sealed (the session is still live, or the gateway \
+             stopped before sealing it); changes to it cannot be detected",
+            path.display(),
+            path.display()
+        ),
     }
     Ok(())
 }

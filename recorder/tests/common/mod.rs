@@ -6,6 +6,8 @@
     reason = "test fixtures: each test binary uses a subset; failures must be loud"
 )]
 
+pub mod rdp;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader};

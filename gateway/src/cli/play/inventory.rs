@@ -159,7 +159,8 @@ pub(super) fn inventory(
     let mut warnings = Vec::new();
     for record in seals {
         let statement = match Statement::parse(&record.statement) {
-            Ok(s) if s.recording.session == session => s,
+            // RDP recordings are not channels: `super::rdp` takes them.
+            Ok(s) if s.recording.session == session && !super::rdp::is_rdp(&s) => s,
             Ok(_) => continue,
             Err(e) => {
                 warnings.push(format!("audit record {}: {e}", record.seq));
@@ -226,14 +227,19 @@ impl Names {
     }
 }
 
-/// The seal's signature, then each file's size and digest.
-fn check_seal(
+/// The seal's signature, then each file's size and digest. A problem with the seal itself
+/// is reported against the recording's first file (the cast, or the `.rdp` file).
+pub(super) fn check_seal(
     root: &Path,
     key: &VerifyingKey,
     statement: &Statement,
     signature: &str,
 ) -> SealState {
-    let cast = Names::sealed(statement).cast;
+    let cast = statement
+        .files
+        .first()
+        .map(|f| f.name.clone())
+        .unwrap_or_default();
     let broken = |file: String, problem: String| SealState::Broken { file, problem };
     let bytes: Option<[u8; 64]> = hex::decode(signature).ok().and_then(|b| b.try_into().ok());
     let Some(bytes) = bytes else {
