@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use fumidai_e2e::rdp::{
-    Display, Security, Sha256Fingerprint, Window, Xfreerdp, XfreerdpConfig, Xrdp, compare,
-    count_not,
+    Display, SHADOW_USER, Security, Sha256Fingerprint, ShadowServer, Window, Xfreerdp,
+    XfreerdpConfig, Xrdp, compare, count_not,
 };
 use fumidai_e2e::{Engineer, Gateway, RdpTunnel};
 use serde_json::Value;
@@ -439,4 +439,70 @@ fn a_target_presenting_another_certificate_is_refused_and_alerted() {
         gw.log()
     );
     assert!(sessions(&gw).is_empty(), "no session was started");
+}
+
+/// A gateway whose `win02` is FreeRDP's shadow server requiring NLA (a Windows target with
+/// Network Level Authentication), its password in the vault as `password`.
+fn nla_scene(shadow: &ShadowServer, password: &str) -> (Gateway, Engineer) {
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    let address = shadow.address().to_string();
+    let pin = shadow.fingerprint().hex();
+    let out = gw.cli_stdin(
+        &[
+            "target",
+            "add",
+            "win02",
+            "--rdp",
+            &address,
+            "--login",
+            SHADOW_USER,
+            "--password-stdin",
+            "--cert-sha256",
+            &pin,
+        ],
+        &format!("{password}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    gw.start();
+    gw.plan("alice", "win02", -5, 60, Some("olga"));
+    (gw, alice)
+}
+
+#[test]
+fn a_target_requiring_nla_gets_credssp_with_its_own_credential() {
+    let shadow = ShadowServer::start();
+    let display = Display::start();
+
+    // The right password in the vault: CredSSP towards the target succeeds, the vendor's
+    // client reaches the shared desktop.
+    let (gw, alice) = nla_scene(&shadow, shadow.password());
+    let tunnel = RdpTunnel::open(&gw, &alice, "win02").expect("a credential");
+    let mut xf = client(&display, &tunnel, &tunnel.password());
+    xf.wait_connected(SECS(30));
+    let id = live_session(&gw);
+    drop(xf);
+    assert_eq!(wait_ended(&gw, &id)["end_reason"], "normal");
+
+    // A wrong password in the vault: the target refuses NLA and no session is started.
+    let (gw, alice) = nla_scene(&shadow, "Not-The-Password-1");
+    let tunnel = RdpTunnel::open(&gw, &alice, "win02").expect("a credential");
+    let mut xf = client(&display, &tunnel, &tunnel.password());
+    let exit = xf.wait_exit(SECS(30));
+    assert!(!exit.log.contains(Xfreerdp::CONNECTED), "{}", exit.log);
+    assert!(
+        sessions(&gw).is_empty(),
+        "no session without the target's NLA"
+    );
+    assert!(
+        gw.log().contains("NLA towards the target failed"),
+        "{}",
+        gw.log()
+    );
 }

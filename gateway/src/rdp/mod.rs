@@ -12,20 +12,20 @@
 //!    ticket must belong to the engineer named by the tunnel's client certificate, and
 //!    its admission is decided again before NTLM ends, so a ticket whose plan no longer
 //!    admits is answered LOGON_FAILURE.
-//! 4. The target: TCP, X.224 asking for TLS, TLS that accepts only the pinned
-//!    certificate (a mismatch is refused, audited and alerted).
+//! 4. The target: TCP, X.224 offering TLS and CredSSP, TLS that accepts only the pinned
+//!    certificate (a mismatch is refused, audited and alerted), then — for a target that
+//!    requires NLA — CredSSP as a client with the target's credential ([`nla_client`]).
 //! 5. The session: recorded (fail closed), registered live, then [`relay`]ed with the
 //!    [`rewrite`]s applied, until it ends; its end reason is stored like SSH's.
 //!
 //! # What this module does not do
 //!
-//! CredSSP as a client towards Windows targets that require NLA is not implemented yet
-//! (xrdp, the tested target, has no NLA); such targets are refused with a clear reason.
 //! The single-use credential is issued by the SSH service (`rdp-ticket`), not here.
 
 pub mod frames;
 pub mod negotiation;
 pub mod nla;
+pub mod nla_client;
 pub mod recording;
 pub mod relay;
 pub mod rewrite;
@@ -207,7 +207,7 @@ impl RdpService {
             .map_err(refused)?;
         let (address, pin, logon) = self.endpoint(&target).await?;
         let (mut target_stream, target_reader, target_protocol) = match self
-            .connect_target(&address, pin)
+            .connect_target(&address, pin, &logon)
             .await
         {
             Ok(connected) => connected,
@@ -347,6 +347,7 @@ impl RdpService {
         &self,
         address: &str,
         pin: policy::target::CertFingerprint,
+        logon: &TargetLogon,
     ) -> Result<
         (
             tokio_rustls::client::TlsStream<TcpStream>,
@@ -373,7 +374,34 @@ impl RdpService {
         let name =
             rustls_pki_types::ServerName::try_from("rdp-target.invalid").map_err(|e| other(&e))?;
         match tokio::time::timeout(timeout, TlsConnector::from(config).connect(name, tcp)).await {
-            Ok(Ok(tls)) => Ok((tls, FrameReader::default(), protocol)),
+            Ok(Ok(mut tls)) => {
+                let mut reader = FrameReader::default();
+                if protocol.contains(ironrdp_pdu::nego::SecurityProtocol::HYBRID) {
+                    // A target requiring NLA: CredSSP with its own credential, bound to
+                    // the pinned certificate's key.
+                    let public_key = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(|c| nla_client::subject_public_key(c.as_ref()))
+                        .ok_or_else(|| other(&"no target certificate"))?;
+                    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+                    let nla = nla_client::authenticate(
+                        &mut tls,
+                        &mut reader,
+                        logon,
+                        host,
+                        public_key,
+                        protocol,
+                    );
+                    tokio::time::timeout(timeout, nla)
+                        .await
+                        .map_err(|e| other(&e))?
+                        .map_err(|e| other(&e))?;
+                }
+                Ok((tls, reader, protocol))
+            }
             Ok(Err(error)) => match presented.get() {
                 Some(seen) if seen != pin => Err(TargetFailure::Mismatch {
                     presented: seen.to_string(),

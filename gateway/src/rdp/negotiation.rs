@@ -97,7 +97,8 @@ pub fn client_refusal(request: &ConnectionRequest) -> Option<(FailureCode, &'sta
     None
 }
 
-/// Asks the target for TLS and returns what it selected.
+/// Offers the target TLS and CredSSP (HYBRID) and returns what it selected: xrdp takes TLS
+/// (it has no NLA), a Windows server requiring NLA takes CredSSP.
 pub async fn connect_target<S>(
     stream: &mut S,
     reader: &mut FrameReader,
@@ -108,7 +109,7 @@ where
     let request = ConnectionRequest {
         nego_data: None,
         flags: RequestFlags::empty(),
-        protocol: SecurityProtocol::SSL,
+        protocol: SecurityProtocol::SSL | SecurityProtocol::HYBRID,
         correlation_info: None,
     };
     let bytes =
@@ -126,14 +127,16 @@ where
         .map_err(|e| NegotiationError::Protocol(e.to_string()))?
         .0
     {
-        ConnectionConfirm::Response { protocol, .. } if protocol == SecurityProtocol::SSL => {
+        ConnectionConfirm::Response { protocol, .. }
+            if protocol == SecurityProtocol::SSL || protocol == SecurityProtocol::HYBRID =>
+        {
             Ok(protocol)
         }
         ConnectionConfirm::Response { protocol, .. } => Err(NegotiationError::Target(format!(
-            "selected {protocol:?}; fumidai needs TLS"
+            "selected {protocol:?}; fumidai offers TLS or CredSSP only"
         ))),
         ConnectionConfirm::Failure { code } => Err(NegotiationError::Target(format!(
-            "refused TLS (failure code {code:?}); a target that requires NLA is not supported yet"
+            "refused both TLS and CredSSP (failure code {code:?})"
         ))),
     }
 }

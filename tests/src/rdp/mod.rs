@@ -11,6 +11,8 @@
 //!   and FreeRDP's error names parsed from the log.
 //! - [`compare`] (`image_diff.rs`): pixel comparison of screenshots.
 //! - [`Sha256Fingerprint`] (`fingerprint.rs`): the certificate pin.
+//! - [`ShadowServer`] (`shadow.rs`): FreeRDP's shadow server requiring NLA, standing in for
+//!   a Windows target with Network Level Authentication.
 //! - `procs.rs`: ending process trees children first.
 //!
 //! Each module's docs record what the real programs were seen to do on Debian 12 (xrdp
@@ -34,6 +36,7 @@ pub mod display;
 pub mod fingerprint;
 pub mod image_diff;
 mod procs;
+pub mod shadow;
 pub mod target_user;
 pub mod xfreerdp;
 pub mod xrdp;
@@ -41,6 +44,7 @@ pub mod xrdp;
 pub use display::{Display, Window};
 pub use fingerprint::Sha256Fingerprint;
 pub use image_diff::{ImageDiff, compare, count_not};
+pub use shadow::{SHADOW_USER, ShadowServer};
 pub use target_user::{TargetUser, target_user};
 pub use xfreerdp::{
     CertCheck, Security, Xfreerdp, XfreerdpConfig, XfreerdpExit, exit_code, freerdp_errors,

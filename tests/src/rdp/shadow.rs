@@ -1,0 +1,111 @@
+//! A target that requires NLA: FreeRDP's shadow server (`freerdp-shadow-cli /sec:nla`)
+//! sharing an Xvfb, its one account in WinPR's SAM file. It stands in for a Windows server
+//! with "Network Level Authentication" (no Windows can run here): CredSSP/NTLM server side,
+//! refusing everything else.
+//!
+//! WinPR reads the SAM file from the fixed path `/etc/winpr/SAM`, so this harness writes
+//! that file (root only); use one shadow server per test process.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::Display;
+use super::fingerprint::Sha256Fingerprint;
+use crate::tools::require;
+
+/// The account the shadow server accepts.
+pub const SHADOW_USER: &str = "fumidai-nla";
+
+/// A running shadow server, killed on drop.
+pub struct ShadowServer {
+    child: Child,
+    _display: Display,
+    home: tempfile::TempDir,
+    addr: SocketAddr,
+    password: String,
+    fingerprint: Sha256Fingerprint,
+}
+
+impl ShadowServer {
+    /// Starts it with a fresh random password for [`SHADOW_USER`].
+    pub fn start() -> Self {
+        require("freerdp-shadow-cli");
+        require("winpr-hash");
+        let password = format!("Nla-{}-9x", std::process::id());
+        let sam = Command::new("winpr-hash")
+            .args(["-u", SHADOW_USER, "-p", &password, "-f", "sam"])
+            .output()
+            .expect("winpr-hash");
+        assert!(sam.status.success(), "winpr-hash failed");
+        std::fs::create_dir_all("/etc/winpr").expect("/etc/winpr");
+        std::fs::write("/etc/winpr/SAM", &sam.stdout).expect("write /etc/winpr/SAM");
+        let display = Display::start_with_size(1024, 768);
+        let home = tempfile::tempdir().expect("home");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new("freerdp-shadow-cli")
+            .arg(format!("/port:{port}"))
+            .args(["/bind-address:127.0.0.1", "/sec:nla"])
+            .env("DISPLAY", display.name())
+            .env("HOME", home.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(home.path().join("shadow.log")).expect("log"))
+            .stderr(std::fs::File::create(home.path().join("shadow.err")).expect("log"))
+            .spawn()
+            .expect("start freerdp-shadow-cli");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let cert = home.path().join(".config/freerdp/shadow/shadow.crt");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !(cert.exists() && std::net::TcpStream::connect(addr).is_ok()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the shadow server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let fingerprint = Sha256Fingerprint::of_pem(&read(&cert));
+        Self {
+            child,
+            _display: display,
+            home,
+            addr,
+            password,
+            fingerprint,
+        }
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The account's password.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// Its TLS certificate's fingerprint.
+    pub fn fingerprint(&self) -> Sha256Fingerprint {
+        self.fingerprint
+    }
+
+    /// Its data directory (certificate and key).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+impl Drop for ShadowServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
