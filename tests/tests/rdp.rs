@@ -12,7 +12,7 @@
 )]
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fumidai_e2e::rdp::{
     Display, SHADOW_USER, Security, Sha256Fingerprint, ShadowServer, Window, Xfreerdp,
@@ -505,4 +505,78 @@ fn a_target_requiring_nla_gets_credssp_with_its_own_credential() {
         "{}",
         gw.log()
     );
+}
+
+// R-10-5, R-14-8: a risky command typed into an RDP session is a finding of the
+// reconciliation report; other typing (a password typed at a prompt, say) stays in the
+// sealed recording and out of the report.
+#[test]
+fn a_risky_command_typed_over_rdp_is_a_finding_and_other_typing_stays_out_of_the_report() {
+    let xrdp = Xrdp::start();
+    let (gw, alice) = scene(&xrdp);
+    let now = chrono::Utc::now();
+    let window_end = Instant::now() + Duration::from_secs(25);
+    let rfc =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let out = gw.cli_ok(&[
+        "--json",
+        "plan",
+        "submit",
+        "--engineer",
+        "alice",
+        "--target",
+        "win01",
+        "--start",
+        &rfc(now - chrono::Duration::minutes(5)),
+        "--end",
+        &rfc(now + chrono::Duration::seconds(25)),
+        "--purpose",
+        "画面の確認",
+    ]);
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let plan = plan["id"].as_str().unwrap().to_owned();
+    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+
+    let tunnel = RdpTunnel::open(&gw, &alice, "win01").expect("a credential");
+    let display = Display::start();
+    let mut xf = client(&display, &tunnel, &tunnel.password());
+    let window = xf.wait_connected(SECS(20));
+    wait_desktop(&display, window);
+    display.focus(window);
+    display.type_text("useradd tmpadmin", Duration::from_millis(40));
+    display.key("Return");
+    display.type_text("Secret-Typed-42", Duration::from_millis(40));
+    display.key("Return");
+    display.wait_stable(window, Duration::from_millis(500), SECS(10));
+    let id = live_session(&gw);
+    drop(xf);
+    wait_ended(&gw, &id);
+
+    std::thread::sleep(window_end.saturating_duration_since(Instant::now()) + SECS(1));
+    let json: Value = fumidai_e2e::wait_for("the report", SECS(30), || {
+        let out = gw.cli(&["report", &plan, "--format", "json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    });
+    let findings = json["report"]["findings"].as_array().unwrap();
+    let finding = findings
+        .iter()
+        .find(|f| {
+            f["kind"] == "risky_command_not_covered"
+                && f["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("useradd tmpadmin"))
+        })
+        .unwrap_or_else(|| panic!("no finding for useradd: {findings:#?}"));
+    assert_eq!(finding["session"], id.as_str(), "{finding:#}");
+    assert_eq!(finding["requirement"], "R-14-8", "{finding:#}");
+    let text = json.to_string();
+    assert!(
+        !text.contains("Secret-Typed-42"),
+        "other typing reached the report: {text}"
+    );
+    // It is in the recording, for whoever reviews it there.
+    let keys = gw.cli_ok(&["play", &id, "--keys"]);
+    assert!(keys.contains("Secret-Typed-42"), "{keys}");
 }

@@ -40,7 +40,17 @@ pub async fn gather(
     dir: &DataDir,
     plan: &Plan,
     sessions: &[SessionRecord],
+    rules: &policy::risk::RuleSet,
 ) -> Result<Facts, ReportError> {
+    let planned = plan_facts(plan);
+    let keystrokes = std::sync::Arc::new(super::commands::KeystrokeFilter {
+        rules: rules.clone(),
+        expected: planned
+            .steps
+            .iter()
+            .flat_map(|s| s.expected.iter().cloned())
+            .collect(),
+    });
     let audit = store.audit_tail(u32::MAX).await?;
     let mut by_session: HashMap<String, Vec<&AuditRecord>> = HashMap::new();
     let mut seals: HashMap<SessionId, Vec<String>> = HashMap::new();
@@ -72,11 +82,11 @@ pub async fn gather(
             .get(&s.id.to_string())
             .cloned()
             .unwrap_or_default();
-        let commands = commands_of(dir, s).await?;
+        let commands = commands_of(dir, s, std::sync::Arc::clone(&keystrokes)).await?;
         out.push(session_facts(s, plan, personal, &events, commands));
     }
     Ok(Facts {
-        plan: plan_facts(plan),
+        plan: planned,
         sessions: out,
         seals,
     })
@@ -212,7 +222,11 @@ fn session_facts(
 }
 
 /// The command lines of a session's interactive channels, from their recordings.
-async fn commands_of(dir: &DataDir, s: &SessionRecord) -> Result<Vec<CommandFact>, ReportError> {
+async fn commands_of(
+    dir: &DataDir,
+    s: &SessionRecord,
+    keystrokes: std::sync::Arc<super::commands::KeystrokeFilter>,
+) -> Result<Vec<CommandFact>, ReportError> {
     let root = dir.recordings();
     let session = *s.id.as_uuid();
     let started = s.started_at;
@@ -220,9 +234,11 @@ async fn commands_of(dir: &DataDir, s: &SessionRecord) -> Result<Vec<CommandFact
         started.date_naive(),
         s.ended_at.unwrap_or_else(Utc::now).date_naive(),
     );
-    tokio::task::spawn_blocking(move || super::commands::of_session(&root, session, started, days))
-        .await
-        .map_err(|e| ReportError::Recordings(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        super::commands::of_session(&root, session, started, days, &keystrokes)
+    })
+    .await
+    .map_err(|e| ReportError::Recordings(e.to_string()))?
 }
 
 /// Converts a duration since the session's start into the report's offset type.

@@ -88,7 +88,7 @@ pub async fn produce(
             .await?;
     }
     let reported = plan::lifecycle::reported(&plan, now)?;
-    let facts = facts::gather(store, dir, &reported, &sessions).await?;
+    let facts = facts::gather(store, dir, &reported, &sessions, rules).await?;
     let head = store
         .audit_tail(1)
         .await?
