@@ -146,8 +146,12 @@ fn main() {
     let started = now - TimeDelta::hours(2);
     let days = (started.date_naive(), now.date_naive());
     let mut sessions = Vec::new();
+    let keystrokes = commands::KeystrokeFilter {
+        rules: RuleSet::shipped(),
+        expected: Vec::new(),
+    };
     for id in &ids {
-        let commands = commands::of_session(&root, *id, started, days).unwrap();
+        let commands = commands::of_session(&root, *id, started, days, &keystrokes).unwrap();
         sessions.push(SessionFacts {
             id: SessionId::from_uuid(*id),
             engineer: "alice".parse().unwrap(),

@@ -142,6 +142,10 @@ fn commands_typed_in_bash_are_extracted_from_the_recording() {
         id,
         started,
         (started.date_naive(), today),
+        &fumidai_gateway::report::commands::KeystrokeFilter {
+            rules: fumidai_policy::risk::RuleSet::shipped(),
+            expected: Vec::new(),
+        },
     )
     .unwrap();
     let texts: Vec<&str> = facts.iter().map(|c| c.text.as_str()).collect();
