@@ -18,11 +18,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fumidai_e2e::rdp::{
-    Display, Security, Sha256Fingerprint, Window, Xfreerdp, XfreerdpConfig, Xrdp, count_not,
+    Display, Security, Sha256Fingerprint, Xfreerdp, XfreerdpConfig, Xrdp, wait_xterm_desktop,
 };
 use fumidai_e2e::{Gateway, RdpTunnel};
 
-const WHITE: [u8; 3] = [255, 255, 255];
 const PASSWORD: &str = "Crimson-Harbor-Sail-91";
 const WORKLOAD: &str = "ls -lR /usr; clear";
 
@@ -31,20 +30,12 @@ struct Run {
     workload: Duration,
 }
 
-fn wait_desktop(display: &Display, window: Window) {
-    display.wait_screen(window, Duration::from_secs(30), |shot| {
-        let (w, h) = shot.dimensions();
-        let white = u64::from(w) * u64::from(h) - count_not(shot, (0, 0, w, h), WHITE);
-        white > u64::from(w * h) / 2 && count_not(shot, (3, 3, 6, 13), WHITE) > 0
-    });
-}
-
 /// Connects, waits for the desktop, runs the workload, waits for the screen to settle.
 fn session(display: &Display, config: &XfreerdpConfig) -> Run {
     let start = Instant::now();
     let mut client = Xfreerdp::start(display, config);
     let window = client.wait_connected(Duration::from_secs(30));
-    wait_desktop(display, window);
+    wait_xterm_desktop(display, window);
     let first_frame = start.elapsed();
     let idle = display.wait_stable(window, Duration::from_millis(300), Duration::from_secs(10));
     display.focus(window);
@@ -119,24 +110,13 @@ fn main() {
     let mut gw = Gateway::init();
     gw.add_vendor("acme", &[]);
     gw.add_operator("olga", "operator");
-    let address = xrdp.address().to_string();
-    let pin = xrdp.fingerprint().hex();
-    let out = gw.cli_stdin(
-        &[
-            "target",
-            "add",
-            "win01",
-            "--rdp",
-            &address,
-            "--login",
-            xrdp.user(),
-            "--password-stdin",
-            "--cert-sha256",
-            &pin,
-        ],
-        &format!("{}\n", xrdp.password()),
+    gw.add_rdp_target(
+        "win01",
+        &xrdp.address().to_string(),
+        xrdp.user(),
+        xrdp.password(),
+        &xrdp.fingerprint().hex(),
     );
-    assert!(out.status.success());
     let engineers: Vec<_> = (0..runs)
         .map(|i| {
             let login = format!("eng{i}");

@@ -176,6 +176,32 @@ impl Gateway {
         self.addr.expect("gateway not started").to_string()
     }
 
+    /// Registers an RDP target: `target add NAME --rdp ADDRESS --login LOGIN
+    /// --password-stdin --cert-sha256 PIN_HEX`.
+    pub fn add_rdp_target(
+        &self,
+        name: &str,
+        address: &str,
+        login: &str,
+        password: &str,
+        pin_hex: &str,
+    ) {
+        let args = [
+            "target",
+            "add",
+            name,
+            "--rdp",
+            address,
+            "--login",
+            login,
+            "--password-stdin",
+            "--cert-sha256",
+            pin_hex,
+        ];
+        let out = self.cli_stdin(&args, &format!("{password}\n"));
+        assert_success(&args, &out);
+    }
+
     /// Registers a vendor.
     pub fn add_vendor(&self, name: &str, extra: &[&str]) {
         let mut args = vec!["vendor", "add", name];

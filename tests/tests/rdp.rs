@@ -15,14 +15,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fumidai_e2e::rdp::{
-    Display, SHADOW_USER, Security, Sha256Fingerprint, ShadowServer, Window, Xfreerdp,
-    XfreerdpConfig, Xrdp, compare, count_not,
+    Display, SHADOW_USER, Security, Sha256Fingerprint, ShadowServer, Xfreerdp, XfreerdpConfig,
+    Xrdp, compare, wait_xterm_desktop,
 };
 use fumidai_e2e::{Engineer, Gateway, RdpTunnel};
 use serde_json::Value;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-const WHITE: [u8; 3] = [255, 255, 255];
 /// The engineer's password in these tests.
 const PASSWORD: &str = "Crimson-Harbor-Sail-91";
 
@@ -41,27 +40,12 @@ fn scene_with(xrdp: &Xrdp, config: &[(&str, &str)]) -> (Gateway, Engineer) {
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", PASSWORD);
     gw.add_operator("olga", "operator");
-    let address = xrdp.address().to_string();
-    let pin = xrdp.fingerprint().hex();
-    let out = gw.cli_stdin(
-        &[
-            "target",
-            "add",
-            "win01",
-            "--rdp",
-            &address,
-            "--login",
-            xrdp.user(),
-            "--password-stdin",
-            "--cert-sha256",
-            &pin,
-        ],
-        &format!("{}\n", xrdp.password()),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    gw.add_rdp_target(
+        "win01",
+        &xrdp.address().to_string(),
+        xrdp.user(),
+        xrdp.password(),
+        &xrdp.fingerprint().hex(),
     );
     gw.start();
     (gw, alice)
@@ -82,16 +66,6 @@ fn client(display: &Display, tunnel: &RdpTunnel, password: &str) -> Xfreerdp {
     let config =
         XfreerdpConfig::new(address, &tunnel.user(), password, pin).security(Security::Nla);
     Xfreerdp::start(display, &config)
-}
-
-/// Waits for the session's xterm: mostly white, a prompt at the top left, nothing moving.
-fn wait_desktop(display: &Display, window: Window) -> image::RgbImage {
-    display.wait_screen(window, SECS(20), |shot| {
-        let (w, h) = shot.dimensions();
-        let white = u64::from(w) * u64::from(h) - count_not(shot, (0, 0, w, h), WHITE);
-        white > u64::from(w * h) / 2 && count_not(shot, (3, 3, 6, 13), WHITE) > 0
-    });
-    display.wait_stable(window, Duration::from_millis(400), SECS(10))
 }
 
 /// The sessions in the store, newest last.
@@ -140,7 +114,7 @@ fn an_rdp_session_logs_in_with_the_target_credential_and_is_recorded_and_replaya
         SECS(10),
     );
     assert!(!xrdp.log().contains(&tunnel.user()), "{}", xrdp.log());
-    wait_desktop(&display, window);
+    wait_xterm_desktop(&display, window);
 
     display.focus(window);
     display.type_text("echo fumidai-rdp-42", Duration::from_millis(40));
@@ -353,7 +327,7 @@ fn target_channels(gw: &Gateway, engineer: &Engineer, xrdp: &Xrdp) -> String {
     let since = log_clock_now();
     let mut xf = Xfreerdp::start(&display, &config);
     let window = xf.wait_connected(SECS(20));
-    wait_desktop(&display, window);
+    wait_xterm_desktop(&display, window);
     std::thread::sleep(Duration::from_secs(2));
     let shown = xrdp.session_display().expect("a session display");
     chansrv_log(shown, &since)
@@ -397,27 +371,12 @@ fn a_target_presenting_another_certificate_is_refused_and_alerted() {
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", PASSWORD);
     gw.add_operator("olga", "operator");
-    let address = xrdp.address().to_string();
-    let wrong = Sha256Fingerprint::wrong().hex();
-    let out = gw.cli_stdin(
-        &[
-            "target",
-            "add",
-            "win01",
-            "--rdp",
-            &address,
-            "--login",
-            xrdp.user(),
-            "--password-stdin",
-            "--cert-sha256",
-            &wrong,
-        ],
-        &format!("{}\n", xrdp.password()),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    gw.add_rdp_target(
+        "win01",
+        &xrdp.address().to_string(),
+        xrdp.user(),
+        xrdp.password(),
+        &Sha256Fingerprint::wrong().hex(),
     );
     gw.start();
     gw.plan("alice", "win01", -5, 60, Some("olga"));
@@ -448,27 +407,12 @@ fn nla_scene(shadow: &ShadowServer, password: &str) -> (Gateway, Engineer) {
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", PASSWORD);
     gw.add_operator("olga", "operator");
-    let address = shadow.address().to_string();
-    let pin = shadow.fingerprint().hex();
-    let out = gw.cli_stdin(
-        &[
-            "target",
-            "add",
-            "win02",
-            "--rdp",
-            &address,
-            "--login",
-            SHADOW_USER,
-            "--password-stdin",
-            "--cert-sha256",
-            &pin,
-        ],
-        &format!("{password}\n"),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    gw.add_rdp_target(
+        "win02",
+        &shadow.address().to_string(),
+        SHADOW_USER,
+        password,
+        &shadow.fingerprint().hex(),
     );
     gw.start();
     gw.plan("alice", "win02", -5, 60, Some("olga"));
@@ -541,7 +485,7 @@ fn a_risky_command_typed_over_rdp_is_a_finding_and_other_typing_stays_out_of_the
     let display = Display::start();
     let mut xf = client(&display, &tunnel, &tunnel.password());
     let window = xf.wait_connected(SECS(20));
-    wait_desktop(&display, window);
+    wait_xterm_desktop(&display, window);
     display.focus(window);
     display.type_text("useradd tmpadmin", Duration::from_millis(40));
     display.key("Return");

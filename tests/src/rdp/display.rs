@@ -261,3 +261,15 @@ pub(crate) fn window_of_pid(display: &str, pid: u32) -> Option<Window> {
 fn first_window(out: &str) -> Option<Window> {
     out.lines().find_map(|l| l.trim().parse().ok()).map(Window)
 }
+
+/// Waits for the harness's remote desktop — a maximised xterm, white, with its prompt at
+/// the top left — to be drawn and still, and returns it.
+pub fn wait_xterm_desktop(display: &Display, window: Window) -> RgbImage {
+    const WHITE: [u8; 3] = [255, 255, 255];
+    display.wait_screen(window, Duration::from_secs(30), |shot| {
+        let (w, h) = shot.dimensions();
+        let white = u64::from(w) * u64::from(h) - super::count_not(shot, (0, 0, w, h), WHITE);
+        white > u64::from(w * h) / 2 && super::count_not(shot, (3, 3, 6, 13), WHITE) > 0
+    });
+    display.wait_stable(window, Duration::from_millis(400), Duration::from_secs(10))
+}

@@ -41,7 +41,7 @@ pub mod target_user;
 pub mod xfreerdp;
 pub mod xrdp;
 
-pub use display::{Display, Window};
+pub use display::{Display, Window, wait_xterm_desktop};
 pub use fingerprint::Sha256Fingerprint;
 pub use image_diff::{ImageDiff, compare, count_not};
 pub use shadow::{SHADOW_USER, ShadowServer};
