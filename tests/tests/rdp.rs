@@ -524,3 +524,34 @@ fn a_risky_command_typed_over_rdp_is_a_finding_and_other_typing_stays_out_of_the
     let keys = gw.cli_ok(&["play", &id, "--keys"]);
     assert!(keys.contains("Secret-Typed-42"), "{keys}");
 }
+
+// R-10.2-PRIV: a single-use credential is bound to the engineer it was issued to; another
+// engineer's device can't use it, even with the right password.
+#[test]
+fn a_credential_is_refused_through_another_engineers_tunnel() {
+    let xrdp = Xrdp::start();
+    let (gw, alice) = scene(&xrdp);
+    gw.plan("alice", "win01", -5, 60, Some("olga"));
+    let bob = another_engineer(&gw, "bob");
+    let alices = RdpTunnel::open(&gw, &alice, "win01").expect("alice's credential");
+    let bobs = RdpTunnel::open(&gw, &bob, "win01").expect("bob's credential");
+    let display = Display::start();
+    // Bob's tunnel (his certificate) with Alice's single-use name and password.
+    let address: SocketAddr = bobs.address().parse().unwrap();
+    let pin = Sha256Fingerprint::from_hex(bobs.info["cert_sha256"].as_str().unwrap());
+    let config = XfreerdpConfig::new(address, &alices.user(), &alices.password(), pin)
+        .security(Security::Nla);
+    let mut xf = Xfreerdp::start(&display, &config);
+    let exit = xf.wait_exit(SECS(20));
+    assert!(!exit.log.contains(Xfreerdp::CONNECTED), "{}", exit.log);
+    let denied = gw.wait_audit("session.denied", "win01");
+    assert_eq!(
+        denied["detail"]["reason"], "ticket_of_another_engineer",
+        "{denied}"
+    );
+    assert!(
+        sessions(&gw).is_empty(),
+        "no session through another engineer's device"
+    );
+    assert!(!xrdp.log().contains("login successful"), "{}", xrdp.log());
+}
