@@ -43,30 +43,41 @@ impl ShadowServer {
         std::fs::write("/etc/winpr/SAM", &sam.stdout).expect("write /etc/winpr/SAM");
         let display = Display::start_with_size(1024, 768);
         let home = tempfile::tempdir().expect("home");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("freerdp-shadow-cli")
-            .arg(format!("/port:{port}"))
-            .args(["/bind-address:127.0.0.1", "/sec:nla"])
-            .env("DISPLAY", display.name())
-            .env("HOME", home.path())
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(home.path().join("shadow.log")).expect("log"))
-            .stderr(std::fs::File::create(home.path().join("shadow.err")).expect("log"))
-            .spawn()
-            .expect("start freerdp-shadow-cli");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let cert = home.path().join(".config/freerdp/shadow/shadow.crt");
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !(cert.exists() && std::net::TcpStream::connect(addr).is_ok()) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the shadow server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let mut failures = String::new();
+        // A port picked free may be taken again by a parallel test before the server binds
+        // it: try another one.
+        let (child, addr) = (0..3)
+            .find_map(|attempt| {
+                let (mut child, addr) = spawn(&display, home.path(), attempt);
+                let deadline = std::time::Instant::now() + Duration::from_secs(30);
+                loop {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        failures.push_str(&format!("attempt {attempt}: exited {status}\n"));
+                        break;
+                    }
+                    if cert.exists() && std::net::TcpStream::connect(addr).is_ok() {
+                        return Some((child, addr));
+                    }
+                    if std::time::Instant::now() > deadline {
+                        failures.push_str(&format!("attempt {attempt}: not listening in 30 s\n"));
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                for log in [
+                    format!("shadow-{attempt}.log"),
+                    format!("shadow-{attempt}.err"),
+                ] {
+                    failures.push_str(
+                        &std::fs::read_to_string(home.path().join(log)).unwrap_or_default(),
+                    );
+                }
+                None
+            })
+            .unwrap_or_else(|| panic!("the shadow server did not start:\n{failures}"));
         let fingerprint = Sha256Fingerprint::of_pem(&read(&cert));
         Self {
             child,
@@ -97,6 +108,30 @@ impl ShadowServer {
     pub fn home(&self) -> &Path {
         self.home.path()
     }
+}
+
+/// Starts `freerdp-shadow-cli /sec:nla` on a free loopback port, its output line-buffered
+/// into `HOME/shadow-N.{log,err}`.
+fn spawn(display: &Display, home: &Path, attempt: u32) -> (Child, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let log = |ext: &str| {
+        std::fs::File::create(home.join(format!("shadow-{attempt}.{ext}"))).expect("log file")
+    };
+    let child = Command::new("stdbuf")
+        .args(["-oL", "-eL", "freerdp-shadow-cli"])
+        .arg(format!("/port:{port}"))
+        .args(["/bind-address:127.0.0.1", "/sec:nla"])
+        .env("DISPLAY", display.name())
+        .env("HOME", home)
+        .stdin(Stdio::null())
+        .stdout(log("log"))
+        .stderr(log("err"))
+        .spawn()
+        .expect("start freerdp-shadow-cli");
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 fn read(path: &Path) -> String {
