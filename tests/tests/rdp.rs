@@ -280,7 +280,13 @@ fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() 
     let id = live_session(&gw);
     gw.cli_ok(&["session", "kill", &id, "--reason", "test"]);
     assert_eq!(wait_ended(&gw, &id)["end_reason"], "killed");
-    xf.wait_exit(SECS(10));
+    // The client is told why (FreeRDP names the Set Error Info; mstsc shows it).
+    let exit = xf.wait_exit(SECS(10));
+    assert!(
+        exit.log.contains("ERRINFO_RPC_INITIATED_DISCONNECT"),
+        "{}",
+        exit.log
+    );
 
     // Idle: nothing typed for the time-out.
     let bob = another_engineer(&gw, "bob");
@@ -289,6 +295,8 @@ fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() 
     xf.wait_connected(SECS(20));
     let id = live_session(&gw);
     assert_eq!(wait_ended(&gw, &id)["end_reason"], "idle");
+    let exit = xf.wait_exit(SECS(10));
+    assert!(exit.log.contains("ERRINFO_IDLE_TIMEOUT"), "{}", exit.log);
 }
 
 /// What xrdp's channel server logged for the session on display `display` since `since`

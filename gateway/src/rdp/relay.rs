@@ -83,6 +83,8 @@ struct Shared {
     requested: OnceLock<Vec<(String, bool)>>,
     /// Channel IDs the client was given for channels the target never saw.
     withheld: OnceLock<Vec<u16>>,
+    /// The current activation's share ID and the server's channel, once activated.
+    share: std::sync::Mutex<Option<(u32, u16)>>,
 }
 
 /// Runs the relay to its end.
@@ -231,7 +233,14 @@ where
                             return RelayEnd::Failed(error.to_string());
                         }
                     }
-                    ServerEvent::DemandActive { share_id, desktop } => {
+                    ServerEvent::DemandActive {
+                        share_id,
+                        server_channel,
+                        desktop,
+                    } => {
+                        if let Ok(mut share) = shared.share.lock() {
+                            *share = Some((share_id, server_channel));
+                        }
                         state.share_id = share_id;
                         (state.desktop_width, state.desktop_height) = desktop;
                         if let Err(error) = setup.recording.state(&state).await {
@@ -258,9 +267,25 @@ where
             }
         }
     };
-    tokio::select! {
+    let end = tokio::select! {
         end = upstream => end,
         end = downstream => end,
         reason = setup.end.ended() => RelayEnd::Decided(reason),
+    };
+    if let RelayEnd::Decided(reason) = &end {
+        // Tell the client why before the connection goes (best effort, bounded).
+        let share = shared.share.lock().ok().and_then(|s| *s);
+        if let (Some(io), Some(share)) = (shared.io_channel.get(), share)
+            && let Ok(bytes) = rewrite::farewell(*reason, *io, share)
+        {
+            let mut tx = client_tx.lock().await;
+            let said = async {
+                tx.write_all(&bytes).await?;
+                tx.flush().await?;
+                tx.shutdown().await
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), said).await;
+        }
     }
+    end
 }

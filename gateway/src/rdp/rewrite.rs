@@ -427,6 +427,8 @@ pub enum ServerEvent {
     DemandActive {
         /// Share ID.
         share_id: u32,
+        /// The server's channel (`pdu_source`), for PDUs the gateway sends itself.
+        server_channel: u16,
         /// Desktop width and height.
         desktop: (u16, u16),
     },
@@ -478,6 +480,7 @@ fn share_event(user_data: &[u8]) -> ServerEvent {
                 .unwrap_or((0, 0));
             ServerEvent::DemandActive {
                 share_id: header.share_id,
+                server_channel: header.pdu_source,
                 desktop,
             }
         }
@@ -508,6 +511,54 @@ pub fn is_slow_path_input(frame: &[u8], io_channel: u16) -> bool {
         decode::<ShareControlHeader>(request.user_data.as_ref()).map(|h| h.share_control_pdu),
         Ok(ShareControlPdu::Data(data)) if matches!(data.share_data_pdu, ShareDataPdu::Input(_))
     )
+}
+
+/// What the vendor's client is told when fumidai ends the session: a Set Error Info PDU
+/// (the client names the reason: FreeRDP logs it, mstsc shows it in a dialog) and an MCS
+/// Disconnect Provider Ultimatum. `share` is the activation's share ID and the server's
+/// channel (`pdu_source` of its Demand Active).
+pub fn farewell(
+    reason: policy::limits::EndReason,
+    io_channel: u16,
+    share: (u32, u16),
+) -> Result<Vec<u8>, RewriteError> {
+    use ironrdp_pdu::rdp::client_info::CompressionType;
+    use ironrdp_pdu::rdp::headers::{CompressionFlags, ShareDataHeader, StreamPriority};
+    use ironrdp_pdu::rdp::server_error_info::{
+        ErrorInfo, ProtocolIndependentCode, ServerSetErrorInfoPdu,
+    };
+    use policy::limits::EndReason;
+    let code = match reason {
+        EndReason::Idle => ProtocolIndependentCode::IdleTimeout,
+        EndReason::WindowEnd | EndReason::MaxLength => ProtocolIndependentCode::LogonTimeout,
+        EndReason::Killed | EndReason::Normal | EndReason::Error => {
+            ProtocolIndependentCode::RpcInitiatedDisconnect
+        }
+    };
+    let (share_id, server_channel) = share;
+    let header = ShareControlHeader {
+        share_control_pdu: ShareControlPdu::Data(ShareDataHeader {
+            share_data_pdu: ShareDataPdu::ServerSetErrorInfo(ServerSetErrorInfoPdu(
+                ErrorInfo::ProtocolIndependentCode(code),
+            )),
+            stream_priority: StreamPriority::Medium,
+            compression_flags: CompressionFlags::empty(),
+            compression_type: CompressionType::K8,
+        }),
+        pdu_source: server_channel,
+        share_id,
+    };
+    let user_data = encode_vec(&header).map_err(enc_err("error info"))?;
+    let indication = SendDataIndication {
+        initiator_id: server_channel,
+        channel_id: io_channel,
+        user_data: Cow::Owned(user_data),
+    };
+    let mut bytes = encode_vec(&X224(indication)).map_err(enc_err("error info"))?;
+    let ultimatum =
+        mcs::DisconnectProviderUltimatum::from_reason(mcs::DisconnectReason::ProviderInitiated);
+    bytes.extend(encode_vec(&X224(ultimatum)).map_err(enc_err("disconnect"))?);
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -569,6 +620,45 @@ mod tests {
         );
         allow.upload = true;
         assert!(ChannelAllowance::from_plan(&allow).clipboard);
+    }
+
+    #[test]
+    fn the_farewell_names_the_reason_and_disconnects() {
+        use ironrdp_pdu::rdp::server_error_info::{ErrorInfo, ProtocolIndependentCode};
+        use policy::limits::EndReason;
+        for (reason, code) in [
+            (EndReason::Idle, ProtocolIndependentCode::IdleTimeout),
+            (EndReason::WindowEnd, ProtocolIndependentCode::LogonTimeout),
+            (EndReason::MaxLength, ProtocolIndependentCode::LogonTimeout),
+            (
+                EndReason::Killed,
+                ProtocolIndependentCode::RpcInitiatedDisconnect,
+            ),
+        ] {
+            let bytes = farewell(reason, 1003, (0x1_03EA, 1002)).unwrap();
+            let first = ironrdp_pdu::find_size(&bytes).unwrap().unwrap().length;
+            let (info, rest) = bytes.split_at(first);
+            let X224(indication) = decode::<X224<SendDataIndication<'_>>>(info).unwrap();
+            assert_eq!(indication.channel_id, 1003);
+            let header = decode::<ShareControlHeader>(indication.user_data.as_ref()).unwrap();
+            assert_eq!(header.share_id, 0x1_03EA);
+            let ShareControlPdu::Data(data) = header.share_control_pdu else {
+                panic!("not a data PDU");
+            };
+            let ShareDataPdu::ServerSetErrorInfo(pdu) = data.share_data_pdu else {
+                panic!("not error info");
+            };
+            assert_eq!(
+                pdu.0,
+                ErrorInfo::ProtocolIndependentCode(code),
+                "{reason:?}"
+            );
+            let X224(ultimatum) = decode::<X224<McsMessage<'_>>>(rest).unwrap();
+            assert!(matches!(
+                ultimatum,
+                McsMessage::DisconnectProviderUltimatum(_)
+            ));
+        }
     }
 
     #[test]
