@@ -14,12 +14,9 @@
     reason = "a benchmark program: any failure must stop it loudly"
 )]
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use fumidai_e2e::rdp::{
-    Display, Security, Sha256Fingerprint, Xfreerdp, XfreerdpConfig, Xrdp, wait_xterm_desktop,
-};
+use fumidai_e2e::rdp::{Display, Security, Xfreerdp, XfreerdpConfig, Xrdp, wait_xterm_desktop};
 use fumidai_e2e::{Gateway, RdpTunnel};
 
 const PASSWORD: &str = "Crimson-Harbor-Sail-91";
@@ -132,10 +129,7 @@ fn main() {
     let mut bytes = Vec::new();
     for engineer in &engineers {
         let tunnel = RdpTunnel::open(&gw, engineer, "win01").expect("credential");
-        let address: SocketAddr = tunnel.address().parse().unwrap();
-        let fp = Sha256Fingerprint::from_hex(tunnel.info["cert_sha256"].as_str().unwrap());
-        let config = XfreerdpConfig::new(address, &tunnel.user(), &tunnel.password(), fp)
-            .security(Security::Nla);
+        let config = tunnel.config(&tunnel.user(), &tunnel.password());
         let (cpu_before, bytes_before) = (cpu_secs(pid), recordings_bytes(&gw));
         let run = session(&display, &config);
         std::thread::sleep(Duration::from_millis(1500));

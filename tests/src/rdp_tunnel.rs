@@ -4,12 +4,13 @@
 //! on drop.
 
 use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::gateway::{Engineer, Gateway};
+use crate::rdp::{Security, Sha256Fingerprint, XfreerdpConfig};
 use crate::tools::{fumidai_bin, oathtool_code};
 
 /// A running tunnel with its credential.
@@ -94,14 +95,16 @@ impl RdpTunnel {
         self.field("password")
     }
 
-    /// The gateway certificate's SHA-256, colon-separated lower-case hex (FreeRDP's form).
-    pub fn cert_colon_hex(&self) -> String {
-        let hex = self.field("cert_sha256");
-        hex.as_bytes()
-            .chunks(2)
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect::<Vec<_>>()
-            .join(":")
+    /// The gateway certificate's fingerprint, as the client pins it.
+    pub fn pin(&self) -> Sha256Fingerprint {
+        Sha256Fingerprint::from_hex(&self.field("cert_sha256"))
+    }
+
+    /// An `xfreerdp /sec:nla` configuration for the tunnel with `user` and `password`
+    /// (the tunnel's own credential, or another to try), the gateway certificate pinned.
+    pub fn config(&self, user: &str, password: &str) -> XfreerdpConfig {
+        let address: SocketAddr = self.address().parse().expect("tunnel address");
+        XfreerdpConfig::new(address, user, password, self.pin()).security(Security::Nla)
     }
 
     fn field(&self, name: &str) -> String {
@@ -109,12 +112,6 @@ impl RdpTunnel {
             .as_str()
             .unwrap_or_else(|| panic!("no {name} in {}", self.info))
             .to_owned()
-    }
-
-    /// Waits a moment and says whether the tunnel process still runs.
-    pub fn alive(&mut self) -> bool {
-        std::thread::sleep(Duration::from_millis(50));
-        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

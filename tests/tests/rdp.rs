@@ -11,12 +11,11 @@
     reason = "end-to-end tests: any failure must fail the test loudly"
 )]
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fumidai_e2e::rdp::{
-    Display, SHADOW_USER, Security, Sha256Fingerprint, ShadowServer, Xfreerdp, XfreerdpConfig,
-    Xrdp, compare, wait_xterm_desktop,
+    Display, SHADOW_USER, Sha256Fingerprint, ShadowServer, Xfreerdp, Xrdp, compare,
+    wait_xterm_desktop,
 };
 use fumidai_e2e::{Engineer, Gateway, RdpTunnel};
 use serde_json::Value;
@@ -61,11 +60,19 @@ fn another_engineer(gw: &Gateway, login: &str) -> Engineer {
 
 /// xfreerdp through the tunnel with the tunnel's single-use credential (or `password`).
 fn client(display: &Display, tunnel: &RdpTunnel, password: &str) -> Xfreerdp {
-    let address: SocketAddr = tunnel.address().parse().unwrap();
-    let pin = Sha256Fingerprint::from_hex(tunnel.info["cert_sha256"].as_str().unwrap());
-    let config =
-        XfreerdpConfig::new(address, &tunnel.user(), password, pin).security(Security::Nla);
-    Xfreerdp::start(display, &config)
+    Xfreerdp::start(display, &tunnel.config(&tunnel.user(), password))
+}
+
+/// xfreerdp ended refused by NLA, as Windows refuses a wrong password.
+fn assert_logon_failure(client: &mut Xfreerdp) {
+    let exit = client.wait_exit(SECS(20));
+    assert!(
+        exit.errors()
+            .iter()
+            .any(|e| e == "ERRCONNECT_LOGON_FAILURE"),
+        "{}",
+        exit.log
+    );
 }
 
 /// The sessions in the store, newest last.
@@ -190,23 +197,9 @@ fn wrong_and_reused_single_use_credentials_are_refused_with_logon_failure() {
 
     // A wrong password for the ticket: refused, and the ticket is gone with it.
     let mut wrong = client(&display, &tunnel, "not-the-ticket-password");
-    let exit = wrong.wait_exit(SECS(20));
-    assert!(
-        exit.errors()
-            .iter()
-            .any(|e| e == "ERRCONNECT_LOGON_FAILURE"),
-        "{}",
-        exit.log
-    );
+    assert_logon_failure(&mut wrong);
     let mut reused = client(&display, &tunnel, &tunnel.password());
-    let exit = reused.wait_exit(SECS(20));
-    assert!(
-        exit.errors()
-            .iter()
-            .any(|e| e == "ERRCONNECT_LOGON_FAILURE"),
-        "{}",
-        exit.log
-    );
+    assert_logon_failure(&mut reused);
 
     // A fresh ticket works once; the same ticket again is refused.
     let bob = another_engineer(&gw, "bob");
@@ -215,14 +208,7 @@ fn wrong_and_reused_single_use_credentials_are_refused_with_logon_failure() {
     first.wait_connected(SECS(20));
     drop(first);
     let mut again = client(&display, &tunnel, &tunnel.password());
-    let exit = again.wait_exit(SECS(20));
-    assert!(
-        exit.errors()
-            .iter()
-            .any(|e| e == "ERRCONNECT_LOGON_FAILURE"),
-        "{}",
-        exit.log
-    );
+    assert_logon_failure(&mut again);
     assert!(!xrdp.log().contains("fdt-"), "{}", xrdp.log());
 }
 
@@ -326,10 +312,8 @@ fn target_channels(gw: &Gateway, engineer: &Engineer, xrdp: &Xrdp) -> String {
     let tunnel = RdpTunnel::open(gw, engineer, "win01").expect("a credential");
     let display = Display::start();
     let share = tempfile::tempdir().unwrap();
-    let address: SocketAddr = tunnel.address().parse().unwrap();
-    let pin = Sha256Fingerprint::from_hex(tunnel.info["cert_sha256"].as_str().unwrap());
-    let config = XfreerdpConfig::new(address, &tunnel.user(), &tunnel.password(), pin)
-        .security(Security::Nla)
+    let config = tunnel
+        .config(&tunnel.user(), &tunnel.password())
         .clipboard()
         .drive("vendor", share.path());
     let since = log_clock_now();
@@ -545,10 +529,7 @@ fn a_credential_is_refused_through_another_engineers_tunnel() {
     let bobs = RdpTunnel::open(&gw, &bob, "win01").expect("bob's credential");
     let display = Display::start();
     // Bob's tunnel (his certificate) with Alice's single-use name and password.
-    let address: SocketAddr = bobs.address().parse().unwrap();
-    let pin = Sha256Fingerprint::from_hex(bobs.info["cert_sha256"].as_str().unwrap());
-    let config = XfreerdpConfig::new(address, &alices.user(), &alices.password(), pin)
-        .security(Security::Nla);
+    let config = bobs.config(&alices.user(), &alices.password());
     let mut xf = Xfreerdp::start(&display, &config);
     let exit = xf.wait_exit(SECS(20));
     assert!(!exit.log.contains(Xfreerdp::CONNECTED), "{}", exit.log);

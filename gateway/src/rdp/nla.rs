@@ -91,9 +91,10 @@ where
                 return ticket.ok_or_else(|| NlaError::Refused("no ticket".to_owned()));
             }
             Err(error) => {
+                // An unknown ticket fails the lookup with LogonDenied; a known one with the
+                // wrong proof fails after it was taken. Anything else is a protocol error.
                 let refused = matches!(error.error.error_type, sspi::ErrorKind::LogonDenied)
-                    || taken.lock().map(|t| t.is_some()).unwrap_or(true)
-                    || error.error.to_string().contains("ticket");
+                    || taken.lock().map(|t| t.is_some()).unwrap_or(true);
                 if let Some(mut reply) = error.ts_request.map(|r| *r) {
                     if refused {
                         reply.error_code = Some(NStatusCode::LOGON_FAILURE);

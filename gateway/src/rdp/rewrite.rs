@@ -622,6 +622,29 @@ mod tests {
         assert!(ChannelAllowance::from_plan(&allow).clipboard);
     }
 
+    /// Fail closed: a frame flagged as Client Info that can't be parsed is recognised as
+    /// Client Info (so the relay ends the session) and can't be "rewritten" into anything.
+    #[test]
+    fn an_unparseable_client_info_is_recognised_and_not_rewritten() {
+        let request = SendDataRequest {
+            initiator_id: 1007,
+            channel_id: 1003,
+            // SEC_INFO_PKT, then no valid TS_INFO_PACKET.
+            user_data: Cow::Owned(vec![0x40, 0x00, 0x00, 0x00, 0xff, 0xff]),
+        };
+        let frame = encode_vec(&X224(request)).unwrap();
+        assert!(is_client_info(&frame));
+        let logon = TargetLogon::new("maint", "p".to_owned());
+        assert!(client_info(&frame, &logon).is_err());
+
+        let other = SendDataRequest {
+            initiator_id: 1007,
+            channel_id: 1003,
+            user_data: Cow::Owned(vec![0x08, 0x00, 0x00, 0x00]),
+        };
+        assert!(!is_client_info(&encode_vec(&X224(other)).unwrap()));
+    }
+
     #[test]
     fn the_farewell_names_the_reason_and_disconnects() {
         use ironrdp_pdu::rdp::server_error_info::{ErrorInfo, ProtocolIndependentCode};
