@@ -41,14 +41,14 @@ impl ShadowServer {
         assert!(sam.status.success(), "winpr-hash failed");
         std::fs::create_dir_all("/etc/winpr").expect("/etc/winpr");
         std::fs::write("/etc/winpr/SAM", &sam.stdout).expect("write /etc/winpr/SAM");
-        let display = Display::start_with_size(1024, 768);
         let home = tempfile::tempdir().expect("home");
         let cert = home.path().join(".config/freerdp/shadow/shadow.crt");
         let mut failures = String::new();
         // A port picked free may be taken again by a parallel test before the server binds
-        // it: try another one.
-        let (child, addr) = (0..3)
+        // it, and a display may not answer: try another of each.
+        let (child, display, addr) = (0..3)
             .find_map(|attempt| {
+                let display = Display::start_with_size(1024, 768);
                 let (mut child, addr) = spawn(&display, home.path(), attempt);
                 let deadline = std::time::Instant::now() + Duration::from_secs(30);
                 loop {
@@ -57,7 +57,7 @@ impl ShadowServer {
                         break;
                     }
                     if cert.exists() && std::net::TcpStream::connect(addr).is_ok() {
-                        return Some((child, addr));
+                        return Some((child, display, addr));
                     }
                     if std::time::Instant::now() > deadline {
                         failures.push_str(&format!("attempt {attempt}: not listening in 30 s\n"));
@@ -120,11 +120,13 @@ fn spawn(display: &Display, home: &Path, attempt: u32) -> (Child, SocketAddr) {
     let log = |ext: &str| {
         std::fs::File::create(home.join(format!("shadow-{attempt}.{ext}"))).expect("log file")
     };
-    let child = Command::new("stdbuf")
+    // The display's own command environment (DISPLAY set, no stray XAUTHORITY), as for
+    // xdotool and xwd.
+    let child = display
+        .command("stdbuf")
         .args(["-oL", "-eL", "freerdp-shadow-cli"])
         .arg(format!("/port:{port}"))
         .args(["/bind-address:127.0.0.1", "/sec:nla"])
-        .env("DISPLAY", display.name())
         .env("HOME", home)
         .stdin(Stdio::null())
         .stdout(log("log"))
