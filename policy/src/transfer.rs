@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Allowances;
 
+mod content;
+
+pub use content::{ContentJudge, Judgement, judged_upload_allowed, made_executable};
+
 /// How many leading bytes [`classify`] looks at (a tar header's magic sits at 257).
 pub const HEAD_LEN: usize = 512;
 
@@ -201,6 +205,10 @@ pub enum TransferRefusal {
     ContentUnseen,
     /// The virus scanner found something, or could not give a verdict.
     ScanFailed,
+    /// An archive whose entries could not all be read (corrupt, truncated, encrypted, a
+    /// format the gateway can't open, or too large or deep to judge) while `archive` is
+    /// not declared: what it carries is unknown.
+    ArchiveUnreadable,
 }
 
 impl TransferRefusal {
@@ -217,6 +225,7 @@ impl TransferRefusal {
             TransferRefusal::ContentNotDeclared(ContentKind::Archive) => "archive_not_declared",
             TransferRefusal::ContentUnseen => "content_unseen",
             TransferRefusal::ScanFailed => "scan_failed",
+            TransferRefusal::ArchiveUnreadable => "archive_unreadable",
         }
     }
 
@@ -241,6 +250,9 @@ impl TransferRefusal {
             }
             TransferRefusal::ScanFailed => {
                 "ウイルス検査で拒否しました / upload refused by the virus scan".to_owned()
+            }
+            TransferRefusal::ArchiveUnreadable => {
+                "中身を最後まで検査できない圧縮・アーカイブファイルは作業計画に記載がないため拒否しました / upload refused: an archive that can't be inspected to the end is not declared in the work plan (--allow archive)".to_owned()
             }
         }
     }
