@@ -30,7 +30,7 @@
 //! is `rm -rf /var/lib/pgsql` and `^rm\s` finds it.
 
 mod pattern;
-mod shell;
+pub mod shell;
 
 use std::fmt;
 use std::str::FromStr;

@@ -45,6 +45,7 @@ pub fn read(line: &str) -> Reading {
         commands: Vec::new(),
         unbalanced: !balanced(line),
         too_deep: false,
+        shell_on_input: false,
     };
     collect(line, &Context::default(), &mut reading);
     reading
@@ -61,6 +62,9 @@ pub struct Reading {
     pub unbalanced: bool,
     /// Nesting went deeper than the reader follows; what lies deeper is not in `commands`.
     pub too_deep: bool,
+    /// A wrapper starts a shell that reads its commands from its input rather than from
+    /// the line (`sudo -i`, `su - postgres`, `xargs sh -c`): they are not in `commands`.
+    pub shell_on_input: bool,
 }
 
 /// One simple command, the wrappers that run it looked through.
@@ -242,6 +246,32 @@ fn substitutions(line: &str) -> (String, Vec<String>) {
             '"' if !single => {
                 double = !double;
                 outer.push(c);
+            }
+            '$' if !single && chars.get(i) == Some(&'(') && chars.get(i + 1) == Some(&'(') => {
+                // `$((…))`: arithmetic, not a command. Its text is read as a line only
+                // when it holds a substitution of its own (`$(( $(…) ))`).
+                let mut depth = 0usize;
+                let mut text = String::new();
+                i += 2;
+                while let Some(&c) = chars.get(i) {
+                    i += 1;
+                    match c {
+                        '(' => depth += 1,
+                        ')' if depth == 0 => {
+                            if chars.get(i) == Some(&')') {
+                                i += 1;
+                            }
+                            break;
+                        }
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    text.push(c);
+                }
+                if text.contains("$(") || text.contains('`') {
+                    inner.push(text);
+                }
+                outer.push_str("`…`");
             }
             '$' | '<' | '>' if !single && !double && chars.get(i) == Some(&'(') => {
                 let opener = c;
@@ -508,6 +538,11 @@ fn normalize(
                     piped: cx.piped,
                 };
                 collect(&line, &cx.inside(&name, false), reading);
+                words.clear();
+                break;
+            }
+            Unwrap::Shell => {
+                reading.shell_on_input = true;
                 words.clear();
                 break;
             }

@@ -15,7 +15,10 @@ pub(super) enum Unwrap {
     },
     /// It runs this text as a shell line (`sh -c`, `su -c`, `eval`, `watch`, …).
     Line(String),
-    /// It runs no command here (`sudo -i`, `su -`, `env` alone).
+    /// It starts a shell that reads its commands from its input, not from this line
+    /// (`sudo -i`, `su -`, `sh -c` whose line `xargs` supplies).
+    Shell,
+    /// It runs no command here (`sudo -l`, `env` alone).
     Nothing,
     /// It is the command itself.
     Itself,
@@ -26,8 +29,12 @@ pub(super) const RESERVED: &[&str] = &[
     "!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done", "while", "until",
 ];
 
-/// A program's base name, without directory or `.exe`.
+/// A program's base name, without directory or `.exe`. A word with an expansion in it
+/// (`$X`, `$'\x73cp'`, `` `…` ``) is kept whole: what it names is known only when it runs.
 pub(super) fn program(word: &str) -> String {
+    if word.contains(['$', '`']) {
+        return word.to_owned();
+    }
     let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
     let stem = base
         .len()
@@ -163,7 +170,13 @@ pub(super) fn unwrap(program: &str, rest: &[String]) -> Unwrap {
                 Unwrap::Command(edit)
             } else {
                 let assignments = o.rest.iter().take_while(|w| is_assignment(w)).count();
-                command(o.rest.get(assignments..).unwrap_or_default())
+                let words = o.rest.get(assignments..).unwrap_or_default();
+                let shell = o.short.contains(['i', 's']) || long("login") || long("shell");
+                if words.is_empty() && shell {
+                    Unwrap::Shell
+                } else {
+                    command(words)
+                }
             }
         }
         "runuser" | "su" => {
@@ -178,14 +191,19 @@ pub(super) fn unwrap(program: &str, rest: &[String]) -> Unwrap {
                 if word == "--command" || short_c {
                     return words
                         .next()
-                        .map_or(Unwrap::Nothing, |l| Unwrap::Line(l.clone()));
+                        .map_or(Unwrap::Shell, |l| Unwrap::Line(l.clone()));
                 }
             }
-            if program == "runuser" {
-                let o = options(rest, "ugG", &["user", "group", "supp-group"]);
-                command(o.rest)
+            let o = options(rest, "ugG", &["user", "group", "supp-group"]);
+            if program == "runuser" && (o.short.contains('u') || o.long.contains(&"user")) {
+                // `runuser -u USER COMMAND…`.
+                match command(o.rest) {
+                    Unwrap::Nothing => Unwrap::Shell,
+                    run => run,
+                }
             } else {
-                Unwrap::Nothing
+                // `runuser [-l] USER`, `su [-] [USER]`: a login shell.
+                Unwrap::Shell
             }
         }
         "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "fish" => {
@@ -193,12 +211,15 @@ pub(super) fn unwrap(program: &str, rest: &[String]) -> Unwrap {
             if o.short.contains('c') || o.long.contains(&"command") {
                 o.rest
                     .first()
-                    .map_or(Unwrap::Nothing, |line| Unwrap::Line(line.clone()))
+                    .map_or(Unwrap::Shell, |line| Unwrap::Line(line.clone()))
             } else {
                 Unwrap::Itself
             }
         }
         "env" => {
+            if let Some(line) = env_split_string(rest) {
+                return Unwrap::Line(line);
+            }
             let o = options(rest, "uCS", &["unset", "chdir", "split-string"]);
             let assignments = o.rest.iter().take_while(|w| is_assignment(w)).count();
             command(o.rest.get(assignments..).unwrap_or_default())
@@ -212,6 +233,43 @@ pub(super) fn unwrap(program: &str, rest: &[String]) -> Unwrap {
             } else {
                 command(o.rest)
             }
+        }
+        "script" => {
+            // `script -c LINE [file]`: LINE runs in a shell; without -c, a shell on input.
+            let mut words = rest.iter();
+            while let Some(word) = words.next() {
+                if let Some(line) = word.strip_prefix("--command=") {
+                    return Unwrap::Line(line.to_owned());
+                }
+                let short_c =
+                    word.starts_with('-') && !word.starts_with("--") && word.ends_with('c');
+                if short_c || word == "--command" {
+                    return words
+                        .next()
+                        .map_or(Unwrap::Shell, |l| Unwrap::Line(l.clone()));
+                }
+            }
+            Unwrap::Shell
+        }
+        "flock" => {
+            // `flock [options] FILE -c LINE` or `flock [options] FILE COMMAND…`.
+            let o = options(rest, "wEn", &["timeout", "conflict-exit-code"]);
+            match o.rest.split_first() {
+                Some((_, after)) => match after.split_first() {
+                    Some((flag, line)) if flag == "-c" || flag == "--command" => line
+                        .first()
+                        .map_or(Unwrap::Shell, |l| Unwrap::Line(l.clone())),
+                    _ => command(after),
+                },
+                None => Unwrap::Nothing,
+            }
+        }
+        "strace" | "ltrace" => command(options(rest, "abeEIoOpPsSUuX", &[]).rest),
+        "taskset" => {
+            let o = options(rest, "", &[]);
+            // `taskset MASK COMMAND…`, or `taskset -c LIST COMMAND…`: the first word left
+            // is the mask or list either way.
+            command(o.rest.get(1..).unwrap_or_default())
         }
         "time" => command(options(rest, "fo", &["format", "output"]).rest),
         "nice" => command(options(rest, "n", &["adjustment"]).rest),
@@ -316,4 +374,35 @@ fn xargs_placeholder(rest: &[String]) -> Option<String> {
         }
     }
     found
+}
+
+/// The line of `env -S 'LINE'` (`-SLINE`, `--split-string[=]LINE`), followed by the words
+/// after it: env splits it into words itself, close enough to a shell line to read.
+fn env_split_string(rest: &[String]) -> Option<String> {
+    let mut words = rest.iter();
+    while let Some(word) = words.next() {
+        if word == "--" || !word.starts_with('-') {
+            return None;
+        }
+        if matches!(word.as_str(), "-u" | "-C" | "--unset" | "--chdir") {
+            words.next();
+            continue;
+        }
+        let line = if word == "-S" || word == "--split-string" {
+            words.next().cloned()
+        } else if let Some(line) = word.strip_prefix("--split-string=") {
+            Some(line.to_owned())
+        } else if let Some(line) = word.strip_prefix("-S").filter(|_| !word.starts_with("--")) {
+            Some(line.to_owned())
+        } else {
+            continue;
+        };
+        let mut line = line?;
+        for word in words {
+            line.push(' ');
+            line.push_str(word);
+        }
+        return Some(line);
+    }
+    None
 }
