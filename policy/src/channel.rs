@@ -1,4 +1,22 @@
 //! What may pass through a proxied SSH channel.
+//!
+//! # Layout
+//!
+//! - here: what a channel asks to run ([`ChannelWork`]), whether the plan allows it
+//!   ([`work_allowed`], [`exec_transfer_allowed`]), and why not ([`WorkRefusal`]).
+//! - `exec_transfer`: which file-transfer server an exec command line starts, in any
+//!   wrapping ([`exec_transfer()`]).
+//! - `streams`: how much stdin, stdout, pasted input and environment a channel may carry
+//!   before it counts as a transfer.
+
+mod exec_transfer;
+mod streams;
+
+pub use exec_transfer::{ExecTransfer, exec_transfer};
+pub use streams::{
+    ENV_VALUE_MAX, EXEC_STDIN_UNPLANNED_MAX, EXEC_STDOUT_BULK, PASTE_BYTES_PER_SECOND,
+    env_value_forwarded, paste_suspected,
+};
 
 use crate::plan::Allowances;
 
@@ -30,6 +48,10 @@ pub enum WorkRefusal {
     /// inspect: refused while the plan leaves any content kind undeclared (R-10-6). scp's
     /// default mode (SFTP) and `sftp` are inspected file by file.
     LegacyScpUpload,
+    /// A command whose programs can't be told with certainty (`$X -t`, `eval`, `sh`
+    /// reading its commands from input, …), while the plan allows no transfer: it could
+    /// start a file-transfer server the gate would not recognise (R-10-6).
+    UncertainCommand,
 }
 
 impl WorkRefusal {
@@ -41,6 +63,7 @@ impl WorkRefusal {
             Self::SftpNotAllowed => "sftp_not_allowed",
             Self::UnknownSubsystem => "unknown_subsystem",
             Self::LegacyScpUpload => "legacy_scp_upload",
+            Self::UncertainCommand => "uncertain_command",
         }
     }
 
@@ -64,6 +87,10 @@ impl WorkRefusal {
                 "旧来の SCP プロトコル（scp -O）ではアップロードを検査できないため拒否しました。scp を -O なしで、または sftp を使ってください。\r\n\
                  Uploads with the legacy SCP protocol (scp -O) can't be inspected and are refused; use scp without -O, or sftp.\r\n"
             }
+            Self::UncertainCommand => {
+                "実行されるプログラムを確実に判定できないコマンドは、ファイル転送が許可されていない作業計画では実行できません。変数・コマンド置換・eval を使わずに書いてください。\r\n\
+                 A command whose programs can't be determined with certainty is refused when the work plan allows no file transfer; write it without variables, command substitution or eval.\r\n"
+            }
         }
     }
 }
@@ -76,45 +103,49 @@ pub fn work_allowed(work: ChannelWork<'_>, allow: &Allowances) -> Result<(), Wor
         ChannelWork::Subsystem("sftp") if allow.upload || allow.download => Ok(()),
         ChannelWork::Subsystem("sftp") => Err(WorkRefusal::SftpNotAllowed),
         ChannelWork::Subsystem(_) => Err(WorkRefusal::UnknownSubsystem),
-        ChannelWork::Exec(command) => match scp_direction(command) {
-            Some(ScpMode::Source) if !allow.download => Err(WorkRefusal::DownloadNotAllowed),
-            Some(ScpMode::Sink) if !allow.upload => Err(WorkRefusal::UploadNotAllowed),
-            Some(ScpMode::Sink) if !allow.content.is_all() => Err(WorkRefusal::LegacyScpUpload),
-            _ => Ok(()),
-        },
+        ChannelWork::Exec(command) => {
+            let transfer = exec_transfer(command);
+            exec_transfer_allowed(allow, &transfer)?;
+            if transfer == ExecTransfer::ScpSink && !allow.content.is_all() {
+                return Err(WorkRefusal::LegacyScpUpload);
+            }
+            Ok(())
+        }
     }
 }
 
-/// Whether `command` is the target side of a legacy `scp -O` download (`scp -f`).
+/// Whether the plan allows the transfer an exec command starts ([`exec_transfer()`]):
+/// an upload server (`scp -t`, `rsync --server`) needs `upload`, a download server
+/// (`scp -f`, `rsync --server --sender`) needs `download`, an SFTP server either (each
+/// operation is then judged on its own, as for the `sftp` subsystem), and a command that
+/// can't be read with certainty is refused only when the plan allows no transfer at all
+/// (with one, its stdin and bulk stdout are judged and recorded as transfers).
+pub fn exec_transfer_allowed(
+    allow: &Allowances,
+    transfer: &ExecTransfer,
+) -> Result<(), WorkRefusal> {
+    let any = allow.upload || allow.download;
+    match transfer {
+        ExecTransfer::None => Ok(()),
+        ExecTransfer::ScpSink | ExecTransfer::RsyncServer { sender: false } if !allow.upload => {
+            Err(WorkRefusal::UploadNotAllowed)
+        }
+        ExecTransfer::ScpSource { .. } | ExecTransfer::RsyncServer { sender: true }
+            if !allow.download =>
+        {
+            Err(WorkRefusal::DownloadNotAllowed)
+        }
+        ExecTransfer::SftpServer if !any => Err(WorkRefusal::SftpNotAllowed),
+        ExecTransfer::Uncertain if !any => Err(WorkRefusal::UncertainCommand),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `command` is the target side of a legacy `scp -O` download (`scp -f`), in
+/// any wrapping. [`exec_transfer()`] also gives the `scp -f` command alone, to name
+/// the files from.
 pub fn is_legacy_scp_source(command: &str) -> bool {
-    scp_direction(command) == Some(ScpMode::Source)
-}
-
-/// The legacy SCP protocol's remote side: `scp -f` sends files from the target (a
-/// download), `scp -t` receives them (an upload).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ScpMode {
-    Source,
-    Sink,
-}
-
-fn scp_direction(command: &str) -> Option<ScpMode> {
-    let mut words = command.split_whitespace();
-    let program = words.next()?;
-    if program.rsplit('/').next() != Some("scp") {
-        return None;
-    }
-    let mut mode = None;
-    for word in words.take_while(|w| w.starts_with('-')) {
-        // Flags may be bundled (`-pf`); -f and -t are the remote-side modes.
-        if word.contains('f') {
-            mode = Some(ScpMode::Source);
-        }
-        if word.contains('t') {
-            mode = Some(ScpMode::Sink);
-        }
-    }
-    mode
+    matches!(exec_transfer(command), ExecTransfer::ScpSource { .. })
 }
 
 /// Whether an environment variable from the engineer's client is passed to the target.
@@ -129,74 +160,4 @@ pub fn env_forwarded(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transfers_need_the_plans_allowance() {
-        let none = Allowances::default();
-        let up = Allowances {
-            upload: true,
-            ..none
-        };
-        let down = Allowances {
-            download: true,
-            ..none
-        };
-        let up_anything = Allowances {
-            upload: true,
-            content: crate::transfer::ContentKind::ALL.into_iter().collect(),
-            ..none
-        };
-        let both = Allowances {
-            upload: true,
-            download: true,
-            ..none
-        };
-        use ChannelWork::*;
-        use WorkRefusal::*;
-        let table: &[(ChannelWork<'_>, &Allowances, Result<(), WorkRefusal>)] = &[
-            (Shell, &none, Ok(())),
-            (Exec("uname -a"), &none, Ok(())),
-            (Exec("scp -f /etc/passwd"), &none, Err(DownloadNotAllowed)),
-            (Exec("scp -pf /etc/passwd"), &up, Err(DownloadNotAllowed)),
-            (
-                Exec("/usr/bin/scp -r -f /var/log"),
-                &none,
-                Err(DownloadNotAllowed),
-            ),
-            (Exec("scp -f x"), &down, Ok(())),
-            (Exec("scp -t /tmp/"), &none, Err(UploadNotAllowed)),
-            (Exec("scp -t /tmp/"), &down, Err(UploadNotAllowed)),
-            (Exec("scp -d -t /tmp/"), &up, Err(LegacyScpUpload)),
-            (Exec("scp -d -t /tmp/"), &up_anything, Ok(())),
-            (Exec("echo scp -f"), &none, Ok(())),
-            (Subsystem("sftp"), &none, Err(SftpNotAllowed)),
-            (Subsystem("sftp"), &up, Ok(())),
-            (Subsystem("sftp"), &down, Ok(())),
-            (Subsystem("sftp"), &both, Ok(())),
-            (Subsystem("netconf"), &both, Err(UnknownSubsystem)),
-        ];
-        for (work, allow, expected) in table {
-            assert_eq!(work_allowed(*work, allow), *expected, "{work:?} {allow:?}");
-        }
-    }
-
-    #[test]
-    fn only_locale_and_terminal_pass() {
-        for (name, passes) in [
-            ("LANG", true),
-            ("LC_ALL", true),
-            ("LC_CTYPE", true),
-            ("TERM", true),
-            ("LC_", false),
-            ("LD_PRELOAD", false),
-            ("PATH", false),
-            ("lang", false),
-            ("TERMINFO", false),
-            ("", false),
-        ] {
-            assert_eq!(env_forwarded(name), passes, "{name}");
-        }
-    }
-}
+mod tests;

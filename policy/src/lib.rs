@@ -17,7 +17,9 @@
 //! - [`admission`]: whether a session may start now, and why not (R-7-12).
 //! - [`target_menu`]: the targets offered to the user name `engineer` alone, and which
 //!   one an answer picks.
-//! - [`channel`]: what may pass through a proxied session channel (transfers).
+//! - [`channel`]: what may pass through a proxied session channel: transfers, also when
+//!   an exec command starts a transfer server in some wrapping, and how much stdin, stdout,
+//!   pasted input and environment count as a transfer.
 //! - [`forward`]: where a TCP forward may go: the target host itself, if the plan allows
 //!   it (R-13-7).
 //! - [`limits`]: when a live session is warned and cut, and every end's reason
@@ -27,7 +29,7 @@
 //! - [`requirement`]: the requirement IDs (`R-…`) findings and rules cite.
 //! - [`risk`]: command-risk rules from a TOML file, with a shipped default, and the shell
 //!   reader that finds the commands a line runs (data export, destruction, account
-//!   changes, log tampering, transfers, security tools off).
+//!   changes, log tampering, transfers, security tools off, obfuscated execution).
 //! - [`reconcile`]: a plan against what its sessions did, as findings with severity,
 //!   requirement and evidence, and each planned step's evidence (R-10-5).
 //! - [`review`]: the account review (R-14-8): dormant engineers, certificates about to

@@ -24,21 +24,28 @@
 //! counter_examples = ["pg_restore -l his.dump"]
 //! ```
 //!
+//! A rule with `scope = "line"` is matched against the whole line instead, quotes
+//! removed ([`Scope::Line`]): for what lies between commands, such as a decoder feeding a
+//! shell (`obfuscated-execution`).
+//!
 //! A pattern is matched against each simple command of a line, as
 //! [`simple_commands`] reads it: split on `;`, `&&`, `||`, `|`, with `sudo`, `env`,
 //! `nohup`, `xargs`, `sh -c` and the like looked through, so `sudo rm -rf /var/lib/pgsql`
 //! is `rm -rf /var/lib/pgsql` and `^rm\s` finds it.
 
+mod category;
 mod pattern;
-mod shell;
+mod scope;
+pub mod shell;
 
 use std::fmt;
-use std::str::FromStr;
 
 use regex::Regex;
 use serde::Deserialize;
 
+pub use category::{Category, Severity, UnknownName};
 pub use pattern::{CommandPattern, MAX_PATTERN_CHARS, PatternError};
+pub use scope::{Scope, unquoted};
 pub use shell::simple_commands;
 
 use crate::ids::{NameError, name_type};
@@ -54,165 +61,6 @@ name_type!(
     64
 );
 
-/// What kind of risk a rule finds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Category {
-    /// Data leaves its database or directory in bulk (`pg_dump`, `tar` of a data directory).
-    DataExport,
-    /// Data or systems are destroyed or stopped (`rm -r`, `mkfs`, `DROP TABLE`).
-    Destructive,
-    /// Accounts, passwords, keys or privileges change (`useradd`, `visudo`, `GRANT`).
-    AccountChange,
-    /// Logs, shell history or the clock are tampered with (R-17-2, R-17-3).
-    LogTampering,
-    /// Files move to or from somewhere other than through fumidai (`scp host:`, `curl`).
-    OutboundTransfer,
-    /// A firewall, SELinux, a virus scanner or the SSH server's configuration is weakened.
-    SecurityDisabled,
-    /// A connection onwards or a tunnel: a path that bypasses the gateway (R-13-7).
-    RemoteAccess,
-}
-
-impl Category {
-    /// Every category, in display order.
-    pub const ALL: [Category; 7] = [
-        Category::DataExport,
-        Category::Destructive,
-        Category::AccountChange,
-        Category::LogTampering,
-        Category::OutboundTransfer,
-        Category::SecurityDisabled,
-        Category::RemoteAccess,
-    ];
-
-    /// Stable name, as rule files and the JSON report spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::DataExport => "data-export",
-            Category::Destructive => "destructive",
-            Category::AccountChange => "account-change",
-            Category::LogTampering => "log-tampering",
-            Category::OutboundTransfer => "outbound-transfer",
-            Category::SecurityDisabled => "security-disabled",
-            Category::RemoteAccess => "remote-access",
-        }
-    }
-
-    /// The category in Japanese, for reports.
-    pub fn japanese(self) -> &'static str {
-        match self {
-            Category::DataExport => "データの持出し",
-            Category::Destructive => "破壊的な操作",
-            Category::AccountChange => "アカウント・権限の変更",
-            Category::LogTampering => "ログ・履歴の改ざん",
-            Category::OutboundTransfer => "外部との転送",
-            Category::SecurityDisabled => "セキュリティ機能の無効化",
-            Category::RemoteAccess => "他への接続・トンネル",
-        }
-    }
-
-    /// The category in English, for reports.
-    pub fn english(self) -> &'static str {
-        match self {
-            Category::DataExport => "data export",
-            Category::Destructive => "destructive command",
-            Category::AccountChange => "account or privilege change",
-            Category::LogTampering => "log or history tampering",
-            Category::OutboundTransfer => "transfer with elsewhere",
-            Category::SecurityDisabled => "security tool disabled",
-            Category::RemoteAccess => "onward connection or tunnel",
-        }
-    }
-}
-
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Category {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| UnknownName(s.to_owned()))
-    }
-}
-
-/// How much a finding or a risky command matters, from information to critical. Ordered:
-/// `Info < Low < … < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// Worth knowing; nothing to confirm.
-    Info,
-    /// A minor difference from the plan.
-    Low,
-    /// The planning manager should look at it.
-    Medium,
-    /// A difference the planning manager must explain or accept.
-    High,
-    /// A likely breach of a requirement; look at the recording.
-    Critical,
-}
-
-impl Severity {
-    /// Every severity, lowest first.
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    /// Stable name, as rule files and the JSON report spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// The severity in Japanese, for reports.
-    pub fn japanese(self) -> &'static str {
-        match self {
-            Severity::Info => "情報",
-            Severity::Low => "低",
-            Severity::Medium => "中",
-            Severity::High => "高",
-            Severity::Critical => "重大",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Severity::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| UnknownName(s.to_owned()))
-    }
-}
-
-/// A category or severity name that is none.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown name {0:?}")]
-pub struct UnknownName(pub String);
-
 /// One risk rule, checked when its file was read.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -224,6 +72,7 @@ pub struct Rule {
     title_en: String,
     pattern: Regex,
     unless: Option<Regex>,
+    scope: Scope,
     examples: Vec<String>,
     counter_examples: Vec<String>,
 }
@@ -275,11 +124,20 @@ impl Rule {
         self.pattern.is_match(command) && !self.unless.as_ref().is_some_and(|u| u.is_match(command))
     }
 
-    /// Whether the rule matches any simple command of a command line.
+    /// Whether the rule matches a command line: any simple command of it, or the line
+    /// itself for [`Scope::Line`].
     pub fn matches_line(&self, line: &str) -> bool {
-        simple_commands(line)
-            .iter()
-            .any(|command| self.matches_command(command))
+        self.first_match(line).is_some()
+    }
+
+    /// What the rule first matches in `line`: a simple command, or the unquoted line.
+    fn first_match(&self, line: &str) -> Option<String> {
+        match self.scope {
+            Scope::Command => simple_commands(line)
+                .into_iter()
+                .find(|command| self.matches_command(command)),
+            Scope::Line => Some(unquoted(line)).filter(|text| self.matches_command(text)),
+        }
     }
 }
 
@@ -439,9 +297,16 @@ impl RuleSet {
     /// file order; a rule appears once, with the first command it matched.
     pub fn classify(&self, command_line: &str) -> Vec<RiskMatch> {
         let mut matches: Vec<RiskMatch> = Vec::new();
-        for command in simple_commands(command_line) {
+        let mut texts = simple_commands(command_line);
+        texts.push(unquoted(command_line));
+        for (at, command) in texts.iter().enumerate() {
+            let line = at + 1 == texts.len();
             for rule in &self.rules {
-                if rule.matches_command(&command) && !matches.iter().any(|m| m.rule == rule.id) {
+                let in_scope = (rule.scope == Scope::Line) == line;
+                if in_scope
+                    && rule.matches_command(command)
+                    && !matches.iter().any(|m| m.rule == rule.id)
+                {
                     matches.push(RiskMatch {
                         rule: rule.id.clone(),
                         category: rule.category,
@@ -479,6 +344,7 @@ struct RawRule {
     title_en: Option<String>,
     pattern: Option<String>,
     unless: Option<String>,
+    scope: Option<String>,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
@@ -522,7 +388,7 @@ impl RawRule {
             unknown(
                 "category",
                 category.clone(),
-                "data-export, destructive, account-change, log-tampering, outbound-transfer, security-disabled, remote-access",
+                "data-export, destructive, account-change, log-tampering, outbound-transfer, security-disabled, remote-access, obfuscated-execution",
             )
         })?;
         let severity = required(self.severity, "severity")?;
@@ -557,6 +423,11 @@ impl RawRule {
             }
             None => None,
         };
+        let scope = match self.scope {
+            None => Scope::Command,
+            Some(name) => Scope::parse(name.trim())
+                .ok_or_else(|| unknown("scope", name.clone(), "command, line"))?,
+        };
         if self.examples.is_empty() {
             return Err(RuleError::Missing {
                 at,
@@ -572,6 +443,7 @@ impl RawRule {
             title_en,
             pattern,
             unless,
+            scope,
             examples: self.examples,
             counter_examples: self.counter_examples,
         };

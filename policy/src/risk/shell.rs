@@ -7,32 +7,192 @@
 //! `find … -exec …`, and the like — so that `sudo -u postgres pg_dump` is read as `pg_dump`.
 //! The program is named by its base name (`/usr/bin/rm` and `rm.exe` are `rm`).
 //!
+//! A process substitution (`<(…)`, `>(…)`) is read as a line of its own too, and stands in
+//! its line as the path bash passes for it ([`PROCESS_SUBSTITUTION`]).
+//!
 //! Each command comes out as one normalised text: program, arguments, then redirections
 //! (`> /var/log/messages`), separated by single spaces. Risk rules and planned-step
-//! patterns are matched against these texts.
+//! patterns are matched against these texts ([`simple_commands`]). [`read`] gives the same
+//! commands with their words, the wrappers looked through, whether a pipe feeds them, and
+//! whether the reader could follow the whole line: what the exec gate
+//! ([`crate::channel::exec_transfer`]) needs to be sure.
+
+mod wrappers;
+
+use wrappers::{RESERVED, Unwrap, find_exec, is_assignment, program, unwrap};
 
 /// How deep `sh -c "sudo sh -c '…'"` nesting is followed.
 const MAX_DEPTH: usize = 8;
 
+/// What a process substitution (`<(…)`, `>(…)`) becomes in the line around it: the path
+/// bash passes, so that `bash <(curl …)` reads as `bash /dev/fd/63`.
+pub const PROCESS_SUBSTITUTION: &str = "/dev/fd/63";
+
 /// The simple commands `line` runs, each normalised (see the module documentation), in
 /// order of appearance, commands from substitutions and nested `sh -c` lines included.
 pub fn simple_commands(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    collect(line, 0, &mut out);
-    out
+    read(line)
+        .commands
+        .iter()
+        .map(Command::text)
+        .filter(|text| !text.is_empty())
+        .collect()
 }
 
-/// Reads one line (or a nested one, at `depth`) into `out`.
-fn collect(line: &str, depth: usize, out: &mut Vec<String>) {
-    if depth > MAX_DEPTH {
+/// Reads `line` into its simple commands, with what the reader could not follow.
+pub fn read(line: &str) -> Reading {
+    let mut reading = Reading {
+        commands: Vec::new(),
+        unbalanced: !balanced(line),
+        too_deep: false,
+        shell_on_input: false,
+    };
+    collect(line, &Context::default(), &mut reading);
+    reading
+}
+
+/// A line as [`read`] reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// Its simple commands, in order of appearance (a `find -exec` command before the
+    /// `find`, substitutions' commands after the line's own).
+    pub commands: Vec<Command>,
+    /// A quote, a backquote or a `$(` is left open: the shell would refuse the line or wait
+    /// for more, and the reader has guessed where it ends.
+    pub unbalanced: bool,
+    /// Nesting went deeper than the reader follows; what lies deeper is not in `commands`.
+    pub too_deep: bool,
+    /// A wrapper starts a shell that reads its commands from its input rather than from
+    /// the line (`sudo -i`, `su - postgres`, `xargs sh -c`): they are not in `commands`.
+    pub shell_on_input: bool,
+}
+
+/// One simple command, the wrappers that run it looked through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Command {
+    /// The program by its base name (`/usr/bin/rm` is `rm`), then its arguments, quotes
+    /// removed; a substitution is `` `…` ``. Assignments alone (`HISTFILE=/dev/null`) are
+    /// kept as written.
+    pub words: Vec<String>,
+    /// Its redirections: operator (descriptor number dropped) and target.
+    pub redirects: Vec<(String, String)>,
+    /// The wrappers looked through to reach it, outermost first, by base name (`sudo`,
+    /// `sh`, `eval`, `xargs`, `find`).
+    pub through: Vec<String>,
+    /// Its standard input is another command's output: it follows a `|` in its line, or
+    /// a wrapper that did.
+    pub piped: bool,
+    /// `xargs -I R`'s replace string: where `R` appears in `words`, xargs puts its input.
+    pub placeholder: Option<String>,
+}
+
+impl Command {
+    /// The program, if the command has one (not for assignments or redirections alone).
+    pub fn program(&self) -> Option<&str> {
+        self.words
+            .first()
+            .filter(|w| !is_assignment(w))
+            .map(String::as_str)
+    }
+
+    /// The arguments after the program.
+    pub fn args(&self) -> &[String] {
+        self.words.get(1..).unwrap_or_default()
+    }
+
+    /// The normalised text: words, then redirections, separated by single spaces.
+    pub fn text(&self) -> String {
+        let mut text = self.words.join(" ");
+        for (op, target) in &self.redirects {
+            for part in [op, target] {
+                if !part.is_empty() {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(part);
+                }
+            }
+        }
+        text
+    }
+}
+
+/// Whether every quote, backquote and `$(` in `line` is closed (outside single quotes,
+/// `\` escapes the next character).
+fn balanced(line: &str) -> bool {
+    let (mut single, mut double, mut back, mut escaped) = (false, false, false, false);
+    let mut open = 0usize;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if !single => escaped = true,
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '`' if !single => back = !back,
+            '$' if !single && chars.peek() == Some(&'(') => {
+                chars.next();
+                open += 1;
+            }
+            '<' | '>' if !single && !double && chars.peek() == Some(&'(') => {
+                chars.next();
+                open += 1;
+            }
+            '(' if !single && open > 0 => open += 1,
+            ')' if !single && open > 0 => open -= 1,
+            _ => {}
+        }
+    }
+    !(single || double || back || escaped || open > 0)
+}
+
+/// Where a nested line is read: how deep, through which wrappers, with piped input or not.
+#[derive(Debug, Clone, Default)]
+struct Context {
+    depth: usize,
+    through: Vec<String>,
+    piped: bool,
+}
+
+impl Context {
+    /// One level deeper, through `wrapper`.
+    fn inside(&self, wrapper: &str, piped: bool) -> Context {
+        let mut through = self.through.clone();
+        through.push(wrapper.to_owned());
+        Context {
+            depth: self.depth + 1,
+            through,
+            piped: self.piped || piped,
+        }
+    }
+}
+
+/// Reads one line (or a nested one, in `cx`) into `reading`.
+fn collect(line: &str, cx: &Context, reading: &mut Reading) {
+    if cx.depth > MAX_DEPTH {
+        reading.too_deep = true;
         return;
     }
     let (outer, inner) = substitutions(line);
     for command in split(&lex(&outer)) {
-        normalize(command.words, &command.redirects, depth, out);
+        let piped = cx.piped || command.piped;
+        let cx = Context {
+            depth: cx.depth,
+            through: cx.through.clone(),
+            piped,
+        };
+        normalize(command.words, command.redirects, &cx, None, reading);
     }
+    let deeper = Context {
+        depth: cx.depth + 1,
+        through: cx.through.clone(),
+        piped: cx.piped,
+    };
     for line in inner {
-        collect(&line, depth + 1, out);
+        collect(&line, &deeper, reading);
     }
 }
 
@@ -44,15 +204,19 @@ enum Token {
     /// A redirection operator (`>`, `>>`, `2>`, `&>`, `<`, …); the file descriptor number
     /// is dropped.
     Redirect(String),
-    /// Anything that ends a simple command.
+    /// `|` or `|&`: ends a simple command and feeds the next.
+    Pipe,
+    /// Anything else that ends a simple command.
     Break,
 }
 
-/// One simple command: its words and its redirections (operator, target).
+/// One simple command as lexed: its words, its redirections (operator, target), and
+/// whether a `|` feeds it.
 #[derive(Debug, Default)]
 struct SimpleCommand {
     words: Vec<String>,
     redirects: Vec<(String, String)>,
+    piped: bool,
 }
 
 /// Takes `$(…)` and `` `…` `` out of `line` (outside single quotes), leaving `` `…` `` in
@@ -83,7 +247,57 @@ fn substitutions(line: &str) -> (String, Vec<String>) {
                 double = !double;
                 outer.push(c);
             }
+            '$' if !single && chars.get(i) == Some(&'(') && chars.get(i + 1) == Some(&'(') => {
+                // `$((…))`: arithmetic, not a command. Its text is read as a line only
+                // when it holds a substitution of its own (`$(( $(…) ))`).
+                let mut depth = 0usize;
+                let mut text = String::new();
+                i += 2;
+                while let Some(&c) = chars.get(i) {
+                    i += 1;
+                    match c {
+                        '(' => depth += 1,
+                        ')' if depth == 0 => {
+                            if chars.get(i) == Some(&')') {
+                                i += 1;
+                            }
+                            break;
+                        }
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    text.push(c);
+                }
+                if text.contains("$(") || text.contains('`') {
+                    inner.push(text);
+                }
+                outer.push_str("`…`");
+            }
+            '$' | '<' | '>' if !single && !double && chars.get(i) == Some(&'(') => {
+                let opener = c;
+                let mut depth = 0usize;
+                let mut text = String::new();
+                i += 1;
+                while let Some(&c) = chars.get(i) {
+                    i += 1;
+                    match c {
+                        '(' => depth += 1,
+                        ')' if depth == 0 => break,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    text.push(c);
+                }
+                inner.push(text);
+                if opener == '$' {
+                    outer.push_str("`…`");
+                } else {
+                    outer.push(' ');
+                    outer.push_str(PROCESS_SUBSTITUTION);
+                }
+            }
             '$' if !single && chars.get(i) == Some(&'(') => {
+                // `"$(…)"`: the same, inside double quotes.
                 let mut depth = 0usize;
                 let mut text = String::new();
                 i += 1;
@@ -161,10 +375,17 @@ fn lex(line: &str) -> Vec<Token> {
             }
             '|' => {
                 flush(&mut word, &mut in_word, &mut tokens);
-                if let Some('|' | '&') = chars.peek() {
-                    chars.next();
+                match chars.peek() {
+                    Some('|') => {
+                        chars.next();
+                        tokens.push(Token::Break);
+                    }
+                    Some('&') => {
+                        chars.next();
+                        tokens.push(Token::Pipe);
+                    }
+                    _ => tokens.push(Token::Pipe),
                 }
-                tokens.push(Token::Break);
             }
             '>' | '<' => {
                 // `2>` and `10>&1`: a number right before the operator is a descriptor.
@@ -249,10 +470,11 @@ fn split(tokens: &[Token]) -> Vec<SimpleCommand> {
                 };
                 current.redirects.push((op.clone(), target));
             }
-            Token::Break => {
+            Token::Break | Token::Pipe => {
                 if !current.words.is_empty() || !current.redirects.is_empty() {
                     commands.push(std::mem::take(&mut current));
                 }
+                current.piped = *token == Token::Pipe;
             }
         }
     }
@@ -262,30 +484,22 @@ fn split(tokens: &[Token]) -> Vec<SimpleCommand> {
     commands
 }
 
-/// What a leading program does with the words after it.
-enum Unwrap {
-    /// It runs these words as a command (`sudo`, `nohup`, `xargs`, …).
-    Command(Vec<String>),
-    /// It runs this text as a shell line (`sh -c`, `su -c`, `eval`, `watch`, …).
-    Line(String),
-    /// It runs no command here (`sudo -i`, `su -`, `env` alone).
-    Nothing,
-    /// It is the command itself.
-    Itself,
-}
-
-/// Looks through wrappers and pushes the command's normalised text onto `out`; commands
-/// that a wrapper runs as a shell line, or that `find -exec` runs, are read in turn.
+/// Looks through wrappers and pushes the command onto `reading`; commands that a wrapper
+/// runs as a shell line, or that `find -exec` runs, are read in turn.
 fn normalize(
     words: Vec<String>,
-    redirects: &[(String, String)],
-    depth: usize,
-    out: &mut Vec<String>,
+    redirects: Vec<(String, String)>,
+    cx: &Context,
+    placeholder: Option<String>,
+    reading: &mut Reading,
 ) {
-    if depth > MAX_DEPTH {
+    if cx.depth > MAX_DEPTH {
+        reading.too_deep = true;
         return;
     }
     let mut words = words;
+    let mut through = cx.through.clone();
+    let mut placeholder = placeholder;
     let mut assignments_only = false;
     loop {
         let start = words
@@ -303,10 +517,32 @@ fn normalize(
         let Some((first, rest)) = words.split_first() else {
             break;
         };
-        match unwrap(&program(first), rest) {
-            Unwrap::Command(next) => words = next,
+        let name = program(first);
+        match unwrap(&name, rest) {
+            Unwrap::Command(next) => {
+                through.push(name);
+                words = next;
+            }
+            Unwrap::Fed {
+                words: next,
+                placeholder: p,
+            } => {
+                through.push(name);
+                words = next;
+                placeholder = p;
+            }
             Unwrap::Line(line) => {
-                collect(&line, depth + 1, out);
+                let cx = Context {
+                    depth: cx.depth,
+                    through: through.clone(),
+                    piped: cx.piped,
+                };
+                collect(&line, &cx.inside(&name, false), reading);
+                words.clear();
+                break;
+            }
+            Unwrap::Shell => {
+                reading.shell_on_input = true;
                 words.clear();
                 break;
             }
@@ -320,277 +556,28 @@ fn normalize(
     if let Some(first) = words.first_mut().filter(|_| !assignments_only) {
         *first = program(first);
         if first == "find" {
+            let mut find = through.clone();
+            find.push("find".to_owned());
+            let cx = Context {
+                depth: cx.depth + 1,
+                through: find,
+                piped: cx.piped,
+            };
             for exec in find_exec(&words) {
-                normalize(exec, &[], depth + 1, out);
+                normalize(exec, Vec::new(), &cx, None, reading);
             }
         }
     }
-    let mut text = words.join(" ");
-    for (op, target) in redirects {
-        for part in [op, target] {
-            if !part.is_empty() {
-                if !text.is_empty() {
-                    text.push(' ');
-                }
-                text.push_str(part);
-            }
-        }
+    if words.is_empty() && redirects.is_empty() {
+        return;
     }
-    if !text.is_empty() {
-        out.push(text);
-    }
-}
-
-/// Words that open or close a compound command, skipped before the program.
-const RESERVED: &[&str] = &[
-    "!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done", "while", "until",
-];
-
-/// A program's base name, without directory or `.exe`.
-fn program(word: &str) -> String {
-    let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
-    let stem = base
-        .len()
-        .checked_sub(4)
-        .filter(|at| {
-            base.get(*at..)
-                .is_some_and(|ext| ext.eq_ignore_ascii_case(".exe"))
-        })
-        .and_then(|at| base.get(..at));
-    stem.unwrap_or(base).to_owned()
-}
-
-/// `NAME=value` (also `NAME+=value`, `NAME[i]=value`).
-fn is_assignment(word: &str) -> bool {
-    let Some((name, _)) = word.split_once('=') else {
-        return false;
-    };
-    let name = name.strip_suffix('+').unwrap_or(name);
-    let name = match name.split_once('[') {
-        Some((base, index)) if index.ends_with(']') => base,
-        Some(_) => return false,
-        None => name,
-    };
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The options before a wrapped command: which short flags and long options were given,
-/// and where the command starts.
-struct Options<'a> {
-    short: String,
-    long: Vec<&'a str>,
-    rest: &'a [String],
-}
-
-/// Skips leading options. `short_args` are the short options taking an argument (attached
-/// `-upostgres` or as the next word); `long_args` the long ones taking the next word
-/// (`--user postgres`; `--user=postgres` is one word anyway). `--` ends the options.
-fn options<'a>(words: &'a [String], short_args: &str, long_args: &[&str]) -> Options<'a> {
-    let mut opts = Options {
-        short: String::new(),
-        long: Vec::new(),
-        rest: words,
-    };
-    while let Some((first, rest)) = opts.rest.split_first() {
-        if first == "--" {
-            opts.rest = rest;
-            break;
-        }
-        if !first.starts_with('-') || first == "-" {
-            break;
-        }
-        opts.rest = rest;
-        if let Some(long) = first.strip_prefix("--") {
-            opts.long.push(long);
-            if !long.contains('=') && long_args.contains(&long) {
-                opts.rest = opts.rest.get(1..).unwrap_or_default();
-            }
-            continue;
-        }
-        let cluster: Vec<char> = first.chars().skip(1).collect();
-        for (at, c) in cluster.iter().enumerate() {
-            opts.short.push(*c);
-            if short_args.contains(*c) {
-                if at + 1 == cluster.len() {
-                    opts.rest = opts.rest.get(1..).unwrap_or_default();
-                }
-                break;
-            }
-        }
-    }
-    opts
-}
-
-/// Decides what `program` does with `rest`.
-fn unwrap(program: &str, rest: &[String]) -> Unwrap {
-    let command = |words: &[String]| {
-        if words.is_empty() {
-            Unwrap::Nothing
-        } else {
-            Unwrap::Command(words.to_vec())
-        }
-    };
-    // Windows names are case-insensitive (`CMD.EXE /C`).
-    match program.to_ascii_lowercase().as_str() {
-        "cmd" => {
-            return match rest.split_first() {
-                Some((flag, line))
-                    if flag.eq_ignore_ascii_case("/c") || flag.eq_ignore_ascii_case("/k") =>
-                {
-                    Unwrap::Line(line.join(" "))
-                }
-                _ => Unwrap::Itself,
-            };
-        }
-        "powershell" | "pwsh" => {
-            let at = rest.iter().position(|w| {
-                let w = w.to_ascii_lowercase();
-                w == "-c" || (w.len() >= 3 && "-command".starts_with(&w))
-            });
-            return match at.and_then(|at| rest.get(at + 1..)) {
-                Some(line) if !line.is_empty() => Unwrap::Line(line.join(" ")),
-                _ => Unwrap::Itself,
-            };
-        }
-        _ => {}
-    }
-    match program {
-        "sudo" | "doas" => {
-            let o = options(
-                rest,
-                "ughpCDrtTUa",
-                &[
-                    "user",
-                    "group",
-                    "host",
-                    "prompt",
-                    "close-from",
-                    "chdir",
-                    "role",
-                    "type",
-                ],
-            );
-            let long = |name: &str| o.long.contains(&name);
-            if o.short.contains(['l', 'v', 'K', 'V']) || long("list") || long("validate") {
-                Unwrap::Nothing
-            } else if o.short.contains('e') || long("edit") {
-                let mut edit = vec!["sudoedit".to_owned()];
-                edit.extend(o.rest.iter().cloned());
-                Unwrap::Command(edit)
-            } else {
-                let assignments = o.rest.iter().take_while(|w| is_assignment(w)).count();
-                command(o.rest.get(assignments..).unwrap_or_default())
-            }
-        }
-        "runuser" | "su" => {
-            // `su [options] [-] [user] [-c command]`: the command is a shell line.
-            let mut words = rest.iter();
-            while let Some(word) = words.next() {
-                if let Some(line) = word.strip_prefix("--command=") {
-                    return Unwrap::Line(line.to_owned());
-                }
-                let short_c =
-                    word.starts_with('-') && !word.starts_with("--") && word.ends_with('c');
-                if word == "--command" || short_c {
-                    return words
-                        .next()
-                        .map_or(Unwrap::Nothing, |l| Unwrap::Line(l.clone()));
-                }
-            }
-            if program == "runuser" {
-                let o = options(rest, "ugG", &["user", "group", "supp-group"]);
-                command(o.rest)
-            } else {
-                Unwrap::Nothing
-            }
-        }
-        "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "fish" => {
-            let o = options(rest, "oO", &[]);
-            if o.short.contains('c') || o.long.contains(&"command") {
-                o.rest
-                    .first()
-                    .map_or(Unwrap::Nothing, |line| Unwrap::Line(line.clone()))
-            } else {
-                Unwrap::Itself
-            }
-        }
-        "env" => {
-            let o = options(rest, "uCS", &["unset", "chdir", "split-string"]);
-            let assignments = o.rest.iter().take_while(|w| is_assignment(w)).count();
-            command(o.rest.get(assignments..).unwrap_or_default())
-        }
-        "nohup" | "setsid" | "exec" | "builtin" | "unbuffer" | "torsocks" | "proxychains"
-        | "proxychains4" | "busybox" | "catchsegv" => command(options(rest, "a", &[]).rest),
-        "command" => {
-            let o = options(rest, "", &[]);
-            if o.short.contains(['v', 'V']) {
-                Unwrap::Itself
-            } else {
-                command(o.rest)
-            }
-        }
-        "time" => command(options(rest, "fo", &["format", "output"]).rest),
-        "nice" => command(options(rest, "n", &["adjustment"]).rest),
-        "ionice" => command(options(rest, "cnp", &["class", "classdata", "pid"]).rest),
-        "stdbuf" => command(options(rest, "ioe", &["input", "output", "error"]).rest),
-        "chrt" => command(options(rest, "", &[]).rest.get(1..).unwrap_or_default()),
-        "timeout" => {
-            let o = options(rest, "sk", &["signal", "kill-after"]);
-            command(o.rest.get(1..).unwrap_or_default())
-        }
-        "chroot" => {
-            let o = options(rest, "", &["userspec", "groups"]);
-            command(o.rest.get(1..).unwrap_or_default())
-        }
-        "xargs" => command(
-            options(
-                rest,
-                "adEILnPs",
-                &[
-                    "arg-file",
-                    "delimiter",
-                    "max-lines",
-                    "max-args",
-                    "max-procs",
-                    "max-chars",
-                ],
-            )
-            .rest,
-        ),
-        "watch" => {
-            let o = options(rest, "nq", &["interval", "equexit"]);
-            if o.rest.is_empty() {
-                Unwrap::Nothing
-            } else {
-                Unwrap::Line(o.rest.join(" "))
-            }
-        }
-        "eval" => Unwrap::Line(rest.join(" ")),
-        _ => Unwrap::Itself,
-    }
-}
-
-/// The commands `find … -exec CMD … ;` (or `+`, `-execdir`, `-ok`, `-okdir`) runs.
-fn find_exec(words: &[String]) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    let mut iter = words.iter();
-    while let Some(word) = iter.next() {
-        if matches!(word.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
-            let command: Vec<String> = iter
-                .by_ref()
-                .take_while(|w| *w != ";" && *w != "+")
-                .cloned()
-                .collect();
-            if !command.is_empty() {
-                out.push(command);
-            }
-        }
-    }
-    out
+    reading.commands.push(Command {
+        words,
+        redirects,
+        through,
+        piped: cx.piped,
+        placeholder,
+    });
 }
 
 #[cfg(test)]

