@@ -84,8 +84,8 @@ impl WorkRefusal {
                 "このサブシステムは利用できません。\r\nThis subsystem is not available.\r\n"
             }
             Self::LegacyScpUpload => {
-                "旧来の SCP プロトコル（scp -O）ではアップロードを検査できないため拒否しました。scp を -O なしで、または sftp を使ってください。\r\n\
-                 Uploads with the legacy SCP protocol (scp -O) can't be inspected and are refused; use scp without -O, or sftp.\r\n"
+                "旧来の SCP プロトコル（scp -O）や rsync ではアップロードを検査できないため拒否しました。scp を -O なしで、または sftp を使ってください。\r\n\
+                 Uploads with the legacy SCP protocol (scp -O) or rsync can't be inspected and are refused; use scp without -O, or sftp.\r\n"
             }
             Self::UncertainCommand => {
                 "実行されるプログラムを確実に判定できないコマンドは、ファイル転送が許可されていない作業計画では実行できません。変数・コマンド置換・eval を使わずに書いてください。\r\n\
@@ -106,7 +106,13 @@ pub fn work_allowed(work: ChannelWork<'_>, allow: &Allowances) -> Result<(), Wor
         ChannelWork::Exec(command) => {
             let transfer = exec_transfer(command);
             exec_transfer_allowed(allow, &transfer)?;
-            if transfer == ExecTransfer::ScpSink && !allow.content.is_all() {
+            // Neither protocol is inspected file by file: only a plan that declares every
+            // kind lets their uploads in (R-10-6).
+            let uninspected_upload = matches!(
+                transfer,
+                ExecTransfer::ScpSink | ExecTransfer::RsyncServer { sender: false }
+            );
+            if uninspected_upload && !allow.content.is_all() {
                 return Err(WorkRefusal::LegacyScpUpload);
             }
             Ok(())

@@ -81,6 +81,9 @@ pub enum AuditKind {
     HostKeyMismatch,
     /// A file went through SFTP/SCP (detail: path, direction, size, SHA-256).
     Transfer,
+    /// A peer broke a file-transfer protocol (reused request ID, unknown handle, a reply
+    /// to nothing): the channel was ended (detail: reason, session, channel).
+    TransferProtocolViolation,
     /// A recording was closed and sealed (detail: SHA-256 and signature).
     RecordingSealed,
     /// A TCP forward to the target host was opened (detail: session, host, port).
@@ -93,7 +96,7 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 34] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -123,6 +126,7 @@ impl AuditKind {
         Self::SessionKilled,
         Self::HostKeyMismatch,
         Self::Transfer,
+        Self::TransferProtocolViolation,
         Self::RecordingSealed,
         Self::ForwardOpened,
         Self::ForwardClosed,
@@ -161,6 +165,7 @@ impl AuditKind {
             Self::SessionKilled => "session.killed",
             Self::HostKeyMismatch => "host_key.mismatch",
             Self::Transfer => "transfer",
+            Self::TransferProtocolViolation => "transfer.protocol_violation",
             Self::RecordingSealed => "recording.sealed",
             Self::ForwardOpened => "forward.opened",
             Self::ForwardClosed => "forward.closed",

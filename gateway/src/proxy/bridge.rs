@@ -11,22 +11,25 @@
 //! Backpressure is end to end: each loop awaits the write to the other side before it reads
 //! more, and russh's channel windows hold back the sender.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use policy::channel::{ChannelWork, WorkRefusal};
+use policy::channel::{ChannelWork, ExecTransfer, WorkRefusal, exec_transfer};
 use policy::plan::Allowances;
 use recorder::format::transfers::TransferRecord;
 use russh::{Channel, ChannelId, ChannelMsg, client, server};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::inspection::{ChannelInspector, InspectError};
+use super::actions::{
+    Broken, Carrier, EngineerRoute, Inspection, Scans, TargetRoute, ToEngineer, inspect,
+};
+use super::exec_streams::{ExecStreams, StdinRefused, StreamVia};
+use super::inspection::ChannelInspector;
 use super::scp::ScpSourceInspector;
-use super::sftp::{Action, FileChange, SftpInspector};
-use super::upload_scan::{ScanSlot, scan_feed, scan_verdict};
+use super::sftp::{FileChange, SftpInspector, Violation};
 use crate::clamd::Scanner;
 
 /// What a channel was opened for, known when its shell, command or subsystem starts.
@@ -34,6 +37,9 @@ use crate::clamd::Scanner;
 pub struct ChannelStart {
     /// The terminal, if one was requested first.
     pub pty: Option<PtyInfo>,
+    /// The environment variables the engineer's client asked for, in order, as recorded:
+    /// the value when it was passed on, else what was withheld.
+    pub env: Vec<(String, String)>,
     /// What runs.
     pub work: Work,
 }
@@ -78,6 +84,15 @@ pub trait SessionTap: Send + Sync {
     -> impl Future<Output = Result<(), TapError>> + Send;
     /// A change to the target's files was made or refused (inspected channels).
     fn change(&self, change: &FileChange) -> impl Future<Output = Result<(), TapError>> + Send;
+    /// A non-pty command's stdin or bulk stdout moved as a file would (`via` says which).
+    fn stream_transfer(
+        &self,
+        record: TransferRecord,
+        via: StreamVia,
+    ) -> impl Future<Output = Result<(), TapError>> + Send;
+    /// A peer broke the transfer protocol; the channel ends (`transfer.protocol_violation`).
+    fn violation(&self, violation: &Violation)
+    -> impl Future<Output = Result<(), TapError>> + Send;
     /// Bytes passed without being recorded one by one: the session is not idle.
     fn touch(&self);
 }
@@ -99,12 +114,24 @@ pub enum BridgeEnd {
     TapFailed(String),
     /// The plan doesn't allow what the channel asked for; the engineer was told.
     Refused(WorkRefusal),
+    /// A peer broke the transfer protocol; the engineer was told, the audit trail says why.
+    ProtocolViolation(&'static str),
     /// One side vanished without closing.
     Dropped,
 }
 
 /// A reply the engineer is waiting for, in the order the requests were forwarded.
 type PendingReplies = Arc<Mutex<VecDeque<()>>>;
+
+/// How a bridged channel ended, and what it left on the target.
+#[derive(Debug)]
+pub struct Bridged {
+    /// How it ended.
+    pub end: BridgeEnd,
+    /// Temporary files of staged uploads still on the target (the channel ended before they
+    /// were renamed into place or removed): the caller removes them over a new channel.
+    pub temp_files: Vec<String>,
+}
 
 /// Bridges `engineer` and `target` until both sides are closed.
 pub async fn run<T: SessionTap>(
@@ -115,187 +142,187 @@ pub async fn run<T: SessionTap>(
     allow: Allowances,
     banner: Arc<str>,
     scanner: Option<Arc<Scanner>>,
-) -> BridgeEnd {
+) -> Bridged {
     let engineer_id = engineer.id();
     let (mut from_engineer, to_engineer) = engineer.split();
     let (mut from_target, to_target) = target.split();
     let pending: PendingReplies = Arc::default();
     let inspection: Inspection = Arc::default();
+    let scans: Scans = Arc::default();
+    let streams: Streams = Arc::default();
     // What the upstream loop sends the engineer goes through the downstream loop, so it
-    // never lands inside a reply the target is sending.
+    // never lands inside a reply the target is sending; the inspector's own requests, made
+    // on the target's replies, go the other way (see `actions`).
     let (side, mut side_rx) = mpsc::channel::<ToEngineer>(64);
+    let (own, mut own_rx) = mpsc::unbounded_channel::<Bytes>();
+    let (to_target, to_engineer) = (&to_target, &to_engineer);
+    let scanning = scanner.is_some();
+    let carrier = |target, engineer| Carrier {
+        tap: tap.as_ref(),
+        inspection: &inspection,
+        scanner: scanner.as_deref(),
+        scans: &scans,
+        target,
+        engineer,
+    };
 
     let upstream = {
-        let pending = Arc::clone(&pending);
-        let tap = Arc::clone(&tap);
-        let handle = handle.clone();
-        let inspection = Arc::clone(&inspection);
+        let carrier = carrier(TargetRoute::Direct(to_target), EngineerRoute::Queued(&side));
+        let watched = Arc::clone(&streams);
+        let (pending, handle) = (&pending, &handle);
         async move {
             let mut state = UpState {
                 pty: None,
                 allow,
                 banner,
-                inspection,
-                side,
-                scanner,
-                scans: HashMap::new(),
+                scanning,
+                env: Vec::new(),
+                streams: watched,
             };
-            while let Some(msg) = from_engineer.wait().await {
+            loop {
+                let msg = tokio::select! {
+                    msg = from_engineer.wait() => match msg {
+                        Some(msg) => msg,
+                        None => break,
+                    },
+                    Some(data) = own_rx.recv() => {
+                        if to_target.data_bytes(data).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                };
                 match forward_up(
                     msg,
-                    &to_target,
-                    &handle,
+                    &carrier,
+                    to_target,
+                    handle,
                     engineer_id,
-                    &pending,
-                    tap.as_ref(),
+                    pending,
                     &mut state,
                 )
                 .await
                 {
                     Ok(true) => {}
-                    Ok(false) => break,
-                    Err(Up::Tap(e)) => {
-                        let _ = to_target.close().await;
-                        return Err(Stop::Tap(e));
-                    }
+                    Ok(false) | Err(Up::Broken(Broken::Gone)) => break,
+                    Err(Up::Broken(broken)) => return Err(Stop::Broken(broken)),
                     Err(Up::Refused(r)) => {
                         let _ = to_target.close().await;
                         return Err(Stop::Refused(r));
                     }
-                    Err(Up::Gone) => break,
                 }
             }
             let _ = to_target.eof().await;
             Ok(())
         }
     };
-    let down_handle = handle.clone();
-    let down_tap = Arc::clone(&tap);
-    let down_inspection = Arc::clone(&inspection);
-    let downstream = async move {
-        let (handle, tap, inspection) = (down_handle, down_tap, down_inspection);
-        let mut exit_status = None;
-        let mut side_open = true;
-        // The target's EOF waits for its exit status: an OpenSSH control master answers
-        // an EOF with CLOSE once its client's input is done, and russh ends the channel on
-        // that CLOSE, so an exit status sent after the EOF would be lost (`ssh` exits 255).
-        let mut eof_held = false;
-        loop {
-            let msg = tokio::select! {
-                msg = from_target.wait() => match msg {
-                    Some(msg) => msg,
-                    None => break,
-                },
-                side = side_rx.recv(), if side_open => {
-                    let sent = match side {
-                        Some(ToEngineer::Data(data)) => to_engineer.data_bytes(data).await,
-                        Some(ToEngineer::Stderr(text)) => {
-                            to_engineer.extended_data_bytes(1, Bytes::from(text)).await
-                        }
-                        None => {
-                            side_open = false;
-                            Ok(())
-                        }
-                    };
-                    if sent.is_err() {
-                        return Ok(BridgeEnd::Dropped);
-                    }
-                    continue;
-                }
-            };
-            match msg {
-                ChannelMsg::Data { data } => {
-                    let inspected = inspect(&inspection, |i| i.from_target(&data))?;
-                    let Some(actions) = inspected else {
-                        tap.output(&data).await?;
-                        if to_engineer.data_bytes(data).await.is_err() {
-                            return Ok(BridgeEnd::Dropped);
+    let downstream = {
+        let carrier = carrier(
+            TargetRoute::Queued(&own),
+            EngineerRoute::Direct(to_engineer),
+        );
+        let (pending, handle, tap, inspection) = (&pending, &handle, tap.as_ref(), &inspection);
+        let streams = &streams;
+        async move {
+            let mut exit_status = None;
+            let mut side_open = true;
+            // The target's EOF waits for its exit status: an OpenSSH control master answers
+            // an EOF with CLOSE once its client's input is done, and russh ends the channel
+            // on that CLOSE, so an exit status sent after the EOF would be lost (`ssh` exits
+            // 255).
+            let mut eof_held = false;
+            loop {
+                let msg = tokio::select! {
+                    msg = from_target.wait() => match msg {
+                        Some(msg) => msg,
+                        None => break,
+                    },
+                    side = side_rx.recv(), if side_open => {
+                        match side {
+                            Some(message) => carrier.to_engineer(message).await?,
+                            None => side_open = false,
                         }
                         continue;
-                    };
-                    tap.touch();
-                    for action in actions {
-                        let sent = match action {
-                            Action::ToEngineer(data) => to_engineer.data_bytes(data).await,
-                            Action::Tell(text) => {
-                                to_engineer.extended_data_bytes(1, Bytes::from(text)).await
-                            }
-                            Action::Transfer(record) => {
-                                tap.transfer(record).await?;
-                                Ok(())
-                            }
-                            Action::Change(change) => {
-                                tap.change(&change).await?;
-                                Ok(())
-                            }
-                            // Replies from the target never go back to it, and
-                            // uploads are scanned on the way up.
-                            Action::ToTarget(_)
-                            | Action::ScanFeed { .. }
-                            | Action::ScanVerdict { .. } => Ok(()),
-                        };
-                        if sent.is_err() {
-                            return Ok(BridgeEnd::Dropped);
+                    }
+                };
+                match msg {
+                    ChannelMsg::Data { data } => {
+                        let inspected = inspect(inspection, |i| i.from_target(&data))?;
+                        if inspected.is_none()
+                            && let Ok(mut slot) = streams.lock()
+                            && let Some(watched) = slot.as_mut()
+                        {
+                            watched.stdout(&data);
+                        }
+                        // Inspected channels' bytes are on record too, in the side file (R-10-3).
+                        tap.output(&data).await?;
+                        match inspected {
+                            None => to_engineer
+                                .data_bytes(data)
+                                .await
+                                .map_err(|_| Broken::Gone)?,
+                            Some(actions) => carrier.carry(actions).await?,
                         }
                     }
-                }
-                ChannelMsg::ExtendedData { data, ext } => {
-                    tap.stderr(&data).await?;
-                    if to_engineer.extended_data_bytes(ext, data).await.is_err() {
-                        return Ok(BridgeEnd::Dropped);
+                    ChannelMsg::ExtendedData { data, ext } => {
+                        tap.stderr(&data).await?;
+                        to_engineer
+                            .extended_data_bytes(ext, data)
+                            .await
+                            .map_err(|_| Broken::Gone)?;
                     }
-                }
-                ChannelMsg::Eof => eof_held = true,
-                ChannelMsg::ExitStatus {
-                    exit_status: status,
-                } => {
-                    exit_status = Some(status);
-                    let _ = to_engineer.exit_status(status).await;
-                    if std::mem::take(&mut eof_held) {
-                        let _ = to_engineer.eof().await;
+                    ChannelMsg::Eof => eof_held = true,
+                    ChannelMsg::ExitStatus {
+                        exit_status: status,
+                    } => {
+                        exit_status = Some(status);
+                        let _ = to_engineer.exit_status(status).await;
+                        if std::mem::take(&mut eof_held) {
+                            let _ = to_engineer.eof().await;
+                        }
                     }
-                }
-                ChannelMsg::ExitSignal {
-                    signal_name,
-                    core_dumped,
-                    error_message,
-                    lang_tag,
-                } => {
-                    let _ = handle
-                        .exit_signal_request(
-                            engineer_id,
-                            signal_name,
-                            core_dumped,
-                            error_message,
-                            lang_tag,
-                        )
-                        .await;
-                    if std::mem::take(&mut eof_held) {
-                        let _ = to_engineer.eof().await;
+                    ChannelMsg::ExitSignal {
+                        signal_name,
+                        core_dumped,
+                        error_message,
+                        lang_tag,
+                    } => {
+                        let _ = handle
+                            .exit_signal_request(
+                                engineer_id,
+                                signal_name,
+                                core_dumped,
+                                error_message,
+                                lang_tag,
+                            )
+                            .await;
+                        if std::mem::take(&mut eof_held) {
+                            let _ = to_engineer.eof().await;
+                        }
                     }
-                }
-                ChannelMsg::Success | ChannelMsg::Failure => {
-                    let waiting = pending
-                        .lock()
-                        .map(|mut p| p.pop_front().is_some())
-                        .unwrap_or(false);
-                    if waiting {
-                        let _ = if matches!(msg, ChannelMsg::Success) {
-                            handle.channel_success(engineer_id).await
-                        } else {
-                            handle.channel_failure(engineer_id).await
-                        };
+                    ChannelMsg::Success | ChannelMsg::Failure => {
+                        let waiting = pending
+                            .lock()
+                            .map(|mut p| p.pop_front().is_some())
+                            .unwrap_or(false);
+                        if waiting {
+                            let _ = if matches!(msg, ChannelMsg::Success) {
+                                handle.channel_success(engineer_id).await
+                            } else {
+                                handle.channel_failure(engineer_id).await
+                            };
+                        }
                     }
+                    ChannelMsg::Close => break,
+                    other => debug!(?other, "target channel message not forwarded"),
                 }
-                ChannelMsg::Close => break,
-                other => debug!(?other, "target channel message not forwarded"),
             }
+            if eof_held {
+                let _ = to_engineer.eof().await;
+            }
+            let _ = to_engineer.close().await;
+            Ok::<_, Broken>(BridgeEnd::Closed { exit_status })
         }
-        if eof_held {
-            let _ = to_engineer.eof().await;
-        }
-        let _ = to_engineer.close().await;
-        Ok::<_, TapError>(BridgeEnd::Closed { exit_status })
     };
 
     // Whichever side stops first decides: the target closing ends the channel (the
@@ -305,105 +332,109 @@ pub async fn run<T: SessionTap>(
     let down = tokio::select! {
         up = &mut upstream => match up {
             Ok(()) => downstream.await,
-            Err(Stop::Refused(r)) => return BridgeEnd::Refused(r),
-            Err(Stop::Tap(e)) => Err(e),
+            Err(Stop::Refused(r)) => {
+                return Bridged { end: BridgeEnd::Refused(r), temp_files: Vec::new() };
+            }
+            Err(Stop::Broken(broken)) => Err(broken),
         },
         down = &mut downstream => down,
     };
-    let down = match (down, finish_inspection(&inspection, tap.as_ref()).await) {
-        (Ok(BridgeEnd::Closed { .. }), Err(e)) => Err(e),
+    let (finished, temp_files) = finish_inspection(&inspection, tap.as_ref()).await;
+    let finished = finished.and(finish_streams(&streams, tap.as_ref()).await);
+    let down = match (down, finished) {
+        (Ok(BridgeEnd::Closed { .. }), Err(e)) => Err(Broken::Tap(e)),
         (down, _) => down,
     };
-    match down {
+    let end = match down {
         Ok(end) => end,
-        Err(e) => {
+        Err(Broken::Gone) => BridgeEnd::Dropped,
+        Err(Broken::Violation(violation)) => {
+            // On record first: the audit trail names what the peer did (R-10-3).
+            if let Err(error) = tap.violation(&violation).await {
+                warn!(%error, "protocol violation could not be put on record");
+            }
+            let _ = to_target.close().await;
+            let _ = handle
+                .extended_data(engineer_id, 1, violation.message())
+                .await;
+            let _ = handle.close(engineer_id).await;
+            BridgeEnd::ProtocolViolation(violation.reason())
+        }
+        Err(Broken::Tap(e)) => {
+            let _ = to_target.close().await;
             let _ = handle.close(engineer_id).await;
             BridgeEnd::TapFailed(e.0)
         }
-    }
+    };
+    Bridged { end, temp_files }
 }
 
 enum Up {
-    Tap(TapError),
+    Broken(Broken),
     Refused(WorkRefusal),
-    Gone,
 }
 
 impl From<TapError> for Up {
     fn from(e: TapError) -> Self {
-        Self::Tap(e)
+        Self::Broken(Broken::Tap(e))
+    }
+}
+
+impl From<Broken> for Up {
+    fn from(b: Broken) -> Self {
+        Self::Broken(b)
     }
 }
 
 /// Forwards one engineer message to the target. `Ok(false)` ends the upstream loop.
 async fn forward_up<T: SessionTap>(
     msg: ChannelMsg,
+    carrier: &Carrier<'_, T>,
     to_target: &russh::ChannelWriteHalf<client::Msg>,
     handle: &server::Handle,
     engineer_id: ChannelId,
     pending: &PendingReplies,
-    tap: &T,
     state: &mut UpState,
 ) -> Result<bool, Up> {
     let UpState {
         pty,
         allow,
         banner,
-        inspection,
-        side,
-        scanner,
-        scans,
+        scanning,
+        env,
+        streams,
     } = state;
-    let allow = &*allow;
+    let (allow, tap, inspection) = (&*allow, carrier.tap, carrier.inspection);
     let expect_reply = |want: bool| {
         if want && let Ok(mut p) = pending.lock() {
             p.push_back(());
         }
     };
     let sent = match msg {
-        ChannelMsg::Data { data } => match inspect(inspection, |i| i.from_engineer(&data))? {
-            None => {
-                tap.input(&data).await?;
-                to_target.data_bytes(data).await
+        ChannelMsg::Data { data } => {
+            let inspected = inspect(inspection, |i| i.from_engineer(&data))?;
+            if inspected.is_none()
+                && let Some(refused) = watch_stdin(streams, &data)
+            {
+                // Cut before these bytes go on (R-10-6).
+                tap.stream_transfer(refused.record, StreamVia::ExecStdin)
+                    .await?;
+                carrier
+                    .to_engineer(ToEngineer::Stderr(refused.message))
+                    .await?;
+                let _ = to_target.close().await;
+                return Ok(false);
             }
-            Some(actions) => {
-                tap.touch();
-                for action in actions {
-                    match action {
-                        Action::ToTarget(data) => {
-                            to_target.data_bytes(data).await.map_err(|_| Up::Gone)?;
-                        }
-                        Action::ToEngineer(data) => to_side(side, ToEngineer::Data(data)).await?,
-                        Action::Tell(text) => to_side(side, ToEngineer::Stderr(text)).await?,
-                        Action::Transfer(record) => tap.transfer(record).await?,
-                        Action::Change(change) => tap.change(&change).await?,
-                        Action::ScanFeed { handle, data } => {
-                            scan_feed(scanner.as_deref(), scans, handle, &data).await;
-                        }
-                        Action::ScanVerdict {
-                            handle,
-                            close,
-                            id: _,
-                        } => {
-                            let verdict = scan_verdict(scans, &handle).await;
-                            to_target.data_bytes(close).await.map_err(|_| Up::Gone)?;
-                            if let Err(note) = verdict {
-                                warn!(%note, "upload refused by the virus scan; removing it from the target");
-                                let removal =
-                                    inspect(inspection, |i| Ok(i.quarantine(&handle, note)))?
-                                        .unwrap_or_default();
-                                for action in removal {
-                                    if let Action::ToTarget(data) = action {
-                                        to_target.data_bytes(data).await.map_err(|_| Up::Gone)?;
-                                    }
-                                }
-                            }
-                        }
-                    }
+            // Inspected channels' bytes are on record too, in the side file (R-10-3).
+            tap.input(&data).await?;
+            match inspected {
+                None => to_target.data_bytes(data).await,
+                Some(actions) => {
+                    carrier.carry(actions).await?;
+                    Ok(())
                 }
-                Ok(())
             }
-        },
+        }
         ChannelMsg::ExtendedData { data, ext } => {
             tap.input(&data).await?;
             to_target.extended_data_bytes(ext, data).await
@@ -438,13 +469,13 @@ async fn forward_up<T: SessionTap>(
                 .await
         }
         ChannelMsg::RequestShell { want_reply } => {
-            begin(tap, handle, engineer_id, pty, Work::Shell, allow).await?;
+            begin(tap, handle, engineer_id, pty, env, Work::Shell, allow).await?;
             if pty.is_some() {
                 // Before the target's first byte: whose plan this is, until when, and that
                 // it is recorded. Recorded too, so a replay shows what the engineer saw.
                 let banner = Bytes::from(banner.to_string());
                 tap.output(&banner).await?;
-                to_side(side, ToEngineer::Data(banner)).await?;
+                carrier.to_engineer(ToEngineer::Data(banner)).await?;
             }
             expect_reply(want_reply);
             to_target.request_shell(want_reply).await
@@ -459,15 +490,35 @@ async fn forward_up<T: SessionTap>(
                 handle,
                 engineer_id,
                 pty,
+                env,
                 Work::Exec(shown.clone()),
                 allow,
             )
             .await?;
-            if policy::channel::is_legacy_scp_source(&shown)
-                && let Ok(mut slot) = inspection.lock()
-            {
+            // A transfer server in any wrapping is inspected as its standard form is
+            // (R-10-6); any other command without a pty has its streams watched.
+            let inspector = match exec_transfer(&shown) {
+                ExecTransfer::SftpServer => Some(ChannelInspector::Sftp(SftpInspector::new(
+                    *allow, *scanning,
+                ))),
                 // Every file of a legacy download goes on record (R-10-3).
-                *slot = Some(ChannelInspector::ScpSource(ScpSourceInspector::new(&shown)));
+                ExecTransfer::ScpSource { command } => Some(ChannelInspector::ScpSource(
+                    ScpSourceInspector::new(&command),
+                )),
+                _ => None,
+            };
+            match inspector {
+                Some(inspector) => {
+                    if let Ok(mut slot) = inspection.lock() {
+                        *slot = Some(inspector);
+                    }
+                }
+                None if pty.is_none() => {
+                    if let Ok(mut slot) = streams.lock() {
+                        *slot = Some(ExecStreams::new(&shown, *allow));
+                    }
+                }
+                None => {}
             }
             expect_reply(want_reply);
             to_target.exec(want_reply, command).await
@@ -478,6 +529,7 @@ async fn forward_up<T: SessionTap>(
                 handle,
                 engineer_id,
                 pty,
+                env,
                 Work::Subsystem(name.clone()),
                 allow,
             )
@@ -487,8 +539,7 @@ async fn forward_up<T: SessionTap>(
             {
                 // Every SFTP operation is judged on its own from here on (§7 ②, R-10-6).
                 *slot = Some(ChannelInspector::Sftp(SftpInspector::new(
-                    *allow,
-                    scanner.is_some(),
+                    *allow, *scanning,
                 )));
             }
             expect_reply(want_reply);
@@ -500,8 +551,11 @@ async fn forward_up<T: SessionTap>(
             variable_value,
         } => {
             // Answered here: the target is asked without a reply, and only for the
-            // variables policy lets through.
-            let allowed = policy::channel::env_forwarded(&variable_name);
+            // variables policy lets through, with short values; every one asked for is
+            // in the recording's header.
+            let allowed =
+                policy::channel::env_value_forwarded(&variable_name, variable_value.as_bytes());
+            env.push((variable_name.clone(), env_shown(allowed, &variable_value)));
             if want_reply {
                 let _ = if allowed {
                     handle.channel_success(engineer_id).await
@@ -534,7 +588,7 @@ async fn forward_up<T: SessionTap>(
             Ok(())
         }
     };
-    sent.map(|()| true).map_err(|_| Up::Gone)
+    sent.map(|()| true).map_err(|_| Up::Broken(Broken::Gone))
 }
 
 /// Opens the recording before the work starts. If it can't be opened, the engineer's
@@ -544,6 +598,7 @@ async fn begin<T: SessionTap>(
     handle: &server::Handle,
     engineer_id: ChannelId,
     pty: &Option<PtyInfo>,
+    env: &[(String, String)],
     work: Work,
     allow: &Allowances,
 ) -> Result<(), Up> {
@@ -562,63 +617,34 @@ async fn begin<T: SessionTap>(
     }
     let start = ChannelStart {
         pty: pty.clone(),
+        env: env.to_vec(),
         work,
     };
     if let Err(error) = tap.begin(&start).await {
         warn!(%error, "recording could not be opened; channel refused");
         tell_and_close(handle, engineer_id, RECORDING_UNAVAILABLE).await;
-        return Err(Up::Tap(error));
+        return Err(Up::from(error));
     }
     Ok(())
 }
 
-/// The channel's inspector, once its work started; shared by both loops.
-type Inspection = Arc<Mutex<Option<ChannelInspector>>>;
-
-/// Something for the engineer from the upstream loop, written by the downstream loop.
-enum ToEngineer {
-    Data(Bytes),
-    Stderr(String),
-}
-
-/// Runs `step` on the channel's inspector: `None` when the channel is not inspected. A
-/// stream that isn't the protocol it claims ends the channel (fail closed).
-fn inspect(
-    inspection: &Inspection,
-    step: impl FnOnce(&mut ChannelInspector) -> Result<Vec<Action>, InspectError>,
-) -> Result<Option<Vec<Action>>, TapError> {
-    let mut slot = inspection
-        .lock()
-        .map_err(|_| TapError("channel inspector poisoned".to_owned()))?;
-    match slot.as_mut() {
-        None => Ok(None),
-        Some(inspector) => step(inspector).map(Some).map_err(|e| {
-            warn!(error = %e, "transfer stream could not be inspected; channel ends");
-            TapError(format!("transfer stream could not be inspected: {e}"))
-        }),
-    }
-}
-
-/// Puts files still open when the channel ended on record.
+/// Puts files still open when the channel ended on record; the temporary files of staged
+/// uploads it left are returned, for removal.
 async fn finish_inspection<T: SessionTap>(
     inspection: &Inspection,
     tap: &T,
-) -> Result<(), TapError> {
-    let actions = inspection
+) -> (Result<(), TapError>, Vec<String>) {
+    let leftovers = inspection
         .lock()
         .ok()
         .and_then(|mut slot| slot.as_mut().map(ChannelInspector::finish))
         .unwrap_or_default();
-    for action in actions {
-        if let Action::Transfer(record) = action {
-            tap.transfer(record).await?;
+    for record in leftovers.records {
+        if let Err(e) = tap.transfer(record).await {
+            return (Err(e), leftovers.temp_files);
         }
     }
-    Ok(())
-}
-
-async fn to_side(side: &mpsc::Sender<ToEngineer>, message: ToEngineer) -> Result<(), Up> {
-    side.send(message).await.map_err(|_| Up::Gone)
+    (Ok(()), leftovers.temp_files)
 }
 
 /// Answers the request, so OpenSSH shows what follows, then tells the engineer why on
@@ -639,19 +665,48 @@ struct UpState {
     allow: Allowances,
     /// Shown at the start of an interactive shell.
     banner: Arc<str>,
-    /// The SFTP inspector, once the channel runs `sftp`.
-    inspection: Inspection,
-    /// To the engineer, through the downstream loop.
-    side: mpsc::Sender<ToEngineer>,
-    /// The virus scanner for uploads, when one is configured.
-    scanner: Option<Arc<Scanner>>,
-    /// Uploads being scanned, by the target's handle.
-    scans: HashMap<Bytes, ScanSlot>,
+    /// Uploads go through the virus scanner.
+    scanning: bool,
+    /// Environment variables asked for so far, as recorded.
+    env: Vec<(String, String)>,
+    /// The streams of a command without a pty.
+    streams: Streams,
+}
+
+/// A non-pty command's streams, watched by both loops.
+type Streams = Arc<Mutex<Option<ExecStreams>>>;
+
+/// Judges a non-pty command's stdin: `Some` when it is cut.
+fn watch_stdin(streams: &Streams, data: &[u8]) -> Option<StdinRefused> {
+    let mut slot = streams.lock().ok()?;
+    slot.as_mut()?.stdin(data).err()
+}
+
+/// An environment variable's value as the recording shows it.
+fn env_shown(forwarded: bool, value: &str) -> String {
+    if forwarded {
+        value.to_owned()
+    } else {
+        format!("(fumidai: not passed to the target; {} bytes)", value.len())
+    }
+}
+
+/// Puts a finished command's stream transfers on record.
+async fn finish_streams<T: SessionTap>(streams: &Streams, tap: &T) -> Result<(), TapError> {
+    let records = streams
+        .lock()
+        .ok()
+        .and_then(|mut slot| slot.as_mut().map(ExecStreams::finish))
+        .unwrap_or_default();
+    for (record, via) in records {
+        tap.stream_transfer(record, via).await?;
+    }
+    Ok(())
 }
 
 /// Why the upstream loop stopped early.
 enum Stop {
-    Tap(TapError),
+    Broken(Broken),
     Refused(WorkRefusal),
 }
 

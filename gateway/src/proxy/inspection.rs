@@ -2,30 +2,40 @@
 //! file on record) or a legacy `scp -f` download (every file on record). Channels without
 //! one have their bytes recorded as they pass.
 
-use bytes::Bytes;
-
 use super::scp::{ScpError, ScpSourceInspector};
-use super::sftp::wire::WireError;
-use super::sftp::{Action, SftpInspector};
+use super::sftp::inspector::Leftovers;
+use super::sftp::{Action, SftpInspector, Violation};
 
 /// A channel's inspector.
 #[derive(Debug)]
 pub enum ChannelInspector {
-    /// The `sftp` subsystem.
+    /// The `sftp` subsystem, or an SFTP server started by exec.
     Sftp(SftpInspector),
     /// `scp -f` on the target (a legacy `scp -O` download).
     ScpSource(ScpSourceInspector),
 }
 
-/// The stream is not the protocol the channel claims: the channel ends (fail closed).
+/// The stream is not the protocol the channel claims, or breaks it: the channel ends
+/// (fail closed).
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
-    /// Not SFTP.
+    /// SFTP broken.
     #[error("{0}")]
-    Sftp(#[from] WireError),
+    Sftp(#[from] Violation),
     /// Not SCP.
     #[error("{0}")]
     Scp(#[from] ScpError),
+}
+
+impl InspectError {
+    /// The audit trail's reason, for a protocol violation; `None` for a stream that was
+    /// never the protocol.
+    pub fn violation(&self) -> Option<&Violation> {
+        match self {
+            Self::Sftp(v) => Some(v),
+            Self::Scp(_) => None,
+        }
+    }
 }
 
 impl ChannelInspector {
@@ -45,19 +55,29 @@ impl ChannelInspector {
         }
     }
 
-    /// An upload the virus scan refused: what removes it from the target.
-    pub fn quarantine(&mut self, handle: &Bytes, note: String) -> Vec<Action> {
+    /// The virus scan's verdict on an upload: what accepts or removes it.
+    pub fn scanned(&mut self, file: u64, verdict: Result<(), String>) -> Vec<Action> {
         match self {
-            Self::Sftp(i) => i.quarantine(handle, note),
+            Self::Sftp(i) => i.scanned(file, verdict),
             Self::ScpSource(_) => Vec::new(),
         }
     }
 
-    /// The channel ended: files still open go on record.
-    pub fn finish(&mut self) -> Vec<Action> {
+    /// The channel ended: files still open go on record, temporary files are named.
+    pub fn finish(&mut self) -> Leftovers {
         match self {
             Self::Sftp(i) => i.finish(),
-            Self::ScpSource(i) => i.finish(),
+            Self::ScpSource(i) => Leftovers {
+                records: i
+                    .finish()
+                    .into_iter()
+                    .filter_map(|a| match a {
+                        Action::Transfer(record) => Some(record),
+                        _ => None,
+                    })
+                    .collect(),
+                temp_files: Vec::new(),
+            },
         }
     }
 }

@@ -7,8 +7,10 @@
 //! It decides nothing: admission and what may pass come from `policy`; it only carries
 //! what was admitted, through the recording.
 
+mod actions;
 pub mod bridge;
 pub mod emergency;
+pub mod exec_streams;
 pub mod forward;
 pub mod inspection;
 pub mod menu;

@@ -22,8 +22,9 @@ use serde_json::json;
 use store::{Actor, AuditEvent, AuditKind, Store};
 
 use super::bridge::{ChannelStart, SessionTap, TapError, Work};
+use super::exec_streams::StreamVia;
 use super::session::TargetSession;
-use super::sftp::FileChange;
+use super::sftp::{FileChange, Violation};
 use crate::live::Activity;
 
 /// Where recordings go and what seals them; shared by every session.
@@ -92,7 +93,7 @@ impl SessionTap for ChannelRecording {
             Work::Exec(command) => (SessionKind::Exec, Some(command.clone())),
             Work::Subsystem(name) => (SessionKind::Exec, Some(format!("subsystem:{name}"))),
         };
-        let (width, height, env) = match &start.pty {
+        let (width, height, mut env) = match &start.pty {
             Some(pty) => (
                 clamp(pty.cols),
                 clamp(pty.rows),
@@ -100,6 +101,8 @@ impl SessionTap for ChannelRecording {
             ),
             None => (80, 24, BTreeMap::new()),
         };
+        // Every variable the client asked for, passed on or not (issue 11, reproduction 6).
+        env.extend(start.env.iter().cloned());
         let s = &self.session;
         let header = Header {
             width,
@@ -161,23 +164,15 @@ impl SessionTap for ChannelRecording {
     }
 
     async fn transfer(&self, record: TransferRecord) -> Result<(), TapError> {
-        let mut detail = json!({
-            "direction": record.direction.as_str(),
-            "path": record.path,
-            "size": record.size,
-            "outcome": record.outcome.as_str(),
-        });
-        if let Some(digest) = &record.sha256 {
-            put(&mut detail, "sha256", json!(digest.to_string()));
-        }
-        if let Some(reason) = &record.reason {
-            put(&mut detail, "reason", json!(reason));
-        }
-        self.append(detail).await?;
-        match self.handle.get() {
-            Some(h) => h.transfer(record).await.map_err(tap_error),
-            None => Ok(()),
-        }
+        self.transfer_via(record, None).await
+    }
+
+    async fn stream_transfer(
+        &self,
+        record: TransferRecord,
+        via: StreamVia,
+    ) -> Result<(), TapError> {
+        self.transfer_via(record, Some(via)).await
     }
 
     async fn change(&self, change: &FileChange) -> Result<(), TapError> {
@@ -192,7 +187,17 @@ impl SessionTap for ChannelRecording {
         if let Some(refusal) = change.refused {
             put(&mut detail, "reason", json!(refusal.as_str()));
         }
-        self.append(detail).await
+        self.append(AuditKind::Transfer, detail).await
+    }
+
+    async fn violation(&self, violation: &Violation) -> Result<(), TapError> {
+        let detail = json!({
+            "protocol": "sftp",
+            "reason": violation.reason(),
+            "error": violation.to_string(),
+        });
+        self.append(AuditKind::TransferProtocolViolation, detail)
+            .await
     }
 
     fn touch(&self) {
@@ -210,20 +215,46 @@ impl SessionTap for ChannelRecording {
 }
 
 impl ChannelRecording {
-    /// Appends a `transfer` event for this channel. If the audit trail can't take it, the
-    /// channel ends (fail closed: a transfer nobody can account for must not go on).
-    async fn append(&self, mut detail: serde_json::Value) -> Result<(), TapError> {
+    /// A transfer on record: in the audit trail (with `via` for a command's stream) and in
+    /// the recording's transfer log.
+    async fn transfer_via(
+        &self,
+        record: TransferRecord,
+        via: Option<StreamVia>,
+    ) -> Result<(), TapError> {
+        let mut detail = json!({
+            "direction": record.direction.as_str(),
+            "path": record.path,
+            "size": record.size,
+            "outcome": record.outcome.as_str(),
+        });
+        if let Some(digest) = &record.sha256 {
+            put(&mut detail, "sha256", json!(digest.to_string()));
+        }
+        if let Some(reason) = &record.reason {
+            put(&mut detail, "reason", json!(reason));
+        }
+        if let Some(via) = via {
+            put(&mut detail, "via", json!(via.as_str()));
+        }
+        self.append(AuditKind::Transfer, detail).await?;
+        match self.handle.get() {
+            Some(h) => h.transfer(record).await.map_err(tap_error),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends a `transfer` (or `transfer.protocol_violation`) event for this channel. If
+    /// the audit trail can't take it, the channel ends (fail closed: a transfer nobody can
+    /// account for must not go on).
+    async fn append(&self, kind: AuditKind, mut detail: serde_json::Value) -> Result<(), TapError> {
         let s = &self.session;
         put(&mut detail, "session_id", json!(s.id.to_string()));
         put(&mut detail, "channel", json!(self.channel));
         put(&mut detail, "plan_id", json!(s.plan.to_string()));
         put(&mut detail, "target", json!(s.target.as_str()));
-        let event = AuditEvent::new(
-            AuditKind::Transfer,
-            Actor::Person(s.engineer.clone()),
-            s.target.as_str(),
-        )
-        .with_detail(detail);
+        let event = AuditEvent::new(kind, Actor::Person(s.engineer.clone()), s.target.as_str())
+            .with_detail(detail);
         self.audit
             .append_audit(event)
             .await

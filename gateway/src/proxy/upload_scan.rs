@@ -1,9 +1,8 @@
 //! Uploads scanned by clamd as they stream through the SFTP bridge (R-10-6): one scan per
-//! open file, fed before the bytes go to the target; its verdict decides the file's close.
+//! upload (by the inspector's file serial), fed before the bytes go to the target; its
+//! verdict decides whether the file is renamed into place or removed.
 
 use std::collections::HashMap;
-
-use bytes::Bytes;
 
 use crate::clamd::{Scan, Scanner, Verdict};
 
@@ -17,21 +16,21 @@ pub(super) enum ScanSlot {
 /// kept and becomes the verdict: the upload is refused at its close (R-10-6, fail closed).
 pub(super) async fn scan_feed(
     scanner: Option<&Scanner>,
-    scans: &mut HashMap<Bytes, ScanSlot>,
-    handle: Bytes,
+    scans: &mut HashMap<u64, ScanSlot>,
+    file: u64,
     data: &[u8],
 ) {
     let Some(scanner) = scanner else {
         return;
     };
-    if !scans.contains_key(&handle) {
+    if !scans.contains_key(&file) {
         let slot = match scanner.start().await {
             Ok(scan) => ScanSlot::Streaming(scan),
             Err(e) => ScanSlot::Failed(format!("no verdict: {e}")),
         };
-        scans.insert(handle.clone(), slot);
+        scans.insert(file, slot);
     }
-    if let Some(slot) = scans.get_mut(&handle)
+    if let Some(slot) = scans.get_mut(&file)
         && let ScanSlot::Streaming(scan) = slot
         && let Err(e) = scan.feed(data).await
     {
@@ -42,10 +41,10 @@ pub(super) async fn scan_feed(
 /// The verdict on an upload being closed: `Err` with the signature found or why there is
 /// no verdict. An upload with no bytes was never streamed and is clean.
 pub(super) async fn scan_verdict(
-    scans: &mut HashMap<Bytes, ScanSlot>,
-    handle: &Bytes,
+    scans: &mut HashMap<u64, ScanSlot>,
+    file: u64,
 ) -> Result<(), String> {
-    match scans.remove(handle) {
+    match scans.remove(&file) {
         None => Ok(()),
         Some(ScanSlot::Failed(why)) => Err(why),
         Some(ScanSlot::Streaming(scan)) => match scan.finish().await {

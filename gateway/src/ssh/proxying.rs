@@ -13,6 +13,7 @@ use crate::live::Activity;
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
+use crate::proxy::sftp::cleanup::remove_temp_files;
 
 impl ConnectionHandler {
     /// Bridges a new session channel to the target when the engineer named one and is
@@ -133,7 +134,7 @@ fn spawn_bridge(
     let banner = messages::session_banner(&session.plan, session.ends_at);
     let (proxy, session) = (Arc::clone(proxy), Arc::clone(session));
     let run = async move {
-        match bridge::run(
+        let bridged = bridge::run(
             engineer,
             target,
             handle,
@@ -142,14 +143,20 @@ fn spawn_bridge(
             banner,
             proxy.scanner.clone(),
         )
-        .await
-        {
+        .await;
+        if let Err(error) = remove_temp_files(&session.connection, &bridged.temp_files).await {
+            warn!(%session_id, %error, files = ?bridged.temp_files, "staged upload could not be removed from the target");
+        }
+        match bridged.end {
             BridgeEnd::Closed { exit_status } => info!(%session_id, ?exit_status, "channel closed"),
             BridgeEnd::TapFailed(error) => {
                 warn!(%session_id, %error, "channel ended: recording failed");
             }
             BridgeEnd::Dropped => info!(%session_id, "channel dropped"),
             BridgeEnd::Refused(refusal) => proxy.record_refused_work(&session, refusal).await,
+            BridgeEnd::ProtocolViolation(reason) => {
+                warn!(%session_id, reason, "channel ended: transfer protocol violation");
+            }
         }
         match recording.finish().await {
             Some(Ok(sealed)) => proxy.record_seal(&session, &sealed).await,

@@ -2,26 +2,43 @@
 //! `policy::transfer` about every operation, and says what to forward, what to answer
 //! itself, and what to put on record (§7 ②, R-10-6, R-10-3).
 //!
-//! A state machine without I/O: the bridge feeds it bytes and carries out the
-//! [`Action`]s. Requests the plan does not allow never reach the target: the engineer gets
+//! A strict state machine without I/O: the bridge feeds it bytes and carries out the
+//! [`Action`]s. It holds the peers to the protocol — a request ID is unique while its
+//! request is pending, a handle is one the target gave, a reply answers a request — and
+//! ends the channel on anything else ([`Violation`]), because a reply it can't attribute
+//! is a file it can't account for.
+//!
+//! - **Direction** is what a handle can do: any handle that can read is a download (SFTP's
+//!   `pflags` 0 opens for reading), any that changes the file an upload; both need both.
+//! - **Uploads are staged**: an open that creates or truncates a file is sent to the target
+//!   under a temporary name in the same directory (`.fumidai-…​.part`). At the engineer's
+//!   `CLOSE` the file's *final* content is judged — the stream as written when every write
+//!   continued the previous one, else the file read back from the target — and only an
+//!   accepted file is renamed over the name the engineer gave (`upload.rs`). A refused one
+//!   is removed, so a refusal leaves nothing on the target, not even a truncated file.
+//! - **Changes** that give a file a kind are judged like an upload of it: an execute bit
+//!   (`SETSTAT`, `FSETSTAT`, open attributes), the new name of a rename or link, a symlink's
+//!   target.
+//!
+//! Requests the plan does not allow never reach the target: the engineer gets
 //! `SSH_FX_PERMISSION_DENIED` with the reason, and the reason again on stderr (OpenSSH's
 //! `sftp` prints only the status code).
-//!
-//! What it tracks: every `OPEN` until the target answers with a handle; per handle the
-//! path, direction, size and SHA-256 of the bytes in order, and, for uploads, the first
-//! [`HEAD_LEN`] bytes, which decide the file's kind. A file is put on record once, when it
-//! is closed (or when the channel ends with it still open).
 
-use std::collections::HashMap;
+mod file;
+mod upload;
+mod violation;
+
+use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use policy::plan::Allowances;
-use policy::transfer::{self, ContentKind, Direction, HEAD_LEN, MacroScan, TransferRefusal};
-use recorder::format::transfers::{
-    TransferDirection, TransferHasher, TransferOutcome, TransferRecord,
-};
+use policy::transfer::{self, ContentKind, ContentKinds, TransferRefusal};
+use recorder::format::transfers::{TransferDirection, TransferOutcome, TransferRecord};
 
-use super::wire::{Fields, Framer, WireError, kind, path_request, pflags, status, status_packet};
+use self::file::{Counted, OpenFile, Upload};
+use self::upload::Finishing;
+pub use self::violation::Violation;
+use super::wire::{Attrs, Fields, Framer, kind, pflags, status, status_packet};
 
 /// What the bridge does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,23 +54,25 @@ pub enum Action {
     /// A change to the target's files other than writing one (remove, rename, …), done
     /// or refused: put it on record.
     Change(FileChange),
-    /// Uploaded bytes for the virus scan of the file open as `handle` (uploads only, when
-    /// a scanner is configured); sent before the bytes go to the target.
+    /// Bytes of the upload `file`, in order, for its virus scan (when a scanner is
+    /// configured); sent before the bytes go on.
     ScanFeed {
-        /// The target's handle of the file.
-        handle: Bytes,
-        /// The bytes, in order.
+        /// The upload ([`OpenFile`] serial).
+        file: u64,
+        /// The bytes.
         data: Bytes,
     },
-    /// The engineer closes a scanned upload: get the scan's verdict, then forward `close`
-    /// if clean, or forward it and call [`SftpInspector::quarantine`] if not.
+    /// The bytes fed for `file` so far are not the file (it was written out of order):
+    /// drop its scan; the file is read back and fed again.
+    ScanReset {
+        /// The upload.
+        file: u64,
+    },
+    /// The upload `file` is complete and its content allowed: get the scan's verdict and
+    /// hand it to [`SftpInspector::scanned`].
     ScanVerdict {
-        /// The target's handle of the file.
-        handle: Bytes,
-        /// The `CLOSE` request, held back.
-        close: Bytes,
-        /// Its request ID.
-        id: u32,
+        /// The upload.
+        file: u64,
     },
 }
 
@@ -70,45 +89,66 @@ pub struct FileChange {
     pub refused: Option<TransferRefusal>,
 }
 
+/// What a channel leaves when it ends: files still open, and temporary files of staged
+/// uploads that must be removed from the target by other means (the channel is gone).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Files not closed, on record as aborted.
+    pub records: Vec<TransferRecord>,
+    /// Temporary files to remove.
+    pub temp_files: Vec<String>,
+}
+
 /// One SFTP channel's inspector.
 #[derive(Debug)]
 pub struct SftpInspector {
     allow: Allowances,
     from_engineer: Framer,
     from_target: Framer,
-    /// Requests the target has yet to answer, by request ID, when their answer matters.
+    /// `INIT` was seen (once only).
+    initialised: bool,
+    /// Requests the target has yet to answer, by request ID: every one forwarded, the
+    /// engineer's and the inspector's own.
     pending: HashMap<u32, Pending>,
     /// Open files, by the target's handle.
     files: HashMap<Bytes, OpenFile>,
+    /// Open directories, by the target's handle.
+    dirs: HashSet<Bytes>,
+    /// Uploads between the engineer's `CLOSE` and its answer, by that request's ID.
+    finishing: HashMap<u32, Finishing>,
     /// Uploads are scanned for viruses (a clamd is configured).
     scanning: bool,
+    /// The target has OpenSSH's `posix-rename@openssh.com` (replaces atomically).
+    posix_rename: bool,
     /// The next request ID for requests the inspector sends itself (counting down from the
     /// top, far from a client's IDs, which count up from 0).
     next_own_id: u32,
+    /// Serial number of the next file opened.
+    next_serial: u64,
+    /// Makes this channel's temporary names its own.
+    temp_tag: String,
+    /// Kinds of the files this channel put on the target, by path (a later `chmod +x` is
+    /// judged by what the file is).
+    written: HashMap<String, ContentKinds>,
 }
 
-/// What becomes of one request.
-enum Verdict {
-    /// It goes to the target.
-    Forward,
-    /// It is refused: the engineer is told why.
-    Refuse(TransferRefusal),
-    /// The inspector answered it already.
-    Answered,
-}
-
-impl From<Result<(), TransferRefusal>> for Verdict {
-    fn from(r: Result<(), TransferRefusal>) -> Self {
-        match r {
-            Ok(()) => Verdict::Forward,
-            Err(refusal) => Verdict::Refuse(refusal),
-        }
-    }
-}
-
+/// A request waiting for its reply.
 #[derive(Debug)]
 enum Pending {
+    /// The engineer's, forwarded: what to do with its reply.
+    Engineer(Op),
+    /// The inspector's own: its reply is never the engineer's.
+    Own(upload::OwnStep),
+    /// The engineer's, held back until one of the inspector's own is answered: the
+    /// target never saw it, so it can't answer it.
+    Held,
+}
+
+/// What an engineer's forwarded request was.
+#[derive(Debug)]
+enum Op {
     Open(OpenRequest),
+    OpenDir,
     Read {
         handle: Bytes,
         offset: u64,
@@ -116,80 +156,62 @@ enum Pending {
     Close {
         handle: Bytes,
     },
+    CloseDir {
+        handle: Bytes,
+    },
+    /// The `CLOSE` of an upload: see [`SftpInspector::finishing`].
+    Finish,
     Change(FileChange),
-    /// A request the inspector sent itself: its reply is not the engineer's.
-    Own,
-}
-
-/// What becomes of one reply from the target.
-enum Reply {
-    Forward,
-    Swallow,
+    /// Anything else: the reply goes back unchanged.
+    Plain,
 }
 
 #[derive(Debug)]
 struct OpenRequest {
     path: String,
-    direction: Direction,
-    /// Opened for appending: the file's beginning is not what this upload writes.
-    append: bool,
+    temp: Option<String>,
+    exclusive: bool,
+    reads: bool,
+    writes: bool,
+    modifies: bool,
+    exec_mode: bool,
 }
 
-#[derive(Debug)]
-struct OpenFile {
-    path: String,
-    direction: Direction,
-    /// Digest of the bytes in order; `None` once they came out of order.
-    hasher: Option<TransferHasher>,
-    /// Highest offset reached.
-    size: u64,
-    /// Uploads: the file's first bytes as written so far.
-    head: Vec<u8>,
-    /// Uploads: the first bytes can't be seen (appending, or a write past them first).
-    unseen: bool,
-    /// Uploads that started as a ZIP: looking for a macro part in OOXML/ODF documents.
-    macro_scan: Option<MacroScan>,
-    /// Why the rest of this file is refused, once it is.
-    refused: Option<TransferRefusal>,
-    /// What the virus scan said, when it refused the file (the signature, or the error).
-    scan_note: Option<String>,
+/// What becomes of one request.
+enum Verdict {
+    /// It goes to the target as it is.
+    Forward(Op),
+    /// It is refused: the engineer is told why.
+    Refuse(TransferRefusal),
+    /// The inspector dealt with it (answered, rewrote or held it).
+    Done,
 }
 
 impl SftpInspector {
     /// An inspector for a channel whose plan allows `allow`; `scanning` when uploads go
     /// through the virus scanner.
     pub fn new(allow: Allowances, scanning: bool) -> Self {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
         Self {
             allow,
             from_engineer: Framer::new(),
             from_target: Framer::new(),
+            initialised: false,
             pending: HashMap::new(),
             files: HashMap::new(),
+            dirs: HashSet::new(),
+            finishing: HashMap::new(),
             scanning,
+            posix_rename: false,
             next_own_id: u32::MAX,
+            next_serial: 1,
+            temp_tag: tag.get(..12).unwrap_or(&tag).to_owned(),
+            written: HashMap::new(),
         }
     }
 
-    /// The scan refused the upload open as `handle`, whose `CLOSE` the bridge forwards
-    /// now: the file is removed from the target right after, the
-    /// engineer's `CLOSE` is answered with the refusal, and the file is on record as
-    /// refused with `note` (the signature found, or why there is no verdict).
-    pub fn quarantine(&mut self, handle: &Bytes, note: String) -> Vec<Action> {
-        let Some(file) = self.files.get_mut(handle) else {
-            return Vec::new();
-        };
-        file.refused = Some(TransferRefusal::ScanFailed);
-        file.scan_note = Some(note);
-        let path = file.path.clone();
-        let id = self.next_own_id;
-        self.next_own_id = self.next_own_id.wrapping_sub(1);
-        self.pending.insert(id, Pending::Own);
-        // The engineer's CLOSE is pending already; its reply is replaced (see `reply`).
-        vec![Action::ToTarget(path_request(kind::REMOVE, id, &path))]
-    }
-
     /// Bytes the engineer sent.
-    pub fn from_engineer(&mut self, data: &[u8]) -> Result<Vec<Action>, WireError> {
+    pub fn from_engineer(&mut self, data: &[u8]) -> Result<Vec<Action>, Violation> {
         self.from_engineer.push(data);
         let mut actions = Vec::new();
         while let Some(packet) = self.from_engineer.next_packet()? {
@@ -199,142 +221,168 @@ impl SftpInspector {
     }
 
     /// Bytes the target sent.
-    pub fn from_target(&mut self, data: &[u8]) -> Result<Vec<Action>, WireError> {
+    pub fn from_target(&mut self, data: &[u8]) -> Result<Vec<Action>, Violation> {
         self.from_target.push(data);
         let mut actions = Vec::new();
         while let Some(packet) = self.from_target.next_packet()? {
-            match self.reply(&packet, &mut actions)? {
-                Reply::Forward => actions.push(Action::ToEngineer(packet)),
-                Reply::Swallow => {}
+            if self.reply(&packet, &mut actions)? {
+                actions.push(Action::ToEngineer(packet));
             }
         }
         Ok(actions)
     }
 
-    /// The channel ended: files still open are put on record as aborted.
-    pub fn finish(&mut self) -> Vec<Action> {
-        let mut files: Vec<OpenFile> = self.files.drain().map(|(_, f)| f).collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        files
-            .into_iter()
-            .map(|f| Action::Transfer(f.record(false)))
-            .collect()
+    /// The virus scan's verdict on the upload `file` (`Err`: the signature found, or why
+    /// there is no verdict): the file is accepted or refused.
+    pub fn scanned(&mut self, file: u64, verdict: Result<(), String>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let Some(&id) = self
+            .finishing
+            .iter()
+            .find(|(_, f)| f.file.serial == file)
+            .map(|(id, _)| id)
+        else {
+            return actions;
+        };
+        let verdict = match verdict {
+            Ok(()) => Ok(()),
+            Err(note) => {
+                if let Some(up) = self
+                    .finishing
+                    .get_mut(&id)
+                    .and_then(|f| f.file.upload.as_mut())
+                {
+                    up.scan_note = Some(note);
+                }
+                Err(TransferRefusal::ScanFailed)
+            }
+        };
+        self.finalize(id, verdict, &mut actions);
+        actions
     }
 
-    fn request(&mut self, packet: Bytes, actions: &mut Vec<Action>) -> Result<(), WireError> {
+    /// The channel ended: files still open go on record as aborted, and temporary files of
+    /// uploads not accepted are to be removed.
+    pub fn finish(&mut self) -> Leftovers {
+        let mut leftovers = Leftovers::default();
+        let mut files: Vec<OpenFile> = self.files.drain().map(|(_, f)| f).collect();
+        files.extend(self.finishing.drain().map(|(_, f)| f.file));
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        for file in files {
+            leftovers.records.extend(file.download_record(false));
+            if let Some(up) = &file.upload {
+                let reason = match up.refused {
+                    Some(refusal) => up.refusal_reason(refusal),
+                    None => "not closed".to_owned(),
+                };
+                let outcome = if up.refused.is_some() {
+                    TransferOutcome::Refused
+                } else {
+                    TransferOutcome::Aborted
+                };
+                leftovers
+                    .records
+                    .push(up.record(&file.path, outcome, Some(reason), None));
+            }
+            leftovers.temp_files.extend(file.temp);
+        }
+        leftovers
+    }
+
+    fn request(&mut self, packet: Bytes, actions: &mut Vec<Action>) -> Result<(), Violation> {
         let mut f = Fields::of(&packet)?;
         let op = f.kind();
         if op == kind::INIT {
+            if std::mem::replace(&mut self.initialised, true) {
+                return Err(Violation::Malformed(super::wire::WireError::Truncated(op)));
+            }
             actions.push(Action::ToTarget(packet));
             return Ok(());
         }
         let id = f.u32()?;
-        let verdict: Verdict = match op {
-            kind::OPEN => self.open(id, &mut f, actions)?.into(),
-            kind::CLOSE => {
-                let handle = Bytes::copy_from_slice(f.string()?);
-                let Some(file) = self.files.get(&handle) else {
-                    actions.push(Action::ToTarget(packet));
-                    return Ok(());
-                };
-                let scanned =
-                    self.scanning && file.direction == Direction::Upload && file.refused.is_none();
-                self.pending.insert(
-                    id,
-                    Pending::Close {
-                        handle: handle.clone(),
-                    },
-                );
-                if scanned {
-                    actions.push(Action::ScanVerdict {
-                        handle,
-                        close: packet,
-                        id,
-                    });
-                    return Ok(());
-                }
-                Verdict::Forward
-            }
+        if self.pending.contains_key(&id) {
+            return Err(Violation::DuplicateRequestId(id));
+        }
+        let verdict = match op {
+            kind::OPEN => self.open(id, &mut f, actions)?,
+            kind::CLOSE => self.close(id, &mut f, &packet, actions)?,
             kind::READ => {
-                let handle = Bytes::copy_from_slice(f.string()?);
+                let handle = self.known_file(f.string()?)?;
                 let offset = f.u64()?;
-                if self
-                    .files
-                    .get(&handle)
-                    .is_some_and(|file| file.direction == Direction::Download)
-                {
-                    self.pending.insert(id, Pending::Read { handle, offset });
+                match self.files.get(&handle) {
+                    Some(file) if file.reads => Verdict::Forward(Op::Read { handle, offset }),
+                    _ => Verdict::Forward(Op::Plain),
                 }
-                Verdict::Forward
             }
-            kind::WRITE => {
+            kind::WRITE => self.write(&mut f, &packet, actions)?,
+            kind::FSTAT => {
+                self.known_handle(f.string()?)?;
+                Verdict::Forward(Op::Plain)
+            }
+            kind::READDIR => {
                 let handle = f.string()?;
-                let offset = f.u64()?;
-                let data = f.string()?;
-                match self.files.get_mut(handle) {
-                    Some(file) => {
-                        let verdict = file.write(offset, data, &self.allow);
-                        if verdict.is_ok() && self.scanning {
-                            actions.push(Action::ScanFeed {
-                                handle: packet.slice_ref(handle),
-                                data: packet.slice_ref(data),
-                            });
-                        }
-                        verdict.into()
-                    }
-                    // Not a handle the target gave: it will say so itself.
-                    None => Verdict::Forward,
+                if !self.dirs.contains(handle) {
+                    return Err(Violation::UnknownHandle);
                 }
+                Verdict::Forward(Op::Plain)
             }
-            kind::FSETSTAT => transfer::change_allowed(&self.allow).into(),
-            kind::SETSTAT | kind::REMOVE | kind::MKDIR | kind::RMDIR => {
+            kind::FSETSTAT => {
+                let handle = self.known_handle(f.string()?)?;
+                let attrs = f.attrs()?;
+                self.fsetstat(&handle, attrs)
+            }
+            kind::SETSTAT => {
                 let path = f.text()?;
+                let attrs = f.attrs()?;
+                self.setstat(id, path, attrs, &packet, actions)
+            }
+            kind::REMOVE | kind::MKDIR | kind::RMDIR => {
                 let change = FileChange {
                     op: match op {
-                        kind::SETSTAT => "setstat",
                         kind::REMOVE => "remove",
                         kind::MKDIR => "mkdir",
                         _ => "rmdir",
                     },
-                    path,
+                    path: f.text()?,
                     to: None,
                     refused: None,
                 };
-                self.change(id, change, None, actions).into()
+                self.change(change, &[], actions)
             }
             kind::RENAME => {
                 let (from, to) = (f.text()?, f.text()?);
-                let change = renamed("rename", from, to.clone());
-                self.change(id, change, Some(&to), actions).into()
+                self.rename("rename", from, to, actions)
             }
             kind::SYMLINK => {
-                // OpenSSH sends (target, link) in this order, against the draft.
+                // OpenSSH sends (target, link) in this order, against the draft. Both are
+                // judged: the link's name, and the name it points to.
                 let (target, link) = (f.text()?, f.text()?);
+                let names = [link.clone(), target.clone()];
                 let change = FileChange {
                     op: "symlink",
-                    path: link.clone(),
+                    path: link,
                     to: Some(target),
                     refused: None,
                 };
-                self.change(id, change, Some(&link), actions).into()
+                self.change(change, &names, actions)
             }
-            kind::EXTENDED => self.extended(id, &mut f, actions)?,
-            kind::LSTAT
-            | kind::FSTAT
-            | kind::OPENDIR
-            | kind::READDIR
-            | kind::REALPATH
-            | kind::STAT
-            | kind::READLINK => Verdict::Forward,
+            kind::EXTENDED => self.extended(id, &mut f, &packet, actions)?,
+            kind::OPENDIR => Verdict::Forward(Op::OpenDir),
+            kind::LSTAT | kind::REALPATH | kind::STAT | kind::READLINK => {
+                Verdict::Forward(Op::Plain)
+            }
             _ => {
                 refuse_unsupported(id, actions);
-                Verdict::Answered
+                Verdict::Done
             }
         };
         match verdict {
-            Verdict::Forward => actions.push(Action::ToTarget(packet)),
+            Verdict::Forward(op) => {
+                self.pending.insert(id, Pending::Engineer(op));
+                actions.push(Action::ToTarget(packet));
+            }
             Verdict::Refuse(refusal) => refuse(id, refusal, actions),
-            Verdict::Answered => {}
+            Verdict::Done => {}
         }
         Ok(())
     }
@@ -344,300 +392,445 @@ impl SftpInspector {
         id: u32,
         f: &mut Fields<'_>,
         actions: &mut Vec<Action>,
-    ) -> Result<Result<(), TransferRefusal>, WireError> {
+    ) -> Result<Verdict, Violation> {
         let path = f.text()?;
         let flags = f.u32()?;
-        let writes = flags & (pflags::WRITE | pflags::APPEND | pflags::CREAT | pflags::TRUNC) != 0;
-        let reads = flags & pflags::READ != 0;
-        let append = flags & pflags::APPEND != 0;
-        let direction = if writes {
-            Direction::Upload
-        } else {
-            Direction::Download
-        };
+        let raw_attrs = f.rest();
+        let attrs = f.attrs()?;
+        let writes = flags & pflags::WRITE != 0;
+        // OpenSSH opens read-only when neither READ nor WRITE is asked: such a handle reads.
+        let reads = flags & pflags::READ != 0 || !writes;
+        let changing =
+            pflags::WRITE | pflags::APPEND | pflags::CREAT | pflags::TRUNC | pflags::EXCL;
+        let modifies = flags & changing != 0;
+        let exclusive = flags & (pflags::CREAT | pflags::EXCL) == pflags::CREAT | pflags::EXCL;
+        // A file whose old content goes (truncated, or new) can be written elsewhere first;
+        // one changed in place (append, or written over) can't.
+        let staged =
+            modifies && flags & pflags::APPEND == 0 && (flags & pflags::TRUNC != 0 || exclusive);
         let verdict = (|| -> Result<(), TransferRefusal> {
             if reads {
                 transfer::download_allowed(&self.allow)?;
             }
-            if writes {
+            if modifies {
                 transfer::upload_allowed(&self.allow, transfer::by_name(&path))?;
-                if append {
+                if !staged {
                     transfer::unseen_upload_allowed(&self.allow)?;
                 }
             }
             Ok(())
         })();
-        match verdict {
-            Ok(()) => {
-                self.pending.insert(
-                    id,
-                    Pending::Open(OpenRequest {
-                        path,
-                        direction,
-                        append,
-                    }),
-                );
-            }
-            Err(refusal) => actions.push(Action::Transfer(TransferRecord {
-                direction: direction_of(direction),
-                path,
-                size: 0,
-                sha256: None,
-                outcome: TransferOutcome::Refused,
-                reason: Some(refusal.as_str().to_owned()),
-            })),
+        if let Err(refusal) = verdict {
+            let direction = if modifies {
+                TransferDirection::Upload
+            } else {
+                TransferDirection::Download
+            };
+            actions.push(Action::Transfer(refused_record(direction, path, refusal)));
+            return Ok(Verdict::Refuse(refusal));
         }
-        Ok(verdict)
+        let temp = staged.then(|| self.temp_name(&path));
+        let request = OpenRequest {
+            path,
+            temp: temp.clone(),
+            exclusive,
+            reads,
+            writes,
+            modifies,
+            exec_mode: attrs.executable(),
+        };
+        let Some(temp) = temp else {
+            return Ok(Verdict::Forward(Op::Open(request)));
+        };
+        // The same access on a new file of our own name; the engineer's attributes.
+        let temp_flags =
+            flags & (pflags::READ | pflags::WRITE) | pflags::CREAT | pflags::EXCL | pflags::TRUNC;
+        self.pending
+            .insert(id, Pending::Engineer(Op::Open(request)));
+        actions.push(Action::ToTarget(super::wire::own::open(
+            id, &temp, temp_flags, raw_attrs,
+        )));
+        Ok(Verdict::Done)
+    }
+
+    fn write(
+        &mut self,
+        f: &mut Fields<'_>,
+        packet: &Bytes,
+        actions: &mut Vec<Action>,
+    ) -> Result<Verdict, Violation> {
+        let handle = f.string()?;
+        let offset = f.u64()?;
+        let data = f.string()?;
+        let file = self.files.get_mut(handle).ok_or(Violation::UnknownHandle)?;
+        let (serial, writes) = (file.serial, file.writes);
+        let Some(upload) = file.upload.as_mut().filter(|_| writes) else {
+            // Not opened for writing: the target refuses it.
+            return Ok(Verdict::Forward(Op::Plain));
+        };
+        Ok(match upload.write(offset, data, &self.allow) {
+            Ok(in_order) => {
+                if in_order && self.scanning {
+                    actions.push(Action::ScanFeed {
+                        file: serial,
+                        data: packet.slice_ref(data),
+                    });
+                }
+                Verdict::Forward(Op::Plain)
+            }
+            Err(refusal) => Verdict::Refuse(refusal),
+        })
+    }
+
+    fn close(
+        &mut self,
+        id: u32,
+        f: &mut Fields<'_>,
+        packet: &Bytes,
+        actions: &mut Vec<Action>,
+    ) -> Result<Verdict, Violation> {
+        let handle = Bytes::copy_from_slice(f.string()?);
+        if self.dirs.contains(&handle) {
+            return Ok(Verdict::Forward(Op::CloseDir { handle }));
+        }
+        let is_upload = match self.files.get(&handle) {
+            None => return Err(Violation::UnknownHandle),
+            Some(file) => file.upload.is_some(),
+        };
+        if !is_upload {
+            return Ok(Verdict::Forward(Op::Close { handle }));
+        }
+        if let Some(file) = self.files.remove(&handle) {
+            self.finishing.insert(id, Finishing::new(file));
+        }
+        self.pending.insert(id, Pending::Engineer(Op::Finish));
+        actions.push(Action::ToTarget(packet.clone()));
+        Ok(Verdict::Done)
+    }
+
+    fn fsetstat(&mut self, handle: &Bytes, attrs: Attrs) -> Verdict {
+        if let Err(refusal) = transfer::change_allowed(&self.allow) {
+            return Verdict::Refuse(refusal);
+        }
+        if !attrs.executable() || self.dirs.contains(handle) {
+            return Verdict::Forward(Op::Plain);
+        }
+        match self.files.get_mut(handle).and_then(|f| f.upload.as_mut()) {
+            // Judged with the file at its close.
+            Some(upload) => {
+                upload.exec_mode = true;
+                Verdict::Forward(Op::Plain)
+            }
+            None => match unknown_made_executable(&self.allow) {
+                Ok(()) => Verdict::Forward(Op::Plain),
+                Err(refusal) => Verdict::Refuse(refusal),
+            },
+        }
+    }
+
+    fn setstat(
+        &mut self,
+        id: u32,
+        path: String,
+        attrs: Attrs,
+        packet: &Bytes,
+        actions: &mut Vec<Action>,
+    ) -> Verdict {
+        let mut change = FileChange {
+            op: "setstat",
+            path,
+            to: None,
+            refused: None,
+        };
+        let verdict = transfer::change_allowed(&self.allow).and_then(|()| {
+            match (attrs.executable(), self.written.get(&change.path)) {
+                (false, _) => Ok(()),
+                (true, Some(kinds)) => {
+                    transfer::upload_allowed(&self.allow, Some(transfer::made_executable(*kinds)))
+                }
+                (true, None) => Err(TransferRefusal::ContentUnseen),
+            }
+        });
+        match verdict {
+            Ok(()) => Verdict::Forward(Op::Change(change)),
+            // A file this channel didn't write: what it is decides (a directory may be
+            // made searchable); ask the target before the change goes on.
+            Err(TransferRefusal::ContentUnseen)
+                if unknown_made_executable(&self.allow).is_err() =>
+            {
+                self.hold_for_stat(id, change, packet.clone(), actions);
+                Verdict::Done
+            }
+            Err(TransferRefusal::ContentUnseen) => Verdict::Forward(Op::Change(change)),
+            Err(refusal) => {
+                change.refused = Some(refusal);
+                actions.push(Action::Change(change));
+                Verdict::Refuse(refusal)
+            }
+        }
+    }
+
+    fn rename(
+        &mut self,
+        op: &'static str,
+        from: String,
+        to: String,
+        actions: &mut Vec<Action>,
+    ) -> Verdict {
+        let names = [to.clone()];
+        let change = FileChange {
+            op,
+            path: from,
+            to: Some(to),
+            refused: None,
+        };
+        self.change(change, &names, actions)
     }
 
     fn extended(
         &mut self,
         id: u32,
         f: &mut Fields<'_>,
+        packet: &Bytes,
         actions: &mut Vec<Action>,
-    ) -> Result<Verdict, WireError> {
+    ) -> Result<Verdict, Violation> {
         let name = f.string()?;
         Ok(match name {
-            b"posix-rename@openssh.com" | b"hardlink@openssh.com" => {
+            b"posix-rename@openssh.com" => {
                 let (from, to) = (f.text()?, f.text()?);
-                let op = if name == b"hardlink@openssh.com" {
-                    "link"
-                } else {
-                    "rename"
-                };
-                self.change(id, renamed(op, from, to.clone()), Some(&to), actions)
+                self.rename("rename", from, to, actions)
+            }
+            b"hardlink@openssh.com" => {
+                let (from, to) = (f.text()?, f.text()?);
+                self.rename("link", from, to, actions)
             }
             b"lsetstat@openssh.com" => {
                 let path = f.text()?;
-                let change = FileChange {
-                    op: "setstat",
-                    path,
-                    to: None,
-                    refused: None,
-                };
-                self.change(id, change, None, actions)
+                let attrs = f.attrs()?;
+                self.setstat(id, path, attrs, packet, actions)
             }
-            b"fsync@openssh.com"
-            | b"statvfs@openssh.com"
-            | b"fstatvfs@openssh.com"
+            b"fsync@openssh.com" | b"fstatvfs@openssh.com" => {
+                self.known_handle(f.string()?)?;
+                Verdict::Forward(Op::Plain)
+            }
+            b"statvfs@openssh.com"
             | b"limits@openssh.com"
             | b"expand-path@openssh.com"
             | b"home-directory"
-            | b"users-groups-by-id@openssh.com" => Ok(()),
+            | b"users-groups-by-id@openssh.com" => Verdict::Forward(Op::Plain),
             // `copy-data` and anything else: a server-side copy or an operation the
             // inspector can't judge.
             _ => {
                 refuse_unsupported(id, actions);
-                return Ok(Verdict::Answered);
+                Verdict::Done
             }
-        }
-        .into())
+        })
     }
 
-    /// Judges a change to the target's files. `new_name` is a name the change gives to a
-    /// file (a rename's or link's new path), whose kind must be declared like an upload's.
+    /// Judges a change to the target's files; `names` are names the change gives a file
+    /// (a rename's or link's new path, a symlink's target), each judged like an upload's.
     fn change(
         &mut self,
-        id: u32,
         mut change: FileChange,
-        new_name: Option<&str>,
+        names: &[String],
         actions: &mut Vec<Action>,
-    ) -> Result<(), TransferRefusal> {
-        let verdict = transfer::change_allowed(&self.allow).and_then(|()| match new_name {
-            Some(name) => transfer::upload_allowed(&self.allow, transfer::by_name(name)),
-            None => Ok(()),
+    ) -> Verdict {
+        let verdict = transfer::change_allowed(&self.allow).and_then(|()| {
+            names
+                .iter()
+                .try_for_each(|name| transfer::upload_allowed(&self.allow, transfer::by_name(name)))
         });
         match verdict {
-            Ok(()) => {
-                self.pending.insert(id, Pending::Change(change));
-            }
+            Ok(()) => Verdict::Forward(Op::Change(change)),
             Err(refusal) => {
                 change.refused = Some(refusal);
                 actions.push(Action::Change(change));
+                Verdict::Refuse(refusal)
             }
         }
-        verdict
     }
 
-    fn reply(&mut self, packet: &[u8], actions: &mut Vec<Action>) -> Result<Reply, WireError> {
+    /// A reply from the target; `true` when it goes to the engineer unchanged.
+    fn reply(&mut self, packet: &[u8], actions: &mut Vec<Action>) -> Result<bool, Violation> {
         let mut f = Fields::of(packet)?;
         let op = f.kind();
         if op == kind::VERSION {
             let version = f.u32()?;
-            return if version == 3 {
-                Ok(Reply::Forward)
-            } else {
-                Err(WireError::Version(version))
-            };
+            if version != 3 {
+                return Err(super::wire::WireError::Version(version).into());
+            }
+            while !f.is_empty() {
+                let (name, _data) = (f.string()?, f.string()?);
+                if name == b"posix-rename@openssh.com" {
+                    self.posix_rename = true;
+                }
+            }
+            return Ok(true);
         }
         let id = f.u32()?;
-        let Some(pending) = self.pending.remove(&id) else {
-            return Ok(Reply::Forward);
-        };
-        match (pending, op) {
-            (Pending::Open(request), kind::HANDLE) => {
-                let handle = Bytes::copy_from_slice(f.string()?);
-                self.files.insert(handle, OpenFile::new(request));
+        let pending = self
+            .pending
+            .remove(&id)
+            .ok_or(Violation::UnexpectedReply(id))?;
+        let op_pending = match pending {
+            Pending::Own(step) => {
+                self.own_reply(step, op, &mut f, actions)?;
+                return Ok(false);
             }
-            (Pending::Read { handle, offset }, kind::DATA) => {
+            Pending::Engineer(op) => op,
+            Pending::Held => return Err(Violation::UnexpectedReply(id)),
+        };
+        match (op_pending, op) {
+            (Op::Open(request), kind::HANDLE) => {
+                let handle = Bytes::copy_from_slice(f.string()?);
+                if self.files.contains_key(&handle) || self.dirs.contains(&handle) {
+                    return Err(Violation::UnexpectedReply(id));
+                }
+                let file = self.opened(request);
+                self.files.insert(handle, file);
+            }
+            (Op::Open(request), kind::STATUS) => {
+                let code = f.u32()?;
+                let direction = if request.modifies {
+                    TransferDirection::Upload
+                } else {
+                    TransferDirection::Download
+                };
+                actions.push(Action::Transfer(TransferRecord {
+                    direction,
+                    path: request.path,
+                    size: 0,
+                    sha256: None,
+                    outcome: TransferOutcome::Aborted,
+                    reason: Some(format!("open failed: status {code}")),
+                }));
+            }
+            (Op::OpenDir, kind::HANDLE) => {
+                let handle = Bytes::copy_from_slice(f.string()?);
+                if self.files.contains_key(&handle) || !self.dirs.insert(handle) {
+                    return Err(Violation::UnexpectedReply(id));
+                }
+            }
+            (Op::Read { handle, offset }, kind::DATA) => {
                 let data = f.string()?;
                 if let Some(file) = self.files.get_mut(&handle) {
-                    file.read(offset, data);
+                    file.download.read(offset, data);
                 }
             }
-            (Pending::Close { handle }, kind::STATUS) => {
+            (Op::Close { handle }, kind::STATUS) => {
                 let ok = f.u32()? == status::OK;
                 if let Some(file) = self.files.remove(&handle) {
-                    let quarantined = file.scan_note.is_some();
-                    actions.push(Action::Transfer(file.record(ok)));
-                    if quarantined {
-                        let refusal = TransferRefusal::ScanFailed;
-                        refuse(id, refusal, actions);
-                        return Ok(Reply::Swallow);
-                    }
+                    actions.extend(file.download_record(ok).map(Action::Transfer));
                 }
             }
-            (Pending::Own, _) => return Ok(Reply::Swallow),
-            (Pending::Change(change), kind::STATUS) if f.u32()? == status::OK => {
+            (Op::CloseDir { handle }, kind::STATUS) => {
+                self.dirs.remove(&handle);
+            }
+            (Op::Finish, kind::STATUS) => {
+                let code = f.u32()?;
+                return Ok(self.upload_closed(id, code, actions));
+            }
+            (Op::Change(change), kind::STATUS) if f.u32()? == status::OK => {
+                self.changed(&change);
                 actions.push(Action::Change(change));
             }
-            // A failed open, the end of a file, an error: nothing to put on record.
+            // A failed request, the end of a file: nothing to put on record.
             _ => {}
         }
-        Ok(Reply::Forward)
+        Ok(true)
     }
-}
 
-impl OpenFile {
-    fn new(request: OpenRequest) -> Self {
-        Self {
+    fn opened(&mut self, request: OpenRequest) -> OpenFile {
+        let serial = self.next_serial;
+        self.next_serial = self.next_serial.wrapping_add(1);
+        OpenFile {
+            serial,
+            upload: request
+                .modifies
+                .then(|| Upload::new(&request.path, request.exec_mode)),
             path: request.path,
-            direction: request.direction,
-            hasher: Some(TransferHasher::new()),
-            size: 0,
-            head: Vec::new(),
-            unseen: request.append,
-            macro_scan: None,
-            refused: None,
-            scan_note: None,
+            temp: request.temp,
+            exclusive: request.exclusive,
+            reads: request.reads,
+            writes: request.writes,
+            download: Counted::default(),
         }
     }
 
-    /// An upload's bytes: judged by the file's first bytes (R-10-6), then counted.
-    fn write(
-        &mut self,
-        offset: u64,
-        data: &[u8],
-        allow: &Allowances,
-    ) -> Result<(), TransferRefusal> {
-        if let Some(refusal) = self.refused {
-            return Err(refusal);
-        }
-        let verdict = self.judge(offset, data, allow);
-        if let Err(refusal) = verdict {
-            self.refused = Some(refusal);
-            return verdict;
-        }
-        self.count(offset, data);
-        Ok(())
-    }
-
-    fn judge(
-        &mut self,
-        offset: u64,
-        data: &[u8],
-        allow: &Allowances,
-    ) -> Result<(), TransferRefusal> {
-        let head_len = self.head.len() as u64;
-        if !self.unseen && offset < HEAD_LEN as u64 {
-            if offset > head_len {
-                // A gap before the file's beginning is complete: it can't be judged.
-                self.unseen = true;
-            } else {
-                let start = usize::try_from(offset).unwrap_or(HEAD_LEN);
-                let take = data.len().min(HEAD_LEN.saturating_sub(start));
-                let new = data.get(..take).unwrap_or_default();
-                self.head.truncate(start);
-                self.head.extend_from_slice(new);
-                let kind = transfer::classify(&self.path, &self.head);
-                transfer::upload_allowed(allow, kind)?;
-                if self.head.starts_with(b"PK") && self.macro_scan.is_none() {
-                    self.macro_scan = Some(MacroScan::new());
+    /// A change the target made: what this channel knows of its files follows it.
+    fn changed(&mut self, change: &FileChange) {
+        match (change.op, &change.to) {
+            ("remove", _) => {
+                self.written.remove(&change.path);
+            }
+            ("rename", Some(to)) => {
+                if let Some(kinds) = self.written.remove(&change.path) {
+                    self.written.insert(to.clone(), kinds);
                 }
             }
-        } else if !self.unseen && head_len == 0 {
-            self.unseen = true;
+            _ => {}
         }
-        if self.unseen {
-            transfer::unseen_upload_allowed(allow)?;
-        }
-        if let Some(scan) = &mut self.macro_scan
-            && scan.feed(data)
-        {
-            transfer::upload_allowed(allow, Some(ContentKind::OfficeMacro))?;
-        }
-        Ok(())
     }
 
-    /// A download's bytes, as the target sent them.
-    fn read(&mut self, offset: u64, data: &[u8]) {
-        self.count(offset, data);
-    }
-
-    fn count(&mut self, offset: u64, data: &[u8]) {
-        if let Some(hasher) = &mut self.hasher
-            && hasher.update_at(offset, data).is_err()
-        {
-            self.hasher = None;
+    fn known_handle(&self, handle: &[u8]) -> Result<Bytes, Violation> {
+        if self.files.contains_key(handle) || self.dirs.contains(handle) {
+            Ok(Bytes::copy_from_slice(handle))
+        } else {
+            Err(Violation::UnknownHandle)
         }
-        let end = offset.saturating_add(data.len() as u64);
-        self.size = self.size.max(end);
     }
 
-    fn record(self, closed: bool) -> TransferRecord {
-        let (size, sha256) = match self.hasher {
-            Some(hasher) => {
-                let (size, digest) = hasher.finish();
-                (size.max(self.size), Some(digest))
+    fn known_file(&self, handle: &[u8]) -> Result<Bytes, Violation> {
+        if self.files.contains_key(handle) {
+            Ok(Bytes::copy_from_slice(handle))
+        } else {
+            Err(Violation::UnknownHandle)
+        }
+    }
+
+    /// A request ID of the inspector's own, not pending.
+    fn own_id(&mut self) -> u32 {
+        loop {
+            let id = self.next_own_id;
+            self.next_own_id = self.next_own_id.wrapping_sub(1);
+            if !self.pending.contains_key(&id) {
+                return id;
             }
-            None => (self.size, None),
-        };
-        let (outcome, reason) = match (self.refused, closed) {
-            (Some(refusal), _) => (
-                TransferOutcome::Refused,
-                Some(match &self.scan_note {
-                    Some(note) => format!("{}: {note}", refusal.as_str()),
-                    None => refusal.as_str().to_owned(),
-                }),
-            ),
-            (None, true) => (TransferOutcome::Completed, None),
-            (None, false) => (TransferOutcome::Aborted, Some("not closed".to_owned())),
-        };
-        TransferRecord {
-            direction: direction_of(self.direction),
-            path: self.path,
-            size,
-            // A digest of part of a file would mislead; refused files keep none.
-            sha256: sha256.filter(|_| outcome == TransferOutcome::Completed),
-            outcome,
-            reason,
         }
     }
-}
 
-fn renamed(op: &'static str, from: String, to: String) -> FileChange {
-    FileChange {
-        op,
-        path: from,
-        to: Some(to),
-        refused: None,
+    /// Where a staged upload of `path` is written: the same directory (so the final
+    /// rename stays on one file system), a hidden name no client would choose.
+    fn temp_name(&mut self, path: &str) -> String {
+        let dir = match path.rfind('/') {
+            Some(slash) => path.get(..=slash).unwrap_or_default(),
+            None => "",
+        };
+        let serial = self.next_serial;
+        self.next_serial = self.next_serial.wrapping_add(1);
+        format!("{dir}.fumidai-{}-{serial}.part", self.temp_tag)
     }
 }
 
-fn direction_of(direction: Direction) -> TransferDirection {
-    match direction {
-        Direction::Upload => TransferDirection::Upload,
-        Direction::Download => TransferDirection::Download,
+/// Whether an execute bit may be set on a file whose content is unknown: only when it
+/// could be anything that runs.
+fn unknown_made_executable(allow: &Allowances) -> Result<(), TransferRefusal> {
+    transfer::upload_allowed(allow, Some(ContentKind::Script))?;
+    transfer::upload_allowed(allow, Some(ContentKind::Executable))
+}
+
+fn refused_record(
+    direction: TransferDirection,
+    path: String,
+    refusal: TransferRefusal,
+) -> TransferRecord {
+    TransferRecord {
+        direction,
+        path,
+        size: 0,
+        sha256: None,
+        outcome: TransferOutcome::Refused,
+        reason: Some(refusal.as_str().to_owned()),
     }
 }
 

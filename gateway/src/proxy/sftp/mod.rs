@@ -5,8 +5,10 @@
 //!
 //! - [`wire`]: SFTP v3 packets cut from the byte stream, and the fields read from them.
 //! - [`inspector`]: the state machine that judges each request and tracks open files.
+//! - [`cleanup`]: removes staged uploads' temporary files a channel left when it ended early.
 
+pub mod cleanup;
 pub mod inspector;
 pub mod wire;
 
-pub use inspector::{Action, FileChange, SftpInspector};
+pub use inspector::{Action, FileChange, Leftovers, SftpInspector, Violation};

@@ -37,6 +37,9 @@ pub mod kind {
     pub const STATUS: u8 = 101;
     pub const HANDLE: u8 = 102;
     pub const DATA: u8 = 103;
+    pub const NAME: u8 = 104;
+    pub const ATTRS: u8 = 105;
+    pub const EXTENDED_REPLY: u8 = 201;
 }
 
 /// `SSH_FXF_*` open flags.
@@ -47,13 +50,16 @@ pub mod pflags {
     pub const APPEND: u32 = 0x04;
     pub const CREAT: u32 = 0x08;
     pub const TRUNC: u32 = 0x10;
+    pub const EXCL: u32 = 0x20;
 }
 
 /// `SSH_FX_*` status codes the gateway sends or reads.
 #[expect(missing_docs, reason = "named as in the draft; the name is the doc")]
 pub mod status {
     pub const OK: u32 = 0;
+    pub const EOF: u32 = 1;
     pub const PERMISSION_DENIED: u32 = 3;
+    pub const FAILURE: u32 = 4;
     pub const OP_UNSUPPORTED: u32 = 8;
 }
 
@@ -161,6 +167,128 @@ impl<'a> Fields<'a> {
     pub fn text(&mut self) -> Result<String, WireError> {
         Ok(String::from_utf8_lossy(self.string()?).into_owned())
     }
+
+    /// The next `ATTRS`: only the permissions are kept; the rest is checked for length.
+    pub fn attrs(&mut self) -> Result<Attrs, WireError> {
+        let flags = self.u32()?;
+        if flags & attr::SIZE != 0 {
+            self.u64()?;
+        }
+        if flags & attr::UIDGID != 0 {
+            self.u32()?;
+            self.u32()?;
+        }
+        let permissions = if flags & attr::PERMISSIONS != 0 {
+            Some(self.u32()?)
+        } else {
+            None
+        };
+        if flags & attr::ACMODTIME != 0 {
+            self.u32()?;
+            self.u32()?;
+        }
+        if flags & attr::EXTENDED != 0 {
+            let count = self.u32()?;
+            for _ in 0..count {
+                self.string()?;
+                self.string()?;
+            }
+        }
+        Ok(Attrs { permissions })
+    }
+
+    /// What is left of the packet, unread.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// Whether the whole packet has been read.
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+}
+
+/// `SSH_FILEXFER_ATTR_*` flags.
+#[expect(missing_docs, reason = "named as in the draft; the name is the doc")]
+pub mod attr {
+    pub const SIZE: u32 = 0x1;
+    pub const UIDGID: u32 = 0x2;
+    pub const PERMISSIONS: u32 = 0x4;
+    pub const ACMODTIME: u32 = 0x8;
+    pub const EXTENDED: u32 = 0x8000_0000;
+}
+
+/// The file attributes the inspector reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attrs {
+    /// Mode bits, file type included when the server sends it.
+    pub permissions: Option<u32>,
+}
+
+impl Attrs {
+    /// Whether these attributes set an execute bit (a chmod that makes a file runnable).
+    pub fn executable(self) -> bool {
+        self.permissions.is_some_and(|p| p & 0o111 != 0)
+    }
+
+    /// Whether the server said this is a directory.
+    pub fn directory(self) -> bool {
+        self.permissions.is_some_and(|p| p & 0o170_000 == 0o040_000)
+    }
+}
+
+/// Requests the inspector sends the target itself, under IDs of its own.
+pub mod own {
+    use bytes::Bytes;
+
+    use super::{framed, kind, put_string};
+
+    /// `OPEN path pflags` with `attrs` as the engineer sent them (raw `ATTRS` bytes).
+    pub fn open(id: u32, path: &str, pflags: u32, attrs: &[u8]) -> Bytes {
+        let mut body = vec![kind::OPEN];
+        body.extend_from_slice(&id.to_be_bytes());
+        put_string(&mut body, path.as_bytes());
+        body.extend_from_slice(&pflags.to_be_bytes());
+        body.extend_from_slice(attrs);
+        framed(&body)
+    }
+
+    /// `READ handle offset len`.
+    pub fn read(id: u32, handle: &[u8], offset: u64, len: u32) -> Bytes {
+        let mut body = vec![kind::READ];
+        body.extend_from_slice(&id.to_be_bytes());
+        put_string(&mut body, handle);
+        body.extend_from_slice(&offset.to_be_bytes());
+        body.extend_from_slice(&len.to_be_bytes());
+        framed(&body)
+    }
+
+    /// `CLOSE handle`.
+    pub fn close(id: u32, handle: &[u8]) -> Bytes {
+        let mut body = vec![kind::CLOSE];
+        body.extend_from_slice(&id.to_be_bytes());
+        put_string(&mut body, handle);
+        framed(&body)
+    }
+
+    /// Renames `from` to `to`: OpenSSH's `posix-rename@openssh.com` (replaces `to`) when the
+    /// `posix` (the server has it and the file may be replaced), else the draft's `RENAME`
+    /// (OpenSSH: fails if `to` exists).
+    pub fn rename(id: u32, from: &str, to: &str, posix: bool) -> Bytes {
+        let mut body = if posix {
+            let mut b = vec![kind::EXTENDED];
+            b.extend_from_slice(&id.to_be_bytes());
+            put_string(&mut b, b"posix-rename@openssh.com");
+            b
+        } else {
+            let mut b = vec![kind::RENAME];
+            b.extend_from_slice(&id.to_be_bytes());
+            b
+        };
+        put_string(&mut body, from.as_bytes());
+        put_string(&mut body, to.as_bytes());
+        framed(&body)
+    }
 }
 
 /// A `STATUS` reply to request `id`.
@@ -225,6 +353,47 @@ pub mod build {
     pub fn version() -> Bytes {
         framed(&[kind::VERSION, 0, 0, 0, 3])
     }
+    pub fn open_with(id: u32, path: &str, pflags: u32, permissions: u32) -> Bytes {
+        packet(
+            kind::OPEN,
+            id,
+            &[
+                &s(path.as_bytes()),
+                &pflags.to_be_bytes(),
+                &super::attr::PERMISSIONS.to_be_bytes(),
+                &permissions.to_be_bytes(),
+            ],
+        )
+    }
+    pub fn setstat(id: u32, path: &str, permissions: u32) -> Bytes {
+        packet(
+            kind::SETSTAT,
+            id,
+            &[
+                &s(path.as_bytes()),
+                &super::attr::PERMISSIONS.to_be_bytes(),
+                &permissions.to_be_bytes(),
+            ],
+        )
+    }
+    pub fn attrs_reply(id: u32, permissions: u32) -> Bytes {
+        packet(
+            kind::ATTRS,
+            id,
+            &[
+                &super::attr::PERMISSIONS.to_be_bytes(),
+                &permissions.to_be_bytes(),
+            ],
+        )
+    }
+    pub fn version_with(extensions: &[&str]) -> Bytes {
+        let mut body = vec![kind::VERSION, 0, 0, 0, 3];
+        for name in extensions {
+            body.extend_from_slice(&s(name.as_bytes()));
+            body.extend_from_slice(&s(b"1"));
+        }
+        framed(&body)
+    }
     pub fn open(id: u32, path: &str, pflags: u32) -> Bytes {
         packet(
             kind::OPEN,
@@ -258,6 +427,9 @@ pub mod build {
     }
     pub fn close(id: u32, handle: &[u8]) -> Bytes {
         packet(kind::CLOSE, id, &[&s(handle)])
+    }
+    pub fn readdir(id: u32, handle: &[u8]) -> Bytes {
+        packet(kind::READDIR, id, &[&s(handle)])
     }
     pub fn status(id: u32, code: u32) -> Bytes {
         packet(kind::STATUS, id, &[&code.to_be_bytes(), &s(b""), &s(b"")])

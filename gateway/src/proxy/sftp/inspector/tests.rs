@@ -1,8 +1,14 @@
+//! The inspector against a simulated target (`tests/target.rs`): every test checks what the
+//! engineer was answered, what went on record, and what the target holds afterwards.
+
+mod target;
+
 use policy::transfer::ContentKinds;
 use sha2::{Digest, Sha256};
 
+use self::target::FakeTarget;
 use super::*;
-use crate::proxy::sftp::wire::build;
+use crate::proxy::sftp::wire::{WireError, build};
 
 fn allow(upload: bool, download: bool, content: &[ContentKind]) -> Allowances {
     Allowances {
@@ -13,50 +19,91 @@ fn allow(upload: bool, download: bool, content: &[ContentKind]) -> Allowances {
     }
 }
 
-/// Runs the engineer's packets and the target's replies through one inspector, in turn.
+const WRITE: u32 = pflags::WRITE | pflags::CREAT | pflags::TRUNC;
+
+fn elf(len: usize) -> Vec<u8> {
+    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
+    elf.resize(len, 0x90);
+    elf
+}
+
+/// The engineer's packets through one inspector to a simulated target, and its replies
+/// back, until nothing is in flight.
 struct Scene {
     inspector: SftpInspector,
+    target: FakeTarget,
+    /// Everything the inspector asked for, in order.
     actions: Vec<Action>,
+    /// Replies the engineer got, by request ID.
+    replies: Vec<Bytes>,
+    /// Scan verdicts asked for (the test answers them).
+    verdicts: Vec<u64>,
 }
 
 impl Scene {
     fn new(allow: Allowances) -> Self {
+        Self::with(allow, FakeTarget::default().with_dir("/tmp"), false)
+    }
+
+    fn with(allow: Allowances, target: FakeTarget, scanning: bool) -> Self {
         let mut scene = Self {
-            inspector: SftpInspector::new(allow, false),
+            inspector: SftpInspector::new(allow, scanning),
+            target,
             actions: Vec::new(),
+            replies: Vec::new(),
+            verdicts: Vec::new(),
         };
-        scene.engineer(&build::init());
-        scene.target(&build::version());
-        scene.actions.clear();
+        scene.send(&build::init()).unwrap();
         scene
     }
 
-    fn engineer(&mut self, packet: &[u8]) -> Vec<Action> {
-        let actions = self.inspector.from_engineer(packet).unwrap();
-        self.actions.extend(actions.clone());
-        actions
+    /// Sends one packet of the engineer's; `Err` when the inspector ends the channel.
+    fn send(&mut self, packet: &[u8]) -> Result<(), Violation> {
+        let actions = self.inspector.from_engineer(packet)?;
+        self.run(actions)
     }
 
-    fn target(&mut self, packet: &[u8]) -> Vec<Action> {
-        let actions = self.inspector.from_target(packet).unwrap();
-        self.actions.extend(actions.clone());
-        actions
-    }
-
-    fn forwarded(actions: &[Action]) -> bool {
-        actions.iter().any(|a| matches!(a, Action::ToTarget(_)))
-    }
-
-    fn denied(actions: &[Action]) -> Option<u32> {
-        actions.iter().find_map(|a| match a {
-            Action::ToEngineer(p) => {
-                let mut f = Fields::of(p).ok()?;
-                (f.kind() == kind::STATUS).then_some(())?;
-                f.u32().ok()?;
-                f.u32().ok()
+    /// The reply to the engineer's request `id`, if one came.
+    fn reply(&self, id: u32) -> Option<(u8, Option<u32>, Bytes)> {
+        self.replies.iter().find_map(|p| {
+            let mut f = Fields::of(p).ok()?;
+            let op = f.kind();
+            if op == kind::VERSION || f.u32().ok()? != id {
+                return None;
             }
-            _ => None,
+            let code = (op == kind::STATUS).then(|| f.u32().ok()).flatten();
+            Some((op, code, p.clone()))
         })
+    }
+
+    fn status(&self, id: u32) -> Option<u32> {
+        self.reply(id).and_then(|(_, code, _)| code)
+    }
+
+    fn handle(&self, id: u32) -> Option<Bytes> {
+        let (op, _, packet) = self.reply(id)?;
+        (op == kind::HANDLE).then(|| {
+            let mut f = Fields::of(&packet).ok()?;
+            f.u32().ok()?;
+            Some(Bytes::copy_from_slice(f.string().ok()?))
+        })?
+    }
+
+    fn run(&mut self, actions: Vec<Action>) -> Result<(), Violation> {
+        let mut queue = std::collections::VecDeque::from(actions);
+        while let Some(action) = queue.pop_front() {
+            self.actions.push(action.clone());
+            match action {
+                Action::ToTarget(packet) => {
+                    let answer = self.target.answer(&packet);
+                    queue.extend(self.inspector.from_target(&answer)?);
+                }
+                Action::ToEngineer(packet) => self.replies.push(packet),
+                Action::ScanVerdict { file } => self.verdicts.push(file),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn transfers(&self) -> Vec<TransferRecord> {
@@ -69,44 +116,51 @@ impl Scene {
             .collect()
     }
 
-    /// Opens `path` with `flags` and returns the handle the target gave, if it was let
-    /// through.
-    fn open(&mut self, id: u32, path: &str, flags: u32) -> Option<Bytes> {
-        let a = self.engineer(&build::open(id, path, flags));
-        if !Self::forwarded(&a) {
-            return None;
-        }
-        let handle = Bytes::from(format!("h{id}"));
-        self.target(&build::handle(id, &handle));
-        Some(handle)
+    fn changes(&self) -> Vec<FileChange> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Change(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
+    fn told(&self, text: &str) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, Action::Tell(m) if m.contains(text)))
+    }
+
+    /// Opens `path` with `flags` as request `id`: the handle, when the target gave one.
+    fn open(&mut self, id: u32, path: &str, flags: u32) -> Option<Bytes> {
+        self.send(&build::open(id, path, flags)).unwrap();
+        self.handle(id)
+    }
+
+    /// Uploads `content` as OpenSSH's `sftp put` does: the status of the `CLOSE`.
     fn upload(&mut self, path: &str, content: &[u8]) -> Option<u32> {
-        let handle = self.open(1, path, WRITE)?;
-        let mut denied = None;
+        let Some(handle) = self.open(1, path, WRITE) else {
+            return self.status(1);
+        };
         for (i, chunk) in content.chunks(32 * 1024).enumerate() {
             let id = 10 + u32::try_from(i).unwrap();
             let offset = (i * 32 * 1024) as u64;
-            let a = self.engineer(&build::write(id, &handle, offset, chunk));
-            if let Some(code) = Self::denied(&a) {
-                denied.get_or_insert(code);
-            } else {
-                self.target(&build::status(id, status::OK));
-            }
+            self.send(&build::write(id, &handle, offset, chunk))
+                .unwrap();
         }
-        self.engineer(&build::close(2, &handle));
-        self.target(&build::status(2, status::OK));
-        denied
+        self.send(&build::close(2, &handle)).unwrap();
+        self.status(2)
     }
 }
 
-const WRITE: u32 = pflags::WRITE | pflags::CREAT | pflags::TRUNC;
-
 #[test]
-fn an_upload_is_recorded_with_size_and_sha256() {
+fn an_upload_is_staged_then_renamed_into_place_and_recorded_with_its_sha256() {
     let mut s = Scene::new(allow(true, false, &[]));
     let content: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
-    assert_eq!(s.upload("/tmp/data.csv", &content), None);
+    assert_eq!(s.upload("/tmp/data.csv", &content), Some(status::OK));
+    assert_eq!(s.target.file("/tmp/data.csv").unwrap().0, &content[..]);
+    assert!(s.target.temp_files().is_empty(), "{:?}", s.target.entries);
     let t = s.transfers();
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].direction, TransferDirection::Upload);
@@ -119,16 +173,14 @@ fn an_upload_is_recorded_with_size_and_sha256() {
 
 #[test]
 fn a_download_is_recorded_from_the_targets_data() {
-    let mut s = Scene::new(allow(false, true, &[]));
+    let target = FakeTarget::default().with_file("/var/log/app.log", b"abcdef", 0o644);
+    let mut s = Scene::with(allow(false, true, &[]), target, false);
     let h = s.open(1, "/var/log/app.log", pflags::READ).unwrap();
-    s.engineer(&build::read(5, &h, 0, 4));
-    s.engineer(&build::read(6, &h, 4, 4));
-    s.target(&build::data(5, b"abcd"));
-    s.target(&build::data(6, b"ef"));
-    s.engineer(&build::read(7, &h, 6, 4));
-    s.target(&build::status(7, 1));
-    s.engineer(&build::close(8, &h));
-    s.target(&build::status(8, status::OK));
+    s.send(&build::read(5, &h, 0, 4)).unwrap();
+    s.send(&build::read(6, &h, 4, 4)).unwrap();
+    s.send(&build::read(7, &h, 6, 4)).unwrap();
+    assert_eq!(s.status(7), Some(status::EOF));
+    s.send(&build::close(8, &h)).unwrap();
     let t = s.transfers();
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].direction, TransferDirection::Download);
@@ -139,136 +191,274 @@ fn a_download_is_recorded_from_the_targets_data() {
     );
 }
 
-// §7 ②: nothing leaves the hospital unless the plan says so.
+// §7 ②, reproduction 2: a handle that can read is a download, whatever else it can do.
 #[test]
-fn downloads_are_refused_without_download_in_the_plan() {
-    let mut s = Scene::new(allow(true, false, &[]));
-    let a = s.engineer(&build::open(1, "/etc/shadow", pflags::READ));
-    assert!(!Scene::forwarded(&a));
-    assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
-    assert!(
-        a.iter()
-            .any(|x| matches!(x, Action::Tell(m) if m.contains("ダウンロード")))
-    );
+fn any_handle_that_can_read_needs_download() {
+    let target = FakeTarget::default().with_file("/srv/patients.csv", b"secret", 0o644);
+    let mut s = Scene::with(allow(true, false, &ContentKind::ALL), target, false);
+    for (id, flags) in [
+        (1, pflags::READ),
+        (2, 0),
+        (3, pflags::READ | pflags::WRITE),
+        (
+            4,
+            pflags::READ | pflags::WRITE | pflags::CREAT | pflags::TRUNC,
+        ),
+    ] {
+        assert_eq!(
+            s.open(id, "/srv/patients.csv", flags),
+            None,
+            "pflags {flags:#x}"
+        );
+        assert_eq!(s.status(id), Some(status::PERMISSION_DENIED));
+    }
+    assert!(s.told("ダウンロード"));
     let t = s.transfers();
-    assert_eq!(t[0].outcome, TransferOutcome::Refused);
+    assert!(t.iter().all(|t| t.outcome == TransferOutcome::Refused));
     assert_eq!(t[0].reason.as_deref(), Some("download_not_allowed"));
-    // Read-write opens need download too.
-    let a = s.engineer(&build::open(2, "/etc/hosts", pflags::READ | pflags::WRITE));
-    assert!(!Scene::forwarded(&a));
+    assert_eq!(t[0].direction, TransferDirection::Download);
+    assert_eq!(s.target.file("/srv/patients.csv").unwrap().0, b"secret");
 }
 
 #[test]
 fn uploads_and_changes_are_refused_without_upload_in_the_plan() {
-    let mut s = Scene::new(allow(false, true, &[]));
+    let target = FakeTarget::default()
+        .with_dir("/tmp")
+        .with_file("/etc/passwd", b"root", 0o644)
+        .with_file("/a", b"a", 0o644);
+    let mut s = Scene::with(allow(false, true, &[]), target, false);
     assert_eq!(s.open(1, "/tmp/x", WRITE), None);
-    for packet in [
-        build::path_op(kind::REMOVE, 2, "/etc/passwd"),
-        build::path_op(kind::MKDIR, 3, "/tmp/d"),
-        build::path_op(kind::RMDIR, 4, "/tmp/d"),
-        build::rename(5, "/a", "/b"),
-        build::extended(
+    assert_eq!(s.open(9, "/a", pflags::WRITE), None);
+    for (id, packet) in [
+        (2, build::path_op(kind::REMOVE, 2, "/etc/passwd")),
+        (3, build::path_op(kind::MKDIR, 3, "/tmp/d")),
+        (4, build::path_op(kind::RMDIR, 4, "/tmp")),
+        (5, build::rename(5, "/a", "/b")),
+        (
             6,
-            "posix-rename@openssh.com",
-            &[&build::string(b"/a"), &build::string(b"/b")],
+            build::extended(
+                6,
+                "posix-rename@openssh.com",
+                &[&build::string(b"/a"), &build::string(b"/b")],
+            ),
         ),
+        (7, build::setstat(7, "/a", 0o600)),
     ] {
-        let a = s.engineer(&packet);
-        assert!(!Scene::forwarded(&a));
-        assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
+        s.send(&packet).unwrap();
+        assert_eq!(
+            s.status(id),
+            Some(status::PERMISSION_DENIED),
+            "request {id}"
+        );
     }
-    // Looking around is not a change.
-    assert!(Scene::forwarded(&s.engineer(&build::path_op(
-        kind::STAT,
-        7,
-        "/etc"
-    ))));
-    assert!(Scene::forwarded(&s.engineer(&build::path_op(
-        kind::OPENDIR,
-        8,
-        "/etc"
-    ))));
+    // The target is as it was; looking around is not a change.
+    assert_eq!(s.target.entries.len(), 3);
+    s.send(&build::path_op(kind::STAT, 8, "/etc")).unwrap();
+    assert_eq!(s.reply(8).map(|r| r.0), Some(kind::STATUS));
 }
 
-// R-10-6: executables, scripts, macros and archives only when declared.
+// R-10-6, reproduction 7: a refused upload leaves nothing, not even a truncated file.
 #[test]
-fn an_elf_upload_is_refused_whatever_its_name() {
-    let mut s = Scene::new(allow(true, false, &[]));
-    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
-    elf.resize(100_000, 0x90);
-    assert_eq!(
-        s.upload("/tmp/readme.txt", &elf),
-        Some(status::PERMISSION_DENIED)
+fn an_elf_upload_is_refused_whatever_its_name_and_leaves_the_old_file_untouched() {
+    let target = FakeTarget::default().with_dir("/tmp").with_file(
+        "/tmp/readme.txt",
+        b"the old readme",
+        0o644,
     );
+    let mut s = Scene::with(allow(true, false, &[]), target, false);
+    let denied = s.upload("/tmp/readme.txt", &elf(100_000));
+    assert_eq!(denied, Some(status::PERMISSION_DENIED));
+    assert!(s.told("実行ファイル") || s.told("executable"));
+    assert_eq!(
+        s.target.file("/tmp/readme.txt").unwrap().0,
+        b"the old readme"
+    );
+    assert!(s.target.temp_files().is_empty(), "{:?}", s.target.entries);
     let t = s.transfers();
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].outcome, TransferOutcome::Refused);
     assert_eq!(t[0].reason.as_deref(), Some("executable_not_declared"));
     assert_eq!(t[0].sha256, None);
-    // Not one byte of it was forwarded.
-    let written = s.actions.iter().any(|a| match a {
-        Action::ToTarget(p) => Fields::of(p)
-            .map(|f| f.kind() == kind::WRITE)
-            .unwrap_or(false),
-        _ => false,
-    });
-    assert!(!written);
 
     let mut declared = Scene::new(allow(true, false, &[ContentKind::Executable]));
-    assert_eq!(declared.upload("/tmp/tool", &elf), None);
+    assert_eq!(
+        declared.upload("/tmp/tool", &elf(100_000)),
+        Some(status::OK)
+    );
     assert_eq!(declared.transfers()[0].outcome, TransferOutcome::Completed);
+    assert_eq!(
+        declared.target.file("/tmp/tool").unwrap().0,
+        &elf(100_000)[..]
+    );
+}
+
+// Reproduction 3: the head rewritten after the fact is judged on the final content.
+#[test]
+fn a_head_rewritten_at_offset_zero_is_judged_on_what_the_target_holds() {
+    for (first, fix, kind) in [
+        (
+            &b"?ELF\x02\x01\x01\0"[..],
+            &b"\x7f"[..],
+            "executable_not_declared",
+        ),
+        (&b"X!/bin/sh\nid\n"[..], &b"#"[..], "script_not_declared"),
+    ] {
+        let mut s = Scene::new(allow(true, false, &[]));
+        let h = s.open(1, "/tmp/notes", WRITE).unwrap();
+        let mut body = first.to_vec();
+        body.resize(4096, b'a');
+        s.send(&build::write(2, &h, 0, &body)).unwrap();
+        s.send(&build::write(3, &h, 0, fix)).unwrap();
+        assert_eq!(s.status(3), Some(status::OK));
+        s.send(&build::close(4, &h)).unwrap();
+        assert_eq!(s.status(4), Some(status::PERMISSION_DENIED), "{kind}");
+        assert!(s.target.file("/tmp/notes").is_none());
+        assert!(s.target.temp_files().is_empty(), "{:?}", s.target.entries);
+        let t = s.transfers();
+        assert_eq!(t[0].reason.as_deref(), Some(kind));
+    }
 }
 
 #[test]
-fn a_script_name_is_refused_at_open_and_on_rename() {
+fn writes_out_of_order_are_judged_by_reading_the_file_back() {
     let mut s = Scene::new(allow(true, false, &[]));
-    assert_eq!(s.open(1, "/tmp/fix.sh", WRITE), None);
-    assert_eq!(s.upload("/tmp/fix.txt", b"rm -rf /var/lib/app\n"), None);
-    let a = s.engineer(&build::rename(3, "/tmp/fix.txt", "/tmp/fix.sh"));
-    assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
-    let a = s.engineer(&build::rename(4, "/tmp/fix.txt", "/tmp/fix.conf"));
-    assert!(Scene::forwarded(&a));
+    let h = s.open(1, "/tmp/data.bin", WRITE).unwrap();
+    let content: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    s.send(&build::write(2, &h, 40_000, &content[40_000..]))
+        .unwrap();
+    s.send(&build::write(3, &h, 0, &content[..40_000])).unwrap();
+    s.send(&build::close(4, &h)).unwrap();
+    assert_eq!(s.status(4), Some(status::OK));
+    assert_eq!(s.target.file("/tmp/data.bin").unwrap().0, &content[..]);
+    let t = s.transfers();
+    assert_eq!(t[0].outcome, TransferOutcome::Completed);
+    assert_eq!(
+        t[0].sha256.unwrap().to_string(),
+        hex::encode(Sha256::digest(&content))
+    );
 }
 
 #[test]
-fn a_header_written_late_is_still_judged() {
-    let mut s = Scene::new(allow(true, false, &[]));
-    let h = s.open(1, "/tmp/x", WRITE).unwrap();
-    // Harmless bytes first, then the beginning rewritten as an ELF.
-    assert!(Scene::forwarded(
-        &s.engineer(&build::write(2, &h, 0, b"hello"))
-    ));
-    let a = s.engineer(&build::write(3, &h, 0, b"\x7fELF"));
-    assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
-    // And everything after is refused too.
-    let a = s.engineer(&build::write(4, &h, 5, b"more"));
-    assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
-}
-
-#[test]
-fn uploads_whose_beginning_is_unseen_are_refused() {
-    let mut s = Scene::new(allow(true, false, &[]));
+fn uploads_changed_in_place_need_every_kind_declared() {
+    let target = FakeTarget::default().with_file("/tmp/y", b"old", 0o644);
+    let mut s = Scene::with(allow(true, false, &[]), target, false);
     assert_eq!(s.open(1, "/tmp/x", pflags::WRITE | pflags::APPEND), None);
-    let h = s.open(2, "/tmp/y", pflags::WRITE).unwrap();
-    let a = s.engineer(&build::write(3, &h, 4096, b"resumed"));
-    assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
-    let mut all = Scene::new(allow(true, false, &ContentKind::ALL));
-    let h = all.open(2, "/tmp/y", pflags::WRITE).unwrap();
-    assert!(Scene::forwarded(
-        &all.engineer(&build::write(3, &h, 4096, b"resumed"))
-    ));
+    assert_eq!(s.open(2, "/tmp/y", pflags::WRITE), None);
+    assert_eq!(s.status(2), Some(status::PERMISSION_DENIED));
+    let target = FakeTarget::default().with_file("/tmp/y", b"old", 0o644);
+    let mut all = Scene::with(allow(true, false, &ContentKind::ALL), target, false);
+    assert!(all.open(2, "/tmp/y", pflags::WRITE).is_some());
+}
+
+// Reproduction 4: names a change gives a file are judged like an upload's.
+#[test]
+fn links_and_renames_are_judged_by_the_name_they_give() {
+    let target =
+        FakeTarget::default()
+            .with_dir("/tmp")
+            .with_file("/tmp/fix.txt", b"rm -rf /", 0o644);
+    let mut s = Scene::with(allow(true, false, &[]), target, false);
+    for (id, packet) in [
+        (1, build::rename(1, "/tmp/fix.txt", "/tmp/fix.sh")),
+        (
+            2,
+            build::extended(
+                2,
+                "posix-rename@openssh.com",
+                &[
+                    &build::string(b"/tmp/fix.txt"),
+                    &build::string(b"/tmp/x.php"),
+                ],
+            ),
+        ),
+        (
+            3,
+            build::extended(
+                3,
+                "hardlink@openssh.com",
+                &[
+                    &build::string(b"/tmp/fix.txt"),
+                    &build::string(b"/tmp/x.py"),
+                ],
+            ),
+        ),
+        // OpenSSH's order: the link's target, then the link. Either name may be refused.
+        (4, symlink(4, "/tmp/shell.php", "/tmp/notes.txt")),
+        (5, symlink(5, "/tmp/notes.txt", "/tmp/run.sh")),
+    ] {
+        s.send(&packet).unwrap();
+        assert_eq!(
+            s.status(id),
+            Some(status::PERMISSION_DENIED),
+            "request {id}"
+        );
+    }
+    assert_eq!(s.target.entries.len(), 2, "{:?}", s.target.entries);
+    assert!(s.changes().iter().all(|c| c.refused.is_some()));
+    s.send(&build::rename(6, "/tmp/fix.txt", "/tmp/fix.conf"))
+        .unwrap();
+    assert_eq!(s.status(6), Some(status::OK));
+    assert!(s.target.file("/tmp/fix.conf").is_some());
+}
+
+fn symlink(id: u32, target: &str, link: &str) -> Bytes {
+    let mut body = vec![kind::SYMLINK];
+    body.extend_from_slice(&id.to_be_bytes());
+    body.extend_from_slice(&build::string(target.as_bytes()));
+    body.extend_from_slice(&build::string(link.as_bytes()));
+    let mut packet = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+    packet.extend_from_slice(&body);
+    Bytes::from(packet)
+}
+
+// Reproduction 4: an execute bit makes a file a program.
+#[test]
+fn an_execute_bit_is_judged_like_an_upload_of_a_program() {
+    let target = FakeTarget::default()
+        .with_dir("/tmp")
+        .with_dir("/tmp/d")
+        .with_file("/tmp/old", b"echo hi", 0o644);
+    let mut s = Scene::with(allow(true, false, &[]), target, false);
+    // A script with no #! and no telling name, uploaded, then chmod 755.
+    assert_eq!(
+        s.upload("/tmp/tool", b"id > /tmp/pwned\n"),
+        Some(status::OK)
+    );
+    s.send(&build::setstat(3, "/tmp/tool", 0o755)).unwrap();
+    assert_eq!(s.status(3), Some(status::PERMISSION_DENIED));
+    assert_eq!(s.target.file("/tmp/tool").unwrap().1, 0o644);
+    // A file this channel didn't write: the target says what it is first.
+    s.send(&build::setstat(4, "/tmp/old", 0o700)).unwrap();
+    assert_eq!(s.status(4), Some(status::PERMISSION_DENIED));
+    assert_eq!(s.target.file("/tmp/old").unwrap().1, 0o644);
+    // A directory may be made searchable.
+    s.send(&build::setstat(5, "/tmp/d", 0o755)).unwrap();
+    assert_eq!(s.status(5), Some(status::OK));
+    // Created executable, or made so through the handle: judged at the close.
+    s.send(&build::open_with(6, "/tmp/t2", WRITE, 0o755))
+        .unwrap();
+    let h = s.handle(6).unwrap();
+    s.send(&build::write(7, &h, 0, b"id\n")).unwrap();
+    s.send(&build::close(8, &h)).unwrap();
+    assert_eq!(s.status(8), Some(status::PERMISSION_DENIED));
+    assert!(s.target.file("/tmp/t2").is_none());
+    assert!(s.target.temp_files().is_empty());
+    // Declared: it goes through.
+    let mut ok = Scene::new(allow(true, false, &[ContentKind::Script]));
+    assert_eq!(ok.upload("/tmp/tool", b"id\n"), Some(status::OK));
+    ok.send(&build::setstat(3, "/tmp/tool", 0o755)).unwrap();
+    assert_eq!(ok.status(3), Some(status::OK));
+    assert_eq!(ok.target.file("/tmp/tool").unwrap().1, 0o755);
 }
 
 #[test]
-fn a_docx_with_a_macro_part_is_refused_and_a_plain_one_passes() {
+fn a_docx_with_a_macro_part_is_refused() {
     let mut doc = b"PK\x03\x04".to_vec();
     doc.extend_from_slice(&[0u8; 22]);
     doc.extend_from_slice(&19u16.to_le_bytes());
     doc.extend_from_slice(&[0, 0]);
     doc.extend_from_slice(b"[Content_Types].xml");
     doc.resize(70_000, b'x');
-    let mut s = Scene::new(allow(true, false, &[]));
-    assert_eq!(s.upload("/tmp/report.docx", &doc), None);
     doc.extend_from_slice(b"PK\x03\x04....word/vbaProject.bin");
     doc.resize(140_000, b'y');
     let mut s = Scene::new(allow(true, false, &[]));
@@ -276,81 +466,151 @@ fn a_docx_with_a_macro_part_is_refused_and_a_plain_one_passes() {
         s.upload("/tmp/report.docx", &doc),
         Some(status::PERMISSION_DENIED)
     );
-    assert_eq!(
-        s.transfers()[0].reason.as_deref(),
-        Some("macro_not_declared")
-    );
+    assert!(s.target.file("/tmp/report.docx").is_none());
 }
 
 #[test]
 fn unknown_operations_are_answered_not_forwarded() {
     let mut s = Scene::new(allow(true, true, &ContentKind::ALL));
-    let a = s.engineer(&build::extended(1, "copy-data", &[]));
-    assert!(!Scene::forwarded(&a));
-    assert_eq!(Scene::denied(&a), Some(status::OP_UNSUPPORTED));
-    let a = s.engineer(&build::path_op(99, 2, "/x"));
-    assert_eq!(Scene::denied(&a), Some(status::OP_UNSUPPORTED));
+    s.send(&build::extended(1, "copy-data", &[])).unwrap();
+    assert_eq!(s.status(1), Some(status::OP_UNSUPPORTED));
+    s.send(&build::path_op(99, 2, "/x")).unwrap();
+    assert_eq!(s.status(2), Some(status::OP_UNSUPPORTED));
+    assert!(
+        !s.actions.iter().any(
+            |a| matches!(a, Action::ToTarget(p) if Fields::of(p).unwrap().kind() != kind::INIT)
+        )
+    );
 }
 
 #[test]
-fn files_left_open_are_recorded_as_aborted() {
+fn a_channel_ended_mid_upload_leaves_its_temporary_file_for_removal() {
     let mut s = Scene::new(allow(true, false, &[]));
     let h = s.open(1, "/tmp/a", WRITE).unwrap();
-    s.engineer(&build::write(2, &h, 0, b"partial"));
-    let actions = s.inspector.finish();
-    let Some(Action::Transfer(t)) = actions.first() else {
-        panic!("{actions:?}");
-    };
-    assert_eq!(t.outcome, TransferOutcome::Aborted);
-    assert_eq!(t.size, 7);
-}
-
-#[test]
-fn another_protocol_version_ends_the_channel() {
-    let mut i = SftpInspector::new(allow(true, true, &[]), false);
-    let v6 = [0, 0, 0, 5, kind::VERSION, 0, 0, 0, 6];
-    assert_eq!(i.from_target(&v6), Err(WireError::Version(6)));
-}
-
-// R-10-6: a scanned upload's bytes go to the scanner, its close waits for the verdict, and
-// a refused file is removed with the engineer's close answered as refused.
-#[test]
-fn a_scanned_upload_is_held_at_close_and_quarantined_on_a_bad_verdict() {
-    let mut s = Scene {
-        inspector: SftpInspector::new(allow(true, false, &[]), true),
-        actions: Vec::new(),
-    };
-    s.engineer(&build::init());
-    s.target(&build::version());
-    let h = s.open(1, "/tmp/report.txt", WRITE).unwrap();
-    let a = s.engineer(&build::write(2, &h, 0, b"EICAR-ish"));
-    assert!(matches!(&a[0], Action::ScanFeed { data, .. } if &data[..] == b"EICAR-ish"));
-    assert!(Scene::forwarded(&a));
-    s.target(&build::status(2, status::OK));
-    let a = s.engineer(&build::close(3, &h));
-    let [Action::ScanVerdict { handle, id: 3, .. }] = &a[..] else {
-        panic!("{a:?}");
-    };
-    // Infected: the bridge forwards the close, then the removal.
-    let removal = s
-        .inspector
-        .quarantine(handle, "virus found: Test.Sig".into());
-    let [Action::ToTarget(remove)] = &removal[..] else {
-        panic!("{removal:?}");
-    };
-    let mut f = Fields::of(remove).unwrap();
-    assert_eq!(f.kind(), kind::REMOVE);
-    let own_id = f.u32().unwrap();
-    assert_eq!(f.text().unwrap(), "/tmp/report.txt");
-    // The target's OK for the close becomes a refusal; the removal's reply is swallowed.
-    let a = s.target(&build::status(3, status::OK));
-    assert_eq!(Scene::denied(&a), Some(status::PERMISSION_DENIED));
-    let a = s.target(&build::status(own_id, status::OK));
-    assert!(a.is_empty(), "{a:?}");
-    let t = s.transfers();
-    assert_eq!(t[0].outcome, TransferOutcome::Refused);
+    s.send(&build::write(2, &h, 0, b"partial")).unwrap();
+    let leftovers = s.inspector.finish();
+    assert_eq!(leftovers.records.len(), 1);
+    assert_eq!(leftovers.records[0].outcome, TransferOutcome::Aborted);
+    assert_eq!(leftovers.records[0].size, 7);
     assert_eq!(
-        t[0].reason.as_deref(),
-        Some("scan_failed: virus found: Test.Sig")
+        leftovers.temp_files.iter().collect::<Vec<_>>(),
+        s.target.temp_files()
+    );
+    assert!(s.target.file("/tmp/a").is_none());
+}
+
+// R-10-6: a scanned upload's bytes go to the scanner; the file is renamed into place only
+// on a clean verdict and removed otherwise.
+#[test]
+fn a_scanned_upload_is_put_in_place_only_on_a_clean_verdict() {
+    for (verdict, expected) in [
+        (Ok(()), status::OK),
+        (
+            Err("virus found: Test.Sig".to_owned()),
+            status::PERMISSION_DENIED,
+        ),
+    ] {
+        let target = FakeTarget::default().with_dir("/tmp");
+        let mut s = Scene::with(allow(true, false, &[]), target, true);
+        let h = s.open(1, "/tmp/report.txt", WRITE).unwrap();
+        s.send(&build::write(2, &h, 0, b"EICAR-ish")).unwrap();
+        assert!(
+            s.actions
+                .iter()
+                .any(|a| matches!(a, Action::ScanFeed { data, .. } if &data[..] == b"EICAR-ish"))
+        );
+        s.send(&build::close(3, &h)).unwrap();
+        assert_eq!(s.reply(3), None, "the close waits for the verdict");
+        let [file] = s.verdicts[..] else {
+            panic!("{:?}", s.verdicts);
+        };
+        let failed = verdict.is_err();
+        let next = s.inspector.scanned(file, verdict);
+        s.run(next).unwrap();
+        assert_eq!(s.status(3), Some(expected));
+        assert_eq!(s.target.file("/tmp/report.txt").is_some(), !failed);
+        assert!(s.target.temp_files().is_empty());
+        if failed {
+            assert_eq!(
+                s.transfers()[0].reason.as_deref(),
+                Some("scan_failed: virus found: Test.Sig")
+            );
+        }
+    }
+}
+
+// Reproduction 1 and the table the issue asks for: every malformed sequence ends the
+// channel with its reason, and nothing it carried reaches the target.
+#[test]
+fn malformed_sequences_end_the_channel() {
+    let second_init = vec![build::init()];
+    let reused_id = vec![
+        build::open(7, "/tmp/x", WRITE),
+        build::path_op(kind::REMOVE, 7, "/tmp/nope"),
+    ];
+    let unknown_write = vec![build::write(3, b"1", 0, &elf(64))];
+    let unknown_read = vec![build::read(3, b"1", 0, 64)];
+    let unknown_close = vec![build::close(3, b"9")];
+    let unknown_dir = vec![build::readdir(3, b"1")];
+    let truncated = vec![Bytes::from_static(&[0, 0, 0, 3, kind::OPEN, 0, 0])];
+    let oversized = vec![Bytes::from(vec![0x7f, 0xff, 0xff, 0xff])];
+    for (name, packets, reason) in [
+        ("second INIT", second_init, "malformed_packet"),
+        ("reused id", reused_id, "duplicate_request_id"),
+        ("write on unknown handle", unknown_write, "unknown_handle"),
+        ("read on unknown handle", unknown_read, "unknown_handle"),
+        ("close of unknown handle", unknown_close, "unknown_handle"),
+        ("readdir on unknown handle", unknown_dir, "unknown_handle"),
+        ("truncated packet", truncated, "malformed_packet"),
+        ("oversized packet", oversized, "malformed_packet"),
+    ] {
+        let mut i = SftpInspector::new(allow(true, true, &ContentKind::ALL), false);
+        let mut result = i.from_engineer(&build::init()).map(|_| ());
+        i.from_target(&build::version()).unwrap();
+        for packet in &packets {
+            result = result.and_then(|()| i.from_engineer(packet).map(|_| ()));
+        }
+        let violation = result.expect_err(name);
+        assert_eq!(violation.reason(), reason, "{name}");
+    }
+}
+
+#[test]
+fn replies_nobody_asked_for_end_the_channel() {
+    let mut s = Scene::new(allow(true, true, &[]));
+    assert_eq!(
+        s.inspector.from_target(&build::status(42, status::OK)),
+        Err(Violation::UnexpectedReply(42))
+    );
+    // A second handle reply to one open.
+    let mut i = SftpInspector::new(allow(true, true, &[]), false);
+    i.from_engineer(&build::init()).unwrap();
+    i.from_target(&build::version()).unwrap();
+    i.from_engineer(&build::open(1, "/tmp/x", pflags::READ))
+        .unwrap();
+    i.from_target(&build::handle(1, b"h")).unwrap();
+    assert_eq!(
+        i.from_target(&build::handle(1, b"h")),
+        Err(Violation::UnexpectedReply(1))
+    );
+    let v6 = [0, 0, 0, 5, kind::VERSION, 0, 0, 0, 6];
+    let mut i = SftpInspector::new(allow(true, true, &[]), false);
+    assert_eq!(
+        i.from_target(&v6),
+        Err(Violation::Malformed(WireError::Version(6)))
+    );
+}
+
+// Reproduction 1, whole: a second request under a pending ID never reaches the target.
+#[test]
+fn a_reused_id_does_not_let_an_elf_through() {
+    let mut i = SftpInspector::new(allow(true, false, &[]), false);
+    i.from_engineer(&build::init()).unwrap();
+    i.from_target(&build::version()).unwrap();
+    let opened = i.from_engineer(&build::open(7, "/tmp/x", WRITE)).unwrap();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(
+        i.from_engineer(&build::path_op(kind::REMOVE, 7, "/tmp/nope")),
+        Err(Violation::DuplicateRequestId(7))
     );
 }
