@@ -544,7 +544,10 @@ expect = ["df *"]
     let bin = gw.tmp.path().join("stand-ins");
     std::fs::create_dir(&bin).unwrap();
     for (program, script) in [
-        ("pg_dump", "#!/bin/sh\necho \"pg_dump stand-in ran\"\n".to_owned()),
+        (
+            "pg_dump",
+            "#!/bin/sh\necho \"pg_dump stand-in ran\"\n".to_owned(),
+        ),
         (
             "sudo",
             "#!/bin/bash\nIFS= read -rsp '[sudo] password for alice: ' pw\necho\nexec \"$@\"\n"
