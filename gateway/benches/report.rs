@@ -146,12 +146,15 @@ fn main() {
     let started = now - TimeDelta::hours(2);
     let days = (started.date_naive(), now.date_naive());
     let mut sessions = Vec::new();
+    let mut unechoed = HashMap::new();
     let keystrokes = commands::KeystrokeFilter {
         rules: RuleSet::shipped(),
         expected: Vec::new(),
     };
     for id in &ids {
-        let commands = commands::of_session(&root, *id, started, days, &keystrokes).unwrap();
+        let read = commands::of_session(&root, *id, started, days, &keystrokes).unwrap();
+        unechoed.insert(SessionId::from_uuid(*id), read.unechoed);
+        let commands = read.commands;
         sessions.push(SessionFacts {
             id: SessionId::from_uuid(*id),
             engineer: "alice".parse().unwrap(),
@@ -175,6 +178,7 @@ fn main() {
         plan: plan_facts(&plan),
         sessions,
         seals: HashMap::new(),
+        unechoed,
     };
     let body = ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now);
     let key = SigningKey::from_bytes(&[9; 32]);

@@ -15,10 +15,16 @@
 //! reason. Where the echo cannot be read either, the line is [`Certainty::Uncertain`] and
 //! says why.
 //!
-//! Keys are never reported unless the screen showed them: a line typed without echo (a
-//! `sudo` password) comes out as [`UncertainReason::NotEchoed`] with no text. Keys typed
-//! while a full-screen program holds the alternate screen (an editor, `less`, `top`) are
-//! not command lines and are skipped. Empty lines are skipped.
+//! A line typed while nothing was echoed (a `sudo` password, or any command after `stty
+//! -echo`) comes out as [`Certainty::Unechoed`] with the keys' reading as its text: it
+//! may be a secret, so a reader shows it only for a reason (the report: a risk rule or a
+//! planned step matches it) and otherwise points at the recording. Keys typed while a
+//! full-screen program holds the alternate screen (an editor, `less`, `top`) are not
+//! command lines and are skipped. Empty lines are skipped.
+//!
+//! The terminal's width comes from the cast header and its resize events; a width the
+//! model cannot use (0 × 0, what `ssh -tt` sends without a local terminal) is read as 80
+//! columns, the width readline falls back to.
 //!
 //! Pure: [`Extractor`] is fed events and does no I/O; [`extract_file`] reads a cast.
 
@@ -43,7 +49,7 @@ pub struct CommandLine {
     /// When Enter was pressed, since the start of the recording.
     pub t: Duration,
     /// The line, trailing blanks trimmed. Pasted multi-line text keeps its newlines.
-    /// Empty for [`UncertainReason::NotEchoed`].
+    /// For [`Certainty::Unechoed`], the keys' reading: possibly a password.
     pub text: String,
     /// How far `text` can be trusted.
     pub certainty: Certainty,
@@ -62,6 +68,11 @@ pub enum Certainty {
     /// The keys fully explain the line, and there is no echo to check it against: an RDP
     /// session's screen is pixels ([`crate::rdp::keys::lines`]).
     KeysOnly,
+    /// Typed while the terminal echoed nothing (a password prompt, `stty -echo`): the text
+    /// is the keys' reading, line editing replayed, and may be a secret. `Some` names the
+    /// first key whose effect the keys cannot tell (history, completion): the text may
+    /// then be incomplete.
+    Unechoed(Option<EchoReason>),
 }
 
 /// Why the echo, not the keys, gave the line.
@@ -83,8 +94,6 @@ pub enum EchoReason {
 /// Why a line could not be established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UncertainReason {
-    /// Keys were typed but nothing was echoed (a password prompt): the text is withheld.
-    NotEchoed,
     /// The prompt the line began after is no longer at the start of its screen line, so
     /// where the line starts is unknown.
     PromptNotFound,
@@ -313,7 +322,8 @@ fn settle(screen: &Screen, last_prompt: &mut Option<String>, p: Pending) -> Opti
     let typed = p.typed.text.trim_end();
     let (text, certainty) = match (p.typed.needs_echo, echo) {
         (None, Some(echo)) if echo == typed => (typed, Certainty::Exact),
-        (None, Some("")) => ("", Certainty::Uncertain(UncertainReason::NotEchoed)),
+        // Keys typed and nothing shown after the prompt: the keys are all there is.
+        (needs_echo, Some("")) => (typed, Certainty::Unechoed(needs_echo)),
         (None, _) if !typed.is_empty() && echo.is_none() && shown.ends_with(typed) => {
             (typed, Certainty::Exact)
         }
@@ -325,7 +335,9 @@ fn settle(screen: &Screen, last_prompt: &mut Option<String>, p: Pending) -> Opti
             Certainty::Uncertain(UncertainReason::PromptNotFound),
         ),
     };
-    if text.trim().is_empty() && certainty != Certainty::Uncertain(UncertainReason::NotEchoed) {
+    // An empty line is no command; one whose keys could not be read without echo is
+    // still a line entered blind (a recalled command, run unseen).
+    if text.trim().is_empty() && !matches!(certainty, Certainty::Unechoed(Some(_))) {
         return None;
     }
     Some(CommandLine {

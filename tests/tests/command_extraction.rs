@@ -148,6 +148,11 @@ fn commands_typed_in_bash_are_extracted_from_the_recording() {
         },
     )
     .unwrap();
+    assert_eq!(
+        facts.unechoed,
+        fumidai_gateway::report::commands::Unechoed::default()
+    );
+    let facts = facts.commands;
     let texts: Vec<&str> = facts.iter().map(|c| c.text.as_str()).collect();
     assert_eq!(
         texts,

@@ -487,3 +487,242 @@ expect = ["ls *"]
     let text = gw.cli_ok(&["report", &id]);
     assert!(text.contains("指摘事項はありません"), "{text}");
 }
+
+/// What an engineer types at a `sudo` password prompt; it must never reach a report.
+const SUDO_PASSWORD: &str = "Tsubaki-Kagi-90417!";
+
+/// The line typed twice in the sessions below: a database dump no step plans.
+const PG_DUMP: &str = "pg_dump -Fc his -f /tmp/his.dump";
+
+/// The planned step's command.
+const DF: &str = "df -h /";
+
+/// The report of a session in bash on a `rows` × `cols` terminal: a password typed at a
+/// `sudo` prompt (a stand-in that reads it without echo, as sudo does), then — after
+/// `stty -echo` when `echo_off` — `pg_dump` typed twice, the planned `df`, and an `ls`
+/// nothing matches. Returns the report in JSON, Japanese text, English text and HTML.
+fn report_of_typed_session(rows: u16, cols: u16, echo_off: bool) -> (Value, [String; 3]) {
+    fumidai_e2e::tools::require("bash");
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    let window_end = Instant::now() + Duration::from_secs(30);
+    let plan_file = gw.tmp.path().join("plan.toml");
+    std::fs::write(
+        &plan_file,
+        format!(
+            r#"
+engineers = ["alice"]
+targets = ["db01"]
+start = "{}"
+end = "{}"
+purpose = "ディスク使用量の確認"
+
+[[steps]]
+text = "ディスク使用量を確認する"
+expect = ["df *"]
+"#,
+            at(-300),
+            at(30)
+        ),
+    )
+    .unwrap();
+    let out = gw.cli_ok(&[
+        "--json",
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+    ]);
+    let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.start();
+
+    // The target is this machine: stand-ins first on the shell's PATH, so nothing is
+    // dumped and no privilege is taken, yet the lines are typed as they would be.
+    let bin = gw.tmp.path().join("stand-ins");
+    std::fs::create_dir(&bin).unwrap();
+    for (program, script) in [
+        (
+            "pg_dump",
+            "#!/bin/sh\necho \"pg_dump stand-in ran\"\n".to_owned(),
+        ),
+        (
+            "sudo",
+            "#!/bin/bash\nIFS= read -rsp '[sudo] password for alice: ' pw\necho\nexec \"$@\"\n"
+                .to_owned(),
+        ),
+    ] {
+        let path = bin.join(program);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".to_owned();
+    login.command = None;
+    let (mut term, _ssh_work) = login.interactive(&gw, rows, cols);
+    login.answer_prompts(&mut term);
+    term.expect("# ", STEP);
+    term.type_text(&format!(
+        "exec env -i TERM=xterm HOME=/nonexistent PS1='db01\\$ ' PATH={}:/usr/bin:/bin \
+         HISTFILE=/dev/null INPUTRC=/dev/null /bin/bash --norc --noprofile\r",
+        bin.display()
+    ));
+    term.expect("db01# ", STEP);
+
+    term.type_text("sudo echo sudo-ran\r");
+    term.expect("password for alice: ", STEP);
+    term.type_text(&format!("{SUDO_PASSWORD}\r"));
+    term.expect("sudo-ran", STEP);
+    term.expect("db01# ", STEP);
+    if echo_off {
+        term.type_text("stty -echo\r");
+        term.expect("db01# ", STEP);
+    }
+    for _ in 0..2 {
+        term.type_text(&format!("{PG_DUMP}\r"));
+        term.expect("pg_dump stand-in ran", STEP);
+        term.expect("db01# ", STEP);
+    }
+    term.type_text(&format!("{DF}\r"));
+    term.expect("Filesystem", STEP);
+    term.expect("db01# ", STEP);
+    term.type_text("ls /\r");
+    term.expect("db01# ", STEP);
+    if echo_off {
+        term.type_text("stty echo\r");
+        term.expect("db01# ", STEP);
+    }
+    term.type_text("exit 0\r");
+    assert_eq!(term.wait(STEP).code(), Some(0), "{}", term.screen());
+
+    std::thread::sleep(
+        window_end.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+    );
+    let json: Value = fumidai_e2e::wait_for("the report", Duration::from_secs(30), || {
+        let out = gw.cli(&["report", &id, "--format", "json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    });
+    let rendered = [
+        gw.cli_ok(&["report", &id]),
+        gw.cli_ok(&["report", &id, "--lang", "en"]),
+        gw.cli_ok(&["report", &id, "--format", "html"]),
+    ];
+    (json, rendered)
+}
+
+/// The findings about `PG_DUMP` and the planned step's evidence, whatever the echo.
+fn assert_pg_dump_and_df(report: &Value, unechoed: bool) {
+    let findings = report["findings"].as_array().unwrap();
+    let dumps: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "risky_command_not_covered" && f["subject"] == PG_DUMP)
+        .collect();
+    assert_eq!(dumps.len(), 2, "{findings:#?}");
+    assert_ne!(dumps[0]["offset"], dumps[1]["offset"], "{dumps:#?}");
+    for f in &dumps {
+        assert_eq!(f["unechoed"], unechoed, "{f:#}");
+    }
+    assert_eq!(
+        report["steps"][0]["evidence"][0][2], DF,
+        "{:#}",
+        report["steps"]
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["kind"] != "planned_step_without_evidence"),
+        "{findings:#?}"
+    );
+}
+
+// Issue 11, reproduction 8: with `stty -echo`, what the engineer types still meets the risk
+// rules and the planned steps. Lines a rule or step matches are in the report marked
+// unechoed; the rest — the sudo password among them — are only counted, with the
+// recording to look them up in.
+#[test]
+fn lines_typed_after_stty_echo_off_meet_the_rules_and_a_password_stays_out() {
+    let (json, [ja, en, html]) = report_of_typed_session(24, 120, true);
+    let report = &json["report"];
+    assert_pg_dump_and_df(report, true);
+    let session = &report["sessions"][0];
+    let commands = session["commands"].as_array().unwrap();
+    let shown: Vec<(&str, bool)> = commands
+        .iter()
+        .map(|c| (c["text"].as_str().unwrap(), c["unechoed"] == true))
+        .collect();
+    assert_eq!(
+        shown.iter().filter(|c| **c == (PG_DUMP, true)).count(),
+        2,
+        "{shown:?}"
+    );
+    assert!(shown.contains(&(DF, true)), "{shown:?}");
+    assert!(
+        !shown.iter().any(|(text, _)| text.starts_with("ls")),
+        "{shown:?}"
+    );
+
+    // The password, the `ls` and the `stty echo` typed blind: three lines, counted.
+    let withheld = session["unechoed_withheld"].as_array().unwrap();
+    assert_eq!(withheld.len(), 1, "{session:#}");
+    assert_eq!(withheld[0]["lines"], 3, "{session:#}");
+    let recording = withheld[0]["recording"].as_str().unwrap();
+    assert!(recording.ends_with(".cast"), "{recording}");
+    assert!(
+        session["recordings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains(recording)),
+        "{session:#}"
+    );
+    assert!(
+        ja.contains(&format!(
+            "エコーなしで入力された行: 3 行（記録 {recording} を参照）"
+        )),
+        "{ja}"
+    );
+    assert!(ja.contains("エコーなし"), "{ja}");
+    assert!(
+        en.contains(&format!(
+            "3 lines typed without echo; see the recording at {recording}"
+        )),
+        "{en}"
+    );
+    assert!(en.contains("[unechoed]"), "{en}");
+    assert!(html.contains("エコーなし"), "{html}");
+
+    // The password is nowhere in the report.
+    for (what, text) in [
+        ("json", json.to_string()),
+        ("ja", ja),
+        ("en", en),
+        ("html", html),
+    ] {
+        assert!(!text.contains(SUDO_PASSWORD), "{what}: {text}");
+        assert!(!text.contains("Tsubaki"), "{what}: {text}");
+    }
+}
+
+// Issue 11, reproduction 8: a terminal of 0 × 0 (what `ssh -tt` sends without a local
+// terminal) still yields the command lines.
+#[test]
+fn lines_typed_on_a_zero_by_zero_terminal_reach_the_report() {
+    let (json, [ja, en, html]) = report_of_typed_session(0, 0, false);
+    let report = &json["report"];
+    assert_pg_dump_and_df(report, false);
+    let session = &report["sessions"][0];
+    assert_eq!(session["unechoed_withheld"][0]["lines"], 1, "{session:#}");
+    for (what, text) in [
+        ("json", json.to_string()),
+        ("ja", ja),
+        ("en", en),
+        ("html", html),
+    ] {
+        assert!(!text.contains(SUDO_PASSWORD), "{what}: {text}");
+    }
+}

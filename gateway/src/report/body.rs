@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use ed25519_dalek::{Signer, SigningKey};
+use policy::ids::SessionId;
 use policy::plan::Plan;
 use policy::reconcile::{ForwardOutcome, Reconciliation, Subject, TransferOutcome, reconcile};
 use policy::risk::RuleSet;
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use store::StoredReport;
 
 use super::ReportError;
+use super::commands::Unechoed;
 use super::facts::Facts;
 
 /// The format's name and version, first in every report.
@@ -65,6 +67,19 @@ pub struct SessionEntry {
     pub forwards: Vec<ForwardEntry>,
     /// The recordings' sealed files (`file NAME SIZE SHA256` lines of their seals).
     pub recordings: Vec<String>,
+    /// Lines typed without echo that no risk rule or planned step matched: not shown (they
+    /// may be passwords), counted per recording. Absent from reports made before it existed.
+    #[serde(default)]
+    pub unechoed_withheld: Vec<WithheldEntry>,
+}
+
+/// Lines typed without echo left out of the report, in one recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WithheldEntry {
+    /// The recording's cast, as named in its seal (`YYYY/MM/DD/<session>-ch<n>.cast`).
+    pub recording: String,
+    /// How many lines.
+    pub lines: u64,
 }
 
 /// A command line.
@@ -76,6 +91,10 @@ pub struct CommandEntry {
     pub text: String,
     /// Whether it was reconstructed with doubt (history, completion).
     pub uncertain: bool,
+    /// Typed while the terminal echoed nothing (`stty -echo`, a password prompt): the text
+    /// is the keys' reading, shown because a risk rule or planned step matches it.
+    #[serde(default)]
+    pub unechoed: bool,
 }
 
 /// A file transfer.
@@ -140,6 +159,9 @@ pub struct FindingEntry {
     pub message_ja: String,
     /// In English.
     pub message_en: String,
+    /// The command it is about was typed without echo (see [`CommandEntry::unechoed`]).
+    #[serde(default)]
+    pub unechoed: bool,
 }
 
 impl ReportBody {
@@ -152,6 +174,8 @@ impl ReportBody {
         now: DateTime<Utc>,
     ) -> Self {
         let r: Reconciliation = reconcile(&facts.plan, &facts.sessions, rules);
+        let none = Unechoed::default();
+        let unechoed = |session: &SessionId| facts.unechoed.get(session).unwrap_or(&none);
         let sessions = facts
             .sessions
             .iter()
@@ -170,6 +194,7 @@ impl ReportBody {
                         offset: seconds(c.offset),
                         text: c.text.clone(),
                         uncertain: c.uncertain,
+                        unechoed: unechoed(&s.id).marks(c.offset, &c.text),
                     })
                     .collect(),
                 transfers: s
@@ -201,6 +226,14 @@ impl ReportBody {
                     })
                     .collect(),
                 recordings: facts.seals.get(&s.id).cloned().unwrap_or_default(),
+                unechoed_withheld: unechoed(&s.id)
+                    .withheld
+                    .iter()
+                    .map(|w| WithheldEntry {
+                        recording: w.recording.clone(),
+                        lines: u64::try_from(w.lines).unwrap_or(u64::MAX),
+                    })
+                    .collect(),
             })
             .collect();
         let steps = r
@@ -229,6 +262,12 @@ impl ReportBody {
                 subject: subject(&f.evidence.subject),
                 message_ja: f.message_ja.clone(),
                 message_en: f.message_en.clone(),
+                unechoed: match (&f.evidence.subject, f.evidence.session, f.evidence.offset) {
+                    (Subject::Command { text, .. }, Some(session), Some(offset)) => {
+                        unechoed(&session).marks(offset, text)
+                    }
+                    _ => false,
+                },
             })
             .collect();
         Self {
@@ -347,6 +386,7 @@ mod tests {
             plan: plan_facts(&plan),
             sessions: Vec::new(),
             seals: HashMap::new(),
+            unechoed: HashMap::new(),
         };
         ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now)
     }
@@ -368,6 +408,139 @@ mod tests {
         assert!(
             text.contains(&sealed.sha256) && text.contains("指摘事項"),
             "{text}"
+        );
+    }
+
+    // Issue 11, reproduction 8: a dump and the planned step typed after `stty -echo` are
+    // findings and evidence like any command, marked unechoed in every rendering; the lines
+    // nothing matched are a count pointing at the recording, not text.
+    #[test]
+    fn unechoed_commands_are_marked_and_the_rest_counted() {
+        use policy::plan::PlannedStep;
+        use policy::reconcile::{CommandFact, SessionFacts};
+
+        use crate::report::commands::{Unechoed, Withheld};
+        use crate::report::render::{Lang, html, text};
+
+        const CAST: &str = "2026/12/07/s-ch0.cast";
+        const DUMP: &str = "pg_dump -Fc his -f /tmp/his.dump";
+        let now = Utc::now();
+        let started = now - Duration::hours(1);
+        let plan = submit(
+            PlanRequest {
+                vendor: "acme".parse().unwrap(),
+                engineers: vec!["alice".parse().unwrap()],
+                targets: vec!["db01".parse().unwrap()],
+                starts_at: now - Duration::hours(2),
+                ends_at: now - Duration::minutes(1),
+                purpose: "ディスク使用量の確認".into(),
+                steps: vec![PlannedStep {
+                    text: "ディスク使用量を確認する".into(),
+                    expect: vec!["df *".into()],
+                }],
+                allow: Allowances::default(),
+                personal_data: None,
+                data_deletion: None,
+            },
+            PlanId::generate(),
+            "olga",
+            now - Duration::hours(3),
+        )
+        .unwrap();
+        let id = SessionId::generate();
+        let command = |secs, text: &str| CommandFact {
+            offset: Duration::seconds(secs),
+            text: text.to_owned(),
+            uncertain: false,
+        };
+        let facts = Facts {
+            plan: plan_facts(&plan),
+            sessions: vec![SessionFacts {
+                id,
+                engineer: "alice".parse().unwrap(),
+                target: "db01".parse().unwrap(),
+                personal_data_target: false,
+                emergency: false,
+                started_at: started,
+                end: None,
+                commands: vec![
+                    command(5, "stty -echo"),
+                    command(10, DUMP),
+                    command(20, "df -h /"),
+                ],
+                transfers: Vec::new(),
+                forwards: Vec::new(),
+            }],
+            seals: HashMap::new(),
+            unechoed: HashMap::from([(
+                id,
+                Unechoed {
+                    shown: vec![
+                        (Duration::seconds(10), DUMP.to_owned()),
+                        (Duration::seconds(20), "df -h /".to_owned()),
+                    ],
+                    withheld: vec![Withheld {
+                        recording: CAST.into(),
+                        lines: 2,
+                    }],
+                },
+            )]),
+        };
+        let body = ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now);
+
+        let marked: Vec<(&str, bool)> = body.sessions[0]
+            .commands
+            .iter()
+            .map(|c| (c.text.as_str(), c.unechoed))
+            .collect();
+        assert_eq!(
+            marked,
+            [("stty -echo", false), (DUMP, true), ("df -h /", true)]
+        );
+        assert!(
+            body.findings
+                .iter()
+                .any(|f| f.subject == DUMP && f.unechoed),
+            "{:#?}",
+            body.findings
+        );
+        assert!(
+            body.findings
+                .iter()
+                .all(|f| f.subject == DUMP || !f.unechoed)
+        );
+        assert_eq!(
+            body.sessions[0].unechoed_withheld,
+            [WithheldEntry {
+                recording: CAST.into(),
+                lines: 2
+            }]
+        );
+
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let sealed = body.seal(&key).unwrap();
+        let ja = text(&sealed, &body, Lang::Ja);
+        assert!(
+            ja.contains(&format!("{DUMP} [エコーなし]"))
+                && ja.contains("df -h / [エコーなし]")
+                && !ja.contains("stty -echo [")
+                && ja.contains(&format!(
+                    "エコーなしで入力された行: 2 行（記録 {CAST} を参照）"
+                )),
+            "{ja}"
+        );
+        let en = text(&sealed, &body, Lang::En);
+        assert!(
+            en.contains(&format!("{DUMP} [unechoed]"))
+                && en.contains(&format!(
+                    "2 lines typed without echo; see the recording at {CAST}"
+                )),
+            "{en}"
+        );
+        let page = html(&sealed, &body, Lang::Ja);
+        assert!(
+            page.contains("<em>[エコーなし]</em>") && page.contains("エコーなしで入力された行"),
+            "{page}"
         );
     }
 }

@@ -18,6 +18,7 @@ use serde_json::Value;
 use store::{AuditRecord, SessionRecord, Store};
 
 use super::ReportError;
+use super::commands::{SessionCommands, Unechoed};
 use crate::datadir::DataDir;
 
 /// The tag that marks a target holding personal data (R-10-2).
@@ -32,6 +33,10 @@ pub struct Facts {
     pub sessions: Vec<SessionFacts>,
     /// Each session's recording seals (`recording.sealed` statements' digests), by session.
     pub seals: HashMap<SessionId, Vec<String>>,
+    /// What each session's engineer typed without echo: which of its commands, and how
+    /// many lines were left out. Beside `sessions`, not in them: reconciliation reads a
+    /// command the same whether it was echoed or not; only the report marks it.
+    pub unechoed: HashMap<SessionId, Unechoed>,
 }
 
 /// Reads the facts for `plan` and its `sessions`.
@@ -73,6 +78,7 @@ pub async fn gather(
         }
     }
     let mut out = Vec::with_capacity(sessions.len());
+    let mut unechoed = HashMap::new();
     for s in sessions {
         let personal = store
             .target(&s.target)
@@ -82,13 +88,17 @@ pub async fn gather(
             .get(&s.id.to_string())
             .cloned()
             .unwrap_or_default();
-        let commands = commands_of(dir, s, std::sync::Arc::clone(&keystrokes)).await?;
-        out.push(session_facts(s, plan, personal, &events, commands));
+        let read = commands_of(dir, s, std::sync::Arc::clone(&keystrokes)).await?;
+        if read.unechoed != Unechoed::default() {
+            unechoed.insert(s.id, read.unechoed);
+        }
+        out.push(session_facts(s, plan, personal, &events, read.commands));
     }
     Ok(Facts {
         plan: planned,
         sessions: out,
         seals,
+        unechoed,
     })
 }
 
@@ -221,12 +231,12 @@ fn session_facts(
     }
 }
 
-/// The command lines of a session's interactive channels, from their recordings.
+/// The commands of a session, from its recordings.
 async fn commands_of(
     dir: &DataDir,
     s: &SessionRecord,
     keystrokes: std::sync::Arc<super::commands::KeystrokeFilter>,
-) -> Result<Vec<CommandFact>, ReportError> {
+) -> Result<SessionCommands, ReportError> {
     let root = dir.recordings();
     let session = *s.id.as_uuid();
     let started = s.started_at;

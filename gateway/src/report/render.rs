@@ -5,7 +5,7 @@
 use policy::jst;
 use store::StoredReport;
 
-use super::body::{FindingEntry, ReportBody};
+use super::body::{CommandEntry, FindingEntry, ReportBody, WithheldEntry};
 
 /// The report's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,6 +48,7 @@ struct Words {
     confirm: &'static str,
     confirmed: &'static str,
     uncertain: &'static str,
+    unechoed: &'static str,
 }
 
 const JA: Words = Words {
@@ -81,6 +82,7 @@ const JA: Words = Words {
     confirm: "企画管理者の確認",
     confirmed: "確認済み",
     uncertain: "不確実",
+    unechoed: "エコーなし",
 };
 
 const EN: Words = Words {
@@ -114,6 +116,7 @@ const EN: Words = Words {
     confirm: "Planning manager's confirmation",
     confirmed: "confirmed",
     uncertain: "uncertain",
+    unechoed: "unechoed",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -136,11 +139,12 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
     }
     for f in &body.findings {
         s.push_str(&format!(
-            "- [{}] {} ({}){}\n",
+            "- [{}] {} ({}){}{}\n",
             f.severity,
             message(f, lang),
             f.requirement,
-            where_(f)
+            where_(f),
+            mark(f.unechoed, w.unechoed)
         ));
     }
     s.push_str(&format!("\n## {}\n", w.steps));
@@ -150,7 +154,11 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             s.push_str(&format!("   ({})\n", w.no_evidence));
         }
         for (session, offset, text) in &st.evidence {
-            s.push_str(&format!("   {} +{offset:.0}s  {text}\n", short(session)));
+            s.push_str(&format!(
+                "   {} +{offset:.0}s  {text}{}\n",
+                short(session),
+                mark(typed_unechoed(body, session, *offset, text), w.unechoed)
+            ));
         }
     }
     s.push_str(&format!("\n## {}\n", w.sessions));
@@ -169,12 +177,16 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
         ));
         s.push_str(&format!("{}:\n", w.commands));
         for c in &se.commands {
-            let mark = if c.uncertain {
-                format!(" [{}]", w.uncertain)
-            } else {
-                String::new()
-            };
-            s.push_str(&format!("  +{:.0}s  {}{mark}\n", c.offset, c.text));
+            s.push_str(&format!(
+                "  +{:.0}s  {}{}{}\n",
+                c.offset,
+                c.text,
+                mark(c.uncertain, w.uncertain),
+                mark(c.unechoed, w.unechoed)
+            ));
+        }
+        for u in &se.unechoed_withheld {
+            s.push_str(&format!("  {}\n", withheld(u, lang)));
         }
         s.push_str(&format!("{}:\n", w.transfers));
         for t in &se.transfers {
@@ -243,12 +255,13 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
         s.push_str("<table class=\"findings\"><tr><th>#</th><th></th><th></th><th></th></tr>");
         for (i, f) in body.findings.iter().enumerate() {
             s.push_str(&format!(
-                "<tr class=\"sev-{}\"><td>{}</td><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td></tr>",
+                "<tr class=\"sev-{}\"><td>{}</td><td>{}</td><td>{}<br><small>{}</small>{}</td><td>{}</td></tr>",
                 esc(&f.severity),
                 i + 1,
                 esc(&f.severity),
                 esc(&message(f, lang)),
                 esc(&where_(f)),
+                html_mark(f.unechoed, w.unechoed),
                 esc(&f.requirement)
             ));
         }
@@ -263,8 +276,9 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
         s.push_str("<ul>");
         for (session, offset, text) in &st.evidence {
             s.push_str(&format!(
-                "<li><code>{}</code> {} +{offset:.0}s</li>",
+                "<li><code>{}</code>{} {} +{offset:.0}s</li>",
                 esc(text),
+                html_mark(typed_unechoed(body, session, *offset, text), w.unechoed),
                 esc(short(session))
             ));
         }
@@ -290,18 +304,21 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             esc(w.commands)
         ));
         for c in &se.commands {
-            let mark = if c.uncertain {
-                format!(" <em>[{}]</em>", esc(w.uncertain))
-            } else {
-                String::new()
-            };
             s.push_str(&format!(
-                "<tr><td>+{:.0}s</td><td><code>{}</code>{mark}</td></tr>",
+                "<tr><td>+{:.0}s</td><td><code>{}</code>{}{}</td></tr>",
                 c.offset,
-                esc(&c.text)
+                esc(&c.text),
+                html_mark(c.uncertain, w.uncertain),
+                html_mark(c.unechoed, w.unechoed)
             ));
         }
         s.push_str("</table>");
+        for u in &se.unechoed_withheld {
+            s.push_str(&format!(
+                "<p class=\"unechoed\">{}</p>",
+                esc(&withheld(u, lang))
+            ));
+        }
         if !se.transfers.is_empty() {
             s.push_str(&format!(
                 "<h4>{}</h4><table class=\"cmds\">",
@@ -434,6 +451,50 @@ fn where_(f: &FindingEntry) -> String {
         (Some(s), None) => format!(" — {} {}", short(s), f.subject),
         _ if !f.subject.is_empty() => format!(" — {}", f.subject),
         _ => String::new(),
+    }
+}
+
+/// ` [label]` when `on`.
+fn mark(on: bool, label: &str) -> String {
+    if on {
+        format!(" [{label}]")
+    } else {
+        String::new()
+    }
+}
+
+/// ` <em>[label]</em>` when `on`.
+fn html_mark(on: bool, label: &str) -> String {
+    if on {
+        format!(" <em>[{}]</em>", esc(label))
+    } else {
+        String::new()
+    }
+}
+
+/// Whether the command at `offset` in `session` reading `text` (a step's evidence) was
+/// typed without echo, as its session's command list says.
+fn typed_unechoed(body: &ReportBody, session: &str, offset: f64, text: &str) -> bool {
+    body.sessions
+        .iter()
+        .filter(|s| s.id == session)
+        .flat_map(|s| &s.commands)
+        .any(|c: &CommandEntry| c.unechoed && c.offset == offset && c.text == text)
+}
+
+/// The line counting what was typed without echo and left out.
+fn withheld(u: &WithheldEntry, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => format!(
+            "エコーなしで入力された行: {} 行（記録 {} を参照）",
+            u.lines, u.recording
+        ),
+        Lang::En => format!(
+            "{} {} typed without echo; see the recording at {}",
+            u.lines,
+            if u.lines == 1 { "line" } else { "lines" },
+            u.recording
+        ),
     }
 }
 

@@ -23,7 +23,10 @@ fn events(steps: &[S]) -> Vec<Event> {
             kind: match *s {
                 In(k) => EventKind::Input(k.into()),
                 Out(o) => EventKind::Output(o.into()),
-                Cols(cols) => EventKind::Resize { cols, rows: 24 },
+                Cols(cols) => EventKind::Resize {
+                    cols,
+                    rows: if cols == 0 { 0 } else { 24 },
+                },
             },
         })
         .collect()
@@ -349,9 +352,80 @@ fn sessions() {
     }
 }
 
-/// A password typed at a prompt that does not echo never comes out.
+const UNECHOED: Certainty = Certainty::Unechoed(None);
+
+/// Lines typed while the terminal echoed nothing: the keys' reading, marked unechoed.
 #[test]
-fn unechoed_keys_are_withheld() {
+fn unechoed_lines() {
+    let cases: &[Case] = &[
+        (
+            "stty -echo, then a dump typed blind (bash with bracketed paste)",
+            &[
+                Out("\x1b[?2004hdb01# "),
+                In("stty -echo\r"),
+                Out("stty -echo\r\n\x1b[?2004l\r\x1b[?2004hdb01# "),
+                In("pg_dump mydb > /tmp/x\r"),
+                Out("\x1b[?2004l\r\r\n\x1b[?2004hdb01# "),
+                In("df -h\r"),
+                Out("\x1b[?2004l\r\r\nFilesystem  Size\r\n\x1b[?2004hdb01# "),
+            ],
+            &[
+                ("stty -echo", EXACT),
+                ("pg_dump mydb > /tmp/x", UNECHOED),
+                ("df -h", UNECHOED),
+            ],
+        ),
+        (
+            "typed blind with corrections: the line editing is replayed",
+            &[
+                Out("db01# "),
+                In("pg_dupm\x7f\x7fmp mydb\x17his\r"),
+                Out("\r\n"),
+            ],
+            &[("pg_dump his", UNECHOED)],
+        ),
+        (
+            "a history key typed blind: the keys cannot tell the whole line",
+            &[
+                Out("db01# "),
+                In("\x1b[A\r"),
+                Out("\r\n"),
+                In("\x1b[A -v\r"),
+                Out("\r\n"),
+            ],
+            &[
+                ("", Certainty::Unechoed(Some(EchoReason::History))),
+                (" -v", Certainty::Unechoed(Some(EchoReason::History))),
+            ],
+        ),
+        (
+            "a password at a prompt of its own line, answered on the next",
+            &[Out("Password:\r\n"), In("s3cret\r"), Out("\r\nok\r\n# ")],
+            &[("s3cret", UNECHOED)],
+        ),
+        (
+            "echo turned back on: lines are exact again",
+            &[
+                Out("# "),
+                In("stty echo\r"),
+                Out("\r\n# "),
+                In("id\r"),
+                Out("id\r\nuid=0(root)\r\n# "),
+            ],
+            &[("stty echo", UNECHOED), ("id", EXACT)],
+        ),
+    ];
+    for (name, steps, want) in cases {
+        let want: Vec<(String, Certainty)> =
+            want.iter().map(|(t, c)| ((*t).to_owned(), *c)).collect();
+        assert_eq!(lines(steps), want, "{name}");
+    }
+}
+
+/// A password typed at a `sudo` prompt comes out as the keys' reading, marked unechoed:
+/// the reader decides whether to show it (the report does not, unless a rule matches).
+#[test]
+fn a_password_at_a_prompt_is_marked_unechoed() {
     let got = extract(
         80,
         events(&[
@@ -372,11 +446,47 @@ fn unechoed_keys_are_withheld() {
             },
             CommandLine {
                 t: Duration::from_millis(3),
-                text: String::new(),
-                certainty: Certainty::Uncertain(UncertainReason::NotEchoed),
+                text: "hunter2".into(),
+                certainty: UNECHOED,
             },
         ]
     );
+}
+
+/// A 0 × 0 terminal (`ssh -tt` without a local terminal): readline falls back to 80
+/// columns, and so does the model, from the header and from a resize to 0 × 0.
+#[test]
+fn a_zero_by_zero_terminal() {
+    // Readline's echo of a line longer than 80 columns: it wraps after column 80.
+    let long = "echo 0123456789012345678901234567890123456789012345678901234567890123456789";
+    let steps = [
+        Out("db01# "),
+        In("pg_dump mydb > /tmp/x\r"),
+        Out("pg_dump mydb > /tmp/x\r\n\x1b[?2004l\rpg_dump: error\r\ndb01# "),
+        In(long),
+        Out("echo 012345678901234567890123456789012345678901234567890123456789012345678 \r9"),
+        In("\r"),
+        Out("\r\n0123\r\ndb01# "),
+        In("stty -echo\r"),
+        Out("stty -echo\r\ndb01# "),
+        In("df\r"),
+        Out("\r\nFilesystem\r\ndb01# "),
+    ];
+    let want = [
+        ("pg_dump mydb > /tmp/x", EXACT),
+        (long, EXACT),
+        ("stty -echo", EXACT),
+        ("df", UNECHOED),
+    ]
+    .map(|(t, c)| (t.to_owned(), c));
+    let got: Vec<(String, Certainty)> = extract(0, events(&steps))
+        .into_iter()
+        .map(|l| (l.text, l.certainty))
+        .collect();
+    assert_eq!(got, want, "0 columns in the header");
+    let mut resized = vec![Cols(0)];
+    resized.extend(steps);
+    assert_eq!(lines(&resized), want, "a resize to 0 × 0");
 }
 
 /// Editing keys alone, each line echoed as it finally looked: the keys must explain it.
