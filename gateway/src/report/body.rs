@@ -542,5 +542,9 @@ mod tests {
             page.contains("<em>[エコーなし]</em>") && page.contains("エコーなしで入力された行"),
             "{page}"
         );
+        // Every report says what a clean one does not prove (issue 11, deliverable 7).
+        assert!(ja.contains("ファイル転送として検査できません"), "{ja}");
+        assert!(en.contains("can't be inspected as file transfers"), "{en}");
+        assert!(page.contains("class=\"limits\""), "{page}");
     }
 }

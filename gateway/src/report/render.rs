@@ -49,6 +49,8 @@ struct Words {
     confirmed: &'static str,
     uncertain: &'static str,
     unechoed: &'static str,
+    /// What a clean report does not prove: what a shell can still move (issue 11).
+    limits: &'static str,
 }
 
 const JA: Words = Words {
@@ -83,6 +85,7 @@ const JA: Words = Words {
     confirmed: "確認済み",
     uncertain: "不確実",
     unechoed: "エコーなし",
+    limits: "注記: 端末セッションでは、入力・貼り付けした文字列や画面に表示された内容、接続先自身が到達できる先との通信はファイル転送として検査できません。fumidai はそれらをすべて録画し、入力された各行（エコーなしを含む）を危険操作の規則と作業手順に照らして上の指摘事項に挙げています。",
 };
 
 const EN: Words = Words {
@@ -117,6 +120,7 @@ const EN: Words = Words {
     confirmed: "confirmed",
     uncertain: "uncertain",
     unechoed: "unechoed",
+    limits: "Note: in a terminal session, text typed or pasted, what the screen shows, and whatever the target itself can reach can't be inspected as file transfers. fumidai records all of it and checks every input line (unechoed ones too) against the risk rules and the planned steps for the findings above.",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -147,6 +151,7 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             mark(f.unechoed, w.unechoed)
         ));
     }
+    s.push_str(&format!("\n{}\n", w.limits));
     s.push_str(&format!("\n## {}\n", w.steps));
     for st in &body.steps {
         s.push_str(&format!("{}. {}\n", st.number, st.text));
@@ -267,6 +272,7 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
         }
         s.push_str("</table>\n");
     }
+    s.push_str(&format!("<p class=\"limits\">{}</p>\n", esc(w.limits)));
     s.push_str(&format!("<h2>{}</h2>\n<ol>", esc(w.steps)));
     for st in &body.steps {
         s.push_str(&format!("<li>{}", esc(&st.text)));
