@@ -171,6 +171,7 @@ struct OpenRequest {
     path: String,
     temp: Option<String>,
     exclusive: bool,
+    whole: bool,
     reads: bool,
     writes: bool,
     modifies: bool,
@@ -404,10 +405,18 @@ impl SftpInspector {
             pflags::WRITE | pflags::APPEND | pflags::CREAT | pflags::TRUNC | pflags::EXCL;
         let modifies = flags & changing != 0;
         let exclusive = flags & (pflags::CREAT | pflags::EXCL) == pflags::CREAT | pflags::EXCL;
-        // A file whose old content goes (truncated, or new) can be written elsewhere first;
-        // one changed in place (append, or written over) can't.
-        let staged =
-            modifies && flags & pflags::APPEND == 0 && (flags & pflags::TRUNC != 0 || exclusive);
+        // A file whose old content goes (truncated, or new) can be written elsewhere first.
+        // So can one opened to be written over (`WRITE|CREAT`, as `scp` does, truncating at
+        // the end with `FSETSTAT`) — provided it is then written whole from offset 0, else
+        // the staged file would not be what the target's file would have become
+        // (`whole`). Only a plan declaring every kind lets files change in place (append,
+        // or written over part by part): their content can't be judged.
+        let truncates = flags & pflags::TRUNC != 0 || exclusive;
+        let written_over = flags & pflags::CREAT != 0 && !truncates;
+        let staged = modifies
+            && flags & pflags::APPEND == 0
+            && (truncates || (written_over && !self.allow.content.is_all()));
+        let whole = staged && !truncates;
         let verdict = (|| -> Result<(), TransferRefusal> {
             if reads {
                 transfer::download_allowed(&self.allow)?;
@@ -434,6 +443,7 @@ impl SftpInspector {
             path,
             temp: temp.clone(),
             exclusive,
+            whole,
             reads,
             writes,
             modifies,
@@ -751,6 +761,7 @@ impl SftpInspector {
             path: request.path,
             temp: request.temp,
             exclusive: request.exclusive,
+            whole: request.whole,
             reads: request.reads,
             writes: request.writes,
             download: Counted::default(),

@@ -19,6 +19,9 @@ pub(super) struct OpenFile {
     pub temp: Option<String>,
     /// The engineer asked for `SSH_FXF_EXCL`: the final rename must not replace a file.
     pub exclusive: bool,
+    /// The engineer opened the file to be written over, not truncated: the staged file
+    /// stands for it only if written whole, in order from offset 0.
+    pub whole: bool,
     /// The handle can read: what it reads leaves the hospital (a download).
     pub reads: bool,
     /// The handle was opened for writing (`SSH_FXF_WRITE`).

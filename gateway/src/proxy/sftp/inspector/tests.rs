@@ -614,3 +614,28 @@ fn a_reused_id_does_not_let_an_elf_through() {
         Err(Violation::DuplicateRequestId(7))
     );
 }
+
+// `scp` (SFTP mode) opens `WRITE|CREAT` without truncating and truncates at the end: staged
+// too, as long as the file is written whole from offset 0.
+#[test]
+fn a_file_written_over_as_scp_does_is_staged_and_must_be_written_whole() {
+    let flags = pflags::WRITE | pflags::CREAT;
+    let target = FakeTarget::default().with_dir("/tmp").with_file(
+        "/tmp/conf",
+        b"a much longer old content",
+        0o644,
+    );
+    let mut s = Scene::with(allow(true, false, &[]), target, false);
+    let h = s.open(1, "/tmp/conf", flags).unwrap();
+    s.send(&build::write(2, &h, 0, b"new")).unwrap();
+    s.send(&build::close(3, &h)).unwrap();
+    assert_eq!(s.status(3), Some(status::OK));
+    assert_eq!(s.target.file("/tmp/conf").unwrap().0, b"new");
+    // Written in parts, out of order: refused, the old file untouched.
+    let h = s.open(4, "/tmp/conf", flags).unwrap();
+    s.send(&build::write(5, &h, 2, b"w")).unwrap();
+    s.send(&build::close(6, &h)).unwrap();
+    assert_eq!(s.status(6), Some(status::PERMISSION_DENIED));
+    assert_eq!(s.target.file("/tmp/conf").unwrap().0, b"new");
+    assert!(s.target.temp_files().is_empty());
+}

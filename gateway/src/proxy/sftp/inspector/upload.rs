@@ -97,6 +97,11 @@ impl SftpInspector {
             self.finalize(id, Err(refusal), actions);
             return false;
         }
+        if finishing.file.whole && !upload.sequential {
+            // Written over in parts: the staged file is not what the target's would be.
+            self.finalize(id, Err(TransferRefusal::ContentUnseen), actions);
+            return false;
+        }
         if upload.sequential {
             let (exec_mode, serial) = (upload.exec_mode, finishing.file.serial);
             let (judgement, verdict) = Upload::verdict(&mut upload.judge, exec_mode, &self.allow);

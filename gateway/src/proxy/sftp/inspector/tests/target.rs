@@ -63,7 +63,11 @@ impl FakeTarget {
         let mut f = Fields::of(packet).expect("a request the inspector built");
         let op = f.kind();
         if op == kind::INIT {
-            return framed(&[kind::VERSION, 0, 0, 0, 3]);
+            // As OpenSSH's: the rename that replaces.
+            let mut body = vec![kind::VERSION, 0, 0, 0, 3];
+            put_string(&mut body, b"posix-rename@openssh.com");
+            put_string(&mut body, b"1");
+            return framed(&body);
         }
         let id = f.u32().expect("id");
         let code = match op {
