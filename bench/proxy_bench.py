@@ -47,13 +47,13 @@ FIGURES
  6. 50 back-to-back transfers of 20 MiB, alternating direction and scp mode (SFTP upload,
     SFTP download, legacy upload, legacy download) over one ControlMaster connection,
     SHA-256 of every copy checked; direct and fumidai. Count intact and time.
+ 7. 1 GiB through stock `sftp` (put, then get), direct vs fumidai, median of min(N, 3): the SFTP
+    inspector's cost (staged upload renamed into place, bytes in the recording's side file).
 The load average and any compiler running next to us are printed with each part (others
 build on this machine: re-run if busy). The gateway's log is scanned for warnings at the end.
 """
 import argparse, concurrent.futures, datetime, hashlib, json, os, re, shutil, selectors, subprocess, sys, tempfile
 import threading, time
- 7. 1 GiB through stock `sftp` (put, then get), direct vs fumidai, median of min(N, 3): the SFTP
-    inspector's cost (staged upload renamed into place, bytes in the recording's side file).
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import login_bench as lb  # noqa: E402  (helpers: SshRun, totp, rss/pss, load, Fumidai)
