@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use policy::channel::{ChannelWork, ExecTransfer, WorkRefusal, exec_transfer};
@@ -28,6 +29,7 @@ use super::actions::{
 };
 use super::exec_streams::{ExecStreams, StdinRefused, StreamVia};
 use super::inspection::ChannelInspector;
+use super::paste_watch::PasteWatch;
 use super::scp::ScpSourceInspector;
 use super::sftp::{FileChange, SftpInspector, Violation};
 use crate::clamd::Scanner;
@@ -116,6 +118,9 @@ pub enum BridgeEnd {
     Refused(WorkRefusal),
     /// A peer broke the transfer protocol; the engineer was told, the audit trail says why.
     ProtocolViolation(&'static str),
+    /// A command's stdin carried what the plan doesn't allow; the engineer was told, the
+    /// refused transfer is on record.
+    StreamCut,
     /// One side vanished without closing.
     Dropped,
 }
@@ -178,6 +183,7 @@ pub async fn run<T: SessionTap>(
                 scanning,
                 env: Vec::new(),
                 streams: watched,
+                paste: None,
             };
             loop {
                 let msg = tokio::select! {
@@ -210,7 +216,18 @@ pub async fn run<T: SessionTap>(
                         let _ = to_target.close().await;
                         return Err(Stop::Refused(r));
                     }
+                    Err(Up::Cut(message)) => {
+                        let _ = to_target.close().await;
+                        return Err(Stop::Cut(message));
+                    }
                 }
+            }
+            if let Some(record) = state.paste.as_mut().and_then(PasteWatch::finish) {
+                carrier
+                    .tap
+                    .stream_transfer(record, StreamVia::PtyPaste)
+                    .await
+                    .map_err(|e| Stop::Broken(Broken::Tap(e)))?;
             }
             let _ = to_target.eof().await;
             Ok(())
@@ -336,6 +353,15 @@ pub async fn run<T: SessionTap>(
                 return Bridged { end: BridgeEnd::Refused(r), temp_files: Vec::new() };
             }
             Err(Stop::Broken(broken)) => Err(broken),
+            Err(Stop::Cut(message)) => {
+                // The target's command may wait for input forever: the engineer's side
+                // ends here, with the reason and status 1.
+                let _ = handle.extended_data(engineer_id, 1, message).await;
+                let _ = handle.exit_status_request(engineer_id, 1).await;
+                let _ = handle.eof(engineer_id).await;
+                let _ = handle.close(engineer_id).await;
+                Ok(BridgeEnd::StreamCut)
+            }
         },
         down = &mut downstream => down,
     };
@@ -372,6 +398,8 @@ pub async fn run<T: SessionTap>(
 enum Up {
     Broken(Broken),
     Refused(WorkRefusal),
+    /// A command's stdin was cut: the engineer is told this, and the channel ends.
+    Cut(String),
 }
 
 impl From<TapError> for Up {
@@ -403,6 +431,7 @@ async fn forward_up<T: SessionTap>(
         scanning,
         env,
         streams,
+        paste,
     } = state;
     let (allow, tap, inspection) = (&*allow, carrier.tap, carrier.inspection);
     let expect_reply = |want: bool| {
@@ -419,11 +448,13 @@ async fn forward_up<T: SessionTap>(
                 // Cut before these bytes go on (R-10-6).
                 tap.stream_transfer(refused.record, StreamVia::ExecStdin)
                     .await?;
-                carrier
-                    .to_engineer(ToEngineer::Stderr(refused.message))
-                    .await?;
-                let _ = to_target.close().await;
-                return Ok(false);
+                return Err(Up::Cut(refused.message));
+            }
+            if inspected.is_none() && pty.is_some() {
+                let watch = paste.get_or_insert_with(|| PasteWatch::new(Instant::now()));
+                if let Some(record) = watch.input(&data, Instant::now()) {
+                    tap.stream_transfer(record, StreamVia::PtyPaste).await?;
+                }
             }
             // Inspected channels' bytes are on record too, in the side file (R-10-3).
             tap.input(&data).await?;
@@ -671,6 +702,8 @@ struct UpState {
     env: Vec<(String, String)>,
     /// The streams of a command without a pty.
     streams: Streams,
+    /// The typing on a pty, watched for pastes.
+    paste: Option<PasteWatch>,
 }
 
 /// A non-pty command's streams, watched by both loops.
@@ -708,6 +741,7 @@ async fn finish_streams<T: SessionTap>(streams: &Streams, tap: &T) -> Result<(),
 enum Stop {
     Broken(Broken),
     Refused(WorkRefusal),
+    Cut(String),
 }
 
 /// Told to the engineer when the recording can't be written.

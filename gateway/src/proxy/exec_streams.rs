@@ -26,6 +26,8 @@ pub enum StreamVia {
     ExecStdin,
     /// A non-pty command's stdout.
     ExecStdout,
+    /// A paste into a terminal, beyond typing speed and size.
+    PtyPaste,
 }
 
 impl StreamVia {
@@ -34,6 +36,7 @@ impl StreamVia {
         match self {
             Self::ExecStdin => "exec-stdin",
             Self::ExecStdout => "exec-stdout",
+            Self::PtyPaste => "pty-paste",
         }
     }
 }

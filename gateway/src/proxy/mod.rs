@@ -14,6 +14,7 @@ pub mod exec_streams;
 pub mod forward;
 pub mod inspection;
 pub mod menu;
+pub mod paste_watch;
 pub mod recording;
 pub mod scp;
 pub mod session;

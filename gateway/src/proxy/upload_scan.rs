@@ -3,6 +3,7 @@
 //! verdict decides whether the file is renamed into place or removed.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::clamd::{Scan, Scanner, Verdict};
 
@@ -23,12 +24,11 @@ pub(super) async fn scan_feed(
     let Some(scanner) = scanner else {
         return;
     };
-    if !scans.contains_key(&file) {
-        let slot = match scanner.start().await {
+    if let Entry::Vacant(vacant) = scans.entry(file) {
+        vacant.insert(match scanner.start().await {
             Ok(scan) => ScanSlot::Streaming(scan),
             Err(e) => ScanSlot::Failed(format!("no verdict: {e}")),
-        };
-        scans.insert(file, slot);
+        });
     }
     if let Some(slot) = scans.get_mut(&file)
         && let ScanSlot::Streaming(scan) = slot

@@ -154,6 +154,7 @@ fn spawn_bridge(
             }
             BridgeEnd::Dropped => info!(%session_id, "channel dropped"),
             BridgeEnd::Refused(refusal) => proxy.record_refused_work(&session, refusal).await,
+            BridgeEnd::StreamCut => info!(%session_id, "channel ended: stdin refused"),
             BridgeEnd::ProtocolViolation(reason) => {
                 warn!(%session_id, reason, "channel ended: transfer protocol violation");
             }
