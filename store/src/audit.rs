@@ -92,11 +92,20 @@ pub enum AuditKind {
     ForwardClosed,
     /// A TCP forward was refused (detail: reason, host, port).
     ForwardRefused,
+    // Issue 11, RDP (kept together at the end for an easy merge).
+    /// An RDP client asked the target for something fumidai does not pass on (detail: the
+    /// alternate shell, working directory and RemoteApp it asked for, control characters
+    /// escaped); the target got its desktop instead.
+    RdpClientInfoRewritten,
+    /// An RDP client sent a frame fumidai can't read as the target would (undecodable
+    /// input, an unknown channel); the session was ended (detail: the reason and what was
+    /// wrong with the frame).
+    RdpProtocolViolation,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 36] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -131,6 +140,8 @@ impl AuditKind {
         Self::ForwardOpened,
         Self::ForwardClosed,
         Self::ForwardRefused,
+        Self::RdpClientInfoRewritten,
+        Self::RdpProtocolViolation,
     ];
 
     /// The stored name.
@@ -170,6 +181,8 @@ impl AuditKind {
             Self::ForwardOpened => "forward.opened",
             Self::ForwardClosed => "forward.closed",
             Self::ForwardRefused => "forward.refused",
+            Self::RdpClientInfoRewritten => "rdp.client_info_rewritten",
+            Self::RdpProtocolViolation => "rdp.protocol_violation",
         }
     }
 }

@@ -22,6 +22,8 @@
 //!
 //! The single-use credential is issued by the SSH service (`rdp-ticket`), not here.
 
+pub mod client_frames;
+pub mod clipboard;
 pub mod frames;
 pub mod negotiation;
 pub mod nla;
@@ -50,7 +52,7 @@ pub use tickets::{Ticket, Tickets};
 
 use self::frames::FrameReader;
 use self::recording::{RecordingSubject, SessionRecording};
-use self::relay::{RelayEnd, RelaySetup};
+use self::relay::{RelayEnd, RelayEvent, RelaySetup};
 use self::rewrite::{ChannelAllowance, TargetLogon};
 use crate::live::SessionParts;
 use crate::pki::PeerIdentity;
@@ -280,6 +282,18 @@ impl RdpService {
             window_ends_at: ends_at,
         });
         info!(session_id = %id, plan_id = %plan, %target, "RDP session started");
+        // What the relay puts on record goes to the audit trail from here, in order.
+        let (events, mut received) = tokio::sync::mpsc::channel::<RelayEvent>(64);
+        let on_record = {
+            let proxy = Arc::clone(&self.proxy);
+            let (engineer, target) = (engineer.clone(), target.clone());
+            tokio::spawn(async move {
+                while let Some(event) = received.recv().await {
+                    let (kind, detail) = event_record(&event, id, plan);
+                    proxy.audit(kind, &engineer, &target, detail).await;
+                }
+            })
+        };
         let setup = RelaySetup {
             target_protocol,
             client_protocols,
@@ -288,13 +302,32 @@ impl RdpService {
             recording: Arc::clone(&recording),
             activity: guard.activity(),
             end: guard.end_signal(),
+            events,
         };
         let end = relay::relay(client, client_reader, target_stream, target_reader, setup).await;
+        let _ = on_record.await;
         let reason = match &end {
             RelayEnd::Decided(reason) => reason.as_str(),
             RelayEnd::Closed(_) => "normal",
-            RelayEnd::Refused(_) | RelayEnd::Failed(_) => "error",
+            RelayEnd::Refused(_) | RelayEnd::Failed(_) | RelayEnd::Violation(_) => "error",
         };
+        if let RelayEnd::Violation(violation) = &end {
+            warn!(session_id = %id, %violation, "RDP session cut on a client frame");
+            self.proxy
+                .audit(
+                    AuditKind::RdpProtocolViolation,
+                    &engineer,
+                    &target,
+                    json!({
+                        "session_id": id.to_string(),
+                        "plan_id": plan.to_string(),
+                        "protocol": "rdp",
+                        "reason": violation.kind.as_str(),
+                        "detail": rewrite::escape_controls(&violation.detail),
+                    }),
+                )
+                .await;
+        }
         info!(session_id = %id, end = end.describe(), reason, "RDP session ended");
         drop(guard);
         match recording.finish().await {
@@ -452,6 +485,28 @@ impl RdpService {
                 json!({ "reason": reason, "protocol": "rdp", "client_addr": client_addr.to_string() }),
             )
             .await;
+    }
+}
+
+/// The audit record for something the relay saw.
+fn event_record(
+    event: &RelayEvent,
+    session: SessionId,
+    plan: policy::ids::PlanId,
+) -> (AuditKind, serde_json::Value) {
+    match event {
+        RelayEvent::ClientInfoRewritten(requested) => (
+            AuditKind::RdpClientInfoRewritten,
+            json!({
+                "session_id": session.to_string(),
+                "plan_id": plan.to_string(),
+                "protocol": "rdp",
+                "alternate_shell": rewrite::escape_controls(&requested.alternate_shell),
+                "work_dir": rewrite::escape_controls(&requested.work_dir),
+                "remote_app": requested.remote_app,
+                "outcome": "blanked",
+            }),
+        ),
     }
 }
 

@@ -1,8 +1,10 @@
 //! Forwarding one admitted RDP session between the vendor's client and the target, frame
-//! by frame, with the rewrites of [`super::rewrite`] applied and every server frame and
-//! client input frame recorded. Ends when either side closes, a rule is broken (server
-//! redirection, a Client Info that can't be rewritten), the recording fails, or the live
-//! registry decides the end (idle, window end, maximum length, kill).
+//! by frame, with the rewrites of [`super::rewrite`] applied and every frame recorded
+//! (client frames raw, the Client Info without its password). Every client frame is
+//! judged ([`super::client_frames`]) before it is forwarded. Ends when either side closes,
+//! a rule is broken (server redirection, a Client Info that can't be rewritten, a client
+//! frame that doesn't decode), the recording fails, or the live registry decides the end
+//! (idle, window end, maximum length, kill).
 
 use std::sync::{Arc, OnceLock};
 
@@ -16,8 +18,10 @@ use tracing::{info, warn};
 use super::frames::FrameReader;
 use recorder::rdp::RdpState;
 
+use super::client_frames::{self, Channels, ClientFrame, Phase, Violation};
+use super::clipboard::{self, Chunk, Clipboard};
 use super::recording::SessionRecording;
-use super::rewrite::{self, ChannelAllowance, ServerEvent, TargetLogon};
+use super::rewrite::{self, ChannelAllowance, ClientInfoRequest, ServerEvent, TargetLogon};
 use crate::live::{Activity, EndSignal};
 
 /// What the relay needs besides the two streams.
@@ -36,6 +40,16 @@ pub struct RelaySetup {
     pub activity: Activity,
     /// Decided by the live registry.
     pub end: EndSignal,
+    /// What the session's owner puts on record (audit) as the relay goes.
+    pub events: tokio::sync::mpsc::Sender<RelayEvent>,
+}
+
+/// Something the relay saw that goes on record while the session runs.
+#[derive(Debug, Clone)]
+pub enum RelayEvent {
+    /// The client's Client Info asked for a program (alternate shell, working directory,
+    /// RemoteApp); it was blanked.
+    ClientInfoRewritten(ClientInfoRequest),
 }
 
 /// How a relay ended.
@@ -47,6 +61,8 @@ pub enum RelayEnd {
     Decided(EndReason),
     /// A rule was broken; the session was cut.
     Refused(String),
+    /// A client frame fumidai can't judge (issue 11); not forwarded, the session was cut.
+    Violation(Violation),
     /// An I/O or protocol error, or the recording failed.
     Failed(String),
 }
@@ -58,6 +74,7 @@ impl RelayEnd {
             Self::Closed(side) => format!("closed by the {side}"),
             Self::Decided(reason) => format!("ended by fumidai: {reason}"),
             Self::Refused(why) => format!("cut: {why}"),
+            Self::Violation(why) => format!("cut on a client frame: {why}"),
             Self::Failed(why) => format!("failed: {why}"),
         }
     }
@@ -81,8 +98,8 @@ struct Shared {
     io_channel: OnceLock<u16>,
     /// Every channel the client asked for, and whether the target gets it.
     requested: OnceLock<Vec<(String, bool)>>,
-    /// Channel IDs the client was given for channels the target never saw.
-    withheld: OnceLock<Vec<u16>>,
+    /// The channels the client may send on (from the Connect Response).
+    channels: OnceLock<Channels>,
     /// The current activation's share ID and the server's channel, once activated.
     share: std::sync::Mutex<Option<(u32, u16)>>,
 }
@@ -109,6 +126,8 @@ where
     let upstream = async {
         let mut seen_connect_initial = false;
         let mut seen_client_info = false;
+        let mut phase = Phase::Licensing;
+        let mut to_target = Clipboard::default();
         loop {
             let frame = match client_reader.read_frame(&mut client_rx).await {
                 Ok(Some(frame)) => frame,
@@ -118,6 +137,9 @@ where
             };
             let out: Bytes = if !seen_connect_initial {
                 seen_connect_initial = true;
+                if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
+                    return RelayEnd::Failed(error.to_string());
+                }
                 match rewrite::connect_initial(&frame.bytes, setup.target_protocol, setup.allowance)
                 {
                     Ok((bytes, facts)) => {
@@ -128,22 +150,45 @@ where
                     Err(error) => return RelayEnd::Failed(error.to_string()),
                 }
             } else if frame.action == Action::FastPath {
-                // Fast-path from the client is input.
-                setup.activity.touch();
+                // Fast-path from the client is input: recorded raw, forwarded only if it
+                // decodes completely (issue 11).
                 if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
                     return RelayEnd::Failed(error.to_string());
                 }
+                match client_frames::fast_path(&frame.bytes) {
+                    ClientFrame::Violation(violation) => return RelayEnd::Violation(violation),
+                    _ => setup.activity.touch(),
+                }
                 frame.bytes
             } else if !seen_client_info && rewrite::is_client_info(&frame.bytes) {
-                // Never the vendor's credential: the target's, or the session ends.
+                // Never the vendor's credential: the target's, or the session ends. Never
+                // a program the client names: the target's desktop.
                 seen_client_info = true;
                 match rewrite::client_info(&frame.bytes, &setup.logon) {
-                    Ok((bytes, client_user)) => {
+                    Ok(rewritten) => {
+                        // The recording gets it without the password (the raw frame holds
+                        // the single-use one, the rewritten one the target's).
+                        if let Err(error) = setup
+                            .recording
+                            .client_frame(rewritten.recorded.into())
+                            .await
+                        {
+                            return RelayEnd::Failed(error.to_string());
+                        }
+                        let requested = &rewritten.requested;
                         info!(
-                            client_user,
+                            client_user = requested.client_user,
+                            alternate_shell = rewrite::escape_controls(&requested.alternate_shell),
                             "client info rewritten with the target's credential"
                         );
-                        Bytes::from(bytes)
+                        if requested.asks_for_a_program() {
+                            warn!("the client asked for a program instead of the desktop; blanked");
+                            let _ = setup
+                                .events
+                                .send(RelayEvent::ClientInfoRewritten(rewritten.requested))
+                                .await;
+                        }
+                        Bytes::from(rewritten.frame)
                     }
                     Err(error) => {
                         return RelayEnd::Refused(format!(
@@ -151,41 +196,72 @@ where
                         ));
                     }
                 }
-            } else if let Some(bytes) = rewrite::confirm_active(&frame.bytes) {
-                tracing::debug!("confirm active rewritten");
-                Bytes::from(bytes)
-            } else if let Some(withheld) = shared.withheld.get()
-                && let Some((initiator, channel)) = rewrite::channel_join_request(&frame.bytes)
-                && withheld.contains(&channel)
-            {
-                // A channel the plan does not allow: joined for the client's sake only.
-                tracing::debug!(
-                    channel,
-                    "join of a withheld channel confirmed by the gateway"
-                );
-                let confirm = match rewrite::channel_join_confirm(initiator, channel) {
-                    Ok(confirm) => confirm,
-                    Err(error) => return RelayEnd::Failed(error.to_string()),
-                };
-                if let Err(error) = client_tx.lock().await.write_all(&confirm).await {
-                    return ended("client", &error);
-                }
-                continue;
-            } else if let Some(withheld) = shared.withheld.get()
-                && rewrite::send_data_channel(&frame.bytes).is_some_and(|c| withheld.contains(&c))
-            {
-                // Data on a withheld channel (drive, clipboard…) goes nowhere (R-10.2-TERM).
-                continue;
             } else {
-                if let Some(io) = shared.io_channel.get()
-                    && rewrite::is_slow_path_input(&frame.bytes, *io)
-                {
-                    setup.activity.touch();
-                    if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
-                        return RelayEnd::Failed(error.to_string());
+                // Every other client frame: recorded raw, then judged (issue 11).
+                if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
+                    return RelayEnd::Failed(error.to_string());
+                }
+                let phase_now = if seen_client_info {
+                    phase
+                } else {
+                    Phase::Active
+                };
+                match client_frames::slow_path(&frame.bytes, shared.channels.get(), phase_now) {
+                    ClientFrame::Violation(violation) => return RelayEnd::Violation(violation),
+                    ClientFrame::Input => {
+                        setup.activity.touch();
+                        frame.bytes
+                    }
+                    ClientFrame::Share => {
+                        if let Some(bytes) = rewrite::confirm_active(&frame.bytes) {
+                            tracing::debug!("confirm active rewritten");
+                            phase = Phase::Active;
+                            Bytes::from(bytes)
+                        } else {
+                            frame.bytes
+                        }
+                    }
+                    ClientFrame::Channel { name, .. } if name == "cliprdr" => {
+                        // File contents copied to the target: withheld (issue 11).
+                        let judged = clipboard::request_data(&frame.bytes)
+                            .map(|(_, data)| to_target.judge(&data));
+                        if judged != Some(Chunk::Forward) {
+                            tracing::debug!(
+                                withheld = to_target.withheld,
+                                "clipboard file contents withheld"
+                            );
+                            continue;
+                        }
+                        frame.bytes
+                    }
+                    ClientFrame::Channel { .. } => frame.bytes,
+                    // Data on a withheld channel (drive, clipboard…) goes nowhere
+                    // (R-10.2-TERM).
+                    ClientFrame::Withheld(_) => continue,
+                    ClientFrame::Control => {
+                        if let Some(channels) = shared.channels.get()
+                            && let Some((initiator, channel)) =
+                                rewrite::channel_join_request(&frame.bytes)
+                            && channels.withheld.contains(&channel)
+                        {
+                            // A channel the plan does not allow: joined for the client's
+                            // sake only.
+                            tracing::debug!(
+                                channel,
+                                "join of a withheld channel confirmed by the gateway"
+                            );
+                            let confirm = match rewrite::channel_join_confirm(initiator, channel) {
+                                Ok(confirm) => confirm,
+                                Err(error) => return RelayEnd::Failed(error.to_string()),
+                            };
+                            if let Err(error) = client_tx.lock().await.write_all(&confirm).await {
+                                return ended("client", &error);
+                            }
+                            continue;
+                        }
+                        frame.bytes
                     }
                 }
-                frame.bytes
             };
             if let Err(error) = target_tx.write_all(&out).await {
                 return ended("target", &error);
@@ -202,6 +278,7 @@ where
             static_channels: Vec::new(),
         };
         let mut seen_connect_response = false;
+        let mut to_client = Clipboard::default();
         loop {
             let frame = match target_reader.read_frame(&mut target_rx).await {
                 Ok(Some(frame)) => frame,
@@ -215,7 +292,11 @@ where
                 match rewrite::connect_response(&frame.bytes, setup.client_protocols, &requested) {
                     Ok((bytes, facts)) => {
                         let _ = shared.io_channel.set(facts.io_channel);
-                        let _ = shared.withheld.set(facts.withheld);
+                        let _ = shared.channels.set(Channels {
+                            io: facts.io_channel,
+                            kept: facts.channels.clone(),
+                            withheld: facts.withheld,
+                        });
                         state.io_channel_id = facts.io_channel;
                         state.static_channels = facts.channels;
                         out = Bytes::from(bytes);
@@ -226,6 +307,25 @@ where
                     Err(error) => return RelayEnd::Failed(error.to_string()),
                 }
             } else if frame.action == Action::X224 {
+                // File contents copied from the target: withheld (issue 11).
+                if let Some(channels) = shared.channels.get()
+                    && let Some((channel, data)) = clipboard::indication_data(&frame.bytes)
+                    && channels
+                        .kept
+                        .iter()
+                        .any(|(name, id)| name == "cliprdr" && *id == channel)
+                    && to_client.judge(&data) == Chunk::Withhold
+                {
+                    tracing::debug!(
+                        withheld = to_client.withheld,
+                        "clipboard file contents withheld"
+                    );
+                    // On record all the same: what the target tried to send.
+                    if let Err(error) = setup.recording.server_frame(frame.bytes.clone()).await {
+                        return RelayEnd::Failed(error.to_string());
+                    }
+                    continue;
+                }
                 match rewrite::server_event(&frame.bytes, shared.io_channel.get().copied()) {
                     ServerEvent::AttachUserConfirm { user_channel } => {
                         state.user_channel_id = user_channel;
@@ -272,11 +372,16 @@ where
         end = downstream => end,
         reason = setup.end.ended() => RelayEnd::Decided(reason),
     };
-    if let RelayEnd::Decided(reason) = &end {
+    let farewell = match &end {
+        RelayEnd::Decided(reason) => Some(*reason),
+        RelayEnd::Violation(_) => Some(EndReason::Error),
+        _ => None,
+    };
+    if let Some(reason) = farewell {
         // Tell the client why before the connection goes (best effort, bounded).
         let share = shared.share.lock().ok().and_then(|s| *s);
         if let (Some(io), Some(share)) = (shared.io_channel.get(), share)
-            && let Ok(bytes) = rewrite::farewell(*reason, *io, share)
+            && let Ok(bytes) = rewrite::farewell(reason, *io, share)
         {
             let mut tx = client_tx.lock().await;
             let said = async {

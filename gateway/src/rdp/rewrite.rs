@@ -8,8 +8,9 @@
 //! - MCS Connect Response: the protocols the *client* asked for, echoed back as the client
 //!   expects (a downgrade check in some clients).
 //! - Client Info: the target's credential or nothing, never the vendor's (the vendor's
-//!   client puts its gateway user and password there even under NLA); no bulk
-//!   compression; no auto-reconnect cookie.
+//!   client puts its gateway user and password there even under NLA); no alternate shell,
+//!   working directory or RemoteApp (the target starts its desktop); no bulk compression;
+//!   no auto-reconnect cookie.
 //! - Confirm Active: no drawing orders and only codecs the replay decodes, so the
 //!   recording stays decodable.
 //! - Server frames: Demand Active (share ID, desktop size) and Attach User Confirm are
@@ -66,11 +67,14 @@ pub struct ChannelAllowance {
 
 impl ChannelAllowance {
     /// From a plan: both channels carry data both ways, so both need upload *and*
-    /// download allowed.
+    /// download allowed. Drive redirection stays withheld whatever the plan says until
+    /// its file I/O is judged, recorded and scanned like an SFTP transfer (issue 11): a
+    /// drive carries nothing but files. The clipboard is kept, its file contents withheld
+    /// ([`super::clipboard`]).
     pub fn from_plan(allow: &policy::plan::Allowances) -> Self {
         let both_ways = allow.upload && allow.download;
         Self {
-            drive: both_ways,
+            drive: false,
             clipboard: both_ways,
         }
     }
@@ -116,6 +120,10 @@ pub fn connect_initial(
     if let Some(flags) = gcc.core.optional_data.early_capability_flags.as_mut() {
         flags.remove(ClientEarlyCapabilityFlags::SUPPORT_DYN_VC_GFX_PROTOCOL);
     }
+    // No message channel (auto-detect, multitransport): every channel the client may send
+    // on is then the I/O channel or a static channel the relay knows.
+    gcc.message_channel = None;
+    gcc.multi_transport_channel = None;
     if let Some(cluster) = gcc.cluster.as_mut() {
         cluster
             .flags
@@ -327,40 +335,108 @@ pub fn is_client_info(frame: &[u8]) -> bool {
     }
 }
 
-/// Replaces Client Info's credentials with the target's (autologon), clears bulk
-/// compression and drops any auto-reconnect cookie. Returns the new frame and the user
-/// name the client had put there (for the log; never its password).
-pub fn client_info(frame: &[u8], logon: &TargetLogon) -> Result<(Vec<u8>, String), RewriteError> {
+/// What the client's Client Info asked of the target that fumidai does not pass on, for
+/// the record (never its password).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfoRequest {
+    /// The user name the client put there (the single-use name, under NLA).
+    pub client_user: String,
+    /// The program to start instead of the desktop (`/shell:` in FreeRDP, "alternate
+    /// shell" in a `.rdp` file). On Windows it is a whole command line, run with the
+    /// injected credential; xrdp runs it as the target account.
+    pub alternate_shell: String,
+    /// The working directory for it.
+    pub work_dir: String,
+    /// Whether the client asked for RemoteApp (RAIL), where the alternate shell names the
+    /// application.
+    pub remote_app: bool,
+}
+
+impl ClientInfoRequest {
+    /// Whether the client asked for anything but the plain desktop.
+    pub fn asks_for_a_program(&self) -> bool {
+        !self.alternate_shell.is_empty() || !self.work_dir.is_empty() || self.remote_app
+    }
+}
+
+/// A Client Info after [`client_info`].
+#[derive(Debug, Clone)]
+pub struct RewrittenClientInfo {
+    /// What the target gets.
+    pub frame: Vec<u8>,
+    /// What the recording gets: the same, with the password left out.
+    pub recorded: Vec<u8>,
+    /// What the client had asked for.
+    pub requested: ClientInfoRequest,
+}
+
+/// Replaces Client Info's credentials with the target's (autologon), blanks the alternate
+/// shell and working directory and clears RemoteApp (the target starts its desktop, never
+/// a program the client names: issue 11), clears bulk compression and drops any
+/// auto-reconnect cookie.
+pub fn client_info(frame: &[u8], logon: &TargetLogon) -> Result<RewrittenClientInfo, RewriteError> {
     let request = decode::<X224<SendDataRequest<'_>>>(frame)
         .map_err(err("client info"))?
         .0;
     let mut pdu =
         decode::<ClientInfoPdu>(request.user_data.as_ref()).map_err(err("client info"))?;
-    let client_user = pdu.client_info.credentials.username.clone();
-    pdu.client_info.credentials = Credentials {
-        username: logon.user.clone(),
-        password: logon.password.clone(),
-        domain: logon.domain.clone(),
+    let info = &mut pdu.client_info;
+    let requested = ClientInfoRequest {
+        client_user: info.credentials.username.clone(),
+        alternate_shell: std::mem::take(&mut info.alternate_shell),
+        work_dir: std::mem::take(&mut info.work_dir),
+        remote_app: info.flags.contains(ClientInfoFlags::RAIL),
     };
-    pdu.client_info.password_cookie = None;
-    pdu.client_info.flags.insert(ClientInfoFlags::AUTOLOGON);
-    pdu.client_info.flags.remove(
+    info.password_cookie = None;
+    info.flags.insert(ClientInfoFlags::AUTOLOGON);
+    info.flags.remove(
         ClientInfoFlags::COMPRESSION
             | ClientInfoFlags::PASSWORD_IS_SC_PIN
-            | ClientInfoFlags::USING_SAVED_CREDS,
+            | ClientInfoFlags::USING_SAVED_CREDS
+            | ClientInfoFlags::RAIL
+            | ClientInfoFlags::HIDEF_RAIL_SUPPORTED,
     );
-    let optional = &pdu.client_info.extra_info.optional_data;
+    let optional = &info.extra_info.optional_data;
     if optional.reconnect_cookie().is_some() || optional.auto_reconnect().is_some() {
-        pdu.client_info.extra_info.optional_data = without_reconnect_cookie(optional);
+        info.extra_info.optional_data = without_reconnect_cookie(optional);
     }
-    let user_data = encode_vec(&pdu).map_err(enc_err("client info"))?;
-    let rewritten = SendDataRequest {
-        initiator_id: request.initiator_id,
-        channel_id: request.channel_id,
-        user_data: Cow::Owned(user_data),
+    let mut encode_with = |password: &str| {
+        pdu.client_info.credentials = Credentials {
+            username: logon.user.clone(),
+            password: password.to_owned(),
+            domain: logon.domain.clone(),
+        };
+        let user_data = encode_vec(&pdu).map_err(enc_err("client info"))?;
+        let rewritten = SendDataRequest {
+            initiator_id: request.initiator_id,
+            channel_id: request.channel_id,
+            user_data: Cow::Owned(user_data),
+        };
+        encode_vec(&X224(rewritten)).map_err(enc_err("client info"))
     };
-    let frame = encode_vec(&X224(rewritten)).map_err(enc_err("client info"))?;
-    Ok((frame, client_user))
+    let recorded = encode_with("")?;
+    let frame = encode_with(&logon.password)?;
+    Ok(RewrittenClientInfo {
+        frame,
+        recorded,
+        requested,
+    })
+}
+
+/// `text` with control characters (and other non-printing ones) written as `\u{…}`, for
+/// logs, audit details and reports that a terminal may show.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn without_reconnect_cookie(optional: &ExtendedClientOptionalInfo) -> ExtendedClientOptionalInfo {
@@ -620,6 +696,8 @@ mod tests {
         );
         allow.upload = true;
         assert!(ChannelAllowance::from_plan(&allow).clipboard);
+        // Issue 11: no drive until its files are judged.
+        assert!(!ChannelAllowance::from_plan(&allow).drive);
     }
 
     /// Fail closed: a frame flagged as Client Info that can't be parsed is recognised as
@@ -643,6 +721,111 @@ mod tests {
             user_data: Cow::Owned(vec![0x08, 0x00, 0x00, 0x00]),
         };
         assert!(!is_client_info(&encode_vec(&X224(other)).unwrap()));
+    }
+
+    /// A Client Info as FreeRDP sends it with `/shell:` and `/shell-dir:` (and its gateway
+    /// credential).
+    fn client_info_frame(shell: &str, dir: &str, flags: ClientInfoFlags) -> Vec<u8> {
+        use ironrdp_pdu::rdp::client_info::{
+            AddressFamily, ClientInfo, CompressionType, ExtendedClientInfo,
+        };
+        use ironrdp_pdu::rdp::headers::{BasicSecurityHeader, BasicSecurityHeaderFlags};
+        let pdu = ClientInfoPdu {
+            security_header: BasicSecurityHeader {
+                flags: BasicSecurityHeaderFlags::INFO_PKT,
+            },
+            client_info: ClientInfo {
+                credentials: Credentials {
+                    username: "fdt-ticket".to_owned(),
+                    password: "ticket-password".to_owned(),
+                    domain: None,
+                },
+                password_cookie: None,
+                code_page: 0,
+                flags: flags | ClientInfoFlags::UNICODE,
+                compression_type: CompressionType::K8,
+                alternate_shell: shell.to_owned(),
+                work_dir: dir.to_owned(),
+                extra_info: ExtendedClientInfo {
+                    address_family: AddressFamily::INET,
+                    address: "127.0.0.1".to_owned(),
+                    dir: "C:\\client".to_owned(),
+                    optional_data: ExtendedClientOptionalInfo::builder().build(),
+                },
+            },
+        };
+        let request = SendDataRequest {
+            initiator_id: 1007,
+            channel_id: 1003,
+            user_data: Cow::Owned(encode_vec(&pdu).unwrap()),
+        };
+        encode_vec(&X224(request)).unwrap()
+    }
+
+    fn decoded_client_info(frame: &[u8]) -> ClientInfoPdu {
+        let X224(request) = decode::<X224<SendDataRequest<'_>>>(frame).unwrap();
+        decode::<ClientInfoPdu>(request.user_data.as_ref()).unwrap()
+    }
+
+    // Issue 11 (9): `/shell:` would make the target start that program as its account.
+    #[test]
+    fn the_alternate_shell_working_directory_and_remote_app_never_reach_the_target() {
+        use ironrdp_pdu::rdp::client_info::ClientInfo;
+        let frame = client_info_frame(
+            "/bin/sh -c 'touch /tmp/owned'",
+            "/tmp",
+            ClientInfoFlags::RAIL | ClientInfoFlags::COMPRESSION,
+        );
+        let logon = TargetLogon::new("HOSP\\maint", "target-secret".to_owned());
+        let rewritten = client_info(&frame, &logon).unwrap();
+        assert_eq!(
+            rewritten.requested,
+            ClientInfoRequest {
+                client_user: "fdt-ticket".to_owned(),
+                alternate_shell: "/bin/sh -c 'touch /tmp/owned'".to_owned(),
+                work_dir: "/tmp".to_owned(),
+                remote_app: true,
+            }
+        );
+        assert!(rewritten.requested.asks_for_a_program());
+        let sent = decoded_client_info(&rewritten.frame).client_info;
+        assert_eq!(sent.alternate_shell, "");
+        assert_eq!(sent.work_dir, "");
+        assert!(!sent.flags.contains(ClientInfoFlags::RAIL));
+        assert!(!sent.flags.contains(ClientInfoFlags::COMPRESSION));
+        assert!(sent.flags.contains(ClientInfoFlags::AUTOLOGON));
+        assert_eq!(sent.credentials.username, "maint");
+        assert_eq!(sent.credentials.domain.as_deref(), Some("HOSP"));
+        assert_eq!(sent.credentials.password, "target-secret");
+        // The recording's copy is the same but for the password.
+        let recorded = decoded_client_info(&rewritten.recorded).client_info;
+        assert_eq!(recorded.credentials.password, "");
+        assert_eq!(
+            ClientInfo {
+                credentials: sent.credentials.clone(),
+                ..recorded
+            },
+            sent
+        );
+        let bytes = String::from_utf8_lossy(&rewritten.recorded).to_string();
+        assert!(!bytes.contains("target-secret") && !bytes.contains("ticket-password"));
+    }
+
+    #[test]
+    fn a_plain_client_info_asks_for_no_program() {
+        let frame = client_info_frame("", "", ClientInfoFlags::empty());
+        let rewritten = client_info(&frame, &TargetLogon::new("maint", "p".to_owned())).unwrap();
+        assert!(!rewritten.requested.asks_for_a_program());
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_the_record() {
+        assert_eq!(escape_controls("xeyes"), "xeyes");
+        assert_eq!(
+            escape_controls("a\u{1b}[2Jb\r\n\u{202e}"),
+            "a\\u{1b}[2Jb\\u{d}\\u{a}\\u{202e}"
+        );
+        assert_eq!(escape_controls("端末"), "端末");
     }
 
     #[test]

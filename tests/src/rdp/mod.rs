@@ -13,6 +13,8 @@
 //! - [`Sha256Fingerprint`] (`fingerprint.rs`): the certificate pin.
 //! - [`ShadowServer`] (`shadow.rs`): FreeRDP's shadow server requiring NLA, standing in for
 //!   a Windows target with Network Level Authentication.
+//! - [`PatchedClient`] (`patched_client.rs`): a relay between xfreerdp and the tunnel that
+//!   sends input frames a stock client never sends (issue 11).
 //! - `procs.rs`: ending process trees children first.
 //!
 //! Each module's docs record what the real programs were seen to do on Debian 12 (xrdp
@@ -35,6 +37,7 @@
 pub mod display;
 pub mod fingerprint;
 pub mod image_diff;
+pub mod patched_client;
 mod procs;
 pub mod shadow;
 pub mod target_user;
@@ -44,6 +47,7 @@ pub mod xrdp;
 pub use display::{Display, Window, wait_xterm_desktop};
 pub use fingerprint::Sha256Fingerprint;
 pub use image_diff::{ImageDiff, compare, count_not};
+pub use patched_client::{Injection, PatchedClient};
 pub use shadow::{SHADOW_USER, ShadowServer};
 pub use target_user::{TargetUser, target_user};
 pub use xfreerdp::{
