@@ -273,17 +273,20 @@ impl SftpRaw {
     /// Writing to a channel the gateway closed is not an error here: the reply side says so.
     pub fn send_packet(&mut self, body: &[u8]) {
         let mut packet = Vec::with_capacity(body.len() + 4);
-        put_u32(&mut packet, u32::try_from(body.len()).expect("packet length"));
+        put_u32(
+            &mut packet,
+            u32::try_from(body.len()).expect("packet length"),
+        );
         packet.extend_from_slice(body);
         self.send_bytes(&packet);
     }
 
     /// Sends raw bytes, framing and all (for malformed packets).
     pub fn send_bytes(&mut self, bytes: &[u8]) {
-        if let Some(stdin) = self.stdin.as_mut() {
-            if stdin.write_all(bytes).and_then(|()| stdin.flush()).is_err() {
-                self.stdin = None;
-            }
+        if let Some(stdin) = self.stdin.as_mut()
+            && stdin.write_all(bytes).and_then(|()| stdin.flush()).is_err()
+        {
+            self.stdin = None;
         }
     }
 
@@ -545,7 +548,12 @@ impl SftpRaw {
     }
 
     /// An extended request with two paths, with a fresh ID.
-    pub fn extended_paths(&mut self, name: &str, first: &str, second: &str) -> Result<u32, NoReply> {
+    pub fn extended_paths(
+        &mut self,
+        name: &str,
+        first: &str,
+        second: &str,
+    ) -> Result<u32, NoReply> {
         let id = self.id();
         self.send_extended_paths(id, name, first, second);
         self.status_of(id)

@@ -22,9 +22,17 @@ pub struct SshMaster {
 impl SshLogin {
     /// Logs in once and keeps the connection as a control master.
     pub fn master(&self, gw: &Gateway) -> SshMaster {
+        self.master_with(gw, &[])
+    }
+
+    /// Like [`master`](Self::master), with extra `ssh` arguments for the master (e.g.
+    /// `-o SendEnv=LC_X`: a multiplexed session's environment is sent by the master, and
+    /// only the variables its own `SendEnv` names).
+    pub fn master_with(&self, gw: &Gateway, extra: &[&str]) -> SshMaster {
         let (mut cmd, work) = self.command(gw, "ssh");
         let socket = work.path().join("ctl");
-        cmd.args(["-o", "ControlMaster=yes"])
+        cmd.args(extra)
+            .args(["-o", "ControlMaster=yes"])
             .args(["-o", &format!("ControlPath={}", socket.display())])
             .args(["-N", "-l", &self.user, "fumidai-gateway"])
             .stdin(Stdio::null())

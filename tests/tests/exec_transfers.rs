@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use fumidai_e2e::plan_report::{
-    assert_completed_in_report, assert_nothing_moved_in_report, assert_refused_in_report,
-    findings, report_after_window, transfers,
+    assert_completed_in_report, assert_nothing_moved_in_report, assert_refused_in_report, findings,
+    report_after_window, transfers,
 };
 use fumidai_e2e::sftp_raw::{Reply, SftpRaw, kind, status, wire_path};
 use fumidai_e2e::tools::{poll, require, run_with_timeout_stdin};
@@ -64,7 +64,7 @@ fn scene(allow: &[&str], personal_data: bool) -> Scene {
     let alice = gw.add_engineer("alice", "acme", "Kaede-Hashira-7731");
     gw.add_operator("olga", "operator");
     let (addr, key) = (sshd.addr.to_string(), sshd.client_key.display().to_string());
-    let mut args = vec![
+    let mut args: Vec<&str> = vec![
         "target",
         "add",
         "db01",
@@ -159,7 +159,9 @@ fn patients_csv(size: usize) -> Vec<u8> {
     let mut n = 0;
     while csv.len() < size {
         n += 1;
-        csv.extend_from_slice(format!("{n},Yamada-Hanako-PATIENT-{n:07},1961-04-0{}\n", n % 9 + 1).as_bytes());
+        csv.extend_from_slice(
+            format!("{n},Yamada-Hanako-PATIENT-{n:07},1961-04-0{}\n", n % 9 + 1).as_bytes(),
+        );
     }
     csv
 }
@@ -230,7 +232,14 @@ fn sftp_server_by_path_is_refused_without_transfers_in_the_plan() {
     std::fs::write(&batch, format!("put /usr/bin/true {}\n", tool.display())).unwrap();
     let put = master.run(
         "sftp",
-        &["-q", "-s", SFTP_SERVER, "-b", batch.to_str().unwrap(), "gw:"],
+        &[
+            "-q",
+            "-s",
+            SFTP_SERVER,
+            "-b",
+            batch.to_str().unwrap(),
+            "gw:",
+        ],
     );
     let taken = local.join("taken.csv");
     let batch = local.join("get");
@@ -241,7 +250,14 @@ fn sftp_server_by_path_is_refused_without_transfers_in_the_plan() {
     .unwrap();
     let get = master.run(
         "sftp",
-        &["-q", "-s", SFTP_SERVER, "-b", batch.to_str().unwrap(), "gw:"],
+        &[
+            "-q",
+            "-s",
+            SFTP_SERVER,
+            "-b",
+            batch.to_str().unwrap(),
+            "gw:",
+        ],
     );
 
     assert!(!tool.exists(), "the ELF reached the target: {put:?}");
@@ -253,7 +269,11 @@ fn sftp_server_by_path_is_refused_without_transfers_in_the_plan() {
     // operation by operation.
     wait_refusal_count(
         &s.gw,
-        &["sftp_not_allowed", "upload_not_allowed", "download_not_allowed"],
+        &[
+            "sftp_not_allowed",
+            "upload_not_allowed",
+            "download_not_allowed",
+        ],
         2,
     );
 
@@ -307,14 +327,16 @@ fn sftp_server_under_a_wrapper_is_refused_without_transfers_in_the_plan() {
     );
     wait_refusal_count(
         &s.gw,
-        &["sftp_not_allowed", "upload_not_allowed", "uncertain_command"],
+        &[
+            "sftp_not_allowed",
+            "upload_not_allowed",
+            "uncertain_command",
+        ],
         wrappers.len(),
     );
     let report = s.report(master);
     assert!(
-        !transfers(&report)
-            .iter()
-            .any(|t| t["outcome"] != "refused"),
+        !transfers(&report).iter().any(|t| t["outcome"] != "refused"),
         "the report shows something moved:\n{:#?}",
         transfers(&report)
     );
@@ -341,7 +363,14 @@ fn sftp_server_by_path_is_inspected_file_by_file() {
     .unwrap();
     let out = master.run(
         "sftp",
-        &["-q", "-s", SFTP_SERVER, "-b", batch.to_str().unwrap(), "gw:"],
+        &[
+            "-q",
+            "-s",
+            SFTP_SERVER,
+            "-b",
+            batch.to_str().unwrap(),
+            "gw:",
+        ],
     );
     assert_eq!(out.code, 0, "{out:?}\n{}", s.gw.log());
     assert_eq!(std::fs::read(&notes).unwrap(), b"maintenance notes\n");
@@ -360,7 +389,14 @@ fn sftp_server_by_path_is_inspected_file_by_file() {
     .unwrap();
     let out = master.run(
         "sftp",
-        &["-q", "-s", SFTP_SERVER, "-b", batch.to_str().unwrap(), "gw:"],
+        &[
+            "-q",
+            "-s",
+            SFTP_SERVER,
+            "-b",
+            batch.to_str().unwrap(),
+            "gw:",
+        ],
     );
     assert_ne!(out.code, 0, "{out:?}");
     assert!(!taken.exists(), "patient data left the hospital");
@@ -389,7 +425,11 @@ fn sftp_server_by_path_is_inspected_file_by_file() {
         patients.to_str().unwrap(),
         &["download_not_allowed"],
     );
-    assert_refused_in_report(&report, tool.to_str().unwrap(), &["executable_not_declared"]);
+    assert_refused_in_report(
+        &report,
+        tool.to_str().unwrap(),
+        &["executable_not_declared"],
+    );
 }
 
 // With the plan allowing it, the exec'd server carries files both ways, each on record.
@@ -416,7 +456,14 @@ fn sftp_server_by_path_with_the_plan_allowing_it_works_and_is_on_record() {
     .unwrap();
     let out = master.run(
         "sftp",
-        &["-q", "-s", SFTP_SERVER, "-b", batch.to_str().unwrap(), "gw:"],
+        &[
+            "-q",
+            "-s",
+            SFTP_SERVER,
+            "-b",
+            batch.to_str().unwrap(),
+            "gw:",
+        ],
     );
     assert_eq!(out.code, 0, "{out:?}\n{}", s.gw.log());
     let elf = small_elf();
@@ -506,7 +553,10 @@ fn scp_sink_under_any_wrapper_is_refused_without_upload() {
         wrappings.len(),
     );
     for r in &refused {
-        assert_eq!(r["detail"]["session_id"], refused[0]["detail"]["session_id"]);
+        assert_eq!(
+            r["detail"]["session_id"],
+            refused[0]["detail"]["session_id"]
+        );
     }
 
     let report = s.report(master);
@@ -588,7 +638,13 @@ fn wrapped_scp_with_the_plan_allowing_it_works_and_is_on_record() {
         stdin_of(s.gw.tmp.path(), "scp", &stream),
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", shown(&out), s.gw.log());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        shown(&out),
+        s.gw.log()
+    );
     let tool = dir.join("tool");
     assert_eq!(std::fs::read(&tool).unwrap(), elf);
     let up = wait_completed(&s.gw, &tool, "upload");
@@ -607,7 +663,11 @@ fn wrapped_scp_with_the_plan_allowing_it_works_and_is_on_record() {
     let header = format!("C0644 {} patients.csv\n", content.len());
     assert!(out.stdout.starts_with(header.as_bytes()), "{}", shown(&out));
     let body = out.stdout.get(header.len()..header.len() + content.len());
-    assert_eq!(body, Some(content.as_slice()), "the download was not carried intact");
+    assert_eq!(
+        body,
+        Some(content.as_slice()),
+        "the download was not carried intact"
+    );
     let down = wait_completed(&s.gw, &patients, "download");
     assert_eq!(
         down,
@@ -678,7 +738,10 @@ fn stdin_past_the_cap_without_upload_closes_the_channel_on_record() {
     );
     assert_ne!(out.status.code(), Some(0), "{}", shown(&out));
     let refused = wait_via(&s.gw, "exec-stdin", "refused");
-    assert_eq!(refused["detail"]["reason"], "stdin_over_limit", "{refused:#}");
+    assert_eq!(
+        refused["detail"]["reason"], "stdin_over_limit",
+        "{refused:#}"
+    );
     assert_eq!(refused["detail"]["direction"], "upload", "{refused:#}");
 
     let report = s.report(master);
@@ -747,7 +810,13 @@ fn stdin_with_the_plan_allowing_it_works_and_is_on_record() {
         stdin_of(s.gw.tmp.path(), "elf", &elf),
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", shown(&out), s.gw.log());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        shown(&out),
+        s.gw.log()
+    );
     assert_eq!(std::fs::read(&t).unwrap(), elf);
     let record = wait_via(&s.gw, "exec-stdin", "completed");
     assert_eq!(
@@ -889,7 +958,9 @@ fn bulk_stdout_with_download_in_the_plan_is_on_record_without_a_finding() {
 #[test]
 fn a_long_environment_value_is_not_forwarded_and_is_recorded() {
     let s = scene(&[], false);
-    let master = s.master();
+    let mut login = SshLogin::engineer(&s.alice);
+    login.user = "alice:db01".into();
+    let master = login.master_with(&s.gw, &["-o", "SendEnv=LC_FUMIDAI_*"]);
     let mut elf = small_elf();
     elf.truncate(19_500);
     let payload = base64::engine::general_purpose::STANDARD.encode(&elf);
@@ -916,11 +987,10 @@ fn a_long_environment_value_is_not_forwarded_and_is_recorded() {
     // The recording is sealed when the channel ends; the session ends with the master.
     drop(master);
     let recorded = poll(RECORD_DEADLINE, || {
-        let in_audit = s
-            .gw
-            .audit_tail(10_000)
-            .iter()
-            .any(|r| r.to_string().contains("LC_FUMIDAI_PAYLOAD"));
+        let in_audit =
+            s.gw.audit_tail(10_000)
+                .iter()
+                .any(|r| r.to_string().contains("LC_FUMIDAI_PAYLOAD"));
         (in_audit || recordings_mention(&s.gw, "LC_FUMIDAI_PAYLOAD")).then_some(())
     });
     assert!(

@@ -18,14 +18,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fumidai_e2e::sftp_raw::{Attrs, NoReply, Reply, SftpRaw, pflags, status, wire_path};
-use fumidai_e2e::transfer_audit::{
-    refused_transfers, sha256_hex, transfer_records, wait_completed, wait_refusal,
-    wait_violation,
-};
 use fumidai_e2e::plan_report::{
     assert_completed_in_report, assert_nothing_moved_in_report, assert_refused_in_report,
     report_after_window,
+};
+use fumidai_e2e::sftp_raw::{Attrs, NoReply, Reply, SftpRaw, pflags, status, wire_path};
+use fumidai_e2e::transfer_audit::{
+    refused_transfers, sha256_hex, transfer_records, wait_completed, wait_refusal, wait_violation,
 };
 use fumidai_e2e::{Engineer, Gateway, SshLogin, SshMaster, Sshd};
 use serde_json::Value;
@@ -144,7 +143,12 @@ fn a_request_id_reused_while_pending_closes_the_channel_before_an_upload_lands()
     let closed = drive_pipelined(
         &mut s,
         |s| {
-            s.send_open(7, &p(&x), pflags::WRITE | pflags::CREAT | pflags::TRUNC, Attrs::NONE);
+            s.send_open(
+                7,
+                &p(&x),
+                pflags::WRITE | pflags::CREAT | pflags::TRUNC,
+                Attrs::NONE,
+            );
             s.send_remove(7, &p(&dir.join("nope")));
         },
         |s, h| {
@@ -152,7 +156,11 @@ fn a_request_id_reused_while_pending_closes_the_channel_before_an_upload_lands()
             let _ = s.close(&h);
         },
     );
-    assert_eq!(elves_in(&dir), Vec::<PathBuf>::new(), "the ELF reached the target");
+    assert_eq!(
+        elves_in(&dir),
+        Vec::<PathBuf>::new(),
+        "the ELF reached the target"
+    );
     assert!(closed, "the channel stayed open after a reused request ID");
     wait_violation(&gw, "duplicate_request_id");
     assert!(
@@ -196,7 +204,10 @@ fn a_request_id_reused_while_pending_closes_the_channel_before_a_download_leaks(
         !taken.contains("PATIENT") || !completed_for(&gw, &patients).is_empty(),
         "a patient file left with no record: {taken:?}"
     );
-    assert!(!taken.contains("PATIENT"), "read after a reused ID: {taken:?}");
+    assert!(
+        !taken.contains("PATIENT"),
+        "read after a reused ID: {taken:?}"
+    );
     assert!(closed, "the channel stayed open after a reused request ID");
     wait_violation(&gw, "duplicate_request_id");
     drop(s);
@@ -208,6 +219,9 @@ fn completed_for(gw: &Gateway, path: &Path) -> Vec<(String, u64, String)> {
     fumidai_e2e::transfer_audit::completed_transfers(gw, path)
 }
 
+/// Sends one request on a handle.
+type SendOn = fn(&mut SftpRaw, &[u8]);
+
 // READ, WRITE and CLOSE on a handle the target never gave: forwarded by the old inspector
 // (the target said "bad handle"); now each closes its channel, on record.
 #[test]
@@ -216,7 +230,7 @@ fn requests_on_a_handle_the_target_never_gave_close_the_channel() {
     let dir = target_dir(&sshd, "up");
     let master = login(&alice).master(&gw);
     let forged: &[u8] = &[0, 0, 0, 0];
-    let ops: [(&str, fn(&mut SftpRaw, &[u8])); 3] = [
+    let ops: [(&str, SendOn); 3] = [
         ("read", |s, h| s.send_read(3, h, 0, 4096)),
         ("write", |s, h| s.send_write(3, h, 0, b"\x7fELF forged")),
         ("close", |s, h| s.send_close(3, h)),
@@ -252,7 +266,11 @@ fn requests_on_a_handle_the_target_never_gave_close_the_channel() {
         .filter(|e| e["detail"]["reason"] == "unknown_handle")
         .map(|e| e["detail"]["channel"].as_u64().unwrap())
         .collect();
-    assert_eq!(channels.len(), 3, "one violation per channel: {all:#?}\n{v:#}");
+    assert_eq!(
+        channels.len(),
+        3,
+        "one violation per channel: {all:#?}\n{v:#}"
+    );
 }
 
 // A packet that ends before its fields: the channel closes, with the reason on record.
@@ -263,7 +281,10 @@ fn a_malformed_packet_closes_the_channel_on_record() {
     let mut s = SftpRaw::subsystem(&master);
     // A WRITE whose length covers its type, ID and half a handle length.
     s.send_packet(&[6, 0, 0, 0, 9, 0, 0]);
-    assert!(s.wait_closed(CLOSE_DEADLINE), "a malformed packet was accepted");
+    assert!(
+        s.wait_closed(CLOSE_DEADLINE),
+        "a malformed packet was accepted"
+    );
     wait_violation(&gw, "malformed_packet");
 }
 
@@ -337,7 +358,11 @@ fn an_open_that_creates_or_truncates_is_an_upload_even_without_write() {
     drop(s);
     let report = report(&gw, &plan, master);
     assert_refused_in_report(&report, path_str(&notes), &["upload_not_allowed"]);
-    assert_refused_in_report(&report, path_str(&dir.join("new.sh")), &["upload_not_allowed"]);
+    assert_refused_in_report(
+        &report,
+        path_str(&dir.join("new.sh")),
+        &["upload_not_allowed"],
+    );
 }
 
 // Reproduction 2: with both allowed, a READ|WRITE handle that was only read from is on
@@ -417,7 +442,11 @@ fn a_head_rewritten_into_an_elf_or_a_script_is_refused_at_close_and_leaves_nothi
 
     let tool = dir.join("readme.txt");
     let (_, close) = upload_with_rewritten_head(&mut s, &tool, &elf(), b'?');
-    assert_eq!(elves_in(&dir), Vec::<PathBuf>::new(), "the ELF reached the target");
+    assert_eq!(
+        elves_in(&dir),
+        Vec::<PathBuf>::new(),
+        "the ELF reached the target"
+    );
     assert_eq!(close, Ok(status::PERMISSION_DENIED));
     wait_refusal(&gw, &tool, &["executable_not_declared"]);
 
@@ -453,9 +482,16 @@ fn a_refused_upload_leaves_the_target_as_it_was() {
 
     let mut s = SftpRaw::subsystem(&master);
     let code = s.put(&p(&notes), &elf());
-    assert_eq!(std::fs::read(&notes).unwrap(), b"original", "raw put changed it");
+    assert_eq!(
+        std::fs::read(&notes).unwrap(),
+        b"original",
+        "raw put changed it"
+    );
     assert_eq!(code, Ok(status::PERMISSION_DENIED));
-    assert_eq!(s.put(&p(&dir.join("fresh.bin")), &elf()), Ok(status::PERMISSION_DENIED));
+    assert_eq!(
+        s.put(&p(&dir.join("fresh.bin")), &elf()),
+        Ok(status::PERMISSION_DENIED)
+    );
     assert_eq!(entries(&dir), names(&["notes.txt"]));
     drop(s);
 
@@ -463,7 +499,11 @@ fn a_refused_upload_leaves_the_target_as_it_was() {
     std::fs::write(&batch, format!("put /usr/bin/true {}\n", notes.display())).unwrap();
     let out = master.run("sftp", &["-q", "-b", batch.to_str().unwrap(), "gw:"]);
     assert_ne!(out.code, 0, "{out:?}");
-    assert_eq!(std::fs::read(&notes).unwrap(), b"original", "sftp put changed it");
+    assert_eq!(
+        std::fs::read(&notes).unwrap(),
+        b"original",
+        "sftp put changed it"
+    );
     assert_eq!(entries(&dir), names(&["notes.txt"]));
 
     wait_refusal(&gw, &notes, &["executable_not_declared"]);
@@ -488,7 +528,10 @@ fn a_symlink_to_a_refused_name_is_refused_and_the_upload_after_it_writes_no_scri
     let mut s = SftpRaw::subsystem(&master);
     let linked = s.symlink(&p(&shell), &p(&notes));
     let _ = s.put(&p(&notes), b"<?php system($_GET['c']); ?>\n");
-    assert!(!shell.exists(), "the upload wrote shell.php through the link");
+    assert!(
+        !shell.exists(),
+        "the upload wrote shell.php through the link"
+    );
     assert!(
         !std::fs::symlink_metadata(&notes).is_ok_and(|m| m.file_type().is_symlink()),
         "the link was made"
@@ -514,7 +557,10 @@ fn an_upload_onto_a_link_replaces_the_link_and_never_follows_it() {
     let master = login(&alice).master(&gw);
     let mut s = SftpRaw::subsystem(&master);
     let _ = s.put(&p(&notes), b"<?php system($_GET['c']); ?>\n");
-    assert!(!shell.exists(), "the upload wrote shell.php through the link");
+    assert!(
+        !shell.exists(),
+        "the upload wrote shell.php through the link"
+    );
     assert_eq!(s.put(&p(&link), b"new settings\n"), Ok(status::OK));
     assert_eq!(
         std::fs::read_to_string(&kept).unwrap(),
@@ -545,7 +591,10 @@ fn renames_and_links_to_a_refused_name_are_refused() {
             "posix-rename",
             s.extended_paths("posix-rename@openssh.com", &from, &to),
         ),
-        ("hardlink", s.extended_paths("hardlink@openssh.com", &from, &to)),
+        (
+            "hardlink",
+            s.extended_paths("hardlink@openssh.com", &from, &to),
+        ),
         ("symlink", s.symlink(&from, &to)),
     ];
     assert!(!shell.exists() && std::fs::symlink_metadata(&shell).is_err());
@@ -615,7 +664,10 @@ fn adding_an_execute_bit_is_refused_unless_declared_and_chmod_644_still_works() 
         let _ = s.write(&h, 0, body);
         let _ = s.close(&h);
     }
-    assert!(!executable(&third), "OPEN's mode made the script executable");
+    assert!(
+        !executable(&third),
+        "OPEN's mode made the script executable"
+    );
 
     // Taking permissions away, or giving read, is fine.
     assert_eq!(s.setstat(&p(&maint), Attrs::mode(0o600)), Ok(status::OK));
@@ -672,7 +724,11 @@ fn v7_tar_carrying_an_elf(dir: &Path) -> Vec<u8> {
     field(&mut header, 100, b"0000755\0");
     field(&mut header, 108, b"0000000\0");
     field(&mut header, 116, b"0000000\0");
-    field(&mut header, 124, format!("{:011o}\0", content.len()).as_bytes());
+    field(
+        &mut header,
+        124,
+        format!("{:011o}\0", content.len()).as_bytes(),
+    );
     field(&mut header, 136, b"14000000000\0");
     field(&mut header, 148, b"        ");
     field(&mut header, 156, b"0");
@@ -755,7 +811,10 @@ fn with_the_plan_allowing_it_each_hand_made_transfer_works_and_is_on_record() {
     assert_eq!((rewrite, close), (Ok(status::OK), Ok(status::OK)));
     assert_eq!(std::fs::read(&tool).unwrap(), elf);
     let record = wait_completed(&gw, &tool, "upload");
-    assert_eq!(record, ("upload".into(), elf.len() as u64, sha256_hex(&elf)));
+    assert_eq!(
+        record,
+        ("upload".into(), elf.len() as u64, sha256_hex(&elf))
+    );
 
     // Replacing an existing file.
     let notes = dir.join("notes.txt");
@@ -771,7 +830,10 @@ fn with_the_plan_allowing_it_each_hand_made_transfer_works_and_is_on_record() {
     assert_eq!(s.put(&p(&backup), &tar), Ok(status::OK));
     assert_eq!(std::fs::read(&backup).unwrap(), tar);
     let record = wait_completed(&gw, &backup, "upload");
-    assert_eq!(record, ("upload".into(), tar.len() as u64, sha256_hex(&tar)));
+    assert_eq!(
+        record,
+        ("upload".into(), tar.len() as u64, sha256_hex(&tar))
+    );
 
     // chmod 755 on a script, declared.
     let maint = dir.join("maint");
@@ -802,12 +864,34 @@ fn with_the_plan_allowing_it_each_hand_made_transfer_works_and_is_on_record() {
         entries(&dir),
         names(&["tool", "notes.txt", "backup.dat", "maint", "patients.csv"])
     );
-    assert!(refused_transfers(&gw).is_empty(), "{:#?}", refused_transfers(&gw));
+    assert!(
+        refused_transfers(&gw).is_empty(),
+        "{:#?}",
+        refused_transfers(&gw)
+    );
     drop(s);
     let report = report(&gw, &plan, master);
-    assert_completed_in_report(&report, path_str(&tool), "upload", elf.len() as u64, &sha256_hex(&elf));
-    assert_completed_in_report(&report, path_str(&notes), "upload", 10, &sha256_hex(b"new notes\n"));
-    assert_completed_in_report(&report, path_str(&backup), "upload", tar.len() as u64, &sha256_hex(&tar));
+    assert_completed_in_report(
+        &report,
+        path_str(&tool),
+        "upload",
+        elf.len() as u64,
+        &sha256_hex(&elf),
+    );
+    assert_completed_in_report(
+        &report,
+        path_str(&notes),
+        "upload",
+        10,
+        &sha256_hex(b"new notes\n"),
+    );
+    assert_completed_in_report(
+        &report,
+        path_str(&backup),
+        "upload",
+        tar.len() as u64,
+        &sha256_hex(&tar),
+    );
     assert_completed_in_report(
         &report,
         path_str(&patients),
