@@ -765,6 +765,48 @@ fn stdin_past_the_cap_without_upload_closes_the_channel_on_record() {
     );
 }
 
+// Under the cap, stdin is still judged by content: a whole small ELF (35 KB) piped into
+// `cat` without `upload` is refused, not let through for being short.
+#[test]
+fn a_small_elf_on_stdin_under_the_cap_is_refused_by_content() {
+    let s = scene(&[], false);
+    let dir = s.target_dir("up");
+    let master = s.master();
+    let elf = small_elf();
+    let t = dir.join("t");
+    let out = ssh_exec(
+        &master,
+        &format!("cat > {}", t.display()),
+        stdin_of(s.gw.tmp.path(), "elf", &elf),
+        &[],
+    );
+    let landed = std::fs::read(&t).unwrap_or_default();
+    assert!(
+        !landed.starts_with(b"\x7fELF"),
+        "an ELF reached the target under the stdin cap ({} of {} bytes; {})",
+        landed.len(),
+        elf.len(),
+        shown(&out)
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", shown(&out));
+    let refused = wait_via(&s.gw, "exec-stdin", "refused");
+    assert_eq!(
+        refused["detail"]["reason"], "executable_not_declared",
+        "{refused:#}"
+    );
+    let report = s.report(master);
+    assert!(
+        findings(&report)
+            .iter()
+            .any(|f| f["kind"] == "transfer_refused"
+                && f["message_en"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("executable_not_declared"))),
+        "the report does not show the refused stdin:\n{:#?}",
+        findings(&report)
+    );
+}
+
 // With `upload` but no `executable`, stdin is judged by content like an SFTP file: an ELF
 // piped into `cat` is refused and never lands whole.
 #[test]
