@@ -14,6 +14,10 @@
 //! - [`ssh`]: runs stock `ssh` through a ProxyCommand, answering the two prompts through
 //!   `SSH_ASKPASS`, or on a real pseudo-terminal ([`pty`]) where the test types them;
 //!   [`ssh_master`] keeps one login as a `ControlMaster` for many commands.
+//! - [`sftp_raw::SftpRaw`]: a hand-driven SFTP v3 client over a master's channel, for the
+//!   packets a stock client never sends; [`transfer_audit`] reads what the audit trail
+//!   says about transfers; [`plan_report`] produces a plan's reconciliation report ahead
+//!   of its window's end and reads what it says about them.
 //! - [`rdp_tunnel::RdpTunnel`]: `fumidai connect rdp --no-launch` as a vendor runs it.
 //! - [`rdp`]: a real xrdp target ([`Xrdp`]) and the FreeRDP client ([`Xfreerdp`]) on an
 //!   Xvfb ([`Display`]), with xdotool input and pixel-exact screenshots.
@@ -33,20 +37,24 @@
 
 pub mod clamd;
 pub mod gateway;
+pub mod plan_report;
 pub mod pty;
 pub mod rdp;
 pub mod rdp_tunnel;
+pub mod sftp_raw;
 pub mod smtpd;
 pub mod ssh;
 pub mod ssh_master;
 pub mod sshd;
 pub mod test_ca;
 pub mod tools;
+pub mod transfer_audit;
 
 pub use clamd::Clamd;
 pub use gateway::{CertFiles, Engineer, Gateway};
 pub use rdp::{Display, Xfreerdp, XfreerdpConfig, Xrdp};
 pub use rdp_tunnel::{RdpTunnel, TunnelRefused};
+pub use sftp_raw::SftpRaw;
 pub use ssh::{Background, SshLogin, SshOutcome};
 pub use ssh_master::SshMaster;
 pub use sshd::Sshd;

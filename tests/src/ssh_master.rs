@@ -2,13 +2,13 @@
 //! tells engineers to use (a TOTP code is accepted once), and `scp`/`sftp`/`ssh` runs
 //! multiplexed over it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::gateway::Gateway;
 use crate::ssh::{SshLogin, SshOutcome};
-use crate::tools::{run_with_timeout, wait_for};
+use crate::tools::{run_with_timeout_stdin, wait_for};
 
 /// A logged-in master connection; closed in `Drop`.
 pub struct SshMaster {
@@ -22,9 +22,17 @@ pub struct SshMaster {
 impl SshLogin {
     /// Logs in once and keeps the connection as a control master.
     pub fn master(&self, gw: &Gateway) -> SshMaster {
+        self.master_with(gw, &[])
+    }
+
+    /// Like [`master`](Self::master), with extra `ssh` arguments for the master (e.g.
+    /// `-o SendEnv=LC_X`: a multiplexed session's environment is sent by the master, and
+    /// only the variables its own `SendEnv` names).
+    pub fn master_with(&self, gw: &Gateway, extra: &[&str]) -> SshMaster {
         let (mut cmd, work) = self.command(gw, "ssh");
         let socket = work.path().join("ctl");
-        cmd.args(["-o", "ControlMaster=yes"])
+        cmd.args(extra)
+            .args(["-o", "ControlMaster=yes"])
             .args(["-o", &format!("ControlPath={}", socket.display())])
             .args(["-N", "-l", &self.user, "fumidai-gateway"])
             .stdin(Stdio::null())
@@ -71,6 +79,28 @@ impl SshMaster {
     /// Runs `program ARGS…` (`ssh`, `scp`, `sftp`) over the master, `gw:` standing for the
     /// gateway host as in [`SshLogin::run_tool`].
     pub fn run(&self, program: &str, args: &[&str]) -> SshOutcome {
+        self.run_with_stdin(program, args, Stdio::null())
+    }
+
+    /// Like [`run`](Self::run), with `stdin` as the program's standard input (e.g. a file,
+    /// for `ssh gw 'cat > f' < file`).
+    pub fn run_with_stdin(&self, program: &str, args: &[&str], stdin: Stdio) -> SshOutcome {
+        let mut cmd = self.command(program);
+        for a in args {
+            cmd.arg(a.replace("gw:", "fumidai-gateway:"));
+        }
+        let out = run_with_timeout_stdin(cmd, stdin, Duration::from_secs(600));
+        SshOutcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            prompts: Vec::new(),
+        }
+    }
+
+    /// `program` (`ssh`, `scp`, `sftp`) with the options that make it use this master and
+    /// nothing else; the host is `fumidai-gateway`. Not yet run.
+    pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.args(["-F", "/dev/null"])
             .args(["-o", "ControlMaster=no"])
@@ -81,16 +111,17 @@ impl SshMaster {
             .args(["-o", "LogLevel=ERROR"])
             .args(["-o", &format!("User={}", self.user)])
             .env("LC_ALL", "C.UTF-8");
-        for a in args {
-            cmd.arg(a.replace("gw:", "fumidai-gateway:"));
-        }
-        let out = run_with_timeout(cmd, Duration::from_secs(600));
-        SshOutcome {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            prompts: Vec::new(),
-        }
+        cmd
+    }
+
+    /// The master's control socket (`ssh -S`/`ControlPath`).
+    pub fn control_path(&self) -> &Path {
+        &self.socket
+    }
+
+    /// The SSH user name the master logged in as (`engineer:target`).
+    pub fn user(&self) -> &str {
+        &self.user
     }
 }
 

@@ -96,9 +96,14 @@ pub fn oathtool_code(secret: &str) -> String {
 
 /// Runs a command to completion with a deadline, killing it when it overruns. Its output
 /// is read while it runs, so it may print more than a pipe holds (a screenshot is MBs).
-pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
+pub fn run_with_timeout(cmd: Command, timeout: Duration) -> Output {
+    run_with_timeout_stdin(cmd, Stdio::null(), timeout)
+}
+
+/// [`run_with_timeout`] with `stdin` as the command's standard input.
+pub fn run_with_timeout_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> Output {
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
