@@ -536,6 +536,10 @@ async fn forward_up<T: SessionTap>(
                 ExecTransfer::ScpSource { command } => Some(ChannelInspector::ScpSource(
                     ScpSourceInspector::new(&command),
                 )),
+                // Every file of a legacy upload goes on record too.
+                ExecTransfer::ScpSink => {
+                    Some(ChannelInspector::ScpSink(ScpSourceInspector::sink(&shown)))
+                }
                 _ => None,
             };
             match inspector {

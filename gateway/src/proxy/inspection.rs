@@ -13,6 +13,9 @@ pub enum ChannelInspector {
     Sftp(SftpInspector),
     /// `scp -f` on the target (a legacy `scp -O` download).
     ScpSource(ScpSourceInspector),
+    /// `scp -t` on the target (a legacy `scp -O` upload, only with every kind declared):
+    /// the engineer's stream is read as `ScpSource` reads the target's.
+    ScpSink(ScpSourceInspector),
 }
 
 /// The stream is not the protocol the channel claims, or breaks it: the channel ends
@@ -44,6 +47,7 @@ impl ChannelInspector {
         match self {
             Self::Sftp(i) => Ok(i.from_engineer(data)?),
             Self::ScpSource(i) => Ok(i.from_engineer(data)),
+            Self::ScpSink(i) => Ok(swapped(i.from_target(data)?)),
         }
     }
 
@@ -52,6 +56,7 @@ impl ChannelInspector {
         match self {
             Self::Sftp(i) => Ok(i.from_target(data)?),
             Self::ScpSource(i) => Ok(i.from_target(data)?),
+            Self::ScpSink(i) => Ok(swapped(i.from_engineer(data))),
         }
     }
 
@@ -59,7 +64,7 @@ impl ChannelInspector {
     pub fn scanned(&mut self, file: u64, verdict: Result<(), String>) -> Vec<Action> {
         match self {
             Self::Sftp(i) => i.scanned(file, verdict),
-            Self::ScpSource(_) => Vec::new(),
+            Self::ScpSource(_) | Self::ScpSink(_) => Vec::new(),
         }
     }
 
@@ -67,7 +72,7 @@ impl ChannelInspector {
     pub fn finish(&mut self) -> Leftovers {
         match self {
             Self::Sftp(i) => i.finish(),
-            Self::ScpSource(i) => Leftovers {
+            Self::ScpSource(i) | Self::ScpSink(i) => Leftovers {
                 records: i
                     .finish()
                     .into_iter()
@@ -80,4 +85,16 @@ impl ChannelInspector {
             },
         }
     }
+}
+
+/// An SCP reader's actions with the sides swapped, for a stream read the other way.
+fn swapped(actions: Vec<Action>) -> Vec<Action> {
+    actions
+        .into_iter()
+        .map(|action| match action {
+            Action::ToTarget(data) => Action::ToEngineer(data),
+            Action::ToEngineer(data) => Action::ToTarget(data),
+            other => other,
+        })
+        .collect()
 }

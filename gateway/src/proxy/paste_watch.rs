@@ -45,7 +45,8 @@ impl PasteWatch {
             self.window_bytes = 0;
         }
         self.window_bytes = self.window_bytes.saturating_add(data.len() as u64);
-        let elapsed = u64::try_from(now.duration_since(self.window_start).as_millis()).unwrap_or(u64::MAX);
+        let elapsed =
+            u64::try_from(now.duration_since(self.window_start).as_millis()).unwrap_or(u64::MAX);
         if self.paste.is_none() && paste_suspected(self.window_bytes, elapsed) {
             self.paste = Some(TransferHasher::new());
         }

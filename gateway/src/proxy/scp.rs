@@ -26,9 +26,15 @@ const MAX_LINE: usize = 64 * 1024;
 #[error("not the scp protocol: {0}")]
 pub struct ScpError(&'static str);
 
-/// One `scp -f` channel's reader.
+/// One `scp -f` channel's reader (or, [`ScpSourceInspector::sink`], the engineer's stream
+/// to an `scp -t`, the same protocol the other way).
 #[derive(Debug)]
 pub struct ScpSourceInspector {
+    /// Which way the files move: the stream read is the target's (download) or the
+    /// engineer's (upload).
+    direction: TransferDirection,
+    /// Uploads: the operand names a directory (`-d`, or a trailing `/`).
+    into_dir: bool,
     /// The paths the engineer asked for (the command's operands).
     operands: Vec<String>,
     /// The directories entered (`D`) and not yet left (`E`), as full paths.
@@ -63,7 +69,28 @@ impl ScpSourceInspector {
     /// A reader for the channel that runs `command` (`scp -f …` on the target).
     pub fn new(command: &str) -> Self {
         Self {
+            direction: TransferDirection::Download,
+            into_dir: false,
             operands: operands(command),
+            dirs: Vec::new(),
+            state: State::Line(Vec::new()),
+        }
+    }
+
+    /// A reader for the engineer's stream to `command` (`scp -t …` on the target, a legacy
+    /// upload, let through only when the plan declares every kind): every file on record.
+    /// Feed it with [`from_target`](Self::from_target) the engineer's bytes, and swap the
+    /// actions' sides (see `inspection`).
+    pub fn sink(command: &str) -> Self {
+        let operands = operands(command);
+        let into_dir = shell_words(command)
+            .iter()
+            .any(|w| w == "-d" || (w.starts_with('-') && w.contains('d') && w.contains('t')))
+            || operands.iter().any(|o| o.ends_with('/'));
+        Self {
+            direction: TransferDirection::Upload,
+            into_dir,
+            operands,
             dirs: Vec::new(),
             state: State::Line(Vec::new()),
         }
@@ -91,6 +118,7 @@ impl ScpSourceInspector {
             State::Content { path, hasher, .. }
             | State::Status { path, hasher }
             | State::Failed { path, hasher, .. } => vec![Action::Transfer(record(
+                self.direction,
                 path,
                 hasher,
                 TransferOutcome::Aborted,
@@ -148,6 +176,7 @@ impl ScpSourceInspector {
                 };
                 if status == 0 {
                     actions.push(Action::Transfer(record(
+                        self.direction,
                         path,
                         hasher,
                         TransferOutcome::Completed,
@@ -181,6 +210,7 @@ impl ScpSourceInspector {
                 {
                     let why = String::from_utf8_lossy(&message).trim().to_owned();
                     actions.push(Action::Transfer(record(
+                        self.direction,
                         path,
                         hasher,
                         TransferOutcome::Aborted,
@@ -242,6 +272,13 @@ impl ScpSourceInspector {
         if let Some(dir) = self.dirs.last() {
             return format!("{}/{name}", dir.trim_end_matches('/'));
         }
+        if self.direction == TransferDirection::Upload {
+            return match self.operands.as_slice() {
+                [dir] if self.into_dir => format!("{}/{name}", dir.trim_end_matches('/')),
+                [file] => file.clone(),
+                _ => name.to_owned(),
+            };
+        }
         if let Some(operand) = self
             .operands
             .iter()
@@ -260,6 +297,7 @@ impl ScpSourceInspector {
 }
 
 fn record(
+    direction: TransferDirection,
     path: String,
     hasher: TransferHasher,
     outcome: TransferOutcome,
@@ -267,7 +305,7 @@ fn record(
 ) -> TransferRecord {
     let (size, digest) = hasher.finish();
     TransferRecord {
-        direction: TransferDirection::Download,
+        direction,
         path,
         size,
         sha256: Some(digest),
@@ -281,12 +319,21 @@ fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// The operands of `scp [flags] [--] PATH…`, unquoted as the target's shell would.
+/// The operands of `scp [flags] [--] PATH…`, unquoted as the target's shell would, after
+/// any wrapper (`exec scp …`, `sh -c 'scp …'`).
 fn operands(command: &str) -> Vec<String> {
     let words = shell_words(command);
+    let Some(at) = words.iter().position(|w| base_name(w) == "scp") else {
+        // A wrapper that takes the command as one word (`sh -c 'scp -t /tmp'`).
+        return words
+            .iter()
+            .find(|w| w.contains(' '))
+            .map(|inner| operands(inner))
+            .unwrap_or_default();
+    };
     let mut rest = words
         .iter()
-        .skip(1)
+        .skip(at + 1)
         .skip_while(|w| w.starts_with('-') && *w != "--");
     let mut out: Vec<String> = Vec::new();
     if let Some(first) = rest.next()

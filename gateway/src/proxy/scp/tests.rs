@@ -132,3 +132,23 @@ fn what_is_not_scp_ends_the_channel() {
     let mut scp = ScpSourceInspector::new("scp -f /x");
     assert!(scp.from_target(&vec![b'T'; MAX_LINE + 2]).is_err());
 }
+
+// A legacy upload (`scp -t` on the target) in any wrapping: the engineer's stream names its
+// files under the destination operand.
+#[test]
+fn an_upload_to_a_wrapped_scp_sink_is_recorded_under_its_destination() {
+    let stream = b"C0755 5 tool\nhello\0";
+    for (command, path) in [
+        ("scp -t /tmp/up/", "/tmp/up/tool"),
+        ("exec scp -d -t /tmp/up", "/tmp/up/tool"),
+        ("sh -c 'scp -t /tmp/up/'", "/tmp/up/tool"),
+        ("scp -t /tmp/renamed", "/tmp/renamed"),
+    ] {
+        let mut scp = ScpSourceInspector::sink(command);
+        let got = records(&scp.from_target(stream).unwrap());
+        assert_eq!(got.len(), 1, "{command}");
+        assert_eq!(got[0].direction, TransferDirection::Upload);
+        assert_eq!(got[0].path, path, "{command}");
+        assert_eq!(got[0].size, 5);
+    }
+}

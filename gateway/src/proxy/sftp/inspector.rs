@@ -172,6 +172,7 @@ struct OpenRequest {
     temp: Option<String>,
     exclusive: bool,
     whole: bool,
+    deferred: bool,
     reads: bool,
     writes: bool,
     modifies: bool,
@@ -417,13 +418,20 @@ impl SftpInspector {
             && flags & pflags::APPEND == 0
             && (truncates || (written_over && !self.allow.content.is_all()));
         let whole = staged && !truncates;
+        // An open that doesn't itself change the file (`WRITE` on an existing one, as
+        // `READ|WRITE` does) is let through when the handle may read; writing through it
+        // in place is refused at the first `WRITE` unless every kind is declared.
+        let deferred = modifies
+            && !staged
+            && flags & (pflags::APPEND | pflags::CREAT | pflags::TRUNC) == 0
+            && transfer::unseen_upload_allowed(&self.allow).is_err();
         let verdict = (|| -> Result<(), TransferRefusal> {
             if reads {
                 transfer::download_allowed(&self.allow)?;
             }
             if modifies {
                 transfer::upload_allowed(&self.allow, transfer::by_name(&path))?;
-                if !staged {
+                if !staged && !deferred {
                     transfer::unseen_upload_allowed(&self.allow)?;
                 }
             }
@@ -444,6 +452,7 @@ impl SftpInspector {
             temp: temp.clone(),
             exclusive,
             whole,
+            deferred,
             reads,
             writes,
             modifies,
@@ -755,9 +764,11 @@ impl SftpInspector {
         self.next_serial = self.next_serial.wrapping_add(1);
         OpenFile {
             serial,
-            upload: request
-                .modifies
-                .then(|| Upload::new(&request.path, request.exec_mode)),
+            upload: request.modifies.then(|| {
+                let mut upload = Upload::new(&request.path, request.exec_mode);
+                upload.unseen = request.deferred;
+                upload
+            }),
             path: request.path,
             temp: request.temp,
             exclusive: request.exclusive,

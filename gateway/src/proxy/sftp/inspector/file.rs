@@ -48,6 +48,10 @@ pub(super) struct Upload {
     pub exec_mode: bool,
     /// Why the file is refused, once it is.
     pub refused: Option<TransferRefusal>,
+    /// Opened to be changed in place without every kind declared: any write is refused.
+    pub unseen: bool,
+    /// A write went on to the target.
+    pub written: bool,
     /// What the virus scan said when it refused the file.
     pub scan_note: Option<String>,
 }
@@ -84,6 +88,8 @@ impl Upload {
             size: 0,
             exec_mode,
             refused: None,
+            unseen: false,
+            written: false,
             scan_note: None,
         }
     }
@@ -99,12 +105,17 @@ impl Upload {
         if let Some(refusal) = self.refused {
             return Err(refusal);
         }
+        if self.unseen {
+            self.refused = Some(TransferRefusal::ContentUnseen);
+            return Err(TransferRefusal::ContentUnseen);
+        }
         let end = offset.saturating_add(data.len() as u64);
         let in_order = self.sequential && offset == self.hasher.size();
         self.size = self.size.max(end);
         if !in_order {
             // Judged on the file as it ends up, read back at its close.
             self.sequential = false;
+            self.written = true;
             return Ok(false);
         }
         self.judge.feed(data);
@@ -117,6 +128,7 @@ impl Upload {
             self.refused = Some(refusal);
             return Err(refusal);
         }
+        self.written = true;
         Ok(true)
     }
 

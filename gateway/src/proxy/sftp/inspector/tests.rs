@@ -343,8 +343,18 @@ fn uploads_changed_in_place_need_every_kind_declared() {
     let target = FakeTarget::default().with_file("/tmp/y", b"old", 0o644);
     let mut s = Scene::with(allow(true, false, &[]), target, false);
     assert_eq!(s.open(1, "/tmp/x", pflags::WRITE | pflags::APPEND), None);
-    assert_eq!(s.open(2, "/tmp/y", pflags::WRITE), None);
-    assert_eq!(s.status(2), Some(status::PERMISSION_DENIED));
+    // Opening for writing changes nothing yet; writing in place is refused, and the file
+    // stays as it was.
+    let h = s.open(2, "/tmp/y", pflags::WRITE).unwrap();
+    s.send(&build::write(3, &h, 0, b"new")).unwrap();
+    assert_eq!(s.status(3), Some(status::PERMISSION_DENIED));
+    s.send(&build::close(4, &h)).unwrap();
+    assert_eq!(s.status(4), Some(status::OK));
+    assert_eq!(s.target.file("/tmp/y").unwrap().0, b"old");
+    assert_eq!(
+        s.transfers().last().unwrap().reason.as_deref(),
+        Some("content_unseen")
+    );
     let target = FakeTarget::default().with_file("/tmp/y", b"old", 0o644);
     let mut all = Scene::with(allow(true, false, &ContentKind::ALL), target, false);
     assert!(all.open(2, "/tmp/y", pflags::WRITE).is_some());

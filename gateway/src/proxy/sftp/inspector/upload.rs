@@ -93,6 +93,24 @@ impl SftpInspector {
         let Some(upload) = finishing.file.upload.as_mut() else {
             return true;
         };
+        if finishing.file.temp.is_none() && !upload.written {
+            // Opened to change in place, never changed: what it read is a download, a
+            // write refused on the way is on record; the target's answer goes back.
+            if let Some(mut finishing) = self.finishing.remove(&id) {
+                let refused = finishing.file.upload.take().and_then(|u| {
+                    let refusal = u.refused?;
+                    Some(u.record(
+                        &finishing.file.path,
+                        TransferOutcome::Refused,
+                        Some(u.refusal_reason(refusal)),
+                        None,
+                    ))
+                });
+                actions.extend(refused.map(Action::Transfer));
+                actions.extend(finishing.file.download_record(true).map(Action::Transfer));
+            }
+            return true;
+        }
         if let Some(refusal) = upload.refused {
             self.finalize(id, Err(refusal), actions);
             return false;
@@ -400,7 +418,15 @@ impl SftpInspector {
     /// Removes what a refused or failed upload left: its temporary file, or (changed in
     /// place, refused by the scan) the file itself.
     fn discard(&mut self, file: &OpenFile, actions: &mut Vec<Action>) {
-        let path = file.temp.as_deref().unwrap_or(&file.path);
+        let written = file.upload.as_ref().is_some_and(|u| u.written);
+        let Some(path) = file
+            .temp
+            .as_deref()
+            .or(written.then_some(file.path.as_str()))
+        else {
+            // Never changed: nothing to remove.
+            return;
+        };
         let own_id = self.own_id();
         self.pending.insert(own_id, Pending::Own(OwnStep::Discard));
         actions.push(Action::ToTarget(path_request(kind::REMOVE, own_id, path)));
