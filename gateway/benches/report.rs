@@ -170,6 +170,7 @@ fn main() {
             commands,
             transfers: Vec::new(),
             forwards: Vec::new(),
+            violations: Vec::new(),
         });
     }
     let extracted: usize = sessions.iter().map(|s| s.commands.len()).sum();

@@ -28,7 +28,7 @@ use chrono::TimeDelta;
 
 pub use facts::{
     Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, PlanFacts, PlanKind,
-    PlannedStep, SessionEnd, SessionFacts, TransferFact, TransferOutcome,
+    PlannedStep, SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact,
 };
 pub use finding::{Evidence, Finding, FindingKind, Subject};
 
@@ -419,6 +419,24 @@ fn session_findings(plan: &PlanFacts, s: &SessionFacts, rules: &RuleSet) -> Vec<
                 );
             }
         }
+    }
+
+    for v in by_offset(&s.violations, |v| v.offset) {
+        push(
+            FindingKind::ProtocolViolation,
+            Severity::High,
+            R_10_6,
+            Some(v.offset),
+            whole(),
+            format!(
+                "クライアントが {} のプロトコルに違反したため、接続を終了しました（{}）。手作りのクライアントによる検査回避の試みの可能性があります。",
+                v.protocol, v.reason
+            ),
+            format!(
+                "The client broke the {} protocol and was cut off ({}): possibly a hand-written client trying to get past the gateway.",
+                v.protocol, v.reason
+            ),
+        );
     }
 
     for f in by_offset(&s.forwards, |f| f.offset) {

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fumidai_e2e::plan_report::{
-    assert_completed_in_report, assert_nothing_moved_in_report, assert_refused_in_report,
-    report_after_window,
+    assert_completed_in_report, assert_nothing_moved_in_report, assert_refused_in_report, findings,
+    findings_of, report_after_window,
 };
 use fumidai_e2e::sftp_raw::{Attrs, NoReply, Reply, SftpRaw, pflags, status, wire_path};
 use fumidai_e2e::transfer_audit::{
@@ -171,6 +171,15 @@ fn a_request_id_reused_while_pending_closes_the_channel_before_an_upload_lands()
     drop(s);
     let report = report(&gw, &plan, master);
     assert_nothing_moved_in_report(&report, path_str(&x));
+    // The planning manager reads it as what it was: a High finding.
+    let violations = findings_of(&report, "protocol_violation");
+    assert!(
+        violations
+            .iter()
+            .any(|f| f["severity"] == "high" && f.to_string().contains("duplicate_request_id")),
+        "no protocol_violation finding: {:#?}",
+        findings(&report)
+    );
 }
 
 // Reproduction 1, reading: two OPENs share ID 7, so the old inspector filed the first

@@ -470,6 +470,7 @@ mod tests {
                 ],
                 transfers: Vec::new(),
                 forwards: Vec::new(),
+                violations: Vec::new(),
             }],
             seals: HashMap::new(),
             unechoed: HashMap::from([(

@@ -10,7 +10,7 @@ use policy::limits::EndReason;
 use policy::plan::{Plan, PlanKind};
 use policy::reconcile::{
     Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, PlanFacts, PlannedStep,
-    SessionEnd, SessionFacts, TransferFact, TransferOutcome,
+    SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact,
 };
 use policy::risk::CommandPattern;
 use policy::transfer::Direction;
@@ -161,8 +161,20 @@ fn session_facts(
     };
     let mut transfers = Vec::new();
     let mut forwards = Vec::new();
+    let mut violations = Vec::new();
     for r in events {
         match r.kind.as_str() {
+            "transfer.protocol_violation" | "rdp.protocol_violation" => {
+                violations.push(ViolationFact {
+                    offset: offset(r.at),
+                    protocol: match r.detail.get("protocol").and_then(Value::as_str) {
+                        Some(p) => p.to_owned(),
+                        None if r.kind.starts_with("rdp.") => "RDP".to_owned(),
+                        None => "SFTP".to_owned(),
+                    },
+                    reason: text(r, "reason"),
+                });
+            }
             "transfer" => transfers.push(TransferFact {
                 offset: offset(r.at),
                 direction: if text(r, "direction") == "upload" {
@@ -228,6 +240,7 @@ fn session_facts(
         commands,
         transfers,
         forwards,
+        violations,
     }
 }
 

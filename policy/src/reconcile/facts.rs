@@ -107,6 +107,21 @@ pub struct SessionFacts {
     pub transfers: Vec<TransferFact>,
     /// TCP forwards, refused ones included.
     pub forwards: Vec<ForwardFact>,
+    /// Transfer and RDP protocol violations: a client breaking the protocol to get
+    /// something past the gateway (the channel or session was ended).
+    pub violations: Vec<ViolationFact>,
+}
+
+/// A protocol violation, as audited (`transfer.protocol_violation`,
+/// `rdp.protocol_violation`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViolationFact {
+    /// Time from the session's start.
+    pub offset: TimeDelta,
+    /// `sftp` or `rdp`.
+    pub protocol: String,
+    /// The audited reason (`duplicate_request_id`, `undecodable_slow_path_input`, …).
+    pub reason: String,
 }
 
 /// A session's end.

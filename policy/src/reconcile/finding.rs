@@ -50,6 +50,9 @@ pub enum FindingKind {
     TransferNotDeclared,
     /// A transfer fumidai refused: an attempt, nothing moved.
     TransferRefused,
+    /// A client broke the SFTP or RDP protocol, as a hand-written client trying to get
+    /// something past the gateway would; the channel or session was ended (R-10-6).
+    ProtocolViolation,
     /// A port forward was opened that the plan does not allow (R-13-7).
     ForwardNotDeclared,
     /// A port forward fumidai refused (R-13-7).
@@ -70,7 +73,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 17] = [
+    pub const ALL: [FindingKind; 18] = [
         FindingKind::PlanNotUsed,
         FindingKind::EmergencyAccess,
         FindingKind::EngineerNotInPlan,
@@ -81,6 +84,7 @@ impl FindingKind {
         FindingKind::UncertainCommand,
         FindingKind::TransferNotDeclared,
         FindingKind::TransferRefused,
+        FindingKind::ProtocolViolation,
         FindingKind::ForwardNotDeclared,
         FindingKind::ForwardRefused,
         FindingKind::SessionKilled,
@@ -103,6 +107,7 @@ impl FindingKind {
             FindingKind::UncertainCommand => "uncertain_command",
             FindingKind::TransferNotDeclared => "transfer_not_declared",
             FindingKind::TransferRefused => "transfer_refused",
+            FindingKind::ProtocolViolation => "protocol_violation",
             FindingKind::ForwardNotDeclared => "forward_not_declared",
             FindingKind::ForwardRefused => "forward_refused",
             FindingKind::SessionKilled => "session_killed",

@@ -112,6 +112,7 @@ fn session() -> SessionFacts {
         ],
         transfers: vec![transfer(Direction::Download, TransferOutcome::Completed)],
         forwards: vec![],
+        violations: vec![],
     }
 }
 
@@ -317,6 +318,17 @@ const CASES: &[(&str, Change, &[Expected])] = &[
             }))
         },
         &[(K::ForwardRefused, S::Info, "R-13-7")],
+    ),
+    (
+        "a client broke the SFTP protocol",
+        |_, s| {
+            first(s).violations.push(ViolationFact {
+                offset: minutes(3),
+                protocol: "sftp".to_owned(),
+                reason: "duplicate_request_id".to_owned(),
+            })
+        },
+        &[(K::ProtocolViolation, S::High, "R-10-6")],
     ),
     (
         "killed",
