@@ -188,6 +188,8 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct SftpRaw {
     child: Child,
     stdin: Option<ChildStdin>,
+    /// Bytes held back by [`SftpRaw::cork`].
+    corked: Option<Vec<u8>>,
     replies: Receiver<Reply>,
     /// Replies read while waiting for another ID.
     held: VecDeque<Reply>,
@@ -232,6 +234,7 @@ impl SftpRaw {
         Self {
             child,
             stdin,
+            corked: None,
             replies: rx,
             held: VecDeque::new(),
             closed: false,
@@ -281,8 +284,25 @@ impl SftpRaw {
         self.send_bytes(&packet);
     }
 
+    /// Holds what is sent until [`uncork`](Self::uncork), so several requests leave in one
+    /// write: the gateway then reads them before the target can answer the first.
+    pub fn cork(&mut self) {
+        self.corked = Some(Vec::new());
+    }
+
+    /// Sends what was held since [`cork`](Self::cork), in one write.
+    pub fn uncork(&mut self) {
+        if let Some(held) = self.corked.take() {
+            self.send_bytes(&held);
+        }
+    }
+
     /// Sends raw bytes, framing and all (for malformed packets).
     pub fn send_bytes(&mut self, bytes: &[u8]) {
+        if let Some(held) = self.corked.as_mut() {
+            held.extend_from_slice(bytes);
+            return;
+        }
         if let Some(stdin) = self.stdin.as_mut()
             && stdin.write_all(bytes).and_then(|()| stdin.flush()).is_err()
         {

@@ -23,6 +23,7 @@ use fumidai_e2e::plan_report::{
     findings_of, report_after_window,
 };
 use fumidai_e2e::sftp_raw::{Attrs, NoReply, Reply, SftpRaw, pflags, status, wire_path};
+use fumidai_e2e::tools::poll;
 use fumidai_e2e::transfer_audit::{
     refused_transfers, sha256_hex, transfer_records, wait_completed, wait_refusal, wait_violation,
 };
@@ -114,7 +115,9 @@ fn drive_pipelined(
     requests: impl FnOnce(&mut SftpRaw),
     mut use_handle: impl FnMut(&mut SftpRaw, Vec<u8>),
 ) -> bool {
+    s.cork();
     requests(s);
+    s.uncork();
     let mut handles = Vec::new();
     for _ in 0..2 {
         match s.recv(Duration::from_secs(5)) {
@@ -163,11 +166,11 @@ fn a_request_id_reused_while_pending_closes_the_channel_before_an_upload_lands()
     );
     assert!(closed, "the channel stayed open after a reused request ID");
     wait_violation(&gw, "duplicate_request_id");
-    assert!(
-        entries(&dir).is_empty(),
-        "left on the target: {:?}",
-        entries(&dir)
-    );
+    // The staged file the target opened is removed over a new channel once this one ends.
+    let cleaned = poll(Duration::from_secs(10), || {
+        entries(&dir).is_empty().then_some(())
+    });
+    assert!(cleaned.is_some(), "left on the target: {:?}", entries(&dir));
     drop(s);
     let report = report(&gw, &plan, master);
     assert_nothing_moved_in_report(&report, path_str(&x));

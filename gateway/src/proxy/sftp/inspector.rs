@@ -288,6 +288,12 @@ impl SftpInspector {
             }
             leftovers.temp_files.extend(file.temp);
         }
+        // Staged opens the target may have carried out after the channel's end.
+        for pending in self.pending.drain().map(|(_, p)| p) {
+            if let Pending::Engineer(Op::Open(request)) = pending {
+                leftovers.temp_files.extend(request.temp);
+            }
+        }
         leftovers
     }
 
