@@ -131,6 +131,7 @@ fn main() {
             allow: Allowances::default(),
             personal_data: None,
             data_deletion: None,
+            take_out: None,
         },
         PlanId::generate(),
         "olga",

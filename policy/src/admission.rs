@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{Login, PlanId, TargetName};
 use crate::jst;
-use crate::plan::{Allowances, Plan, PlanStatus};
+use crate::plan::{Allowances, Plan, PlanKind, PlanStatus};
 
 /// What the engineer asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub struct AdmissionFacts {
     /// The plans naming this engineer, in any state. Plans not naming the engineer are
     /// ignored, so passing more is harmless.
     pub plans: Vec<Plan>,
+    /// The target is tagged `personal-data` (R-10-2): only a plan declaring personal-data
+    /// access admits to it.
+    pub personal_data: bool,
 }
 
 /// The outcome.
@@ -71,6 +74,12 @@ pub enum DenyReason {
     },
     /// The engineer has plans, but none names this target.
     TargetNotInPlan,
+    /// The target holds personal data and the plan that would admit declares no
+    /// personal-data access (R-10-2: prevented, not only reported).
+    PersonalDataUndeclared,
+    /// The emergency plan named covers only the session that opened it, which has ended
+    /// (R-11-1), or it is not this engineer's and this target's emergency plan.
+    EmergencyOver,
 }
 
 impl DenyReason {
@@ -84,6 +93,8 @@ impl DenyReason {
             Self::WindowNotStarted { .. } => "window_not_started",
             Self::WindowEnded { .. } => "window_ended",
             Self::TargetNotInPlan => "target_not_in_plan",
+            Self::PersonalDataUndeclared => "personal_data_undeclared",
+            Self::EmergencyOver => "emergency_over",
         }
     }
 
@@ -103,6 +114,13 @@ impl DenyReason {
             Self::WindowEnded { ended_at } => {
                 format!("作業時間帯は {} に終了しました", jst::format(ended_at))
             }
+            Self::PersonalDataUndeclared => {
+                "この接続先は個人情報を扱います。個人情報へのアクセスを申告した作業計画が必要です"
+                    .to_owned()
+            }
+            Self::EmergencyOver => {
+                "緊急時の作業計画は、それを開いた 1 つのセッションにのみ有効です".to_owned()
+            }
         }
     }
 
@@ -121,6 +139,13 @@ impl DenyReason {
             }
             Self::WindowEnded { ended_at } => {
                 format!("your work window ended at {}", jst::format(ended_at))
+            }
+            Self::PersonalDataUndeclared => {
+                "this target holds personal data: you need a work plan declaring personal-data access"
+                    .to_owned()
+            }
+            Self::EmergencyOver => {
+                "an emergency plan covers only the one session that opened it".to_owned()
             }
         }
     }
@@ -149,11 +174,17 @@ impl DenyReason {
 /// The engineer must not learn which target names exist beyond those in their own plans:
 /// `NoPlan` is checked first whatever the target, and `UnknownTarget` reads the same as
 /// `TargetNotInPlan`; only the audit trail ([`DenyReason::as_str`]) tells them apart.
+///
+/// Emergency plans are left out: one covers only the session that opened it (R-11-1), which
+/// runs under it without asking again ([`readmit_emergency`] for its RDP connection). On a
+/// target tagged `personal-data`, only plans declaring personal-data access admit; when an
+/// undeclared one would have, the denial is
+/// [`PersonalDataUndeclared`](DenyReason::PersonalDataUndeclared) (R-10-2).
 pub fn admit(request: &AdmissionRequest, facts: &AdmissionFacts, now: DateTime<Utc>) -> Decision {
     let mine: Vec<&Plan> = facts
         .plans
         .iter()
-        .filter(|p| p.names_engineer(&request.engineer))
+        .filter(|p| p.kind == PlanKind::Planned && p.names_engineer(&request.engineer))
         .collect();
     if mine.is_empty() {
         return Decision::Deny(DenyReason::NoPlan);
@@ -168,14 +199,48 @@ pub fn admit(request: &AdmissionRequest, facts: &AdmissionFacts, now: DateTime<U
     if here.is_empty() {
         return Decision::Deny(DenyReason::TargetNotInPlan);
     }
-    if let Some(plan) = best_admitting(here.iter().copied(), now) {
+    let declared = |p: &&Plan| !facts.personal_data || p.personal_data.is_some();
+    if let Some(plan) = best_admitting(here.iter().copied().filter(declared), now) {
         return Decision::Admit {
             plan: plan.id,
             ends_at: plan.ends_at,
             allow: plan.allow,
         };
     }
+    if best_admitting(here.iter().copied(), now).is_some() {
+        // R-10-2: an approved plan covers now, but declares no personal-data access.
+        return Decision::Deny(DenyReason::PersonalDataUndeclared);
+    }
     Decision::Deny(most_helpful_denial(&here, now))
+}
+
+/// Admission under one emergency plan, for the connection its declaration was made for
+/// (the RDP connection that presents the ticket issued under it): admits only if `plan` is
+/// an emergency plan naming this engineer and target, still active (its session has not
+/// ended: the plan closes with it) and within its window. Otherwise
+/// [`EmergencyOver`](DenyReason::EmergencyOver).
+pub fn readmit_emergency(
+    request: &AdmissionRequest,
+    plan: PlanId,
+    facts: &AdmissionFacts,
+    now: DateTime<Utc>,
+) -> Decision {
+    let open = facts.plans.iter().find(|p| {
+        p.id == plan
+            && p.kind == PlanKind::Emergency
+            && p.status == PlanStatus::Active
+            && p.names_engineer(&request.engineer)
+            && p.names_target(&request.target)
+            && p.covers(now)
+    });
+    match open {
+        Some(p) if facts.target_exists => Decision::Admit {
+            plan: p.id,
+            ends_at: p.ends_at,
+            allow: p.allow,
+        },
+        _ => Decision::Deny(DenyReason::EmergencyOver),
+    }
 }
 
 /// The targets the engineer may reach now, each with the plan it would run under (the one
@@ -189,7 +254,7 @@ pub fn admissible_targets(
 ) -> Vec<(TargetName, PlanId)> {
     let mine: Vec<&Plan> = plans
         .iter()
-        .filter(|p| p.names_engineer(engineer))
+        .filter(|p| p.kind == PlanKind::Planned && p.names_engineer(engineer))
         .collect();
     let mut targets: Vec<&TargetName> = mine.iter().flat_map(|p| &p.targets).collect();
     targets.sort();

@@ -89,6 +89,10 @@ pub struct Plan {
     /// The planning manager's confirmation of the report (R-10-5).
     #[serde(default)]
     pub confirmation: Option<Confirmation>,
+    /// The take-out of personal data, when the plan lets it leave (§7.1): required then,
+    /// and the plan is approved by a planning manager ([`personal`]).
+    #[serde(default)]
+    pub take_out: Option<TakeOut>,
 }
 
 /// One planned step (作業手順): free text, and optionally the command patterns the step is
@@ -349,6 +353,8 @@ pub struct PlanRequest {
     pub personal_data: Option<String>,
     /// How the work's data is deleted afterwards (R-10-1).
     pub data_deletion: Option<String>,
+    /// The take-out of personal data, when it may leave (§7.1).
+    pub take_out: Option<TakeOut>,
 }
 
 /// Builds a submitted plan from a request: names de-duplicated (first mention kept), texts
@@ -389,6 +395,12 @@ pub fn submit(
         closed_at: None,
         reported_at: None,
         confirmation: None,
+        take_out: request.take_out.map(|t| TakeOut {
+            purpose: t.purpose.trim().to_owned(),
+            item_count: t.item_count,
+            items: t.items.trim().to_owned(),
+            storage: t.storage.trim().to_owned(),
+        }),
     };
     validate_new_plan(&plan, now)?;
     Ok(plan)
@@ -470,13 +482,20 @@ pub fn validate_new_plan(plan: &Plan, now: DateTime<Utc>) -> Result<(), PlanErro
     if plan.personal_data.is_some() && plan.data_deletion.is_none() {
         return Err(PlanError::NoDeletionStep);
     }
+    personal::check_take_out(plan)?;
     Ok(())
 }
 
-/// Approves a submitted plan. The approver must not be its submitter (R-14-4); that they
-/// hold an operator or manager role is for the caller to check against the accounts.
-pub fn approve(plan: &Plan, approver: &str, now: DateTime<Utc>) -> Result<Plan, PlanError> {
-    decide(plan, approver, None, PlanStatus::Approved, now)
+/// Approves a submitted plan. The approver must not be its submitter (R-14-4), nor an
+/// auditor; a plan letting personal data leave needs a planning manager (§7 ②,
+/// [`personal::check_approver`]). The role is the stored account's, looked up by the caller.
+pub fn approve(
+    plan: &Plan,
+    approver: Approver<'_>,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    personal::check_approver(plan, &approver)?;
+    decide(plan, approver.name, None, PlanStatus::Approved, now)
 }
 
 /// Rejects a submitted plan, with a reason. Same rules as [`approve`].
@@ -570,8 +589,10 @@ pub mod emergency;
 mod error;
 pub mod file;
 pub mod lifecycle;
+pub mod personal;
 
 pub use error::PlanError;
+pub use personal::{Approver, TakeOut};
 
 #[cfg(test)]
 mod tests;

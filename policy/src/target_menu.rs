@@ -69,6 +69,8 @@ pub fn menu(
     let facts = AdmissionFacts {
         target_exists: true,
         plans: plans.to_vec(),
+        // Not known here; admission proper decides (a menu entry admits or says why not).
+        personal_data: false,
     };
     let reasons = targets
         .into_iter()
@@ -129,6 +131,7 @@ mod tests {
             decided_at: None,
             personal_data: None,
             data_deletion: None,
+            take_out: None,
             kind: crate::plan::PlanKind::Planned,
             attestation: None,
             closed_at: None,

@@ -426,6 +426,7 @@ async fn store_with_a_plan(dir: &tempfile::TempDir) -> Arc<dyn Store> {
             steps: vec![],
             personal_data: None,
             data_deletion: None,
+            take_out: None,
             allow: policy::plan::Allowances::default(),
         },
         PlanId::generate(),
@@ -434,7 +435,7 @@ async fn store_with_a_plan(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     )
     .unwrap();
     store.submit_plan(plan.clone(), &actor).await.unwrap();
-    let approved = policy::plan::approve(&plan, "oscar", now).unwrap();
+    let approved = policy::plan::approve(&plan, policy::plan::Approver::operator("oscar"), now).unwrap();
     store.decide_plan(approved, &actor).await.unwrap();
     store
 }

@@ -30,6 +30,7 @@ fn plan(status: PlanStatus, from: i64, to: i64, engineers: &[&str], targets: &[&
         decided_at: None,
         personal_data: None,
         data_deletion: None,
+        take_out: None,
         kind: crate::plan::PlanKind::Planned,
         attestation: None,
         closed_at: None,
@@ -56,6 +57,7 @@ fn facts(plans: Vec<Plan>) -> AdmissionFacts {
     AdmissionFacts {
         target_exists: true,
         plans,
+        personal_data: false,
     }
 }
 
@@ -247,6 +249,7 @@ fn an_unknown_or_removed_target_is_refused_whatever_the_plans() {
     let f = AdmissionFacts {
         target_exists: false,
         plans: vec![mine(Approved, 9, 12)],
+        personal_data: false,
     };
     assert_eq!(
         admit(&request(), &f, t(NOW)),
@@ -260,6 +263,7 @@ fn target_names_cannot_be_probed() {
     let unknown = |plans| AdmissionFacts {
         target_exists: false,
         plans,
+        personal_data: false,
     };
     // Without plans: the same reason whether the target exists or not.
     assert_eq!(
@@ -388,5 +392,79 @@ fn every_reason_has_a_name_and_two_messages() {
     assert_eq!(
         WindowEnded { ended_at: t(15) }.message_ja(),
         "作業時間帯は 2026-11-27 00:00 JST に終了しました"
+    );
+}
+
+/// R-10-2: a personal-data target is reached only under a plan declaring it.
+#[test]
+fn a_personal_data_target_needs_a_declaring_plan() {
+    let undeclared = mine(Approved, 9, 12);
+    let mut declared = mine(Approved, 9, 11);
+    declared.personal_data = Some("verify the patient index".into());
+    let tagged = |plans| AdmissionFacts {
+        target_exists: true,
+        plans,
+        personal_data: true,
+    };
+    assert_eq!(
+        admit(&request(), &tagged(vec![undeclared.clone()]), t(NOW)),
+        Decision::Deny(DenyReason::PersonalDataUndeclared)
+    );
+    // The declaring plan admits, though the undeclared one would run longer.
+    let Decision::Admit { plan, .. } = admit(
+        &request(),
+        &tagged(vec![undeclared.clone(), declared.clone()]),
+        t(NOW),
+    ) else {
+        panic!("refused under a declaring plan");
+    };
+    assert_eq!(plan, declared.id);
+    // Untagged: the undeclared plan admits as before.
+    assert!(matches!(
+        admit(&request(), &facts(vec![undeclared]), t(NOW)),
+        Decision::Admit { .. }
+    ));
+    // Nothing covering now: the usual reason, not a personal-data one.
+    assert_eq!(
+        admit(&request(), &tagged(vec![mine(Approved, 11, 12)]), t(NOW)),
+        Decision::Deny(DenyReason::WindowNotStarted { starts_at: t(11) })
+    );
+}
+
+/// R-11-1: an emergency plan admits no plain login; only the connection it was opened for.
+#[test]
+fn an_emergency_plan_admits_only_its_own_connection() {
+    let mut emergency = mine(PlanStatus::Active, 9, 12);
+    emergency.kind = crate::plan::PlanKind::Emergency;
+    let f = facts(vec![emergency.clone()]);
+    assert_eq!(
+        admit(&request(), &f, t(NOW)),
+        Decision::Deny(DenyReason::NoPlan)
+    );
+    assert_eq!(
+        admissible_targets(&request().engineer, &f.plans, t(NOW)),
+        vec![]
+    );
+    assert!(matches!(
+        readmit_emergency(&request(), emergency.id, &f, t(NOW)),
+        Decision::Admit { plan, .. } if plan == emergency.id
+    ));
+    let mut closed = emergency.clone();
+    closed.status = PlanStatus::Closed;
+    let other = mine(Approved, 9, 12);
+    for (name, facts, id) in [
+        ("closed with its session", facts(vec![closed]), emergency.id),
+        ("a planned plan", facts(vec![other.clone()]), other.id),
+        ("unknown plan", f.clone(), PlanId::generate()),
+    ] {
+        assert_eq!(
+            readmit_emergency(&request(), id, &facts, t(NOW)),
+            Decision::Deny(DenyReason::EmergencyOver),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        readmit_emergency(&request(), emergency.id, &f, t(12)),
+        Decision::Deny(DenyReason::EmergencyOver)
     );
 }

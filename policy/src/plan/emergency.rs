@@ -68,7 +68,84 @@ pub fn open(
         closed_at: None,
         reported_at: None,
         confirmation: None,
+        take_out: None,
     })
+}
+
+/// How long a refusal (a rejected or withdrawn plan) bars an emergency on its target.
+pub const REFUSAL_BARS: Duration = Duration::hours(24);
+
+/// What the limits on an emergency are checked against (R-11-1): one store call gathers
+/// them (`Store::emergency_facts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyFacts {
+    /// The engineer's vendor, and whether it may declare emergencies; `None` when the
+    /// engineer has no vendor (or it is gone).
+    pub vendor: Option<(VendorName, bool)>,
+    /// The target is registered, not removed, and on the vendor's list of contracted
+    /// targets (`vendor targets add`). An unknown target is simply not contracted.
+    pub contracted: bool,
+    /// The target is tagged `personal-data`.
+    pub personal_data: bool,
+    /// The plans naming the engineer, in any state and of any kind.
+    pub plans: Vec<Plan>,
+}
+
+/// Whether an emergency may open for `engineer` on `target` at `now` (R-11-1), checked in
+/// this order so that nothing about the target is told before the vendor's contract is:
+///
+/// 1. the vendor may declare emergencies ([`PlanError::EmergencyNotAllowed`]);
+/// 2. the target is among the vendor's contracted targets — an unknown or removed target is
+///    answered the same ([`PlanError::EmergencyNotContracted`]);
+/// 3. no earlier emergency of this engineer awaits its approval afterwards: one open
+///    emergency per engineer ([`PlanError::EmergencyPending`]);
+/// 4. no plan naming this engineer and target was refused (rejected or withdrawn) less
+///    than [`REFUSAL_BARS`] ago ([`PlanError::EmergencyAfterRefusal`]);
+/// 5. the target holds no personal data: an emergency declares none
+///    ([`PlanError::EmergencyPersonalData`], R-10-2).
+pub fn check_limits(
+    engineer: &Login,
+    target: &TargetName,
+    facts: &EmergencyFacts,
+    now: DateTime<Utc>,
+) -> Result<(), PlanError> {
+    if !facts.vendor.as_ref().is_some_and(|(_, allows)| *allows) {
+        return Err(PlanError::EmergencyNotAllowed);
+    }
+    if !facts.contracted {
+        return Err(PlanError::EmergencyNotContracted);
+    }
+    let mine = facts.plans.iter().filter(|p| p.names_engineer(engineer));
+    if let Some(pending) = mine
+        .clone()
+        .find(|p| approval(p) == Some(Approval::Pending))
+    {
+        return Err(PlanError::EmergencyPending { plan: pending.id });
+    }
+    let refused = mine.filter(|p| p.names_target(target)).find(|p| {
+        refused_at(p).is_some_and(|at| at <= now && now - at < REFUSAL_BARS)
+    });
+    if let Some(refused) = refused {
+        return Err(PlanError::EmergencyAfterRefusal { plan: refused.id });
+    }
+    if facts.personal_data {
+        return Err(PlanError::EmergencyPersonalData);
+    }
+    Ok(())
+}
+
+/// When the hospital refused the plan, if it did: rejected (its decision time). Exhaustive
+/// on purpose: a new refusing state (withdrawn) must say here when it was refused.
+fn refused_at(plan: &Plan) -> Option<DateTime<Utc>> {
+    match plan.status {
+        PlanStatus::Rejected => plan.decided_at,
+        PlanStatus::Submitted
+        | PlanStatus::Approved
+        | PlanStatus::Active
+        | PlanStatus::Closed
+        | PlanStatus::Reported
+        | PlanStatus::Confirmed => None,
+    }
 }
 
 /// Where an emergency plan stands with its approval afterwards (事後承認, R-10.1-APPROVE).
@@ -101,6 +178,10 @@ pub fn approval(plan: &Plan) -> Option<Approval> {
         (PlanKind::Emergency, Some(_)) => Some(Approval::Approved),
     }
 }
+
+#[cfg(test)]
+#[path = "emergency_tests.rs"]
+mod limit_tests;
 
 #[cfg(test)]
 mod tests {
@@ -146,8 +227,8 @@ mod tests {
         assert_eq!(plan.allow, Allowances::default());
         assert_eq!(approval(&plan), Some(Approval::Pending));
         // R-14-4 still holds afterwards: not by the engineer who declared it.
-        assert_eq!(approve(&plan, "alice", now), Err(PlanError::SelfApproval));
-        let approved = approve(&plan, "olga", now + Duration::hours(3)).unwrap();
+        assert_eq!(approve(&plan, crate::plan::Approver::operator("alice"), now), Err(PlanError::SelfApproval));
+        let approved = approve(&plan, crate::plan::Approver::operator("olga"), now + Duration::hours(3)).unwrap();
         assert_eq!(approved.status, PlanStatus::Active);
         assert_eq!(approved.decided_by.as_deref(), Some("olga"));
         assert_eq!(approval(&approved), Some(Approval::Approved));
@@ -157,7 +238,7 @@ mod tests {
         };
         assert_eq!(approval(&planned), None);
         assert_eq!(
-            approve(&approved, "oscar", now),
+            approve(&approved, crate::plan::Approver::operator("oscar"), now),
             Err(PlanError::NotSubmitted {
                 status: PlanStatus::Active
             })

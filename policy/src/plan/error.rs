@@ -155,6 +155,70 @@ pub enum PlanError {
         "only an engineer named in the plan attests its data deletion / データ消去の報告は計画に記載された作業者が行います"
     )]
     NotNamed,
+    /// R-11-1: the target is unknown, removed, or not among the vendor's contracted targets
+    /// (`vendor targets add`). One answer for all three, so target names can't be probed.
+    #[error(
+        "emergency access is not possible on this target for your vendor / この接続先は貴社の緊急時アクセスの対象ではありません"
+    )]
+    EmergencyNotContracted,
+    /// R-11-1: an earlier emergency of this engineer awaits its approval afterwards.
+    #[error(
+        "your emergency plan {plan} awaits approval: another emergency opens once it is approved / 緊急時の作業計画 {plan} が事後承認待ちです。承認されるまで次の緊急時アクセスはできません"
+    )]
+    EmergencyPending {
+        /// The plan awaiting approval.
+        plan: crate::ids::PlanId,
+    },
+    /// R-11-1: a plan for this engineer and target was refused (rejected or withdrawn) less
+    /// than a day ago: an emergency does not override the hospital's decision.
+    #[error(
+        "a work plan for this target was refused in the last 24 hours ({plan}): emergency access does not override it / 24時間以内にこの接続先の作業計画（{plan}）が却下・取り下げされています。緊急時アクセスでは代えられません"
+    )]
+    EmergencyAfterRefusal {
+        /// The refused plan.
+        plan: crate::ids::PlanId,
+    },
+    /// R-10-2: an emergency plan declares no personal-data access, so it can't reach a
+    /// target holding personal data.
+    #[error(
+        "this target holds personal data: emergency access needs a work plan declaring personal-data access / この接続先は個人情報を扱うため、緊急時アクセスはできません。個人情報の利用を申告した作業計画が必要です"
+    )]
+    EmergencyPersonalData,
+    /// R-10-2: the plan names a target tagged `personal-data` without declaring access.
+    #[error(
+        "target {target} holds personal data: declare personal-data access (--personal-data) / 接続先 {target} は個人情報を扱います。個人情報の利用を申告してください（--personal-data）"
+    )]
+    PersonalDataUndeclared {
+        /// The tagged target.
+        target: crate::ids::TargetName,
+    },
+    /// §7.1: personal data may leave (download) but the take-out is not described.
+    #[error(
+        "a plan letting personal data leave (download) states the take-out's purpose, item count, items and storage (--take-out-purpose, --take-out-count, --take-out-items, --take-out-storage) / 個人情報の持出しには、目的・件数・項目・持出し先での保存環境の記載が必要です"
+    )]
+    NoTakeOut,
+    /// A take-out is described on a plan that lets no personal data leave.
+    #[error(
+        "a take-out is described, but the plan declares no personal data or allows no download / 持出しの記載がありますが、個人情報の申告またはダウンロードの許可がありません"
+    )]
+    TakeOutWithoutDownload,
+    /// The take-out's item count is zero or implausible.
+    #[error("the take-out's item count is from 1 to {max} / 持出し件数は1以上{max}以下です")]
+    TakeOutCount {
+        /// The limit.
+        max: u32,
+    },
+    /// §7 ②: a take-out of personal data is approved by the planning manager.
+    #[error(
+        "a take-out of personal data is approved by a planning manager (role manager), not an operator / 個人情報の持出しを含む計画は企画管理者（manager）が承認します"
+    )]
+    TakeOutNeedsManager,
+    /// The account's role may not decide plans (auditors read only).
+    #[error("role {role} may not decide plans / {role} の役割では計画を承認・却下できません")]
+    RoleMayNotDecide {
+        /// The role.
+        role: crate::ids::OperatorRole,
+    },
 }
 
 /// A status in Japanese, for messages.

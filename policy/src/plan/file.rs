@@ -12,6 +12,12 @@
 //! personal_data = "verify the patient index"  # optional: declared access and why (R-10-2)
 //! data_deletion = "delete /tmp/export"        # required with personal_data (R-10-1)
 //!
+//! [take_out]                                  # required with personal_data and download (§7.1)
+//! purpose = "hand the index to the auditor"
+//! item_count = 120
+//! items = "patient ID, name, date of birth"
+//! storage = "encrypted USB stick kept in the vendor's safe"
+//!
 //! [[steps]]
 //! text = "stop the PACS service"
 //! expect = ['systemctl stop pacs*']           # optional: commands it runs (glob, or 're:REGEX')
@@ -22,7 +28,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Allowances, PlanRequest, PlannedStep};
+use super::{Allowances, PlanRequest, PlannedStep, TakeOut};
 use crate::ids::{Login, TargetName, VendorName};
 use crate::transfer::ContentKind;
 
@@ -79,6 +85,8 @@ struct PlanFile {
     personal_data: Option<String>,
     #[serde(default)]
     data_deletion: Option<String>,
+    #[serde(default)]
+    take_out: Option<TakeOut>,
 }
 
 /// The engineers and targets a plan file names, before the vendor is known: the caller looks
@@ -101,6 +109,7 @@ struct RequestRest {
     allow: Allowances,
     personal_data: Option<String>,
     data_deletion: Option<String>,
+    take_out: Option<TakeOut>,
 }
 
 impl ParsedPlanFile {
@@ -118,6 +127,7 @@ impl ParsedPlanFile {
             allow: r.allow,
             personal_data: r.personal_data,
             data_deletion: r.data_deletion,
+            take_out: r.take_out,
         }
     }
 }
@@ -164,6 +174,7 @@ pub fn parse(text: &str, format: Format) -> Result<ParsedPlanFile, PlanFileError
             allow,
             personal_data: file.personal_data,
             data_deletion: file.data_deletion,
+            take_out: file.take_out,
         },
     })
 }

@@ -22,9 +22,10 @@ fn approved(deletion: Option<&str>) -> Plan {
         allow: Allowances::default(),
         personal_data: deletion.map(|_| "check the patient index after the upgrade".into()),
         data_deletion: deletion.map(str::to_owned),
+        take_out: None,
     };
     let plan = submit(request, PlanId::generate(), "vera", t(8)).unwrap();
-    approve(&plan, "olga", t(8)).unwrap()
+    approve(&plan, crate::plan::Approver::operator("olga"), t(8)).unwrap()
 }
 
 fn alice() -> Login {

@@ -325,6 +325,7 @@ pub(crate) fn new_plan(engineers: &[&str], targets: &[&str]) -> policy::plan::Pl
             },
             personal_data: Some("check the patient index".into()),
             data_deletion: Some("delete /tmp/export".into()),
+            take_out: None,
         },
         policy::ids::PlanId::generate(),
         "olga",
