@@ -101,11 +101,17 @@ pub enum AuditKind {
     /// input, an unknown channel); the session was ended (detail: the reason and what was
     /// wrong with the frame).
     RdpProtocolViolation,
+    // Issue 12, emergency limits (kept together at the end for an easy merge).
+    /// A target was added to a vendor's contracted targets (detail: the target), on which
+    /// its engineers may declare emergencies (R-11-1).
+    VendorTargetAdded,
+    /// A target was taken off a vendor's contracted targets (detail: the target).
+    VendorTargetRemoved,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 38] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -142,6 +148,8 @@ impl AuditKind {
         Self::ForwardRefused,
         Self::RdpClientInfoRewritten,
         Self::RdpProtocolViolation,
+        Self::VendorTargetAdded,
+        Self::VendorTargetRemoved,
     ];
 
     /// The stored name.
@@ -183,6 +191,8 @@ impl AuditKind {
             Self::ForwardRefused => "forward.refused",
             Self::RdpClientInfoRewritten => "rdp.client_info_rewritten",
             Self::RdpProtocolViolation => "rdp.protocol_violation",
+            Self::VendorTargetAdded => "vendor.target_added",
+            Self::VendorTargetRemoved => "vendor.target_removed",
         }
     }
 }

@@ -189,7 +189,8 @@ pub trait Store: Send + Sync {
     async fn start_session(&self, session: NewSession) -> Result<SessionRecord>;
     /// Records a live session's end with its reason (normal, idle, window-end, max-length,
     /// killed, error) and, when sealed, the recording's digest and signature, and appends
-    /// `session.ended` carrying them. A session already ended is
+    /// `session.ended` carrying them. An emergency plan closes with its session (R-11-1:
+    /// it covers that session only), appending `plan.closed`. A session already ended is
     /// [`Error::InvalidTransition`] and changes nothing; an unknown one [`Error::NotFound`].
     async fn end_session(
         &self,
@@ -227,6 +228,37 @@ pub trait Store: Send + Sync {
     ) -> Result<KillRequest>;
     /// Kill requests for sessions not yet ended, oldest first. Every gateway polls this.
     async fn pending_kills(&self) -> Result<Vec<KillRequest>>;
+
+    /// Adds targets to the vendor's contracted targets (R-11-1: emergencies only there),
+    /// appending `vendor.target_added` for each one not listed yet; returns those. An
+    /// unknown vendor, or a target not registered or removed, is [`Error::NotFound`] and
+    /// changes nothing.
+    async fn add_vendor_targets(
+        &self,
+        vendor: &VendorName,
+        targets: &[TargetName],
+        actor: &Actor,
+    ) -> Result<Vec<TargetName>>;
+    /// Takes targets off the vendor's contracted targets, appending
+    /// `vendor.target_removed` for each. One not listed is [`Error::NotFound`] and changes
+    /// nothing.
+    async fn remove_vendor_targets(
+        &self,
+        vendor: &VendorName,
+        targets: &[TargetName],
+        actor: &Actor,
+    ) -> Result<Vec<TargetName>>;
+    /// The vendor's contracted targets, by name (removed targets included: their rows stay).
+    async fn vendor_targets(&self, vendor: &VendorName) -> Result<Vec<TargetName>>;
+    /// Everything `policy::plan::emergency::check_limits` needs for one declaration: the
+    /// engineer's vendor and whether it allows emergencies, whether the target is one of
+    /// its contracted targets (registered, not removed) and tagged `personal-data`, and
+    /// the plans naming the engineer.
+    async fn emergency_facts(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+    ) -> Result<policy::plan::emergency::EmergencyFacts>;
 
     /// Appends an event that records no other change (configuration load, refused
     /// connection, start-up).

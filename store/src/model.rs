@@ -261,6 +261,9 @@ pub struct NewTarget {
     pub pin: TargetPin,
     /// Labels such as `personal-data`.
     pub tags: Vec<Tag>,
+    /// Why a factory account (`root`, `Administrator`, `admin`) is the login, when it is
+    /// (R-10.1-NODEFAULT: `target add --allow-shared-admin`); stored and audited.
+    pub shared_admin_reason: Option<String>,
 }
 
 /// A registered target, without its credential.
@@ -284,6 +287,8 @@ pub struct Target {
     pub tags: Vec<Tag>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+    /// Why a factory account is the login, when it is (R-10.1-NODEFAULT).
+    pub shared_admin_reason: Option<String>,
 }
 
 /// A plan's sealed reconciliation report (R-10-5), as stored: the canonical JSON body

@@ -412,6 +412,7 @@ async fn store_with_a_plan(dir: &tempfile::TempDir) -> Arc<dyn Store> {
                 .unwrap(),
         ),
         tags: vec![],
+        shared_admin_reason: None,
     };
     store.add_target(target, &actor).await.unwrap();
     let now = Utc::now();

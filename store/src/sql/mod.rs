@@ -34,6 +34,7 @@ mod reports;
 mod sessions;
 mod store_impl;
 mod targets;
+mod vendor_targets;
 mod vendors;
 
 use std::time::Duration;

@@ -30,7 +30,7 @@ const COLUMNS: &str = "id, vendor, engineers, targets, starts_at, ends_at, purpo
      allow_upload, allow_download, allow_forward, allow_content, status, submitted_by, \
      decided_by, decision_reason, submitted_at, decided_at, kind, personal_data, data_deletion, \
      attested_by, attested_at, attestation, closed_at, reported_at, confirmed_by, confirmed_at, \
-     confirmation";
+     confirmation, take_out";
 
 impl SqlStore {
     pub(super) async fn insert_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan> {
@@ -51,9 +51,9 @@ impl SqlStore {
             "INSERT INTO plans (id, vendor, engineers, targets, starts_at, ends_at, purpose, \
              steps, allow_upload, allow_download, allow_forward, allow_content, status, \
              submitted_by, decided_by, decision_reason, submitted_at, decided_at, kind, \
-             personal_data, data_deletion) \
+             personal_data, data_deletion, take_out) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21)",
+             $18, $19, $20, $21, $22)",
         )
         .bind(&id)
         .bind(plan.vendor.as_str())
@@ -76,6 +76,7 @@ impl SqlStore {
         .bind(plan.kind.as_str())
         .bind(plan.personal_data.as_deref())
         .bind(plan.data_deletion.as_deref())
+        .bind(plan.take_out.as_ref().map(|t| json!(t).to_string()))
         .execute(tx.conn())
         .await
         .map_err(super::convert::on_duplicate("plan", &id))?;
@@ -95,6 +96,7 @@ impl SqlStore {
             "allow": plan.allow,
             "personal_data": plan.personal_data,
             "data_deletion": plan.data_deletion,
+            "take_out": plan.take_out,
             "kind": plan.kind.as_str(),
             "submitted_by": plan.submitted_by,
         }));
@@ -211,6 +213,7 @@ impl SqlStore {
         Ok(AdmissionFacts {
             target_exists: self.target_is_active(target).await?,
             plans: self.select_plans_for_engineer(engineer).await?,
+            personal_data: self.target_holds_personal_data(target).await?,
         })
     }
 }
@@ -352,7 +355,39 @@ fn plan(row: &AnyRow) -> Result<Plan> {
             }),
             _ => None,
         },
+        take_out: match row.try_get::<Option<String>, _>("take_out")? {
+            Some(text) => {
+                Some(serde_json::from_str(&text).map_err(|e| corrupt("take_out", e.to_string()))?)
+            }
+            None => None,
+        },
     })
+}
+
+/// Inside a session's end: an emergency plan covers only the session that opened it
+/// (R-11-1), so it closes with it (`plan.closed`, cause `emergency_session_ended`). Other
+/// plans are left alone.
+pub(super) async fn close_emergency_in(
+    conn: &mut AnyConnection,
+    id: &PlanId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let changed = sqlx::query(
+        "UPDATE plans SET status = $2, closed_at = $3 WHERE id = $1 AND kind = 'emergency' \
+         AND status = $4",
+    )
+    .bind(id.to_string())
+    .bind(PlanStatus::Closed.as_str())
+    .bind(to_micros(at))
+    .bind(PlanStatus::Active.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() == 1 {
+        let event = AuditEvent::new(AuditKind::PlanClosed, Actor::System, id.to_string())
+            .with_detail(json!({ "cause": "emergency_session_ended", "closed_at": format_time(at) }));
+        audit_log::append(conn, &event).await?;
+    }
+    Ok(())
 }
 
 /// Inside a session's start: the plan's first session makes it active (`plan.activated`).

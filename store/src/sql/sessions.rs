@@ -119,6 +119,7 @@ impl SqlStore {
         let event =
             AuditEvent::new(AuditKind::SessionEnded, Actor::System, &id_text).with_detail(detail);
         audit_log::append(tx.conn(), &event).await?;
+        super::plans::close_emergency_in(tx.conn(), &session.plan, ended_at).await?;
         tx.commit().await?;
         Ok(session)
     }

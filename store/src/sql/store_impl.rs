@@ -216,6 +216,36 @@ impl Store for SqlStore {
         self.select_pending_kills().await
     }
 
+    async fn add_vendor_targets(
+        &self,
+        vendor: &VendorName,
+        targets: &[TargetName],
+        actor: &Actor,
+    ) -> Result<Vec<TargetName>> {
+        self.insert_vendor_targets(vendor, targets, actor).await
+    }
+
+    async fn remove_vendor_targets(
+        &self,
+        vendor: &VendorName,
+        targets: &[TargetName],
+        actor: &Actor,
+    ) -> Result<Vec<TargetName>> {
+        self.delete_vendor_targets(vendor, targets, actor).await
+    }
+
+    async fn vendor_targets(&self, vendor: &VendorName) -> Result<Vec<TargetName>> {
+        self.select_vendor_targets(vendor).await
+    }
+
+    async fn emergency_facts(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+    ) -> Result<policy::plan::emergency::EmergencyFacts> {
+        self.select_emergency_facts(engineer, target).await
+    }
+
     async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord> {
         let mut tx = self.write().await?;
         let record = audit_log::append(tx.conn(), &event).await?;

@@ -14,7 +14,8 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::error::{Error, Result};
 use crate::model::{Actor, NewTarget, Target};
 
-const COLUMNS: &str = "name, protocol, host, port, login, auth, host_key, tags, created_at";
+const COLUMNS: &str =
+    "name, protocol, host, port, login, auth, host_key, tags, created_at, shared_admin_reason";
 
 /// The context a target's credential is sealed under, so a sealed value copied into another
 /// target's row fails to open.
@@ -44,6 +45,7 @@ impl SqlStore {
             pin: new.pin,
             tags: new.tags,
             created_at: now(),
+            shared_admin_reason: new.shared_admin_reason,
         };
         let name = target.name.as_str();
         let mut tx = self.write().await?;
@@ -67,7 +69,8 @@ impl SqlStore {
         }
         sqlx::query(
             "INSERT INTO targets (name, protocol, host, port, login, auth, credential_sealed, \
-             host_key, tags, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             host_key, tags, created_at, shared_admin_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(name)
         .bind(target.protocol.as_str())
@@ -79,11 +82,11 @@ impl SqlStore {
         .bind(target.pin.to_string())
         .bind(json!(target.tags).to_string())
         .bind(to_micros(target.created_at))
+        .bind(target.shared_admin_reason.as_deref())
         .execute(tx.conn())
         .await?;
         // The public host key and its fingerprint are recorded; the credential never is.
-        let event =
-            AuditEvent::new(AuditKind::TargetAdded, actor.clone(), name).with_detail(json!({
+        let mut detail = json!({
                 "protocol": target.protocol.as_str(),
                 "address": target.address.to_string(),
                 "login": target.login,
@@ -91,7 +94,13 @@ impl SqlStore {
                 "host_key": target.pin.to_string(),
                 "host_key_fingerprint": target.pin.fingerprint(),
                 "tags": target.tags,
-            }));
+        });
+        // R-10.1-NODEFAULT: a factory account as the login is on record with its reason.
+        if let (Some(reason), Some(map)) = (&target.shared_admin_reason, detail.as_object_mut()) {
+            map.insert("shared_admin_reason".to_owned(), json!(reason));
+        }
+        let event =
+            AuditEvent::new(AuditKind::TargetAdded, actor.clone(), name).with_detail(detail);
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
         Ok(target)
@@ -212,5 +221,6 @@ fn target(row: &AnyRow) -> Result<Target> {
             .map_err(|e| corrupt("targets.host_key", e))?,
         tags,
         created_at: time(row, "created_at")?,
+        shared_admin_reason: row.try_get("shared_admin_reason")?,
     })
 }

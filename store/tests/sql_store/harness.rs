@@ -294,6 +294,7 @@ pub(crate) fn new_target(
         credential: credential.map(|c| secrecy::SecretBox::new(Box::new(c.to_vec()))),
         pin: policy::target::TargetPin::SshHostKey(HOST_KEY.parse().unwrap()),
         tags: vec!["personal-data".parse().unwrap()],
+        shared_admin_reason: None,
     }
 }
 
