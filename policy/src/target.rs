@@ -18,6 +18,10 @@ use sha2::{Digest, Sha256};
 use crate::ids::name_type;
 
 mod pin;
+pub mod shared_admin;
+
+/// Longest reason for a factory account as a target's login, in characters.
+pub const MAX_SHARED_ADMIN_REASON_CHARS: usize = 500;
 pub use pin::{CertFingerprint, FingerprintError, TargetPin, TargetProtocol};
 
 /// How fumidai logs in to a target. The engineer never learns the credential

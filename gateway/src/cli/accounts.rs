@@ -37,6 +37,9 @@ pub enum VendorCommand {
     },
     /// List vendors.
     List,
+    /// The targets the vendor is contracted for: emergencies only there (R-11-1).
+    #[command(subcommand)]
+    Targets(super::vendor_targets::VendorTargetsCommand),
 }
 
 /// `fumidai engineer …`
@@ -112,6 +115,7 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
                     .collect()
             })
         }
+        VendorCommand::Targets(cmd) => super::vendor_targets::run(ctx, cmd, out).await,
     }
 }
 

@@ -12,6 +12,7 @@ mod context;
 mod init;
 mod output;
 mod plan;
+mod plan_personal;
 mod play;
 mod report;
 mod review;
@@ -19,6 +20,7 @@ mod serve;
 mod session;
 mod ssh_ca;
 mod target;
+mod vendor_targets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

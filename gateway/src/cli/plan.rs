@@ -66,7 +66,7 @@ pub struct SubmitArgs {
     #[arg(
         long,
         value_name = "FILE",
-        conflicts_with_all = ["engineers", "targets", "start", "end", "purpose", "steps", "allow", "personal_data", "data_deletion"]
+        conflicts_with_all = ["engineers", "targets", "start", "end", "purpose", "steps", "allow", "personal_data", "data_deletion", "take_out_purpose"]
     )]
     pub file: Option<std::path::PathBuf>,
     /// An engineer who will connect (repeatable); all of one vendor.
@@ -101,6 +101,9 @@ pub struct SubmitArgs {
     /// Who submits, if not the person at this console (an existing account).
     #[arg(long = "as", value_name = "LOGIN")]
     pub submitter: Option<Login>,
+    /// The take-out of personal data (§7.1), when the plan lets it leave.
+    #[command(flatten)]
+    pub take_out: super::plan_personal::TakeOutArgs,
 }
 
 /// What `--allow` names.
@@ -141,7 +144,13 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
         PlanCommand::Submit(args) => submit(ctx, args, out).await,
         PlanCommand::Approve { id, approver } => {
             let stored = decidable(ctx, &id, &approver).await?;
-            let decided = plan::approve(&stored, approver.as_str(), Utc::now())?;
+            super::plan_personal::check_targets(ctx, &stored).await?;
+            let role = super::plan_personal::role(ctx, &approver).await?;
+            let approver_is = plan::Approver {
+                name: approver.as_str(),
+                role,
+            };
+            let decided = plan::approve(&stored, approver_is, Utc::now())?;
             let decided = ctx.store.decide_plan(decided, &cli_actor()).await?;
             out.print(&decided, |p| {
                 format!(
@@ -236,6 +245,7 @@ fn details(p: &Plan) -> String {
     if let Some(step) = &p.data_deletion {
         s.push_str(&format!("データ消去 data deletion: {step}\n"));
     }
+    s.push_str(&super::plan_personal::details(p));
     s.push_str(&format!(
         "提出 submitted: {} {}\n",
         p.submitted_by,
@@ -300,6 +310,7 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
         }
     }
     let new = plan::submit(request, PlanId::generate(), &submitted_by, Utc::now())?;
+    super::plan_personal::check_targets(ctx, &new).await?;
     let stored = ctx.store.submit_plan(new, &cli_actor()).await?;
     if !out.json {
         // The ID alone goes to stdout, for `ID=$(fumidai plan submit …)`.
@@ -334,6 +345,7 @@ async fn request_from_flags(ctx: &Context, args: SubmitArgs) -> anyhow::Result<P
         },
         personal_data: args.personal_data,
         data_deletion: args.data_deletion,
+        take_out: args.take_out.take_out(),
     })
 }
 

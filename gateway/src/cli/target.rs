@@ -84,6 +84,11 @@ pub struct AddArgs {
     /// A label, e.g. personal-data (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<Tag>,
+    /// The login is a factory account (root, Administrator, admin) on purpose: why. Without
+    /// it such a login is refused (R-10.1-NODEFAULT); the reason is stored and audited, and
+    /// `fumidai compliance` lists the target.
+    #[arg(long, value_name = "REASON")]
+    pub allow_shared_admin: Option<String>,
 }
 
 /// The one value `--auth` takes: the other kinds follow from `--key-file` or
@@ -148,6 +153,8 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
         return add_rdp(ctx, args, out).await;
     }
     target::check_target_login(&args.login)?;
+    let shared_admin_reason =
+        target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
     let address = args
         .address
         .clone()
@@ -182,6 +189,7 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
                 credential,
                 pin: TargetPin::SshHostKey(host_key.clone()),
                 tags: args.tags,
+                shared_admin_reason,
             },
             &cli_actor(),
         )
@@ -206,6 +214,8 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
 /// `target add NAME --rdp HOST:PORT --login USER --password-stdin --cert-sha256 HEX`.
 async fn add_rdp(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
     target::check_rdp_login(&args.login)?;
+    let shared_admin_reason =
+        target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
     let address = args.rdp.as_deref().unwrap_or_default();
     let address = SshAddress::parse_with_default_port(address, 3389).context("--rdp")?;
     let Some(fingerprint) = args.cert_sha256 else {
@@ -229,6 +239,7 @@ async fn add_rdp(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()
                 credential: Some(credential),
                 pin: TargetPin::RdpCertificate(fingerprint),
                 tags: args.tags,
+                shared_admin_reason,
             },
             &cli_actor(),
         )

@@ -18,7 +18,11 @@ use crate::alerts::Alert;
 use super::session::{ProxyContext, Refusal, unavailable};
 
 impl ProxyContext {
-    /// Opens the emergency plan, or refuses with why (audited either way).
+    /// Opens the emergency plan, or refuses with why (audited either way). The limits
+    /// (R-11-1) are `policy::plan::emergency::check_limits`'s, on facts from one store call:
+    /// the vendor's contract for the target, no emergency awaiting approval, no refusal of a
+    /// plan for this target in the last 24 h, no personal data. An unknown target and one
+    /// the vendor is not contracted for get the same answer and the same audit record.
     pub(super) async fn open_emergency(
         &self,
         engineer: &Login,
@@ -27,21 +31,13 @@ impl ProxyContext {
         client_addr: std::net::SocketAddr,
         denied: DenyReason,
     ) -> Result<(PlanId, DateTime<Utc>, Allowances), Refusal> {
-        let account = self
+        let facts = self
             .store
-            .account(engineer)
+            .emergency_facts(engineer, target)
             .await
             .map_err(|e| unavailable("store", &e))?;
-        let vendor_name = account.and_then(|a| a.vendor);
-        let vendor = match &vendor_name {
-            Some(name) => self
-                .store
-                .vendor(name)
-                .await
-                .map_err(|e| unavailable("store", &e))?,
-            None => None,
-        };
-        let (Some(vendor_name), Some(vendor)) = (vendor_name, vendor) else {
+        let now = Utc::now();
+        let Some((vendor_name, vendor_allows)) = facts.vendor.clone() else {
             return Err(self
                 .refuse_emergency(
                     engineer,
@@ -54,16 +50,16 @@ impl ProxyContext {
         let declaration = emergency::Declaration {
             engineer,
             vendor: &vendor_name,
-            vendor_allows: vendor.emergency_allowed,
+            vendor_allows,
             target,
             reason,
         };
-        let plan = match emergency::open(
-            &declaration,
-            PlanId::generate(),
-            Utc::now(),
-            self.emergency_max,
-        ) {
+        let opened = emergency::open(&declaration, PlanId::generate(), now, self.emergency_max)
+            .and_then(|plan| {
+                emergency::check_limits(engineer, target, &facts, now)?;
+                Ok(plan)
+            });
+        let plan = match opened {
             Ok(plan) => plan,
             Err(error) => {
                 return Err(self
@@ -91,8 +87,14 @@ impl ProxyContext {
     ) -> Refusal {
         let reason = match error {
             PlanError::EmergencyNotAllowed => "emergency_not_allowed",
+            PlanError::EmergencyNotContracted => "emergency_not_contracted",
+            PlanError::EmergencyPending { .. } => "emergency_pending",
+            PlanError::EmergencyAfterRefusal { .. } => "emergency_after_refusal",
+            PlanError::EmergencyPersonalData => "emergency_personal_data",
             _ => "emergency_reason_missing",
         };
+        // One shape for every refusal: the reason and where from, nothing about the target
+        // (R-11-1: an unknown target reads as one not contracted).
         self.audit(
             AuditKind::SessionDenied,
             engineer,

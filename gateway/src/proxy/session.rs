@@ -190,7 +190,8 @@ impl ProxyContext {
                 ends_at,
                 allow,
             } => (plan, ends_at, allow),
-            Decision::Deny(reason) if facts.target_exists && emergency.is_some() => {
+            // Whether or not the target exists: the emergency's limits answer both alike.
+            Decision::Deny(reason) if emergency.is_some() => {
                 let why = emergency.unwrap_or_default();
                 self.open_emergency(engineer, target, why, client_addr, reason)
                     .await?
@@ -211,6 +212,47 @@ impl ProxyContext {
             }
         };
         Ok(admitted)
+    }
+
+    /// Admission again under the emergency plan a declaration opened, for the one
+    /// connection it was opened for (the RDP connection presenting the ticket issued under
+    /// it, R-11-1): `policy::admission::readmit_emergency`. Refusals are audited.
+    pub async fn readmit_emergency(
+        &self,
+        engineer: &Login,
+        target: &TargetName,
+        plan: PlanId,
+        client_addr: SocketAddr,
+    ) -> Result<(PlanId, DateTime<Utc>, Allowances), Refusal> {
+        let facts = self
+            .store
+            .admission_facts(engineer, target)
+            .await
+            .map_err(|e| unavailable("store", &e))?;
+        let request = AdmissionRequest {
+            engineer: engineer.clone(),
+            target: target.clone(),
+        };
+        match policy::admission::readmit_emergency(&request, plan, &facts, Utc::now()) {
+            Decision::Admit {
+                plan,
+                ends_at,
+                allow,
+            } => Ok((plan, ends_at, allow)),
+            Decision::Deny(reason) => {
+                self.audit(
+                    AuditKind::SessionDenied,
+                    engineer,
+                    target,
+                    json!({ "reason": reason.as_str(), "plan_id": plan.to_string(), "client_addr": client_addr.to_string() }),
+                )
+                .await;
+                Err(Refusal {
+                    reason: reason.as_str(),
+                    message: format!("{}\r\n{}\r\n", reason.message_ja(), reason.message_en()),
+                })
+            }
+        }
     }
 
     /// Fail closed: no session that can't be recorded (R-10-3).

@@ -37,8 +37,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use policy::ids::{Login, SessionId, TargetName};
+use chrono::{DateTime, Utc};
+use policy::ids::{Login, PlanId, SessionId, TargetName};
+use policy::plan::Allowances;
 use policy::target::TargetPin;
 use secrecy::ExposeSecret as _;
 use serde_json::json;
@@ -172,15 +173,30 @@ impl RdpService {
     /// those no plan admits any more: NLA then answers LOGON_FAILURE for them.
     async fn vet_tickets(&self, engineer: &Login, client_addr: SocketAddr) {
         for ticket in self.tickets.of_engineer(engineer) {
-            if self
-                .proxy
-                .admit(engineer, &ticket.target, client_addr, None)
-                .await
-                .is_err()
+            if self.admit_ticket(&ticket, client_addr).await.is_err()
             {
                 info!(target = %ticket.target, "ticket no longer admitted; withdrawn");
                 let _ = self.tickets.take(&ticket.user, Utc::now());
             }
+        }
+    }
+
+    /// Admission for a ticket's connection: under the plans as usual, or, for a ticket
+    /// issued under an emergency, under that emergency plan only while it is open (R-11-1:
+    /// it covers the one session it was declared for; plain admission never uses it).
+    async fn admit_ticket(
+        &self,
+        ticket: &Ticket,
+        client_addr: SocketAddr,
+    ) -> Result<(PlanId, DateTime<Utc>, Allowances), Refusal> {
+        if ticket.emergency.is_some() {
+            self.proxy
+                .readmit_emergency(&ticket.engineer, &ticket.target, ticket.plan, client_addr)
+                .await
+        } else {
+            self.proxy
+                .admit(&ticket.engineer, &ticket.target, client_addr, None)
+                .await
         }
     }
 
@@ -199,8 +215,7 @@ impl RdpService {
         let target = ticket.target.clone();
         let refused = |r: Refusal| RdpError::Refused(r.message.replace("\r\n", " "));
         let (plan, ends_at, allow) = self
-            .proxy
-            .admit(&engineer, &target, client_addr, None)
+            .admit_ticket(&ticket, client_addr)
             .await
             .map_err(refused)?;
         self.proxy
