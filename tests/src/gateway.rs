@@ -11,6 +11,10 @@ use tempfile::TempDir;
 
 use crate::tools::{fumidai_bin, poll, wait_for};
 
+/// Why the test targets log in as root (R-10.1-NODEFAULT: `--allow-shared-admin`): the test
+/// sshd runs as the user running the tests, whose only account it accepts.
+pub const SHARED_ADMIN_REASON: &str = "test sshd: the account running the tests / 試験用 sshd";
+
 /// An initialised data directory, and the gateway process once started.
 pub struct Gateway {
     /// Holds everything; removed on drop.
@@ -293,7 +297,8 @@ impl Gateway {
         assert_success(&args, &out);
     }
 
-    /// Registers `sshd` as target `name`, logging in as root with its client key.
+    /// Registers `sshd` as target `name`, logging in as root with its client key (a factory
+    /// account: registered with `--allow-shared-admin` and the reason, R-10.1-NODEFAULT).
     pub fn add_target(&self, name: &str, sshd: &crate::Sshd) {
         self.add_target_with_host_key(name, sshd, &sshd.host_key);
     }
@@ -310,6 +315,8 @@ impl Gateway {
             &addr,
             "--login",
             "root",
+            "--allow-shared-admin",
+            SHARED_ADMIN_REASON,
             "--key-file",
             &key,
             "--host-key",
@@ -340,6 +347,21 @@ impl Gateway {
         to_min: i64,
         approver: Option<&str>,
         allow: &[&str],
+    ) -> String {
+        let allow: Vec<&str> = allow.iter().flat_map(|a| ["--allow", a]).collect();
+        self.plan_with_args(engineer, target, from_min, to_min, approver, &allow)
+    }
+
+    /// Like [`plan`](Self::plan), with more `plan submit` arguments (`--allow download`,
+    /// `--personal-data …`, `--take-out-purpose …`).
+    pub fn plan_with_args(
+        &self,
+        engineer: &str,
+        target: &str,
+        from_min: i64,
+        to_min: i64,
+        approver: Option<&str>,
+        extra: &[&str],
     ) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -376,9 +398,7 @@ impl Gateway {
             "--purpose",
             "monthly patching / 月次パッチ適用",
         ];
-        for a in allow {
-            args.extend(["--allow", a]);
-        }
+        args.extend_from_slice(extra);
         let out = self.cli_ok(&args);
         let plan: Value = serde_json::from_str(&out).expect("plan submit --json");
         let id = plan["id"].as_str().expect("plan id").to_owned();

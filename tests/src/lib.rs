@@ -51,7 +51,7 @@ pub mod tools;
 pub mod transfer_audit;
 
 pub use clamd::Clamd;
-pub use gateway::{CertFiles, Engineer, Gateway};
+pub use gateway::{CertFiles, Engineer, Gateway, SHARED_ADMIN_REASON};
 pub use rdp::{Display, Xfreerdp, XfreerdpConfig, Xrdp};
 pub use rdp_tunnel::{RdpTunnel, TunnelRefused};
 pub use sftp_raw::SftpRaw;

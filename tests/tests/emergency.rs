@@ -28,6 +28,8 @@ fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
     let carol = gw.add_engineer("carol", "acme", PASSWORD);
     gw.add_operator("olga", "operator");
     gw.add_target("db01", &sshd);
+    // R-11-1: emergencies only on the vendor's contracted targets.
+    gw.cli_ok(&["vendor", "targets", "add", "acme", "db01"]);
     gw.start();
 
     // Without the declaration: no plan, no session.
@@ -56,11 +58,13 @@ fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
     let started = gw.wait_audit_kind("session.started");
     assert_eq!(started["detail"]["plan_id"], plan_id.as_str());
     assert!(gw.log().contains("Emergency access"), "{}", gw.log());
+    // R-11-1: the plan covers the one session that opened it, and closes with it.
+    gw.wait_audit("plan.closed", &plan_id);
     let plans: Value = serde_json::from_str(&gw.cli_ok(&["--json", "plan", "list"])).unwrap();
     let plan = &plans[0];
     assert_eq!(
         (plan["kind"].as_str(), plan["status"].as_str()),
-        (Some("emergency"), Some("active"))
+        (Some("emergency"), Some("closed"))
     );
     assert_eq!(
         plan["allow"]["download"], false,
@@ -76,7 +80,7 @@ fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
     gw.cli_ok(&["plan", "approve", &plan_id, "--as", "olga"]);
     let plans: Value = serde_json::from_str(&gw.cli_ok(&["--json", "plan", "list"])).unwrap();
     assert_eq!(plans[0]["decided_by"], "olga");
-    assert_eq!(plans[0]["status"], "active");
+    assert_eq!(plans[0]["status"], "closed");
 
     // A vendor without the permission is told so.
     let mut refused = SshLogin::engineer(&bob);
@@ -104,6 +108,7 @@ fn a_live_emergency_session_is_marked_in_the_session_list() {
     let bob = gw.add_engineer("bob", "acme", PASSWORD);
     gw.add_operator("olga", "operator");
     gw.add_target("db01", &sshd);
+    gw.cli_ok(&["vendor", "targets", "add", "acme", "db01"]);
     gw.plan("bob", "db01", -5, 60, Some("olga"));
     gw.start();
 

@@ -72,6 +72,8 @@ fn scene(allow: &[&str], personal_data: bool) -> Scene {
         &addr,
         "--login",
         "root",
+        "--allow-shared-admin",
+        fumidai_e2e::SHARED_ADMIN_REASON,
         "--key-file",
         &key,
         "--host-key",
@@ -81,7 +83,36 @@ fn scene(allow: &[&str], personal_data: bool) -> Scene {
         args.extend(["--tag", "personal-data"]);
     }
     gw.cli_ok(&args);
-    let plan = gw.plan_allowing("alice", "db01", -5, 60, Some("olga"), allow);
+    let plan = if personal_data {
+        // R-10-2: a personal-data target is reached only under a plan declaring it; a
+        // take-out (download) is described and approved by a planning manager (§7.1).
+        let mut extra: Vec<&str> = allow.iter().flat_map(|a| ["--allow", *a]).collect();
+        extra.extend([
+            "--personal-data",
+            "患者索引の確認 / patient index check",
+            "--data-deletion",
+            "作業ファイルを削除 / delete the work files",
+        ]);
+        let approver = if allow.contains(&"download") {
+            gw.add_operator("mana", "manager");
+            extra.extend([
+                "--take-out-purpose",
+                "索引の照合 / index reconciliation",
+                "--take-out-count",
+                "1",
+                "--take-out-items",
+                "患者ID / patient ID",
+                "--take-out-storage",
+                "暗号化ディスク / encrypted disk",
+            ]);
+            "mana"
+        } else {
+            "olga"
+        };
+        gw.plan_with_args("alice", "db01", -5, 60, Some(approver), &extra)
+    } else {
+        gw.plan_allowing("alice", "db01", -5, 60, Some("olga"), allow)
+    };
     gw.start();
     Scene {
         gw,

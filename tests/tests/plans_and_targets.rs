@@ -142,26 +142,38 @@ fn targets_are_pinned_listed_and_removed_without_showing_their_credential() {
         ),
     )
     .unwrap();
-    let out = gw.cli_stdin(
-        &[
-            "--json",
-            "target",
-            "add",
-            "db02",
-            "--ssh",
-            "[::1]:22",
-            "--login",
-            "root",
-            "--password-stdin",
-            "--host-key-file",
-            keyscan.to_str().unwrap(),
-        ],
-        &format!("{target_password}\n"),
+    // R-10.1-NODEFAULT: root, a factory account, is refused without a stated reason.
+    let root_args = [
+        "--json",
+        "target",
+        "add",
+        "db02",
+        "--ssh",
+        "[::1]:22",
+        "--login",
+        "root",
+        "--password-stdin",
+        "--host-key-file",
+        keyscan.to_str().unwrap(),
+    ];
+    let out = gw.cli_stdin(&root_args, &format!("{target_password}\n"));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("factory account"), "{}", text(&out));
+    assert!(
+        !gw.cli_ok(&["target", "list"]).contains("db02"),
+        "refused, yet registered"
     );
+    let mut with_reason = root_args.to_vec();
+    with_reason.extend(["--allow-shared-admin", "旧型装置で他のアカウントがない / legacy appliance"]);
+    let out = gw.cli_stdin(&with_reason, &format!("{target_password}\n"));
     assert!(out.status.success(), "{}", text(&out));
     seen.push_str(&text(&out));
     let db02: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(db02["auth"], "password");
+    assert_eq!(
+        db02["shared_admin_reason"],
+        "旧型装置で他のアカウントがない / legacy appliance"
+    );
     assert_eq!(
         db02["host_key"].as_str().unwrap(),
         pub_line(&host_key).rsplit_once(' ').unwrap().0,
@@ -268,7 +280,7 @@ fn targets_are_pinned_listed_and_removed_without_showing_their_credential() {
             "--ssh",
             "db01:22",
             "--login",
-            "root",
+            "maint",
             "--auth",
             "cert",
             "--host-key",
@@ -313,7 +325,7 @@ fn targets_are_pinned_listed_and_removed_without_showing_their_credential() {
             "--ssh",
             "db02:22",
             "--login",
-            "root",
+            "maint",
             "--auth",
             "cert",
             "--host-key",
@@ -332,6 +344,15 @@ fn targets_are_pinned_listed_and_removed_without_showing_their_credential() {
         .iter()
         .find(|r| r["kind"] == "target.added" && r["subject"] == "db01")
         .unwrap();
+    // The factory account's reason is on record (R-10.1-NODEFAULT).
+    let db02_added = trail
+        .iter()
+        .find(|r| r["kind"] == "target.added" && r["subject"] == "db02")
+        .unwrap();
+    assert_eq!(
+        db02_added["detail"]["shared_admin_reason"],
+        "旧型装置で他のアカウントがない / legacy appliance"
+    );
     assert_eq!(
         db01["detail"]["host_key_fingerprint"].as_str().unwrap(),
         openssh_fingerprint(&host_key)

@@ -44,6 +44,8 @@ fn add_cert_target(gw: &Gateway, name: &str, sshd: &Sshd) {
         &addr,
         "--login",
         "root",
+        "--allow-shared-admin",
+        fumidai_e2e::SHARED_ADMIN_REASON,
         "--auth",
         "cert",
         "--host-key",

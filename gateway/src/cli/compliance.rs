@@ -71,6 +71,10 @@ async fn counts(ctx: &Context, now: chrono::DateTime<Utc>) -> anyhow::Result<Cou
             .iter()
             .filter(|t| t.tags.iter().any(|tag| tag.as_str() == "personal-data"))
             .count(),
+        targets_factory_login: targets
+            .iter()
+            .filter(|t| policy::target::shared_admin::is_factory_login(&t.login))
+            .count(),
         certificates_valid: certificates
             .iter()
             .filter(|c| c.revoked_at.is_none() && c.not_after > now)

@@ -153,8 +153,6 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
         return add_rdp(ctx, args, out).await;
     }
     target::check_target_login(&args.login)?;
-    let shared_admin_reason =
-        target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
     let address = args
         .address
         .clone()
@@ -178,6 +176,9 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
             bail!("say how fumidai logs in: --key-file FILE, --password-stdin or --auth cert")
         }
     };
+    // R-10.1-NODEFAULT: a factory account only with a stated reason.
+    let shared_admin_reason =
+        target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
     let added = ctx
         .store
         .add_target(

@@ -123,21 +123,34 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
         check(
             "R-10.1-NODEFAULT",
             "初期管理者IDを使わず、作業者を識別 / no factory admin IDs, the actor identifiable",
-            match (c.targets, c.targets > c.targets_cert_auth) {
-                (0, _) => Status::Manual,
-                (_, false) => Status::Met,
-                (_, true) => Status::Partial,
+            match (c.targets, c.targets > c.targets_cert_auth, c.targets_factory_login) {
+                (0, _, _) => Status::Manual,
+                (_, _, 1..) | (_, true, _) => Status::Partial,
+                (_, false, 0) => Status::Met,
             },
-            "--auth cert の接続先には保守要員とセッションを鍵IDに記した短期SSH証明書でログイン / \
+            "--auth cert の接続先には保守要員とセッションを鍵IDに記した短期SSH証明書でログイン。\
+             root・Administrator・admin は理由（--allow-shared-admin）なしには登録できません / \
              --auth cert targets are logged in to with a short-lived SSH certificate whose key \
-             ID names the engineer and session",
+             ID names the engineer and session; root, Administrator and admin are registered \
+             only with a stated reason (--allow-shared-admin)",
             vec![
                 ev("接続先 / targets", c.targets),
                 ev("証明書方式 / with --auth cert", c.targets_cert_auth),
+                ev(
+                    "初期管理者IDでログインする接続先 / targets logged in to as a factory account",
+                    c.targets_factory_login,
+                ),
             ],
-            match (c.targets, c.targets > c.targets_cert_auth) {
-                (0, _) => Some("接続先が未登録 / no target registered yet".to_owned()),
-                (_, true) => Some(
+            match (c.targets, c.targets > c.targets_cert_auth, c.targets_factory_login) {
+                (0, _, _) => Some("接続先が未登録 / no target registered yet".to_owned()),
+                (_, _, n @ 1..) => Some(format!(
+                    "{n} 件の接続先が初期管理者ID（root・Administrator・admin）でログインします。\
+                     理由は target.added の監査記録にあります。専用アカウントへの切替えを検討してください / \
+                     {n} target(s) are logged in to as a factory account (root, Administrator, \
+                     admin); the reasons are in their target.added audit records: move them to \
+                     per-purpose accounts"
+                )),
+                (_, true, 0) => Some(
                     "鍵・パスワード方式の接続先では共通の接続先アカウントでログインし、作業者は fumidai \
                      の記録でのみ識別されます / key and password targets are logged in to with \
                      one target account: the engineer is identified in fumidai's records only"

@@ -107,6 +107,9 @@ pub struct Counts {
     pub targets_cert_auth: usize,
     /// Targets tagged `personal-data`.
     pub targets_personal_data: usize,
+    /// Targets whose login is a factory account (`root`, `Administrator`, `admin`),
+    /// registered with `--allow-shared-admin` and a reason (R-10.1-NODEFAULT).
+    pub targets_factory_login: usize,
     /// Unrevoked, unexpired client certificates.
     pub certificates_valid: usize,
     /// Revoked client certificates.

@@ -138,20 +138,23 @@ fn the_verdicts_follow_the_installation() {
 #[test]
 fn attribution_depends_on_how_targets_are_logged_in_to() {
     let config = Config::default();
-    for (targets, cert, expected) in [
-        (0, 0, Status::Manual),
-        (2, 2, Status::Met),
-        (2, 1, Status::Partial),
+    for (targets, cert, factory, expected) in [
+        (0, 0, 0, Status::Manual),
+        (2, 2, 0, Status::Met),
+        (2, 1, 0, Status::Partial),
+        // R-10.1-NODEFAULT: a factory account as login, even by certificate, is flagged.
+        (2, 2, 1, Status::Partial),
     ] {
         let counts = Counts {
             targets,
             targets_cert_auth: cert,
+            targets_factory_login: factory,
             ..Counts::default()
         };
         assert_eq!(
             status(&assess(&config, &counts, &intact()), "R-10.1-NODEFAULT"),
             expected,
-            "{targets} targets, {cert} by certificate"
+            "{targets} targets, {cert} by certificate, {factory} factory logins"
         );
     }
 }
