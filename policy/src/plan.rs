@@ -489,11 +489,7 @@ pub fn validate_new_plan(plan: &Plan, now: DateTime<Utc>) -> Result<(), PlanErro
 /// Approves a submitted plan. The approver must not be its submitter (R-14-4), nor an
 /// auditor; a plan letting personal data leave needs a planning manager (§7 ②,
 /// [`personal::check_approver`]). The role is the stored account's, looked up by the caller.
-pub fn approve(
-    plan: &Plan,
-    approver: Approver<'_>,
-    now: DateTime<Utc>,
-) -> Result<Plan, PlanError> {
+pub fn approve(plan: &Plan, approver: Approver<'_>, now: DateTime<Utc>) -> Result<Plan, PlanError> {
     personal::check_approver(plan, &approver)?;
     decide(plan, approver.name, None, PlanStatus::Approved, now)
 }

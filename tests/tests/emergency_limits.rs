@@ -40,7 +40,13 @@ fn scene() -> (Gateway, Engineer, Engineer, Sshd) {
 /// `engineer` logs in as `user` and runs `command`; an emergency reason is given when the
 /// user name declares one. Waits for a TOTP code not used before by this engineer (a code
 /// is accepted once), polling oathtool under a deadline.
-fn run(gw: &Gateway, engineer: &Engineer, user: &str, command: &str, used: &mut Vec<String>) -> SshOutcome {
+fn run(
+    gw: &Gateway,
+    engineer: &Engineer,
+    user: &str,
+    command: &str,
+    used: &mut Vec<String>,
+) -> SshOutcome {
     let code = wait_for("a fresh TOTP code", Duration::from_secs(40), || {
         let code = oathtool_code(&engineer.totp_secret);
         (!used.contains(&code)).then_some(code)
@@ -91,23 +97,56 @@ fn an_emergency_after_a_rejection_is_refused() {
     let (gw, alice, carol, sshd) = scene();
     let mark = sshd.tmp.path();
     let plan = gw.plan("alice", "db02", -5, 60, None);
-    gw.cli_ok(&["plan", "reject", &plan, "--as", "olga", "--reason", "not this week"]);
+    gw.cli_ok(&[
+        "plan",
+        "reject",
+        &plan,
+        "--as",
+        "olga",
+        "--reason",
+        "not this week",
+    ]);
 
     // The attack: the plan was rejected, so declare an emergency instead.
     let mut used = Vec::new();
-    let out = run(&gw, &alice, "alice:db02:emergency", &touch(mark, "alice-ran"), &mut used);
+    let out = run(
+        &gw,
+        &alice,
+        "alice:db02:emergency",
+        &touch(mark, "alice-ran"),
+        &mut used,
+    );
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("24時間以内"), "{out:?}");
-    assert!(out.stdout.contains(&plan), "the refused plan is named: {out:?}");
-    assert!(!mark.join("alice-ran").exists(), "the command ran on the target");
+    assert!(
+        out.stdout.contains(&plan),
+        "the refused plan is named: {out:?}"
+    );
+    assert!(
+        !mark.join("alice-ran").exists(),
+        "the command ran on the target"
+    );
     let denied = last_denial(&gw, "alice");
-    assert_eq!(denied["detail"]["reason"], "emergency_after_refusal", "{denied:#}");
-    assert!(emergency_plans(&gw, "alice").is_empty(), "{:#?}", plans(&gw));
+    assert_eq!(
+        denied["detail"]["reason"], "emergency_after_refusal",
+        "{denied:#}"
+    );
+    assert!(
+        emergency_plans(&gw, "alice").is_empty(),
+        "{:#?}",
+        plans(&gw)
+    );
     assert!(by(&gw, "plan.emergency", "alice").is_empty());
 
     // The bar is this engineer's and this target's: another engineer's emergency opens.
     let mut carols = Vec::new();
-    let out = run(&gw, &carol, "carol:db02:emergency", &touch(mark, "carol-ran"), &mut carols);
+    let out = run(
+        &gw,
+        &carol,
+        "carol:db02:emergency",
+        &touch(mark, "carol-ran"),
+        &mut carols,
+    );
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
     assert!(mark.join("carol-ran").exists());
 }
@@ -117,7 +156,13 @@ fn the_emergency_plan_closes_with_its_session_and_one_emergency_is_open_at_a_tim
     let (gw, alice, _carol, sshd) = scene();
     let mark = sshd.tmp.path();
     let mut used = Vec::new();
-    let out = run(&gw, &alice, "alice:db01:emergency", "echo emergency-ok", &mut used);
+    let out = run(
+        &gw,
+        &alice,
+        "alice:db01:emergency",
+        "echo emergency-ok",
+        &mut used,
+    );
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
     assert_eq!(out.stdout, "emergency-ok\n");
     let opened = emergency_plans(&gw, "alice");
@@ -126,32 +171,63 @@ fn the_emergency_plan_closes_with_its_session_and_one_emergency_is_open_at_a_tim
 
     // The session ended: its plan closed with it, on record.
     let closed = gw.wait_audit("plan.closed", &plan);
-    assert_eq!(closed["detail"]["cause"], "emergency_session_ended", "{closed:#}");
+    assert_eq!(
+        closed["detail"]["cause"], "emergency_session_ended",
+        "{closed:#}"
+    );
     let stored: Value =
         serde_json::from_str(&gw.cli_ok(&["--json", "plan", "show", &plan])).unwrap();
     assert_eq!(stored["status"], "closed", "{stored:#}");
 
     // The attack: a plain login afterwards, hoping to run under the emergency plan.
-    let out = run(&gw, &alice, "alice:db01", &touch(mark, "plain-ran"), &mut used);
+    let out = run(
+        &gw,
+        &alice,
+        "alice:db01",
+        &touch(mark, "plain-ran"),
+        &mut used,
+    );
     assert_ne!(out.code, 0, "{out:?}");
-    assert!(!mark.join("plain-ran").exists(), "a plain login ran under the emergency plan");
+    assert!(
+        !mark.join("plain-ran").exists(),
+        "a plain login ran under the emergency plan"
+    );
     let denied = last_denial(&gw, "alice");
     assert_eq!(denied["detail"]["reason"], "no_plan", "{denied:#}");
-    assert_eq!(by(&gw, "session.started", "alice").len(), 1, "one session only ran");
+    assert_eq!(
+        by(&gw, "session.started", "alice").len(),
+        1,
+        "one session only ran"
+    );
 
     // A second emergency while the first awaits its approval afterwards: refused.
-    let out = run(&gw, &alice, "alice:db01:emergency", &touch(mark, "second-ran"), &mut used);
+    let out = run(
+        &gw,
+        &alice,
+        "alice:db01:emergency",
+        &touch(mark, "second-ran"),
+        &mut used,
+    );
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("事後承認待ち"), "{out:?}");
     assert!(out.stdout.contains(&plan), "{out:?}");
     assert!(!mark.join("second-ran").exists());
     let denied = last_denial(&gw, "alice");
-    assert_eq!(denied["detail"]["reason"], "emergency_pending", "{denied:#}");
+    assert_eq!(
+        denied["detail"]["reason"], "emergency_pending",
+        "{denied:#}"
+    );
     assert_eq!(emergency_plans(&gw, "alice").len(), 1);
 
     // Approved afterwards: the next emergency may open.
     gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
-    let out = run(&gw, &alice, "alice:db01:emergency", &touch(mark, "third-ran"), &mut used);
+    let out = run(
+        &gw,
+        &alice,
+        "alice:db01:emergency",
+        &touch(mark, "third-ran"),
+        &mut used,
+    );
     assert_eq!(out.code, 0, "{out:?}\n{}", gw.log());
     assert!(mark.join("third-ran").exists());
     assert_eq!(emergency_plans(&gw, "alice").len(), 2);
@@ -175,11 +251,26 @@ fn emergency_answers_do_not_tell_unknown_from_uncontracted_targets() {
     let mark = sshd.tmp.path();
 
     let (mut a, mut c) = (Vec::new(), Vec::new());
-    let existing = run(&gw, &alice, "alice:db03:emergency", &touch(mark, "ran"), &mut a);
-    let unknown = run(&gw, &carol, "carol:ghost:emergency", &touch(mark, "ran"), &mut c);
+    let existing = run(
+        &gw,
+        &alice,
+        "alice:db03:emergency",
+        &touch(mark, "ran"),
+        &mut a,
+    );
+    let unknown = run(
+        &gw,
+        &carol,
+        "carol:ghost:emergency",
+        &touch(mark, "ran"),
+        &mut c,
+    );
     for out in [&existing, &unknown] {
         assert_ne!(out.code, 0, "{out:?}");
-        assert!(out.stdout.contains("緊急時アクセスの対象ではありません"), "{out:?}");
+        assert!(
+            out.stdout.contains("緊急時アクセスの対象ではありません"),
+            "{out:?}"
+        );
     }
     assert!(!mark.join("ran").exists());
     // Same words, same exit, same audit shape.

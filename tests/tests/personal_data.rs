@@ -58,12 +58,25 @@ fn a_personal_data_target_is_refused_under_an_undeclared_plan() {
     // The CLI refuses an undeclared plan naming a personal-data target outright.
     add_personal_target(&gw, &sshd);
     let undeclared = gw.cli(&[
-        "plan", "submit", "--engineer", "alice", "--target", "emr01", "--start",
-        "2030-01-01T09:00:00+09:00", "--end", "2030-01-01T12:00:00+09:00", "--purpose",
+        "plan",
+        "submit",
+        "--engineer",
+        "alice",
+        "--target",
+        "emr01",
+        "--start",
+        "2030-01-01T09:00:00+09:00",
+        "--end",
+        "2030-01-01T12:00:00+09:00",
+        "--purpose",
         "patching",
     ]);
     assert!(!undeclared.status.success());
-    assert!(stderr(&undeclared).contains("holds personal data"), "{}", stderr(&undeclared));
+    assert!(
+        stderr(&undeclared).contains("holds personal data"),
+        "{}",
+        stderr(&undeclared)
+    );
 
     // A plan approved for db01 before db01 was tagged (or carried over from before this
     // rule): python3's sqlite3 tags it afterwards, as a later re-classification would.
@@ -90,12 +103,22 @@ fn a_personal_data_target_is_refused_under_an_undeclared_plan() {
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("個人情報"), "{out:?}");
     assert!(out.stdout.contains("personal data"), "{out:?}");
-    assert!(!marker.exists(), "the command ran on the personal-data target");
+    assert!(
+        !marker.exists(),
+        "the command ran on the personal-data target"
+    );
     let denied = gw.wait_audit("session.denied", "db01");
-    assert_eq!(denied["detail"]["reason"], "personal_data_undeclared", "{denied:#}");
+    assert_eq!(
+        denied["detail"]["reason"], "personal_data_undeclared",
+        "{denied:#}"
+    );
     assert_eq!(denied["actor"], "person:alice");
     assert!(gw.audits("session.started", &id).is_empty());
-    assert_eq!(plan(&gw, &id)["status"], "approved", "the plan was not used");
+    assert_eq!(
+        plan(&gw, &id)["status"],
+        "approved",
+        "the plan was not used"
+    );
 }
 
 #[test]
@@ -117,8 +140,17 @@ fn a_personal_data_take_out_is_approved_by_a_manager_not_an_operator() {
     ];
     // Download of personal data without the take-out's particulars: refused at submission.
     let mut args = vec![
-        "plan", "submit", "--engineer", "alice", "--target", "emr01", "--start",
-        "2030-01-01T09:00:00+09:00", "--end", "2030-01-01T12:00:00+09:00", "--purpose",
+        "plan",
+        "submit",
+        "--engineer",
+        "alice",
+        "--target",
+        "emr01",
+        "--start",
+        "2030-01-01T09:00:00+09:00",
+        "--end",
+        "2030-01-01T12:00:00+09:00",
+        "--purpose",
         "index export",
     ];
     args.extend(declared);
@@ -141,24 +173,44 @@ fn a_personal_data_take_out_is_approved_by_a_manager_not_an_operator() {
 
     // The attack: an operator approves the take-out.
     let out = gw.cli(&["plan", "approve", &id, "--as", "olga"]);
-    assert!(!out.status.success(), "an operator approved a personal-data take-out");
-    assert!(stderr(&out).contains("planning manager"), "{}", stderr(&out));
+    assert!(
+        !out.status.success(),
+        "an operator approved a personal-data take-out"
+    );
+    assert!(
+        stderr(&out).contains("planning manager"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("企画管理者"), "{}", stderr(&out));
     let stored = plan(&gw, &id);
-    assert_eq!((stored["status"].as_str(), &stored["decided_by"]), (Some("submitted"), &Value::Null));
+    assert_eq!(
+        (stored["status"].as_str(), &stored["decided_by"]),
+        (Some("submitted"), &Value::Null)
+    );
     assert!(gw.audits("plan.approved", &id).is_empty());
 
     // The planning manager may.
     gw.cli_ok(&["plan", "approve", &id, "--as", "mana"]);
     let stored = plan(&gw, &id);
-    assert_eq!((stored["status"].as_str(), stored["decided_by"].as_str()), (Some("approved"), Some("mana")));
+    assert_eq!(
+        (stored["status"].as_str(), stored["decided_by"].as_str()),
+        (Some("approved"), Some("mana"))
+    );
     assert_eq!(stored["take_out"]["item_count"], 120, "{stored:#}");
     let approved = gw.wait_audit("plan.approved", &id);
     assert_eq!(approved["detail"]["decided_by"], "mana");
     let shown = gw.cli_ok(&["plan", "show", &id]);
-    for line in ["持出し take-out: 監査への提出", "件数 items counted: 120", "保存環境 storage:"] {
+    for line in [
+        "持出し take-out: 監査への提出",
+        "件数 items counted: 120",
+        "保存環境 storage:",
+    ] {
         assert!(shown.contains(line), "{line} not in:\n{shown}");
     }
     let submitted = gw.wait_audit("plan.submitted", &id);
-    assert_eq!(submitted["detail"]["take_out"]["storage"], "暗号化USBを金庫で保管 / encrypted USB stick in the safe");
+    assert_eq!(
+        submitted["detail"]["take_out"]["storage"],
+        "暗号化USBを金庫で保管 / encrypted USB stick in the safe"
+    );
 }

@@ -164,7 +164,10 @@ fn targets_are_pinned_listed_and_removed_without_showing_their_credential() {
         "refused, yet registered"
     );
     let mut with_reason = root_args.to_vec();
-    with_reason.extend(["--allow-shared-admin", "旧型装置で他のアカウントがない / legacy appliance"]);
+    with_reason.extend([
+        "--allow-shared-admin",
+        "旧型装置で他のアカウントがない / legacy appliance",
+    ]);
     let out = gw.cli_stdin(&with_reason, &format!("{target_password}\n"));
     assert!(out.status.success(), "{}", text(&out));
     seen.push_str(&text(&out));

@@ -17,7 +17,7 @@ use super::output::Output;
 #[derive(Debug, clap::Subcommand)]
 pub enum PlanCommand {
     /// Submit a work plan; prints its ID. Another person approves it.
-    Submit(SubmitArgs),
+    Submit(Box<SubmitArgs>),
     /// Approve a submitted plan (as an operator or manager other than the submitter).
     Approve {
         /// The plan's ID.
@@ -141,7 +141,7 @@ impl Allow {
 /// Runs `fumidai plan …`.
 pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow::Result<()> {
     match cmd {
-        PlanCommand::Submit(args) => submit(ctx, args, out).await,
+        PlanCommand::Submit(args) => submit(ctx, *args, out).await,
         PlanCommand::Approve { id, approver } => {
             let stored = decidable(ctx, &id, &approver).await?;
             super::plan_personal::check_targets(ctx, &stored).await?;

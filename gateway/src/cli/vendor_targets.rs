@@ -72,9 +72,7 @@ pub(crate) async fn run(
                 anyhow::bail!("no vendor {vendor} / 事業者 {vendor} は登録されていません");
             }
             let targets = ctx.store.vendor_targets(&vendor).await?;
-            out.print(&targets, |ts| {
-                ts.iter().map(|t| format!("{t}\n")).collect()
-            })
+            out.print(&targets, |ts| ts.iter().map(|t| format!("{t}\n")).collect())
         }
     }
 }

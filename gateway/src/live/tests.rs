@@ -436,7 +436,8 @@ async fn store_with_a_plan(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     )
     .unwrap();
     store.submit_plan(plan.clone(), &actor).await.unwrap();
-    let approved = policy::plan::approve(&plan, policy::plan::Approver::operator("oscar"), now).unwrap();
+    let approved =
+        policy::plan::approve(&plan, policy::plan::Approver::operator("oscar"), now).unwrap();
     store.decide_plan(approved, &actor).await.unwrap();
     store
 }

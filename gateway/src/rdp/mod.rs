@@ -173,8 +173,7 @@ impl RdpService {
     /// those no plan admits any more: NLA then answers LOGON_FAILURE for them.
     async fn vet_tickets(&self, engineer: &Login, client_addr: SocketAddr) {
         for ticket in self.tickets.of_engineer(engineer) {
-            if self.admit_ticket(&ticket, client_addr).await.is_err()
-            {
+            if self.admit_ticket(&ticket, client_addr).await.is_err() {
                 info!(target = %ticket.target, "ticket no longer admitted; withdrawn");
                 let _ = self.tickets.take(&ticket.user, Utc::now());
             }

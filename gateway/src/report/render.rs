@@ -28,6 +28,7 @@ struct Words {
     purpose: &'static str,
     allow: &'static str,
     personal_data: &'static str,
+    take_out: &'static str,
     deletion: &'static str,
     attested: &'static str,
     not_attested: &'static str,
@@ -64,6 +65,7 @@ const JA: Words = Words {
     purpose: "作業目的",
     allow: "許可",
     personal_data: "個人情報へのアクセス",
+    take_out: "個人情報の持出し（目的・件数・項目・保存環境）",
     deletion: "データ消去の手順",
     attested: "消去報告",
     not_attested: "未報告",
@@ -99,6 +101,7 @@ const EN: Words = Words {
     purpose: "Purpose",
     allow: "Allowed",
     personal_data: "Personal-data access",
+    take_out: "Personal-data take-out (purpose, count, items, storage)",
     deletion: "Data-deletion step",
     attested: "Deletion attested",
     not_attested: "not attested",
@@ -409,6 +412,16 @@ fn header_rows(body: &ReportBody, lang: Lang) -> Vec<(&'static str, String)> {
             p.personal_data.clone().unwrap_or_else(|| w.none.to_owned()),
         ),
     ];
+    if let Some(t) = &p.take_out {
+        // §7.1: what leaves, how much, why and where it is kept.
+        rows.push((
+            w.take_out,
+            format!(
+                "{} / {} / {} / {}",
+                t.purpose, t.item_count, t.items, t.storage
+            ),
+        ));
+    }
     if let Some(step) = &p.data_deletion {
         rows.push((w.deletion, step.clone()));
         rows.push((

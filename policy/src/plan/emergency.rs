@@ -122,9 +122,9 @@ pub fn check_limits(
     {
         return Err(PlanError::EmergencyPending { plan: pending.id });
     }
-    let refused = mine.filter(|p| p.names_target(target)).find(|p| {
-        refused_at(p).is_some_and(|at| at <= now && now - at < REFUSAL_BARS)
-    });
+    let refused = mine
+        .filter(|p| p.names_target(target))
+        .find(|p| refused_at(p).is_some_and(|at| at <= now && now - at < REFUSAL_BARS));
     if let Some(refused) = refused {
         return Err(PlanError::EmergencyAfterRefusal { plan: refused.id });
     }
@@ -227,8 +227,16 @@ mod tests {
         assert_eq!(plan.allow, Allowances::default());
         assert_eq!(approval(&plan), Some(Approval::Pending));
         // R-14-4 still holds afterwards: not by the engineer who declared it.
-        assert_eq!(approve(&plan, crate::plan::Approver::operator("alice"), now), Err(PlanError::SelfApproval));
-        let approved = approve(&plan, crate::plan::Approver::operator("olga"), now + Duration::hours(3)).unwrap();
+        assert_eq!(
+            approve(&plan, crate::plan::Approver::operator("alice"), now),
+            Err(PlanError::SelfApproval)
+        );
+        let approved = approve(
+            &plan,
+            crate::plan::Approver::operator("olga"),
+            now + Duration::hours(3),
+        )
+        .unwrap();
         assert_eq!(approved.status, PlanStatus::Active);
         assert_eq!(approved.decided_by.as_deref(), Some("olga"));
         assert_eq!(approval(&approved), Some(Approval::Approved));

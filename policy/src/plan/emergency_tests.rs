@@ -143,10 +143,6 @@ fn every_limit() {
         } else {
             t(at)
         };
-        assert_eq!(
-            check_limits(&alice, &db02, &facts, now),
-            expected,
-            "{name}"
-        );
+        assert_eq!(check_limits(&alice, &db02, &facts, now), expected, "{name}");
     }
 }

@@ -60,8 +60,16 @@ fn a_take_out_is_described_exactly_when_personal_data_may_leave() {
         ..take_out()
     };
     let cases: Vec<(&str, Result<Plan, PlanError>, Option<PlanError>)> = vec![
-        ("no personal data, no download", new(false, false, None), None),
-        ("download without personal data", new(false, true, None), None),
+        (
+            "no personal data, no download",
+            new(false, false, None),
+            None,
+        ),
+        (
+            "download without personal data",
+            new(false, true, None),
+            None,
+        ),
         ("personal data, no download", new(true, false, None), None),
         (
             "personal data and download, take-out described",
@@ -119,7 +127,12 @@ fn a_take_out_of_personal_data_is_approved_by_a_planning_manager() {
             Approver::operator("oscar"),
             Some(PlanError::TakeOutNeedsManager),
         ),
-        ("take-out by a manager", &take, Approver::manager("mia"), None),
+        (
+            "take-out by a manager",
+            &take,
+            Approver::manager("mia"),
+            None,
+        ),
         (
             "personal data without take-out, by an operator",
             &declared_only,
@@ -151,7 +164,11 @@ fn a_take_out_of_personal_data_is_approved_by_a_planning_manager() {
         let got = approve(plan, approver, t(8));
         assert_eq!(got.as_ref().err(), expected.as_ref(), "{name}");
         if let Ok(approved) = got {
-            assert_eq!(approved.decided_by.as_deref(), Some(approver.name), "{name}");
+            assert_eq!(
+                approved.decided_by.as_deref(),
+                Some(approver.name),
+                "{name}"
+            );
         }
     }
 }
@@ -167,6 +184,9 @@ fn a_plan_naming_a_personal_data_target_declares_it() {
             target: emr01.clone()
         })
     );
-    assert_eq!(check_targets(&declared, std::slice::from_ref(&emr01)), Ok(()));
+    assert_eq!(
+        check_targets(&declared, std::slice::from_ref(&emr01)),
+        Ok(())
+    );
     assert_eq!(check_targets(&undeclared, &[]), Ok(()));
 }

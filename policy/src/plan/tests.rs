@@ -176,13 +176,22 @@ fn a_decided_plan_is_not_new() {
 fn approval_needs_a_second_person() {
     let plan = submitted();
     // R-14-4: the submitter can neither approve nor reject their own plan.
-    assert_eq!(approve(&plan, crate::plan::Approver::operator("olga"), t(9)), Err(PlanError::SelfApproval));
-    assert_eq!(approve(&plan, crate::plan::Approver::operator(" olga "), t(9)), Err(PlanError::SelfApproval));
+    assert_eq!(
+        approve(&plan, crate::plan::Approver::operator("olga"), t(9)),
+        Err(PlanError::SelfApproval)
+    );
+    assert_eq!(
+        approve(&plan, crate::plan::Approver::operator(" olga "), t(9)),
+        Err(PlanError::SelfApproval)
+    );
     assert_eq!(
         reject(&plan, "olga", "not needed", t(9)),
         Err(PlanError::SelfApproval)
     );
-    assert_eq!(approve(&plan, crate::plan::Approver::operator(""), t(9)), Err(PlanError::NoPerson));
+    assert_eq!(
+        approve(&plan, crate::plan::Approver::operator(""), t(9)),
+        Err(PlanError::NoPerson)
+    );
 
     let approved = approve(&plan, crate::plan::Approver::operator("oscar"), t(9)).unwrap();
     assert_eq!(approved.status, PlanStatus::Approved);
@@ -216,7 +225,10 @@ fn only_submitted_plans_can_be_decided() {
         (&rejected, PlanStatus::Rejected),
     ] {
         let again = PlanError::NotSubmitted { status };
-        assert_eq!(approve(decided, crate::plan::Approver::operator("paula"), t(10)), Err(again.clone()));
+        assert_eq!(
+            approve(decided, crate::plan::Approver::operator("paula"), t(10)),
+            Err(again.clone())
+        );
         assert_eq!(reject(decided, "paula", "no", t(10)), Err(again));
     }
     assert_eq!(reject(&plan, "oscar", "  ", t(9)), Err(PlanError::NoReason));

@@ -79,11 +79,17 @@ pub fn check(login: &str, reason: Option<&str>) -> Result<Option<String>, Shared
 mod tests {
     use super::*;
 
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Result<Option<String>, SharedAdminError>,
+    );
+
     #[test]
     fn factory_accounts_need_a_reason() {
         let max = MAX_SHARED_ADMIN_REASON_CHARS;
         let long = "x".repeat(max + 1);
-        let cases: Vec<(&str, Option<&str>, Result<Option<String>, SharedAdminError>)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             ("maint", None, Ok(None)),
             ("rooter", None, Ok(None)),
             ("administrators", None, Ok(None)),
@@ -128,8 +134,16 @@ mod tests {
                 Ok(Some("appliance without other accounts".into())),
             ),
             ("root", Some("  "), Err(SharedAdminError::BadReason { max })),
-            ("root", Some("a\u{1b}[2J"), Err(SharedAdminError::BadReason { max })),
-            ("root", Some(long.as_str()), Err(SharedAdminError::BadReason { max })),
+            (
+                "root",
+                Some("a\u{1b}[2J"),
+                Err(SharedAdminError::BadReason { max }),
+            ),
+            (
+                "root",
+                Some(long.as_str()),
+                Err(SharedAdminError::BadReason { max }),
+            ),
             (
                 "maint",
                 Some("why not"),

@@ -384,7 +384,9 @@ pub(super) async fn close_emergency_in(
     .await?;
     if changed.rows_affected() == 1 {
         let event = AuditEvent::new(AuditKind::PlanClosed, Actor::System, id.to_string())
-            .with_detail(json!({ "cause": "emergency_session_ended", "closed_at": format_time(at) }));
+            .with_detail(
+                json!({ "cause": "emergency_session_ended", "closed_at": format_time(at) }),
+            );
         audit_log::append(conn, &event).await?;
     }
     Ok(())

@@ -26,10 +26,11 @@ impl SqlStore {
         vendor_exists(tx.conn(), vendor).await?;
         let mut added = Vec::new();
         for target in targets {
-            let active = sqlx::query("SELECT 1 FROM targets WHERE name = $1 AND removed_at IS NULL")
-                .bind(target.as_str())
-                .fetch_optional(tx.conn())
-                .await?;
+            let active =
+                sqlx::query("SELECT 1 FROM targets WHERE name = $1 AND removed_at IS NULL")
+                    .bind(target.as_str())
+                    .fetch_optional(tx.conn())
+                    .await?;
             if active.is_none() {
                 return Err(Error::NotFound {
                     kind: "target",
@@ -39,14 +40,17 @@ impl SqlStore {
             if is_listed(tx.conn(), vendor, target).await? || added.contains(target) {
                 continue;
             }
-            sqlx::query("INSERT INTO vendor_targets (vendor, target, added_at) VALUES ($1, $2, $3)")
-                .bind(vendor.as_str())
-                .bind(target.as_str())
-                .bind(to_micros(now()))
-                .execute(tx.conn())
-                .await?;
-            let event = AuditEvent::new(AuditKind::VendorTargetAdded, actor.clone(), vendor.as_str())
-                .with_detail(json!({ "target": target.as_str() }));
+            sqlx::query(
+                "INSERT INTO vendor_targets (vendor, target, added_at) VALUES ($1, $2, $3)",
+            )
+            .bind(vendor.as_str())
+            .bind(target.as_str())
+            .bind(to_micros(now()))
+            .execute(tx.conn())
+            .await?;
+            let event =
+                AuditEvent::new(AuditKind::VendorTargetAdded, actor.clone(), vendor.as_str())
+                    .with_detail(json!({ "target": target.as_str() }));
             audit_log::append(tx.conn(), &event).await?;
             added.push(target.clone());
         }
@@ -64,11 +68,12 @@ impl SqlStore {
         vendor_exists(tx.conn(), vendor).await?;
         let mut removed = Vec::new();
         for target in targets {
-            let changed = sqlx::query("DELETE FROM vendor_targets WHERE vendor = $1 AND target = $2")
-                .bind(vendor.as_str())
-                .bind(target.as_str())
-                .execute(tx.conn())
-                .await?;
+            let changed =
+                sqlx::query("DELETE FROM vendor_targets WHERE vendor = $1 AND target = $2")
+                    .bind(vendor.as_str())
+                    .bind(target.as_str())
+                    .execute(tx.conn())
+                    .await?;
             if changed.rows_affected() == 0 {
                 if removed.contains(target) {
                     continue;
@@ -78,9 +83,12 @@ impl SqlStore {
                     name: format!("{vendor}/{target}"),
                 });
             }
-            let event =
-                AuditEvent::new(AuditKind::VendorTargetRemoved, actor.clone(), vendor.as_str())
-                    .with_detail(json!({ "target": target.as_str() }));
+            let event = AuditEvent::new(
+                AuditKind::VendorTargetRemoved,
+                actor.clone(),
+                vendor.as_str(),
+            )
+            .with_detail(json!({ "target": target.as_str() }));
             audit_log::append(tx.conn(), &event).await?;
             removed.push(target.clone());
         }
@@ -88,11 +96,15 @@ impl SqlStore {
         Ok(removed)
     }
 
-    pub(super) async fn select_vendor_targets(&self, vendor: &VendorName) -> Result<Vec<TargetName>> {
-        let rows = sqlx::query("SELECT target FROM vendor_targets WHERE vendor = $1 ORDER BY target")
-            .bind(vendor.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+    pub(super) async fn select_vendor_targets(
+        &self,
+        vendor: &VendorName,
+    ) -> Result<Vec<TargetName>> {
+        let rows =
+            sqlx::query("SELECT target FROM vendor_targets WHERE vendor = $1 ORDER BY target")
+                .bind(vendor.as_str())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|row| parsed(row, "target")).collect()
     }
 
@@ -161,7 +173,11 @@ async fn vendor_exists(conn: &mut AnyConnection, vendor: &VendorName) -> Result<
     }
 }
 
-async fn is_listed(conn: &mut AnyConnection, vendor: &VendorName, target: &TargetName) -> Result<bool> {
+async fn is_listed(
+    conn: &mut AnyConnection,
+    vendor: &VendorName,
+    target: &TargetName,
+) -> Result<bool> {
     let row = sqlx::query("SELECT 1 FROM vendor_targets WHERE vendor = $1 AND target = $2")
         .bind(vendor.as_str())
         .bind(target.as_str())

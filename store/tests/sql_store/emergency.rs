@@ -22,30 +22,49 @@ async fn contracted_targets_are_listed_audited_and_checked(db: TestDb) {
     let acme = vendor_name("acme");
     let db01 = target_name("db01");
     let (added, appended) = db
-        .appended_by(db.store.add_vendor_targets(&acme, &[db01.clone(), db01.clone()], &cli()))
+        .appended_by(
+            db.store
+                .add_vendor_targets(&acme, &[db01.clone(), db01.clone()], &cli()),
+        )
         .await;
     assert_eq!(added.unwrap(), vec![db01.clone()]);
     assert_eq!(appended, kinds(&[AuditKind::VendorTargetAdded]));
     let record = db.store.audit_tail(1).await.unwrap().remove(0);
-    assert_eq!((record.subject.as_str(), record.detail), ("acme", json!({ "target": "db01" })));
+    assert_eq!(
+        (record.subject.as_str(), record.detail),
+        ("acme", json!({ "target": "db01" }))
+    );
     // Adding again changes nothing and records nothing.
     let (again, appended) = db
-        .appended_by(db.store.add_vendor_targets(&acme, &[db01.clone()], &cli()))
+        .appended_by(
+            db.store
+                .add_vendor_targets(&acme, std::slice::from_ref(&db01), &cli()),
+        )
         .await;
     assert_eq!((again.unwrap(), appended), (vec![], vec![]));
-    assert_eq!(db.store.vendor_targets(&acme).await.unwrap(), vec![db01.clone()]);
+    assert_eq!(
+        db.store.vendor_targets(&acme).await.unwrap(),
+        vec![db01.clone()]
+    );
     // Unknown target or vendor: nothing changes.
     let ghost = target_name("ghost");
     assert!(matches!(
-        db.store.add_vendor_targets(&acme, &[ghost.clone()], &cli()).await,
+        db.store
+            .add_vendor_targets(&acme, std::slice::from_ref(&ghost), &cli())
+            .await,
         Err(Error::NotFound { kind: "target", .. })
     ));
     assert!(matches!(
-        db.store.add_vendor_targets(&vendor_name("nobody"), &[db01.clone()], &cli()).await,
+        db.store
+            .add_vendor_targets(&vendor_name("nobody"), std::slice::from_ref(&db01), &cli())
+            .await,
         Err(Error::NotFound { kind: "vendor", .. })
     ));
     let (removed, appended) = db
-        .appended_by(db.store.remove_vendor_targets(&acme, &[db01.clone()], &cli()))
+        .appended_by(
+            db.store
+                .remove_vendor_targets(&acme, std::slice::from_ref(&db01), &cli()),
+        )
         .await;
     assert_eq!(removed.unwrap(), vec![db01.clone()]);
     assert_eq!(appended, kinds(&[AuditKind::VendorTargetRemoved]));
@@ -75,11 +94,16 @@ async fn emergency_facts_tell_contract_personal_data_and_plans(db: TestDb) {
     let (alice, bob, db01) = (login("alice"), login("bob"), target_name("db01"));
     let facts = db.store.emergency_facts(&alice, &db01).await.unwrap();
     assert_eq!(
-        (facts.vendor, facts.contracted, facts.personal_data, facts.plans.len()),
+        (
+            facts.vendor,
+            facts.contracted,
+            facts.personal_data,
+            facts.plans.len()
+        ),
         (Some((vendor_name("acme"), false)), false, false, 0)
     );
     db.store
-        .add_vendor_targets(&vendor_name("beta"), &[db01.clone()], &cli())
+        .add_vendor_targets(&vendor_name("beta"), std::slice::from_ref(&db01), &cli())
         .await
         .unwrap();
     let facts = db.store.emergency_facts(&bob, &db01).await.unwrap();
@@ -90,20 +114,48 @@ async fn emergency_facts_tell_contract_personal_data_and_plans(db: TestDb) {
     );
     // acme is not contracted for db01, whatever beta is; unknown targets and engineers
     // are simply not contracted.
-    assert!(!db.store.emergency_facts(&alice, &db01).await.unwrap().contracted);
-    let unknown = db.store.emergency_facts(&bob, &target_name("ghost")).await.unwrap();
+    assert!(
+        !db.store
+            .emergency_facts(&alice, &db01)
+            .await
+            .unwrap()
+            .contracted
+    );
+    let unknown = db
+        .store
+        .emergency_facts(&bob, &target_name("ghost"))
+        .await
+        .unwrap();
     assert_eq!((unknown.contracted, unknown.personal_data), (false, false));
-    let nobody = db.store.emergency_facts(&login("nobody"), &db01).await.unwrap();
+    let nobody = db
+        .store
+        .emergency_facts(&login("nobody"), &db01)
+        .await
+        .unwrap();
     assert_eq!((nobody.vendor, nobody.contracted), (None, false));
     // The plans naming the engineer come along.
     db.store
         .submit_plan(new_plan(&["alice"], &["db01"]), &cli())
         .await
         .unwrap();
-    assert_eq!(db.store.emergency_facts(&alice, &db01).await.unwrap().plans.len(), 1);
+    assert_eq!(
+        db.store
+            .emergency_facts(&alice, &db01)
+            .await
+            .unwrap()
+            .plans
+            .len(),
+        1
+    );
     // A removed target is not contracted any more.
     db.store.remove_target(&db01, &cli()).await.unwrap();
-    assert!(!db.store.emergency_facts(&bob, &db01).await.unwrap().contracted);
+    assert!(
+        !db.store
+            .emergency_facts(&bob, &db01)
+            .await
+            .unwrap()
+            .contracted
+    );
 }
 
 async fn an_emergency_plan_closes_with_its_session(db: TestDb) {
@@ -139,14 +191,19 @@ async fn an_emergency_plan_closes_with_its_session(db: TestDb) {
         })
         .await
         .unwrap();
-    let (ended, appended) = db.appended_by(db.store.end_session(&id, "normal", None)).await;
+    let (ended, appended) = db
+        .appended_by(db.store.end_session(&id, "normal", None))
+        .await;
     ended.unwrap();
     assert_eq!(
         appended,
         kinds(&[AuditKind::SessionEnded, AuditKind::PlanClosed])
     );
     let stored = db.store.plan(&plan.id).await.unwrap().unwrap();
-    assert_eq!((stored.kind, stored.status), (PlanKind::Emergency, PlanStatus::Closed));
+    assert_eq!(
+        (stored.kind, stored.status),
+        (PlanKind::Emergency, PlanStatus::Closed)
+    );
     assert!(stored.closed_at.is_some());
     let record = db.store.audit_tail(1).await.unwrap().remove(0);
     assert_eq!(record.detail["cause"], "emergency_session_ended");
@@ -184,7 +241,9 @@ async fn an_emergency_plan_closes_with_its_session(db: TestDb) {
         })
         .await
         .unwrap();
-    let (_, appended) = db.appended_by(db.store.end_session(&id, "normal", None)).await;
+    let (_, appended) = db
+        .appended_by(db.store.end_session(&id, "normal", None))
+        .await;
     assert_eq!(appended, kinds(&[AuditKind::SessionEnded]));
     assert_eq!(
         db.store.plan(&planned.id).await.unwrap().unwrap().status,
@@ -220,6 +279,11 @@ async fn take_out_and_shared_admin_reason_round_trip(db: TestDb) {
         record.detail["shared_admin_reason"],
         "the appliance has no other account"
     );
-    let read = db.store.target(&target_name("db09")).await.unwrap().unwrap();
+    let read = db
+        .store
+        .target(&target_name("db09"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.shared_admin_reason, stored.shared_admin_reason);
 }

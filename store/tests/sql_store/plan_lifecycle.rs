@@ -17,7 +17,12 @@ async fn approved(db: &TestDb) -> policy::plan::Plan {
     with_alice_and_db01(db).await;
     let plan = new_plan(&["alice"], &["db01"]);
     db.store.submit_plan(plan.clone(), &cli()).await.unwrap();
-    let approved = approve(&plan, policy::plan::Approver::operator("oscar"), now_micros()).unwrap();
+    let approved = approve(
+        &plan,
+        policy::plan::Approver::operator("oscar"),
+        now_micros(),
+    )
+    .unwrap();
     db.store.decide_plan(approved, &cli()).await.unwrap()
 }
 

@@ -41,7 +41,12 @@ async fn plans_round_trip_with_their_audit_events(db: TestDb) {
     assert_eq!(db.store.plan(&plan.id).await.unwrap(), Some(plan.clone()));
     assert_eq!(db.store.plan(&PlanId::generate()).await.unwrap(), None);
 
-    let approved = approve(&plan, policy::plan::Approver::operator("oscar"), now_micros()).unwrap();
+    let approved = approve(
+        &plan,
+        policy::plan::Approver::operator("oscar"),
+        now_micros(),
+    )
+    .unwrap();
     let (decided, appended) = db
         .appended_by(db.store.decide_plan(approved.clone(), &cli()))
         .await;
@@ -100,7 +105,12 @@ async fn submission_checks_engineers_vendor_and_targets(db: TestDb) {
         .unwrap();
     let mut other_vendor = new_plan(&["alice"], &["db01"]);
     other_vendor.vendor = vendor_name("nobody");
-    let approved = approve(&new_plan(&["alice"], &["db01"]), policy::plan::Approver::operator("oscar"), now_micros()).unwrap();
+    let approved = approve(
+        &new_plan(&["alice"], &["db01"]),
+        policy::plan::Approver::operator("oscar"),
+        now_micros(),
+    )
+    .unwrap();
     let cases = vec![
         (new_plan(&["carol"], &["db01"]), "engineer carol not found"),
         (new_plan(&["olga"], &["db01"]), "engineer olga not found"),
@@ -125,7 +135,12 @@ async fn decisions_are_compare_and_set(db: TestDb) {
     with_alice_and_db01(&db).await;
     let plan = new_plan(&["alice"], &["db01"]);
     db.store.submit_plan(plan.clone(), &cli()).await.unwrap();
-    let approved = approve(&plan, policy::plan::Approver::operator("oscar"), now_micros()).unwrap();
+    let approved = approve(
+        &plan,
+        policy::plan::Approver::operator("oscar"),
+        now_micros(),
+    )
+    .unwrap();
     let rejected = reject(&plan, "paula", "no", now_micros()).unwrap();
     db.store
         .decide_plan(approved.clone(), &cli())
@@ -160,7 +175,12 @@ async fn decisions_are_compare_and_set(db: TestDb) {
         db.store.decide_plan(other.clone(), &cli()).await,
         Err(Error::InvalidTransition { .. })
     ));
-    let unknown = approve(&new_plan(&["alice"], &["db01"]), policy::plan::Approver::operator("oscar"), now_micros()).unwrap();
+    let unknown = approve(
+        &new_plan(&["alice"], &["db01"]),
+        policy::plan::Approver::operator("oscar"),
+        now_micros(),
+    )
+    .unwrap();
     assert!(matches!(
         db.store.decide_plan(unknown, &cli()).await,
         Err(Error::NotFound { kind: "plan", .. })
@@ -180,7 +200,12 @@ async fn racing_decisions_let_one_win(db: TestDb) {
     for i in 0..8 {
         let store = Arc::clone(&db.store);
         let decided = if i % 2 == 0 {
-            approve(&plan, policy::plan::Approver::operator(&format!("op{i}")), now_micros()).unwrap()
+            approve(
+                &plan,
+                policy::plan::Approver::operator(&format!("op{i}")),
+                now_micros(),
+            )
+            .unwrap()
         } else {
             reject(&plan, &format!("op{i}"), "no", now_micros()).unwrap()
         };
@@ -278,7 +303,12 @@ async fn admission_facts_in_one_call(db: TestDb) {
         Decision::Deny(policy::admission::DenyReason::NotApprovedYet)
     );
 
-    let approved = approve(&plan, policy::plan::Approver::operator("oscar"), now_micros()).unwrap();
+    let approved = approve(
+        &plan,
+        policy::plan::Approver::operator("oscar"),
+        now_micros(),
+    )
+    .unwrap();
     db.store
         .decide_plan(approved.clone(), &cli())
         .await
