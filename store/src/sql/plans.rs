@@ -47,6 +47,9 @@ impl SqlStore {
         }
         let mut tx = self.write().await?;
         check_references(tx.conn(), &plan).await?;
+        if emergency {
+            one_open_emergency(tx.conn(), &plan).await?;
+        }
         sqlx::query(
             "INSERT INTO plans (id, vendor, engineers, targets, starts_at, ends_at, purpose, \
              steps, allow_upload, allow_download, allow_forward, allow_content, status, \
@@ -260,6 +263,36 @@ async fn check_references(conn: &mut AnyConnection, plan: &Plan) -> Result<()> {
                 kind: "target",
                 name: target.to_string(),
             });
+        }
+    }
+    Ok(())
+}
+
+/// R-11-1, inside the insert's write transaction: an engineer holds at most one emergency
+/// plan awaiting approval, so two declarations racing past the gateway's check
+/// (`policy::plan::emergency::check_limits`) can't both open one. The second is
+/// [`Error::InvalidTransition`] from `pending`.
+async fn one_open_emergency(conn: &mut AnyConnection, new: &Plan) -> Result<()> {
+    for engineer in &new.engineers {
+        // Coarse in SQL, exact in Rust: see the module docs.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM plans WHERE kind = 'emergency' AND decided_by IS NULL \
+             AND engineers LIKE $1"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(format!("%\"{engineer}\"%"))
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &rows {
+            let open = plan(row)?;
+            if open.names_engineer(engineer) {
+                return Err(Error::InvalidTransition {
+                    kind: "emergency",
+                    name: engineer.to_string(),
+                    from: "pending".to_owned(),
+                    to: "open".to_owned(),
+                });
+            }
         }
     }
     Ok(())

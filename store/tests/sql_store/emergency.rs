@@ -191,6 +191,23 @@ async fn an_emergency_plan_closes_with_its_session(db: TestDb) {
         })
         .await
         .unwrap();
+    // A second emergency racing past the gateway's check is refused inside the insert.
+    let second = emergency::open(
+        &declaration,
+        policy::ids::PlanId::generate(),
+        now_micros(),
+        emergency::DEFAULT_MAX,
+    )
+    .unwrap();
+    assert!(matches!(
+        db.store
+            .submit_plan(second, &fumidai_store::Actor::Person(login("alice")))
+            .await,
+        Err(Error::InvalidTransition {
+            kind: "emergency",
+            ..
+        })
+    ));
     let (ended, appended) = db
         .appended_by(db.store.end_session(&id, "normal", None))
         .await;
