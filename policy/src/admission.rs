@@ -71,6 +71,8 @@ pub enum DenyReason {
     },
     /// The engineer has plans, but none names this target.
     TargetNotInPlan,
+    /// The plan for this target was withdrawn by the hospital after approval.
+    Withdrawn,
 }
 
 impl DenyReason {
@@ -84,6 +86,7 @@ impl DenyReason {
             Self::WindowNotStarted { .. } => "window_not_started",
             Self::WindowEnded { .. } => "window_ended",
             Self::TargetNotInPlan => "target_not_in_plan",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -97,6 +100,7 @@ impl DenyReason {
             Self::NoPlan => "あなたを作業者とする作業計画がありません".to_owned(),
             Self::NotApprovedYet => "作業計画はまだ承認されていません".to_owned(),
             Self::Rejected => "作業計画は却下されました".to_owned(),
+            Self::Withdrawn => "作業計画は病院により取り消されました".to_owned(),
             Self::WindowNotStarted { starts_at } => {
                 format!("作業時間帯は {} に始まります", jst::format(starts_at))
             }
@@ -116,6 +120,7 @@ impl DenyReason {
             Self::NoPlan => "no work plan names you".to_owned(),
             Self::NotApprovedYet => "your work plan is not approved yet".to_owned(),
             Self::Rejected => "your work plan was rejected".to_owned(),
+            Self::Withdrawn => "your work plan was withdrawn by the hospital".to_owned(),
             Self::WindowNotStarted { starts_at } => {
                 format!("your work window starts at {}", jst::format(starts_at))
             }
@@ -222,7 +227,8 @@ fn admits_now(plan: &Plan, now: DateTime<Utc>) -> bool {
         | PlanStatus::Rejected
         | PlanStatus::Closed
         | PlanStatus::Reported
-        | PlanStatus::Confirmed => false,
+        | PlanStatus::Confirmed
+        | PlanStatus::Withdrawn => false,
     }
 }
 
@@ -262,6 +268,9 @@ fn most_helpful_denial(plans: &[&Plan], now: DateTime<Utc>) -> DenyReason {
     }
     if any(PlanStatus::Rejected, &[When::Now, When::Later]) {
         return DenyReason::Rejected;
+    }
+    if any(PlanStatus::Withdrawn, &[When::Now, When::Later]) {
+        return DenyReason::Withdrawn;
     }
     let ended = |statuses: &[PlanStatus]| {
         statuses

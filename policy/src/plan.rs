@@ -89,6 +89,9 @@ pub struct Plan {
     /// The planning manager's confirmation of the report (R-10-5).
     #[serde(default)]
     pub confirmation: Option<Confirmation>,
+    /// Who withdrew the plan after approval, when and why (`plan withdraw`).
+    #[serde(default)]
+    pub withdrawal: Option<Withdrawal>,
 }
 
 /// One planned step (作業手順): free text, and optionally the command patterns the step is
@@ -191,6 +194,17 @@ pub struct Attestation {
     pub note: String,
 }
 
+/// An operator's withdrawal of an approved or active plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// The authenticated operator or manager.
+    pub by: Login,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why, for the engineer and the audit trail.
+    pub reason: String,
+}
+
 /// The planning manager's confirmation of a plan's report (R-10-5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
@@ -277,6 +291,9 @@ pub enum PlanStatus {
     Reported,
     /// The planning manager confirmed the report.
     Confirmed,
+    /// Withdrawn by an operator after approval (`plan withdraw`): no session starts
+    /// under it any more, and live ones are ended (R-14-8, §10.2).
+    Withdrawn,
 }
 
 impl PlanStatus {
@@ -290,6 +307,7 @@ impl PlanStatus {
             Self::Closed => "closed",
             Self::Reported => "reported",
             Self::Confirmed => "confirmed",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -321,6 +339,7 @@ impl FromStr for PlanStatus {
             "closed" => Ok(Self::Closed),
             "reported" => Ok(Self::Reported),
             "confirmed" => Ok(Self::Confirmed),
+            "withdrawn" => Ok(Self::Withdrawn),
             other => Err(UnknownStatus(other.to_owned())),
         }
     }
@@ -389,6 +408,7 @@ pub fn submit(
         closed_at: None,
         reported_at: None,
         confirmation: None,
+        withdrawal: None,
     };
     validate_new_plan(&plan, now)?;
     Ok(plan)
@@ -518,7 +538,8 @@ fn decide(
         | PlanStatus::Active
         | PlanStatus::Closed
         | PlanStatus::Reported
-        | PlanStatus::Confirmed) => {
+        | PlanStatus::Confirmed
+        | PlanStatus::Withdrawn) => {
             return Err(PlanError::NotSubmitted { status });
         }
     }

@@ -68,6 +68,7 @@ pub fn open(
         closed_at: None,
         reported_at: None,
         confirmation: None,
+        withdrawal: None,
     })
 }
 
