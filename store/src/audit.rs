@@ -101,11 +101,29 @@ pub enum AuditKind {
     /// input, an unknown channel); the session was ended (detail: the reason and what was
     /// wrong with the frame).
     RdpProtocolViolation,
+    /// An account was disabled: it can't log in (R-14-8).
+    AccountDisabled,
+    /// A disabled account was enabled again.
+    AccountEnabled,
+    /// A vendor was changed: enabled, contract end, allow list, emergency (detail: what).
+    VendorChanged,
+    /// An operator set a new initial password after an identity check (§14 ⑥(4); detail:
+    /// the note).
+    PasswordReset,
+    /// A person changed their own password (§14 ⑥(5)).
+    PasswordChanged,
+    /// An operator re-enrolled a person's TOTP (break-glass for a lost device, R-14-3;
+    /// detail: the identity-check note); raises an alert.
+    TotpReset,
+    /// An operator account's role changed (detail: from, to).
+    RoleChanged,
+    /// An approved or active plan was withdrawn (detail: reason).
+    PlanWithdrawn,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 44] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -142,6 +160,14 @@ impl AuditKind {
         Self::ForwardRefused,
         Self::RdpClientInfoRewritten,
         Self::RdpProtocolViolation,
+        Self::AccountDisabled,
+        Self::AccountEnabled,
+        Self::VendorChanged,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::TotpReset,
+        Self::RoleChanged,
+        Self::PlanWithdrawn,
     ];
 
     /// The stored name.
@@ -183,6 +209,14 @@ impl AuditKind {
             Self::ForwardRefused => "forward.refused",
             Self::RdpClientInfoRewritten => "rdp.client_info_rewritten",
             Self::RdpProtocolViolation => "rdp.protocol_violation",
+            Self::AccountDisabled => "account.disabled",
+            Self::AccountEnabled => "account.enabled",
+            Self::VendorChanged => "vendor.changed",
+            Self::PasswordReset => "account.password_reset",
+            Self::PasswordChanged => "account.password_changed",
+            Self::TotpReset => "account.totp_reset",
+            Self::RoleChanged => "account.role_changed",
+            Self::PlanWithdrawn => "plan.withdrawn",
         }
     }
 }
