@@ -11,6 +11,7 @@ mod connect;
 mod context;
 mod init;
 mod output;
+mod person;
 mod plan;
 mod play;
 mod report;

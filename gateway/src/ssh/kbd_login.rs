@@ -85,8 +85,10 @@ impl ConnectionHandler {
             login: name
                 .as_ref()
                 .map_or_else(|| user.to_owned(), |n| n.engineer.to_string()),
-            certificate: self.certificate.clone(),
-            client_addr,
+            entrance: crate::auth::Entrance::Certificate {
+                certificate: self.certificate.clone(),
+                client_addr,
+            },
             password,
             code,
             protocol: PROTOCOL,
