@@ -12,6 +12,7 @@ mod context;
 mod init;
 mod output;
 mod person;
+mod lifecycle;
 mod plan;
 mod play;
 mod report;
