@@ -391,7 +391,7 @@ fn a_killed_session_raises_an_alert_with_who_asked_and_why() {
             let live: Vec<Value> = serde_json::from_str(&out).unwrap();
             (live.len() == 1).then(|| live[0]["id"].as_str().unwrap().to_owned())
         });
-        gw.cli_ok(&[
+        gw.cli_as_ok(gw.ensure_submitter(), &[
             "session",
             "kill",
             &id,
@@ -440,7 +440,7 @@ fn a_report_the_cli_produced_is_alerted_once_before_it_exits() {
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
+    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
         "--json",
         "plan",
         "submit",
@@ -451,7 +451,7 @@ fn a_report_the_cli_produced_is_alerted_once_before_it_exits() {
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    gw.approve(&plan, "olga");
     write_secret(&gw);
     configure_alerts(
         &gw,

@@ -62,7 +62,7 @@ text = "再起動する"
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
+    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
         "--json",
         "plan",
         "submit",
@@ -72,7 +72,7 @@ text = "再起動する"
     let plan: Value = serde_json::from_str(&out).unwrap();
     let id = plan["id"].as_str().unwrap().to_owned();
     assert_eq!(plan["steps"][0]["expect"][0], "uname *", "{plan:#}");
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
 
     let mut login = SshLogin::engineer(&alice);
@@ -288,7 +288,7 @@ expect = ["tail *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
+    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
         "--json",
         "plan",
         "submit",
@@ -299,7 +299,7 @@ expect = ["tail *"]
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
 
     // The target is this machine: the shell finds harmless stand-ins first on its PATH, so
@@ -448,7 +448,7 @@ expect = ["ls *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
+    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
         "--json",
         "plan",
         "submit",
@@ -459,7 +459,7 @@ expect = ["ls *"]
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
     let mut login = SshLogin::engineer(&alice);
     login.user = "alice:db01".into();
@@ -525,7 +525,7 @@ expect = ["df *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
+    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
         "--json",
         "plan",
         "submit",
@@ -536,7 +536,7 @@ expect = ["df *"]
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
 
     // The target is this machine: stand-ins first on the shell's PATH, so nothing is

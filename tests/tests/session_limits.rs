@@ -181,7 +181,7 @@ fn the_window_end_is_warned_then_the_session_is_cut_with_reason_window_end() {
     gw.start();
     // A window ending 25 s from now: the warning comes 15 s before, then the cut.
     let plan = submit_plan_ending_in(&gw, 25);
-    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    gw.approve(&plan, "olga");
 
     let out = exec(&alice, "echo started; sleep 90; echo not-cut").run(&gw);
     assert_eq!(out.stdout, "started\n", "{out:?}\n{}", gw.log());
@@ -221,7 +221,7 @@ fn submit_plan_ending_in(gw: &Gateway, seconds: i64) -> String {
             .expect("date");
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
-    let out = gw.cli_ok(&[
+    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
         "--json",
         "plan",
         "submit",

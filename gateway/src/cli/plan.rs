@@ -304,8 +304,9 @@ fn details(p: &Plan) -> String {
 }
 
 async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<()> {
-    let person: Person = person::authenticate(ctx, &args.submitter, Action::SubmitPlan).await?;
-    let submitted_by = person.login().to_string();
+    // The plan is checked before its submitter is asked for a password and code: a plan
+    // that can't be submitted costs no code and records nothing.
+    let submitter = args.submitter.clone();
     let request = match &args.file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -325,7 +326,8 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
             );
         }
     }
-    let new = plan::submit(request, PlanId::generate(), &submitted_by, Utc::now())?;
+    let new = plan::submit(request, PlanId::generate(), submitter.as_str(), Utc::now())?;
+    let person: Person = person::authenticate(ctx, &submitter, Action::SubmitPlan).await?;
     let stored = ctx.store.submit_plan(new, &person.actor()).await?;
     if !out.json {
         // The ID alone goes to stdout, for `ID=$(fumidai plan submit …)`.

@@ -288,6 +288,13 @@ impl Handler for ConnectionHandler {
             session.channel_success(channel)?;
             return self.answer_rdp_ticket(channel, data, session).await;
         }
+        // A login without a target may run the engineer's own commands (`attest`).
+        if self.logged_in.as_ref().is_some_and(|w| w.target.is_none())
+            && super::engineer_commands::is_engineer_command(data)
+        {
+            session.channel_success(channel)?;
+            return self.answer_engineer_command(channel, data, session).await;
+        }
         // The command is not logged: it is the client's, and may hold anything.
         session.channel_success(channel)?;
         self.span

@@ -28,6 +28,7 @@
 mod channels;
 pub mod config;
 mod emergency;
+mod engineer_commands;
 mod forwarding;
 mod handler;
 pub mod host_key;
