@@ -177,6 +177,22 @@ impl Gateway {
     /// (the gateway accepts ±1 step; the previous one may expire in flight), waiting for a
     /// new step when both are used.
     fn credentials_for(&self, login: &str) -> (String, String) {
+        self.code_after(login, None)
+    }
+
+    /// A TOTP code for `login` of a step after the current one's, for a login that follows
+    /// logins the harness did not track (`SshLogin::engineer` uses the current step).
+    pub fn fresh_code(&self, login: &str) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            / 30;
+        self.code_after(login, Some(now)).1
+    }
+
+    /// The password and a code of a step after the last used one and after `floor`.
+    fn code_after(&self, login: &str, floor: Option<u64>) -> (String, String) {
         let person = self.person(login);
         let step = wait_for(
             &format!("an unused TOTP step for {login}"),
@@ -187,7 +203,7 @@ impl Gateway {
                     .expect("clock")
                     .as_secs()
                     / 30;
-                let last = self.person(login).last_step;
+                let last = self.person(login).last_step.max(floor);
                 [now, now + 1]
                     .into_iter()
                     .find(|s| last.is_none_or(|l| *s > l))

@@ -69,7 +69,7 @@ fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
 
     // Approved afterwards by someone else; the plan stays in its state.
     assert!(
-        !gw.cli(&["plan", "approve", &plan_id, "--as", "alice"])
+        !gw.cli_as("alice", &["plan", "approve", &plan_id])
             .status
             .success()
     );

@@ -64,7 +64,8 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
         let engineer = s.spawn(|| login.run(&gw));
         let id = the_live_session(&gw);
         let t0 = Instant::now();
-        let kill = gw.cli(&[
+        let operator = gw.ensure_submitter();
+        let kill = gw.cli_as(operator, &[
             "--json",
             "session",
             "kill",
@@ -121,13 +122,17 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
     assert!(hung_up.is_some(), "{}", sshd.log());
 
     // Killing it again, or a session that doesn't exist, fails and records nothing.
-    let again = gw.cli(&["session", "kill", &id]);
+    let operator = gw.ensure_submitter();
+    let again = gw.cli_as(operator, &["session", "kill", &id]);
     assert!(!again.status.success());
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("already ended"),
         "{again:?}"
     );
-    let unknown = gw.cli(&["session", "kill", "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e"]);
+    let unknown = gw.cli_as(
+        operator,
+        &["session", "kill", "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e"],
+    );
     assert!(!unknown.status.success());
     assert_eq!(gw.audits("session.killed", &id).len(), 1);
 }
