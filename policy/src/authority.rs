@@ -103,9 +103,7 @@ pub fn authorize(
 ) -> Result<(), Denied> {
     match (kind, role) {
         (AccountKind::Engineer, _) => Err(Denied::Engineer(action)),
-        (AccountKind::Operator, None | Some(OperatorRole::Auditor)) => {
-            Err(Denied::Auditor(action))
-        }
+        (AccountKind::Operator, None | Some(OperatorRole::Auditor)) => Err(Denied::Auditor(action)),
         (AccountKind::Operator, Some(OperatorRole::Manager)) => Ok(()),
         (AccountKind::Operator, Some(OperatorRole::Operator)) => match action {
             Action::ConfirmReport => Err(Denied::ManagerOnly(action)),
@@ -176,6 +174,9 @@ mod tests {
     #[test]
     fn messages_are_bilingual() {
         let text = Denied::Auditor(Action::DecidePlan).to_string();
-        assert!(text.contains("auditor") && text.contains("監査担当"), "{text}");
+        assert!(
+            text.contains("auditor") && text.contains("監査担当"),
+            "{text}"
+        );
     }
 }

@@ -30,9 +30,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
-use policy::password::PasswordHash;
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
+use policy::password::PasswordHash;
 use policy::plan::{Plan, PlanStatus};
 use policy::totp::{TimeStep, TotpSecret};
 use secrecy::SecretBox;
@@ -277,8 +277,7 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Changes an operator account's role and appends `account.role_changed`. Not an
     /// operator account: [`Error::NotFound`].
-    async fn set_role(&self, login: &Login, role: OperatorRole, actor: &Actor)
-    -> Result<Account>;
+    async fn set_role(&self, login: &Login, role: OperatorRole, actor: &Actor) -> Result<Account>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if

@@ -216,7 +216,10 @@ impl Gateway {
         if let Some(p) = self.people.lock().expect("people").get_mut(login) {
             p.last_step = Some(step);
         }
-        (person.password, oathtool_code_at(&person.totp_secret, step * 30))
+        (
+            person.password,
+            oathtool_code_at(&person.totp_secret, step * 30),
+        )
     }
 
     /// Runs the CLI and returns stdout, failing the test on a non-zero exit.

@@ -46,7 +46,11 @@ fn a_wrong_totp_at_the_console_is_refused_counted_and_locks_the_approver_out() {
     for attempt in 1..=5 {
         let out = gw.cli_as_wrong_code("olga", &["plan", "approve", &id]);
         assert!(!out.status.success(), "attempt {attempt} succeeded");
-        assert!(stderr(&out).contains("authentication failed"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("authentication failed"),
+            "{}",
+            stderr(&out)
+        );
     }
     let failures = gw.audits("login.failure", "olga");
     assert_eq!(failures.len(), 5, "{failures:?}");
@@ -79,7 +83,11 @@ fn the_submitter_cannot_approve_an_auditor_cannot_act_and_the_audit_names_the_pe
     let id = gw.plan("alice", "db01", -5, 60, None);
     let submitter = gw.ensure_submitter();
     let out = gw.cli_as(submitter, &["plan", "approve", &id]);
-    assert!(stderr(&out).contains("submitter may not decide"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("submitter may not decide"),
+        "{}",
+        stderr(&out)
+    );
     // An auditor authenticates, and still can't approve, withdraw or kill.
     for args in [
         vec!["plan", "approve", id.as_str()],
@@ -123,7 +131,13 @@ fn a_withdrawn_plan_admits_no_new_session() {
     assert!(!out.status.success());
     let out = gw.cli_as(
         "olga",
-        &["plan", "withdraw", &id, "--reason", "契約終了 / contract ended"],
+        &[
+            "plan",
+            "withdraw",
+            &id,
+            "--reason",
+            "契約終了 / contract ended",
+        ],
     );
     assert_success(&["plan", "withdraw"], &out);
     assert_eq!(plan_status(&gw, &id), "withdrawn");
@@ -162,7 +176,10 @@ fn disabled_engineers_disabled_vendors_and_ended_contracts_are_refused_at_login(
 
     gw.cli_as_ok("olga", &["engineer", "disable", "alice"]);
     gw.cli_as_ok("olga", &["vendor", "disable", "beta"]);
-    gw.cli_as_ok("olga", &["vendor", "set", "gamma", "--contract-end", "2020-03-31"]);
+    gw.cli_as_ok(
+        "olga",
+        &["vendor", "set", "gamma", "--contract-end", "2020-03-31"],
+    );
     for (engineer, reason) in [
         (&alice, "unknown_account"),
         (&bob, "vendor_inactive"),
@@ -175,9 +192,15 @@ fn disabled_engineers_disabled_vendors_and_ended_contracts_are_refused_at_login(
         // Not the person's secrets: not counted towards a lock-out.
         assert_eq!(failure["detail"]["counted"], false, "{failure}");
     }
-    assert_eq!(gw.wait_audit("account.disabled", "alice")["actor"], "person:olga");
+    assert_eq!(
+        gw.wait_audit("account.disabled", "alice")["actor"],
+        "person:olga"
+    );
     let changed = gw.wait_audit("vendor.changed", "gamma");
-    assert_eq!(changed["detail"]["contract_end"], "2020-03-31T15:00:00.000000Z");
+    assert_eq!(
+        changed["detail"]["contract_end"],
+        "2020-03-31T15:00:00.000000Z"
+    );
     // Enabled again (a refused login claimed no code): alice gets in.
     gw.cli_as_ok("olga", &["engineer", "enable", "alice"]);
     let out = SshLogin::engineer(&alice).run(&gw);
@@ -220,7 +243,13 @@ fn attestation_is_made_over_ssh_by_an_engineer_named_in_the_plan_only() {
     let submitter = gw.ensure_submitter();
     let out = gw.cli_as_ok(
         submitter,
-        &["--json", "plan", "submit", "--file", plan_file.to_str().unwrap()],
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
     );
     let with_deletion = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
@@ -244,12 +273,17 @@ fn attestation_is_made_over_ssh_by_an_engineer_named_in_the_plan_only() {
     // alice, with her own credentials: attested, in her name.
     let mut attest = SshLogin::engineer(&alice);
     attest.code = gw.fresh_code("alice");
-    attest.command = Some(format!("attest {with_deletion} \"/tmp の抽出ファイルを削除\""));
+    attest.command = Some(format!(
+        "attest {with_deletion} \"/tmp の抽出ファイルを削除\""
+    ));
     let out = attest.run(&gw);
     assert_eq!(out.code, 0, "{out:?}");
     let attested = gw.wait_audit("plan.attested", &with_deletion);
     assert_eq!(attested["actor"], "person:alice");
-    assert_eq!(attested["detail"]["attestation"], "/tmp の抽出ファイルを削除");
+    assert_eq!(
+        attested["detail"]["attestation"],
+        "/tmp の抽出ファイルを削除"
+    );
 }
 
 #[test]

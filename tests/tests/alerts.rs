@@ -391,13 +391,16 @@ fn a_killed_session_raises_an_alert_with_who_asked_and_why() {
             let live: Vec<Value> = serde_json::from_str(&out).unwrap();
             (live.len() == 1).then(|| live[0]["id"].as_str().unwrap().to_owned())
         });
-        gw.cli_as_ok(gw.ensure_submitter(), &[
-            "session",
-            "kill",
-            &id,
-            "--reason",
-            "suspicious / 不審な操作",
-        ]);
+        gw.cli_as_ok(
+            gw.ensure_submitter(),
+            &[
+                "session",
+                "kill",
+                &id,
+                "--reason",
+                "suspicious / 不審な操作",
+            ],
+        );
         let out = engineer.join().unwrap();
         assert_eq!(out.stdout, "started\n", "{out:?}");
         let (_, alert) = webhook.next("session_killed");
@@ -440,13 +443,16 @@ fn a_report_the_cli_produced_is_alerted_once_before_it_exits() {
         ),
     )
     .unwrap();
-    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let plan = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()

@@ -180,7 +180,10 @@ fn a_live_emergency_session_is_marked_in_the_session_list() {
         );
 
         for session in &live {
-            gw.cli_as_ok(gw.ensure_submitter(), &["session", "kill", session["id"].as_str().unwrap()]);
+            gw.cli_as_ok(
+                gw.ensure_submitter(),
+                &["session", "kill", session["id"].as_str().unwrap()],
+            );
         }
         for engineer in engineers {
             let out = engineer.join().unwrap();

@@ -62,13 +62,16 @@ text = "再起動する"
         ),
     )
     .unwrap();
-    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let plan: Value = serde_json::from_str(&out).unwrap();
     let id = plan["id"].as_str().unwrap().to_owned();
     assert_eq!(plan["steps"][0]["expect"][0], "uname *", "{plan:#}");
@@ -105,7 +108,9 @@ text = "再起動する"
     // no answer), never typed at the hospital's console in her name.
     let mut attest = SshLogin::engineer(&alice);
     attest.code = gw.fresh_code("alice");
-    attest.command = Some(format!("attest {id} \"/tmp の作業用ファイルを削除しました\""));
+    attest.command = Some(format!(
+        "attest {id} \"/tmp の作業用ファイルを削除しました\""
+    ));
     let out = attest.run(&gw);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("attested"), "{out:?}");
@@ -299,13 +304,16 @@ expect = ["tail *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()
@@ -473,13 +481,16 @@ expect = ["ls *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()
@@ -550,13 +561,16 @@ expect = ["df *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()

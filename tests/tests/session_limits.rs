@@ -65,14 +65,17 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
         let id = the_live_session(&gw);
         let t0 = Instant::now();
         let operator = gw.ensure_submitter();
-        let kill = gw.cli_as(operator, &[
-            "--json",
-            "session",
-            "kill",
-            &id,
-            "--reason",
-            "suspicious commands / 不審な操作",
-        ]);
+        let kill = gw.cli_as(
+            operator,
+            &[
+                "--json",
+                "session",
+                "kill",
+                &id,
+                "--reason",
+                "suspicious commands / 不審な操作",
+            ],
+        );
         let out = engineer.join().unwrap();
         (out, t0.elapsed(), kill)
     });
@@ -226,21 +229,24 @@ fn submit_plan_ending_in(gw: &Gateway, seconds: i64) -> String {
             .expect("date");
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
-    let out = gw.cli_as_ok(gw.ensure_submitter(), &[
-        "--json",
-        "plan",
-        "submit",
-        "--engineer",
-        "alice",
-        "--target",
-        "db01",
-        "--start",
-        &rfc3339(now - 300),
-        "--end",
-        &rfc3339(now + seconds),
-        "--purpose",
-        "short window / 短い作業時間帯",
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--engineer",
+            "alice",
+            "--target",
+            "db01",
+            "--start",
+            &rfc3339(now - 300),
+            "--end",
+            &rfc3339(now + seconds),
+            "--purpose",
+            "short window / 短い作業時間帯",
+        ],
+    );
     let plan: Value = serde_json::from_str(&out).unwrap();
     plan["id"].as_str().unwrap().to_owned()
 }

@@ -265,7 +265,8 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
             emergency,
             by,
         } => {
-            let change = lifecycle::vendor_change(contract_end, allow_from, any_address, emergency)?;
+            let change =
+                lifecycle::vendor_change(contract_end, allow_from, any_address, emergency)?;
             lifecycle::change_vendor(ctx, &name, change, &by, out).await
         }
     }
@@ -280,13 +281,13 @@ enum VendorSwitch {
 /// The command's authenticated operator, or the console's OS user for bootstrap actions.
 async fn acting(ctx: &Context, by: Option<&Login>) -> anyhow::Result<store::Actor> {
     match by {
-        Some(login) => Ok(super::person::authenticate(
-            ctx,
-            login,
-            policy::authority::Action::ManageAccounts,
-        )
-        .await?
-        .actor()),
+        Some(login) => {
+            Ok(
+                super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
+                    .await?
+                    .actor(),
+            )
+        }
         None => Ok(cli_actor()),
     }
 }

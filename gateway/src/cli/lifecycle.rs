@@ -82,12 +82,22 @@ pub(crate) async fn change_vendor(
     out.print(&vendor, |v| {
         let end = v
             .contract_end
-            .map(|t| format!("; contract ends {} / 契約終了 {}", policy::jst::format(t), policy::jst::format(t)))
+            .map(|t| {
+                format!(
+                    "; contract ends {} / 契約終了 {}",
+                    policy::jst::format(t),
+                    policy::jst::format(t)
+                )
+            })
             .unwrap_or_default();
         format!(
             "vendor {} {}{}",
             v.name,
-            if v.enabled { "enabled / 有効" } else { "disabled / 無効" },
+            if v.enabled {
+                "enabled / 有効"
+            } else {
+                "disabled / 無効"
+            },
             end
         )
     })
@@ -154,12 +164,15 @@ pub(crate) async fn reset_password(
             &person.actor(),
         )
         .await?;
-    out.print(&serde_json::json!({ "login": login, "must_change_password": true }), |_| {
-        format!(
-            "password of {login} reset; they must change it at their next login / \
+    out.print(
+        &serde_json::json!({ "login": login, "must_change_password": true }),
+        |_| {
+            format!(
+                "password of {login} reset; they must change it at their next login / \
              {login} のパスワードを再設定しました。次回ログイン時に変更が必要です"
-        )
-    })
+            )
+        },
+    )
 }
 
 /// `engineer|operator reset-totp LOGIN`: break-glass for a lost or broken device

@@ -202,8 +202,7 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
         PlanCommand::Withdraw { id, reason, by } => {
             let person = person::authenticate(ctx, &by, Action::WithdrawPlan).await?;
             let plan = stored(ctx, &id).await?;
-            let withdrawn =
-                plan::lifecycle::withdraw(&plan, person.login(), &reason, Utc::now())?;
+            let withdrawn = plan::lifecycle::withdraw(&plan, person.login(), &reason, Utc::now())?;
             let stored = ctx
                 .store
                 .advance_plan(withdrawn, plan.status, &person.actor())

@@ -125,11 +125,7 @@ async fn kill(
             session.end_reason.as_deref().unwrap_or("unknown")
         );
     }
-    let request = match ctx
-        .store
-        .request_kill(&id, reason.as_str(), actor)
-        .await
-    {
+    let request = match ctx.store.request_kill(&id, reason.as_str(), actor).await {
         Ok(request) => request,
         Err(store::Error::InvalidTransition { from, .. }) if from == "kill requested" => {
             bail!(

@@ -58,7 +58,9 @@ fn parse(command: &[u8]) -> Result<Attest, Unusable> {
         .strip_prefix(ATTEST)
         .ok_or(Unusable::Usage)?
         .trim_start();
-    let (plan, note) = rest.split_once(char::is_whitespace).ok_or(Unusable::Usage)?;
+    let (plan, note) = rest
+        .split_once(char::is_whitespace)
+        .ok_or(Unusable::Usage)?;
     let plan: PlanId = plan.parse().map_err(|_| Unusable::BadPlan)?;
     // A note quoted for a remote shell (`'…'` or `"…"`) is taken without its quotes.
     let note = note.trim();
@@ -172,13 +174,21 @@ mod tests {
     fn command_lines() {
         let id = "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e";
         let plan: PlanId = id.parse().unwrap();
-        let ok = |note: &str| Ok(Attest {
-            plan,
-            note: note.to_owned(),
-        });
+        let ok = |note: &str| {
+            Ok(Attest {
+                plan,
+                note: note.to_owned(),
+            })
+        };
         let table: Vec<(String, Result<Attest, Unusable>)> = vec![
-            (format!("attest {id} /tmp を削除しました"), ok("/tmp を削除しました")),
-            (format!("  attest {id}   \"rm -rf /tmp/work\"  "), ok("rm -rf /tmp/work")),
+            (
+                format!("attest {id} /tmp を削除しました"),
+                ok("/tmp を削除しました"),
+            ),
+            (
+                format!("  attest {id}   \"rm -rf /tmp/work\"  "),
+                ok("rm -rf /tmp/work"),
+            ),
             (format!("attest {id} 'shred'"), ok("shred")),
             (format!("attest {id}"), Err(Unusable::Usage)),
             (format!("attest {id}   \"\" "), Err(Unusable::Usage)),

@@ -140,7 +140,10 @@ fn only_approved_or_active_plans_are_withdrawn() {
         let withdrawn = withdraw(from, &olga, " vendor contract ended ", t(10)).unwrap();
         assert_eq!(withdrawn.status, PlanStatus::Withdrawn);
         let w = withdrawn.withdrawal.as_ref().unwrap();
-        assert_eq!((w.by.as_str(), w.reason.as_str()), ("olga", "vendor contract ended"));
+        assert_eq!(
+            (w.by.as_str(), w.reason.as_str()),
+            ("olga", "vendor contract ended")
+        );
         assert!(!withdrawn.status.admits());
         // Once withdrawn, it stays so.
         assert!(matches!(
@@ -148,7 +151,10 @@ fn only_approved_or_active_plans_are_withdrawn() {
             Err(PlanError::WrongState { .. })
         ));
     }
-    assert_eq!(withdraw(&plan, &olga, "  ", t(10)), Err(PlanError::NoReason));
+    assert_eq!(
+        withdraw(&plan, &olga, "  ", t(10)),
+        Err(PlanError::NoReason)
+    );
     let closed = close(&active, t(12)).unwrap();
     assert!(matches!(
         withdraw(&closed, &olga, "late", t(13)),

@@ -132,8 +132,7 @@ impl SqlStore {
         .execute(tx.conn())
         .await?;
         not_found_if_none(changed.rows_affected(), "account", login.as_str())?;
-        let event =
-            AuditEvent::new(kind, actor.clone(), login.as_str()).with_detail(detail);
+        let event = AuditEvent::new(kind, actor.clone(), login.as_str()).with_detail(detail);
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;
         Ok(())
@@ -188,13 +187,12 @@ impl SqlStore {
         };
         let mut tx = self.write().await?;
         // Compare-and-set on the role read, so a concurrent change is not silently undone.
-        let changed =
-            sqlx::query("UPDATE accounts SET role = $2 WHERE login = $1 AND role = $3")
-                .bind(login.as_str())
-                .bind(role.as_str())
-                .bind(from.as_str())
-                .execute(tx.conn())
-                .await?;
+        let changed = sqlx::query("UPDATE accounts SET role = $2 WHERE login = $1 AND role = $3")
+            .bind(login.as_str())
+            .bind(role.as_str())
+            .bind(from.as_str())
+            .execute(tx.conn())
+            .await?;
         if changed.rows_affected() != 1 {
             return Err(Error::InvalidTransition {
                 kind: "account role",

@@ -13,9 +13,7 @@
 
 use policy::admission::AdmissionFacts;
 use policy::ids::{Login, PlanId, TargetName};
-use policy::plan::{
-    Allowances, Attestation, Confirmation, Plan, PlanKind, PlanStatus, Withdrawal,
-};
+use policy::plan::{Allowances, Attestation, Confirmation, Plan, PlanKind, PlanStatus, Withdrawal};
 use policy::transfer::ContentKinds;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -361,7 +359,9 @@ fn plan(row: &AnyRow) -> Result<Plan> {
             row.try_get::<Option<String>, _>("withdrawal_reason")?,
         ) {
             (Some(by), Some(at), Some(reason)) => Some(Withdrawal {
-                by: by.parse().map_err(|_| corrupt("withdrawn_by", by.clone()))?,
+                by: by
+                    .parse()
+                    .map_err(|_| corrupt("withdrawn_by", by.clone()))?,
                 at,
                 reason,
             }),

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
-use policy::password::PasswordHash;
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
+use policy::password::PasswordHash;
 use policy::plan::{Plan, PlanStatus};
 use policy::totp::{TimeStep, TotpSecret};
 use secrecy::SecretBox;
@@ -271,12 +271,7 @@ impl Store for SqlStore {
         self.write_totp_secret(login, secret, note, actor).await
     }
 
-    async fn set_role(
-        &self,
-        login: &Login,
-        role: OperatorRole,
-        actor: &Actor,
-    ) -> Result<Account> {
+    async fn set_role(&self, login: &Login, role: OperatorRole, actor: &Actor) -> Result<Account> {
         self.write_role(login, role, actor).await
     }
 }

@@ -25,7 +25,12 @@ async fn accounts_are_disabled_and_enabled(db: TestDb) {
         .await;
     assert!(!disabled.unwrap().enabled);
     assert_eq!(appended, kinds(&[AuditKind::AccountDisabled]));
-    let creds = db.store.credentials(&login("alice")).await.unwrap().unwrap();
+    let creds = db
+        .store
+        .credentials(&login("alice"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!creds.account.enabled);
     let (enabled, appended) = db
         .appended_by(db.store.set_account_enabled(&login("alice"), true, &cli()))
@@ -42,7 +47,12 @@ async fn accounts_are_disabled_and_enabled(db: TestDb) {
 
 async fn vendor_changes_reach_the_credentials(db: TestDb) {
     with_alice(&db).await;
-    let creds = db.store.credentials(&login("alice")).await.unwrap().unwrap();
+    let creds = db
+        .store
+        .credentials(&login("alice"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(creds.vendor_enabled && creds.contract_end.is_none());
     // Engineers start with the operator's password, to be changed (§14 ⑥(5)).
     assert!(creds.account.must_change_password);
@@ -54,14 +64,25 @@ async fn vendor_changes_reach_the_credentials(db: TestDb) {
         emergency_allowed: Some(true),
     };
     let (vendor, appended) = db
-        .appended_by(db.store.change_vendor(&vendor_name("acme"), &change, &cli()))
+        .appended_by(
+            db.store
+                .change_vendor(&vendor_name("acme"), &change, &cli()),
+        )
         .await;
     let vendor = vendor.unwrap();
     assert_eq!(appended, kinds(&[AuditKind::VendorChanged]));
     assert!(!vendor.enabled && vendor.emergency_allowed);
     assert_eq!(vendor.contract_end, Some(end));
-    assert_eq!(db.store.vendor(&vendor_name("acme")).await.unwrap(), Some(vendor));
-    let creds = db.store.credentials(&login("alice")).await.unwrap().unwrap();
+    assert_eq!(
+        db.store.vendor(&vendor_name("acme")).await.unwrap(),
+        Some(vendor)
+    );
+    let creds = db
+        .store
+        .credentials(&login("alice"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!creds.vendor_enabled);
     assert_eq!(creds.contract_end, Some(end));
     assert_eq!(creds.allow_from.len(), 1);
@@ -91,8 +112,7 @@ async fn vendor_changes_reach_the_credentials(db: TestDb) {
 
 async fn password_reset_and_change(db: TestDb) {
     with_alice(&db).await;
-    let hash =
-        policy::password::hash(&SecretString::from("Kinmokusei-Aki-4410")).unwrap();
+    let hash = policy::password::hash(&SecretString::from("Kinmokusei-Aki-4410")).unwrap();
     let how = PasswordSet::ResetByOperator {
         note: "identity checked by phone call-back".into(),
     };
@@ -106,7 +126,12 @@ async fn password_reset_and_change(db: TestDb) {
         record.detail,
         json!({"identity_check": "identity checked by phone call-back"})
     );
-    let creds = db.store.credentials(&login("alice")).await.unwrap().unwrap();
+    let creds = db
+        .store
+        .credentials(&login("alice"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(creds.account.must_change_password);
     assert!(policy::password::verify(
         Some(&creds.password_hash),
@@ -122,7 +147,12 @@ async fn password_reset_and_change(db: TestDb) {
         .await;
     done.unwrap();
     assert_eq!(appended, kinds(&[AuditKind::PasswordChanged]));
-    let creds = db.store.credentials(&login("alice")).await.unwrap().unwrap();
+    let creds = db
+        .store
+        .credentials(&login("alice"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!creds.account.must_change_password);
 }
 
@@ -130,11 +160,19 @@ async fn totp_reset_replaces_the_secret(db: TestDb) {
     with_alice(&db).await;
     let secret = TotpSecret::generate();
     let (done, appended) = db
-        .appended_by(db.store.reset_totp(&login("alice"), &secret, "passport seen", &cli()))
+        .appended_by(
+            db.store
+                .reset_totp(&login("alice"), &secret, "passport seen", &cli()),
+        )
         .await;
     done.unwrap();
     assert_eq!(appended, kinds(&[AuditKind::TotpReset]));
-    let creds = db.store.credentials(&login("alice")).await.unwrap().unwrap();
+    let creds = db
+        .store
+        .credentials(&login("alice"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(creds.totp_secret.expose_bytes(), secret.expose_bytes());
     // Never the secret in the trail.
     let record = &db.store.audit_tail(1).await.unwrap()[0];
@@ -147,7 +185,10 @@ async fn roles_change(db: TestDb) {
         .await
         .unwrap();
     let (changed, appended) = db
-        .appended_by(db.store.set_role(&login("olga"), OperatorRole::Auditor, &cli()))
+        .appended_by(
+            db.store
+                .set_role(&login("olga"), OperatorRole::Auditor, &cli()),
+        )
         .await;
     assert_eq!(changed.unwrap().role, Some(OperatorRole::Auditor));
     assert_eq!(appended, kinds(&[AuditKind::RoleChanged]));
