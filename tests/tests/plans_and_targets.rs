@@ -460,8 +460,18 @@ fn plans_are_approved_by_a_second_person_only() {
         err.contains("auditor account can read") && err.contains("監査担当"),
         "{err}"
     );
-    let err = refused_as(&gw, "alice", &["plan", "approve", &id]);
-    assert!(err.contains("authentication failed"), "{err}");
+    let out = gw.cli_stdin(
+        &["plan", "approve", &id, "--as", "alice"],
+        &format!("{PASSWORD}\n123456\n"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("authentication failed"),
+        "{}",
+        text(&out)
+    );
+    let refusal = gw.wait_audit("login.failure", "alice");
+    assert_eq!(refusal["detail"]["reason"], "kind_not_admitted");
     let out = gw.cli_as_ok("oscar", &["--json", "plan", "approve", &id]);
     let approved: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(approved["status"], "approved");

@@ -84,6 +84,10 @@ pub struct AddArgs {
     /// A label, e.g. personal-data (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<Tag>,
+    /// Act as this operator (authenticated now: password and code come before any
+    /// password on stdin) instead of the console's OS user.
+    #[arg(long = "as", value_name = "LOGIN")]
+    pub by: Option<policy::ids::Login>,
 }
 
 /// The one value `--auth` takes: the other kinds follow from `--key-file` or
@@ -144,8 +148,17 @@ pub(crate) async fn run(ctx: &Context, cmd: TargetCommand, out: Output) -> anyho
 }
 
 async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
+    // A console bootstrap action unless `--as` names an operator (authenticated first).
+    let actor = match &args.by {
+        Some(login) => {
+            super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
+                .await?
+                .actor()
+        }
+        None => cli_actor(),
+    };
     if args.rdp.is_some() {
-        return add_rdp(ctx, args, out).await;
+        return add_rdp(ctx, args, &actor, out).await;
     }
     target::check_target_login(&args.login)?;
     let address = args
@@ -183,7 +196,7 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
                 pin: TargetPin::SshHostKey(host_key.clone()),
                 tags: args.tags,
             },
-            &cli_actor(),
+            &actor,
         )
         .await?;
     out.print(&TargetView::from(added), |t| {
@@ -204,7 +217,12 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
 }
 
 /// `target add NAME --rdp HOST:PORT --login USER --password-stdin --cert-sha256 HEX`.
-async fn add_rdp(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
+async fn add_rdp(
+    ctx: &Context,
+    args: AddArgs,
+    actor: &store::Actor,
+    out: Output,
+) -> anyhow::Result<()> {
     target::check_rdp_login(&args.login)?;
     let address = args.rdp.as_deref().unwrap_or_default();
     let address = SshAddress::parse_with_default_port(address, 3389).context("--rdp")?;
@@ -230,7 +248,7 @@ async fn add_rdp(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()
                 pin: TargetPin::RdpCertificate(fingerprint),
                 tags: args.tags,
             },
-            &cli_actor(),
+            actor,
         )
         .await?;
     out.print(&TargetView::from(added), |t| {
