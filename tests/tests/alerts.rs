@@ -411,11 +411,9 @@ fn a_killed_session_raises_an_alert_with_who_asked_and_why() {
             alert["detail"]["reason"], "suspicious / 不審な操作",
             "{alert}"
         );
-        assert!(
-            alert["detail"]["requested_by"]
-                .as_str()
-                .unwrap()
-                .starts_with("cli:"),
+        assert_eq!(
+            alert["detail"]["requested_by"],
+            format!("person:{}", gw.ensure_submitter()),
             "{alert}"
         );
     });

@@ -102,10 +102,11 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
         "suspicious commands / 不審な操作"
     );
 
-    // Who and why, then the end with its reason.
+    // Who (the authenticated operator) and why, then the end with its reason.
     let killed = gw.wait_audit("session.killed", &id);
-    assert!(
-        killed["actor"].as_str().unwrap().starts_with("cli:"),
+    assert_eq!(
+        killed["actor"],
+        format!("person:{}", gw.ensure_submitter()),
         "{killed}"
     );
     assert_eq!(
