@@ -65,7 +65,13 @@ impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The typed login may be a mistyped password: not printed either.
         f.debug_struct("LoginRequest")
-            .field("entrance", &self.entrance)
+            .field(
+                "client_addr",
+                &match &self.entrance {
+                    Entrance::Certificate { client_addr, .. } => Some(client_addr),
+                    Entrance::Console => None,
+                },
+            )
             .field("protocol", &self.protocol)
             .finish_non_exhaustive()
     }

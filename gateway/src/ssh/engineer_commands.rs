@@ -53,11 +53,14 @@ fn parse(command: &[u8]) -> Result<Attest, Unusable> {
         return Err(Unusable::Usage);
     }
     let text = std::str::from_utf8(command).map_err(|_| Unusable::Usage)?;
-    let rest = text
+    let (word, rest) = text
         .trim()
-        .strip_prefix(ATTEST)
-        .ok_or(Unusable::Usage)?
-        .trim_start();
+        .split_once(char::is_whitespace)
+        .ok_or(Unusable::Usage)?;
+    if word != ATTEST {
+        return Err(Unusable::Usage);
+    }
+    let rest = rest.trim_start();
     let (plan, note) = rest
         .split_once(char::is_whitespace)
         .ok_or(Unusable::Usage)?;
