@@ -323,3 +323,66 @@ fn a_lost_totp_device_is_re_enrolled_by_an_operator_with_an_audited_note() {
     let out = SshLogin::engineer(&alice).run(&gw);
     assert!(out.authenticated(), "{out:?}");
 }
+
+#[test]
+fn after_an_operator_reset_the_engineer_must_choose_a_new_password_before_any_session() {
+    let sshd = Sshd::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let mut alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    gw.add_target("db01", &sshd);
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    // The operator sets an initial password after checking who is asking (§14 ⑥(4)).
+    let initial = "Sakura-Kawa-5521";
+    let out = gw.cli_as_stdin(
+        "olga",
+        &[
+            "engineer",
+            "reset",
+            "alice",
+            "--note",
+            "identity checked by video call with the vendor's manager",
+        ],
+        &format!("{initial}\n"),
+    );
+    assert_success(&["engineer", "reset"], &out);
+    let reset = gw.wait_audit("account.password_reset", "alice");
+    assert_eq!(reset["actor"], "person:olga");
+    assert!(!reset.to_string().contains(initial));
+    alice.password = initial.to_owned();
+
+    // Keeping the operator's password is refused twice: the login fails, no session.
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".into();
+    login.command = Some("echo admitted".into());
+    let out = login.run(&gw);
+    assert!(!out.authenticated(), "{out:?}");
+    assert!(
+        out.prompts.iter().any(|p| p.contains("New password")),
+        "{:?}",
+        out.prompts
+    );
+    assert!(gw.audits("session.started", "alice").is_empty());
+
+    // A new password of her own: in, and the session runs.
+    let chosen = "Momiji-Yama-8843";
+    login.code = gw.fresh_code("alice");
+    login.new_password = Some(chosen.to_owned());
+    let out = login.run(&gw);
+    assert_eq!(out.stdout.trim(), "admitted", "{out:?}");
+    let changed = gw.wait_audit("account.password_changed", "alice");
+    assert_eq!(changed["actor"], "person:alice");
+    // From now on her own password, and no more change round.
+    login.password = chosen.to_owned();
+    login.new_password = None;
+    login.code = gw.fresh_code("alice");
+    let out = login.run(&gw);
+    assert_eq!(out.stdout.trim(), "admitted", "{out:?}");
+    assert!(
+        !out.prompts.iter().any(|p| p.contains("New password")),
+        "{:?}",
+        out.prompts
+    );
+}

@@ -72,6 +72,9 @@ pub(crate) struct ConnectionHandler {
     /// The user name whose emergency reason is asked for, while it awaits the answer
     /// (user name `engineer:target:emergency`).
     pub(super) emergency_prompt: Option<String>,
+    /// The forced password change asked for after the credentials, while it awaits the
+    /// answer (an operator set the password, §14 ⑥(5)).
+    pub(super) password_change: Option<super::password_change::PendingChange>,
     /// TCP forwards relaying now; each relay task holds one and gives it back.
     pub(super) open_forwards: Arc<std::sync::atomic::AtomicUsize>,
     /// Whether the logged-in target is an RDP server, once looked up: then the SSH login
@@ -118,6 +121,7 @@ impl ConnectionHandler {
             bridged: std::collections::HashSet::new(),
             menu: None,
             emergency_prompt: None,
+            password_change: None,
             open_forwards: Arc::default(),
             rdp_target: None,
         }

