@@ -119,11 +119,14 @@ pub enum AuditKind {
     RoleChanged,
     /// An approved or active plan was withdrawn (detail: reason).
     PlanWithdrawn,
+    /// A person asked to choose a new password at their next login (`ssh ENGINEER@gw
+    /// password`).
+    PasswordChangeRequested,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 44] = [
+    pub const ALL: [Self; 45] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -168,6 +171,7 @@ impl AuditKind {
         Self::TotpReset,
         Self::RoleChanged,
         Self::PlanWithdrawn,
+        Self::PasswordChangeRequested,
     ];
 
     /// The stored name.
@@ -217,6 +221,7 @@ impl AuditKind {
             Self::TotpReset => "account.totp_reset",
             Self::RoleChanged => "account.role_changed",
             Self::PlanWithdrawn => "plan.withdrawn",
+            Self::PasswordChangeRequested => "account.password_change_requested",
         }
     }
 }

@@ -278,6 +278,9 @@ pub trait Store: Send + Sync {
     /// Changes an operator account's role and appends `account.role_changed`. Not an
     /// operator account: [`Error::NotFound`].
     async fn set_role(&self, login: &Login, role: OperatorRole, actor: &Actor) -> Result<Account>;
+    /// Marks that the account must choose a new password at its next login, and appends
+    /// `account.password_change_requested`. Unknown: [`Error::NotFound`].
+    async fn require_password_change(&self, login: &Login, actor: &Actor) -> Result<()>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if

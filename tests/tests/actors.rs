@@ -385,4 +385,28 @@ fn after_an_operator_reset_the_engineer_must_choose_a_new_password_before_any_se
         "{:?}",
         out.prompts
     );
+
+    // Any time later she asks for a change herself (`ssh alice@gw password`); her next
+    // login asks for the new one first.
+    let mut ask = SshLogin::engineer(&alice);
+    ask.password = chosen.to_owned();
+    ask.code = gw.fresh_code("alice");
+    ask.command = Some("password".into());
+    let out = ask.run(&gw);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        gw.wait_audit("account.password_change_requested", "alice")["actor"],
+        "person:alice"
+    );
+    let third = "Tsubaki-Hara-6620";
+    login.code = gw.fresh_code("alice");
+    login.new_password = Some(third.to_owned());
+    let out = login.run(&gw);
+    assert_eq!(out.stdout.trim(), "admitted", "{out:?}");
+    assert!(
+        out.prompts.iter().any(|p| p.contains("New password")),
+        "{:?}",
+        out.prompts
+    );
+    assert_eq!(gw.audits("account.password_changed", "alice").len(), 2);
 }

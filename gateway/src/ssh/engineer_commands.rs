@@ -1,7 +1,10 @@
 //! What an engineer does in their own name through the front door, on a login without a
 //! target (user name `engineer` alone): `attest PLAN NOTE` — the data-deletion attestation
 //! of a plan naming them (R-10-1), made with their own certificate, password and code,
-//! never typed at the hospital's console in their name.
+//! never typed at the hospital's console in their name — and `password`, which asks for a
+//! new password at the next login (§14 ⑥(5); the change itself is that login's extra
+//! keyboard-interactive round, `ssh::password_change`, so the password never travels
+//! through a channel).
 //!
 //! The command line is what `ssh alice@gw attest PLAN "what was deleted"` sends: words
 //! joined by spaces. The plan is the second word; the note is the rest.
@@ -19,6 +22,9 @@ use super::handler::ConnectionHandler;
 /// The word that starts an attestation.
 const ATTEST: &str = "attest";
 
+/// The command asking for a new password at the next login.
+const PASSWORD: &str = "password";
+
 /// Longest command line read (the note's own limit is `policy::plan`'s).
 const MAX_COMMAND_BYTES: usize = 8 * 1024;
 
@@ -29,7 +35,7 @@ pub(super) fn is_engineer_command(command: &[u8]) -> bool {
         .split(|b| b.is_ascii_whitespace())
         .next()
         .unwrap_or_default();
-    first == ATTEST.as_bytes()
+    first == ATTEST.as_bytes() || first == PASSWORD.as_bytes()
 }
 
 /// A parsed `attest PLAN NOTE`.
@@ -102,6 +108,11 @@ impl ConnectionHandler {
             return self.end_channel_with(channel, session, 1);
         };
         let engineer = who.account.login.clone();
+        if command.trim_ascii() == PASSWORD.as_bytes() {
+            return self
+                .answer_password_request(channel, &proxy, &engineer, session)
+                .await;
+        }
         let attest = match parse(command) {
             Ok(attest) => attest,
             Err(Unusable::Usage) => {
@@ -169,6 +180,41 @@ impl ConnectionHandler {
     }
 }
 
+impl ConnectionHandler {
+    /// `password`: the engineer, logged in with their credentials, asks to choose a new
+    /// password; the next login asks for it (`ssh::password_change`) before anything else.
+    async fn answer_password_request(
+        &mut self,
+        channel: ChannelId,
+        proxy: &crate::proxy::session::ProxyContext,
+        engineer: &policy::ids::Login,
+        session: &mut Session,
+    ) -> Result<(), super::Error> {
+        match proxy
+            .store
+            .require_password_change(engineer, &Actor::Person(engineer.clone()))
+            .await
+        {
+            Ok(()) => {
+                info!("password change requested by its owner");
+                let text = "次回のログインで新しいパスワードを設定します。もう一度ログインしてください。\r\n\
+                            log in again: you will be asked for a new password first.\r\n";
+                session.data(channel, text.as_bytes().to_vec())?;
+                self.end_channel_with(channel, session, 0)
+            }
+            Err(error) => {
+                warn!(%error, "password change request not stored");
+                session.extended_data(
+                    channel,
+                    1,
+                    super::messages::STORE_UNAVAILABLE.as_bytes().to_vec(),
+                )?;
+                self.end_channel_with(channel, session, 1)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +253,6 @@ mod tests {
         assert!(is_engineer_command(b" attest x y"));
         assert!(!is_engineer_command(b"attestation"));
         assert!(!is_engineer_command(b"id"));
+        assert!(is_engineer_command(b"password"));
     }
 }

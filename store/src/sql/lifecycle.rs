@@ -212,6 +212,30 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    pub(super) async fn write_password_change_request(
+        &self,
+        login: &Login,
+        actor: &Actor,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query("UPDATE accounts SET must_change_password = $2 WHERE login = $1")
+            .bind(login.as_str())
+            .bind(true)
+            .execute(tx.conn())
+            .await?;
+        not_found_if_none(changed.rows_affected(), "account", login.as_str())?;
+        let event = AuditEvent::new(
+            AuditKind::PasswordChangeRequested,
+            actor.clone(),
+            login.as_str(),
+        );
+        audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 fn not_found_if_none(rows: u64, kind: &'static str, name: &str) -> Result<()> {
     if rows == 0 {
         return Err(Error::NotFound {

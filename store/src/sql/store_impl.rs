@@ -274,4 +274,8 @@ impl Store for SqlStore {
     async fn set_role(&self, login: &Login, role: OperatorRole, actor: &Actor) -> Result<Account> {
         self.write_role(login, role, actor).await
     }
+
+    async fn require_password_change(&self, login: &Login, actor: &Actor) -> Result<()> {
+        self.write_password_change_request(login, actor).await
+    }
 }

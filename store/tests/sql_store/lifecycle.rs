@@ -2,7 +2,7 @@
 //! reset and change, TOTP re-enrolment, role changes — each with its audit record.
 
 use chrono::Duration;
-use fumidai_store::{AuditKind, Error, PasswordSet, VendorChange};
+use fumidai_store::{Actor, AuditKind, Error, PasswordSet, VendorChange};
 use policy::ids::OperatorRole;
 use policy::totp::TotpSecret;
 use secrecy::SecretString;
@@ -153,6 +153,22 @@ async fn password_reset_and_change(db: TestDb) {
         .unwrap()
         .unwrap();
     assert!(!creds.account.must_change_password);
+    // The person asks for a change at the next login.
+    let (done, appended) = db
+        .appended_by(
+            db.store
+                .require_password_change(&login("alice"), &Actor::Person(login("alice"))),
+        )
+        .await;
+    done.unwrap();
+    assert_eq!(appended, kinds(&[AuditKind::PasswordChangeRequested]));
+    let creds = db
+        .store
+        .credentials(&login("alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(creds.account.must_change_password);
 }
 
 async fn totp_reset_replaces_the_secret(db: TestDb) {
