@@ -214,10 +214,6 @@ pub enum OperatorCommand {
 
 /// Runs `fumidai vendor …`.
 pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> anyhow::Result<()> {
-    let cmd_kind = match cmd {
-        VendorCommand::Enable { .. } => VendorSwitch::Enable,
-        _ => VendorSwitch::Other,
-    };
     match cmd {
         VendorCommand::Add {
             name,
@@ -249,13 +245,11 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
                     .collect()
             })
         }
-        VendorCommand::Disable { name, by } | VendorCommand::Enable { name, by } => {
-            let enabled = matches!(cmd_kind, VendorSwitch::Enable);
-            let change = store::VendorChange {
-                enabled: Some(enabled),
-                ..store::VendorChange::default()
-            };
-            lifecycle::change_vendor(ctx, &name, change, &by, out).await
+        VendorCommand::Disable { name, by } => {
+            lifecycle::change_vendor(ctx, &name, switched(false), &by, out).await
+        }
+        VendorCommand::Enable { name, by } => {
+            lifecycle::change_vendor(ctx, &name, switched(true), &by, out).await
         }
         VendorCommand::Set {
             name,
@@ -272,10 +266,12 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
     }
 }
 
-/// Whether a `vendor disable|enable` enables.
-enum VendorSwitch {
-    Enable,
-    Other,
+/// The change `vendor disable|enable` makes.
+fn switched(enabled: bool) -> store::VendorChange {
+    store::VendorChange {
+        enabled: Some(enabled),
+        ..store::VendorChange::default()
+    }
 }
 
 /// The command's authenticated operator, or the console's OS user for bootstrap actions.
