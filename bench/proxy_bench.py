@@ -768,7 +768,14 @@ def main():
     t_setup = time.time()
     target = Target(os.path.join(tmp, "sshd"))
     gw = Gateway(tmp)
-    gw.cli("operator", "add", "olga", "--role", "operator", "--password-stdin", stdin="Hinoki-Sawa-2290\n")
+    # Two operators: one submits the plan, the other approves it, each authenticated with
+    # password + TOTP (--as; two lines on stdin). Each uses one code, of the current step.
+    op_secret = {}
+    for op in ("olga", "sasaki"):
+        out = json.loads(gw.cli("--json", "operator", "add", op, "--role", "operator", "--password-stdin",
+                                stdin="Hinoki-Sawa-2290\n"))
+        op_secret[op] = out["totp_secret"]
+    as_op = lambda op: f"Hinoki-Sawa-2290\n{lb.totp(op_secret[op], int(time.time()) // 30)}\n"
     gw.cli("target", "add", TARGET, "--ssh", f"127.0.0.1:{target.port}", "--login", "root", "--key-file",
            target.client_key, "--host-key", target.host_key)
     needed = 2 + args.setups + 1 + 1 + 2 + 2 * args.sessions + 2  # masters, setups+warm-up, echo, sessions+warm-up
@@ -781,8 +788,9 @@ def main():
                              # Every content kind declared: legacy `scp -O` uploads are
                              # refused otherwise (they aren't inspected file by file).
                              "--allow", "executable", "--allow", "script",
-                             "--allow", "macro", "--allow", "archive"))
-    gw.cli("plan", "approve", plan["id"], "--as", "olga")
+                             "--allow", "macro", "--allow", "archive", "--as", "sasaki",
+                             stdin=as_op("sasaki")))
+    gw.cli("plan", "approve", plan["id"], "--as", "olga", stdin=as_op("olga"))
     big = os.path.join(tmp, "big.bin")
     subprocess.run(["head", "-c", str(args.size_mib << 20), "/dev/urandom"], stdout=open(big, "wb"), check=True)
     print(f"bench: {needed} engineers, target, plan and a {args.size_mib} MiB file in {time.time() - t_setup:.0f} s; "

@@ -48,10 +48,9 @@ pub struct LoginRequest {
     /// The login as typed (for SSH, the engineer part of the user name). May name no
     /// account, or not even be a valid login.
     pub login: String,
-    /// The client certificate the connection presented.
-    pub certificate: PeerIdentity,
-    /// Where the connection came from.
-    pub client_addr: SocketAddr,
+    /// Where the person came in: the front door (certificate and address) or the
+    /// gateway's own console.
+    pub entrance: Entrance,
     /// The password as typed.
     pub password: SecretString,
     /// The TOTP code as typed.
@@ -66,10 +65,32 @@ impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The typed login may be a mistyped password: not printed either.
         f.debug_struct("LoginRequest")
-            .field("client_addr", &self.client_addr)
+            .field(
+                "client_addr",
+                &match &self.entrance {
+                    Entrance::Certificate { client_addr, .. } => Some(client_addr),
+                    Entrance::Console => None,
+                },
+            )
             .field("protocol", &self.protocol)
             .finish_non_exhaustive()
     }
+}
+
+/// Where a login attempt came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entrance {
+    /// The mutual-TLS front door: the client certificate presented (its CN must be the
+    /// login, R-10.2-PRIV) and the connection's address (the vendor's allow list).
+    Certificate {
+        /// The client certificate.
+        certificate: PeerIdentity,
+        /// Where the connection came from.
+        client_addr: SocketAddr,
+    },
+    /// The `fumidai` command on the gateway host, for hospital-side people acting in their
+    /// own name (R-14-1): no certificate and no network address; password and code only.
+    Console,
 }
 
 /// What became of a login attempt.
@@ -132,8 +153,7 @@ impl Authenticator {
     pub async fn login(&self, req: LoginRequest) -> Result<LoginOutcome> {
         let LoginRequest {
             login: typed,
-            certificate,
-            client_addr,
+            entrance,
             password,
             code,
             protocol,
@@ -165,27 +185,44 @@ impl Authenticator {
             credentials.as_ref().and_then(|c| c.last_totp_step),
         );
         drop(code);
+        let (certificate_matches, source_allowed, certificate_serial, client_addr) = match &entrance
+        {
+            Entrance::Certificate {
+                certificate,
+                client_addr,
+            } => (
+                login.as_ref() == Some(&certificate.login),
+                policy::network::source_allowed(
+                    credentials
+                        .as_ref()
+                        .map_or(&[], |c| c.allow_from.as_slice()),
+                    client_addr.ip(),
+                ),
+                Some(certificate.serial.clone()),
+                Some(*client_addr),
+            ),
+            // No device and no network path to check: the person is at the gateway.
+            Entrance::Console => (true, true, None, None),
+        };
         let facts = LoginFacts {
             account_enabled: credentials.as_ref().is_some_and(|c| c.account.enabled),
+            vendor_active: credentials.as_ref().is_some_and(|c| {
+                policy::login::vendor_active(c.vendor_enabled, c.contract_end, now)
+            }),
             kind_admitted: credentials
                 .as_ref()
                 .is_some_and(|c| c.account.kind == admits),
-            certificate_matches: login.as_ref() == Some(&certificate.login),
+            certificate_matches,
             locked: credentials
                 .as_ref()
                 .is_some_and(|c| policy::lockout::is_locked(&c.failures, now)),
-            source_allowed: policy::network::source_allowed(
-                credentials
-                    .as_ref()
-                    .map_or(&[], |c| c.allow_from.as_slice()),
-                client_addr.ip(),
-            ),
+            source_allowed,
             password_ok,
             totp,
         };
         let attempt = LoginAttempt {
             client_addr,
-            certificate_serial: Some(certificate.serial.clone()),
+            certificate_serial,
             protocol,
             at: now,
         };
@@ -244,7 +281,7 @@ impl Authenticator {
                 )),
                 Err(_) => warn!(
                     engineer = attempted,
-                    client_addr = %attempt.client_addr,
+                    client_addr = ?attempt.client_addr,
                     locked_until = ?state.locked_until,
                     "account locked after repeated failures"
                 ),
@@ -309,11 +346,13 @@ mod tests {
     fn request(login: &str, from: &str, password: &str, code: &str) -> LoginRequest {
         LoginRequest {
             login: login.to_owned(),
-            certificate: PeerIdentity {
-                login: "alice".parse().unwrap(),
-                serial: CertSerial::parse("01").unwrap(),
+            entrance: Entrance::Certificate {
+                certificate: PeerIdentity {
+                    login: "alice".parse().unwrap(),
+                    serial: CertSerial::parse("01").unwrap(),
+                },
+                client_addr: from.parse().unwrap(),
             },
-            client_addr: from.parse().unwrap(),
             password: SecretString::from(password),
             code: SecretString::from(code),
             protocol: "test",

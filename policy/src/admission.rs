@@ -80,6 +80,8 @@ pub enum DenyReason {
     /// The emergency plan named covers only the session that opened it, which has ended
     /// (R-11-1), or it is not this engineer's and this target's emergency plan.
     EmergencyOver,
+    /// The plan for this target was withdrawn by the hospital after approval.
+    Withdrawn,
 }
 
 impl DenyReason {
@@ -95,6 +97,7 @@ impl DenyReason {
             Self::TargetNotInPlan => "target_not_in_plan",
             Self::PersonalDataUndeclared => "personal_data_undeclared",
             Self::EmergencyOver => "emergency_over",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -108,6 +111,7 @@ impl DenyReason {
             Self::NoPlan => "あなたを作業者とする作業計画がありません".to_owned(),
             Self::NotApprovedYet => "作業計画はまだ承認されていません".to_owned(),
             Self::Rejected => "作業計画は却下されました".to_owned(),
+            Self::Withdrawn => "作業計画は病院により取り消されました".to_owned(),
             Self::WindowNotStarted { starts_at } => {
                 format!("作業時間帯は {} に始まります", jst::format(starts_at))
             }
@@ -134,6 +138,7 @@ impl DenyReason {
             Self::NoPlan => "no work plan names you".to_owned(),
             Self::NotApprovedYet => "your work plan is not approved yet".to_owned(),
             Self::Rejected => "your work plan was rejected".to_owned(),
+            Self::Withdrawn => "your work plan was withdrawn by the hospital".to_owned(),
             Self::WindowNotStarted { starts_at } => {
                 format!("your work window starts at {}", jst::format(starts_at))
             }
@@ -287,7 +292,8 @@ fn admits_now(plan: &Plan, now: DateTime<Utc>) -> bool {
         | PlanStatus::Rejected
         | PlanStatus::Closed
         | PlanStatus::Reported
-        | PlanStatus::Confirmed => false,
+        | PlanStatus::Confirmed
+        | PlanStatus::Withdrawn => false,
     }
 }
 
@@ -327,6 +333,9 @@ fn most_helpful_denial(plans: &[&Plan], now: DateTime<Utc>) -> DenyReason {
     }
     if any(PlanStatus::Rejected, &[When::Now, When::Later]) {
         return DenyReason::Rejected;
+    }
+    if any(PlanStatus::Withdrawn, &[When::Now, When::Later]) {
+        return DenyReason::Withdrawn;
     }
     let ended = |statuses: &[PlanStatus]| {
         statuses

@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //!
+//! - [`authority`]: which account may act in its own name at the console (R-14-4).
 //! - [`ids`]: typed names and identifiers (logins, vendors, targets, roles).
 //! - [`login_name`]: the SSH user name syntax `engineer[:target]`.
 //! - [`password`]: password rules (R-14-6) and Argon2id hashing.
@@ -41,6 +42,7 @@
 //! failure count, the current time) and store what is decided.
 
 pub mod admission;
+pub mod authority;
 pub mod channel;
 pub mod forward;
 pub mod ids;

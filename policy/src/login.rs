@@ -13,6 +13,9 @@ use crate::totp::{TimeStep, TotpRejection};
 pub struct LoginFacts {
     /// An account with this login exists and is enabled.
     pub account_enabled: bool,
+    /// The engineer's vendor is enabled and its contract has not ended (R-14-8); always
+    /// true for hospital-side accounts, which have no vendor.
+    pub vendor_active: bool,
     /// The account is of the kind this entrance admits: engineers over SSH and RDP,
     /// operators in the operator UI. An operator's account is no maintenance path.
     pub kind_admitted: bool,
@@ -49,6 +52,8 @@ pub enum LoginRejection {
     UnknownAccount,
     /// The account exists but is not of a kind this entrance admits.
     KindNotAdmitted,
+    /// The engineer's vendor is disabled or its contract has ended.
+    VendorInactive,
     /// The certificate belongs to someone else.
     CertificateMismatch,
     /// The source address is not on the vendor's allow list.
@@ -81,6 +86,7 @@ impl LoginRejection {
         match self {
             Self::UnknownAccount => "unknown_account",
             Self::KindNotAdmitted => "kind_not_admitted",
+            Self::VendorInactive => "vendor_inactive",
             Self::CertificateMismatch => "certificate_mismatch",
             Self::SourceNotAllowed => "source_not_allowed",
             Self::LockedOut => "locked_out",
@@ -92,6 +98,17 @@ impl LoginRejection {
     }
 }
 
+/// Whether an engineer's vendor still lets its engineers in: enabled, and `now` before the
+/// contract's end (accounts stop at it, R-14-8). `contract_end` is the first instant
+/// without a contract.
+pub fn vendor_active(
+    enabled: bool,
+    contract_end: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    enabled && contract_end.is_none_or(|end| now < end)
+}
+
 /// Decides a login. Order matters only for which reason is recorded: the first failing
 /// fact in the order of the checks a person would expect.
 pub fn decide(facts: &LoginFacts) -> LoginDecision {
@@ -101,6 +118,9 @@ pub fn decide(facts: &LoginFacts) -> LoginDecision {
     }
     if !facts.kind_admitted {
         return reject(LoginRejection::KindNotAdmitted);
+    }
+    if !facts.vendor_active {
+        return reject(LoginRejection::VendorInactive);
     }
     if !facts.certificate_matches {
         return reject(LoginRejection::CertificateMismatch);
@@ -129,6 +149,7 @@ mod tests {
     fn good() -> LoginFacts {
         LoginFacts {
             account_enabled: true,
+            vendor_active: true,
             kind_admitted: true,
             certificate_matches: true,
             locked: false,
@@ -161,6 +182,13 @@ mod tests {
                     ..good()
                 },
                 LoginDecision::Reject(KindNotAdmitted),
+            ),
+            (
+                LoginFacts {
+                    vendor_active: false,
+                    ..good()
+                },
+                LoginDecision::Reject(VendorInactive),
             ),
             (
                 LoginFacts {
@@ -227,6 +255,23 @@ mod tests {
     }
 
     #[test]
+    fn vendors_stop_at_their_contract_end() {
+        use chrono::TimeZone;
+        let end = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let before = end - chrono::Duration::seconds(1);
+        let table = [
+            (true, None, before, true),
+            (true, Some(end), before, true),
+            (true, Some(end), end, false),
+            (false, None, before, false),
+            (false, Some(end), before, false),
+        ];
+        for (enabled, contract_end, now, active) in table {
+            assert_eq!(vendor_active(enabled, contract_end, now), active);
+        }
+    }
+
+    #[test]
     fn only_secret_failures_count_towards_lockout() {
         use LoginRejection::*;
         for r in [WrongPassword, WrongCode, ReplayedCode, MalformedCode] {
@@ -235,6 +280,7 @@ mod tests {
         for r in [
             UnknownAccount,
             KindNotAdmitted,
+            VendorInactive,
             CertificateMismatch,
             SourceNotAllowed,
             LockedOut,

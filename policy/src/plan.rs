@@ -93,6 +93,9 @@ pub struct Plan {
     /// and the plan is approved by a planning manager ([`personal`]).
     #[serde(default)]
     pub take_out: Option<TakeOut>,
+    /// Who withdrew the plan after approval, when and why (`plan withdraw`).
+    #[serde(default)]
+    pub withdrawal: Option<Withdrawal>,
 }
 
 /// One planned step (作業手順): free text, and optionally the command patterns the step is
@@ -195,6 +198,17 @@ pub struct Attestation {
     pub note: String,
 }
 
+/// An operator's withdrawal of an approved or active plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// The authenticated operator or manager.
+    pub by: Login,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why, for the engineer and the audit trail.
+    pub reason: String,
+}
+
 /// The planning manager's confirmation of a plan's report (R-10-5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
@@ -281,6 +295,9 @@ pub enum PlanStatus {
     Reported,
     /// The planning manager confirmed the report.
     Confirmed,
+    /// Withdrawn by an operator after approval (`plan withdraw`): no session starts
+    /// under it any more, and live ones are ended (R-14-8, §10.2).
+    Withdrawn,
 }
 
 impl PlanStatus {
@@ -294,6 +311,7 @@ impl PlanStatus {
             Self::Closed => "closed",
             Self::Reported => "reported",
             Self::Confirmed => "confirmed",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -325,6 +343,7 @@ impl FromStr for PlanStatus {
             "closed" => Ok(Self::Closed),
             "reported" => Ok(Self::Reported),
             "confirmed" => Ok(Self::Confirmed),
+            "withdrawn" => Ok(Self::Withdrawn),
             other => Err(UnknownStatus(other.to_owned())),
         }
     }
@@ -401,6 +420,7 @@ pub fn submit(
             items: t.items.trim().to_owned(),
             storage: t.storage.trim().to_owned(),
         }),
+        withdrawal: None,
     };
     validate_new_plan(&plan, now)?;
     Ok(plan)
@@ -533,7 +553,8 @@ fn decide(
         | PlanStatus::Active
         | PlanStatus::Closed
         | PlanStatus::Reported
-        | PlanStatus::Confirmed) => {
+        | PlanStatus::Confirmed
+        | PlanStatus::Withdrawn) => {
             return Err(PlanError::NotSubmitted { status });
         }
     }

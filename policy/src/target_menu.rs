@@ -137,6 +137,7 @@ mod tests {
             closed_at: None,
             reported_at: None,
             confirmation: None,
+            withdrawal: None,
         }
     }
 

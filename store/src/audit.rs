@@ -107,11 +107,32 @@ pub enum AuditKind {
     VendorTargetAdded,
     /// A target was taken off a vendor's contracted targets (detail: the target).
     VendorTargetRemoved,
+    /// An account was disabled: it can't log in (R-14-8).
+    AccountDisabled,
+    /// A disabled account was enabled again.
+    AccountEnabled,
+    /// A vendor was changed: enabled, contract end, allow list, emergency (detail: what).
+    VendorChanged,
+    /// An operator set a new initial password after an identity check (§14 ⑥(4); detail:
+    /// the note).
+    PasswordReset,
+    /// A person changed their own password (§14 ⑥(5)).
+    PasswordChanged,
+    /// An operator re-enrolled a person's TOTP (break-glass for a lost device, R-14-3;
+    /// detail: the identity-check note); raises an alert.
+    TotpReset,
+    /// An operator account's role changed (detail: from, to).
+    RoleChanged,
+    /// An approved or active plan was withdrawn (detail: reason).
+    PlanWithdrawn,
+    /// A person asked to choose a new password at their next login (`ssh ENGINEER@gw
+    /// password`).
+    PasswordChangeRequested,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 47] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -150,6 +171,15 @@ impl AuditKind {
         Self::RdpProtocolViolation,
         Self::VendorTargetAdded,
         Self::VendorTargetRemoved,
+        Self::AccountDisabled,
+        Self::AccountEnabled,
+        Self::VendorChanged,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::TotpReset,
+        Self::RoleChanged,
+        Self::PlanWithdrawn,
+        Self::PasswordChangeRequested,
     ];
 
     /// The stored name.
@@ -193,6 +223,15 @@ impl AuditKind {
             Self::RdpProtocolViolation => "rdp.protocol_violation",
             Self::VendorTargetAdded => "vendor.target_added",
             Self::VendorTargetRemoved => "vendor.target_removed",
+            Self::AccountDisabled => "account.disabled",
+            Self::AccountEnabled => "account.enabled",
+            Self::VendorChanged => "vendor.changed",
+            Self::PasswordReset => "account.password_reset",
+            Self::PasswordChanged => "account.password_changed",
+            Self::TotpReset => "account.totp_reset",
+            Self::RoleChanged => "account.role_changed",
+            Self::PlanWithdrawn => "plan.withdrawn",
+            Self::PasswordChangeRequested => "account.password_change_requested",
         }
     }
 }

@@ -29,11 +29,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
-use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
+use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
+use policy::password::PasswordHash;
 use policy::plan::{Plan, PlanStatus};
-use policy::totp::TimeStep;
+use policy::totp::{TimeStep, TotpSecret};
 use secrecy::SecretBox;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier};
@@ -267,6 +268,51 @@ pub trait Store: Send + Sync {
     async fn audit_tail(&self, n: u32) -> Result<Vec<AuditRecord>>;
     /// Walks the whole chain and names the first broken link.
     async fn verify_audit(&self) -> Result<AuditVerification>;
+
+    // Account and vendor life cycle (R-14-8, §14.2).
+
+    /// Disables or enables an account and appends `account.disabled` / `account.enabled`.
+    /// A disabled account can't log in. Unknown: [`Error::NotFound`].
+    async fn set_account_enabled(
+        &self,
+        login: &Login,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<Account>;
+    /// Changes a vendor (enabled, contract end, allow list, emergency) and appends
+    /// `vendor.changed` naming what changed. Unknown: [`Error::NotFound`].
+    async fn change_vendor(
+        &self,
+        name: &VendorName,
+        change: &VendorChange,
+        actor: &Actor,
+    ) -> Result<Vendor>;
+    /// Stores a new password hash and appends `account.password_reset` (an operator set
+    /// it; the person must change it at the next login) or `account.password_changed`.
+    /// Clears the failure count and lock. Unknown: [`Error::NotFound`].
+    async fn set_password(
+        &self,
+        login: &Login,
+        hash: &PasswordHash,
+        how: &PasswordSet,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Re-enrols an account's TOTP with a new secret (sealed), clears the lock, and
+    /// appends `account.totp_reset` with the identity-check note (R-14-3). Unknown:
+    /// [`Error::NotFound`].
+    async fn reset_totp(
+        &self,
+        login: &Login,
+        secret: &TotpSecret,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Changes an operator account's role and appends `account.role_changed`. Not an
+    /// operator account: [`Error::NotFound`].
+    async fn set_role(&self, login: &Login, role: OperatorRole, actor: &Actor) -> Result<Account>;
+    /// Marks that the account must choose a new password at its next login, and appends
+    /// `account.password_change_requested`. Unknown: [`Error::NotFound`].
+    async fn require_password_change(&self, login: &Login, actor: &Actor) -> Result<()>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if

@@ -63,6 +63,36 @@ pub struct Vendor {
     pub emergency_allowed: bool,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+    /// A disabled vendor's engineers can't log in (R-14-8).
+    pub enabled: bool,
+    /// The contract's end: its engineers can't log in from then on (R-14-8).
+    pub contract_end: Option<DateTime<Utc>>,
+}
+
+/// What `vendor set|disable|enable` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VendorChange {
+    /// Enable or disable it.
+    pub enabled: Option<bool>,
+    /// Set (`Some(Some(end))`) or clear (`Some(None)`) the contract's end.
+    pub contract_end: Option<Option<DateTime<Utc>>>,
+    /// Replace the source allow list.
+    pub allow_from: Option<Vec<IpNet>>,
+    /// Allow or forbid emergency access.
+    pub emergency_allowed: Option<bool>,
+}
+
+/// How an account's password was set, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSet {
+    /// An operator set a new initial password after checking the person's identity
+    /// (§14 ⑥(4)); the person must change it at their next login.
+    ResetByOperator {
+        /// How the identity was checked, as the operator recorded it.
+        note: String,
+    },
+    /// The person changed their own password (§14 ⑥(5)).
+    ChangedByOwner,
 }
 
 /// An account to create.
@@ -103,6 +133,9 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
     /// While in the future, logins are refused.
     pub locked_until: Option<DateTime<Utc>>,
+    /// An operator set the password (creation or reset): the person must change it before
+    /// any session is admitted (§14 ⑥(5)).
+    pub must_change_password: bool,
 }
 
 /// What a login check needs to know about an account.
@@ -120,13 +153,17 @@ pub struct Credentials {
     pub failures: FailureState,
     /// The vendor's allow list (empty for operators and unrestricted vendors).
     pub allow_from: Vec<IpNet>,
+    /// The vendor is enabled (true for operators, who have none).
+    pub vendor_enabled: bool,
+    /// The vendor's contract end, if any.
+    pub contract_end: Option<DateTime<Utc>>,
 }
 
 /// Where a login attempt came from, for the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginAttempt {
-    /// The client's address as the front door saw it.
-    pub client_addr: SocketAddr,
+    /// The client's address as the front door saw it; `None` at the gateway's console.
+    pub client_addr: Option<SocketAddr>,
     /// Serial of the client certificate presented.
     pub certificate_serial: Option<CertSerial>,
     /// The protocol logged in through (`ssh`, later `rdp`, `https`).

@@ -1,15 +1,34 @@
 //! A fumidai data directory and `fumidai serve` process for one test.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::tools::{fumidai_bin, poll, wait_for};
+use crate::tools::{fumidai_bin, oathtool_code_at, poll, wait_for};
+
+/// The password the harness gives operator accounts.
+pub const OPERATOR_PASSWORD: &str = "Hinoki-Sawa-2290";
+
+/// The operator [`Gateway::plan`] submits plans as (created on first use), so that any
+/// other operator can approve them (four eyes, R-14-4).
+pub const PLAN_SUBMITTER: &str = "sasaki";
+
+/// What the harness knows of an account it created, to act as that person.
+#[derive(Debug, Clone)]
+struct Credentials {
+    password: String,
+    totp_secret: String,
+    /// The last TOTP step used for this login: codes are single use (the gateway refuses
+    /// a step at or before the last one it accepted).
+    last_step: Option<u64>,
+}
 
 /// Why the test targets log in as root (R-10.1-NODEFAULT: `--allow-shared-admin`): the test
 /// sshd runs as the user running the tests, whose only account it accepts.
@@ -27,6 +46,8 @@ pub struct Gateway {
     /// The internal health/metrics address once started.
     pub ui_addr: Option<SocketAddr>,
     log_path: PathBuf,
+    /// Every account the harness created, by login: password, TOTP secret, last step.
+    people: Mutex<HashMap<String, Credentials>>,
 }
 
 /// A client certificate's files.
@@ -75,6 +96,7 @@ impl Gateway {
             addr: None,
             ui_addr: None,
             log_path,
+            people: Mutex::new(HashMap::new()),
         };
         let mut args = vec![
             "init",
@@ -96,6 +118,112 @@ impl Gateway {
     /// Runs the CLI with `stdin` piped in.
     pub fn cli_stdin(&self, args: &[&str], stdin: &str) -> Output {
         self.command(args, &[]).and_then_stdin(stdin)
+    }
+
+    /// Runs `ARGS… --as LOGIN` as that person: their password and a fresh TOTP code on
+    /// stdin (then `more_stdin`). The harness must have created the account.
+    pub fn cli_as_stdin(&self, login: &str, args: &[&str], more_stdin: &str) -> Output {
+        let (password, code) = self.credentials_for(login);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--as", login]);
+        self.cli_stdin(&all, &format!("{password}\n{code}\n{more_stdin}"))
+    }
+
+    /// Runs `ARGS… --as LOGIN` as that person (see [`cli_as_stdin`](Self::cli_as_stdin)).
+    pub fn cli_as(&self, login: &str, args: &[&str]) -> Output {
+        self.cli_as_stdin(login, args, "")
+    }
+
+    /// [`cli_as`](Self::cli_as), failing the test on a non-zero exit; returns stdout.
+    pub fn cli_as_ok(&self, login: &str, args: &[&str]) -> String {
+        let out = self.cli_as(login, args);
+        assert_success(args, &out);
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Runs `ARGS… --as LOGIN` with the person's password and a wrong code; the step of
+    /// the right one is not used up.
+    pub fn cli_as_wrong_code(&self, login: &str, args: &[&str]) -> Output {
+        let password = self.person(login).password;
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--as", login]);
+        self.cli_stdin(&all, &format!("{password}\n000000\n"))
+    }
+
+    /// The password and TOTP secret the harness keeps for `login`.
+    pub fn secrets_of(&self, login: &str) -> (String, String) {
+        let p = self.person(login);
+        (p.password, p.totp_secret)
+    }
+
+    /// Remembers an account's secrets (e.g. after a TOTP reset).
+    pub fn remember(&self, login: &str, password: &str, totp_secret: &str) {
+        self.people.lock().expect("people").insert(
+            login.to_owned(),
+            Credentials {
+                password: password.to_owned(),
+                totp_secret: totp_secret.to_owned(),
+                last_step: None,
+            },
+        );
+    }
+
+    fn person(&self, login: &str) -> Credentials {
+        self.people
+            .lock()
+            .expect("people")
+            .get(login)
+            .cloned()
+            .unwrap_or_else(|| panic!("the harness did not create {login}"))
+    }
+
+    /// The password and a TOTP code of a step not used yet: the current step or the next
+    /// (the gateway accepts ±1 step; the previous one may expire in flight), waiting for a
+    /// new step when both are used.
+    fn credentials_for(&self, login: &str) -> (String, String) {
+        self.code_after(login, None)
+    }
+
+    /// A TOTP code for `login` of a step after the current one's, for a login that follows
+    /// logins the harness did not track (`SshLogin::engineer` uses the current step).
+    pub fn fresh_code(&self, login: &str) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            / 30;
+        self.code_after(login, Some(now)).1
+    }
+
+    /// The password and a code of a step after the last used one and after `floor`.
+    fn code_after(&self, login: &str, floor: Option<u64>) -> (String, String) {
+        let person = self.person(login);
+        let step = wait_for(
+            &format!("an unused TOTP step for {login}"),
+            Duration::from_secs(70),
+            || {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .expect("clock")
+                    .as_secs()
+                    / 30;
+                let last = self.person(login).last_step.max(floor);
+                [now, now + 1]
+                    .into_iter()
+                    .find(|s| last.is_none_or(|l| *s > l))
+                    .or_else(|| {
+                        std::thread::sleep(Duration::from_millis(200));
+                        None
+                    })
+            },
+        );
+        if let Some(p) = self.people.lock().expect("people").get_mut(login) {
+            p.last_step = Some(step);
+        }
+        (
+            person.password,
+            oathtool_code_at(&person.totp_secret, step * 30),
+        )
     }
 
     /// Runs the CLI and returns stdout, failing the test on a non-zero exit.
@@ -232,6 +360,7 @@ impl Gateway {
             .expect("totp_secret")
             .to_owned();
         let certs = self.issue_cert(login);
+        self.remember(login, password, &totp_secret);
         Engineer {
             login: login.to_owned(),
             password: password.to_owned(),
@@ -290,11 +419,41 @@ impl Gateway {
         (gw, alice, sshd)
     }
 
-    /// Creates an operator account (approver of plans).
+    /// Creates an operator account (approver of plans) with [`OPERATOR_PASSWORD`]; the
+    /// harness keeps its password and TOTP secret to act as it ([`cli_as`](Self::cli_as)).
     pub fn add_operator(&self, login: &str, role: &str) {
-        let args = ["operator", "add", login, "--role", role, "--password-stdin"];
-        let out = self.cli_stdin(&args, "Hinoki-Sawa-2290\n");
+        let args = [
+            "--json",
+            "operator",
+            "add",
+            login,
+            "--role",
+            role,
+            "--password-stdin",
+        ];
+        let out = self.cli_stdin(&args, &format!("{OPERATOR_PASSWORD}\n"));
         assert_success(&args, &out);
+        let enrolled: Value = serde_json::from_slice(&out.stdout).expect("operator add --json");
+        let secret = enrolled["totp_secret"].as_str().expect("totp_secret");
+        self.remember(login, OPERATOR_PASSWORD, secret);
+    }
+
+    /// Creates [`PLAN_SUBMITTER`] unless it exists.
+    pub fn ensure_submitter(&self) -> &'static str {
+        let known = self
+            .people
+            .lock()
+            .expect("people")
+            .contains_key(PLAN_SUBMITTER);
+        if !known {
+            self.add_operator(PLAN_SUBMITTER, "operator");
+        }
+        PLAN_SUBMITTER
+    }
+
+    /// Approves plan `id` as `approver` (authenticated).
+    pub fn approve(&self, id: &str, approver: &str) {
+        self.cli_as_ok(approver, &["plan", "approve", id]);
     }
 
     /// Registers `sshd` as target `name`, logging in as root with its client key (a factory
@@ -399,11 +558,12 @@ impl Gateway {
             "monthly patching / 月次パッチ適用",
         ];
         args.extend_from_slice(extra);
-        let out = self.cli_ok(&args);
+        let submitter = self.ensure_submitter();
+        let out = self.cli_as_ok(submitter, &args);
         let plan: Value = serde_json::from_str(&out).expect("plan submit --json");
         let id = plan["id"].as_str().expect("plan id").to_owned();
         if let Some(approver) = approver {
-            self.cli_ok(&["plan", "approve", &id, "--as", approver]);
+            self.approve(&id, approver);
         }
         id
     }

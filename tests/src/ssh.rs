@@ -41,6 +41,9 @@ pub struct SshLogin {
     pub log_level: &'static str,
     /// Answer to the emergency-reason prompt (user name `engineer:target:emergency`).
     pub emergency_reason: String,
+    /// Answer to both prompts of the forced password change (after an operator set the
+    /// password); without one they are answered with `password`.
+    pub new_password: Option<String>,
 }
 
 /// What `ssh` did.
@@ -76,6 +79,7 @@ impl SshLogin {
             menu_answers: Vec::new(),
             log_level: "ERROR",
             emergency_reason: String::new(),
+            new_password: None,
         }
     }
 
@@ -176,6 +180,11 @@ impl SshLogin {
         std::fs::write(answers.join("password"), &self.password).expect("write");
         std::fs::write(answers.join("code"), &self.code).expect("write");
         std::fs::write(answers.join("emergency"), &self.emergency_reason).expect("write");
+        std::fs::write(
+            answers.join("new_password"),
+            self.new_password.as_deref().unwrap_or(&self.password),
+        )
+        .expect("write");
         for (i, answer) in self.menu_answers.iter().enumerate() {
             std::fs::write(answers.join(format!("menu{}", i + 1)), answer).expect("write");
         }
@@ -183,7 +192,7 @@ impl SshLogin {
         std::fs::write(
             &askpass,
             format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/prompts'\ncase \"$1\" in\n  *assword*) cat '{dir}/password' ;;\n  *'Emergency:'*) cat '{dir}/emergency'; printf '\\n' ;;\n  *'Choose a target'*) n=$(( $(cat '{dir}/menu_count' 2>/dev/null || echo 0) + 1 )); echo $n > '{dir}/menu_count'; cat \"{dir}/menu$n\" 2>/dev/null || printf '\\n' ;;\n  *) cat '{dir}/code' ;;\nesac\n",
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/prompts'\ncase \"$1\" in\n  *'New password'*) cat '{dir}/new_password' ;;\n  *assword*) cat '{dir}/password' ;;\n  *'Emergency:'*) cat '{dir}/emergency'; printf '\\n' ;;\n  *'Choose a target'*) n=$(( $(cat '{dir}/menu_count' 2>/dev/null || echo 0) + 1 )); echo $n > '{dir}/menu_count'; cat \"{dir}/menu$n\" 2>/dev/null || printf '\\n' ;;\n  *) cat '{dir}/code' ;;\nesac\n",
                 dir = answers.display()
             ),
         )

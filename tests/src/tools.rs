@@ -94,6 +94,24 @@ pub fn oathtool_code(secret: &str) -> String {
         .to_owned()
 }
 
+/// The TOTP code of a base32 secret for the time step holding `unix_secs`, from oathtool.
+pub fn oathtool_code_at(secret: &str, unix_secs: u64) -> String {
+    require("oathtool");
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", secret, "-N", &format!("@{unix_secs}")])
+        .output()
+        .expect("run oathtool");
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
 /// Runs a command to completion with a deadline, killing it when it overruns. Its output
 /// is read while it runs, so it may print more than a pipe holds (a screenshot is MBs).
 pub fn run_with_timeout(cmd: Command, timeout: Duration) -> Output {

@@ -391,13 +391,16 @@ fn a_killed_session_raises_an_alert_with_who_asked_and_why() {
             let live: Vec<Value> = serde_json::from_str(&out).unwrap();
             (live.len() == 1).then(|| live[0]["id"].as_str().unwrap().to_owned())
         });
-        gw.cli_ok(&[
-            "session",
-            "kill",
-            &id,
-            "--reason",
-            "suspicious / 不審な操作",
-        ]);
+        gw.cli_as_ok(
+            gw.ensure_submitter(),
+            &[
+                "session",
+                "kill",
+                &id,
+                "--reason",
+                "suspicious / 不審な操作",
+            ],
+        );
         let out = engineer.join().unwrap();
         assert_eq!(out.stdout, "started\n", "{out:?}");
         let (_, alert) = webhook.next("session_killed");
@@ -408,11 +411,9 @@ fn a_killed_session_raises_an_alert_with_who_asked_and_why() {
             alert["detail"]["reason"], "suspicious / 不審な操作",
             "{alert}"
         );
-        assert!(
-            alert["detail"]["requested_by"]
-                .as_str()
-                .unwrap()
-                .starts_with("cli:"),
+        assert_eq!(
+            alert["detail"]["requested_by"],
+            format!("person:{}", gw.ensure_submitter()),
             "{alert}"
         );
     });
@@ -440,18 +441,21 @@ fn a_report_the_cli_produced_is_alerted_once_before_it_exits() {
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let plan = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    gw.approve(&plan, "olga");
     write_secret(&gw);
     configure_alerts(
         &gw,

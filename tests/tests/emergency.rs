@@ -73,11 +73,11 @@ fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
 
     // Approved afterwards by someone else; the plan stays in its state.
     assert!(
-        !gw.cli(&["plan", "approve", &plan_id, "--as", "alice"])
+        !gw.cli_as("alice", &["plan", "approve", &plan_id])
             .status
             .success()
     );
-    gw.cli_ok(&["plan", "approve", &plan_id, "--as", "olga"]);
+    gw.approve(&plan_id, "olga");
     let plans: Value = serde_json::from_str(&gw.cli_ok(&["--json", "plan", "list"])).unwrap();
     assert_eq!(plans[0]["decided_by"], "olga");
     assert_eq!(plans[0]["status"], "closed");
@@ -172,7 +172,7 @@ fn a_live_emergency_session_is_marked_in_the_session_list() {
 
         // Approved afterwards: still an emergency, no longer pending.
         let plan = a["plan"].as_str().unwrap();
-        gw.cli_ok(&["plan", "approve", plan, "--as", "olga"]);
+        gw.approve(plan, "olga");
         let live: Vec<Value> =
             serde_json::from_str(&gw.cli_ok(&["--json", "session", "list", "--live"])).unwrap();
         let a = of(&live, "alice");
@@ -185,7 +185,10 @@ fn a_live_emergency_session_is_marked_in_the_session_list() {
         );
 
         for session in &live {
-            gw.cli_ok(&["session", "kill", session["id"].as_str().unwrap()]);
+            gw.cli_as_ok(
+                gw.ensure_submitter(),
+                &["session", "kill", session["id"].as_str().unwrap()],
+            );
         }
         for engineer in engineers {
             let out = engineer.join().unwrap();

@@ -97,15 +97,10 @@ fn an_emergency_after_a_rejection_is_refused() {
     let (gw, alice, carol, sshd) = scene();
     let mark = sshd.tmp.path();
     let plan = gw.plan("alice", "db02", -5, 60, None);
-    gw.cli_ok(&[
-        "plan",
-        "reject",
-        &plan,
-        "--as",
+    gw.cli_as_ok(
         "olga",
-        "--reason",
-        "not this week",
-    ]);
+        &["plan", "reject", &plan, "--reason", "not this week"],
+    );
 
     // The attack: the plan was rejected, so declare an emergency instead.
     let mut used = Vec::new();
@@ -220,7 +215,7 @@ fn the_emergency_plan_closes_with_its_session_and_one_emergency_is_open_at_a_tim
     assert_eq!(emergency_plans(&gw, "alice").len(), 1);
 
     // Approved afterwards: the next emergency may open.
-    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    gw.approve(&plan, "olga");
     let out = run(
         &gw,
         &alice,

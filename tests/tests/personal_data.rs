@@ -57,20 +57,24 @@ fn a_personal_data_target_is_refused_under_an_undeclared_plan() {
 
     // The CLI refuses an undeclared plan naming a personal-data target outright.
     add_personal_target(&gw, &sshd);
-    let undeclared = gw.cli(&[
-        "plan",
-        "submit",
-        "--engineer",
-        "alice",
-        "--target",
-        "emr01",
-        "--start",
-        "2030-01-01T09:00:00+09:00",
-        "--end",
-        "2030-01-01T12:00:00+09:00",
-        "--purpose",
-        "patching",
-    ]);
+    let submitter = gw.ensure_submitter();
+    let undeclared = gw.cli_as(
+        submitter,
+        &[
+            "plan",
+            "submit",
+            "--engineer",
+            "alice",
+            "--target",
+            "emr01",
+            "--start",
+            "2030-01-01T09:00:00+09:00",
+            "--end",
+            "2030-01-01T12:00:00+09:00",
+            "--purpose",
+            "patching",
+        ],
+    );
     assert!(!undeclared.status.success());
     assert!(
         stderr(&undeclared).contains("holds personal data"),
@@ -154,7 +158,7 @@ fn a_personal_data_take_out_is_approved_by_a_manager_not_an_operator() {
         "index export",
     ];
     args.extend(declared);
-    let out = gw.cli(&args);
+    let out = gw.cli_as(gw.ensure_submitter(), &args);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("take-out"), "{}", stderr(&out));
 
@@ -172,7 +176,7 @@ fn a_personal_data_take_out_is_approved_by_a_manager_not_an_operator() {
     let id = gw.plan_with_args("alice", "emr01", 60, 120, None, &extra);
 
     // The attack: an operator approves the take-out.
-    let out = gw.cli(&["plan", "approve", &id, "--as", "olga"]);
+    let out = gw.cli_as("olga", &["plan", "approve", &id]);
     assert!(
         !out.status.success(),
         "an operator approved a personal-data take-out"
@@ -191,7 +195,7 @@ fn a_personal_data_take_out_is_approved_by_a_manager_not_an_operator() {
     assert!(gw.audits("plan.approved", &id).is_empty());
 
     // The planning manager may.
-    gw.cli_ok(&["plan", "approve", &id, "--as", "mana"]);
+    gw.approve(&id, "mana");
     let stored = plan(&gw, &id);
     assert_eq!(
         (stored["status"].as_str(), stored["decided_by"].as_str()),

@@ -72,6 +72,13 @@ fn refused(gw: &Gateway, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Runs a command as an authenticated person that must fail, and returns its stderr.
+fn refused_as(gw: &Gateway, who: &str, args: &[&str]) -> String {
+    let out = gw.cli_as(who, args);
+    assert!(!out.status.success(), "{args:?} succeeded: {}", text(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn kinds(gw: &Gateway) -> Vec<String> {
     gw.audit_tail(1000)
         .iter()
@@ -398,11 +405,7 @@ fn plans_are_approved_by_a_second_person_only() {
         ("mana", "manager"),
         ("audrey", "auditor"),
     ] {
-        let out = gw.cli_stdin(
-            &["operator", "add", login, "--role", role, "--password-stdin"],
-            &format!("{PASSWORD}\n"),
-        );
-        assert!(out.status.success(), "{}", text(&out));
+        gw.add_operator(login, role);
     }
     for name in ["db01", "db02"] {
         gw.cli_ok(&[
@@ -433,12 +436,26 @@ fn plans_are_approved_by_a_second_person_only() {
         .map(String::from)
         .to_vec();
         args.extend(extra.iter().map(|s| (*s).to_owned()));
+        // Submitted by olga unless said otherwise; a plan that can't be submitted is
+        // refused before she is asked for her password and code (nothing recorded).
+        if !extra.contains(&"--as") {
+            args.extend(["--as".to_owned(), "olga".to_owned()]);
+        }
         args
     };
     let run = |args: &[String]| gw.cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // As olga, authenticated: `submit` appends `--as olga`, so strip it for cli_as.
+    let run_as_olga = |args: &[String]| {
+        let args: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .take(args.len() - 2)
+            .collect();
+        gw.cli_as("olga", &args)
+    };
 
     // Submitted by olga: prints the ID alone on stdout.
-    let out = run(&submit(&[
+    let out = run_as_olga(&submit(&[
         "--engineer",
         "alice",
         "bob",
@@ -448,74 +465,73 @@ fn plans_are_approved_by_a_second_person_only() {
         "apt upgrade",
         "--allow",
         "upload",
-        "--as",
-        "olga",
     ]));
     assert!(out.status.success(), "{}", text(&out));
     let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert_eq!(id.len(), 36, "{id:?}");
 
-    // R-14-4: olga can't approve her own plan; an auditor or an engineer can't at all.
-    let err = refused(&gw, &["plan", "approve", &id, "--as", "olga"]);
+    // R-14-4: olga, authenticated, can't approve her own plan; an auditor can't act at
+    // all; an engineer can't authenticate at the console.
+    let err = refused_as(&gw, "olga", &["plan", "approve", &id]);
     assert!(
         err.contains("submitter may not decide") && err.contains("提出者本人"),
         "{err}"
     );
-    let err = refused(
-        &gw,
-        &["plan", "reject", &id, "--as", "olga", "--reason", "x"],
-    );
+    let err = refused_as(&gw, "olga", &["plan", "reject", &id, "--reason", "x"]);
     assert!(err.contains("submitter may not decide"), "{err}");
-    for who in ["audrey", "alice", "nobody"] {
-        let err = refused(&gw, &["plan", "approve", &id, "--as", who]);
-        assert!(err.contains("may approve or reject"), "{who}: {err}");
-    }
-    let out = gw.cli_ok(&["--json", "plan", "approve", &id, "--as", "oscar"]);
+    let err = refused_as(&gw, "audrey", &["plan", "approve", &id]);
+    assert!(
+        err.contains("auditor account can read") && err.contains("監査担当"),
+        "{err}"
+    );
+    let out = gw.cli_stdin(
+        &["plan", "approve", &id, "--as", "alice"],
+        &format!("{PASSWORD}\n123456\n"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("authentication failed"),
+        "{}",
+        text(&out)
+    );
+    let refusal = gw.wait_audit("login.failure", "alice");
+    assert_eq!(refusal["detail"]["reason"], "kind_not_admitted");
+    let out = gw.cli_as_ok("oscar", &["--json", "plan", "approve", &id]);
     let approved: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(approved["status"], "approved");
     assert_eq!(approved["decided_by"], "oscar");
     assert_eq!(approved["submitted_by"], "olga");
     // Decided once only.
-    let err = refused(&gw, &["plan", "approve", &id, "--as", "mana"]);
+    let err = refused_as(&gw, "mana", &["plan", "approve", &id]);
     assert!(err.contains("not submitted"), "{err}");
-    let err = refused(
-        &gw,
-        &["plan", "reject", &id, "--as", "mana", "--reason", "late"],
-    );
+    let err = refused_as(&gw, "mana", &["plan", "reject", &id, "--reason", "late"]);
     assert!(err.contains("not submitted"), "{err}");
 
-    // Submitted at the console (no --as), rejected by the manager, then not approvable.
-    let out = run(&submit(&["--engineer", "alice", "--target", "db02"]));
+    // Submitted by olga too, rejected by the manager, then not approvable.
+    let out = run_as_olga(&submit(&["--engineer", "alice", "--target", "db02"]));
     assert!(out.status.success(), "{}", text(&out));
     let second = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let err = refused(
-        &gw,
-        &["plan", "reject", &second, "--as", "mana", "--reason", " "],
-    );
+    let err = refused_as(&gw, "mana", &["plan", "reject", &second, "--reason", " "]);
     assert!(err.contains("reason"), "{err}");
-    gw.cli_ok(&[
-        "plan",
-        "reject",
-        &second,
-        "--as",
+    gw.cli_as_ok(
         "mana",
-        "--reason",
-        "overlaps the backup window",
-    ]);
-    let err = refused(&gw, &["plan", "approve", &second, "--as", "oscar"]);
+        &[
+            "plan",
+            "reject",
+            &second,
+            "--reason",
+            "overlaps the backup window",
+        ],
+    );
+    let err = refused_as(&gw, "oscar", &["plan", "approve", &second]);
     assert!(
         err.contains("is rejected, not submitted") && err.contains("却下済み"),
         "{err}"
     );
-    let err = refused(
+    let err = refused_as(
         &gw,
-        &[
-            "plan",
-            "approve",
-            "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e",
-            "--as",
-            "oscar",
-        ],
+        "oscar",
+        &["plan", "approve", "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e"],
     );
     assert!(err.contains("no plan"), "{err}");
 
@@ -539,8 +555,9 @@ fn plans_are_approved_by_a_second_person_only() {
             "not registered",
         ),
         (
+            // Valid, so the person is asked for a password, and none comes.
             vec!["--engineer", "alice", "--target", "db01", "--as", "nobody"],
-            "no such account",
+            "no password given",
         ),
         (
             vec![
@@ -590,6 +607,8 @@ fn plans_are_approved_by_a_second_person_only() {
                 end,
                 "--purpose",
                 "x",
+                "--as",
+                "olga",
             ],
         );
         assert!(err.contains(why), "{start}–{end}: {err}");
@@ -627,12 +646,7 @@ fn plans_are_approved_by_a_second_person_only() {
     let rejected = plans.iter().find(|p| p["id"] == second.as_str()).unwrap();
     assert_eq!(rejected["decision_reason"], "overlaps the backup window");
     assert_eq!(rejected["decided_by"], "mana");
-    assert!(
-        rejected["submitted_by"]
-            .as_str()
-            .unwrap()
-            .starts_with("cli:")
-    );
+    assert_eq!(rejected["submitted_by"], "olga");
 
     // Every change is on the chain, with who decided.
     let trail = gw.audit_tail(1000);

@@ -292,7 +292,7 @@ fn an_unsealed_recording_plays_with_a_warning() {
         let list: Vec<Value> = serde_json::from_str(&list).unwrap();
         assert_eq!(list[0]["seal"], "unsealed", "{list:?}");
         // End the engineer's `sleep 60`.
-        gw.cli_ok(&["session", "kill", &id]);
+        gw.cli_as_ok(gw.ensure_submitter(), &["session", "kill", &id]);
         let _ = engineer.join();
     });
 }

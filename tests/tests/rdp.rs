@@ -264,7 +264,10 @@ fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() 
     let mut xf = client(&display, &tunnel, &tunnel.password());
     xf.wait_connected(SECS(20));
     let id = live_session(&gw);
-    gw.cli_ok(&["session", "kill", &id, "--reason", "test"]);
+    gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &["session", "kill", &id, "--reason", "test"],
+    );
     assert_eq!(wait_ended(&gw, &id)["end_reason"], "killed");
     // The client is told why (FreeRDP names the Set Error Info; mstsc shows it).
     let exit = xf.wait_exit(SECS(10));
@@ -454,24 +457,27 @@ fn a_risky_command_typed_over_rdp_is_a_finding_and_other_typing_stays_out_of_the
     let window_end = Instant::now() + Duration::from_secs(25);
     let rfc =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let out = gw.cli_ok(&[
-        "--json",
-        "plan",
-        "submit",
-        "--engineer",
-        "alice",
-        "--target",
-        "win01",
-        "--start",
-        &rfc(now - chrono::Duration::minutes(5)),
-        "--end",
-        &rfc(now + chrono::Duration::seconds(25)),
-        "--purpose",
-        "画面の確認",
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--engineer",
+            "alice",
+            "--target",
+            "win01",
+            "--start",
+            &rfc(now - chrono::Duration::minutes(5)),
+            "--end",
+            &rfc(now + chrono::Duration::seconds(25)),
+            "--purpose",
+            "画面の確認",
+        ],
+    );
     let plan: Value = serde_json::from_str(&out).unwrap();
     let plan = plan["id"].as_str().unwrap().to_owned();
-    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    gw.approve(&plan, "olga");
 
     let tunnel = RdpTunnel::open(&gw, &alice, "win01").expect("a credential");
     let display = Display::start();

@@ -55,13 +55,16 @@ fn an_emergency_ticket_admits_its_one_rdp_session_and_the_plan_closes_with_it() 
     });
     assert_eq!(session["plan"], plan.as_str(), "{session:#}");
 
-    gw.cli_ok(&[
-        "session",
-        "kill",
-        session["id"].as_str().unwrap(),
-        "--reason",
-        "test",
-    ]);
+    gw.cli_as_ok(
+        "olga",
+        &[
+            "session",
+            "kill",
+            session["id"].as_str().unwrap(),
+            "--reason",
+            "test",
+        ],
+    );
     let closed = gw.wait_audit("plan.closed", &plan);
     assert_eq!(
         closed["detail"]["cause"], "emergency_session_ended",

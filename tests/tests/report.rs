@@ -62,17 +62,20 @@ text = "再起動する"
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let plan: Value = serde_json::from_str(&out).unwrap();
     let id = plan["id"].as_str().unwrap().to_owned();
     assert_eq!(plan["steps"][0]["expect"][0], "uname *", "{plan:#}");
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
 
     let mut login = SshLogin::engineer(&alice);
@@ -101,15 +104,23 @@ text = "再起動する"
     drop(master);
 
     // R-10-1: the engineer attests the deletion; before the window ends the report waits.
-    gw.cli_ok(&[
-        "plan",
-        "attest",
-        &id,
-        "--as",
-        "alice",
-        "--note",
-        "/tmp の作業用ファイルを削除しました",
-    ]);
+    // Over SSH with her own certificate, password and code (no target: the menu gets
+    // no answer), never typed at the hospital's console in her name.
+    let mut attest = SshLogin::engineer(&alice);
+    attest.code = gw.fresh_code("alice");
+    attest.command = Some(format!(
+        "attest {id} \"/tmp の作業用ファイルを削除しました\""
+    ));
+    let out = attest.run(&gw);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("attested"), "{out:?}");
+    // The console no longer takes it in her name.
+    let console = gw.cli(&["plan", "attest", &id, "--as", "alice", "--note", "x"]);
+    assert!(!console.status.success());
+    assert!(
+        String::from_utf8_lossy(&console.stderr).contains("ssh ENGINEER@GATEWAY attest"),
+        "{console:?}"
+    );
     let early = gw.cli(&["report", &id]);
     assert!(!early.status.success(), "a report before the window ended");
     assert!(
@@ -208,17 +219,22 @@ text = "再起動する"
     );
 
     // The planning manager confirms; an operator can't.
-    let refused = gw.cli(&["report", "confirm", &id, "--as", "olga"]);
+    let refused = gw.cli_as("olga", &["report", "confirm", &id]);
     assert!(!refused.status.success());
-    gw.cli_ok(&[
-        "report",
-        "confirm",
-        &id,
-        "--as",
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("only a planning manager"),
+        "{refused:?}"
+    );
+    gw.cli_as_ok(
         "mana",
-        "--finding",
-        "shred の実施理由を確認済み",
-    ]);
+        &[
+            "report",
+            "confirm",
+            &id,
+            "--finding",
+            "shred の実施理由を確認済み",
+        ],
+    );
     let confirmed = gw.wait_audit("report.confirmed", &id);
     assert_eq!(confirmed["detail"]["confirmed_by"], "mana");
     let shown = gw.cli_ok(&["plan", "show", &id]);
@@ -288,18 +304,21 @@ expect = ["tail *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
 
     // The target is this machine: the shell finds harmless stand-ins first on its PATH, so
@@ -393,7 +412,14 @@ fn a_plan_file_with_a_mistake_is_refused_naming_the_field() {
         ),
     )
     .unwrap();
-    let out = gw.cli(&["plan", "submit", "--file", plan_file.to_str().unwrap()]);
+    let out = gw.cli(&[
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+        "--as",
+        "olga",
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -411,7 +437,14 @@ fn a_plan_file_with_a_mistake_is_refused_naming_the_field() {
         ),
     )
     .unwrap();
-    let out = gw.cli(&["plan", "submit", "--file", plan_file.to_str().unwrap()]);
+    let out = gw.cli(&[
+        "plan",
+        "submit",
+        "--file",
+        plan_file.to_str().unwrap(),
+        "--as",
+        "olga",
+    ]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("data-deletion"),
@@ -448,18 +481,21 @@ expect = ["ls *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
     let mut login = SshLogin::engineer(&alice);
     login.user = "alice:db01".into();
@@ -525,18 +561,21 @@ expect = ["df *"]
         ),
     )
     .unwrap();
-    let out = gw.cli_ok(&[
-        "--json",
-        "plan",
-        "submit",
-        "--file",
-        plan_file.to_str().unwrap(),
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--file",
+            plan_file.to_str().unwrap(),
+        ],
+    );
     let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    gw.cli_ok(&["plan", "approve", &id, "--as", "olga"]);
+    gw.approve(&id, "olga");
     gw.start();
 
     // The target is this machine: stand-ins first on the shell's PATH, so nothing is

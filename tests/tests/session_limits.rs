@@ -64,14 +64,18 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
         let engineer = s.spawn(|| login.run(&gw));
         let id = the_live_session(&gw);
         let t0 = Instant::now();
-        let kill = gw.cli(&[
-            "--json",
-            "session",
-            "kill",
-            &id,
-            "--reason",
-            "suspicious commands / 不審な操作",
-        ]);
+        let operator = gw.ensure_submitter();
+        let kill = gw.cli_as(
+            operator,
+            &[
+                "--json",
+                "session",
+                "kill",
+                &id,
+                "--reason",
+                "suspicious commands / 不審な操作",
+            ],
+        );
         let out = engineer.join().unwrap();
         (out, t0.elapsed(), kill)
     });
@@ -98,10 +102,11 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
         "suspicious commands / 不審な操作"
     );
 
-    // Who and why, then the end with its reason.
+    // Who (the authenticated operator) and why, then the end with its reason.
     let killed = gw.wait_audit("session.killed", &id);
-    assert!(
-        killed["actor"].as_str().unwrap().starts_with("cli:"),
+    assert_eq!(
+        killed["actor"],
+        format!("person:{}", gw.ensure_submitter()),
         "{killed}"
     );
     assert_eq!(
@@ -121,13 +126,17 @@ fn a_session_killed_from_another_shell_ends_within_seconds_with_who_and_why_on_r
     assert!(hung_up.is_some(), "{}", sshd.log());
 
     // Killing it again, or a session that doesn't exist, fails and records nothing.
-    let again = gw.cli(&["session", "kill", &id]);
+    let operator = gw.ensure_submitter();
+    let again = gw.cli_as(operator, &["session", "kill", &id]);
     assert!(!again.status.success());
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("already ended"),
         "{again:?}"
     );
-    let unknown = gw.cli(&["session", "kill", "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e"]);
+    let unknown = gw.cli_as(
+        operator,
+        &["session", "kill", "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e"],
+    );
     assert!(!unknown.status.success());
     assert_eq!(gw.audits("session.killed", &id).len(), 1);
 }
@@ -181,7 +190,7 @@ fn the_window_end_is_warned_then_the_session_is_cut_with_reason_window_end() {
     gw.start();
     // A window ending 25 s from now: the warning comes 15 s before, then the cut.
     let plan = submit_plan_ending_in(&gw, 25);
-    gw.cli_ok(&["plan", "approve", &plan, "--as", "olga"]);
+    gw.approve(&plan, "olga");
 
     let out = exec(&alice, "echo started; sleep 90; echo not-cut").run(&gw);
     assert_eq!(out.stdout, "started\n", "{out:?}\n{}", gw.log());
@@ -221,21 +230,24 @@ fn submit_plan_ending_in(gw: &Gateway, seconds: i64) -> String {
             .expect("date");
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
-    let out = gw.cli_ok(&[
-        "--json",
-        "plan",
-        "submit",
-        "--engineer",
-        "alice",
-        "--target",
-        "db01",
-        "--start",
-        &rfc3339(now - 300),
-        "--end",
-        &rfc3339(now + seconds),
-        "--purpose",
-        "short window / 短い作業時間帯",
-    ]);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--engineer",
+            "alice",
+            "--target",
+            "db01",
+            "--start",
+            &rfc3339(now - 300),
+            "--end",
+            &rfc3339(now + seconds),
+            "--purpose",
+            "short window / 短い作業時間帯",
+        ],
+    );
     let plan: Value = serde_json::from_str(&out).unwrap();
     plan["id"].as_str().unwrap().to_owned()
 }

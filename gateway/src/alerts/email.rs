@@ -146,5 +146,6 @@ fn kind_names(kind: AlertKind) -> (&'static str, &'static str) {
         AlertKind::SessionKilled => ("セッション強制終了", "Session killed"),
         AlertKind::HighSeverityFinding => ("重大な所見", "High-severity finding"),
         AlertKind::ReportReady => ("作業報告書", "Report ready"),
+        AlertKind::TotpReset => ("二要素認証の再登録", "TOTP re-enrolled"),
     }
 }

@@ -59,17 +59,21 @@ pub enum AlertKind {
     HighSeverityFinding,
     /// A maintenance report is ready for the planning manager.
     ReportReady,
+    /// An operator re-enrolled a person's TOTP: the break-glass for a lost device
+    /// (R-14-3), worth a second person's look.
+    TotpReset,
 }
 
 impl AlertKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::EmergencyAccess,
         Self::LockOut,
         Self::HostKeyMismatch,
         Self::SessionKilled,
         Self::HighSeverityFinding,
         Self::ReportReady,
+        Self::TotpReset,
     ];
 
     /// The stable name used in JSON, syslog's MSGID and metrics.
@@ -81,6 +85,7 @@ impl AlertKind {
             Self::SessionKilled => "session_killed",
             Self::HighSeverityFinding => "high_severity_finding",
             Self::ReportReady => "report_ready",
+            Self::TotpReset => "totp_reset",
         }
     }
 
@@ -89,7 +94,7 @@ impl AlertKind {
         match self {
             Self::EmergencyAccess | Self::HostKeyMismatch => Severity::Critical,
             Self::HighSeverityFinding => Severity::Error,
-            Self::LockOut | Self::SessionKilled => Severity::Warning,
+            Self::LockOut | Self::SessionKilled | Self::TotpReset => Severity::Warning,
             Self::ReportReady => Severity::Notice,
         }
     }
@@ -218,11 +223,12 @@ impl Alert {
     /// `client_addr` (R-14-6(6)).
     pub fn lock_out(
         login: &Login,
-        client_addr: SocketAddr,
+        client_addr: Option<SocketAddr>,
         locked_until: Option<DateTime<Utc>>,
     ) -> Self {
         let until = locked_until.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
         let until_text = until.as_deref().unwrap_or("-");
+        let client_addr = client_addr.map_or_else(|| "console".to_owned(), |a| a.to_string());
         Self::new(
             AlertKind::LockOut,
             format!("アカウントロック: {login} はログイン失敗が続いたためロックされました（{until_text} まで、接続元 {client_addr}）"),
@@ -253,6 +259,18 @@ impl Alert {
         .with_target(target)
         .with_plan(plan)
         .with_detail(json!({ "presented": presented, "pinned": pinned }))
+    }
+
+    /// `by` re-enrolled `login`'s TOTP after checking their identity as `note` says
+    /// (R-14-3).
+    pub fn totp_reset(login: &Login, by: &str, note: &str) -> Self {
+        Self::new(
+            AlertKind::TotpReset,
+            format!("二要素認証の再登録: {by} が {login} のワンタイムパスワードを再登録しました（本人確認: {note}）"),
+            format!("TOTP re-enrolled: {by} re-enrolled {login}'s one-time codes (identity check: {note})"),
+        )
+        .with_engineer(login)
+        .with_detail(json!({ "by": by, "identity_check": note }))
     }
 
     /// Session `session` of `engineer` on `target` was killed at `requested_by`'s request,

@@ -48,6 +48,7 @@ fn kinds_have_distinct_names_and_default_severities() {
         (AlertKind::LockOut, Severity::Warning, 4),
         (AlertKind::SessionKilled, Severity::Warning, 4),
         (AlertKind::ReportReady, Severity::Notice, 5),
+        (AlertKind::TotpReset, Severity::Warning, 4),
     ];
     for (kind, severity, code) in table {
         assert_eq!(kind.default_severity(), severity, "{kind}");
@@ -65,7 +66,11 @@ fn every_constructor_fills_its_subject_and_both_languages() {
     let db01 = target("db01");
     let alerts = [
         Alert::emergency_access(&alice, &db01, "outage"),
-        Alert::lock_out(&alice, "192.0.2.7:4000".parse().unwrap(), Some(Utc::now())),
+        Alert::lock_out(
+            &alice,
+            Some("192.0.2.7:4000".parse().unwrap()),
+            Some(Utc::now()),
+        ),
         Alert::host_key_mismatch(&alice, &db01, plan, "a", "b"),
         Alert::session_killed(session, &alice, &db01, plan, "cli:root", "suspicious"),
         Alert::high_severity_finding(session, "rm -rf /var/lib/pgsql"),
@@ -407,7 +412,11 @@ async fn syslog_sends_one_datagram_to_a_real_udp_socket() {
         },
         "gw01".into(),
     );
-    let alert = Alert::lock_out(&login("alice"), "192.0.2.7:4000".parse().unwrap(), None);
+    let alert = Alert::lock_out(
+        &login("alice"),
+        Some("192.0.2.7:4000".parse().unwrap()),
+        None,
+    );
     sink.deliver(&alert).await.unwrap();
     let mut buf = vec![0u8; 65536];
     let n = receiver.recv(&mut buf).await.unwrap();

@@ -1,5 +1,8 @@
-//! `fumidai vendor|engineer|operator add|list`: the ID ledger (R-14-8), one account per
-//! person (R-10.2-PRIV), passwords checked and hashed (R-14-6), TOTP enrolled (R-10.2-2FA).
+//! `fumidai vendor|engineer|operator …`: the ID ledger (R-14-8), one account per person
+//! (R-10.2-PRIV), passwords checked and hashed (R-14-6), TOTP enrolled (R-10.2-2FA). The
+//! life cycle after creation (disable, reset, roles) is in [`lifecycle`](super::lifecycle).
+//! Creation stays a console bootstrap action (the OS user is the actor) unless `--as`
+//! names an operator, who is then authenticated first.
 
 use std::io::BufRead;
 
@@ -15,10 +18,11 @@ use serde::Serialize;
 use store::{Account, NewAccount, NewVendor, Vendor};
 
 use super::context::{Context, cli_actor};
+use super::lifecycle::{self, Switch};
 use super::output::Output;
 
 /// Issuer shown in authenticator apps.
-const TOTP_ISSUER: &str = "fumidai";
+pub(crate) const TOTP_ISSUER: &str = "fumidai";
 
 /// `fumidai vendor …`
 #[derive(Debug, clap::Subcommand)]
@@ -34,12 +38,52 @@ pub enum VendorCommand {
         /// Its engineers may declare emergency access, approved afterwards (事後承認).
         #[arg(long)]
         emergency: bool,
+        /// Act as this operator (authenticated now) instead of the console's OS user.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Option<Login>,
     },
     /// List vendors.
     List,
     /// The targets the vendor is contracted for: emergencies only there (R-11-1).
     #[command(subcommand)]
     Targets(super::vendor_targets::VendorTargetsCommand),
+    /// Disable a vendor: none of its engineers can log in.
+    Disable {
+        /// The vendor.
+        name: VendorName,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Enable a disabled vendor again.
+    Enable {
+        /// The vendor.
+        name: VendorName,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Change a vendor's contract end, allow list or emergency permission.
+    Set {
+        /// The vendor.
+        name: VendorName,
+        /// Last day of the contract (2027-03-31, JST; logins stop at the next midnight), an
+        /// RFC 3339 instant, or `none`.
+        #[arg(long, value_name = "DATE")]
+        contract_end: Option<String>,
+        /// Replace the allow list with these networks (repeatable).
+        #[arg(long = "allow-from", value_name = "CIDR")]
+        allow_from: Vec<IpNet>,
+        /// Clear the allow list (any address).
+        #[arg(long)]
+        any_address: bool,
+        /// Whether its engineers may declare emergency access.
+        #[arg(long, value_enum)]
+        emergency: Option<Switch>,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
 }
 
 /// `fumidai engineer …`
@@ -55,12 +99,57 @@ pub enum EngineerCommand {
         /// Full name, for reports.
         #[arg(long)]
         name: Option<String>,
-        /// Read the initial password from the first line of standard input.
+        /// Read the initial password from the first line of standard input (after the
+        /// operator's password and code with `--as`).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Act as this operator (authenticated now) instead of the console's OS user.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Option<Login>,
     },
     /// List engineers.
     List,
+    /// Disable an engineer: logins are refused.
+    Disable {
+        /// The engineer.
+        login: Login,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Enable a disabled engineer again.
+    Enable {
+        /// The engineer.
+        login: Login,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Set a new initial password (read from standard input after your own password and
+    /// code) once the engineer's identity is checked; they must change it at their next
+    /// login (§14 ⑥(4)).
+    Reset {
+        /// The engineer.
+        login: Login,
+        /// How the identity was checked (recorded).
+        #[arg(long)]
+        note: String,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Break-glass for a lost or broken TOTP device (R-14-3): enrol a new secret, shown
+    /// once; audited and alerted.
+    ResetTotp {
+        /// The engineer.
+        login: Login,
+        /// How the identity was checked (recorded).
+        #[arg(long)]
+        note: String,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
 }
 
 /// `fumidai operator …`
@@ -76,12 +165,54 @@ pub enum OperatorCommand {
         /// Full name, for reports.
         #[arg(long)]
         name: Option<String>,
-        /// Read the initial password from the first line of standard input.
+        /// Read the initial password from the first line of standard input (after the
+        /// operator's password and code with `--as`).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Act as this operator (authenticated now) instead of the console's OS user.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Option<Login>,
     },
     /// List operators.
     List,
+    /// Disable an operator account.
+    Disable {
+        /// The account.
+        login: Login,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Enable a disabled operator account again.
+    Enable {
+        /// The account.
+        login: Login,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Change an account's role.
+    Role {
+        /// The account.
+        login: Login,
+        /// The new role.
+        #[arg(value_parser = ["operator", "manager", "auditor"])]
+        role: String,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Re-enrol the account's TOTP (lost device, R-14-3); audited and alerted.
+    ResetTotp {
+        /// The account.
+        login: Login,
+        /// How the identity was checked (recorded).
+        #[arg(long)]
+        note: String,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
 }
 
 /// Runs `fumidai vendor …`.
@@ -91,7 +222,9 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
             name,
             allow_from,
             emergency,
+            by,
         } => {
+            let actor = acting(ctx, by.as_ref()).await?;
             let vendor = ctx
                 .store
                 .add_vendor(
@@ -100,7 +233,7 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
                         allow_from,
                         emergency_allowed: emergency,
                     },
-                    &cli_actor(),
+                    &actor,
                 )
                 .await?;
             out.print(&vendor, |v| {
@@ -116,6 +249,46 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
             })
         }
         VendorCommand::Targets(cmd) => super::vendor_targets::run(ctx, cmd, out).await,
+        VendorCommand::Disable { name, by } => {
+            lifecycle::change_vendor(ctx, &name, switched(false), &by, out).await
+        }
+        VendorCommand::Enable { name, by } => {
+            lifecycle::change_vendor(ctx, &name, switched(true), &by, out).await
+        }
+        VendorCommand::Set {
+            name,
+            contract_end,
+            allow_from,
+            any_address,
+            emergency,
+            by,
+        } => {
+            let change =
+                lifecycle::vendor_change(contract_end, allow_from, any_address, emergency)?;
+            lifecycle::change_vendor(ctx, &name, change, &by, out).await
+        }
+    }
+}
+
+/// The change `vendor disable|enable` makes.
+fn switched(enabled: bool) -> store::VendorChange {
+    store::VendorChange {
+        enabled: Some(enabled),
+        ..store::VendorChange::default()
+    }
+}
+
+/// The command's authenticated operator, or the console's OS user for bootstrap actions.
+async fn acting(ctx: &Context, by: Option<&Login>) -> anyhow::Result<store::Actor> {
+    match by {
+        Some(login) => {
+            Ok(
+                super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
+                    .await?
+                    .actor(),
+            )
+        }
+        None => Ok(cli_actor()),
     }
 }
 
@@ -148,7 +321,9 @@ pub(crate) async fn engineer(
             vendor,
             name,
             password_stdin: _,
+            by,
         } => {
+            let actor = acting(ctx, by.as_ref()).await?;
             if ctx.store.vendor(&vendor).await?.is_none() {
                 bail!(
                     "vendor {vendor} is not registered; add it first with `fumidai vendor add {vendor}`"
@@ -161,9 +336,21 @@ pub(crate) async fn engineer(
                 vendor: Some(vendor),
                 role: None,
             };
-            add_account(ctx, spec, out).await
+            add_account(ctx, spec, &actor, out).await
         }
         EngineerCommand::List => list(ctx, AccountKind::Engineer, out).await,
+        EngineerCommand::Disable { login, by } => {
+            lifecycle::set_enabled(ctx, &login, AccountKind::Engineer, false, &by, out).await
+        }
+        EngineerCommand::Enable { login, by } => {
+            lifecycle::set_enabled(ctx, &login, AccountKind::Engineer, true, &by, out).await
+        }
+        EngineerCommand::Reset { login, note, by } => {
+            lifecycle::reset_password(ctx, &login, &note, &by, out).await
+        }
+        EngineerCommand::ResetTotp { login, note, by } => {
+            lifecycle::reset_totp(ctx, &login, AccountKind::Engineer, &note, &by, out).await
+        }
     }
 }
 
@@ -179,7 +366,9 @@ pub(crate) async fn operator(
             role,
             name,
             password_stdin: _,
+            by,
         } => {
+            let actor = acting(ctx, by.as_ref()).await?;
             let role: OperatorRole = role.parse()?;
             let spec = AccountSpec {
                 login,
@@ -188,9 +377,21 @@ pub(crate) async fn operator(
                 vendor: None,
                 role: Some(role),
             };
-            add_account(ctx, spec, out).await
+            add_account(ctx, spec, &actor, out).await
         }
         OperatorCommand::List => list(ctx, AccountKind::Operator, out).await,
+        OperatorCommand::Disable { login, by } => {
+            lifecycle::set_enabled(ctx, &login, AccountKind::Operator, false, &by, out).await
+        }
+        OperatorCommand::Enable { login, by } => {
+            lifecycle::set_enabled(ctx, &login, AccountKind::Operator, true, &by, out).await
+        }
+        OperatorCommand::Role { login, role, by } => {
+            lifecycle::set_role(ctx, &login, role.parse()?, &by, out).await
+        }
+        OperatorCommand::ResetTotp { login, note, by } => {
+            lifecycle::reset_totp(ctx, &login, AccountKind::Operator, &note, &by, out).await
+        }
     }
 }
 
@@ -211,7 +412,12 @@ struct Enrolled {
     otpauth_uri: String,
 }
 
-async fn add_account(ctx: &Context, spec: AccountSpec, out: Output) -> anyhow::Result<()> {
+async fn add_account(
+    ctx: &Context,
+    spec: AccountSpec,
+    actor: &store::Actor,
+    out: Output,
+) -> anyhow::Result<()> {
     let password = read_password_line()?;
     let context: Vec<&str> = spec
         .name
@@ -232,7 +438,17 @@ async fn add_account(ctx: &Context, spec: AccountSpec, out: Output) -> anyhow::R
         password_hash: hash,
         totp_secret: secret,
     };
-    let account = ctx.store.add_account(new, &cli_actor()).await?;
+    let account = ctx.store.add_account(new, actor).await?;
+    print_enrolment(account, totp_secret, otpauth_uri, out)
+}
+
+/// Prints an account's TOTP enrolment, once: the secret, its URI and a QR code.
+pub(crate) fn print_enrolment(
+    account: Account,
+    totp_secret: String,
+    otpauth_uri: String,
+    out: Output,
+) -> anyhow::Result<()> {
     let enrolled = Enrolled {
         account,
         totp_secret,

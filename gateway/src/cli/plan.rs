@@ -1,28 +1,35 @@
-//! `fumidai plan submit|approve|reject|list|show|attest`: work plans (作業計画書), their
-//! approval by a second person (R-10.1-APPROVE, R-14-4) and the engineer's attestation of
-//! the data deletion (R-10-1). The rules are `policy::plan`'s; this file checks the people
-//! and targets named against the store and prints the outcome.
+//! `fumidai plan submit|approve|reject|withdraw|list|show`: work plans (作業計画書) and
+//! their approval by a second person (R-10.1-APPROVE, R-14-4). Whoever submits, decides or
+//! withdraws is authenticated with password + TOTP first (`--as LOGIN`, [`person`]), so
+//! the four-eyes rule compares authenticated accounts and the audit names them. The
+//! engineer's attestation of the data deletion (R-10-1) is made over SSH with their own
+//! credentials (`ssh ENGINEER@gw attest PLAN "note"`), never typed here in their name. The
+//! rules are `policy::plan`'s; this file checks the people and targets named against the
+//! store and prints the outcome.
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
-use policy::ids::{AccountKind, Login, OperatorRole, PlanId, TargetName, VendorName};
+use policy::authority::Action;
+use policy::ids::{AccountKind, Login, PlanId, TargetName, VendorName};
 use policy::jst;
 use policy::plan::{self, Allowances, Plan, PlanRequest, PlannedStep};
 use policy::transfer::ContentKind;
 
-use super::context::{Context, cli_actor};
+use super::context::Context;
 use super::output::Output;
+use super::person::{self, Person};
 
 /// `fumidai plan …`
 #[derive(Debug, clap::Subcommand)]
 pub enum PlanCommand {
     /// Submit a work plan; prints its ID. Another person approves it.
     Submit(Box<SubmitArgs>),
-    /// Approve a submitted plan (as an operator or manager other than the submitter).
+    /// Approve a submitted plan (as an operator or manager other than the submitter;
+    /// password and code are asked).
     Approve {
         /// The plan's ID.
         id: PlanId,
-        /// Who approves: an operator or manager account.
+        /// Who approves: an operator or manager account, authenticated now.
         #[arg(long = "as", value_name = "LOGIN")]
         approver: Login,
     },
@@ -30,7 +37,7 @@ pub enum PlanCommand {
     Reject {
         /// The plan's ID.
         id: PlanId,
-        /// Who rejects: an operator or manager account.
+        /// Who rejects: an operator or manager account, authenticated now.
         #[arg(long = "as", value_name = "LOGIN")]
         approver: Login,
         /// Why, for the submitter and the audit trail.
@@ -44,17 +51,25 @@ pub enum PlanCommand {
         /// The plan's ID.
         id: PlanId,
     },
-    /// Attest, as an engineer named in the plan, that the work's data was deleted as its
-    /// data-deletion step says (R-10-1). Goes into the reconciliation report.
-    Attest {
+    /// Withdraw an approved or active plan: no session starts under it any more, and the
+    /// gateway ends the live ones.
+    Withdraw {
         /// The plan's ID.
         id: PlanId,
-        /// The engineer attesting.
-        #[arg(long = "as", value_name = "LOGIN")]
-        engineer: Login,
-        /// What was deleted, where and how.
+        /// Why, for the engineers and the audit trail.
         #[arg(long)]
-        note: String,
+        reason: String,
+        /// Who withdraws: an operator or manager account, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// No longer here: the engineer attests the data deletion over SSH with their own
+    /// credentials (`ssh ENGINEER@GATEWAY attest PLAN "note"`, R-10-1).
+    #[command(hide = true)]
+    Attest {
+        /// Whatever was typed.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
     },
 }
 
@@ -98,9 +113,10 @@ pub struct SubmitArgs {
     /// `fumidai plan attest`.
     #[arg(long, value_name = "STEP")]
     pub data_deletion: Option<String>,
-    /// Who submits, if not the person at this console (an existing account).
+    /// Who submits: an operator or manager account, authenticated now (password and
+    /// code are asked).
     #[arg(long = "as", value_name = "LOGIN")]
-    pub submitter: Option<Login>,
+    pub submitter: Login,
     /// The take-out of personal data (§7.1), when the plan lets it leave.
     #[command(flatten)]
     pub take_out: super::plan_personal::TakeOutArgs,
@@ -143,15 +159,15 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
     match cmd {
         PlanCommand::Submit(args) => submit(ctx, *args, out).await,
         PlanCommand::Approve { id, approver } => {
-            let stored = decidable(ctx, &id, &approver).await?;
+            let person = person::authenticate(ctx, &approver, Action::DecidePlan).await?;
+            let stored = stored(ctx, &id).await?;
             super::plan_personal::check_targets(ctx, &stored).await?;
-            let role = super::plan_personal::role(ctx, &approver).await?;
             let approver_is = plan::Approver {
-                name: approver.as_str(),
-                role,
+                name: person.login().as_str(),
+                role: super::plan_personal::role(ctx, person.login()).await?,
             };
             let decided = plan::approve(&stored, approver_is, Utc::now())?;
-            let decided = ctx.store.decide_plan(decided, &cli_actor()).await?;
+            let decided = ctx.store.decide_plan(decided, &person.actor()).await?;
             out.print(&decided, |p| {
                 format!(
                     "plan {} approved by {}: {} may reach {} during {}\n\
@@ -170,9 +186,10 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
             approver,
             reason,
         } => {
-            let stored = decidable(ctx, &id, &approver).await?;
-            let decided = plan::reject(&stored, approver.as_str(), &reason, Utc::now())?;
-            let decided = ctx.store.decide_plan(decided, &cli_actor()).await?;
+            let person = person::authenticate(ctx, &approver, Action::DecidePlan).await?;
+            let stored = stored(ctx, &id).await?;
+            let decided = plan::reject(&stored, person.login().as_str(), &reason, Utc::now())?;
+            let decided = ctx.store.decide_plan(decided, &person.actor()).await?;
             out.print(&decided, |p| {
                 format!(
                     "plan {} rejected by {}\n作業計画 {} を却下しました",
@@ -190,24 +207,30 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
             let plan = stored(ctx, &id).await?;
             out.print(&plan, details)
         }
-        PlanCommand::Attest { id, engineer, note } => {
+        PlanCommand::Withdraw { id, reason, by } => {
+            let person = person::authenticate(ctx, &by, Action::WithdrawPlan).await?;
             let plan = stored(ctx, &id).await?;
-            let attested = plan::lifecycle::attest(&plan, &engineer, &note, Utc::now())?;
+            let withdrawn = plan::lifecycle::withdraw(&plan, person.login(), &reason, Utc::now())?;
             let stored = ctx
                 .store
-                .advance_plan(
-                    attested,
-                    plan.status,
-                    &store::Actor::Person(engineer.clone()),
-                )
+                .advance_plan(withdrawn, plan.status, &person.actor())
                 .await?;
             out.print(&stored, |p| {
                 format!(
-                    "data deletion for plan {} attested by {engineer}\n作業計画 {} のデータ消去を報告しました",
-                    p.id, p.id
+                    "plan {} withdrawn by {}: no session starts under it any more\n\
+                     作業計画 {} を取り消しました。以後この計画での接続はできません",
+                    p.id,
+                    person.login(),
+                    p.id
                 )
             })
         }
+        PlanCommand::Attest { rest: _ } => bail!(
+            "the engineer attests the data deletion with their own credentials, through the \
+             gateway: `ssh ENGINEER@GATEWAY attest PLAN \"what was deleted, where, how\"` (R-10-1) / \
+             データ消去の報告は作業者本人が自分の認証情報で行います: \
+             ssh 作業者@踏み台 attest 計画ID \"消去内容\""
+        ),
     }
 }
 
@@ -265,6 +288,14 @@ fn details(p: &Plan) -> String {
             a.note
         ));
     }
+    if let Some(w) = &p.withdrawal {
+        s.push_str(&format!(
+            "取消し withdrawn: {} {}: {}\n",
+            w.by,
+            jst::format(w.at),
+            w.reason
+        ));
+    }
     if let Some(at) = p.closed_at {
         s.push_str(&format!("作業終了 closed: {}\n", jst::format(at)));
     }
@@ -281,15 +312,9 @@ fn details(p: &Plan) -> String {
 }
 
 async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<()> {
-    let submitted_by = match &args.submitter {
-        Some(login) => match ctx.store.account(login).await? {
-            Some(account) if account.enabled => login.to_string(),
-            _ => bail!(
-                "--as {login}: no such account is enabled / アカウント {login} は登録されていないか無効です"
-            ),
-        },
-        None => cli_actor().to_string(),
-    };
+    // The plan is checked before its submitter is asked for a password and code: a plan
+    // that can't be submitted costs no code and records nothing.
+    let submitter = args.submitter.clone();
     let request = match &args.file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -309,9 +334,10 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
             );
         }
     }
-    let new = plan::submit(request, PlanId::generate(), &submitted_by, Utc::now())?;
+    let new = plan::submit(request, PlanId::generate(), submitter.as_str(), Utc::now())?;
     super::plan_personal::check_targets(ctx, &new).await?;
-    let stored = ctx.store.submit_plan(new, &cli_actor()).await?;
+    let person: Person = person::authenticate(ctx, &submitter, Action::SubmitPlan).await?;
+    let stored = ctx.store.submit_plan(new, &person.actor()).await?;
     if !out.json {
         // The ID alone goes to stdout, for `ID=$(fumidai plan submit …)`.
         eprintln!(
@@ -372,28 +398,6 @@ async fn vendor_of(ctx: &Context, engineers: &[Login]) -> anyhow::Result<VendorN
         }
     }
     vendor.context("a plan names at least one engineer / 作業者を1名以上指定してください")
-}
-
-/// The stored plan, once the approver is checked: an enabled operator account with the
-/// operator or manager role (R-14-4: rights follow the role). The four-eyes rule itself
-/// is `policy::plan`'s.
-async fn decidable(ctx: &Context, id: &PlanId, approver: &Login) -> anyhow::Result<Plan> {
-    let account = ctx.store.account(approver).await?;
-    let may_decide = account.is_some_and(|a| {
-        a.enabled
-            && a.kind == AccountKind::Operator
-            && matches!(a.role, Some(OperatorRole::Operator | OperatorRole::Manager))
-    });
-    if !may_decide {
-        bail!(
-            "--as {approver}: only an enabled operator or manager account may approve or reject plans / \
-             {approver} には作業計画の承認・却下の権限がありません"
-        );
-    }
-    ctx.store
-        .plan(id)
-        .await?
-        .with_context(|| format!("no plan {id} / 作業計画 {id} はありません"))
 }
 
 /// One line of `plan list`.

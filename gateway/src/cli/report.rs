@@ -7,11 +7,11 @@
 
 use anyhow::{Context as _, bail};
 use chrono::{Duration, Utc};
-use policy::ids::{AccountKind, Login, OperatorRole, PlanId};
+use policy::ids::{Login, PlanId};
 use policy::jst;
 use policy::plan::{self, PlanStatus};
 
-use super::context::{Context, cli_actor};
+use super::context::Context;
 use super::output::Output;
 use crate::alerts::Alerts;
 use crate::alerts::settings::Settings as AlertSettings;
@@ -50,7 +50,8 @@ pub enum ReportAction {
     Confirm {
         /// The plan.
         plan: PlanId,
-        /// The planning manager confirming.
+        /// The planning manager confirming (role manager), authenticated now (password and
+        /// code are asked).
         #[arg(long = "as", value_name = "LOGIN")]
         manager: Login,
         /// A finding or remark to record with the confirmation.
@@ -156,16 +157,10 @@ async fn confirm(
     finding: Option<String>,
     out: Output,
 ) -> anyhow::Result<()> {
-    let account = ctx.store.account(&manager).await?;
-    let is_manager = account.is_some_and(|a| {
-        a.enabled && a.kind == AccountKind::Operator && a.role == Some(OperatorRole::Manager)
-    });
-    if !is_manager {
-        bail!(
-            "--as {manager}: only an enabled planning manager (role manager) confirms reports / \
-             報告書の確認は企画管理者が行います"
-        );
-    }
+    // Only a planning manager confirms (policy::authority), authenticated first.
+    let person =
+        super::person::authenticate(ctx, &manager, policy::authority::Action::ConfirmReport)
+            .await?;
     let stored = ctx
         .store
         .plan(&id)
@@ -175,7 +170,7 @@ async fn confirm(
         plan::lifecycle::confirm(&stored, manager.as_str(), finding.as_deref(), Utc::now())?;
     let confirmed = ctx
         .store
-        .advance_plan(confirmed, PlanStatus::Reported, &cli_actor())
+        .advance_plan(confirmed, PlanStatus::Reported, &person.actor())
         .await?;
     out.print(&confirmed, |p| {
         format!(

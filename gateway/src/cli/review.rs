@@ -28,6 +28,10 @@ pub struct ReviewArgs {
     /// listed.
     #[arg(long, default_value_t = 365, value_name = "DAYS")]
     pub vendor_days: u32,
+    /// Life-cycle changes (disables, resets, role changes, withdrawals…) of the last this
+    /// many days are listed.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub changes_days: u32,
 }
 
 impl ReviewArgs {
@@ -54,6 +58,58 @@ pub(crate) struct Review {
     pub(crate) vendor_days: u32,
     /// What needs attention, by kind then subject.
     pub(crate) items: Vec<ReviewItem>,
+    /// What changed in accounts, vendors and plans in the period (from the audit trail),
+    /// oldest first.
+    pub(crate) changes: Vec<Change>,
+}
+
+/// One life-cycle change, as the audit trail holds it.
+#[derive(Debug, Serialize)]
+pub(crate) struct Change {
+    /// When.
+    pub(crate) at: DateTime<Utc>,
+    /// The audit kind (`account.disabled`, `plan.withdrawn`, …).
+    pub(crate) kind: String,
+    /// Whom or what it concerned.
+    pub(crate) subject: String,
+    /// Who did it.
+    pub(crate) actor: String,
+    /// The record's detail.
+    pub(crate) detail: serde_json::Value,
+}
+
+/// The audit kinds a review lists as changes (R-14-8: the ID ledger's movements).
+const CHANGE_KINDS: [store::AuditKind; 9] = [
+    store::AuditKind::AccountAdded,
+    store::AuditKind::AccountDisabled,
+    store::AuditKind::AccountEnabled,
+    store::AuditKind::VendorChanged,
+    store::AuditKind::PasswordReset,
+    store::AuditKind::PasswordChanged,
+    store::AuditKind::TotpReset,
+    store::AuditKind::RoleChanged,
+    store::AuditKind::PlanWithdrawn,
+];
+
+/// How far back the trail is read for changes (records, newest first).
+const CHANGES_SCAN: u32 = 100_000;
+
+async fn changes(ctx: &Context, since: DateTime<Utc>) -> anyhow::Result<Vec<Change>> {
+    let kinds: Vec<&str> = CHANGE_KINDS.iter().map(|k| k.as_str()).collect();
+    Ok(ctx
+        .store
+        .audit_tail(CHANGES_SCAN)
+        .await?
+        .into_iter()
+        .filter(|r| r.at >= since && kinds.contains(&r.kind.as_str()))
+        .map(|r| Change {
+            at: r.at,
+            kind: r.kind,
+            subject: r.subject,
+            actor: r.actor,
+            detail: r.detail,
+        })
+        .collect())
 }
 
 /// Why an operator never lacks TOTP here: `NewAccount` requires a secret, so every account
@@ -70,6 +126,7 @@ pub(crate) async fn run(ctx: &Context, args: ReviewArgs, out: Output) -> anyhow:
         cert_days: args.cert_days,
         vendor_days: args.vendor_days,
         items: items(ctx, &args.thresholds(), at).await?,
+        changes: changes(ctx, at - Duration::days(i64::from(args.changes_days))).await?,
     };
     out.print(&review, text)
 }
@@ -160,6 +217,23 @@ fn text(review: &Review) -> String {
         for item in of_kind {
             text.push_str(&format!("  {}\t{}\n", item.subject, item.detail));
         }
+    }
+    text.push_str(&format!(
+        "\n期間中の変更 / changes in the period ({})\n",
+        review.changes.len()
+    ));
+    if review.changes.is_empty() {
+        text.push_str("  なし / none\n");
+    }
+    for c in &review.changes {
+        text.push_str(&format!(
+            "  {}\t{}\t{}\tby {}\t{}\n",
+            jst::format(c.at),
+            c.kind,
+            c.subject,
+            c.actor,
+            c.detail
+        ));
     }
     text
 }

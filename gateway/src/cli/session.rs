@@ -18,7 +18,7 @@ use policy::plan::emergency::{self, Approval};
 use serde::Serialize;
 use store::{KillRequest, SessionRecord};
 
-use super::context::{Context, cli_actor};
+use super::context::Context;
 use super::output::Output;
 
 /// How long `session kill` waits for the gateway to end the session.
@@ -43,6 +43,10 @@ pub enum SessionCommand {
         /// Why, for the audit trail and the report.
         #[arg(long, default_value = "killed by operator")]
         reason: KillReason,
+        /// Who kills it: an operator or manager account, authenticated now (password and
+        /// code are asked).
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: policy::ids::Login,
     },
 }
 
@@ -96,7 +100,12 @@ pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyh
                 ls.iter().map(|l| format!("{}\n", line(l))).collect()
             })
         }
-        SessionCommand::Kill { id, reason } => kill(ctx, id, &reason, out).await,
+        SessionCommand::Kill { id, reason, by } => {
+            let person =
+                super::person::authenticate(ctx, &by, policy::authority::Action::KillSession)
+                    .await?;
+            kill(ctx, id, &reason, &person.actor(), out).await
+        }
     }
 }
 
@@ -104,6 +113,7 @@ async fn kill(
     ctx: &Context,
     id: SessionId,
     reason: &KillReason,
+    actor: &store::Actor,
     out: Output,
 ) -> anyhow::Result<()> {
     let Some(session) = ctx.store.session(&id).await? else {
@@ -115,11 +125,7 @@ async fn kill(
             session.end_reason.as_deref().unwrap_or("unknown")
         );
     }
-    let request = match ctx
-        .store
-        .request_kill(&id, reason.as_str(), &cli_actor())
-        .await
-    {
+    let request = match ctx.store.request_kill(&id, reason.as_str(), actor).await {
         Ok(request) => request,
         Err(store::Error::InvalidTransition { from, .. }) if from == "kill requested" => {
             bail!(

@@ -89,6 +89,10 @@ pub struct AddArgs {
     /// `fumidai compliance` lists the target.
     #[arg(long, value_name = "REASON")]
     pub allow_shared_admin: Option<String>,
+    /// Act as this operator (authenticated now: password and code come before any
+    /// password on stdin) instead of the console's OS user.
+    #[arg(long = "as", value_name = "LOGIN")]
+    pub by: Option<policy::ids::Login>,
 }
 
 /// The one value `--auth` takes: the other kinds follow from `--key-file` or
@@ -149,8 +153,17 @@ pub(crate) async fn run(ctx: &Context, cmd: TargetCommand, out: Output) -> anyho
 }
 
 async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
+    // A console bootstrap action unless `--as` names an operator (authenticated first).
+    let actor = match &args.by {
+        Some(login) => {
+            super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
+                .await?
+                .actor()
+        }
+        None => cli_actor(),
+    };
     if args.rdp.is_some() {
-        return add_rdp(ctx, args, out).await;
+        return add_rdp(ctx, args, &actor, out).await;
     }
     target::check_target_login(&args.login)?;
     let address = args
@@ -192,7 +205,7 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
                 tags: args.tags,
                 shared_admin_reason,
             },
-            &cli_actor(),
+            &actor,
         )
         .await?;
     out.print(&TargetView::from(added), |t| {
@@ -213,7 +226,12 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
 }
 
 /// `target add NAME --rdp HOST:PORT --login USER --password-stdin --cert-sha256 HEX`.
-async fn add_rdp(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
+async fn add_rdp(
+    ctx: &Context,
+    args: AddArgs,
+    actor: &store::Actor,
+    out: Output,
+) -> anyhow::Result<()> {
     target::check_rdp_login(&args.login)?;
     let shared_admin_reason =
         target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
@@ -242,7 +260,7 @@ async fn add_rdp(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()
                 tags: args.tags,
                 shared_admin_reason,
             },
-            &cli_actor(),
+            actor,
         )
         .await?;
     out.print(&TargetView::from(added), |t| {

@@ -72,6 +72,9 @@ pub(crate) struct ConnectionHandler {
     /// The user name whose emergency reason is asked for, while it awaits the answer
     /// (user name `engineer:target:emergency`).
     pub(super) emergency_prompt: Option<String>,
+    /// The forced password change asked for after the credentials, while it awaits the
+    /// answer (an operator set the password, §14 ⑥(5)).
+    pub(super) password_change: Option<super::password_change::PendingChange>,
     /// TCP forwards relaying now; each relay task holds one and gives it back.
     pub(super) open_forwards: Arc<std::sync::atomic::AtomicUsize>,
     /// Whether the logged-in target is an RDP server, once looked up: then the SSH login
@@ -118,6 +121,7 @@ impl ConnectionHandler {
             bridged: std::collections::HashSet::new(),
             menu: None,
             emergency_prompt: None,
+            password_change: None,
             open_forwards: Arc::default(),
             rdp_target: None,
         }
@@ -287,6 +291,13 @@ impl Handler for ConnectionHandler {
         if self.rdp_target == Some(true) {
             session.channel_success(channel)?;
             return self.answer_rdp_ticket(channel, data, session).await;
+        }
+        // A login without a target may run the engineer's own commands (`attest`).
+        if self.logged_in.as_ref().is_some_and(|w| w.target.is_none())
+            && super::engineer_commands::is_engineer_command(data)
+        {
+            session.channel_success(channel)?;
+            return self.answer_engineer_command(channel, data, session).await;
         }
         // The command is not logged: it is the client's, and may hold anything.
         session.channel_success(channel)?;

@@ -28,6 +28,14 @@ impl ConnectionHandler {
         user: &str,
         response: Option<Response<'_>>,
     ) -> Auth {
+        if let Some(pending) = self.password_change.take() {
+            // The forced password change after a successful login: not a password attempt.
+            let span = self.span.clone();
+            return self
+                .password_change_answer(pending, user, response)
+                .instrument(span)
+                .await;
+        }
         if let Some(pending) = self.emergency_prompt.take() {
             // The emergency's reason after a successful login: not a password attempt.
             return self.emergency_answer(&pending, user, response);
@@ -85,8 +93,10 @@ impl ConnectionHandler {
             login: name
                 .as_ref()
                 .map_or_else(|| user.to_owned(), |n| n.engineer.to_string()),
-            certificate: self.certificate.clone(),
-            client_addr,
+            entrance: crate::auth::Entrance::Certificate {
+                certificate: self.certificate.clone(),
+                client_addr,
+            },
             password,
             code,
             protocol: PROTOCOL,
@@ -106,6 +116,10 @@ impl ConnectionHandler {
                     target,
                     emergency: None,
                 });
+                // An operator set the password: a new one first, then the rest.
+                if let Some(round) = self.must_change_password(user, emergency) {
+                    return round;
+                }
                 if menu {
                     // `engineer` alone: one more round, to choose a target.
                     return self.offer_menu(user).await;

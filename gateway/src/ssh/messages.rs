@@ -155,6 +155,7 @@ mod tests {
             enabled: true,
             created_at: Utc::now(),
             locked_until: None,
+            must_change_password: false,
         }
     }
 

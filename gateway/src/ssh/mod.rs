@@ -28,12 +28,14 @@
 mod channels;
 pub mod config;
 mod emergency;
+mod engineer_commands;
 mod forwarding;
 mod handler;
 pub mod host_key;
 mod kbd_login;
 mod login_grace;
 mod messages;
+mod password_change;
 mod proxying;
 mod rdp_ticket;
 mod target_menu;

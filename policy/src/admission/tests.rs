@@ -36,6 +36,7 @@ fn plan(status: PlanStatus, from: i64, to: i64, engineers: &[&str], targets: &[&
         closed_at: None,
         reported_at: None,
         confirmation: None,
+        withdrawal: None,
     }
 }
 

@@ -69,6 +69,7 @@ pub fn open(
         reported_at: None,
         confirmation: None,
         take_out: None,
+        withdrawal: None,
     })
 }
 
@@ -134,11 +135,13 @@ pub fn check_limits(
     Ok(())
 }
 
-/// When the hospital refused the plan, if it did: rejected (its decision time). Exhaustive
-/// on purpose: a new refusing state (withdrawn) must say here when it was refused.
+/// When the hospital refused the plan, if it did: rejected (its decision time) or withdrawn
+/// (the withdrawal's time). Exhaustive on purpose: a new refusing state must say here when
+/// it was refused.
 fn refused_at(plan: &Plan) -> Option<DateTime<Utc>> {
     match plan.status {
         PlanStatus::Rejected => plan.decided_at,
+        PlanStatus::Withdrawn => plan.withdrawal.as_ref().map(|w| w.at),
         PlanStatus::Submitted
         | PlanStatus::Approved
         | PlanStatus::Active

@@ -42,6 +42,22 @@ fn rejected_at(at: i64) -> Plan {
     reject(&plan, "oscar", "not this week", t(at)).unwrap()
 }
 
+/// A planned plan of alice on db02, approved at hour 0 and withdrawn at hour `at`.
+fn withdrawn_at(at: i64) -> Plan {
+    let mut plan = emergency_at("db02", 0);
+    plan.kind = PlanKind::Planned;
+    plan.status = PlanStatus::Submitted;
+    plan.submitted_by = "vera".into();
+    let approved = crate::plan::approve(&plan, Approver::operator("oscar"), t(0)).unwrap();
+    crate::plan::lifecycle::withdraw(
+        &approved,
+        &"oscar".parse().unwrap(),
+        "vendor unreachable",
+        t(at),
+    )
+    .unwrap()
+}
+
 fn facts(plans: Vec<Plan>) -> EmergencyFacts {
     EmergencyFacts {
         vendor: Some(("acme".parse().unwrap(), true)),
@@ -61,6 +77,8 @@ fn every_limit() {
     let pending_id = earlier_pending.id;
     let rejected = rejected_at(2);
     let rejected_id = rejected.id;
+    let withdrawn = withdrawn_at(2);
+    let withdrawn_id = withdrawn.id;
     let mut not_allowed = facts(vec![]);
     not_allowed.vendor = Some(("acme".parse().unwrap(), false));
     let mut no_vendor = facts(vec![]);
@@ -120,6 +138,18 @@ fn every_limit() {
         (
             "rejected 24 h ago: the bar is lifted",
             facts(vec![rejected]),
+            26,
+            Ok(()),
+        ),
+        (
+            "withdrawn an hour ago",
+            facts(vec![withdrawn.clone()]),
+            3,
+            Err(PlanError::EmergencyAfterRefusal { plan: withdrawn_id }),
+        ),
+        (
+            "withdrawn 24 h ago: the bar is lifted",
+            facts(vec![withdrawn]),
             26,
             Ok(()),
         ),

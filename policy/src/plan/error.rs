@@ -231,6 +231,7 @@ fn status_ja(status: PlanStatus) -> &'static str {
         PlanStatus::Closed => "作業終了",
         PlanStatus::Reported => "報告済み",
         PlanStatus::Confirmed => "確認済み",
+        PlanStatus::Withdrawn => "取消し済み",
     }
 }
 
@@ -242,6 +243,7 @@ fn action_ja(action: &str) -> &'static str {
         "reported" => "報告",
         "confirmed" => "確認",
         "attested" => "消去報告",
+        "withdrawn" => "取消し",
         _ => "変更",
     }
 }

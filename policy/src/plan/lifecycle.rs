@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Attestation, Confirmation, MAX_TEXT_CHARS, Plan, PlanError, PlanStatus, check_text};
+use super::{
+    Attestation, Confirmation, MAX_TEXT_CHARS, Plan, PlanError, PlanStatus, Withdrawal, check_text,
+};
 use crate::ids::Login;
 
 /// The first session started under an approved plan.
@@ -130,6 +132,40 @@ pub fn attest(
             by: engineer.clone(),
             at: now,
             note: note.to_owned(),
+        }),
+        ..plan.clone()
+    })
+}
+
+/// An operator withdraws an approved or active plan (R-14-8, §10.2): no session starts
+/// under it any more (`admission::admit`), and the gateway ends the live ones. A reason is
+/// required; that the operator holds the right is `authority`'s.
+pub fn withdraw(
+    plan: &Plan,
+    by: &Login,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    match plan.status {
+        PlanStatus::Approved | PlanStatus::Active => {}
+        status => {
+            return Err(PlanError::WrongState {
+                status,
+                action: "withdrawn",
+            });
+        }
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(PlanError::NoReason);
+    }
+    check_text("reason", reason, MAX_TEXT_CHARS)?;
+    Ok(Plan {
+        status: PlanStatus::Withdrawn,
+        withdrawal: Some(Withdrawal {
+            by: by.clone(),
+            at: now,
+            reason: reason.to_owned(),
         }),
         ..plan.clone()
     })

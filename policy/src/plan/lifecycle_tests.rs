@@ -131,3 +131,40 @@ fn the_data_deletion_is_attested_once_by_a_named_engineer() {
         Err(PlanError::NothingToAttest)
     );
 }
+
+#[test]
+fn only_approved_or_active_plans_are_withdrawn() {
+    let olga: Login = "olga".parse().unwrap();
+    let plan = approved(None);
+    let active = activate(&plan).unwrap();
+    for from in [&plan, &active] {
+        let withdrawn = withdraw(from, &olga, " vendor contract ended ", t(10)).unwrap();
+        assert_eq!(withdrawn.status, PlanStatus::Withdrawn);
+        let w = withdrawn.withdrawal.as_ref().unwrap();
+        assert_eq!(
+            (w.by.as_str(), w.reason.as_str()),
+            ("olga", "vendor contract ended")
+        );
+        assert!(!withdrawn.status.admits());
+        // Once withdrawn, it stays so.
+        assert!(matches!(
+            withdraw(&withdrawn, &olga, "again", t(10)),
+            Err(PlanError::WrongState { .. })
+        ));
+    }
+    assert_eq!(
+        withdraw(&plan, &olga, "  ", t(10)),
+        Err(PlanError::NoReason)
+    );
+    let closed = close(&active, t(12)).unwrap();
+    assert!(matches!(
+        withdraw(&closed, &olga, "late", t(13)),
+        Err(PlanError::WrongState { .. })
+    ));
+    let mut submitted = plan.clone();
+    submitted.status = PlanStatus::Submitted;
+    assert!(matches!(
+        withdraw(&submitted, &olga, "not yet", t(8)),
+        Err(PlanError::WrongState { .. })
+    ));
+}

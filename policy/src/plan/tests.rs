@@ -274,6 +274,7 @@ fn statuses_and_windows() {
         PlanStatus::Closed,
         PlanStatus::Reported,
         PlanStatus::Confirmed,
+        PlanStatus::Withdrawn,
     ] {
         assert_eq!(s.as_str().parse::<PlanStatus>(), Ok(s));
         assert_eq!(

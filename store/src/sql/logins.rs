@@ -122,7 +122,7 @@ impl SqlStore {
         );
         let failure = AuditEvent::new(
             AuditKind::LoginFailure,
-            Actor::Peer(attempt.client_addr),
+            attempt_actor(attempt),
             subject.clone(),
         )
         .with_detail(detail);
@@ -133,7 +133,7 @@ impl SqlStore {
                 .with_detail(json!({
                     "locked_until": state.locked_until.map(format_time),
                     "threshold": lockout.threshold,
-                    "client_addr": attempt.client_addr.to_string(),
+                    "client_addr": attempt.client_addr.map(|a| a.to_string()),
                 }));
             audit_log::append(tx.conn(), &locked).await?;
         }
@@ -165,9 +165,20 @@ impl SqlStore {
 fn attempt_detail(attempt: &LoginAttempt) -> Value {
     json!({
         "protocol": attempt.protocol,
-        "client_addr": attempt.client_addr.to_string(),
+        "client_addr": attempt.client_addr.map(|a| a.to_string()),
         "certificate_serial": attempt.certificate_serial.as_ref().map(|s| s.as_str()),
     })
+}
+
+/// Who a failed attempt is recorded as: the connection's address, or the console (the
+/// `fumidai` command on the gateway itself, which has no network address).
+fn attempt_actor(attempt: &LoginAttempt) -> Actor {
+    match attempt.client_addr {
+        Some(addr) => Actor::Peer(addr),
+        None => Actor::Cli {
+            os_user: "console".to_owned(),
+        },
+    }
 }
 
 fn insert(detail: &mut Value, key: &str, value: Value) {

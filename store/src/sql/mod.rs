@@ -28,6 +28,7 @@ mod audit_log;
 mod certificates;
 mod convert;
 mod kills;
+mod lifecycle;
 mod logins;
 mod plans;
 mod reports;

@@ -13,7 +13,7 @@
 
 use policy::admission::AdmissionFacts;
 use policy::ids::{Login, PlanId, TargetName};
-use policy::plan::{Allowances, Attestation, Confirmation, Plan, PlanKind, PlanStatus};
+use policy::plan::{Allowances, Attestation, Confirmation, Plan, PlanKind, PlanStatus, Withdrawal};
 use policy::transfer::ContentKinds;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -30,7 +30,7 @@ const COLUMNS: &str = "id, vendor, engineers, targets, starts_at, ends_at, purpo
      allow_upload, allow_download, allow_forward, allow_content, status, submitted_by, \
      decided_by, decision_reason, submitted_at, decided_at, kind, personal_data, data_deletion, \
      attested_by, attested_at, attestation, closed_at, reported_at, confirmed_by, confirmed_at, \
-     confirmation, take_out";
+     confirmation, take_out, withdrawn_by, withdrawn_at, withdrawal_reason";
 
 impl SqlStore {
     pub(super) async fn insert_plan(&self, plan: Plan, actor: &Actor) -> Result<Plan> {
@@ -120,7 +120,8 @@ impl SqlStore {
             | PlanStatus::Active
             | PlanStatus::Closed
             | PlanStatus::Reported
-            | PlanStatus::Confirmed) => {
+            | PlanStatus::Confirmed
+            | PlanStatus::Withdrawn) => {
                 return Err(Error::InvalidTransition {
                     kind: "plan",
                     name: id,
@@ -393,6 +394,20 @@ fn plan(row: &AnyRow) -> Result<Plan> {
                 Some(serde_json::from_str(&text).map_err(|e| corrupt("take_out", e.to_string()))?)
             }
             None => None,
+        },
+        withdrawal: match (
+            row.try_get::<Option<String>, _>("withdrawn_by")?,
+            time_opt(row, "withdrawn_at")?,
+            row.try_get::<Option<String>, _>("withdrawal_reason")?,
+        ) {
+            (Some(by), Some(at), Some(reason)) => Some(Withdrawal {
+                by: by
+                    .parse()
+                    .map_err(|_| corrupt("withdrawn_by", by.clone()))?,
+                at,
+                reason,
+            }),
+            _ => None,
         },
     })
 }

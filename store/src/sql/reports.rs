@@ -32,6 +32,13 @@ impl SqlStore {
                     "findings": updated.confirmation.as_ref().and_then(|c| c.note.clone()),
                 }),
             ),
+            (PlanStatus::Approved | PlanStatus::Active, PlanStatus::Withdrawn) => (
+                AuditKind::PlanWithdrawn,
+                json!({
+                    "withdrawn_by": updated.withdrawal.as_ref().map(|w| w.by.to_string()),
+                    "reason": updated.withdrawal.as_ref().map(|w| w.reason.clone()),
+                }),
+            ),
             (a, b) if a == b && updated.attestation.is_some() => (
                 AuditKind::PlanAttested,
                 json!({
@@ -52,7 +59,8 @@ impl SqlStore {
         // Compare-and-set on the state the caller saw; an attestation only once.
         let changed = sqlx::query(
             "UPDATE plans SET status = $2, closed_at = $3, confirmed_by = $4, confirmed_at = $5, \
-             confirmation = $6, attested_by = $7, attested_at = $8, attestation = $9 \
+             confirmation = $6, attested_by = $7, attested_at = $8, attestation = $9, \
+             withdrawn_by = $12, withdrawn_at = $13, withdrawal_reason = $14 \
              WHERE id = $1 AND status = $10 AND (attested_by IS NULL OR $11 = 0)",
         )
         .bind(&id)
@@ -66,6 +74,9 @@ impl SqlStore {
         .bind(updated.attestation.as_ref().map(|a| a.note.clone()))
         .bind(from.as_str())
         .bind(i64::from(kind == AuditKind::PlanAttested))
+        .bind(updated.withdrawal.as_ref().map(|w| w.by.to_string()))
+        .bind(updated.withdrawal.as_ref().map(|w| to_micros(w.at)))
+        .bind(updated.withdrawal.as_ref().map(|w| w.reason.clone()))
         .execute(tx.conn())
         .await?;
         let stored = super::plans::stored_after_cas(

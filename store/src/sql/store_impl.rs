@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
-use policy::ids::{AccountKind, Login, PlanId, SessionId, TargetName, VendorName};
+use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
+use policy::password::PasswordHash;
 use policy::plan::{Plan, PlanStatus};
-use policy::totp::TimeStep;
+use policy::totp::{TimeStep, TotpSecret};
 use secrecy::SecretBox;
 
 use super::{SqlStore, audit_log};
@@ -19,6 +20,7 @@ use crate::model::{
     LoginAttempt, NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal,
     RevokeSelector, SessionRecord, StepClaim, StoredReport, Target, Vendor,
 };
+use crate::model::{PasswordSet, VendorChange};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -259,5 +261,51 @@ impl Store for SqlStore {
 
     async fn verify_audit(&self) -> Result<AuditVerification> {
         audit_log::verify(&self.pool).await
+    }
+
+    async fn set_account_enabled(
+        &self,
+        login: &Login,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<Account> {
+        self.write_account_enabled(login, enabled, actor).await
+    }
+
+    async fn change_vendor(
+        &self,
+        name: &VendorName,
+        change: &VendorChange,
+        actor: &Actor,
+    ) -> Result<Vendor> {
+        self.write_vendor_change(name, change, actor).await
+    }
+
+    async fn set_password(
+        &self,
+        login: &Login,
+        hash: &PasswordHash,
+        how: &PasswordSet,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.write_password(login, hash, how, actor).await
+    }
+
+    async fn reset_totp(
+        &self,
+        login: &Login,
+        secret: &TotpSecret,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.write_totp_secret(login, secret, note, actor).await
+    }
+
+    async fn set_role(&self, login: &Login, role: OperatorRole, actor: &Actor) -> Result<Account> {
+        self.write_role(login, role, actor).await
+    }
+
+    async fn require_password_change(&self, login: &Login, actor: &Actor) -> Result<()> {
+        self.write_password_change_request(login, actor).await
     }
 }

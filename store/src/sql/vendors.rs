@@ -12,7 +12,7 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::error::Result;
 use crate::model::{Actor, NewVendor, Vendor};
 
-const COLUMNS: &str = "name, allow_from, emergency_allowed, created_at";
+const COLUMNS: &str = "name, allow_from, emergency_allowed, created_at, enabled, contract_end";
 
 impl SqlStore {
     pub(super) async fn insert_vendor(&self, vendor: NewVendor, actor: &Actor) -> Result<Vendor> {
@@ -21,6 +21,8 @@ impl SqlStore {
             allow_from: vendor.allow_from,
             emergency_allowed: vendor.emergency_allowed,
             created_at: now(),
+            enabled: true,
+            contract_end: None,
         };
         let name = created.name.as_str();
         let mut tx = self.write().await?;
@@ -74,6 +76,8 @@ fn vendor(row: &AnyRow) -> Result<Vendor> {
         allow_from: allow_list_from_db(&row.try_get::<String, _>("allow_from")?)?,
         emergency_allowed: flag(row, "emergency_allowed")?,
         created_at: time(row, "created_at")?,
+        enabled: flag(row, "enabled")?,
+        contract_end: super::convert::time_opt(row, "contract_end")?,
     })
 }
 

@@ -259,7 +259,7 @@ pub(crate) fn t0() -> DateTime<Utc> {
 
 pub(crate) fn attempt(at: DateTime<Utc>) -> LoginAttempt {
     LoginAttempt {
-        client_addr: "192.0.2.10:50022".parse::<SocketAddr>().unwrap(),
+        client_addr: Some("192.0.2.10:50022".parse::<SocketAddr>().unwrap()),
         certificate_serial: fumidai_store::CertSerial::parse("1a2b"),
         protocol: "ssh",
         at,

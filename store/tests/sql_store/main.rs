@@ -18,6 +18,7 @@ mod audit_chain;
 mod certificates;
 mod concurrency;
 mod emergency;
+mod lifecycle;
 mod logins;
 mod plan_lifecycle;
 mod plans;

@@ -10,7 +10,8 @@ use crate::harness::*;
 
 on_both_backends!(
     a_plan_goes_from_active_to_confirmed_with_its_report,
-    lifecycle_steps_are_compare_and_set
+    lifecycle_steps_are_compare_and_set,
+    a_withdrawn_plan_is_stored_and_audited
 );
 
 async fn approved(db: &TestDb) -> policy::plan::Plan {
@@ -178,4 +179,32 @@ async fn lifecycle_steps_are_compare_and_set(db: TestDb) {
         matches!(second, Err(Error::InvalidTransition { .. })),
         "{second:?}"
     );
+}
+
+async fn a_withdrawn_plan_is_stored_and_audited(db: TestDb) {
+    let plan = approved(&db).await;
+    let withdrawn =
+        lifecycle::withdraw(&plan, &login("oscar"), "contract ended", now_micros()).unwrap();
+    let (stored, appended) = db
+        .appended_by(
+            db.store
+                .advance_plan(withdrawn.clone(), PlanStatus::Approved, &cli()),
+        )
+        .await;
+    let stored = stored.unwrap();
+    assert_eq!(appended, kinds(&[AuditKind::PlanWithdrawn]));
+    assert_eq!(stored.status, PlanStatus::Withdrawn);
+    assert_eq!(stored, withdrawn);
+    let record = &db.store.audit_tail(1).await.unwrap()[0];
+    assert_eq!(
+        record.detail,
+        json!({"withdrawn_by": "oscar", "reason": "contract ended"})
+    );
+    // Compare-and-set: withdrawing again from approved changes nothing.
+    assert!(matches!(
+        db.store
+            .advance_plan(withdrawn, PlanStatus::Approved, &cli())
+            .await,
+        Err(Error::InvalidTransition { .. })
+    ));
 }

@@ -1,0 +1,195 @@
+//! The forced password change (§14 ⑥(5)): after an operator set an engineer's password
+//! (`engineer reset`), the engineer's next SSH login gets one more keyboard-interactive
+//! round right after password + code succeeded: the new password, twice. It must differ
+//! from the one the operator typed and pass `policy::password::check_strength`; it is
+//! stored as the engineer's own (`account.password_changed`, actor the engineer). One
+//! wrong answer gets another try; after a second the login is refused — no session is
+//! admitted until the password is changed. The round is no password attempt: it changes
+//! nothing about attempts, lock-out or timing of the credentials round.
+//!
+//! Like the target menu's, this round's prompts name "New password" so a client can tell
+//! them from the login's own.
+
+use std::borrow::Cow;
+
+use policy::password;
+use russh::server::{Auth, Response};
+use secrecy::{ExposeSecret, SecretString};
+use store::{Actor, PasswordSet};
+use tracing::{info, warn};
+
+use super::emergency::ask_reason;
+use super::handler::ConnectionHandler;
+use super::messages;
+
+/// Longest new password looked at (a longer answer is refused, not cut).
+const MAX_PASSWORD_CHARS: usize = 256;
+
+/// The round's two prompts: not echoed.
+const PROMPTS: &[(Cow<'static, str>, bool)] = &[
+    (Cow::Borrowed("新しいパスワード / New password: "), false),
+    (
+        Cow::Borrowed("新しいパスワード（確認） / New password again: "),
+        false,
+    ),
+];
+
+/// A password change asked for and not yet answered.
+pub(super) struct PendingChange {
+    /// The user name the credentials were given for: the answer must come under it.
+    user: String,
+    /// Whether the one allowed wrong answer has been used.
+    retried: bool,
+    /// The user name named an emergency: its reason is asked for afterwards.
+    emergency: bool,
+}
+
+impl ConnectionHandler {
+    /// Right after a successful password + code: whether the account must change its
+    /// password first, and if so the round that asks for it.
+    pub(super) fn must_change_password(&mut self, user: &str, emergency: bool) -> Option<Auth> {
+        let who = self.logged_in.as_ref()?;
+        if !who.account.must_change_password {
+            return None;
+        }
+        info!("password change required before any session");
+        self.password_change = Some(PendingChange {
+            user: user.to_owned(),
+            retried: false,
+            emergency,
+        });
+        Some(ask(messages_ja_en(
+            "パスワードは運用担当者が設定したものです。新しいパスワードを設定してください。",
+            "Your password was set by an operator: choose a new one.",
+        )))
+    }
+
+    /// The answer to the password-change round.
+    pub(super) async fn password_change_answer(
+        &mut self,
+        mut pending: PendingChange,
+        user: &str,
+        response: Option<Response<'_>>,
+    ) -> Auth {
+        let Some(response) = response.filter(|_| pending.user == user) else {
+            info!("password change abandoned");
+            self.logged_in = None;
+            return Auth::reject();
+        };
+        let answers: Vec<SecretString> = response
+            .take(2)
+            .map(|b| SecretString::from(String::from_utf8_lossy(&b).into_owned()))
+            .collect();
+        match self.change_password(&answers).await {
+            Ok(()) => {
+                info!("password changed by its owner");
+                if let Some(who) = self.logged_in.as_mut() {
+                    who.account.must_change_password = false;
+                }
+                if self.logged_in.as_ref().is_some_and(|w| w.target.is_none()) {
+                    return self.offer_menu(&pending.user).await;
+                }
+                if pending.emergency {
+                    self.emergency_prompt = Some(pending.user);
+                    return ask_reason();
+                }
+                Auth::Accept
+            }
+            Err(why) if !pending.retried => {
+                pending.retried = true;
+                self.password_change = Some(pending);
+                ask(why)
+            }
+            Err(_) => {
+                info!("password not changed; login refused");
+                self.logged_in = None;
+                Auth::reject()
+            }
+        }
+    }
+
+    /// Checks and stores the new password; the error is what the engineer reads.
+    async fn change_password(&self, answers: &[SecretString]) -> Result<(), String> {
+        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+            return Err(messages::UNAVAILABLE.to_owned());
+        };
+        let [new, again] = answers else {
+            return Err(messages_ja_en(
+                "新しいパスワードを2回入力してください。",
+                "type the new password twice.",
+            ));
+        };
+        if new.expose_secret() != again.expose_secret() {
+            return Err(messages_ja_en(
+                "2回の入力が一致しません。",
+                "the two passwords differ.",
+            ));
+        }
+        if new.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
+            return Err(messages_ja_en("長すぎます。", "too long."));
+        }
+        let login = who.account.login.clone();
+        let context: Vec<&str> = who
+            .account
+            .display_name
+            .iter()
+            .flat_map(|n| n.split_whitespace())
+            .collect();
+        if let Err(rejection) = password::check_strength(login.as_str(), &context, new) {
+            return Err(format!("{rejection}\r\n"));
+        }
+        let credentials = match proxy.store.credentials(&login).await {
+            Ok(Some(c)) => c,
+            Ok(None) | Err(_) => return Err(messages::UNAVAILABLE.to_owned()),
+        };
+        let candidate = new.clone();
+        let old_hash = credentials.password_hash;
+        let hashed = tokio::task::spawn_blocking(move || {
+            // The operator knows the old one: the new one must differ (§14 ⑥(5)).
+            if password::verify(Some(&old_hash), &candidate) {
+                return Ok(None);
+            }
+            password::hash(&candidate).map(Some)
+        })
+        .await;
+        let hash = match hashed {
+            Ok(Ok(Some(hash))) => hash,
+            Ok(Ok(None)) => {
+                return Err(messages_ja_en(
+                    "運用担当者が設定したパスワードとは別のものにしてください。",
+                    "choose a password other than the one the operator set.",
+                ));
+            }
+            Ok(Err(_)) | Err(_) => return Err(messages::UNAVAILABLE.to_owned()),
+        };
+        match proxy
+            .store
+            .set_password(
+                &login,
+                &hash,
+                &PasswordSet::ChangedByOwner,
+                &Actor::Person(login.clone()),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                warn!(%error, "new password not stored");
+                Err(messages::UNAVAILABLE.to_owned())
+            }
+        }
+    }
+}
+
+fn messages_ja_en(ja: &str, en: &str) -> String {
+    format!("{ja}\r\n{en}\r\n")
+}
+
+/// The round, with `why` shown as its instructions.
+fn ask(why: String) -> Auth {
+    Auth::Partial {
+        name: Cow::Borrowed(messages::CHALLENGE_NAME),
+        instructions: Cow::Owned(why),
+        prompts: Cow::Borrowed(PROMPTS),
+    }
+}
