@@ -607,7 +607,13 @@ pub fn farewell(
     let code = match reason {
         EndReason::Idle => ProtocolIndependentCode::IdleTimeout,
         EndReason::WindowEnd | EndReason::MaxLength => ProtocolIndependentCode::LogonTimeout,
-        EndReason::Killed | EndReason::Normal | EndReason::Error => {
+        EndReason::Killed
+        | EndReason::Normal
+        | EndReason::Error
+        | EndReason::Revoked
+        | EndReason::Disabled
+        | EndReason::Rejected
+        | EndReason::Withdrawn => {
             ProtocolIndependentCode::RpcInitiatedDisconnect
         }
     };
