@@ -16,7 +16,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use policy::ids::{AccountKind, Login};
 use policy::lockout::{AfterFailure, LockoutPolicy};
 use policy::login::{LoginDecision, LoginFacts, LoginRejection};
@@ -166,7 +166,9 @@ impl Authenticator {
         );
         drop(code);
         let facts = LoginFacts {
-            account_enabled: credentials.as_ref().is_some_and(|c| c.account.enabled),
+            account_enabled: credentials
+                .as_ref()
+                .is_some_and(|c| account_in_good_standing(c, now)),
             kind_admitted: credentials
                 .as_ref()
                 .is_some_and(|c| c.account.kind == admits),
@@ -372,4 +374,13 @@ mod tests {
             "{text}"
         );
     }
+}
+
+/// Whether an account may log in at `now` as far as its own state goes (enabled; its
+/// vendor's state where the store gives it). The login decides with it, and the live
+/// re-check (`crate::live::authority`) asks it again for every live connection, so a rule
+/// added here applies to both (issue 12).
+/// `now` is for rules with a date (a vendor's contract end).
+pub(crate) fn account_in_good_standing(credentials: &Credentials, _now: DateTime<Utc>) -> bool {
+    credentials.account.enabled
 }

@@ -15,6 +15,10 @@
 //!   (idle time-out, warning before the window's end, window end, maximum length), and
 //!   executes kill requests that `fumidai session kill` stored — from another process or,
 //!   on PostgreSQL, another node.
+//!   It also re-checks every live session's authority each second
+//!   (`policy::authority::recheck` over facts from [`authority`]: certificate revoked,
+//!   account disabled, plan rejected or withdrawn) and ends those that lost it (issue 12).
+//! - [`authority`]: the store reads behind that re-check, also used on every new channel.
 //! - [`Clock`]: the wall clock, or tokio's for tests that pause and advance time.
 //!
 //! # What this module does not do
@@ -23,6 +27,7 @@
 //! store except by reading kill requests: the session's end, with the reason decided here,
 //! is written by whoever owns the connection, once it has closed.
 
+pub mod authority;
 mod clock;
 mod registry;
 mod watcher;

@@ -4,12 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use policy::authority::{Held, Recheck};
 use policy::ids::SessionId;
 use policy::limits::{self, Decision, EndReason, Limits, SessionTimes};
 use store::Store;
 use tokio::time::MissedTickBehavior;
 use tracing::{Instrument, info, info_span, warn};
 
+use super::authority::{self, Holder};
 use super::registry::{Entry, Registry};
 use crate::alerts::{Alert, Alerts};
 
@@ -22,7 +24,8 @@ const EVERY: Duration = Duration::from_secs(1);
 /// doesn't cut everyone.
 const STORE_FAILURES_TOLERATED: u32 = 3;
 
-/// Applies `policy::limits` to every session in a [`Registry`] and executes kill requests.
+/// Applies `policy::limits` to every session in a [`Registry`], executes kill requests and
+/// re-checks every session's authority.
 pub struct Watcher {
     /// The sessions to watch.
     registry: Registry,
@@ -75,6 +78,7 @@ impl Watcher {
             every.tick().await;
             self.check_limits();
             self.execute_kills().instrument(span.clone()).await;
+            self.recheck_authority().instrument(span.clone()).await;
         }
     }
 
@@ -162,6 +166,37 @@ impl Watcher {
         }
     }
 
+    /// Re-checks every live session's authority (issue 12): certificate not revoked,
+    /// account enabled, plan still admitting it. Those that lost it end, the engineer told
+    /// why. A store failure here changes nothing: the kill poll counts failures and fails
+    /// closed.
+    async fn recheck_authority(&self) {
+        let Some(store) = &self.kills else {
+            return;
+        };
+        let entries: Vec<Arc<Entry>> = self
+            .registry
+            .entries()
+            .into_iter()
+            .filter(|e| e.end.reason().is_none())
+            .collect();
+        let holders: Vec<Holder> = entries.iter().map(|e| holder(e)).collect();
+        let now = self.registry.clock().now();
+        let facts = match authority::facts(store.as_ref(), &holders, now).await {
+            Ok(facts) => facts,
+            Err(error) => {
+                warn!(%error, "cannot re-check live sessions' authority");
+                return;
+            }
+        };
+        for ((entry, holder), facts) in entries.iter().zip(&holders).zip(&facts) {
+            if let Recheck::Lose(lost) = policy::authority::recheck(&holder.held, facts, now) {
+                info!(session_id = %entry.id, engineer = %entry.engineer, reason = lost.as_str(), "session lost its authority");
+                self.spawn_end(entry, lost.end_reason());
+            }
+        }
+    }
+
     /// Ends every live session not already ending (fail closed when the store is gone;
     /// their `session.ended` can't be written then, and the next start of this node ends
     /// them in the store).
@@ -179,5 +214,16 @@ impl Watcher {
         let id = entry.id;
         let message = reason.message(&self.limits);
         tokio::spawn(async move { registry.end(&id, reason, &message).await });
+    }
+}
+
+/// What a live session holds, for the authority re-check.
+fn holder(entry: &Entry) -> Holder {
+    Holder {
+        held: Held {
+            engineer: entry.engineer.clone(),
+            session: Some((entry.target.clone(), entry.plan)),
+        },
+        serial: entry.serial.clone(),
     }
 }

@@ -64,6 +64,8 @@ pub(crate) struct ConnectionHandler {
     pub(crate) live_slot: Arc<std::sync::Mutex<Option<crate::live::LiveGuard>>>,
     /// Why no session could be opened, told on the channel.
     pub(super) refusal: Option<Refusal>,
+    /// The connection lost its authority (issue 12): every new channel is refused.
+    pub(super) lost: Option<policy::authority::LostAuthority>,
     /// Channels bridged to the target: their requests are answered by the bridge.
     pub(super) bridged: std::collections::HashSet<ChannelId>,
     /// The target menu shown after the credentials, while it awaits an answer (user name
@@ -115,6 +117,7 @@ impl ConnectionHandler {
             target_slot: Arc::default(),
             live_slot: Arc::default(),
             refusal: None,
+            lost: None,
             bridged: std::collections::HashSet::new(),
             menu: None,
             emergency_prompt: None,

@@ -8,8 +8,13 @@ use russh::server::{ChannelOpenHandle, Msg, Session};
 use tracing::{Instrument, info, warn};
 
 use super::handler::ConnectionHandler;
+use super::channels::prohibited;
 use super::messages;
 use crate::live::Activity;
+use crate::live::authority::{self, Holder};
+use policy::authority::{Held, Recheck};
+use serde_json::json;
+use store::{Actor, AuditEvent, AuditKind};
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
@@ -29,6 +34,11 @@ impl ConnectionHandler {
             return Some((channel, reply));
         };
         let Some(target_session) = self.ensure_session(&proxy, session).await else {
+            if let Some(lost) = self.lost {
+                // Refused outright: the connection is closing (issue 12).
+                reply.reject(prohibited(&lost.message())).await;
+                return None;
+            }
             return Some((channel, reply));
         };
         match target_session.connection.channel_open_session().await {
@@ -83,7 +93,12 @@ impl ConnectionHandler {
         let target = who.target.clone()?;
         let engineer = who.account.login.clone();
         let emergency = who.emergency.clone();
-        if let Some(open) = self.target_slot.lock().ok().and_then(|s| s.clone()) {
+        let open = self.target_slot.lock().ok().and_then(|s| s.clone());
+        // Issue 12: every channel re-checks the authority login and admission granted.
+        if !self.authority_holds(proxy, open.as_deref()).await {
+            return None;
+        }
+        if let Some(open) = open {
             return Some(open);
         }
         match proxy
@@ -95,7 +110,12 @@ impl ConnectionHandler {
                 let opened = Arc::new(opened);
                 let guard = proxy
                     .live
-                    .register(&opened, session.handle(), chrono::Utc::now());
+                    .register(
+                        &opened,
+                        session.handle(),
+                        chrono::Utc::now(),
+                        Some(self.certificate.serial.clone()),
+                    );
                 if let Ok(mut slot) = self.live_slot.lock() {
                     *slot = Some(guard);
                 }
@@ -110,6 +130,104 @@ impl ConnectionHandler {
                 None
             }
         }
+    }
+}
+
+impl ConnectionHandler {
+    /// Re-checks, for a new channel, the authority this connection was given (issue 12):
+    /// its certificate not revoked, its account enabled, and, with a session open, the
+    /// session's plan still admitting it. A loss is audited as `session.denied`, remembered
+    /// (every later channel is refused too) and ends the live session, which tells the
+    /// engineer why on its channels and closes the connection. A store failure refuses the
+    /// channel (fail closed) without ending anything.
+    pub(super) async fn authority_holds(
+        &mut self,
+        proxy: &Arc<ProxyContext>,
+        open: Option<&TargetSession>,
+    ) -> bool {
+        let Some(who) = self.logged_in.as_ref() else {
+            return false;
+        };
+        let engineer = who.account.login.clone();
+        let holder = Holder {
+            held: Held {
+                engineer: engineer.clone(),
+                session: open.map(|s| (s.target.clone(), s.plan)),
+            },
+            serial: Some(self.certificate.serial.clone()),
+        };
+        let now = chrono::Utc::now();
+        let facts = match authority::facts(proxy.store.as_ref(), std::slice::from_ref(&holder), now)
+            .instrument(self.span.clone())
+            .await
+        {
+            Ok(mut facts) => facts.pop(),
+            Err(error) => {
+                self.span
+                    .in_scope(|| warn!(%error, "cannot re-check authority; channel refused"));
+                None
+            }
+        };
+        let Some(facts) = facts else {
+            self.refusal = Some(unavailable_refusal());
+            return false;
+        };
+        let Recheck::Lose(lost) = policy::authority::recheck(&holder.held, &facts, now) else {
+            return true;
+        };
+        let message = lost.message();
+        self.span
+            .in_scope(|| info!(reason = lost.as_str(), "channel refused: authority lost"));
+        let target = who.target.clone().or_else(|| open.map(|s| s.target.clone()));
+        let mut detail = json!({
+            "reason": lost.as_str(),
+            "client_addr": self.client_addr.to_string(),
+            "certificate_serial": self.certificate.serial.to_string(),
+            "on": "channel_open",
+        });
+        if let (Some(map), Some(open)) = (detail.as_object_mut(), open) {
+            map.insert("session_id".into(), json!(open.id.to_string()));
+            map.insert("plan_id".into(), json!(open.plan.to_string()));
+        }
+        match &target {
+            Some(target) => {
+                proxy
+                    .audit(AuditKind::SessionDenied, &engineer, target, detail)
+                    .await;
+            }
+            None => {
+                let event = AuditEvent::new(
+                    AuditKind::SessionDenied,
+                    Actor::Person(engineer.clone()),
+                    engineer.as_str(),
+                )
+                .with_detail(detail);
+                if let Err(error) = proxy.store.append_audit(event).await {
+                    warn!(%error, "could not append to the audit trail");
+                }
+            }
+        }
+        self.lost = Some(lost);
+        self.refusal = Some(Refusal {
+            reason: lost.as_str(),
+            message: message.clone(),
+        });
+        if lost.ends_connection() {
+            if let Some(open) = open {
+                let (live, id) = (proxy.live.clone(), open.id);
+                tokio::spawn(async move { live.end(&id, lost.end_reason(), &message).await });
+            }
+        }
+        false
+    }
+}
+
+fn unavailable_refusal() -> Refusal {
+    Refusal {
+        reason: "unavailable",
+        message: "fumidai の内部エラーのため接続できません。運用担当者に連絡してください。\r\n\
+                  fumidai cannot open the session (internal error); please contact the operator.\r\n"
+            .to_owned(),
     }
 }
 
