@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use russh::Channel;
+use russh::{Channel, Disconnect};
 use russh::server::{ChannelOpenHandle, Msg, Session};
 use tracing::{Instrument, info, warn};
 
@@ -95,7 +95,10 @@ impl ConnectionHandler {
         let emergency = who.emergency.clone();
         let open = self.target_slot.lock().ok().and_then(|s| s.clone());
         // Issue 12: every channel re-checks the authority login and admission granted.
-        if !self.authority_holds(proxy, open.as_deref()).await {
+        if !self
+            .authority_holds(proxy, open.as_deref(), session.handle())
+            .await
+        {
             return None;
         }
         if let Some(open) = open {
@@ -144,6 +147,7 @@ impl ConnectionHandler {
         &mut self,
         proxy: &Arc<ProxyContext>,
         open: Option<&TargetSession>,
+        handle: russh::server::Handle,
     ) -> bool {
         let Some(who) = self.logged_in.as_ref() else {
             return false;
@@ -213,14 +217,32 @@ impl ConnectionHandler {
             message: message.clone(),
         });
         if lost.ends_connection() {
-            if let Some(open) = open {
-                let (live, id) = (proxy.live.clone(), open.id);
-                tokio::spawn(async move { live.end(&id, lost.end_reason(), &message).await });
+            match open {
+                // Told on its channels, then disconnected.
+                Some(open) => {
+                    let (live, id) = (proxy.live.clone(), open.id);
+                    tokio::spawn(async move { live.end(&id, lost.end_reason(), &message).await });
+                }
+                // No session: the refused channel says why; the login is disconnected.
+                None => {
+                    let description = format!("fumidai: {}", lost.end_reason());
+                    let disconnect = async move {
+                        tokio::time::sleep(DISCONNECT_AFTER_REFUSAL).await;
+                        let _ = handle
+                            .disconnect(Disconnect::ByApplication, description, "en".to_owned())
+                            .await;
+                    };
+                    tokio::spawn(disconnect.instrument(self.span.clone()));
+                }
             }
         }
         false
     }
 }
+
+/// How long a login that lost its authority stays after its channel was refused, so the
+/// client reads the refusal before the disconnect.
+const DISCONNECT_AFTER_REFUSAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn unavailable_refusal() -> Refusal {
     Refusal {

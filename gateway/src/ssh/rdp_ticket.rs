@@ -61,7 +61,7 @@ impl ConnectionHandler {
             return self.end_channel_with(channel, session, 2);
         }
         // Issue 12: the login's certificate and account are checked again first.
-        if !self.authority_holds(&proxy, None).await {
+        if !self.authority_holds(&proxy, None, session.handle()).await {
             let text = self
                 .refusal
                 .as_ref()
