@@ -130,6 +130,7 @@ impl RdpService {
                 &mut reader,
                 self.tls.public_key.clone(),
                 &self.tickets,
+                &engineer,
             )
             .await;
             Ok::<_, RdpError>((request, tls, reader, ticket))
@@ -141,6 +142,17 @@ impl RdpService {
             };
         let ticket = match ticket {
             Ok(ticket) if ticket.engineer == engineer => ticket,
+            Err(nla::NlaError::OtherEngineer { target }) => {
+                // Refused before it was used up: it still waits for its owner (issue 12).
+                self.audit_refusal(
+                    &engineer,
+                    &target,
+                    "ticket_of_another_engineer",
+                    peer.client_addr,
+                )
+                .await;
+                return Err(RdpError::Refused("ticket of another engineer".to_owned()));
+            }
             Ok(ticket) => {
                 self.audit_refusal(
                     &engineer,
