@@ -8,6 +8,7 @@
 //!
 //! - [`model`]: the plain records the trait takes and returns.
 //! - [`audit`]: audit event kinds, the chain's hashing and verification (R-17-2).
+//! - [`connection`]: logged-in SSH connections without a session (issue 12).
 //! - [`sealing`]: the master key and the AEAD that seals TOTP seeds and target credentials.
 //! - `sql`: the [`SqlStore`] implementation on `sqlx::Any`, with per-database migrations
 //!   (`migrations/sqlite`, `migrations/postgres`: one schema in two dialects).
@@ -19,6 +20,7 @@
 //! is never stored without its record nor recorded without being stored (R-17-2).
 
 pub mod audit;
+pub mod connection;
 pub mod error;
 pub mod model;
 pub mod sealing;
@@ -37,6 +39,7 @@ use policy::totp::TimeStep;
 use secrecy::SecretBox;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier};
+pub use connection::{ConnectionRecord, NewConnection};
 pub use error::{Error, Result};
 pub use model::*;
 pub use sealing::MasterKey;
@@ -235,6 +238,28 @@ pub trait Store: Send + Sync {
     async fn audit_tail(&self, n: u32) -> Result<Vec<AuditRecord>>;
     /// Walks the whole chain and names the first broken link.
     async fn verify_audit(&self) -> Result<AuditVerification>;
+
+    /// Records a logged-in SSH connection that holds no maintenance session yet, on this
+    /// node (issue 12), so that another process lists and kills it. A duplicate ID fails.
+    async fn add_connection(&self, connection: NewConnection) -> Result<()>;
+    /// Forgets a connection: it opened its session (listed as that from now on) or closed.
+    /// An unknown ID is no error.
+    async fn remove_connection(&self, id: &SessionId) -> Result<()>;
+    /// The logged-in connections without a session, on every node, oldest first. Every
+    /// gateway polls this for kill requests.
+    async fn connections(&self) -> Result<Vec<ConnectionRecord>>;
+    /// Asks for a connection to be closed, and appends `session.killed` (actor: who asked;
+    /// detail: the reason, state `logged_in_no_channel`) in the same transaction. Unknown:
+    /// [`Error::NotFound`]; a kill already pending: [`Error::InvalidTransition`].
+    async fn request_connection_kill(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<ConnectionRecord>;
+    /// Forgets every connection this node recorded (at start: those of a crashed run).
+    /// Returns how many. Without [`set_node`](Store::set_node) first: [`Error::NotFound`].
+    async fn remove_orphaned_connections(&self) -> Result<u64>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if
