@@ -101,11 +101,15 @@ pub enum AuditKind {
     /// input, an unknown channel); the session was ended (detail: the reason and what was
     /// wrong with the frame).
     RdpProtocolViolation,
+    // Issue 12, live authority (kept together at the end for an easy merge).
+    /// fumidai closed a logged-in connection that held no session (detail: the reason —
+    /// `killed`, `revoked`, `disabled`, `no_channel` after the login grace — and who asked).
+    ConnectionClosed,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 37] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -142,6 +146,7 @@ impl AuditKind {
         Self::ForwardRefused,
         Self::RdpClientInfoRewritten,
         Self::RdpProtocolViolation,
+        Self::ConnectionClosed,
     ];
 
     /// The stored name.
@@ -183,6 +188,7 @@ impl AuditKind {
             Self::ForwardRefused => "forward.refused",
             Self::RdpClientInfoRewritten => "rdp.client_info_rewritten",
             Self::RdpProtocolViolation => "rdp.protocol_violation",
+            Self::ConnectionClosed => "connection.closed",
         }
     }
 }

@@ -184,3 +184,93 @@ fn a_plan_rejected_while_in_use_ends_its_session() {
     assert_cut(&out, cut_after, "作業計画が却下", "plan was rejected");
     assert_eq!(ended["detail"]["reason"], "rejected", "{ended}");
 }
+
+/// The logged-in connections without a session, as `session list --live --json
+/// --with-connections` gives them.
+fn logins_without_session(gw: &Gateway) -> Vec<Value> {
+    let out = gw.cli_ok(&["--json", "session", "list", "--live", "--with-connections"]);
+    let all: Value = serde_json::from_str(&out).expect("session list --json");
+    all["connections"].as_array().cloned().unwrap_or_default()
+}
+
+// Issue 12: an engineer logged in without a plan and without a channel is visible to the
+// operator and can be killed from another shell.
+#[test]
+fn a_planless_login_without_a_channel_is_listed_and_killed() {
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
+    gw.start();
+    let mut master = login(&alice).master(&gw);
+    let listed = wait_for("the login listed", Duration::from_secs(10), || {
+        let logins = logins_without_session(&gw);
+        (logins.len() == 1).then(|| logins[0].clone())
+    });
+    assert_eq!(listed["engineer"], "alice", "{listed}");
+    let id = listed["id"].as_str().unwrap().to_owned();
+    let text = gw.cli_ok(&["session", "list", "--live"]);
+    assert!(
+        text.contains(&id) && text.contains("logged in, no channel") && text.contains("ログイン済み（チャネルなし）"),
+        "{text}"
+    );
+    assert!(live_sessions(&gw).is_empty(), "no session yet");
+
+    let t0 = Instant::now();
+    let killed = gw.cli(&["session", "kill", &id, "--reason", "left logged in"]);
+    fumidai_e2e::gateway::assert_success(&["session", "kill"], &killed);
+    let (_, stderr) = poll(CUT_WITHIN, || master.exited())
+        .unwrap_or_else(|| panic!("the login stayed after the kill\n{}", gw.log()));
+    eprintln!("kill → login gone {:?}", t0.elapsed());
+    assert!(stderr.contains("operator closed"), "{stderr}");
+    let request = gw.wait_audit("session.killed", &id);
+    assert_eq!(request["detail"]["state"], "logged_in_no_channel", "{request}");
+    assert_eq!(request["detail"]["reason"], "left logged in", "{request}");
+    let closed = gw.wait_audit("connection.closed", &id);
+    assert_eq!(closed["detail"]["reason"], "killed", "{closed}");
+    wait_for("the login forgotten", Duration::from_secs(5), || {
+        logins_without_session(&gw).is_empty().then_some(())
+    });
+}
+
+// Issue 12: keepalives keep no login alive — a login that opens no channel is closed after
+// the login grace, however often its client sends keepalives.
+#[test]
+fn a_login_without_a_channel_closes_after_the_login_grace_despite_keepalives() {
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
+    gw.set_config("login_grace = \"1m\"", "login_grace = \"5s\"");
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let t0 = Instant::now();
+    let mut master = login(&alice).master_with(&gw, &["-o", "ServerAliveInterval=1"]);
+    let (_, stderr) = poll(Duration::from_secs(15), || master.exited())
+        .unwrap_or_else(|| panic!("the channel-less login stayed\n{}", gw.log()));
+    let after = t0.elapsed();
+    eprintln!("channel-less login closed after {after:?}");
+    assert!(after >= Duration::from_secs(4), "closed too early: {after:?}");
+    assert!(stderr.contains("login grace"), "{stderr}");
+    let closed = gw.wait_audit_kind("connection.closed");
+    assert_eq!(closed["detail"]["reason"], "no_channel", "{closed}");
+    assert!(logins_without_session(&gw).is_empty());
+}
+
+// Issue 12: keepalives are not activity — a session whose channels have closed is cut
+// idle although its ControlMaster sends keepalives every second.
+#[test]
+fn keepalives_do_not_keep_a_session_from_its_idle_time_out() {
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
+    gw.set_config("idle_timeout = \"15m\"", "idle_timeout = \"4s\"");
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let mut master = login(&alice).master_with(&gw, &["-o", "ServerAliveInterval=1"]);
+    let out = master.run("ssh", &["fumidai-gateway", "echo once"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let t0 = Instant::now();
+    let id = live_sessions(&gw)
+        .first()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .expect("the session stays while the master does");
+    let ended = gw.wait_audit("session.ended", &id);
+    let after = t0.elapsed();
+    eprintln!("session with keepalives cut idle after {after:?}");
+    assert_eq!(ended["detail"]["reason"], "idle", "{ended}");
+    assert!(after < Duration::from_secs(10), "{after:?}");
+    poll(CUT_WITHIN, || master.exited()).expect("the master stayed after the idle cut");
+}

@@ -19,6 +19,8 @@
 //!   (`policy::authority::recheck` over facts from [`authority`]: certificate revoked,
 //!   account disabled, plan rejected or withdrawn) and ends those that lost it (issue 12).
 //! - [`authority`]: the store reads behind that re-check, also used on every new channel.
+//! - `logins`: logged-in SSH connections without a session ([`LoginGuard`]): re-checked,
+//!   killable and closed after the login grace without a channel by the watcher.
 //! - [`Clock`]: the wall clock, or tokio's for tests that pause and advance time.
 //!
 //! # What this module does not do
@@ -29,10 +31,12 @@
 
 pub mod authority;
 mod clock;
+mod logins;
 mod registry;
 mod watcher;
 
 pub use clock::{Activity, Clock};
+pub use logins::{LoginGuard, LoginParts};
 pub use registry::{EndSignal, LiveGuard, LiveSession, Registry, SessionParts};
 pub use watcher::Watcher;
 

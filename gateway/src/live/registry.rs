@@ -40,6 +40,8 @@ struct Inner {
     sessions: Mutex<HashMap<SessionId, Arc<Entry>>>,
     /// Where "now" comes from, for activity marks and the watcher.
     clock: Clock,
+    /// Logged-in connections without a session (issue 12).
+    logins: super::logins::Logins,
 }
 
 /// A registered session, as the registry and the watcher see it.
@@ -120,6 +122,7 @@ impl Registry {
             inner: Arc::new(Inner {
                 sessions: Mutex::default(),
                 clock,
+                logins: super::logins::Logins::default(),
             }),
         }
     }
@@ -257,6 +260,11 @@ impl Registry {
             registry: self.clone(),
             entry,
         }
+    }
+
+    /// The logins without a session.
+    pub(super) fn login_map(&self) -> &super::logins::Logins {
+        &self.inner.logins
     }
 
     /// The map; a panic elsewhere while holding the lock leaves it usable (every change is

@@ -64,6 +64,9 @@ pub(crate) struct ConnectionHandler {
     pub(crate) live_slot: Arc<std::sync::Mutex<Option<crate::live::LiveGuard>>>,
     /// Why no session could be opened, told on the channel.
     pub(super) refusal: Option<Refusal>,
+    /// The login, registered while it holds no session (issue 12); dropped when the
+    /// session opens or the connection closes.
+    pub(super) login_guard: Option<crate::live::LoginGuard>,
     /// The connection lost its authority (issue 12): every new channel is refused.
     pub(super) lost: Option<policy::authority::LostAuthority>,
     /// Channels bridged to the target: their requests are answered by the bridge.
@@ -118,6 +121,7 @@ impl ConnectionHandler {
             live_slot: Arc::default(),
             refusal: None,
             lost: None,
+            login_guard: None,
             bridged: std::collections::HashSet::new(),
             menu: None,
             emergency_prompt: None,
@@ -165,6 +169,11 @@ impl Handler for ConnectionHandler {
         Ok(self.keyboard_interactive(user, response).await)
     }
 
+    async fn auth_succeeded(&mut self, session: &mut Session) -> Result<(), Self::Error> {
+        self.record_login(session).await;
+        Ok(())
+    }
+
     async fn authentication_banner(&mut self) -> Result<Option<String>, Self::Error> {
         Ok((!self.store_available).then(|| messages::STORE_UNAVAILABLE.to_owned()))
     }
@@ -175,6 +184,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         // Admitted engineers get a channel on the target; the rest get a message. An RDP
         // target's login gets a channel for `rdp-ticket`.
         let (channel, reply) = if self.logged_in_to_rdp().await {
@@ -357,6 +367,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         self.direct_tcpip(channel, host_to_connect, port_to_connect, reply, session)
             .await;
         Ok(())
@@ -369,6 +380,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         self.span
             .in_scope(|| info!("unix socket forwarding refused"));
         reply
@@ -385,6 +397,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         reply
             .reject(prohibited(messages::CHANNEL_TYPE_REFUSED))
             .await;

@@ -126,6 +126,8 @@ impl ConnectionHandler {
                 if let Ok(mut slot) = self.target_slot.lock() {
                     *slot = Some(Arc::clone(&opened));
                 }
+                // Listed as the session from now on, no longer as a bare login.
+                self.login_guard = None;
                 Some(opened)
             }
             Err(refusal) => {
