@@ -105,11 +105,14 @@ pub enum AuditKind {
     /// fumidai closed a logged-in connection that held no session (detail: the reason —
     /// `killed`, `revoked`, `disabled`, `no_channel` after the login grace — and who asked).
     ConnectionClosed,
+    /// An engineer was withdrawn from a plan by `session kill --block` (detail: the plan,
+    /// the reason); admission no longer sees the plan for them.
+    PlanEngineerBlocked,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 38] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -147,6 +150,7 @@ impl AuditKind {
         Self::RdpClientInfoRewritten,
         Self::RdpProtocolViolation,
         Self::ConnectionClosed,
+        Self::PlanEngineerBlocked,
     ];
 
     /// The stored name.
@@ -189,6 +193,7 @@ impl AuditKind {
             Self::RdpClientInfoRewritten => "rdp.client_info_rewritten",
             Self::RdpProtocolViolation => "rdp.protocol_violation",
             Self::ConnectionClosed => "connection.closed",
+            Self::PlanEngineerBlocked => "plan.engineer_blocked",
         }
     }
 }

@@ -260,6 +260,18 @@ pub trait Store: Send + Sync {
     /// Forgets every connection this node recorded (at start: those of a crashed run).
     /// Returns how many. Without [`set_node`](Store::set_node) first: [`Error::NotFound`].
     async fn remove_orphaned_connections(&self) -> Result<u64>;
+    /// Withdraws `engineer` from `plan` (`session kill --block`, issue 12) and appends
+    /// `plan.engineer_blocked` in the same transaction: from now on
+    /// [`admission_facts`](Store::admission_facts) leaves that plan out for them, so
+    /// admission and the live re-check refuse it. Blocking twice changes nothing and is
+    /// [`Error::AlreadyExists`]; an unknown plan [`Error::NotFound`].
+    async fn block_engineer(
+        &self,
+        plan: &PlanId,
+        engineer: &Login,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<()>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if

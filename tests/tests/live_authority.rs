@@ -274,3 +274,45 @@ fn keepalives_do_not_keep_a_session_from_its_idle_time_out() {
     assert!(after < Duration::from_secs(10), "{after:?}");
     poll(CUT_WITHIN, || master.exited()).expect("the master stayed after the idle cut");
 }
+
+// Issue 12: `session kill --block` also withdraws the engineer from the plan — they can't
+// come back under it (a killed engineer was back 30 s later).
+#[test]
+fn a_kill_with_block_keeps_the_engineer_from_coming_back_under_the_plan() {
+    let (gw, alice, sshd) = setup();
+    let mut first = login(&alice);
+    first.command = Some("echo started; sleep 60; echo not-cut".to_owned());
+    let (out, killed) = std::thread::scope(|s| {
+        let running = s.spawn(|| first.run(&gw));
+        let id = wait_for("a live session", Duration::from_secs(30), || {
+            live_sessions(&gw)
+                .first()
+                .map(|l| l["id"].as_str().unwrap().to_owned())
+        });
+        let killed = gw.cli(&["session", "kill", &id, "--block", "--reason", "misuse"]);
+        (running.join().unwrap(), (id, killed))
+    });
+    let (id, killed) = killed;
+    fumidai_e2e::gateway::assert_success(&["session", "kill", "--block"], &killed);
+    assert!(!out.stdout.contains("not-cut"), "{out:?}");
+    assert_eq!(gw.wait_audit("session.ended", &id)["detail"]["reason"], "killed");
+    let plan = gw.wait_audit_kind("plan.engineer_blocked");
+    assert_eq!(plan["detail"]["engineer"], "alice", "{plan}");
+    assert_eq!(plan["detail"]["reason"], "misuse", "{plan}");
+
+    // Back with a fresh code (a code logs in once): refused, nothing runs on the target.
+    let used = first.code.clone();
+    let again = wait_for("the next TOTP step", Duration::from_secs(35), || {
+        let next = login(&alice);
+        (next.code != used).then_some(next)
+    });
+    let marker = sshd.tmp.path().join("back");
+    let mut again = again;
+    again.command = Some(format!("touch {}; echo back", marker.display()));
+    let back = again.run(&gw);
+    assert_ne!(back.code, 0, "{back:?}");
+    assert!(!back.stdout.contains("back\n"), "{back:?}");
+    assert!(!marker.exists(), "the blocked engineer ran a command on the target");
+    let denied = gw.wait_audit("session.denied", "db01");
+    assert_eq!(denied["detail"]["reason"], "no_plan", "{denied}");
+}

@@ -49,6 +49,10 @@ pub enum SessionCommand {
         /// Why, for the audit trail and the report.
         #[arg(long, default_value = "killed by operator")]
         reason: KillReason,
+        /// Also withdraw the engineer from the session's plan: they can't come back under
+        /// it (issue 12; audited as `plan.engineer_blocked`).
+        #[arg(long)]
+        block: bool,
     },
 }
 
@@ -115,7 +119,7 @@ pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyh
             }
             out.print(&listed, |ls| text(ls, &connections))
         }
-        SessionCommand::Kill { id, reason } => kill(ctx, id, &reason, out).await,
+        SessionCommand::Kill { id, reason, block } => kill(ctx, id, &reason, block, out).await,
     }
 }
 
@@ -123,6 +127,7 @@ async fn kill(
     ctx: &Context,
     id: SessionId,
     reason: &KillReason,
+    block: bool,
     out: Output,
 ) -> anyhow::Result<()> {
     if ctx.store.session(&id).await?.is_none()
@@ -155,6 +160,18 @@ async fn kill(
         }
         Err(error) => return Err(error.into()),
     };
+    if block {
+        // After the kill request, so the session ends as killed; from now on admission
+        // and the live re-check no longer see the plan for this engineer.
+        match ctx
+            .store
+            .block_engineer(&session.plan, &session.engineer, reason.as_str(), &cli_actor())
+            .await
+        {
+            Ok(()) | Err(store::Error::AlreadyExists { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
     let session = wait_for_end(ctx, &id).await?;
     if session.ended_at.is_none() {
         // The request stays recorded and pending: a gateway that holds the session executes

@@ -21,3 +21,15 @@ CREATE TABLE connections (
     kill_requested_by TEXT,
     kill_reason       TEXT
 );
+
+-- `fumidai session kill --block`: the engineer is withdrawn from the session's plan and
+-- can't come back under it (admission and the live re-check no longer see the plan for
+-- them). One row per plan and engineer; the audit trail says who and why.
+CREATE TABLE plan_blocks (
+    plan_id    TEXT   NOT NULL REFERENCES plans (id),
+    engineer   TEXT   NOT NULL REFERENCES accounts (login),
+    blocked_at BIGINT NOT NULL,
+    blocked_by TEXT   NOT NULL,
+    reason     TEXT   NOT NULL,
+    PRIMARY KEY (plan_id, engineer)
+);

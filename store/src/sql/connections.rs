@@ -1,7 +1,8 @@
 //! Logged-in connections without a session (issue 12): inserted at login, deleted when the
-//! session opens or the connection closes, killed through a request on the row.
+//! session opens or the connection closes, killed through a request on the row. And the
+//! engineers withdrawn from a plan by `session kill --block`.
 
-use policy::ids::SessionId;
+use policy::ids::{Login, PlanId, SessionId};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -112,6 +113,64 @@ impl SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+impl SqlStore {
+    pub(super) async fn insert_plan_block(
+        &self,
+        plan: &PlanId,
+        engineer: &Login,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        let plan_text = plan.to_string();
+        let mut tx = self.write().await?;
+        let known = sqlx::query("SELECT id FROM plans WHERE id = $1")
+            .bind(&plan_text)
+            .fetch_optional(tx.conn())
+            .await?;
+        if known.is_none() {
+            return Err(Error::NotFound {
+                kind: "plan",
+                name: plan_text,
+            });
+        }
+        let done = sqlx::query(
+            "INSERT INTO plan_blocks (plan_id, engineer, blocked_at, blocked_by, reason) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (plan_id, engineer) DO NOTHING",
+        )
+        .bind(&plan_text)
+        .bind(engineer.as_str())
+        .bind(to_micros(now()))
+        .bind(actor.to_string())
+        .bind(reason)
+        .execute(tx.conn())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::AlreadyExists {
+                kind: "plan block",
+                name: format!("{plan_text}/{engineer}"),
+            });
+        }
+        let event = AuditEvent::new(AuditKind::PlanEngineerBlocked, actor.clone(), &plan_text)
+            .with_detail(json!({
+                "plan_id": plan_text,
+                "engineer": engineer.as_str(),
+                "reason": reason,
+            }));
+        audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The plans `engineer` was withdrawn from.
+    pub(super) async fn blocked_plans(&self, engineer: &Login) -> Result<Vec<PlanId>> {
+        let rows = sqlx::query("SELECT plan_id FROM plan_blocks WHERE engineer = $1")
+            .bind(engineer.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| parsed(r, "plan_id")).collect()
     }
 }
 

@@ -256,4 +256,14 @@ impl Store for SqlStore {
     async fn remove_orphaned_connections(&self) -> Result<u64> {
         self.delete_orphaned_connections().await
     }
+
+    async fn block_engineer(
+        &self,
+        plan: &PlanId,
+        engineer: &Login,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.insert_plan_block(plan, engineer, reason, actor).await
+    }
 }

@@ -9,7 +9,8 @@ use crate::harness::*;
 
 on_both_backends!(
     connections_are_listed_killed_and_forgotten,
-    a_restarted_node_forgets_only_its_own_connections
+    a_restarted_node_forgets_only_its_own_connections,
+    a_blocked_engineer_no_longer_sees_the_plan_in_admission
 );
 
 fn new_connection() -> NewConnection {
@@ -98,4 +99,47 @@ async fn a_restarted_node_forgets_only_its_own_connections(db: TestDb) {
     assert_eq!(removed, 1);
     let left = db.store.connections().await.unwrap();
     assert_eq!(left.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b.id]);
+}
+
+async fn a_blocked_engineer_no_longer_sees_the_plan_in_admission(db: TestDb) {
+    with_alice_and_db01(&db).await;
+    let plan = new_plan(&["alice"], &["db01"]);
+    db.store.submit_plan(plan.clone(), &olga()).await.unwrap();
+    let approved = policy::plan::approve(&plan, "oscar", now_micros()).unwrap();
+    db.store.decide_plan(approved, &olga()).await.unwrap();
+    let facts = db
+        .store
+        .admission_facts(&login("alice"), &target_name("db01"))
+        .await
+        .unwrap();
+    assert_eq!(facts.plans.len(), 1);
+
+    let (blocked, appended) = db
+        .appended_by(db.store.block_engineer(&plan.id, &login("alice"), "killed, blocked", &olga()))
+        .await;
+    blocked.unwrap();
+    assert_eq!(appended, kinds(&[AuditKind::PlanEngineerBlocked]));
+    let record = db.store.audit_tail(1).await.unwrap().remove(0);
+    assert_eq!(record.detail["engineer"], "alice");
+    assert_eq!(record.actor, "cli:olga");
+    let facts = db
+        .store
+        .admission_facts(&login("alice"), &target_name("db01"))
+        .await
+        .unwrap();
+    assert!(facts.plans.is_empty(), "{:?}", facts.plans);
+    // The plan itself is untouched, for others and the report.
+    assert!(db.store.plan(&plan.id).await.unwrap().is_some());
+    // Twice: refused, nothing appended; an unknown plan: not found.
+    let (again, appended) = db
+        .appended_by(db.store.block_engineer(&plan.id, &login("alice"), "again", &olga()))
+        .await;
+    assert!(matches!(again, Err(Error::AlreadyExists { .. })), "{again:?}");
+    assert!(appended.is_empty());
+    assert!(matches!(
+        db.store
+            .block_engineer(&policy::ids::PlanId::generate(), &login("alice"), "x", &olga())
+            .await,
+        Err(Error::NotFound { .. })
+    ));
 }
