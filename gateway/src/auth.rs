@@ -268,6 +268,15 @@ async fn verify_password(
         .map_err(|_| Error::Verification)
 }
 
+/// Whether an account may log in at `now` as far as its own state goes (enabled; its
+/// vendor's state where the store gives it). The login decides with it, and the live
+/// re-check (`crate::live::authority`) asks it again for every live connection, so a rule
+/// added here applies to both (issue 12).
+/// `now` is for rules with a date (a vendor's contract end).
+pub(crate) fn account_in_good_standing(credentials: &Credentials, _now: DateTime<Utc>) -> bool {
+    credentials.account.enabled
+}
+
 #[cfg(test)]
 mod tests {
     use policy::ids::AccountKind;
@@ -376,11 +385,3 @@ mod tests {
     }
 }
 
-/// Whether an account may log in at `now` as far as its own state goes (enabled; its
-/// vendor's state where the store gives it). The login decides with it, and the live
-/// re-check (`crate::live::authority`) asks it again for every live connection, so a rule
-/// added here applies to both (issue 12).
-/// `now` is for rules with a date (a vendor's contract end).
-pub(crate) fn account_in_good_standing(credentials: &Credentials, _now: DateTime<Utc>) -> bool {
-    credentials.account.enabled
-}

@@ -109,7 +109,10 @@ fn cut_by(
 
 fn assert_cut(out: &fumidai_e2e::SshOutcome, cut_after: Duration, ja: &str, en: &str) {
     assert!(out.stdout.contains("started"), "{out:?}");
-    assert!(!out.stdout.contains("not-cut"), "the command ran on: {out:?}");
+    assert!(
+        !out.stdout.contains("not-cut"),
+        "the command ran on: {out:?}"
+    );
     assert_ne!(out.code, 0, "{out:?}");
     assert!(
         out.stderr.contains(ja) && out.stderr.contains(en),
@@ -133,7 +136,10 @@ fn a_controlmaster_is_closed_within_a_second_or_so_of_cert_revoke() {
         "クライアント証明書が失効",
         "certificate was revoked",
     );
-    assert!(master_gone < CUT_WITHIN, "master gone after {master_gone:?}");
+    assert!(
+        master_gone < CUT_WITHIN,
+        "master gone after {master_gone:?}"
+    );
     assert!(master_stderr.contains("revoked"), "{master_stderr}");
     assert_eq!(ended["detail"]["reason"], "revoked", "{ended}");
 }
@@ -152,7 +158,10 @@ fn a_login_revoked_before_its_first_channel_gets_no_channel() {
     assert!(!out.stdout.contains("ran"), "{out:?}");
     assert!(!marker.exists(), "the command ran on the target");
     let denied = gw.wait_audit("session.denied", "db01");
-    assert_eq!(denied["detail"]["reason"], "certificate_revoked", "{denied}");
+    assert_eq!(
+        denied["detail"]["reason"], "certificate_revoked",
+        "{denied}"
+    );
     assert_eq!(denied["actor"], "person:alice", "{denied}");
     assert!(
         gw.audit_tail(200)
@@ -208,7 +217,9 @@ fn a_planless_login_without_a_channel_is_listed_and_killed() {
     let id = listed["id"].as_str().unwrap().to_owned();
     let text = gw.cli_ok(&["session", "list", "--live"]);
     assert!(
-        text.contains(&id) && text.contains("logged in, no channel") && text.contains("ログイン済み（チャネルなし）"),
+        text.contains(&id)
+            && text.contains("logged in, no channel")
+            && text.contains("ログイン済み（チャネルなし）"),
         "{text}"
     );
     assert!(live_sessions(&gw).is_empty(), "no session yet");
@@ -221,7 +232,10 @@ fn a_planless_login_without_a_channel_is_listed_and_killed() {
     eprintln!("kill → login gone {:?}", t0.elapsed());
     assert!(stderr.contains("operator closed"), "{stderr}");
     let request = gw.wait_audit("session.killed", &id);
-    assert_eq!(request["detail"]["state"], "logged_in_no_channel", "{request}");
+    assert_eq!(
+        request["detail"]["state"], "logged_in_no_channel",
+        "{request}"
+    );
     assert_eq!(request["detail"]["reason"], "left logged in", "{request}");
     let closed = gw.wait_audit("connection.closed", &id);
     assert_eq!(closed["detail"]["reason"], "killed", "{closed}");
@@ -244,7 +258,10 @@ fn a_login_without_a_channel_closes_after_the_login_grace_despite_keepalives() {
         .unwrap_or_else(|| panic!("the channel-less login stayed\n{}", gw.log()));
     let after = t0.elapsed();
     eprintln!("channel-less login closed after {after:?}");
-    assert!(after >= Duration::from_secs(4), "closed too early: {after:?}");
+    assert!(
+        after >= Duration::from_secs(4),
+        "closed too early: {after:?}"
+    );
     assert!(stderr.contains("login grace"), "{stderr}");
     let closed = gw.wait_audit_kind("connection.closed");
     assert_eq!(closed["detail"]["reason"], "no_channel", "{closed}");
@@ -295,7 +312,10 @@ fn a_kill_with_block_keeps_the_engineer_from_coming_back_under_the_plan() {
     let (id, killed) = killed;
     fumidai_e2e::gateway::assert_success(&["session", "kill", "--block"], &killed);
     assert!(!out.stdout.contains("not-cut"), "{out:?}");
-    assert_eq!(gw.wait_audit("session.ended", &id)["detail"]["reason"], "killed");
+    assert_eq!(
+        gw.wait_audit("session.ended", &id)["detail"]["reason"],
+        "killed"
+    );
     let plan = gw.wait_audit_kind("plan.engineer_blocked");
     assert_eq!(plan["detail"]["engineer"], "alice", "{plan}");
     assert_eq!(plan["detail"]["reason"], "misuse", "{plan}");
@@ -312,7 +332,10 @@ fn a_kill_with_block_keeps_the_engineer_from_coming_back_under_the_plan() {
     let back = again.run(&gw);
     assert_ne!(back.code, 0, "{back:?}");
     assert!(!back.stdout.contains("back\n"), "{back:?}");
-    assert!(!marker.exists(), "the blocked engineer ran a command on the target");
+    assert!(
+        !marker.exists(),
+        "the blocked engineer ran a command on the target"
+    );
     let denied = gw.wait_audit("session.denied", "db01");
     assert_eq!(denied["detail"]["reason"], "no_plan", "{denied}");
 }

@@ -165,7 +165,12 @@ async fn kill(
         // and the live re-check no longer see the plan for this engineer.
         match ctx
             .store
-            .block_engineer(&session.plan, &session.engineer, reason.as_str(), &cli_actor())
+            .block_engineer(
+                &session.plan,
+                &session.engineer,
+                reason.as_str(),
+                &cli_actor(),
+            )
             .await
         {
             Ok(()) | Err(store::Error::AlreadyExists { .. }) => {}

@@ -2,6 +2,7 @@
 //! (issue 12): the same facts login and admission read, so a rule added there (a vendor
 //! disabled, a contract ended, a plan status that doesn't admit) applies here too.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -35,19 +36,17 @@ pub async fn facts(
     let mut admission = HashMap::<(Login, TargetName), AdmissionFacts>::new();
     for holder in holders {
         let engineer = &holder.held.engineer;
-        if !standing.contains_key(engineer) {
+        if let Entry::Vacant(slot) = standing.entry(engineer.clone()) {
             let good = store
                 .credentials(engineer)
                 .await?
                 .is_some_and(|c| crate::auth::account_in_good_standing(&c, now));
-            standing.insert(engineer.clone(), good);
+            slot.insert(good);
         }
-        if let Some((target, _)) = &holder.held.session {
-            let key = (engineer.clone(), target.clone());
-            if !admission.contains_key(&key) {
-                let found = store.admission_facts(engineer, target).await?;
-                admission.insert(key, found);
-            }
+        if let Some((target, _)) = &holder.held.session
+            && let Entry::Vacant(slot) = admission.entry((engineer.clone(), target.clone()))
+        {
+            slot.insert(store.admission_facts(engineer, target).await?);
         }
     }
     Ok(holders

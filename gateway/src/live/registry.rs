@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use policy::ids::{Login, PlanId, SessionId, TargetName};
 use policy::limits::EndReason;
-use store::CertSerial;
 use russh::{ChannelId, Disconnect};
+use store::CertSerial;
 use tokio::sync::watch;
 use tracing::{debug, info};
 

@@ -27,8 +27,7 @@ const NO_CHANNEL: &str = "fumidai: no channel was opened within the login grace;
      ログイン後、一定時間内にチャネルが開かれなかったため切断しました";
 
 /// What a login closed by an operator reads.
-const KILLED: &str =
-    "fumidai: an operator closed this connection / 運用担当者が接続を終了しました";
+const KILLED: &str = "fumidai: an operator closed this connection / 運用担当者が接続を終了しました";
 
 /// Polls in a row the store may fail before every live session is ended (fail closed: no
 /// session runs that can be neither killed nor audited), so a blip of a second or two
@@ -321,17 +320,13 @@ impl Watcher {
             let Some(store) = store else {
                 return;
             };
-            let event = AuditEvent::new(
-                AuditKind::ConnectionClosed,
-                Actor::System,
-                id.to_string(),
-            )
-            .with_detail(json!({
-                "engineer": engineer.as_str(),
-                "reason": reason,
-                "requested_by": requested_by,
-                "state": "logged_in_no_channel",
-            }));
+            let event = AuditEvent::new(AuditKind::ConnectionClosed, Actor::System, id.to_string())
+                .with_detail(json!({
+                    "engineer": engineer.as_str(),
+                    "reason": reason,
+                    "requested_by": requested_by,
+                    "state": "logged_in_no_channel",
+                }));
             if let Err(error) = store.append_audit(event).await {
                 warn!(connection_id = %id, %error, "could not audit a closed login");
             }

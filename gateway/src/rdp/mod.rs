@@ -177,8 +177,14 @@ impl RdpService {
         };
         drop(peer.on_authenticated.take());
         let serial = peer.certificate.serial.clone();
-        self.run_session(ticket, request.protocols, tls, reader, (peer.client_addr, serial))
-            .await
+        self.run_session(
+            ticket,
+            request.protocols,
+            tls,
+            reader,
+            (peer.client_addr, serial),
+        )
+        .await
     }
 
     /// Refuses, audited as `session.denied`, a connection whose certificate was revoked

@@ -50,17 +50,18 @@ impl CredentialsProxy for TicketLookup {
     type AuthenticationData = AuthIdentity;
 
     fn auth_data_by_user(&mut self, username: &Username) -> std::io::Result<AuthIdentity> {
-        let ticket = match self
-            .tickets
-            .take_for(username.account_name(), &self.engineer, Utc::now())
-        {
-            Ok(ticket) => ticket,
-            Err(TakeRefused::Unknown) => return Err(std::io::Error::other("no such ticket")),
-            Err(TakeRefused::OtherEngineer { target }) => {
-                *self.foreign.lock().unwrap_or_else(PoisonError::into_inner) = Some(target);
-                return Err(std::io::Error::other("no such ticket"));
-            }
-        };
+        let ticket =
+            match self
+                .tickets
+                .take_for(username.account_name(), &self.engineer, Utc::now())
+            {
+                Ok(ticket) => ticket,
+                Err(TakeRefused::Unknown) => return Err(std::io::Error::other("no such ticket")),
+                Err(TakeRefused::OtherEngineer { target }) => {
+                    *self.foreign.lock().unwrap_or_else(PoisonError::into_inner) = Some(target);
+                    return Err(std::io::Error::other("no such ticket"));
+                }
+            };
         let identity = AuthIdentity {
             username: username.clone(),
             password: Secret::new(ticket.password().to_owned()),
@@ -124,7 +125,10 @@ where
                     write_ts_request(stream, &reply).await?;
                 }
                 let why = error.error.to_string();
-                if let Some(target) = foreign.lock().unwrap_or_else(PoisonError::into_inner).take()
+                if let Some(target) = foreign
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
                 {
                     return Err(NlaError::OtherEngineer { target });
                 }

@@ -613,9 +613,7 @@ pub fn farewell(
         | EndReason::Revoked
         | EndReason::Disabled
         | EndReason::Rejected
-        | EndReason::Withdrawn => {
-            ProtocolIndependentCode::RpcInitiatedDisconnect
-        }
+        | EndReason::Withdrawn => ProtocolIndependentCode::RpcInitiatedDisconnect,
     };
     let (share_id, server_channel) = share;
     let header = ShareControlHeader {

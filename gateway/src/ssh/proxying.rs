@@ -3,22 +3,22 @@
 
 use std::sync::Arc;
 
-use russh::{Channel, Disconnect};
 use russh::server::{ChannelOpenHandle, Msg, Session};
+use russh::{Channel, Disconnect};
 use tracing::{Instrument, info, warn};
 
-use super::handler::ConnectionHandler;
 use super::channels::prohibited;
+use super::handler::ConnectionHandler;
 use super::messages;
 use crate::live::Activity;
 use crate::live::authority::{self, Holder};
-use policy::authority::{Held, Recheck};
-use serde_json::json;
-use store::{Actor, AuditEvent, AuditKind};
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
 use crate::proxy::sftp::cleanup::remove_temp_files;
+use policy::authority::{Held, Recheck};
+use serde_json::json;
+use store::{Actor, AuditEvent, AuditKind};
 
 impl ConnectionHandler {
     /// Bridges a new session channel to the target when the engineer named one and is
@@ -111,14 +111,12 @@ impl ConnectionHandler {
         {
             Ok(opened) => {
                 let opened = Arc::new(opened);
-                let guard = proxy
-                    .live
-                    .register(
-                        &opened,
-                        session.handle(),
-                        chrono::Utc::now(),
-                        Some(self.certificate.serial.clone()),
-                    );
+                let guard = proxy.live.register(
+                    &opened,
+                    session.handle(),
+                    chrono::Utc::now(),
+                    Some(self.certificate.serial.clone()),
+                );
                 if let Ok(mut slot) = self.live_slot.lock() {
                     *slot = Some(guard);
                 }
@@ -184,7 +182,10 @@ impl ConnectionHandler {
         let message = lost.message();
         self.span
             .in_scope(|| info!(reason = lost.as_str(), "channel refused: authority lost"));
-        let target = who.target.clone().or_else(|| open.map(|s| s.target.clone()));
+        let target = who
+            .target
+            .clone()
+            .or_else(|| open.map(|s| s.target.clone()));
         let mut detail = json!({
             "reason": lost.as_str(),
             "client_addr": self.client_addr.to_string(),

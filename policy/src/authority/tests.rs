@@ -75,35 +75,99 @@ fn every_fact_that_changed_loses_authority() {
         p
     };
     let cases: Vec<(&str, Facts, Recheck)> = vec![
-        ("approved, in window", facts(false, true, true, vec![ours(Approved)]), Recheck::Keep),
-        ("active, in window", facts(false, true, true, vec![ours(Active)]), Recheck::Keep),
-        ("certificate revoked", facts(true, true, true, vec![ours(Active)]), Recheck::Lose(Revoked)),
-        ("revoked and disabled: revocation first", facts(true, false, true, vec![ours(Active)]), Recheck::Lose(Revoked)),
-        ("account disabled", facts(false, false, true, vec![ours(Active)]), Recheck::Lose(Disabled)),
-        ("plan rejected", facts(false, true, true, vec![ours(PlanStatus::Rejected)]), Recheck::Lose(LostAuthority::Rejected)),
-        ("plan closed", facts(false, true, true, vec![ours(Closed)]), Recheck::Lose(Withdrawn)),
-        ("plan back to submitted", facts(false, true, true, vec![ours(Submitted)]), Recheck::Lose(Withdrawn)),
-        ("plan gone", facts(false, true, true, vec![]), Recheck::Lose(Withdrawn)),
-        ("only another plan admits", facts(false, true, true, vec![other()]), Recheck::Lose(Withdrawn)),
-        ("target removed", facts(false, true, false, vec![ours(Active)]), Recheck::Lose(Withdrawn)),
+        (
+            "approved, in window",
+            facts(false, true, true, vec![ours(Approved)]),
+            Recheck::Keep,
+        ),
+        (
+            "active, in window",
+            facts(false, true, true, vec![ours(Active)]),
+            Recheck::Keep,
+        ),
+        (
+            "certificate revoked",
+            facts(true, true, true, vec![ours(Active)]),
+            Recheck::Lose(Revoked),
+        ),
+        (
+            "revoked and disabled: revocation first",
+            facts(true, false, true, vec![ours(Active)]),
+            Recheck::Lose(Revoked),
+        ),
+        (
+            "account disabled",
+            facts(false, false, true, vec![ours(Active)]),
+            Recheck::Lose(Disabled),
+        ),
+        (
+            "plan rejected",
+            facts(false, true, true, vec![ours(PlanStatus::Rejected)]),
+            Recheck::Lose(LostAuthority::Rejected),
+        ),
+        (
+            "plan closed",
+            facts(false, true, true, vec![ours(Closed)]),
+            Recheck::Lose(Withdrawn),
+        ),
+        (
+            "plan back to submitted",
+            facts(false, true, true, vec![ours(Submitted)]),
+            Recheck::Lose(Withdrawn),
+        ),
+        (
+            "plan gone",
+            facts(false, true, true, vec![]),
+            Recheck::Lose(Withdrawn),
+        ),
+        (
+            "only another plan admits",
+            facts(false, true, true, vec![other()]),
+            Recheck::Lose(Withdrawn),
+        ),
+        (
+            "target removed",
+            facts(false, true, false, vec![ours(Active)]),
+            Recheck::Lose(Withdrawn),
+        ),
         (
             "engineer withdrawn from the plan",
-            facts(false, true, true, vec![plan(Active, 8, 12, &["bob"], &["db01"])]),
+            facts(
+                false,
+                true,
+                true,
+                vec![plan(Active, 8, 12, &["bob"], &["db01"])],
+            ),
             Recheck::Lose(Withdrawn),
         ),
         (
             "target taken out of the plan",
-            facts(false, true, true, vec![plan(Active, 8, 12, &["alice"], &["db02"])]),
+            facts(
+                false,
+                true,
+                true,
+                vec![plan(Active, 8, 12, &["alice"], &["db02"])],
+            ),
             Recheck::Lose(Withdrawn),
         ),
         (
             "window over",
-            facts(false, true, true, vec![plan(Active, 8, NOW, &["alice"], &["db01"])]),
+            facts(
+                false,
+                true,
+                true,
+                vec![plan(Active, 8, NOW, &["alice"], &["db01"])],
+            ),
             Recheck::Lose(WindowOver),
         ),
         (
             "window moved later",
-            facts(false, true, true, vec![plan(Approved, 11, 12, &["alice"], &["db01"])]),
+            facts(
+                false,
+                true,
+                true,
+                vec![plan(Approved, 11, 12, &["alice"], &["db01"])],
+            ),
             Recheck::Lose(WindowOver),
         ),
     ];

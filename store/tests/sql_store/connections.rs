@@ -47,7 +47,10 @@ async fn connections_are_listed_killed_and_forgotten(db: TestDb) {
     assert!(listed[0].kill_requested_at.is_none());
 
     let (killed, appended) = db
-        .appended_by(db.store.request_connection_kill(&first.id, "left logged in", &olga()))
+        .appended_by(
+            db.store
+                .request_connection_kill(&first.id, "left logged in", &olga()),
+        )
         .await;
     let killed = killed.unwrap();
     assert_eq!(appended, kinds(&[AuditKind::SessionKilled]));
@@ -58,9 +61,15 @@ async fn connections_are_listed_killed_and_forgotten(db: TestDb) {
     assert_eq!(record.detail["reason"], "left logged in");
     // Twice: refused, nothing appended.
     let (again, appended) = db
-        .appended_by(db.store.request_connection_kill(&first.id, "again", &olga()))
+        .appended_by(
+            db.store
+                .request_connection_kill(&first.id, "again", &olga()),
+        )
         .await;
-    assert!(matches!(again, Err(Error::InvalidTransition { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(Error::InvalidTransition { .. })),
+        "{again:?}"
+    );
     assert!(appended.is_empty());
     // Unknown: not found.
     assert!(matches!(
@@ -73,7 +82,10 @@ async fn connections_are_listed_killed_and_forgotten(db: TestDb) {
     db.store.remove_connection(&first.id).await.unwrap();
     db.store.remove_connection(&first.id).await.unwrap();
     let left = db.store.connections().await.unwrap();
-    assert_eq!(left.iter().map(|c| c.id).collect::<Vec<_>>(), vec![second.id]);
+    assert_eq!(
+        left.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
 }
 
 async fn a_restarted_node_forgets_only_its_own_connections(db: TestDb) {
@@ -115,7 +127,10 @@ async fn a_blocked_engineer_no_longer_sees_the_plan_in_admission(db: TestDb) {
     assert_eq!(facts.plans.len(), 1);
 
     let (blocked, appended) = db
-        .appended_by(db.store.block_engineer(&plan.id, &login("alice"), "killed, blocked", &olga()))
+        .appended_by(
+            db.store
+                .block_engineer(&plan.id, &login("alice"), "killed, blocked", &olga()),
+        )
         .await;
     blocked.unwrap();
     assert_eq!(appended, kinds(&[AuditKind::PlanEngineerBlocked]));
@@ -132,13 +147,24 @@ async fn a_blocked_engineer_no_longer_sees_the_plan_in_admission(db: TestDb) {
     assert!(db.store.plan(&plan.id).await.unwrap().is_some());
     // Twice: refused, nothing appended; an unknown plan: not found.
     let (again, appended) = db
-        .appended_by(db.store.block_engineer(&plan.id, &login("alice"), "again", &olga()))
+        .appended_by(
+            db.store
+                .block_engineer(&plan.id, &login("alice"), "again", &olga()),
+        )
         .await;
-    assert!(matches!(again, Err(Error::AlreadyExists { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(Error::AlreadyExists { .. })),
+        "{again:?}"
+    );
     assert!(appended.is_empty());
     assert!(matches!(
         db.store
-            .block_engineer(&policy::ids::PlanId::generate(), &login("alice"), "x", &olga())
+            .block_engineer(
+                &policy::ids::PlanId::generate(),
+                &login("alice"),
+                "x",
+                &olga()
+            )
             .await,
         Err(Error::NotFound { .. })
     ));
