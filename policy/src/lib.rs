@@ -15,7 +15,7 @@
 //! - [`target`]: targets: how fumidai logs in, tags, the pinned SSH host key.
 //! - [`plan`]: work plans, submission and the four-eyes approval (R-10.1-APPROVE, R-14-4).
 //! - [`admission`]: whether a session may start now, and why not (R-7-12).
-//! - [`authority`]: the live re-check of a connection's authority (certificate, account,
+//! - [`recheck`]: the live re-check of a connection's authority (certificate, account,
 //!   plan) on every channel and every second (issue 12).
 //! - [`target_menu`]: the targets offered to the user name `engineer` alone, and which
 //!   one an answer picks.
@@ -43,7 +43,7 @@
 //! failure count, the current time) and store what is decided.
 
 pub mod admission;
-pub mod authority;
+pub mod recheck;
 pub mod channel;
 pub mod forward;
 pub mod ids;

@@ -1,4 +1,4 @@
-//! Gathers the facts of `policy::authority::recheck` for live connections, from the store
+//! Gathers the facts of `policy::recheck::recheck` for live connections, from the store
 //! (issue 12): the same facts login and admission read, so a rule added there (a vendor
 //! disabled, a contract ended, a plan status that doesn't admit) applies here too.
 
@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
-use policy::authority::{Facts, Held};
+use policy::recheck::{Facts, Held};
 use policy::ids::{Login, TargetName};
 use store::{CertSerial, Store};
 

@@ -16,7 +16,7 @@
 //!   executes kill requests that `fumidai session kill` stored — from another process or,
 //!   on PostgreSQL, another node.
 //!   It also re-checks every live session's authority each second
-//!   (`policy::authority::recheck` over facts from [`authority`]: certificate revoked,
+//!   (`policy::recheck::recheck` over facts from [`authority`]: certificate revoked,
 //!   account disabled, plan rejected or withdrawn) and ends those that lost it (issue 12).
 //! - [`authority`]: the store reads behind that re-check, also used on every new channel.
 //! - `logins`: logged-in SSH connections without a session ([`LoginGuard`]): re-checked,

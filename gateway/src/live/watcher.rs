@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use policy::authority::{Held, Recheck};
+use policy::recheck::{Held, Recheck};
 use policy::ids::SessionId;
 use policy::limits::{self, Decision, EndReason, Limits, SessionTimes};
 use serde_json::json;
@@ -212,7 +212,7 @@ impl Watcher {
             }
         };
         for ((entry, holder), facts) in entries.iter().zip(&holders).zip(&facts) {
-            if let Recheck::Lose(lost) = policy::authority::recheck(&holder.held, facts, now) {
+            if let Recheck::Lose(lost) = policy::recheck::recheck(&holder.held, facts, now) {
                 info!(session_id = %entry.id, engineer = %entry.engineer, reason = lost.as_str(), "session lost its authority");
                 self.spawn_end(entry, lost.end_reason());
             }
@@ -287,7 +287,7 @@ impl Watcher {
             }
         };
         for ((entry, holder), facts) in still.iter().zip(&holders).zip(&facts) {
-            if let Recheck::Lose(lost) = policy::authority::recheck(&holder.held, facts, now) {
+            if let Recheck::Lose(lost) = policy::recheck::recheck(&holder.held, facts, now) {
                 // English first: OpenSSH may escape what is not ASCII.
                 let message = lost.message();
                 let mut text: Vec<&str> = message

@@ -196,7 +196,7 @@ impl RdpService {
         serial: &store::CertSerial,
         client_addr: SocketAddr,
     ) -> Result<(), RdpError> {
-        use policy::authority::{Held, Recheck};
+        use policy::recheck::{Held, Recheck};
         let holder = crate::live::authority::Holder {
             held: Held {
                 engineer: engineer.clone(),
@@ -215,7 +215,7 @@ impl RdpService {
         let Some(facts) = facts.first() else {
             return Err(RdpError::Refused("store: no facts".to_owned()));
         };
-        match policy::authority::recheck(&holder.held, facts, now) {
+        match policy::recheck::recheck(&holder.held, facts, now) {
             Recheck::Keep => Ok(()),
             Recheck::Lose(lost) => {
                 self.audit_refusal(engineer, target, lost.as_str(), client_addr)

@@ -68,7 +68,7 @@ pub(crate) struct ConnectionHandler {
     /// session opens or the connection closes.
     pub(super) login_guard: Option<crate::live::LoginGuard>,
     /// The connection lost its authority (issue 12): every new channel is refused.
-    pub(super) lost: Option<policy::authority::LostAuthority>,
+    pub(super) lost: Option<policy::recheck::LostAuthority>,
     /// Channels bridged to the target: their requests are answered by the bridge.
     pub(super) bridged: std::collections::HashSet<ChannelId>,
     /// The target menu shown after the credentials, while it awaits an answer (user name

@@ -16,7 +16,7 @@ use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
 use crate::proxy::sftp::cleanup::remove_temp_files;
-use policy::authority::{Held, Recheck};
+use policy::recheck::{Held, Recheck};
 use serde_json::json;
 use store::{Actor, AuditEvent, AuditKind};
 
@@ -176,7 +176,7 @@ impl ConnectionHandler {
             self.refusal = Some(unavailable_refusal());
             return false;
         };
-        let Recheck::Lose(lost) = policy::authority::recheck(&holder.held, &facts, now) else {
+        let Recheck::Lose(lost) = policy::recheck::recheck(&holder.held, &facts, now) else {
             return true;
         };
         let message = lost.message();
