@@ -16,6 +16,8 @@
 //! - [`target`]: targets: how fumidai logs in, tags, the pinned SSH host key.
 //! - [`plan`]: work plans, submission and the four-eyes approval (R-10.1-APPROVE, R-14-4).
 //! - [`admission`]: whether a session may start now, and why not (R-7-12).
+//! - [`recheck`]: the live re-check of a connection's authority (certificate, account,
+//!   plan) on every channel and every second (issue 12).
 //! - [`target_menu`]: the targets offered to the user name `engineer` alone, and which
 //!   one an answer picks.
 //! - [`channel`]: what may pass through a proxied session channel: transfers, also when
@@ -54,6 +56,7 @@ pub mod login_name;
 pub mod network;
 pub mod password;
 pub mod plan;
+pub mod recheck;
 pub mod reconcile;
 pub mod requirement;
 pub mod review;

@@ -78,6 +78,15 @@ pub enum EndReason {
     Killed,
     /// The connection failed, or fumidai could not continue it (fail closed).
     Error,
+    /// The engineer's client certificate was revoked while connected (issue 12).
+    Revoked,
+    /// The engineer's account (or vendor) was disabled while connected.
+    Disabled,
+    /// The session's plan was rejected while it ran.
+    Rejected,
+    /// The session's plan stopped admitting it: withdrawn, the engineer withdrawn from it,
+    /// or the target removed.
+    Withdrawn,
 }
 
 /// A stored end reason that is none of [`EndReason::ALL`].
@@ -87,13 +96,17 @@ pub struct UnknownEndReason(pub String);
 
 impl EndReason {
     /// Every reason, in the order they are documented.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 10] = [
         Self::Normal,
         Self::Idle,
         Self::WindowEnd,
         Self::MaxLength,
         Self::Killed,
         Self::Error,
+        Self::Revoked,
+        Self::Disabled,
+        Self::Rejected,
+        Self::Withdrawn,
     ];
 
     /// The stored and audited name.
@@ -105,6 +118,10 @@ impl EndReason {
             Self::MaxLength => "max-length",
             Self::Killed => "killed",
             Self::Error => "error",
+            Self::Revoked => "revoked",
+            Self::Disabled => "disabled",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -146,6 +163,24 @@ impl EndReason {
             Self::Error => (
                 "fumidai の内部エラーのため、セッションを終了しました。".to_owned(),
                 "fumidai ended the session because of an internal error.".to_owned(),
+            ),
+            Self::Revoked => (
+                "クライアント証明書が失効したため、接続を切断しました。".to_owned(),
+                "Your client certificate was revoked; the connection has been closed.".to_owned(),
+            ),
+            Self::Disabled => (
+                "アカウントが無効にされたため、接続を切断しました。".to_owned(),
+                "Your account was disabled; the connection has been closed.".to_owned(),
+            ),
+            Self::Rejected => (
+                "作業計画が却下されたため、接続を切断しました。".to_owned(),
+                "Your work plan was rejected; the connection has been closed.".to_owned(),
+            ),
+            Self::Withdrawn => (
+                "作業計画が取り下げられた（またはこの作業から外された）ため、接続を切断しました。"
+                    .to_owned(),
+                "Your work plan was withdrawn (or you were withdrawn from it); the connection has been closed."
+                    .to_owned(),
             ),
         };
         format!("\r\nfumidai: {}\r\nfumidai: {}\r\n", ja_en.0, ja_en.1)

@@ -512,6 +512,39 @@ fn session_findings(plan: &PlanFacts, s: &SessionFacts, rules: &RuleSet) -> Vec<
                         "The session ended in an error ({note}); its record may be incomplete."
                     ),
                 ),
+                reason @ (EndReason::Revoked
+                | EndReason::Disabled
+                | EndReason::Rejected
+                | EndReason::Withdrawn) => {
+                    // Issue 12: authority lost while connected; the gateway cut the session.
+                    let (ja, en) = match reason {
+                        EndReason::Revoked => (
+                            "接続中にクライアント証明書が失効したため、セッションが切断されました。",
+                            "The session was cut: the engineer's certificate was revoked while connected.",
+                        ),
+                        EndReason::Disabled => (
+                            "接続中にアカウントが無効にされたため、セッションが切断されました。",
+                            "The session was cut: the engineer's account was disabled while connected.",
+                        ),
+                        EndReason::Rejected => (
+                            "接続中に作業計画が却下されたため、セッションが切断されました。",
+                            "The session was cut: its plan was rejected while it ran.",
+                        ),
+                        _ => (
+                            "接続中に作業計画が取り下げられた（または作業者が外された）ため、セッションが切断されました。",
+                            "The session was cut: its plan was withdrawn (or the engineer withdrawn from it) while it ran.",
+                        ),
+                    };
+                    push(
+                        FindingKind::SessionKilled,
+                        Severity::Medium,
+                        R_10_2_REVIEW,
+                        at,
+                        whole(),
+                        ja.to_owned(),
+                        en.to_owned(),
+                    );
+                }
                 reason @ (EndReason::Idle | EndReason::WindowEnd | EndReason::MaxLength) => {
                     let (ja, en) = match reason {
                         EndReason::Idle => (

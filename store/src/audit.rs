@@ -128,11 +128,18 @@ pub enum AuditKind {
     /// A person asked to choose a new password at their next login (`ssh ENGINEER@gw
     /// password`).
     PasswordChangeRequested,
+    // Issue 12, live authority (kept together at the end for an easy merge).
+    /// fumidai closed a logged-in connection that held no session (detail: the reason —
+    /// `killed`, `revoked`, `disabled`, `no_channel` after the login grace — and who asked).
+    ConnectionClosed,
+    /// An engineer was withdrawn from a plan by `session kill --block` (detail: the plan,
+    /// the reason); admission no longer sees the plan for them.
+    PlanEngineerBlocked,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 47] = [
+    pub const ALL: [Self; 49] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -180,6 +187,8 @@ impl AuditKind {
         Self::RoleChanged,
         Self::PlanWithdrawn,
         Self::PasswordChangeRequested,
+        Self::ConnectionClosed,
+        Self::PlanEngineerBlocked,
     ];
 
     /// The stored name.
@@ -232,6 +241,8 @@ impl AuditKind {
             Self::RoleChanged => "account.role_changed",
             Self::PlanWithdrawn => "plan.withdrawn",
             Self::PasswordChangeRequested => "account.password_change_requested",
+            Self::ConnectionClosed => "connection.closed",
+            Self::PlanEngineerBlocked => "plan.engineer_blocked",
         }
     }
 }

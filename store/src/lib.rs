@@ -8,6 +8,7 @@
 //!
 //! - [`model`]: the plain records the trait takes and returns.
 //! - [`audit`]: audit event kinds, the chain's hashing and verification (R-17-2).
+//! - [`connection`]: logged-in SSH connections without a session (issue 12).
 //! - [`sealing`]: the master key and the AEAD that seals TOTP seeds and target credentials.
 //! - `sql`: the [`SqlStore`] implementation on `sqlx::Any`, with per-database migrations
 //!   (`migrations/sqlite`, `migrations/postgres`: one schema in two dialects).
@@ -19,6 +20,7 @@
 //! is never stored without its record nor recorded without being stored (R-17-2).
 
 pub mod audit;
+pub mod connection;
 pub mod error;
 pub mod model;
 pub mod sealing;
@@ -38,6 +40,7 @@ use policy::totp::{TimeStep, TotpSecret};
 use secrecy::SecretBox;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier};
+pub use connection::{ConnectionRecord, NewConnection};
 pub use error::{Error, Result};
 pub use model::*;
 pub use sealing::MasterKey;
@@ -313,6 +316,39 @@ pub trait Store: Send + Sync {
     /// Marks that the account must choose a new password at its next login, and appends
     /// `account.password_change_requested`. Unknown: [`Error::NotFound`].
     async fn require_password_change(&self, login: &Login, actor: &Actor) -> Result<()>;
+    /// Records a logged-in SSH connection that holds no maintenance session yet, on this
+    /// node (issue 12), so that another process lists and kills it. A duplicate ID fails.
+    async fn add_connection(&self, connection: NewConnection) -> Result<()>;
+    /// Forgets a connection: it opened its session (listed as that from now on) or closed.
+    /// An unknown ID is no error.
+    async fn remove_connection(&self, id: &SessionId) -> Result<()>;
+    /// The logged-in connections without a session, on every node, oldest first. Every
+    /// gateway polls this for kill requests.
+    async fn connections(&self) -> Result<Vec<ConnectionRecord>>;
+    /// Asks for a connection to be closed, and appends `session.killed` (actor: who asked;
+    /// detail: the reason, state `logged_in_no_channel`) in the same transaction. Unknown:
+    /// [`Error::NotFound`]; a kill already pending: [`Error::InvalidTransition`].
+    async fn request_connection_kill(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<ConnectionRecord>;
+    /// Forgets every connection this node recorded (at start: those of a crashed run).
+    /// Returns how many. Without [`set_node`](Store::set_node) first: [`Error::NotFound`].
+    async fn remove_orphaned_connections(&self) -> Result<u64>;
+    /// Withdraws `engineer` from `plan` (`session kill --block`, issue 12) and appends
+    /// `plan.engineer_blocked` in the same transaction: from now on
+    /// [`admission_facts`](Store::admission_facts) leaves that plan out for them, so
+    /// admission and the live re-check refuse it. Blocking twice changes nothing and is
+    /// [`Error::AlreadyExists`]; an unknown plan [`Error::NotFound`].
+    async fn block_engineer(
+        &self,
+        plan: &PlanId,
+        engineer: &Login,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<()>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if

@@ -119,6 +119,17 @@ impl SshMaster {
         &self.socket
     }
 
+    /// The master's exit status and what it wrote to stderr, once it has exited (the
+    /// gateway closed its connection); `None` while it runs.
+    pub fn exited(&mut self) -> Option<(std::process::ExitStatus, String)> {
+        let status = self.child.try_wait().ok().flatten()?;
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        Some((status, err))
+    }
+
     /// The SSH user name the master logged in as (`engineer:target`).
     pub fn user(&self) -> &str {
         &self.user

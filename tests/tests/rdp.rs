@@ -549,4 +549,8 @@ fn a_credential_is_refused_through_another_engineers_tunnel() {
         "no session through another engineer's device"
     );
     assert!(!xrdp.log().contains("login successful"), "{}", xrdp.log());
+    // Issue 12: refused without being used up — Alice's own tunnel still takes it.
+    let mut own = client(&display, &alices, &alices.password());
+    own.wait_connected(SECS(20));
+    assert_eq!(sessions(&gw).len(), 1, "alice's own session");
 }

@@ -74,6 +74,11 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             "ended a session the previous run of this gateway left live"
         );
     }
+    // Logins without a session it held (issue 12) are gone with it.
+    store
+        .remove_orphaned_connections()
+        .await
+        .context("cannot forget the logins a previous run left; not starting")?;
     let scanner = start_scanner(config).await?;
     // R-17.1-ALERT: secrets and CAs are read now; a missing file stops the start.
     let alerts = Alerts::start(
@@ -131,6 +136,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         Watcher::new(live.clone(), config.limits.session_limits())
             .with_kills(Arc::clone(&store))
             .with_alerts(alerts.clone())
+            .with_login_grace(config.limits.login_grace)
             .run(),
     );
     // R-10-5: plans whose window is over are closed and reported without anyone asking.

@@ -16,7 +16,7 @@ use policy::limits::KillReason;
 use policy::plan::PlanKind;
 use policy::plan::emergency::{self, Approval};
 use serde::Serialize;
-use store::{KillRequest, SessionRecord};
+use store::{ConnectionRecord, KillRequest, SessionRecord};
 
 use super::context::Context;
 use super::output::Output;
@@ -32,9 +32,15 @@ const KILL_POLL: Duration = Duration::from_millis(200);
 pub enum SessionCommand {
     /// List sessions, newest first, with how each ended.
     List {
-        /// Only sessions not ended yet.
+        /// Only sessions not ended yet; the text also lists logged-in connections without
+        /// a session ("logged in, no channel").
         #[arg(long)]
         live: bool,
+        /// With `--json`: add the logged-in connections without a session, as objects with
+        /// `"state": "logged_in_no_channel"` (issue 12). Without it the JSON stays a list
+        /// of sessions.
+        #[arg(long)]
+        with_connections: bool,
     },
     /// End a live session now; the engineer is told, the target disconnected.
     Kill {
@@ -47,6 +53,10 @@ pub enum SessionCommand {
         /// code are asked).
         #[arg(long = "as", value_name = "LOGIN")]
         by: policy::ids::Login,
+        /// Also withdraw the engineer from the session's plan: they can't come back under
+        /// it (issue 12; audited as `plan.engineer_blocked`).
+        #[arg(long)]
+        block: bool,
     },
 }
 
@@ -76,8 +86,16 @@ struct Killed {
 /// Runs `fumidai session …`.
 pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyhow::Result<()> {
     match cmd {
-        SessionCommand::List { live } => {
+        SessionCommand::List {
+            live,
+            with_connections,
+        } => {
             let sessions = ctx.store.sessions(live).await?;
+            let connections = if live {
+                ctx.store.connections().await?
+            } else {
+                Vec::new()
+            };
             let plans: HashMap<_, _> = ctx
                 .store
                 .plans()
@@ -96,15 +114,25 @@ pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyh
                     }
                 })
                 .collect();
-            out.print(&listed, |ls| {
-                ls.iter().map(|l| format!("{}\n", line(l))).collect()
-            })
+            if with_connections {
+                let all = ListedAll {
+                    sessions: &listed,
+                    connections: &connections,
+                };
+                return out.print(&all, |a| text(a.sessions, a.connections));
+            }
+            out.print(&listed, |ls| text(ls, &connections))
         }
-        SessionCommand::Kill { id, reason, by } => {
+        SessionCommand::Kill {
+            id,
+            reason,
+            block,
+            by,
+        } => {
             let person =
                 super::person::authenticate(ctx, &by, policy::authority::Action::KillSession)
                     .await?;
-            kill(ctx, id, &reason, &person.actor(), out).await
+            kill(ctx, id, &reason, block, &person.actor(), out).await
         }
     }
 }
@@ -113,9 +141,15 @@ async fn kill(
     ctx: &Context,
     id: SessionId,
     reason: &KillReason,
+    block: bool,
     actor: &store::Actor,
     out: Output,
 ) -> anyhow::Result<()> {
+    if ctx.store.session(&id).await?.is_none()
+        && ctx.store.connections().await?.iter().any(|c| c.id == id)
+    {
+        return kill_connection(ctx, id, reason, actor, out).await;
+    }
     let Some(session) = ctx.store.session(&id).await? else {
         bail!("no session {id} / セッション {id} はありません (`fumidai session list --live`)");
     };
@@ -137,6 +171,18 @@ async fn kill(
         }
         Err(error) => return Err(error.into()),
     };
+    if block {
+        // After the kill request, so the session ends as killed; from now on admission
+        // and the live re-check no longer see the plan for this engineer.
+        match ctx
+            .store
+            .block_engineer(&session.plan, &session.engineer, reason.as_str(), actor)
+            .await
+        {
+            Ok(()) | Err(store::Error::AlreadyExists { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
     let session = wait_for_end(ctx, &id).await?;
     if session.ended_at.is_none() {
         // The request stays recorded and pending: a gateway that holds the session executes
@@ -155,6 +201,81 @@ async fn kill(
             k.session.end_reason.as_deref().unwrap_or("unknown"),
         )
     })
+}
+
+/// Issue 12: closes a logged-in connection without a session. The gateway holding it
+/// reads the request within about a second, disconnects it and forgets its row.
+async fn kill_connection(
+    ctx: &Context,
+    id: SessionId,
+    reason: &KillReason,
+    actor: &store::Actor,
+    out: Output,
+) -> anyhow::Result<()> {
+    let request = match ctx
+        .store
+        .request_connection_kill(&id, reason.as_str(), actor)
+        .await
+    {
+        Ok(request) => request,
+        Err(store::Error::InvalidTransition { .. }) => {
+            bail!("a kill of connection {id} is already pending / 接続 {id} は既に終了要求済みです")
+        }
+        Err(store::Error::NotFound { .. }) => {
+            bail!("connection {id} has already closed / 接続 {id} は既に切断されています")
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let deadline = tokio::time::Instant::now() + KILL_WAIT;
+    loop {
+        let open = ctx.store.connections().await?.iter().any(|c| c.id == id);
+        if !open {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "kill of connection {id} recorded, but no running gateway closed it within {}s \
+                 / 終了要求を記録しましたが、接続はまだ切断されていません",
+                KILL_WAIT.as_secs()
+            );
+        }
+        tokio::time::sleep(KILL_POLL).await;
+    }
+    out.print(&request, |r| {
+        format!(
+            "connection {} of {} closed (logged in, no channel) / ログイン済み（チャネルなし）の接続を切断しました",
+            r.id, r.engineer
+        )
+    })
+}
+
+/// Sessions and logins without a session, for `--json --with-connections`.
+#[derive(Debug, Serialize)]
+struct ListedAll<'a> {
+    /// The sessions.
+    sessions: &'a [Listed],
+    /// The logged-in connections without a session.
+    connections: &'a [ConnectionRecord],
+}
+
+/// The text listing: sessions, then logins without a session.
+fn text(sessions: &[Listed], connections: &[ConnectionRecord]) -> String {
+    let mut out: String = sessions.iter().map(|l| format!("{}\n", line(l))).collect();
+    for c in connections {
+        let killing = if c.kill_requested_at.is_some() {
+            " (kill requested / 終了要求済み)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{}\t{}\tlogged in, no channel / ログイン済み（チャネルなし）\tsince {}\tfrom {}{killing}\n",
+            c.id,
+            c.engineer,
+            jst::format(c.logged_in_at),
+            c.client_addr,
+        ));
+    }
+    out
 }
 
 /// The session once it has ended, or as it stands after [`KILL_WAIT`].

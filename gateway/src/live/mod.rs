@@ -15,6 +15,12 @@
 //!   (idle time-out, warning before the window's end, window end, maximum length), and
 //!   executes kill requests that `fumidai session kill` stored — from another process or,
 //!   on PostgreSQL, another node.
+//!   It also re-checks every live session's authority each second
+//!   (`policy::recheck::recheck` over facts from [`authority`]: certificate revoked,
+//!   account disabled, plan rejected or withdrawn) and ends those that lost it (issue 12).
+//! - [`authority`]: the store reads behind that re-check, also used on every new channel.
+//! - `logins`: logged-in SSH connections without a session ([`LoginGuard`]): re-checked,
+//!   killable and closed after the login grace without a channel by the watcher.
 //! - [`Clock`]: the wall clock, or tokio's for tests that pause and advance time.
 //!
 //! # What this module does not do
@@ -23,11 +29,14 @@
 //! store except by reading kill requests: the session's end, with the reason decided here,
 //! is written by whoever owns the connection, once it has closed.
 
+pub mod authority;
 mod clock;
+mod logins;
 mod registry;
 mod watcher;
 
 pub use clock::{Activity, Clock};
+pub use logins::{LoginGuard, LoginParts};
 pub use registry::{EndSignal, LiveGuard, LiveSession, Registry, SessionParts};
 pub use watcher::Watcher;
 

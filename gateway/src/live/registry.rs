@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use policy::ids::{Login, PlanId, SessionId, TargetName};
 use policy::limits::EndReason;
 use russh::{ChannelId, Disconnect};
+use store::CertSerial;
 use tokio::sync::watch;
 use tracing::{debug, info};
 
@@ -23,6 +24,10 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a client whose channels were closed may stay before it is disconnected.
 const DISCONNECT_AFTER: Duration = Duration::from_secs(2);
 
+/// The same, when the engineer lost their authority (issue 12: the connection closes
+/// within a second); long enough for the end message, written first, to be read.
+const DISCONNECT_AFTER_AUTHORITY_LOST: Duration = Duration::from_millis(200);
+
 /// The live sessions of this gateway. Cheap to clone; clones share the sessions.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -35,6 +40,8 @@ struct Inner {
     sessions: Mutex<HashMap<SessionId, Arc<Entry>>>,
     /// Where "now" comes from, for activity marks and the watcher.
     clock: Clock,
+    /// Logged-in connections without a session (issue 12).
+    logins: super::logins::Logins,
 }
 
 /// A registered session, as the registry and the watcher see it.
@@ -43,6 +50,9 @@ pub(super) struct Entry {
     pub(super) engineer: Login,
     pub(super) target: TargetName,
     pub(super) plan: PlanId,
+    /// The client certificate the connection presented, re-checked for revocation every
+    /// second (issue 12); `None` when not known.
+    pub(super) serial: Option<CertSerial>,
     pub(super) started_at: DateTime<Utc>,
     /// The plan's window end: the session is cut then.
     pub(super) window_ends_at: DateTime<Utc>,
@@ -112,6 +122,7 @@ impl Registry {
             inner: Arc::new(Inner {
                 sessions: Mutex::default(),
                 clock,
+                logins: super::logins::Logins::default(),
             }),
         }
     }
@@ -128,6 +139,7 @@ impl Registry {
         session: &TargetSession,
         handle: russh::server::Handle,
         started_at: DateTime<Utc>,
+        serial: Option<CertSerial>,
     ) -> LiveGuard {
         self.insert(Entry::new(
             Parts {
@@ -135,6 +147,7 @@ impl Registry {
                 engineer: session.engineer.clone(),
                 target: session.target.clone(),
                 plan: session.plan,
+                serial,
                 started_at,
                 window_ends_at: session.ends_at,
             },
@@ -194,7 +207,12 @@ impl Registry {
         };
         // A client normally hangs up once its channels are closed; one that stays (an
         // OpenSSH ControlMaster, say) is disconnected after a moment.
-        tokio::time::sleep(DISCONNECT_AFTER).await;
+        let after = if authority_lost(reason) {
+            DISCONNECT_AFTER_AUTHORITY_LOST
+        } else {
+            DISCONNECT_AFTER
+        };
+        tokio::time::sleep(after).await;
         let description = format!("fumidai: session ended ({reason})");
         let disconnect = handle.disconnect(Disconnect::ByApplication, description, "en".to_owned());
         if !matches!(
@@ -244,6 +262,11 @@ impl Registry {
         }
     }
 
+    /// The logins without a session.
+    pub(super) fn login_map(&self) -> &super::logins::Logins {
+        &self.inner.logins
+    }
+
     /// The map; a panic elsewhere while holding the lock leaves it usable (every change is
     /// a single insert or remove).
     fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, Arc<Entry>>> {
@@ -265,6 +288,8 @@ pub struct SessionParts {
     pub target: TargetName,
     /// Under which plan.
     pub plan: PlanId,
+    /// The client certificate the connection presented, if known (revocation re-check).
+    pub serial: Option<CertSerial>,
     /// When it started (also its first activity).
     pub started_at: DateTime<Utc>,
     /// When its plan's window ends: it is cut then.
@@ -285,6 +310,7 @@ impl Entry {
             engineer: parts.engineer,
             target: parts.target,
             plan: parts.plan,
+            serial: parts.serial,
             started_at: parts.started_at,
             window_ends_at: parts.window_ends_at,
             handle,
@@ -331,6 +357,14 @@ impl Entry {
             .map(|c| c.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
     }
+}
+
+/// Whether `reason` is a loss of authority (issue 12), which closes the connection at once.
+fn authority_lost(reason: EndReason) -> bool {
+    matches!(
+        reason,
+        EndReason::Revoked | EndReason::Disabled | EndReason::Rejected | EndReason::Withdrawn
+    )
 }
 
 impl LiveGuard {

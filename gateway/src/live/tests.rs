@@ -145,6 +145,7 @@ fn register(
         engineer: "alice".parse().unwrap(),
         target: "db01".parse().unwrap(),
         plan,
+        serial: None,
         started_at: now,
         window_ends_at: now + window,
     };

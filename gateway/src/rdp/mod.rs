@@ -131,6 +131,7 @@ impl RdpService {
                 &mut reader,
                 self.tls.public_key.clone(),
                 &self.tickets,
+                &engineer,
             )
             .await;
             Ok::<_, RdpError>((request, tls, reader, ticket))
@@ -142,6 +143,17 @@ impl RdpService {
             };
         let ticket = match ticket {
             Ok(ticket) if ticket.engineer == engineer => ticket,
+            Err(nla::NlaError::OtherEngineer { target }) => {
+                // Refused before it was used up: it still waits for its owner (issue 12).
+                self.audit_refusal(
+                    &engineer,
+                    &target,
+                    "ticket_of_another_engineer",
+                    peer.client_addr,
+                )
+                .await;
+                return Err(RdpError::Refused("ticket of another engineer".to_owned()));
+            }
             Ok(ticket) => {
                 self.audit_refusal(
                     &engineer,
@@ -165,8 +177,53 @@ impl RdpService {
             }
         };
         drop(peer.on_authenticated.take());
-        self.run_session(ticket, request.protocols, tls, reader, peer.client_addr)
-            .await
+        let serial = peer.certificate.serial.clone();
+        self.run_session(
+            ticket,
+            request.protocols,
+            tls,
+            reader,
+            (peer.client_addr, serial),
+        )
+        .await
+    }
+
+    /// Refuses, audited as `session.denied`, a connection whose certificate was revoked
+    /// or whose account was disabled since login (issue 12). A store failure refuses.
+    async fn recheck_login(
+        &self,
+        engineer: &Login,
+        target: &policy::ids::TargetName,
+        serial: &store::CertSerial,
+        client_addr: SocketAddr,
+    ) -> Result<(), RdpError> {
+        use policy::recheck::{Held, Recheck};
+        let holder = crate::live::authority::Holder {
+            held: Held {
+                engineer: engineer.clone(),
+                session: None,
+            },
+            serial: Some(serial.clone()),
+        };
+        let now = Utc::now();
+        let facts = crate::live::authority::facts(
+            self.proxy.store.as_ref(),
+            std::slice::from_ref(&holder),
+            now,
+        )
+        .await
+        .map_err(|e| RdpError::Refused(format!("store: {e}")))?;
+        let Some(facts) = facts.first() else {
+            return Err(RdpError::Refused("store: no facts".to_owned()));
+        };
+        match policy::recheck::recheck(&holder.held, facts, now) {
+            Recheck::Keep => Ok(()),
+            Recheck::Lose(lost) => {
+                self.audit_refusal(engineer, target, lost.as_str(), client_addr)
+                    .await;
+                Err(RdpError::Refused(lost.message().replace("\r\n", " ")))
+            }
+        }
     }
 
     /// Decides admission again for the engineer's waiting tickets before NLA, dropping
@@ -205,7 +262,7 @@ impl RdpService {
         client_protocols: ironrdp_pdu::nego::SecurityProtocol,
         client: S,
         client_reader: FrameReader,
-        client_addr: SocketAddr,
+        (client_addr, serial): (SocketAddr, store::CertSerial),
     ) -> Result<(), RdpError>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
@@ -213,6 +270,10 @@ impl RdpService {
         let engineer = ticket.engineer.clone();
         let target = ticket.target.clone();
         let refused = |r: Refusal| RdpError::Refused(r.message.replace("\r\n", " "));
+        // Issue 12: the certificate and the account are re-checked for every connection
+        // (the ticket may have been issued before a revocation or a disable).
+        self.recheck_login(&engineer, &target, &serial, client_addr)
+            .await?;
         let (plan, ends_at, allow) = self
             .admit_ticket(&ticket, client_addr)
             .await
@@ -292,6 +353,7 @@ impl RdpService {
             engineer: engineer.clone(),
             target: target.clone(),
             plan,
+            serial: Some(serial),
             started_at,
             window_ends_at: ends_at,
         });

@@ -15,7 +15,8 @@ use ironrdp_connector::sspi::{self, AuthIdentity, Secret, Username};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 
 use super::frames::FrameReader;
-use super::tickets::{Ticket, Tickets};
+use super::tickets::{TakeRefused, Ticket, Tickets};
+use policy::ids::{Login, TargetName};
 
 /// Why NLA failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,12 @@ pub enum NlaError {
     /// Unknown, expired, already used or wrong ticket; the client was told LOGON_FAILURE.
     #[error("the RDP credential was refused ({0})")]
     Refused(String),
+    /// The client presented a ticket issued to another engineer; it was left unused.
+    #[error("ticket of another engineer")]
+    OtherEngineer {
+        /// Where the ticket leads.
+        target: TargetName,
+    },
     /// The client broke the protocol or went away.
     #[error("CredSSP failed: {0}")]
     Protocol(String),
@@ -32,17 +39,29 @@ pub enum NlaError {
 #[derive(Debug)]
 struct TicketLookup {
     tickets: Tickets,
+    /// Whose connection this is: another engineer's ticket is refused and left waiting.
+    engineer: Login,
     taken: Arc<Mutex<Option<Ticket>>>,
+    /// The target of another engineer's ticket presented here, for the audit trail.
+    foreign: Arc<Mutex<Option<TargetName>>>,
 }
 
 impl CredentialsProxy for TicketLookup {
     type AuthenticationData = AuthIdentity;
 
     fn auth_data_by_user(&mut self, username: &Username) -> std::io::Result<AuthIdentity> {
-        let ticket = self
-            .tickets
-            .take(username.account_name(), Utc::now())
-            .ok_or_else(|| std::io::Error::other("no such ticket"))?;
+        let ticket =
+            match self
+                .tickets
+                .take_for(username.account_name(), &self.engineer, Utc::now())
+            {
+                Ok(ticket) => ticket,
+                Err(TakeRefused::Unknown) => return Err(std::io::Error::other("no such ticket")),
+                Err(TakeRefused::OtherEngineer { target }) => {
+                    *self.foreign.lock().unwrap_or_else(PoisonError::into_inner) = Some(target);
+                    return Err(std::io::Error::other("no such ticket"));
+                }
+            };
         let identity = AuthIdentity {
             username: username.clone(),
             password: Secret::new(ticket.password().to_owned()),
@@ -64,14 +83,18 @@ pub async fn authenticate<S>(
     reader: &mut FrameReader,
     public_key: Vec<u8>,
     tickets: &Tickets,
+    engineer: &Login,
 ) -> Result<Ticket, NlaError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let taken = Arc::new(Mutex::new(None));
+    let foreign = Arc::new(Mutex::new(None));
     let lookup = TicketLookup {
         tickets: tickets.clone(),
+        engineer: engineer.clone(),
         taken: Arc::clone(&taken),
+        foreign: Arc::clone(&foreign),
     };
     let mode = ServerMode::Ntlm(sspi::ntlm::NtlmConfig::new("fumidai".to_owned()));
     let mut server = CredSspServer::new(public_key, lookup, mode)
@@ -102,6 +125,13 @@ where
                     write_ts_request(stream, &reply).await?;
                 }
                 let why = error.error.to_string();
+                if let Some(target) = foreign
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                {
+                    return Err(NlaError::OtherEngineer { target });
+                }
                 return Err(if refused {
                     NlaError::Refused(why)
                 } else {

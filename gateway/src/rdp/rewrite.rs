@@ -607,9 +607,13 @@ pub fn farewell(
     let code = match reason {
         EndReason::Idle => ProtocolIndependentCode::IdleTimeout,
         EndReason::WindowEnd | EndReason::MaxLength => ProtocolIndependentCode::LogonTimeout,
-        EndReason::Killed | EndReason::Normal | EndReason::Error => {
-            ProtocolIndependentCode::RpcInitiatedDisconnect
-        }
+        EndReason::Killed
+        | EndReason::Normal
+        | EndReason::Error
+        | EndReason::Revoked
+        | EndReason::Disabled
+        | EndReason::Rejected
+        | EndReason::Withdrawn => ProtocolIndependentCode::RpcInitiatedDisconnect,
     };
     let (share_id, server_channel) = share;
     let header = ShareControlHeader {

@@ -85,6 +85,30 @@ impl Tickets {
         (ticket.expires_at > now).then_some(ticket)
     }
 
+    /// Takes the ticket named `user` for `engineer`'s connection: as [`take`](Self::take),
+    /// but a ticket issued to someone else stays waiting for its owner (issue 12: a ticket
+    /// presented through another engineer's tunnel is refused without being used up).
+    pub fn take_for(
+        &self,
+        user: &str,
+        engineer: &Login,
+        now: DateTime<Utc>,
+    ) -> Result<Ticket, TakeRefused> {
+        let mut map = self.lock();
+        let key = user.to_ascii_lowercase();
+        let ticket = map.get(&key).ok_or(TakeRefused::Unknown)?;
+        if ticket.expires_at <= now {
+            map.remove(&key);
+            return Err(TakeRefused::Unknown);
+        }
+        if &ticket.engineer != engineer {
+            return Err(TakeRefused::OtherEngineer {
+                target: ticket.target.clone(),
+            });
+        }
+        map.remove(&key).ok_or(TakeRefused::Unknown)
+    }
+
     /// The engineer's waiting tickets (copies), to vet before NLA.
     pub fn of_engineer(&self, engineer: &Login) -> Vec<Ticket> {
         self.lock()
@@ -109,6 +133,18 @@ impl Tickets {
     }
 }
 
+/// Why [`Tickets::take_for`] gave no ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakeRefused {
+    /// No waiting ticket of that name (never issued, expired or used).
+    Unknown,
+    /// The ticket is another engineer's; it stays waiting for them.
+    OtherEngineer {
+        /// Where it leads, for the audit trail.
+        target: TargetName,
+    },
+}
+
 impl Ticket {
     /// The password, for the one answer that carries it to the engineer's tool.
     pub fn password(&self) -> &str {
@@ -128,6 +164,26 @@ mod tests {
             None,
             now,
         )
+    }
+
+    #[test]
+    fn another_engineers_connection_cannot_use_up_a_ticket() {
+        let tickets = Tickets::default();
+        let now = Utc::now();
+        let t = issue(&tickets, now);
+        let bob: Login = "bob".parse().unwrap();
+        assert_eq!(
+            tickets.take_for(&t.user, &bob, now).unwrap_err(),
+            TakeRefused::OtherEngineer {
+                target: t.target.clone()
+            }
+        );
+        let alice: Login = "alice".parse().unwrap();
+        assert_eq!(tickets.take_for(&t.user, &alice, now).unwrap().user, t.user);
+        assert_eq!(
+            tickets.take_for(&t.user, &alice, now).unwrap_err(),
+            TakeRefused::Unknown
+        );
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub(crate) struct ConnectionHandler {
     pub(crate) live_slot: Arc<std::sync::Mutex<Option<crate::live::LiveGuard>>>,
     /// Why no session could be opened, told on the channel.
     pub(super) refusal: Option<Refusal>,
+    /// The login, registered while it holds no session (issue 12); dropped when the
+    /// session opens or the connection closes.
+    pub(super) login_guard: Option<crate::live::LoginGuard>,
+    /// The connection lost its authority (issue 12): every new channel is refused.
+    pub(super) lost: Option<policy::recheck::LostAuthority>,
     /// Channels bridged to the target: their requests are answered by the bridge.
     pub(super) bridged: std::collections::HashSet<ChannelId>,
     /// The target menu shown after the credentials, while it awaits an answer (user name
@@ -118,6 +123,8 @@ impl ConnectionHandler {
             target_slot: Arc::default(),
             live_slot: Arc::default(),
             refusal: None,
+            lost: None,
+            login_guard: None,
             bridged: std::collections::HashSet::new(),
             menu: None,
             emergency_prompt: None,
@@ -166,6 +173,11 @@ impl Handler for ConnectionHandler {
         Ok(self.keyboard_interactive(user, response).await)
     }
 
+    async fn auth_succeeded(&mut self, session: &mut Session) -> Result<(), Self::Error> {
+        self.record_login(session).await;
+        Ok(())
+    }
+
     async fn authentication_banner(&mut self) -> Result<Option<String>, Self::Error> {
         Ok((!self.store_available).then(|| messages::STORE_UNAVAILABLE.to_owned()))
     }
@@ -176,6 +188,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         // Admitted engineers get a channel on the target; the rest get a message. An RDP
         // target's login gets a channel for `rdp-ticket`.
         let (channel, reply) = if self.logged_in_to_rdp().await {
@@ -365,6 +378,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         self.direct_tcpip(channel, host_to_connect, port_to_connect, reply, session)
             .await;
         Ok(())
@@ -377,6 +391,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         self.span
             .in_scope(|| info!("unix socket forwarding refused"));
         reply
@@ -393,6 +408,7 @@ impl Handler for ConnectionHandler {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.mark_channel();
         reply
             .reject(prohibited(messages::CHANNEL_TYPE_REFUSED))
             .await;

@@ -16,6 +16,8 @@
 //!   session channel.
 //! - `forwarding`: local TCP forwards to the target host, as the plan allows.
 //! - `channels`: what a logged-in connection without a session is told.
+//! - `logged_in`: a login without a session, recorded for listing, kill and the
+//!   live re-check (issue 12).
 //! - `login_grace`: closes connections not logged in within the grace period.
 //! - `messages`: every text the user sees, in Japanese and English.
 //!
@@ -33,6 +35,7 @@ mod forwarding;
 mod handler;
 pub mod host_key;
 mod kbd_login;
+mod logged_in;
 mod login_grace;
 mod messages;
 mod password_change;

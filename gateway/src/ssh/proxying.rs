@@ -3,17 +3,22 @@
 
 use std::sync::Arc;
 
-use russh::Channel;
 use russh::server::{ChannelOpenHandle, Msg, Session};
+use russh::{Channel, Disconnect};
 use tracing::{Instrument, info, warn};
 
+use super::channels::prohibited;
 use super::handler::ConnectionHandler;
 use super::messages;
 use crate::live::Activity;
+use crate::live::authority::{self, Holder};
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
 use crate::proxy::sftp::cleanup::remove_temp_files;
+use policy::recheck::{Held, Recheck};
+use serde_json::json;
+use store::{Actor, AuditEvent, AuditKind};
 
 impl ConnectionHandler {
     /// Bridges a new session channel to the target when the engineer named one and is
@@ -29,6 +34,11 @@ impl ConnectionHandler {
             return Some((channel, reply));
         };
         let Some(target_session) = self.ensure_session(&proxy, session).await else {
+            if let Some(lost) = self.lost {
+                // Refused outright: the connection is closing (issue 12).
+                reply.reject(prohibited(&lost.message())).await;
+                return None;
+            }
             return Some((channel, reply));
         };
         match target_session.connection.channel_open_session().await {
@@ -83,7 +93,15 @@ impl ConnectionHandler {
         let target = who.target.clone()?;
         let engineer = who.account.login.clone();
         let emergency = who.emergency.clone();
-        if let Some(open) = self.target_slot.lock().ok().and_then(|s| s.clone()) {
+        let open = self.target_slot.lock().ok().and_then(|s| s.clone());
+        // Issue 12: every channel re-checks the authority login and admission granted.
+        if !self
+            .authority_holds(proxy, open.as_deref(), session.handle())
+            .await
+        {
+            return None;
+        }
+        if let Some(open) = open {
             return Some(open);
         }
         match proxy
@@ -93,9 +111,12 @@ impl ConnectionHandler {
         {
             Ok(opened) => {
                 let opened = Arc::new(opened);
-                let guard = proxy
-                    .live
-                    .register(&opened, session.handle(), chrono::Utc::now());
+                let guard = proxy.live.register(
+                    &opened,
+                    session.handle(),
+                    chrono::Utc::now(),
+                    Some(self.certificate.serial.clone()),
+                );
                 if let Ok(mut slot) = self.live_slot.lock() {
                     *slot = Some(guard);
                 }
@@ -103,6 +124,8 @@ impl ConnectionHandler {
                 if let Ok(mut slot) = self.target_slot.lock() {
                     *slot = Some(Arc::clone(&opened));
                 }
+                // Listed as the session from now on, no longer as a bare login.
+                self.login_guard = None;
                 Some(opened)
             }
             Err(refusal) => {
@@ -110,6 +133,126 @@ impl ConnectionHandler {
                 None
             }
         }
+    }
+}
+
+impl ConnectionHandler {
+    /// Re-checks, for a new channel, the authority this connection was given (issue 12):
+    /// its certificate not revoked, its account enabled, and, with a session open, the
+    /// session's plan still admitting it. A loss is audited as `session.denied`, remembered
+    /// (every later channel is refused too) and ends the live session, which tells the
+    /// engineer why on its channels and closes the connection. A store failure refuses the
+    /// channel (fail closed) without ending anything.
+    pub(super) async fn authority_holds(
+        &mut self,
+        proxy: &Arc<ProxyContext>,
+        open: Option<&TargetSession>,
+        handle: russh::server::Handle,
+    ) -> bool {
+        let Some(who) = self.logged_in.as_ref() else {
+            return false;
+        };
+        let engineer = who.account.login.clone();
+        let holder = Holder {
+            held: Held {
+                engineer: engineer.clone(),
+                session: open.map(|s| (s.target.clone(), s.plan)),
+            },
+            serial: Some(self.certificate.serial.clone()),
+        };
+        let now = chrono::Utc::now();
+        let facts = match authority::facts(proxy.store.as_ref(), std::slice::from_ref(&holder), now)
+            .instrument(self.span.clone())
+            .await
+        {
+            Ok(mut facts) => facts.pop(),
+            Err(error) => {
+                self.span
+                    .in_scope(|| warn!(%error, "cannot re-check authority; channel refused"));
+                None
+            }
+        };
+        let Some(facts) = facts else {
+            self.refusal = Some(unavailable_refusal());
+            return false;
+        };
+        let Recheck::Lose(lost) = policy::recheck::recheck(&holder.held, &facts, now) else {
+            return true;
+        };
+        let message = lost.message();
+        self.span
+            .in_scope(|| info!(reason = lost.as_str(), "channel refused: authority lost"));
+        let target = who
+            .target
+            .clone()
+            .or_else(|| open.map(|s| s.target.clone()));
+        let mut detail = json!({
+            "reason": lost.as_str(),
+            "client_addr": self.client_addr.to_string(),
+            "certificate_serial": self.certificate.serial.to_string(),
+            "on": "channel_open",
+        });
+        if let (Some(map), Some(open)) = (detail.as_object_mut(), open) {
+            map.insert("session_id".into(), json!(open.id.to_string()));
+            map.insert("plan_id".into(), json!(open.plan.to_string()));
+        }
+        match &target {
+            Some(target) => {
+                proxy
+                    .audit(AuditKind::SessionDenied, &engineer, target, detail)
+                    .await;
+            }
+            None => {
+                let event = AuditEvent::new(
+                    AuditKind::SessionDenied,
+                    Actor::Person(engineer.clone()),
+                    engineer.as_str(),
+                )
+                .with_detail(detail);
+                if let Err(error) = proxy.store.append_audit(event).await {
+                    warn!(%error, "could not append to the audit trail");
+                }
+            }
+        }
+        self.lost = Some(lost);
+        self.refusal = Some(Refusal {
+            reason: lost.as_str(),
+            message: message.clone(),
+        });
+        if lost.ends_connection() {
+            match open {
+                // Told on its channels, then disconnected.
+                Some(open) => {
+                    let (live, id) = (proxy.live.clone(), open.id);
+                    tokio::spawn(async move { live.end(&id, lost.end_reason(), &message).await });
+                }
+                // No session: the refused channel says why; the login is disconnected.
+                None => {
+                    let description = format!("fumidai: {}", lost.end_reason());
+                    let disconnect = async move {
+                        tokio::time::sleep(DISCONNECT_AFTER_REFUSAL).await;
+                        let _ = handle
+                            .disconnect(Disconnect::ByApplication, description, "en".to_owned())
+                            .await;
+                    };
+                    tokio::spawn(disconnect.instrument(self.span.clone()));
+                }
+            }
+        }
+        false
+    }
+}
+
+/// How long a login that lost its authority stays after its channel was refused, so the
+/// client reads the refusal before the disconnect.
+const DISCONNECT_AFTER_REFUSAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+fn unavailable_refusal() -> Refusal {
+    Refusal {
+        reason: "unavailable",
+        message: "fumidai の内部エラーのため接続できません。運用担当者に連絡してください。\r\n\
+                  fumidai cannot open the session (internal error); please contact the operator.\r\n"
+            .to_owned(),
     }
 }
 

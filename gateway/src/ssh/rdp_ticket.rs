@@ -60,6 +60,16 @@ impl ConnectionHandler {
             session.extended_data(channel, 1, text.into_bytes())?;
             return self.end_channel_with(channel, session, 2);
         }
+        // Issue 12: the login's certificate and account are checked again first.
+        if !self.authority_holds(&proxy, None, session.handle()).await {
+            let text = self
+                .refusal
+                .as_ref()
+                .map(|r| r.message.clone())
+                .unwrap_or_default();
+            session.extended_data(channel, 1, text.into_bytes())?;
+            return self.end_channel_with(channel, session, 1);
+        }
         let admitted = proxy
             .admit(&engineer, &target, self.client_addr, emergency.as_deref())
             .await;

@@ -111,7 +111,11 @@ fn reasons_round_trip_through_their_names() {
             "window-end",
             "max-length",
             "killed",
-            "error"
+            "error",
+            "revoked",
+            "disabled",
+            "rejected",
+            "withdrawn"
         ]
     );
     for reason in EndReason::ALL {

@@ -26,6 +26,7 @@
 mod accounts;
 mod audit_log;
 mod certificates;
+mod connections;
 mod convert;
 mod kills;
 mod lifecycle;

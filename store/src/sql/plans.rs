@@ -214,9 +214,14 @@ impl SqlStore {
         engineer: &Login,
         target: &TargetName,
     ) -> Result<AdmissionFacts> {
+        // Issue 12: a plan the engineer was withdrawn from (`session kill --block`) does
+        // not name them any more, for admission and the live re-check.
+        let blocked = self.blocked_plans(engineer).await?;
+        let mut plans = self.select_plans_for_engineer(engineer).await?;
+        plans.retain(|p| !blocked.contains(&p.id));
         Ok(AdmissionFacts {
             target_exists: self.target_is_active(target).await?,
-            plans: self.select_plans_for_engineer(engineer).await?,
+            plans,
             personal_data: self.target_holds_personal_data(target).await?,
         })
     }

@@ -14,6 +14,7 @@ use secrecy::SecretBox;
 use super::{SqlStore, audit_log};
 use crate::Store;
 use crate::audit::{AuditEvent, AuditRecord, AuditVerification};
+use crate::connection::{ConnectionRecord, NewConnection};
 use crate::error::Result;
 use crate::model::{
     Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, KillRequest,
@@ -307,5 +308,40 @@ impl Store for SqlStore {
 
     async fn require_password_change(&self, login: &Login, actor: &Actor) -> Result<()> {
         self.write_password_change_request(login, actor).await
+    }
+
+    async fn add_connection(&self, connection: NewConnection) -> Result<()> {
+        self.insert_connection(connection).await
+    }
+
+    async fn remove_connection(&self, id: &SessionId) -> Result<()> {
+        self.delete_connection(id).await
+    }
+
+    async fn connections(&self) -> Result<Vec<ConnectionRecord>> {
+        self.select_connections().await
+    }
+
+    async fn request_connection_kill(
+        &self,
+        id: &SessionId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<ConnectionRecord> {
+        self.insert_connection_kill(id, reason, actor).await
+    }
+
+    async fn remove_orphaned_connections(&self) -> Result<u64> {
+        self.delete_orphaned_connections().await
+    }
+
+    async fn block_engineer(
+        &self,
+        plan: &PlanId,
+        engineer: &Login,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.insert_plan_block(plan, engineer, reason, actor).await
     }
 }

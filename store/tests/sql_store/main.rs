@@ -17,6 +17,7 @@ mod accounts;
 mod audit_chain;
 mod certificates;
 mod concurrency;
+mod connections;
 mod emergency;
 mod lifecycle;
 mod logins;
