@@ -101,11 +101,16 @@ pub enum AuditKind {
     /// input, an unknown channel); the session was ended (detail: the reason and what was
     /// wrong with the frame).
     RdpProtocolViolation,
+    // Issue 12, floods (kept together at the end for an easy merge).
+    /// A client certificate used up its budget of failed logins: further attempts are
+    /// refused without work, and without a `login.failure` each, until the block ends
+    /// (detail: serial, failures, window, block, blocked until, source address).
+    LoginBudgetExhausted,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 37] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -142,6 +147,7 @@ impl AuditKind {
         Self::ForwardRefused,
         Self::RdpClientInfoRewritten,
         Self::RdpProtocolViolation,
+        Self::LoginBudgetExhausted,
     ];
 
     /// The stored name.
@@ -183,6 +189,7 @@ impl AuditKind {
             Self::ForwardRefused => "forward.refused",
             Self::RdpClientInfoRewritten => "rdp.client_info_rewritten",
             Self::RdpProtocolViolation => "rdp.protocol_violation",
+            Self::LoginBudgetExhausted => "login.budget_exhausted",
         }
     }
 }
