@@ -444,6 +444,53 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_certificates_failed_logins_are_bounded_then_refused_without_a_record_each() {
+        let (auth, totp, _dir) = authenticator().await;
+        let auth = auth.with_failure_budget(FailureBudget {
+            failures: 3,
+            ..FailureBudget::default()
+        });
+        let from = "192.0.2.7:4000";
+        let mut outcomes = Vec::new();
+        for i in 0..6 {
+            let outcome = auth
+                .login(request(&format!("ghost{i}"), from, "Guess-0000", "000000"))
+                .await
+                .unwrap();
+            outcomes.push(outcome);
+        }
+        let unknown = LoginOutcome::Reject(LoginRejection::UnknownAccount);
+        let blocked = LoginOutcome::Reject(LoginRejection::FailureBudgetExhausted);
+        assert_eq!(
+            outcomes,
+            [
+                unknown.clone(),
+                unknown.clone(),
+                unknown,
+                blocked.clone(),
+                blocked.clone(),
+                blocked.clone()
+            ]
+        );
+        let records = auth.store.audit_tail(100).await.unwrap();
+        let count = |kind: AuditKind| records.iter().filter(|r| r.kind == kind.as_str()).count();
+        assert_eq!(count(AuditKind::LoginFailure), 3);
+        assert_eq!(count(AuditKind::LoginBudgetExhausted), 1);
+        // Even the right credentials get nothing from this certificate while it is blocked.
+        let code = totp.code_at(Utc::now());
+        let outcome = auth.login(request("alice", from, PASSWORD, &code)).await;
+        assert_eq!(outcome.unwrap(), blocked);
+        // Another certificate (serial) is unaffected.
+        let mut other = request("alice", from, PASSWORD, &code);
+        other.certificate.serial = CertSerial::parse("02").unwrap();
+        let outcome = auth.login(other).await.unwrap();
+        assert!(
+            matches!(outcome, LoginOutcome::Accept { .. }),
+            "{outcome:?}"
+        );
+    }
+
     #[test]
     fn debug_shows_no_secret() {
         let text = format!(
