@@ -349,7 +349,8 @@ mod tests {
         let a = [n("192.0.2.0/24")];
         let b = [n("198.51.100.7/32"), n("2001:db8::/32")];
         let none: [IpNet; 0] = [];
-        let table: Vec<(Vec<&[IpNet]>, Option<Vec<IpNet>>)> = vec![
+        type Row<'a> = (Vec<&'a [IpNet]>, Option<Vec<IpNet>>);
+        let table: Vec<Row<'_>> = vec![
             (vec![], None),
             (vec![&none], None),
             (vec![&a, &none], None),
