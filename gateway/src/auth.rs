@@ -10,20 +10,34 @@
 //!
 //! # What this module does not do
 //!
+//! Before any of that, the certificate's budget of failed logins is consulted
+//! ([`budget`], [`policy::flood`]): a device that failed too often is refused without
+//! work and without a record per attempt; the exhaustion is recorded once
+//! (`login.budget_exhausted`).
+//!
 //! It holds no rule of its own (those are `policy`'s), talks to no client, and never
 //! logs, returns or keeps the password, the code or the TOTP secret.
+
+mod budget;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use policy::flood::{self, FailureBudget};
 use policy::ids::{AccountKind, Login};
 use policy::lockout::{AfterFailure, LockoutPolicy};
 use policy::login::{LoginDecision, LoginFacts, LoginRejection};
 use policy::totp::TotpSecret;
 use secrecy::{ExposeSecret, SecretString};
-use store::{Account, Credentials, FailureRecorded, LoginAttempt, StepClaim, Store};
-use tracing::{instrument, warn};
+use serde_json::json;
+use store::{
+    Account, Actor, AuditEvent, AuditKind, Credentials, FailureRecorded, LoginAttempt, StepClaim,
+    Store,
+};
+use tracing::{debug, instrument, warn};
+
+pub use budget::{Attempt, Budgets};
 
 use crate::alerts::{Alert, Alerts};
 use crate::metrics as m;
@@ -121,6 +135,9 @@ pub struct Authenticator {
     dummy_totp: TotpSecret,
     /// Where a lock-out is raised (R-17.1-ALERT); only logged unless set.
     alerts: Alerts,
+    /// Failed logins per client certificate, with back-off (issue 12: floods are
+    /// bounded). In memory, per node.
+    budgets: Arc<Budgets>,
 }
 
 /// What the audit trail records as the attempted login when the typed text is not a valid
@@ -137,7 +154,15 @@ impl Authenticator {
             hashing: Arc::new(tokio::sync::Semaphore::new(parallel)),
             dummy_totp: TotpSecret::generate(),
             alerts: Alerts::log_only(),
+            budgets: Budgets::new(FailureBudget::default()),
         }
+    }
+
+    /// Bounds failed logins per client certificate by `budget` instead of the default.
+    #[must_use]
+    pub fn with_failure_budget(mut self, budget: FailureBudget) -> Self {
+        self.budgets = Budgets::new(budget);
+        self
     }
 
     /// Raises lock-outs through `alerts` (R-17.1-ALERT).
@@ -159,6 +184,23 @@ impl Authenticator {
             protocol,
             admits,
         } = req;
+        // Before any work: a certificate that used up its budget gets nothing (no hash, no
+        // store, no record); its exhaustion was recorded once. The console has no
+        // certificate: its attempts count towards the account's lock-out only.
+        let reserved = match &entrance {
+            Entrance::Certificate { certificate, .. } => {
+                match self.budgets.begin(&certificate.serial, Utc::now()) {
+                    Ok(reserved) => Some(reserved),
+                    Err(until) => {
+                        debug!(certificate_serial = %certificate.serial.as_str(), %until, "login refused: failure budget used up");
+                        metrics::counter!(m::LOGINS, "outcome" => LoginRejection::FailureBudgetExhausted.as_str(), "protocol" => protocol)
+                            .increment(1);
+                        return Ok(LoginOutcome::Reject(LoginRejection::FailureBudgetExhausted));
+                    }
+                }
+            }
+            Entrance::Console => None,
+        };
         let login = typed.parse::<Login>().ok();
         let credentials = match &login {
             Some(login) => self.store.credentials(login).await?,
@@ -237,13 +279,16 @@ impl Authenticator {
                     .await?
                 {
                     StepClaim::Claimed => {
+                        if let Some(reserved) = reserved {
+                            reserved.succeeded();
+                        }
                         metrics::counter!(m::LOGINS, "outcome" => "accept", "protocol" => protocol)
                             .increment(1);
                         Ok(LoginOutcome::Accept { account })
                     }
                     // A parallel login with the same code got there first.
                     StepClaim::AlreadyUsed => {
-                        self.reject(attempted, LoginRejection::ReplayedCode, &attempt)
+                        self.reject(attempted, LoginRejection::ReplayedCode, &attempt, reserved)
                             .await
                     }
                 }
@@ -251,10 +296,17 @@ impl Authenticator {
             // `decide` accepts only an enabled account, which only credentials give; this
             // arm is unreachable but refuses rather than trusts that.
             (LoginDecision::Accept { .. }, None) => {
-                self.reject(attempted, LoginRejection::UnknownAccount, &attempt)
-                    .await
+                self.reject(
+                    attempted,
+                    LoginRejection::UnknownAccount,
+                    &attempt,
+                    reserved,
+                )
+                .await
             }
-            (LoginDecision::Reject(reason), _) => self.reject(attempted, reason, &attempt).await,
+            (LoginDecision::Reject(reason), _) => {
+                self.reject(attempted, reason, &attempt, reserved).await
+            }
         }
     }
 
@@ -264,11 +316,18 @@ impl Authenticator {
         attempted: &str,
         reason: LoginRejection,
         attempt: &LoginAttempt,
+        reserved: Option<Attempt>,
     ) -> Result<LoginOutcome> {
         let recorded = self
             .store
             .record_login_failure(attempted, reason, attempt, &self.lockout)
             .await?;
+        if let Some(flood::AfterFailure::Exhaust { state, block }) =
+            reserved.map(|r| r.failed(attempt.at))
+        {
+            self.record_exhaustion(attempted, attempt, state.blocked_until, block)
+                .await;
+        }
         metrics::counter!(m::LOGINS, "outcome" => reason.as_str(), "protocol" => attempt.protocol)
             .increment(1);
         if let FailureRecorded::Applied(AfterFailure::Lock(state)) = recorded {
@@ -288,6 +347,43 @@ impl Authenticator {
             }
         }
         Ok(LoginOutcome::Reject(reason))
+    }
+
+    /// Records, once, that a certificate used up its budget: the attempts refused during
+    /// the block get no record each.
+    async fn record_exhaustion(
+        &self,
+        attempted: &str,
+        attempt: &LoginAttempt,
+        blocked_until: Option<chrono::DateTime<Utc>>,
+        block: chrono::Duration,
+    ) {
+        let serial = attempt
+            .certificate_serial
+            .as_ref()
+            .map_or("", |s| s.as_str());
+        let budget = self.budgets.budget();
+        warn!(certificate_serial = serial, client_addr = ?attempt.client_addr, ?blocked_until, "certificate used up its failed-login budget; attempts refused without work");
+        // Budgets exist for certificates only, which always come with an address.
+        let actor = match attempt.client_addr {
+            Some(addr) => Actor::Peer(addr),
+            None => Actor::Cli {
+                os_user: "console".to_owned(),
+            },
+        };
+        let event =
+            AuditEvent::new(AuditKind::LoginBudgetExhausted, actor, serial).with_detail(json!({
+                "certificate_serial": serial,
+                "last_login_tried": attempted,
+                "protocol": attempt.protocol,
+                "failures": budget.failures,
+                "window_secs": budget.window.num_seconds(),
+                "block_secs": block.num_seconds(),
+                "blocked_until": blocked_until.map(|t| t.to_rfc3339()),
+            }));
+        if let Err(error) = self.store.append_audit(event).await {
+            warn!(%error, "could not audit a used-up failure budget");
+        }
     }
 }
 
@@ -407,6 +503,55 @@ mod tests {
         assert_eq!(
             outcome.unwrap(),
             LoginOutcome::Reject(LoginRejection::LockedOut)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_certificates_failed_logins_are_bounded_then_refused_without_a_record_each() {
+        let (auth, totp, _dir) = authenticator().await;
+        let auth = auth.with_failure_budget(FailureBudget {
+            failures: 3,
+            ..FailureBudget::default()
+        });
+        let from = "192.0.2.7:4000";
+        let mut outcomes = Vec::new();
+        for i in 0..6 {
+            let outcome = auth
+                .login(request(&format!("ghost{i}"), from, "Guess-0000", "000000"))
+                .await
+                .unwrap();
+            outcomes.push(outcome);
+        }
+        let unknown = LoginOutcome::Reject(LoginRejection::UnknownAccount);
+        let blocked = LoginOutcome::Reject(LoginRejection::FailureBudgetExhausted);
+        assert_eq!(
+            outcomes,
+            [
+                unknown.clone(),
+                unknown.clone(),
+                unknown,
+                blocked.clone(),
+                blocked.clone(),
+                blocked.clone()
+            ]
+        );
+        let records = auth.store.audit_tail(100).await.unwrap();
+        let count = |kind: AuditKind| records.iter().filter(|r| r.kind == kind.as_str()).count();
+        assert_eq!(count(AuditKind::LoginFailure), 3);
+        assert_eq!(count(AuditKind::LoginBudgetExhausted), 1);
+        // Even the right credentials get nothing from this certificate while it is blocked.
+        let code = totp.code_at(Utc::now());
+        let outcome = auth.login(request("alice", from, PASSWORD, &code)).await;
+        assert_eq!(outcome.unwrap(), blocked);
+        // Another certificate (serial) is unaffected.
+        let mut other = request("alice", from, PASSWORD, &code);
+        if let Entrance::Certificate { certificate, .. } = &mut other.entrance {
+            certificate.serial = CertSerial::parse("02").unwrap();
+        }
+        let outcome = auth.login(other).await.unwrap();
+        assert!(
+            matches!(outcome, LoginOutcome::Accept { .. }),
+            "{outcome:?}"
         );
     }
 

@@ -10,9 +10,11 @@ use serde::Deserialize;
 use crate::clamd::{ClamdSocket, ScannerConfig};
 
 mod alerts_section;
+mod floods_section;
 mod template;
 
 pub use alerts_section::AlertsSection;
+pub use floods_section::FloodsSection;
 pub use template::commented_template;
 
 /// The whole configuration file.
@@ -39,6 +41,8 @@ pub struct Config {
     pub alerts: AlertsSection,
     /// The reconciliation report (R-10-5).
     pub report: ReportSection,
+    /// How far floods of connections and failed logins reach (issue 12).
+    pub floods: FloodsSection,
 }
 
 /// `[report]`

@@ -12,6 +12,7 @@
 //! - [`totp`]: RFC 6238 one-time codes with replay refusal (R-10.2-2FA).
 //! - [`lockout`]: lock-out after repeated failures (R-14-6(6)).
 //! - [`login`]: the login decision that combines device, person and account state.
+//! - [`flood`]: the budget of failed logins per client certificate, with back-off.
 //! - [`network`]: source-address allow lists (R-10.2-PATH).
 //! - [`target`]: targets: how fumidai logs in, tags, the pinned SSH host key.
 //! - [`plan`]: work plans, submission and the four-eyes approval (R-10.1-APPROVE, R-14-4).
@@ -46,6 +47,7 @@
 pub mod admission;
 pub mod authority;
 pub mod channel;
+pub mod flood;
 pub mod forward;
 pub mod ids;
 pub mod jst;

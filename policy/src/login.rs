@@ -68,6 +68,9 @@ pub enum LoginRejection {
     WrongCode,
     /// The code was already used.
     ReplayedCode,
+    /// The certificate used up its budget of failed logins ([`crate::flood`]): refused
+    /// without any work and without a record of its own.
+    FailureBudgetExhausted,
 }
 
 impl LoginRejection {
@@ -94,6 +97,7 @@ impl LoginRejection {
             Self::MalformedCode => "malformed_code",
             Self::WrongCode => "wrong_code",
             Self::ReplayedCode => "replayed_code",
+            Self::FailureBudgetExhausted => "failure_budget_exhausted",
         }
     }
 }

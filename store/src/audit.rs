@@ -135,11 +135,16 @@ pub enum AuditKind {
     /// An engineer was withdrawn from a plan by `session kill --block` (detail: the plan,
     /// the reason); admission no longer sees the plan for them.
     PlanEngineerBlocked,
+    // Issue 12, floods (kept together at the end for an easy merge).
+    /// A client certificate used up its budget of failed logins: further attempts are
+    /// refused without work, and without a `login.failure` each, until the block ends
+    /// (detail: serial, failures, window, block, blocked until, source address).
+    LoginBudgetExhausted,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 49] = [
+    pub const ALL: [Self; 50] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -189,6 +194,7 @@ impl AuditKind {
         Self::PasswordChangeRequested,
         Self::ConnectionClosed,
         Self::PlanEngineerBlocked,
+        Self::LoginBudgetExhausted,
     ];
 
     /// The stored name.
@@ -243,6 +249,7 @@ impl AuditKind {
             Self::PasswordChangeRequested => "account.password_change_requested",
             Self::ConnectionClosed => "connection.closed",
             Self::PlanEngineerBlocked => "plan.engineer_blocked",
+            Self::LoginBudgetExhausted => "login.budget_exhausted",
         }
     }
 }

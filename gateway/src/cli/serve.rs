@@ -107,7 +107,8 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     };
     let authenticator = Arc::new(
         Authenticator::new(Arc::clone(&store), config.auth.lockout_policy())
-            .with_alerts(alerts.clone()),
+            .with_alerts(alerts.clone())
+            .with_failure_budget(config.floods.failure_budget()),
     );
     let live = Registry::default();
     let proxy = Arc::new(ProxyContext {
@@ -155,9 +156,10 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         .with_proxy(Arc::clone(&proxy)),
     );
 
-    let listener = TcpListener::bind(config.gateway.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
+    // The backlog matches the cap on connections not yet logged in (issue 12).
+    let listener =
+        crate::front_door::bind(config.gateway.listen, config.limits.max_unauthenticated)
+            .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
     let ui_listener = TcpListener::bind(config.gateway.ui_listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.gateway.ui_listen))?;
@@ -173,6 +175,9 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         FrontDoorSettings {
             handshake_timeout: config.tls.handshake_timeout,
             max_unauthenticated: config.limits.max_unauthenticated,
+            max_unauthenticated_per_source: config.floods.max_unauthenticated_per_source,
+            first_byte_timeout: config.floods.first_byte_timeout,
+            allow_list_refresh: config.floods.allow_list_refresh,
         },
     )
     .with_rdp(rdp);

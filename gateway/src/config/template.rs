@@ -193,7 +193,7 @@ smtp_timeout = "{smtp_timeout}"
                 .map(|p| quoted(&p.display().to_string())),
             "\"/etc/fumidai/hospital-ca.crt\"",
         ),
-    )
+    ) + &c.floods.template()
 }
 
 /// `key = value` when set, else the key commented out with an example.

@@ -1,8 +1,11 @@
 //! The mutual-TLS front door: the only port vendors reach (R-10.2-CRYPTO, R-13-6,
 //! R-13-12).
 //!
-//! Per connection, in order: a cap on connections not yet logged in (a flood is closed at
-//! once instead of growing memory), the revocation list refreshed from the store (so a
+//! Per connection, in order: at accept, sources outside every vendor's allow list are
+//! closed when all vendors have one ([`allow_gate`]), then a cap on connections not yet
+//! logged in per source address and in all ([`sources`]; a flood is closed at once
+//! instead of growing memory); a short wait for the first TLS byte (silent sockets go
+//! fast), the revocation list refreshed from the store (so a
 //! `cert revoke` in another process applies at the next handshake), the TLS handshake under
 //! a time-out with a client certificate required, the vendor's source-address allow list
 //! (R-10.2-PATH), then routing by ALPN.
@@ -11,7 +14,10 @@
 //!
 //! It authenticates devices, not people: the person logs in inside the routed service.
 
+mod allow_gate;
+mod listener;
 mod route;
+mod sources;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,11 +26,13 @@ use std::time::Duration;
 use serde_json::json;
 use store::{Actor, AuditEvent, AuditKind, Store};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tracing::{Instrument, debug, info, info_span, warn};
 
+pub use listener::bind;
 pub use route::{Refusal, Route, route};
+pub use sources::UnauthenticatedSlot;
 
 use crate::metrics as m;
 use crate::pki::PeerIdentity;
@@ -38,6 +46,12 @@ pub struct FrontDoorSettings {
     pub handshake_timeout: Duration,
     /// Connections not yet logged in, at most.
     pub max_unauthenticated: usize,
+    /// Connections not yet logged in from one source address (IPv6: /64), at most.
+    pub max_unauthenticated_per_source: usize,
+    /// A connection that sends no byte by then is dropped, before any other work.
+    pub first_byte_timeout: Duration,
+    /// How often the vendors' allow lists checked at accept are re-read.
+    pub allow_list_refresh: Duration,
 }
 
 /// The listener and everything a connection needs.
@@ -52,6 +66,10 @@ pub struct FrontDoor {
     rdp: Option<Arc<crate::rdp::RdpService>>,
     /// One permit per connection not yet logged in; the SSH service drops it on login.
     unauthenticated: Arc<Semaphore>,
+    /// The same, per source address.
+    per_source: sources::SourceCaps,
+    /// The union of the vendors' allow lists, checked at accept.
+    allow_gate: Arc<allow_gate::AllowGate>,
     settings: FrontDoorSettings,
 }
 
@@ -66,6 +84,7 @@ impl FrontDoor {
         settings: FrontDoorSettings,
     ) -> Self {
         let unauthenticated = Arc::new(Semaphore::new(settings.max_unauthenticated));
+        let per_source = sources::SourceCaps::new(settings.max_unauthenticated_per_source);
         Self {
             listener,
             acceptor,
@@ -74,6 +93,8 @@ impl FrontDoor {
             ssh,
             rdp: None,
             unauthenticated,
+            per_source,
+            allow_gate: Arc::default(),
             settings,
         }
     }
@@ -96,6 +117,11 @@ impl FrontDoor {
     /// Accepts connections until the listener fails.
     pub async fn run(self) -> std::io::Result<()> {
         let this = Arc::new(self);
+        tokio::spawn(refresh_allow_gate(
+            Arc::clone(&this.store),
+            Arc::clone(&this.allow_gate),
+            this.settings.allow_list_refresh,
+        ));
         loop {
             let (tcp, client_addr) = match this.listener.accept().await {
                 Ok(accepted) => accepted,
@@ -107,12 +133,26 @@ impl FrontDoor {
                     continue;
                 }
             };
+            // R-10.2-PATH: nobody can log in from outside every vendor's allow list.
+            if !this.allow_gate.admits(client_addr.ip()) {
+                metrics::counter!(m::CONNECTIONS, "outcome" => "source_not_allowed").increment(1);
+                debug!(%client_addr, "source outside every vendor's allow list; closed at accept");
+                drop(tcp);
+                continue;
+            }
+            let Some(source) = this.per_source.try_take(client_addr.ip()) else {
+                metrics::counter!(m::CONNECTIONS, "outcome" => "over_source_capacity").increment(1);
+                debug!(%client_addr, "too many unauthenticated connections from this source; closed");
+                drop(tcp);
+                continue;
+            };
             let Ok(permit) = Arc::clone(&this.unauthenticated).try_acquire_owned() else {
                 metrics::counter!(m::CONNECTIONS, "outcome" => "over_capacity").increment(1);
                 debug!(%client_addr, "too many unauthenticated connections; closed");
                 drop(tcp);
                 continue;
             };
+            let permit = UnauthenticatedSlot::with_source(permit, source);
             let span = info_span!("connection", %client_addr, engineer = tracing::field::Empty);
             let this = Arc::clone(&this);
             tokio::spawn(
@@ -121,13 +161,32 @@ impl FrontDoor {
         }
     }
 
-    async fn handle(&self, tcp: TcpStream, client_addr: SocketAddr, permit: OwnedSemaphorePermit) {
+    async fn handle(&self, tcp: TcpStream, client_addr: SocketAddr, permit: UnauthenticatedSlot) {
+        // A silent socket costs no store query and no TLS state: it goes after
+        // `first_byte_timeout`, not `handshake_timeout`.
+        match tokio::time::timeout(self.settings.first_byte_timeout, tcp.peek(&mut [0_u8; 1])).await
+        {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => {
+                debug!("closed before sending anything");
+                return;
+            }
+            Err(_) => {
+                debug!(timeout = ?self.settings.first_byte_timeout, "no TLS byte in time; dropped");
+                metrics::counter!(m::CONNECTIONS, "outcome" => "first_byte_timeout").increment(1);
+                return;
+            }
+        }
         // Fail closed: without the current revocation list, no one logs in. The handshake
         // still runs (on the last list read) so the engineer can be told why: the SSH layer
         // shows the reason and refuses every login without asking the store.
         let store_available = match self.store.revoked_serials().await {
             Ok(serials) => {
                 self.revocations.replace(serials);
+                // The accept-time allow lists are refreshed with the revocations.
+                if let Ok(vendors) = self.store.vendors().await {
+                    self.allow_gate.refresh(&vendors);
+                }
                 true
             }
             Err(error) => {
@@ -252,6 +311,25 @@ impl FrontDoor {
         .with_detail(json!({ "reason": reason, "certificate_serial": identity.serial.as_str() }));
         if let Err(error) = self.store.append_audit(event).await {
             warn!(%error, "could not audit a refused connection");
+        }
+    }
+}
+
+/// Re-reads the vendors' allow lists every `every`, so the gate at accept follows
+/// `vendor add` and allow-list changes made in another process or on another node. A store
+/// error keeps the last lists (the handshake path fails closed on its own).
+async fn refresh_allow_gate(
+    store: Arc<dyn Store>,
+    gate: Arc<allow_gate::AllowGate>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.vendors().await {
+            Ok(vendors) => gate.refresh(&vendors),
+            Err(error) => debug!(%error, "allow lists not refreshed"),
         }
     }
 }

@@ -45,7 +45,6 @@ use secrecy::ExposeSecret as _;
 use serde_json::json;
 use store::{AuditKind, NewSession};
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tracing::{info, warn};
 
@@ -78,7 +77,7 @@ pub struct RdpPeer {
     /// The device's certificate (names the engineer).
     pub certificate: PeerIdentity,
     /// The front door's slot for a connection not yet logged in; dropped after NLA.
-    pub on_authenticated: Option<OwnedSemaphorePermit>,
+    pub on_authenticated: Option<crate::front_door::UnauthenticatedSlot>,
 }
 
 /// Why a connection ended before or during its session.

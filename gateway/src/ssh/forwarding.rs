@@ -119,6 +119,17 @@ impl ConnectionHandler {
             return;
         }
         let slot = ForwardSlot(Arc::clone(&self.open_forwards));
+        // Forwards count under the connection's channel cap too (issue 12).
+        let Some(channel_slot) = self.take_channel_slot() else {
+            refuse("too_many_channels").await;
+            reply
+                .reject(ChannelOpenFailure::Other {
+                    code: 4,
+                    reason: messages::TOO_MANY_CHANNELS.to_owned(),
+                })
+                .await;
+            return;
+        };
         let origin = self.client_addr;
         let opened = target_session
             .connection
@@ -172,7 +183,7 @@ impl ConnectionHandler {
             target_channel,
             activity,
             (shown, port),
-            slot,
+            (slot, channel_slot),
         );
         tokio::spawn(run.instrument(span));
     }
@@ -186,7 +197,7 @@ async fn relay_and_record(
     target: Channel<russh::client::Msg>,
     activity: Option<crate::live::Activity>,
     (host, port): (String, u32),
-    _slot: ForwardSlot,
+    _slots: (ForwardSlot, super::channel_cap::ChannelSlot),
 ) {
     let relayed = relay(engineer.into_stream(), target.into_stream(), activity).await;
     let error = relayed.error.as_ref().map(ToString::to_string);

@@ -12,7 +12,6 @@ use russh::keys::Certificate;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Response, Session};
 use russh::{Channel, ChannelId, ChannelOpenFailure};
 use store::Account;
-use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Span, debug, info};
 
 use super::channels::prohibited;
@@ -24,8 +23,9 @@ use crate::auth::Authenticator;
 use crate::pki::PeerIdentity;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
 
-/// Session channels one connection may have open at once.
-const MAX_SESSION_CHANNELS: usize = 4;
+/// Session channels one connection may have open at once; proxied session channels and
+/// TCP forwards count together ([`super::channel_cap`]).
+pub(super) const MAX_SESSION_CHANNELS: usize = 4;
 
 /// One connection's state, from the first packet to the disconnect.
 pub(crate) struct ConnectionHandler {
@@ -39,7 +39,7 @@ pub(crate) struct ConnectionHandler {
     /// is refused and the banner says why (fail closed).
     pub(super) store_available: bool,
     /// The front door's slot for an unauthenticated connection; released at login.
-    pub(super) unauthenticated_slot: Option<OwnedSemaphorePermit>,
+    pub(super) unauthenticated_slot: Option<crate::front_door::UnauthenticatedSlot>,
     /// Tells the login-grace stream when the login succeeded.
     pub(super) login_state: Arc<LoginState>,
     /// Password + code attempts allowed on this connection.
@@ -85,6 +85,9 @@ pub(crate) struct ConnectionHandler {
     /// Whether the logged-in target is an RDP server, once looked up: then the SSH login
     /// only issues single-use RDP credentials (`rdp-ticket`).
     pub(super) rdp_target: Option<bool>,
+    /// Proxied session channels and TCP forwards open now; each bridge or relay holds one
+    /// [`super::channel_cap::ChannelSlot`] (issue 12).
+    pub(super) proxied_channels: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The person behind a logged-in connection.
@@ -131,6 +134,7 @@ impl ConnectionHandler {
             password_change: None,
             open_forwards: Arc::default(),
             rdp_target: None,
+            proxied_channels: Arc::default(),
         }
     }
 

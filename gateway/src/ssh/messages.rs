@@ -66,7 +66,8 @@ pub(crate) const UNAVAILABLE: &str = "fumidai の内部エラーのため接続�
 pub(crate) const CHANNEL_TYPE_REFUSED: &str = "this channel type is not available through fumidai";
 
 /// Too many session channels on one connection.
-pub(crate) const TOO_MANY_CHANNELS: &str = "too many session channels";
+pub(crate) const TOO_MANY_CHANNELS: &str =
+    "too many channels on this connection (at most 4 session channels and forwards at once)";
 
 /// Written to a channel's stderr when agent forwarding is asked for.
 pub(crate) const AGENT_REFUSED: &str = "fumidai: エージェント転送は利用できません。\r\n\

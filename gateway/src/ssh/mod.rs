@@ -27,6 +27,7 @@
 //! forwarded are `policy`'s, applied here and by [`crate::auth`]. Agent, X11 and remote
 //! forwarding are refused.
 
+mod channel_cap;
 mod channels;
 pub mod config;
 mod emergency;
@@ -49,7 +50,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Instrument, debug, info_span};
 
 pub use config::{SshConfig, SshSettings, russh_config};
@@ -111,7 +111,7 @@ pub struct PeerContext {
     pub certificate: PeerIdentity,
     /// The front door's slot for a connection not yet logged in. Dropped at login, so the
     /// cap counts only connections still trying.
-    pub on_authenticated: Option<OwnedSemaphorePermit>,
+    pub on_authenticated: Option<crate::front_door::UnauthenticatedSlot>,
     /// Whether the store answered when the connection came in. Without it no login is
     /// accepted (fail closed), and the engineer is told why before the prompts.
     pub store_available: bool,

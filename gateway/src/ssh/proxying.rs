@@ -41,6 +41,16 @@ impl ConnectionHandler {
             }
             return Some((channel, reply));
         };
+        // The cap covers proxied channels too (issue 12).
+        let Some(slot) = self.take_channel_slot() else {
+            self.span
+                .in_scope(|| info!("session channel refused: too many channels open"));
+            let reason = messages::TOO_MANY_CHANNELS.to_owned();
+            reply
+                .reject(russh::ChannelOpenFailure::Other { code: 4, reason })
+                .await;
+            return None;
+        };
         match target_session.connection.channel_open_session().await {
             Ok(target_channel) => {
                 self.bridged.insert(channel.id());
@@ -50,9 +60,9 @@ impl ConnectionHandler {
                         g.activity()
                     })
                 });
-                self.open_channels = self.open_channels.saturating_add(1);
                 reply.accept().await;
                 spawn_bridge(
+                    slot,
                     channel,
                     target_channel,
                     session.handle(),
@@ -256,7 +266,12 @@ fn unavailable_refusal() -> Refusal {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the channel cap's slot joined six parts of the bridge that are all used once"
+)]
 fn spawn_bridge(
+    slot: super::channel_cap::ChannelSlot,
     engineer: Channel<Msg>,
     target: Channel<russh::client::Msg>,
     handle: russh::server::Handle,
@@ -277,6 +292,8 @@ fn spawn_bridge(
     let banner = messages::session_banner(&session.plan, session.ends_at);
     let (proxy, session) = (Arc::clone(proxy), Arc::clone(session));
     let run = async move {
+        // Held until the bridge and its clean-up end: the channel counts under the cap.
+        let _slot = slot;
         let bridged = bridge::run(
             engineer,
             target,

@@ -114,7 +114,7 @@ async fn connect(
             login: certificate_login.parse().unwrap(),
             serial: CertSerial::parse("1a2b3c").unwrap(),
         },
-        on_authenticated: slot,
+        on_authenticated: slot.map(crate::front_door::UnauthenticatedSlot::new),
         store_available: true,
     };
     let service = Arc::clone(&fx.service);
