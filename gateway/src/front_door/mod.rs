@@ -168,7 +168,9 @@ impl FrontDoor {
         {
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) => {
+                // Counted like every other outcome: a port scan shows up in the metrics.
                 debug!("closed before sending anything");
+                metrics::counter!(m::CONNECTIONS, "outcome" => "closed_before_tls").increment(1);
                 return;
             }
             Err(_) => {
