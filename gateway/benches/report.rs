@@ -172,6 +172,7 @@ fn main() {
             transfers: Vec::new(),
             forwards: Vec::new(),
             violations: Vec::new(),
+            resumed_desktop: None,
         });
     }
     let extracted: usize = sessions.iter().map(|s| s.commands.len()).sum();

@@ -28,7 +28,7 @@ use chrono::TimeDelta;
 
 pub use facts::{
     Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, PlanFacts, PlanKind,
-    PlannedStep, SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact,
+    PlannedStep, SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact, LeftDesktop,
 };
 pub use finding::{Evidence, Finding, FindingKind, Subject};
 
@@ -419,6 +419,24 @@ fn session_findings(plan: &PlanFacts, s: &SessionFacts, rules: &RuleSet) -> Vec<
                 );
             }
         }
+    }
+
+    if let Some(left) = &s.resumed_desktop {
+        push(
+            FindingKind::DesktopMayBeResumed,
+            Severity::Medium,
+            R_10_2_REVIEW,
+            Some(TimeDelta::zero()),
+            whole(),
+            format!(
+                "接続先のデスクトップは、前のセッション {}（{}、終了理由 {}）から引き継がれた可能性があります。fumidai は RDP のデスクトップをログオフできません。それ以前に起動されたプログラムはそのセッションのものです。",
+                left.session, left.engineer, left.end
+            ),
+            format!(
+                "This session may have resumed the desktop left by session {} ({}, ended: {}); fumidai cannot log an RDP desktop off. Programs started before this session belong to that one.",
+                left.session, left.engineer, left.end
+            ),
+        );
     }
 
     for v in by_offset(&s.violations, |v| v.offset) {

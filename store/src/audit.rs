@@ -140,11 +140,15 @@ pub enum AuditKind {
     /// refused without work, and without a `login.failure` each, until the block ends
     /// (detail: serial, failures, window, block, blocked until, source address).
     LoginBudgetExhausted,
+    /// An RDP session started on a target whose previous session was not logged off
+    /// (fumidai cannot log an RDP desktop off): it may have resumed the desktop that session
+    /// left (issue 12; detail: the previous session, its engineer and end).
+    RdpDesktopMayResume,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 50] = [
+    pub const ALL: [Self; 51] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -195,6 +199,7 @@ impl AuditKind {
         Self::ConnectionClosed,
         Self::PlanEngineerBlocked,
         Self::LoginBudgetExhausted,
+        Self::RdpDesktopMayResume,
     ];
 
     /// The stored name.
@@ -250,6 +255,7 @@ impl AuditKind {
             Self::ConnectionClosed => "connection.closed",
             Self::PlanEngineerBlocked => "plan.engineer_blocked",
             Self::LoginBudgetExhausted => "login.budget_exhausted",
+            Self::RdpDesktopMayResume => "rdp.desktop_may_resume",
         }
     }
 }

@@ -217,6 +217,9 @@ pub trait Store: Send + Sync {
     async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>>;
     /// A session by ID.
     async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>>;
+    /// The latest session on a target (live or ended), if any: an RDP desktop it left may be
+    /// resumed by the next one.
+    async fn latest_session_on_target(&self, target: &TargetName) -> Result<Option<SessionRecord>>;
     /// The sessions under a plan, oldest first.
     async fn sessions_of_plan(&self, plan: &PlanId) -> Result<Vec<SessionRecord>>;
     /// Asks for a live session to be killed, and appends `session.killed` (actor: who

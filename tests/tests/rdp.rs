@@ -282,8 +282,23 @@ fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() 
     let tunnel = RdpTunnel::open(&gw, &bob, "win01").expect("a credential");
     let mut xf = client(&display, &tunnel, &tunnel.password());
     xf.wait_connected(SECS(20));
-    let id = live_session(&gw);
-    assert_eq!(wait_ended(&gw, &id)["end_reason"], "idle");
+    let idle = live_session(&gw);
+    // Issue 12: fumidai can't log the killed session's desktop off; bob's session may have
+    // resumed it, and says so (the report reads this record as a finding).
+    let resumed = gw.wait_audit_kind("rdp.desktop_may_resume");
+    assert_eq!(resumed["detail"]["session_id"], idle.as_str(), "{resumed}");
+    assert_eq!(resumed["detail"]["previous_session_id"], id.as_str(), "{resumed}");
+    assert_eq!(resumed["detail"]["previous_engineer"], "alice", "{resumed}");
+    assert_eq!(resumed["detail"]["previous_end"], "killed", "{resumed}");
+    assert_eq!(
+        gw.audit_tail(500)
+            .iter()
+            .filter(|r| r["kind"] == "rdp.desktop_may_resume")
+            .count(),
+        1,
+        "the first session on win01 resumed nothing"
+    );
+    assert_eq!(wait_ended(&gw, &idle)["end_reason"], "idle");
     let exit = xf.wait_exit(SECS(10));
     assert!(exit.log.contains("ERRINFO_IDLE_TIMEOUT"), "{}", exit.log);
 }

@@ -334,6 +334,11 @@ impl RdpService {
                 return Err(RdpError::Refused(error.to_string()));
             }
         };
+        // fumidai can't log an RDP desktop off (xrdp and Windows keep a disconnected
+        // desktop, and the target login is the same for every session): the desktop the
+        // latest session on this target left may be resumed by this one. Said in the audit
+        // trail and the report (issue 12). Unknown (store error): said as such.
+        let left = self.proxy.store.latest_session_on_target(&target).await;
         let new = NewSession {
             id,
             engineer: engineer.clone(),
@@ -357,6 +362,8 @@ impl RdpService {
             window_ends_at: ends_at,
         });
         info!(session_id = %id, plan_id = %plan, %target, "RDP session started");
+        self.note_left_desktop(left, id, plan, &engineer, &target)
+            .await;
         // What the relay puts on record goes to the audit trail from here, in order.
         let (events, mut received) = tokio::sync::mpsc::channel::<RelayEvent>(64);
         let on_record = {
@@ -543,6 +550,39 @@ impl RdpService {
         if let Err(error) = self.proxy.store.append_audit(event).await {
             warn!(session_id = %id, %error, "could not record the RDP recording's seal");
         }
+    }
+
+    /// Puts on record that session `id` may have resumed the desktop an earlier session on
+    /// the same target left (`rdp.desktop_may_resume`, read by the report).
+    async fn note_left_desktop(
+        &self,
+        left: store::Result<Option<store::SessionRecord>>,
+        id: SessionId,
+        plan: policy::ids::PlanId,
+        engineer: &Login,
+        target: &TargetName,
+    ) {
+        let previous = match left {
+            Ok(Some(previous)) => previous,
+            Ok(None) => return,
+            Err(error) => {
+                warn!(session_id = %id, %error, "cannot tell whether an earlier RDP desktop is left on the target");
+                return;
+            }
+        };
+        info!(session_id = %id, previous_session_id = %previous.id, "this RDP session may resume the desktop an earlier session left");
+        let detail = json!({
+            "session_id": id.to_string(),
+            "plan_id": plan.to_string(),
+            "protocol": "rdp",
+            "previous_session_id": previous.id.to_string(),
+            "previous_engineer": previous.engineer.as_str(),
+            "previous_end": previous.end_reason.as_deref().unwrap_or("live"),
+            "previous_ended_at": previous.ended_at.map(|t| t.to_rfc3339()),
+        });
+        self.proxy
+            .audit(AuditKind::RdpDesktopMayResume, engineer, target, detail)
+            .await;
     }
 
     async fn audit_refusal(

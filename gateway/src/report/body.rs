@@ -473,6 +473,7 @@ mod tests {
                 transfers: Vec::new(),
                 forwards: Vec::new(),
                 violations: Vec::new(),
+                resumed_desktop: None,
             }],
             seals: HashMap::new(),
             unechoed: HashMap::from([(

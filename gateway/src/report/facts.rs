@@ -10,7 +10,7 @@ use policy::limits::EndReason;
 use policy::plan::{Plan, PlanKind};
 use policy::reconcile::{
     Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, PlanFacts, PlannedStep,
-    SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact,
+    SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact, LeftDesktop,
 };
 use policy::risk::CommandPattern;
 use policy::transfer::Direction;
@@ -162,8 +162,16 @@ fn session_facts(
     let mut transfers = Vec::new();
     let mut forwards = Vec::new();
     let mut violations = Vec::new();
+    let mut resumed_desktop = None;
     for r in events {
         match r.kind.as_str() {
+            "rdp.desktop_may_resume" => {
+                resumed_desktop = Some(LeftDesktop {
+                    session: text(r, "previous_session_id"),
+                    engineer: text(r, "previous_engineer"),
+                    end: text(r, "previous_end"),
+                });
+            }
             "transfer.protocol_violation" | "rdp.protocol_violation" => {
                 violations.push(ViolationFact {
                     offset: offset(r.at),
@@ -241,6 +249,7 @@ fn session_facts(
         transfers,
         forwards,
         violations,
+        resumed_desktop,
     }
 }
 

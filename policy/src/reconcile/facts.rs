@@ -110,6 +110,20 @@ pub struct SessionFacts {
     /// Transfer and RDP protocol violations: a client breaking the protocol to get
     /// something past the gateway (the channel or session was ended).
     pub violations: Vec<ViolationFact>,
+    /// An RDP session only: the earlier session on the same target whose desktop this one
+    /// may have resumed (fumidai cannot log an RDP desktop off; issue 12).
+    pub resumed_desktop: Option<LeftDesktop>,
+}
+
+/// The session that left an RDP desktop behind, as audited (`rdp.desktop_may_resume`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftDesktop {
+    /// Its ID.
+    pub session: String,
+    /// Its engineer.
+    pub engineer: String,
+    /// How it ended (`killed`, `idle`, …), or `live` when it had not ended.
+    pub end: String,
 }
 
 /// A protocol violation, as audited (`transfer.protocol_violation`,

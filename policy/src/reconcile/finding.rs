@@ -53,6 +53,9 @@ pub enum FindingKind {
     /// A client broke the SFTP or RDP protocol, as a hand-written client trying to get
     /// something past the gateway would; the channel or session was ended (R-10-6).
     ProtocolViolation,
+    /// An RDP session may have resumed a desktop an earlier session left on the target
+    /// (R-10.2-REVIEW): what ran there before this session is that session's.
+    DesktopMayBeResumed,
     /// A port forward was opened that the plan does not allow (R-13-7).
     ForwardNotDeclared,
     /// A port forward fumidai refused (R-13-7).
@@ -73,7 +76,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 18] = [
+    pub const ALL: [FindingKind; 19] = [
         FindingKind::PlanNotUsed,
         FindingKind::EmergencyAccess,
         FindingKind::EngineerNotInPlan,
@@ -85,6 +88,7 @@ impl FindingKind {
         FindingKind::TransferNotDeclared,
         FindingKind::TransferRefused,
         FindingKind::ProtocolViolation,
+        FindingKind::DesktopMayBeResumed,
         FindingKind::ForwardNotDeclared,
         FindingKind::ForwardRefused,
         FindingKind::SessionKilled,
@@ -108,6 +112,7 @@ impl FindingKind {
             FindingKind::TransferNotDeclared => "transfer_not_declared",
             FindingKind::TransferRefused => "transfer_refused",
             FindingKind::ProtocolViolation => "protocol_violation",
+            FindingKind::DesktopMayBeResumed => "desktop_may_be_resumed",
             FindingKind::ForwardNotDeclared => "forward_not_declared",
             FindingKind::ForwardRefused => "forward_refused",
             FindingKind::SessionKilled => "session_killed",

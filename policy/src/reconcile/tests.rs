@@ -113,6 +113,7 @@ fn session() -> SessionFacts {
         transfers: vec![transfer(Direction::Download, TransferOutcome::Completed)],
         forwards: vec![],
         violations: vec![],
+        resumed_desktop: None,
     }
 }
 
@@ -329,6 +330,17 @@ const CASES: &[(&str, Change, &[Expected])] = &[
             })
         },
         &[(K::ProtocolViolation, S::High, "R-10-6")],
+    ),
+    (
+        "an RDP session may have resumed a desktop another session left",
+        |_, s| {
+            first(s).resumed_desktop = Some(LeftDesktop {
+                session: "0192f0c4-8a3e-7c1b-9d2e-5f6a7b8c9d0e".to_owned(),
+                engineer: "bob".to_owned(),
+                end: "killed".to_owned(),
+            })
+        },
+        &[(K::DesktopMayBeResumed, S::Medium, "R-10.2-REVIEW")],
     ),
     (
         "killed",

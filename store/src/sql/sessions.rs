@@ -1,7 +1,7 @@
 //! Maintenance sessions: their start and end, each recorded with its audit event, and the
 //! recording's seal once it is closed.
 
-use policy::ids::SessionId;
+use policy::ids::{SessionId, TargetName};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -180,6 +180,20 @@ impl SqlStore {
             format!("SELECT {COLUMNS} FROM sessions {filter}ORDER BY started_at DESC, id DESC");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(session).collect()
+    }
+
+    pub(super) async fn select_latest_session_on_target(
+        &self,
+        target: &TargetName,
+    ) -> Result<Option<SessionRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sessions WHERE target = $1 ORDER BY started_at DESC, id DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(target.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(session).transpose()
     }
 
     pub(super) async fn select_sessions_of_plan(

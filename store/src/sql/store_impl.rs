@@ -206,6 +206,10 @@ impl Store for SqlStore {
         self.select_session(id).await
     }
 
+    async fn latest_session_on_target(&self, target: &TargetName) -> Result<Option<SessionRecord>> {
+        self.select_latest_session_on_target(target).await
+    }
+
     async fn request_kill(
         &self,
         id: &SessionId,
