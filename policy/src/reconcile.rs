@@ -27,8 +27,8 @@ mod finding;
 use chrono::TimeDelta;
 
 pub use facts::{
-    Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, PlanFacts, PlanKind,
-    PlannedStep, SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact, LeftDesktop,
+    Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, LeftDesktop, PlanFacts,
+    PlanKind, PlannedStep, SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact,
 };
 pub use finding::{Evidence, Finding, FindingKind, Subject};
 

@@ -287,7 +287,11 @@ fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() 
     // resumed it, and says so (the report reads this record as a finding).
     let resumed = gw.wait_audit_kind("rdp.desktop_may_resume");
     assert_eq!(resumed["detail"]["session_id"], idle.as_str(), "{resumed}");
-    assert_eq!(resumed["detail"]["previous_session_id"], id.as_str(), "{resumed}");
+    assert_eq!(
+        resumed["detail"]["previous_session_id"],
+        id.as_str(),
+        "{resumed}"
+    );
     assert_eq!(resumed["detail"]["previous_engineer"], "alice", "{resumed}");
     assert_eq!(resumed["detail"]["previous_end"], "killed", "{resumed}");
     assert_eq!(

@@ -9,8 +9,8 @@ use policy::ids::SessionId;
 use policy::limits::EndReason;
 use policy::plan::{Plan, PlanKind};
 use policy::reconcile::{
-    Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, PlanFacts, PlannedStep,
-    SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact, LeftDesktop,
+    Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, LeftDesktop, PlanFacts,
+    PlannedStep, SessionEnd, SessionFacts, TransferFact, TransferOutcome, ViolationFact,
 };
 use policy::risk::CommandPattern;
 use policy::transfer::Direction;
