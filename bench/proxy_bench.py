@@ -776,8 +776,13 @@ def main():
                                 stdin="Hinoki-Sawa-2290\n"))
         op_secret[op] = out["totp_secret"]
     as_op = lambda op: f"Hinoki-Sawa-2290\n{lb.totp(op_secret[op], int(time.time()) // 30)}\n"
+    # The throwaway sshd logs the benchmark in as root, a factory account that `target add`
+    # refuses without a reason (issue 12); builds from before that have no such flag.
+    shared_admin = []
+    if "--allow-shared-admin" in lb.sh(FUMIDAI, "target", "add", "--help"):
+        shared_admin = ["--allow-shared-admin", "benchmark: a throwaway sshd that logs in as root"]
     gw.cli("target", "add", TARGET, "--ssh", f"127.0.0.1:{target.port}", "--login", "root", "--key-file",
-           target.client_key, "--host-key", target.host_key)
+           target.client_key, "--host-key", target.host_key, *shared_admin)
     needed = 2 + args.setups + 1 + 1 + 2 + 2 * args.sessions + 2  # masters, setups+warm-up, echo, sessions+warm-up
     logins = gw.add_engineers(needed)
     now = int(time.time())
