@@ -29,7 +29,7 @@ fn an_emergency_opens_a_plan_on_the_spot_that_is_approved_afterwards() {
     gw.add_operator("olga", "operator");
     gw.add_target("db01", &sshd);
     // R-11-1: emergencies only on the vendor's contracted targets.
-    gw.cli_ok(&["vendor", "targets", "add", "acme", "db01"]);
+    gw.cli_as_ok("olga", &["vendor", "targets", "add", "acme", "db01"]);
     gw.start();
 
     // Without the declaration: no plan, no session.
@@ -108,7 +108,7 @@ fn a_live_emergency_session_is_marked_in_the_session_list() {
     let bob = gw.add_engineer("bob", "acme", PASSWORD);
     gw.add_operator("olga", "operator");
     gw.add_target("db01", &sshd);
-    gw.cli_ok(&["vendor", "targets", "add", "acme", "db01"]);
+    gw.cli_as_ok("olga", &["vendor", "targets", "add", "acme", "db01"]);
     gw.plan("bob", "db01", -5, 60, Some("olga"));
     gw.start();
 

@@ -32,7 +32,10 @@ fn scene() -> (Gateway, Engineer, Engineer, Sshd) {
     gw.add_operator("olga", "operator");
     gw.add_target("db01", &sshd);
     gw.add_target("db02", &sshd);
-    gw.cli_ok(&["vendor", "targets", "add", "acme", "db01", "db02"]);
+    gw.cli_as_ok(
+        "olga",
+        &["vendor", "targets", "add", "acme", "db01", "db02"],
+    );
     gw.start();
     (gw, alice, carol, sshd)
 }
@@ -238,10 +241,24 @@ fn emergency_answers_do_not_tell_unknown_from_uncontracted_targets() {
     let carol = gw.add_engineer("carol", "acme", PASSWORD);
     gw.add_target("db01", &sshd);
     gw.add_target("db03", &sshd);
+    gw.add_operator("olga", "operator");
     // db03 is beta's, not acme's: acme has no contract for db01 or db03.
-    gw.cli_ok(&["vendor", "targets", "add", "beta", "db03"]);
+    gw.cli_as_ok("olga", &["vendor", "targets", "add", "beta", "db03"]);
     let listed = gw.cli_ok(&["vendor", "targets", "list", "beta"]);
     assert_eq!(listed, "db03\n");
+    // The contract list decides where emergencies may open: changed in a person's name.
+    let added = gw
+        .audit_tail(100)
+        .into_iter()
+        .rfind(|r| r["kind"] == "vendor.target_added")
+        .expect("vendor.target_added");
+    assert_eq!(added["actor"], "person:olga", "{added}");
+    assert!(
+        !gw.cli(&["vendor", "targets", "add", "beta", "db01"])
+            .status
+            .success(),
+        "a contract change without an authenticated operator"
+    );
     gw.start();
     let mark = sshd.tmp.path();
 

@@ -37,7 +37,7 @@ fn an_emergency_ticket_admits_its_one_rdp_session_and_the_plan_closes_with_it() 
         xrdp.password(),
         &xrdp.fingerprint().hex(),
     );
-    gw.cli_ok(&["vendor", "targets", "add", "acme", "win01"]);
+    gw.cli_as_ok("olga", &["vendor", "targets", "add", "acme", "win01"]);
     gw.start();
 
     let tunnel = RdpTunnel::open_with(&gw, &alice, "win01", &["--emergency", "PACS 停止"])

@@ -2,10 +2,12 @@
 //! contracted for. Its engineers may declare an emergency only on these (R-11-1); plans are
 //! not limited by the list. Every change is audited (`vendor.target_added`/`_removed`).
 
-use policy::ids::{TargetName, VendorName};
+use policy::authority::Action;
+use policy::ids::{Login, TargetName, VendorName};
 
-use super::context::{Context, cli_actor};
+use super::context::Context;
 use super::output::Output;
+use super::person;
 
 /// `fumidai vendor targets …`
 #[derive(Debug, clap::Subcommand)]
@@ -17,6 +19,9 @@ pub enum VendorTargetsCommand {
         /// Registered targets (one or more).
         #[arg(required = true, num_args = 1..)]
         targets: Vec<TargetName>,
+        /// The operator doing it, authenticated now (it decides where emergencies may open).
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
     },
     /// Take targets off the vendor's contracted targets.
     Remove {
@@ -25,6 +30,9 @@ pub enum VendorTargetsCommand {
         /// Targets on its list (one or more).
         #[arg(required = true, num_args = 1..)]
         targets: Vec<TargetName>,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
     },
     /// List the vendor's contracted targets.
     List {
@@ -40,10 +48,15 @@ pub(crate) async fn run(
     out: Output,
 ) -> anyhow::Result<()> {
     match cmd {
-        VendorTargetsCommand::Add { vendor, targets } => {
+        VendorTargetsCommand::Add {
+            vendor,
+            targets,
+            by,
+        } => {
+            let person = person::authenticate(ctx, &by, Action::ManageAccounts).await?;
             let added = ctx
                 .store
-                .add_vendor_targets(&vendor, &targets, &cli_actor())
+                .add_vendor_targets(&vendor, &targets, &person.actor())
                 .await?;
             out.print(&added, |a| {
                 format!(
@@ -54,10 +67,15 @@ pub(crate) async fn run(
                 )
             })
         }
-        VendorTargetsCommand::Remove { vendor, targets } => {
+        VendorTargetsCommand::Remove {
+            vendor,
+            targets,
+            by,
+        } => {
+            let person = person::authenticate(ctx, &by, Action::ManageAccounts).await?;
             let removed = ctx
                 .store
-                .remove_vendor_targets(&vendor, &targets, &cli_actor())
+                .remove_vendor_targets(&vendor, &targets, &person.actor())
                 .await?;
             out.print(&removed, |r| {
                 format!(
