@@ -42,5 +42,5 @@ pub mod render;
 pub mod replay;
 mod writer;
 
-pub use format::{RdpHeader, RdpState};
+pub use format::{LeftDesktop, RdpHeader, RdpState};
 pub use writer::{RdpRecorder, RdpRecorderConfig, RdpRecorderHandle};

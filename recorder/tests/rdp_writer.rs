@@ -39,6 +39,7 @@ fn header(session: u128) -> RdpHeader {
         plan_id: "7".into(),
         started_at: started(),
         gateway_version: "0.1.0".into(),
+        may_resume: None,
     }
 }
 

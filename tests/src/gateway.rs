@@ -341,8 +341,41 @@ impl Gateway {
         self.cli_ok(&args);
     }
 
-    /// Creates an engineer (password from stdin) with a certificate.
+    /// Creates an engineer (password from stdin) with a certificate, who has already made
+    /// the first login's password change (`engineer add` asks for one, §14 ⑥(5)): `password`
+    /// is the engineer's own. `actors.rs` tests the change itself through `ssh`; here
+    /// python3's sqlite3 clears the flag, so that every other test's first login is the one
+    /// it means to test and spends no TOTP step of its own.
     pub fn add_engineer(&self, login: &str, vendor: &str, password: &str) -> Engineer {
+        let engineer = self.add_engineer_as_created(login, vendor, password);
+        self.sql(&format!(
+            "UPDATE accounts SET must_change_password = 0 WHERE login = '{login}'"
+        ));
+        engineer
+    }
+
+    /// Runs one SQL statement on the gateway's SQLite store with python3's sqlite3, as a
+    /// hostile DBA or a fixture would.
+    pub fn sql(&self, statement: &str) {
+        let db = self.data.join("fumidai.db");
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sqlite3, sys\n\
+                 c = sqlite3.connect(sys.argv[1], timeout=30)\n\
+                 c.execute(sys.argv[2])\n\
+                 c.commit()",
+            )
+            .arg(&db)
+            .arg(statement)
+            .output()
+            .expect("python3");
+        assert!(out.status.success(), "{statement}: {out:?}");
+    }
+
+    /// Creates an engineer as `engineer add` leaves them: `password` is the one the
+    /// operator typed, and the first login asks for a new one.
+    pub fn add_engineer_as_created(&self, login: &str, vendor: &str, password: &str) -> Engineer {
         let args = [
             "--json",
             "engineer",

@@ -39,6 +39,7 @@ pub mod clamd;
 pub mod gateway;
 pub mod plan_report;
 pub mod pty;
+pub mod putty;
 pub mod rdp;
 pub mod rdp_tunnel;
 pub mod sftp_raw;

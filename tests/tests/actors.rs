@@ -410,3 +410,61 @@ fn after_an_operator_reset_the_engineer_must_choose_a_new_password_before_any_se
     );
     assert_eq!(gw.audits("account.password_changed", "alice").len(), 2);
 }
+
+#[test]
+fn a_new_engineer_replaces_the_operators_password_at_the_first_login() {
+    let sshd = Sshd::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    // The password the operator typed at `engineer add` (§14 ⑥(5)).
+    let mut alice = gw.add_engineer_as_created("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    gw.add_target("db01", &sshd);
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    let listed = gw.cli_ok(&["engineer", "list"]);
+    assert!(listed.contains("password to be changed"), "{listed}");
+    gw.start();
+
+    // Whoever knows the operator's password (the operator, or someone who read it over
+    // their shoulder) can't use it: keeping it is refused, twice, and nothing runs.
+    let marker = sshd.tmp.path().join("ran-with-the-operators-password");
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".into();
+    login.command = Some(format!("touch {}", marker.display()));
+    let out = login.run(&gw);
+    assert!(!out.authenticated(), "{out:?}");
+    assert!(
+        out.prompts.iter().any(|p| p.contains("New password")),
+        "{:?}",
+        out.prompts
+    );
+    assert!(!marker.exists());
+    assert!(gw.audits("session.started", "alice").is_empty());
+    assert!(gw.audits("account.password_changed", "alice").is_empty());
+
+    // Her own: in, on record as her act, and the operator's password is gone.
+    let own = "Hagi-Tsuki-4402";
+    login.code = gw.fresh_code("alice");
+    login.new_password = Some(own.to_owned());
+    let out = login.run(&gw);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(marker.exists());
+    let changed = gw.wait_audit("account.password_changed", "alice");
+    assert_eq!(changed["actor"], "person:alice");
+    assert!(!changed.to_string().contains(own));
+    let listed = gw.cli_ok(&["engineer", "list"]);
+    assert!(!listed.contains("password to be changed"), "{listed}");
+
+    let mut old = SshLogin::engineer(&alice);
+    old.user = "alice:db01".into();
+    old.code = gw.fresh_code("alice");
+    assert!(!old.run(&gw).authenticated());
+    alice.password = own.to_owned();
+    let mut again = SshLogin::engineer(&alice);
+    again.user = "alice:db01".into();
+    again.code = gw.fresh_code("alice");
+    again.command = Some("echo again".into());
+    let out = again.run(&gw);
+    assert_eq!(out.stdout.trim(), "again", "{out:?}");
+    assert!(!out.prompts.iter().any(|p| p.contains("New password")));
+}

@@ -46,17 +46,6 @@ fn live_sessions(gw: &Gateway) -> Vec<Value> {
     serde_json::from_str(&out).expect("session list --json")
 }
 
-/// Runs SQL on the gateway's SQLite store, as an operator's command would change it.
-fn sql(gw: &Gateway, statement: &str) {
-    let db = gw.data.join("fumidai.db");
-    let out = std::process::Command::new("sqlite3")
-        .arg(&db)
-        .arg(statement)
-        .output()
-        .expect("sqlite3");
-    assert!(out.status.success(), "{statement}: {out:?}");
-}
-
 /// A session running `sleep` over a ControlMaster is cut by `change`, made once the
 /// session is live. Returns what the engineer's command saw, how long after `change`
 /// returned the command ended, the master's stderr and how long it took to exit, and the
@@ -226,7 +215,7 @@ fn a_plan_withdrawn_while_in_use_ends_its_session() {
 fn a_plan_rejected_while_in_use_ends_its_session() {
     let (gw, alice, _sshd) = setup();
     let (out, cut_after, _, _, ended) = cut_by(&gw, &alice, |gw| {
-        sql(gw, "UPDATE plans SET status = 'rejected'");
+        gw.sql("UPDATE plans SET status = 'rejected'");
     });
     assert_cut(&out, cut_after, "作業計画が却下", "plan was rejected");
     assert_eq!(ended["detail"]["reason"], "rejected", "{ended}");

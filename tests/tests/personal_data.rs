@@ -85,18 +85,7 @@ fn a_personal_data_target_is_refused_under_an_undeclared_plan() {
     // A plan approved for db01 before db01 was tagged (or carried over from before this
     // rule): python3's sqlite3 tags it afterwards, as a later re-classification would.
     let id = gw.plan("alice", "db01", -5, 60, Some("olga"));
-    let db = gw.data.join("fumidai.db");
-    let tag = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import sqlite3; c = sqlite3.connect({:?}); \
-             c.execute(\"UPDATE targets SET tags = '[\\\"personal-data\\\"]' WHERE name = 'db01'\"); \
-             c.commit()",
-            db.display().to_string()
-        ))
-        .status()
-        .unwrap();
-    assert!(tag.success());
+    gw.sql("UPDATE targets SET tags = '[\"personal-data\"]' WHERE name = 'db01'");
     gw.start();
 
     let marker = sshd.tmp.path().join("read-patients");

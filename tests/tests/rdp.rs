@@ -305,6 +305,19 @@ fn an_operator_kill_and_the_idle_time_out_end_rdp_sessions_with_their_reasons() 
     assert_eq!(wait_ended(&gw, &idle)["end_reason"], "idle");
     let exit = xf.wait_exit(SECS(10));
     assert!(exit.log.contains("ERRINFO_IDLE_TIMEOUT"), "{}", exit.log);
+    // The recording says so too, for whoever replays bob's session without the report.
+    let listed: serde_json::Value =
+        serde_json::from_str(&gw.cli_ok(&["--json", "play", &idle, "--list"])).unwrap();
+    assert_eq!(
+        listed[0]["may_resume"]["session_id"],
+        id.as_str(),
+        "{listed}"
+    );
+    assert_eq!(listed[0]["may_resume"]["engineer"], "alice", "{listed}");
+    assert_eq!(listed[0]["may_resume"]["end"], "killed", "{listed}");
+    let first: serde_json::Value =
+        serde_json::from_str(&gw.cli_ok(&["--json", "play", &id, "--list"])).unwrap();
+    assert!(first[0]["may_resume"].is_null(), "{first}");
 }
 
 /// What xrdp's channel server logged for the session on display `display` since `since`

@@ -462,8 +462,14 @@ pub(crate) fn print_enrolment(
             "{kind} {login} added.\n\
              Enrol this secret in the person's authenticator app (Google Authenticator, Microsoft Authenticator, …)\n\
              認証アプリに次のシークレットを登録してください。この表示は一度きりです。\n\n\
-             TOTP secret: {secret}\n{uri}\n\n{qr}",
+             TOTP secret: {secret}\n{uri}\n\n{qr}{first_login}",
             kind = e.account.kind.as_str(),
+            first_login = if e.account.must_change_password {
+                "\nThe first login asks for a new password: the one typed here stops working then.\n\
+                 初回ログイン時に新しいパスワードの設定を求められます。ここで入力したパスワードはその後使えません。\n"
+            } else {
+                ""
+            },
             login = e.account.login,
             secret = e.totp_secret,
             uri = e.otpauth_uri,
@@ -487,12 +493,18 @@ async fn list(ctx: &Context, kind: AccountKind, out: Output) -> anyhow::Result<(
                     .locked_until
                     .map(|t| format!(" locked until {t}"))
                     .unwrap_or_default();
+                let change = if a.must_change_password {
+                    " (password to be changed at the next login / 次回ログイン時にパスワード変更)"
+                } else {
+                    ""
+                };
                 format!(
-                    "{}\t{}\t{}{}\n",
+                    "{}\t{}\t{}{}{}\n",
                     a.login,
                     of,
                     a.display_name.as_deref().unwrap_or(""),
-                    locked
+                    locked,
+                    change
                 )
             })
             .collect()

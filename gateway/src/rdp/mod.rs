@@ -317,12 +317,27 @@ impl RdpService {
         };
         let id = SessionId::generate();
         let started_at = Utc::now();
+        // fumidai can't log an RDP desktop off (xrdp and Windows keep a disconnected
+        // desktop, and the target login is the same for every session): the desktop the
+        // latest session on this target left may be resumed by this one. Said in the
+        // recording's header, the audit trail and the report (issue 12).
+        let left = self.proxy.store.latest_session_on_target(&target).await;
         let subject = RecordingSubject {
             session: id,
             engineer: &engineer,
             target: &target,
             plan,
             started_at,
+            may_resume: left.as_ref().ok().and_then(Option::as_ref).map(|previous| {
+                recorder::rdp::LeftDesktop {
+                    session_id: *previous.id.as_uuid(),
+                    engineer: previous.engineer.to_string(),
+                    end: previous
+                        .end_reason
+                        .clone()
+                        .unwrap_or_else(|| "live".to_owned()),
+                }
+            }),
         };
         // Fail closed: no session that can't be recorded (R-10-3).
         let recording = match SessionRecording::start(&self.proxy.recording, &subject).await {
@@ -334,11 +349,6 @@ impl RdpService {
                 return Err(RdpError::Refused(error.to_string()));
             }
         };
-        // fumidai can't log an RDP desktop off (xrdp and Windows keep a disconnected
-        // desktop, and the target login is the same for every session): the desktop the
-        // latest session on this target left may be resumed by this one. Said in the audit
-        // trail and the report (issue 12). Unknown (store error): said as such.
-        let left = self.proxy.store.latest_session_on_target(&target).await;
         let new = NewSession {
             id,
             engineer: engineer.clone(),

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use policy::ids::{Login, PlanId, SessionId, TargetName};
 use recorder::Sealed;
 use recorder::id::RecordingKind;
-use recorder::rdp::{RdpHeader, RdpRecorder, RdpRecorderConfig, RdpRecorderHandle, RdpState};
+use recorder::rdp::{
+    LeftDesktop, RdpHeader, RdpRecorder, RdpRecorderConfig, RdpRecorderHandle, RdpState,
+};
 use tokio::sync::Mutex;
 
 use crate::proxy::recording::RecordingSettings;
@@ -42,6 +44,8 @@ pub struct RecordingSubject<'a> {
     pub plan: PlanId,
     /// When it started.
     pub started_at: DateTime<Utc>,
+    /// The desktop an earlier session left, which this one may resume.
+    pub may_resume: Option<LeftDesktop>,
 }
 
 impl SessionRecording {
@@ -57,6 +61,7 @@ impl SessionRecording {
             plan_id: subject.plan.to_string(),
             started_at: subject.started_at,
             gateway_version: env!("CARGO_PKG_VERSION").to_owned(),
+            may_resume: subject.may_resume.clone(),
         };
         let storage = Arc::clone(&settings.storage);
         let id = header.recording_id();

@@ -21,6 +21,7 @@ use super::target_menu::PendingMenu;
 use super::{Error, PeerContext};
 use crate::auth::Authenticator;
 use crate::pki::PeerIdentity;
+use crate::proxy::bridge::replies::ReplyWaiter;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
 
 /// Session channels one connection may have open at once; proxied session channels and
@@ -69,8 +70,9 @@ pub(crate) struct ConnectionHandler {
     pub(super) login_guard: Option<crate::live::LoginGuard>,
     /// The connection lost its authority (issue 12): every new channel is refused.
     pub(super) lost: Option<policy::recheck::LostAuthority>,
-    /// Channels bridged to the target: their requests are answered by the bridge.
-    pub(super) bridged: std::collections::HashSet<ChannelId>,
+    /// Channels bridged to the target: each request is answered with the bridge's answer,
+    /// waited for here (`proxy::bridge::replies`); `None` once the bridge can't answer.
+    pub(super) bridged: std::collections::HashMap<ChannelId, Option<ReplyWaiter>>,
     /// The target menu shown after the credentials, while it awaits an answer (user name
     /// without a target).
     pub(super) menu: Option<PendingMenu>,
@@ -128,7 +130,7 @@ impl ConnectionHandler {
             refusal: None,
             lost: None,
             login_guard: None,
-            bridged: std::collections::HashSet::new(),
+            bridged: std::collections::HashMap::new(),
             menu: None,
             emergency_prompt: None,
             password_change: None,
@@ -239,9 +241,9 @@ impl Handler for ConnectionHandler {
         _modes: &[(russh::Pty, u32)],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.bridged.contains(&channel) {
-            // The bridge forwards it and answers with the target's answer.
-            return Ok(());
+        if self.bridged.contains_key(&channel) {
+            // The bridge forwards it; its answer is given here, in order (issue 13).
+            return self.answer_bridged(channel, session).await;
         }
         Ok(session.channel_success(channel)?)
     }
@@ -253,9 +255,9 @@ impl Handler for ConnectionHandler {
         _variable_value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.bridged.contains(&channel) {
-            // The bridge forwards it and answers with the target's answer.
-            return Ok(());
+        if self.bridged.contains_key(&channel) {
+            // The bridge forwards it; its answer is given here, in order (issue 13).
+            return self.answer_bridged(channel, session).await;
         }
         // Accepted and ignored: nothing runs here that would read it.
         Ok(session.channel_success(channel)?)
@@ -270,10 +272,7 @@ impl Handler for ConnectionHandler {
         _pix_height: u32,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.bridged.contains(&channel) {
-            // The bridge forwards it and answers with the target's answer.
-            return Ok(());
-        }
+        // Forwarded without an answer from the target; answered here, if asked.
         Ok(session.channel_success(channel)?)
     }
 
@@ -282,9 +281,9 @@ impl Handler for ConnectionHandler {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.bridged.contains(&channel) {
-            // The bridge forwards it and answers with the target's answer.
-            return Ok(());
+        if self.bridged.contains_key(&channel) {
+            // The bridge forwards it; its answer is given here, in order (issue 13).
+            return self.answer_bridged(channel, session).await;
         }
         session.channel_success(channel)?;
         if self.rdp_target == Some(true) {
@@ -301,9 +300,9 @@ impl Handler for ConnectionHandler {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.bridged.contains(&channel) {
-            // The bridge forwards it and answers with the target's answer.
-            return Ok(());
+        if self.bridged.contains_key(&channel) {
+            // The bridge forwards it; its answer is given here, in order (issue 13).
+            return self.answer_bridged(channel, session).await;
         }
         if self.rdp_target == Some(true) {
             session.channel_success(channel)?;
@@ -329,9 +328,9 @@ impl Handler for ConnectionHandler {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.bridged.contains(&channel) {
-            // The bridge forwards it and answers with the target's answer.
-            return Ok(());
+        if self.bridged.contains_key(&channel) {
+            // The bridge forwards it; its answer is given here, in order (issue 13).
+            return self.answer_bridged(channel, session).await;
         }
         self.refuse_subsystem(channel, name, session)
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use russh::server::{ChannelOpenHandle, Msg, Session};
-use russh::{Channel, Disconnect};
+use russh::{Channel, ChannelId, Disconnect};
 use tracing::{Instrument, info, warn};
 
 use super::channels::prohibited;
@@ -21,6 +21,32 @@ use serde_json::json;
 use store::{Actor, AuditEvent, AuditKind};
 
 impl ConnectionHandler {
+    /// Answers a bridged channel's request with the bridge's answer (the target's, or the
+    /// bridge's own), here where russh still knows whether the engineer asked for one
+    /// (`proxy::bridge::replies`). No answer (the bridge ended, or the target kept silent
+    /// for `REPLY_WAIT`): refused, and so are the channel's later requests.
+    pub(super) async fn answer_bridged(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), super::Error> {
+        let answer = match self.bridged.get_mut(&channel) {
+            Some(Some(waiter)) => waiter.wait().await,
+            Some(None) | None => None,
+        };
+        if answer.is_none() {
+            self.bridged.insert(channel, None);
+            self.span
+                .in_scope(|| info!("channel request refused: the target did not answer"));
+        }
+        if answer == Some(true) {
+            session.channel_success(channel)?;
+        } else {
+            session.channel_failure(channel)?;
+        }
+        Ok(())
+    }
+
     /// Bridges a new session channel to the target when the engineer named one and is
     /// admitted. Returns the channel untouched when it is to be answered with a message
     /// (no proxy, no target named, or a refusal, which is remembered for the channel).
@@ -53,7 +79,8 @@ impl ConnectionHandler {
         };
         match target_session.connection.channel_open_session().await {
             Ok(target_channel) => {
-                self.bridged.insert(channel.id());
+                let (replies, waiter) = bridge::replies::reply_path();
+                self.bridged.insert(channel.id(), Some(waiter));
                 let activity = self.live_slot.lock().ok().and_then(|g| {
                     g.as_ref().map(|g| {
                         g.add_channel(channel.id());
@@ -65,7 +92,7 @@ impl ConnectionHandler {
                     slot,
                     channel,
                     target_channel,
-                    session.handle(),
+                    (session.handle(), replies),
                     &proxy,
                     &target_session,
                     activity,
@@ -274,7 +301,7 @@ fn spawn_bridge(
     slot: super::channel_cap::ChannelSlot,
     engineer: Channel<Msg>,
     target: Channel<russh::client::Msg>,
-    handle: russh::server::Handle,
+    (handle, replies): (russh::server::Handle, bridge::replies::ReplySender),
     proxy: &Arc<ProxyContext>,
     session: &Arc<TargetSession>,
     activity: Option<Activity>,
@@ -298,6 +325,7 @@ fn spawn_bridge(
             engineer,
             target,
             handle,
+            replies,
             Arc::clone(&recording),
             session.allow,
             banner,

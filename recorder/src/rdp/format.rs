@@ -86,6 +86,22 @@ pub struct RdpHeader {
     pub started_at: DateTime<Utc>,
     /// The gateway's version, so a reader knows which proxy produced the frames.
     pub gateway_version: String,
+    /// The desktop an earlier session on the same target may have left running, which
+    /// this session may have resumed (the target keeps disconnected sessions; fumidai can't
+    /// log them off). Absent when none was left, and in recordings from before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_resume: Option<LeftDesktop>,
+}
+
+/// An earlier RDP session whose desktop may still be running on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftDesktop {
+    /// That session's ID.
+    pub session_id: Uuid,
+    /// Who worked in it.
+    pub engineer: String,
+    /// How it ended (`killed`, `idle`, …), or `live`.
+    pub end: String,
 }
 
 impl RdpHeader {

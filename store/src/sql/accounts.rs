@@ -41,9 +41,10 @@ impl SqlStore {
             enabled: true,
             created_at: now(),
             locked_until: None,
-            // Only `engineer reset` asks for a change at the next login for now; at creation
-            // it waits until the harness and the demo answer the extra round.
-            must_change_password: false,
+            // The operator typed an engineer's first password: the engineer's first login
+            // replaces it with their own (§14 ⑥(5), R-14-8). Operators log in only at the
+            // console, which has no such round yet.
+            must_change_password: new.kind == AccountKind::Engineer,
         };
         let login = account.login.as_str();
         let mut tx = self.write().await?;
@@ -94,6 +95,7 @@ impl SqlStore {
                 "kind": account.kind.as_str(),
                 "vendor": account.vendor.as_ref().map(|v| v.as_str()),
                 "role": account.role.map(|r| r.as_str()),
+                "must_change_password": account.must_change_password,
             }));
         audit_log::append(tx.conn(), &event).await?;
         tx.commit().await?;

@@ -138,6 +138,8 @@ pub(super) struct ListEntry {
     seal: &'static str,
     seal_problem: Option<String>,
     error: Option<String>,
+    /// The desktop an earlier session left, which this session may have resumed.
+    may_resume: Option<recorder::rdp::LeftDesktop>,
 }
 
 pub(super) fn list(session: &str, rec: &RdpRecording, out: Output) -> anyhow::Result<()> {
@@ -154,6 +156,7 @@ pub(super) fn list(session: &str, rec: &RdpRecording, out: Output) -> anyhow::Re
             _ => None,
         },
         error: rec.header.as_ref().err().cloned(),
+        may_resume: rec.header.as_ref().ok().and_then(|h| h.may_resume.clone()),
     };
     out.print(&vec![entry], |entries| {
         entries
@@ -164,8 +167,15 @@ pub(super) fn list(session: &str, rec: &RdpRecording, out: Output) -> anyhow::Re
                     (None, Some(error)) => format!("{} (unreadable: {error})", e.seal),
                     (None, None) => e.seal.to_owned(),
                 };
+                let resumed = e.may_resume.as_ref().map_or_else(String::new, |left| {
+                    format!(
+                        "\t前のセッションのデスクトップを再開した可能性 / may have resumed the desktop \
+                         left by session {} ({}, {})",
+                        left.session_id, left.engineer, left.end
+                    )
+                });
                 format!(
-                    "rdp\t{}\t{}\t{}\t{seal}\t{}\n",
+                    "rdp\t{}\t{}\t{}\t{seal}\t{}{resumed}\n",
                     e.started_at
                         .map_or_else(|| "?".to_owned(), super::jst_seconds),
                     duration(Duration::from_secs_f64(e.duration_secs)),
@@ -297,6 +307,7 @@ mod tests {
             plan_id: "7".into(),
             started_at: chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
             gateway_version: "0.1.0".into(),
+            may_resume: None,
         };
         let state = RdpState {
             io_channel_id: 1003,

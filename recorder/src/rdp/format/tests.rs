@@ -10,6 +10,7 @@ pub(crate) fn header() -> RdpHeader {
         plan_id: "7".into(),
         started_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
         gateway_version: "0.1.0".into(),
+        may_resume: None,
     }
 }
 
