@@ -11,10 +11,12 @@ use crate::clamd::{ClamdSocket, ScannerConfig};
 
 mod alerts_section;
 mod floods_section;
+mod ssh_section;
 mod template;
 
 pub use alerts_section::AlertsSection;
 pub use floods_section::FloodsSection;
+pub use ssh_section::SshSection;
 pub use template::commented_template;
 
 /// The whole configuration file.
@@ -43,6 +45,8 @@ pub struct Config {
     pub report: ReportSection,
     /// How far floods of connections and failed logins reach (issue 12).
     pub floods: FloodsSection,
+    /// What the SSH service offers vendors' clients (issue 13).
+    pub ssh: SshSection,
 }
 
 /// `[report]`

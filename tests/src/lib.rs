@@ -50,6 +50,7 @@ pub mod sshd;
 pub mod test_ca;
 pub mod tools;
 pub mod transfer_audit;
+pub mod wrappers;
 
 pub use clamd::Clamd;
 pub use gateway::{CertFiles, Engineer, Gateway, SHARED_ADMIN_REASON};

@@ -20,6 +20,8 @@ pub struct Putty {
     pub certs: CertFiles,
     /// The tool's own arguments after the connection options.
     pub args: Vec<String>,
+    /// A TLS wrapper's local port to connect to instead of `-proxycmd`.
+    pub local_port: Option<u16>,
     /// Kept while the tool runs: its `HOME` (PuTTY writes `~/.putty`).
     home: tempfile::TempDir,
 }
@@ -34,6 +36,7 @@ impl Putty {
             user: user.to_owned(),
             certs: certs.clone(),
             args: Vec::new(),
+            local_port: None,
             home: tempfile::tempdir_in(gw.tmp.path()).expect("tempdir"),
         }
     }
@@ -58,9 +61,13 @@ impl Putty {
         let mut cmd = Command::new(self.program);
         cmd.env("HOME", self.home.path())
             .env("TERM", "xterm")
-            .env("LC_ALL", "C.UTF-8")
-            .args(["-proxycmd", &proxy])
-            .args(["-hostkey", &gateway_fingerprint(gw)])
+            .env("LC_ALL", "C.UTF-8");
+        match self.local_port {
+            // `-P` for both tools (plink's `-p` is not a port).
+            Some(port) => cmd.args(["-P", &port.to_string()]),
+            None => cmd.args(["-proxycmd", &proxy]),
+        };
+        cmd.args(["-hostkey", &gateway_fingerprint(gw)])
             .args(["-l", &self.user]);
         if self.program == "plink" {
             cmd.arg("-ssh");

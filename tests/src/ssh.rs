@@ -17,6 +17,9 @@ pub enum Proxy {
     Fumidai,
     /// `openssl s_client -quiet -tls1_3` as ProxyCommand: any TLS 1.3 client works.
     OpensslSClient,
+    /// No ProxyCommand: a TLS wrapper (stunnel, `fumidai connect --listen`) listens on this
+    /// local port.
+    Local(u16),
 }
 
 /// One `ssh` login attempt.
@@ -210,7 +213,7 @@ impl SshLogin {
             .args(["-o", "NumberOfPasswordPrompts=1"])
             .args(["-o", "ConnectTimeout=20"])
             .args(["-o", &format!("LogLevel={log_level}")])
-            .args(["-o", &format!("ProxyCommand={}", self.proxy_command(gw))])
+            .args(self.proxy_args(gw))
             .env("SSH_ASKPASS", &askpass)
             .env("SSH_ASKPASS_REQUIRE", "force")
             .env("DISPLAY", ":0")
@@ -231,9 +234,29 @@ impl SshLogin {
         }
     }
 
+    /// How `ssh` reaches the gateway: a ProxyCommand, or a local port under the gateway's
+    /// host name (`HostKeyAlias`, so `known_hosts` holds one entry).
+    fn proxy_args(&self, gw: &Gateway) -> Vec<String> {
+        match self.proxy {
+            Proxy::Local(port) => vec![
+                "-o".into(),
+                "HostName=127.0.0.1".into(),
+                "-o".into(),
+                format!("Port={port}"),
+                "-o".into(),
+                "HostKeyAlias=fumidai-gateway".into(),
+            ],
+            _ => vec![
+                "-o".into(),
+                format!("ProxyCommand={}", self.proxy_command(gw)),
+            ],
+        }
+    }
+
     fn proxy_command(&self, gw: &Gateway) -> String {
         let c = &self.certs;
         match self.proxy {
+            Proxy::Local(_) => String::new(),
             Proxy::Fumidai => format!(
                 "{} connect {} --cert {} --key {} --ca {}",
                 fumidai_bin().display(),

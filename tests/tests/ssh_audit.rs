@@ -1,5 +1,6 @@
 //! `ssh-audit` finds nothing to fail in the SSH service's algorithms (no SHA-1, no CBC, no
-//! DSA), reached through `fumidai connect --listen`.
+//! DSA), reached through `fumidai connect --listen`, under each `[ssh] crypto_profile`
+//! (R-13-4): `cryptrec` offers AES-GCM and AES-CTR, `modern` adds ChaCha20-Poly1305.
 
 #![allow(
     clippy::indexing_slicing,
@@ -24,9 +25,46 @@ impl Drop for Kill {
 }
 
 #[test]
-fn ssh_audit_finds_no_failures() {
+fn ssh_audit_finds_no_failures_in_the_cryptrec_profile() {
+    let offered = audit(None);
+    assert!(
+        offered.iter().any(|l| l.contains("aes256-ctr")),
+        "{offered:?}"
+    );
+    assert!(
+        offered.iter().any(|l| l.contains("aes128-gcm")),
+        "{offered:?}"
+    );
+    assert!(
+        !offered.iter().any(|l| l.contains("chacha20")),
+        "{offered:?}"
+    );
+}
+
+#[test]
+fn ssh_audit_finds_no_failures_in_the_modern_profile() {
+    let offered = audit(Some("modern"));
+    assert!(
+        offered.iter().any(|l| l.contains("chacha20-poly1305")),
+        "{offered:?}"
+    );
+    assert!(
+        offered.iter().any(|l| l.contains("aes256-ctr")),
+        "{offered:?}"
+    );
+}
+
+/// Runs ssh-audit against a gateway with `profile` (the default when `None`); asserts no
+/// failure and nothing weak; returns the offered-algorithm lines.
+fn audit(profile: Option<&str>) -> Vec<String> {
     require("ssh-audit");
     let mut gw = Gateway::init();
+    if let Some(profile) = profile {
+        gw.set_config(
+            "crypto_profile = \"cryptrec\"",
+            &format!("crypto_profile = \"{profile}\""),
+        );
+    }
     gw.add_vendor("acme", &[]);
     let alice = gw.add_engineer("alice", "acme", "Kaede-Hashira-7731");
     gw.start();
@@ -89,4 +127,5 @@ fn ssh_audit_finds_no_failures() {
             "{weak} offered:\n{report}"
         );
     }
+    offered.iter().map(|l| (*l).to_owned()).collect()
 }

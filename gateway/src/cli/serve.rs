@@ -103,6 +103,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         // `idle`, counting engineer input and target output rather than any SSH packet.
         inactivity_timeout: config.limits.idle_timeout.saturating_add(IDLE_BACKSTOP),
         auth_timeout: config.limits.login_grace,
+        crypto_profile: config.ssh.crypto_profile,
         ..SshSettings::default()
     };
     let authenticator = Arc::new(

@@ -171,7 +171,8 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
         .clone()
         .context("give the target's SSH address with --ssh HOST:PORT")?;
     let host_key = match (&args.host_key, &args.host_key_file) {
-        (Some(line), _) => HostKey::parse(line).context("--host-key")?,
+        // A `.pub` line, or what `ssh-keyscan` printed (`HOST TYPE KEY` lines).
+        (Some(line), _) => HostKey::parse_file(line).context("--host-key")?,
         (None, Some(path)) => {
             let text = read_small(path)?;
             let text = String::from_utf8(text.to_vec())

@@ -4,6 +4,7 @@
 use super::checks::{check, ev};
 use super::facts::Facts;
 use super::{Check, Status};
+use crate::ssh::config::CryptoProfile;
 
 /// The checks of R-13-6 to R-13-4, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
@@ -74,14 +75,27 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
         check(
             "R-13-4",
             "CRYPTREC 推奨暗号 / CRYPTREC-recommended algorithms",
+            // TLS still offers ChaCha20-Poly1305 whatever the SSH profile.
             Status::Partial,
-            "SSH は AES-GCM のみ（CRYPTREC 電子政府推奨）、TLS 1.3 は AES-GCM と ChaCha20-Poly1305 / \
-             SSH offers AES-GCM only (on the CRYPTREC list); TLS 1.3 AES-GCM and \
-             ChaCha20-Poly1305",
-            vec![ev("[tls] allow_tls12", tls12)],
+            match f.config.ssh.crypto_profile {
+                CryptoProfile::Cryptrec => {
+                    "SSH は cryptrec プロファイル: AES-GCM と AES-CTR + HMAC-SHA-2 (EtM)（CRYPTREC \
+                     電子政府推奨暗号）、鍵交換 X25519 / SSH uses the cryptrec profile: AES-GCM and \
+                     AES-CTR with HMAC-SHA-2 (EtM), on the CRYPTREC list; X25519 key exchange"
+                }
+                CryptoProfile::Modern => {
+                    "SSH は modern プロファイル: cryptrec に加え ChaCha20-Poly1305（CRYPTREC リスト外）\
+                     / SSH uses the modern profile: cryptrec and ChaCha20-Poly1305 (not on the \
+                     CRYPTREC list)"
+                }
+            },
+            vec![
+                ev("[ssh] crypto_profile", f.config.ssh.crypto_profile.as_str()),
+                ev("[tls] allow_tls12", tls12),
+            ],
             Some(
-                "TLS の暗号プロファイルの選択は未実装（ChaCha20-Poly1305 は CRYPTREC リスト外） / no \
-                 selectable TLS crypto profile yet; ChaCha20-Poly1305 is not on the CRYPTREC list"
+                "TLS 1.3 は AES-GCM と ChaCha20-Poly1305 を提供（TLS の暗号プロファイル選択は未実装） / \
+                 TLS 1.3 offers AES-GCM and ChaCha20-Poly1305; no selectable TLS crypto profile yet"
                     .to_owned(),
             ),
         ),

@@ -194,6 +194,7 @@ smtp_timeout = "{smtp_timeout}"
             "\"/etc/fumidai/hospital-ca.crt\"",
         ),
     ) + &c.floods.template()
+        + &c.ssh.template()
 }
 
 /// `key = value` when set, else the key commented out with an example.

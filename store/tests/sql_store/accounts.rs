@@ -127,7 +127,7 @@ async fn accounts_and_credentials_round_trip(db: TestDb) {
     assert_eq!(record.subject, "alice");
     assert_eq!(
         record.detail,
-        json!({"kind": "engineer", "vendor": "acme", "role": null})
+        json!({"kind": "engineer", "vendor": "acme", "role": null, "must_change_password": true})
     );
     let tail = serde_json::to_string(&db.store.audit_tail(100).await.unwrap()).unwrap();
     assert!(!tail.contains("argon2") && !tail.contains("alice-secret"));

@@ -54,7 +54,8 @@ async fn vendor_changes_reach_the_credentials(db: TestDb) {
         .unwrap()
         .unwrap();
     assert!(creds.vendor_enabled && creds.contract_end.is_none());
-    assert!(!creds.account.must_change_password);
+    // The operator typed an engineer's first password: the first login replaces it.
+    assert!(creds.account.must_change_password);
     let end = t0() + Duration::days(30);
     let change = VendorChange {
         enabled: Some(false),

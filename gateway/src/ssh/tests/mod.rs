@@ -60,6 +60,19 @@ async fn fixture(settings: SshSettings) -> Fixture {
         totp_secret: TotpSecret::from_bytes(totp.expose_bytes().to_vec()),
     };
     store.add_account(account, &actor).await.unwrap();
+    // As if her first login had replaced the operator's password with her own
+    // (`ssh::password_change` tests that round).
+    let own = policy::password::hash(&SecretString::from(PASSWORD)).unwrap();
+    let alice: policy::ids::Login = "alice".parse().unwrap();
+    store
+        .set_password(
+            &alice,
+            &own,
+            &store::PasswordSet::ChangedByOwner,
+            &Actor::Person(alice.clone()),
+        )
+        .await
+        .unwrap();
 
     let key = host_key::generate().unwrap();
     let host_key = key.public_key().clone();
