@@ -765,3 +765,76 @@ fn lines_typed_on_a_zero_by_zero_terminal_reach_the_report() {
         assert!(!text.contains(SUDO_PASSWORD), "{what}: {text}");
     }
 }
+
+#[test]
+fn a_killed_sessions_report_says_why_who_and_reads_in_japanese() {
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    let plan = gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let killer = gw.ensure_submitter();
+    std::thread::scope(|s| {
+        let engineer = s.spawn(|| {
+            let mut login = SshLogin::engineer(&alice);
+            login.user = "alice:db01".into();
+            login.command = Some("echo started; sleep 60".into());
+            login.run(&gw)
+        });
+        let id = fumidai_e2e::wait_for("a live session", STEP, || {
+            let out = gw.cli_ok(&["--json", "session", "list", "--live"]);
+            let live: Vec<Value> = serde_json::from_str(&out).unwrap();
+            (live.len() == 1).then(|| live[0]["id"].as_str().unwrap().to_owned())
+        });
+        gw.cli_as_ok(
+            killer,
+            &[
+                "session",
+                "kill",
+                &id,
+                "--reason",
+                "計画外の操作 / unplanned",
+            ],
+        );
+        engineer.join().unwrap();
+    });
+    let report = fumidai_e2e::plan_report::report_after_window(&gw, &plan);
+    let session = &report["sessions"][0];
+    assert_eq!(session["end_reason"], "killed", "{report}");
+    let note = session["end_note"].as_str().unwrap_or_default();
+    assert!(note.contains("計画外の操作 / unplanned"), "{report}");
+    assert!(note.contains(&format!("person:{killer}")), "{report}");
+    // The finding names the reason instead of "-".
+    let findings = fumidai_e2e::plan_report::findings(&report);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.to_string().contains("計画外の操作 / unplanned")),
+        "{findings:?}"
+    );
+    // The printed Japanese report: values in Japanese, the full session ID, who submitted.
+    let id = session["id"].as_str().unwrap();
+    let html = faketime_report(&gw, &plan, "html");
+    assert!(
+        html.contains("運用担当者による強制終了: 計画外の操作"),
+        "{html}"
+    );
+    assert!(html.contains(id), "{html}");
+    assert!(html.contains("<th>重要度</th>"), "{html}");
+    assert!(html.contains("申請"), "{html}");
+    for english in [">high<", ">medium<", ">planned<", "(killed)"] {
+        assert!(!html.contains(english), "{english} in:\n{html}");
+    }
+}
+
+/// `fumidai report PLAN --format FORMAT` a day ahead (the window over).
+fn faketime_report(gw: &Gateway, plan: &str, format: &str) -> String {
+    let inner = gw.command(&["report", plan, "--format", format], &[]);
+    let out = std::process::Command::new("faketime")
+        .args(["-f", "+1d"])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -59,6 +59,10 @@ pub struct SessionEntry {
     pub ended_at: Option<DateTime<Utc>>,
     /// Why (normal, idle, window-end, max-length, killed, error).
     pub end_reason: Option<String>,
+    /// The operator's kill reason and who gave it. Absent from reports made before it
+    /// existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_note: Option<String>,
     /// Commands, in order.
     pub commands: Vec<CommandEntry>,
     /// File transfers, in order.
@@ -187,6 +191,7 @@ impl ReportBody {
                 started_at: s.started_at,
                 ended_at: s.end.as_ref().map(|e| e.at),
                 end_reason: s.end.as_ref().map(|e| e.reason.as_str().to_owned()),
+                end_note: s.end.as_ref().and_then(|e| e.note.clone()),
                 commands: s
                     .commands
                     .iter()

@@ -62,6 +62,12 @@ pub async fn gather(
     for record in &audit {
         if let Some(id) = record.detail.get("session_id").and_then(Value::as_str) {
             by_session.entry(id.to_owned()).or_default().push(record);
+        } else if record.kind == store::AuditKind::SessionKilled.as_str() {
+            // A kill names its session as the subject: its reason goes into the report.
+            by_session
+                .entry(record.subject.clone())
+                .or_default()
+                .push(record);
         }
     }
     for s in sessions {
@@ -163,8 +169,12 @@ fn session_facts(
     let mut forwards = Vec::new();
     let mut violations = Vec::new();
     let mut resumed_desktop = None;
+    let mut kill_note = None;
     for r in events {
         match r.kind.as_str() {
+            "session.killed" => {
+                kill_note = Some(format!("{} ({})", text(r, "reason"), r.actor));
+            }
             "rdp.desktop_may_resume" => {
                 resumed_desktop = Some(LeftDesktop {
                     session: text(r, "previous_session_id"),
@@ -241,7 +251,7 @@ fn session_facts(
             (Some(at), Some(reason)) => Some(SessionEnd {
                 at,
                 reason: reason.parse().unwrap_or(EndReason::Error),
-                note: None,
+                note: kill_note,
             }),
             _ => None,
         },

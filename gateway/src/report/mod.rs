@@ -24,6 +24,7 @@ pub mod body;
 pub mod commands;
 pub mod facts;
 pub mod render;
+mod terms;
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;

@@ -5,7 +5,8 @@
 use policy::jst;
 use store::StoredReport;
 
-use super::body::{CommandEntry, FindingEntry, ReportBody, WithheldEntry};
+use super::body::{CommandEntry, FindingEntry, ReportBody, SessionEntry, WithheldEntry};
+use super::terms;
 
 /// The report's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,6 +34,10 @@ struct Words {
     attested: &'static str,
     not_attested: &'static str,
     approval: &'static str,
+    submitted: &'static str,
+    severity: &'static str,
+    finding: &'static str,
+    requirement: &'static str,
     sessions: &'static str,
     none: &'static str,
     commands: &'static str,
@@ -70,6 +75,10 @@ const JA: Words = Words {
     attested: "消去報告",
     not_attested: "未報告",
     approval: "承認",
+    submitted: "申請",
+    severity: "重要度",
+    finding: "指摘内容",
+    requirement: "要件",
     sessions: "アクセス記録（セッション）",
     none: "なし",
     commands: "実行コマンド",
@@ -106,6 +115,10 @@ const EN: Words = Words {
     attested: "Deletion attested",
     not_attested: "not attested",
     approval: "Approval",
+    submitted: "Submitted",
+    severity: "Severity",
+    finding: "Finding",
+    requirement: "Requirement",
     sessions: "Access log (sessions)",
     none: "none",
     commands: "Commands",
@@ -147,7 +160,7 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
     for f in &body.findings {
         s.push_str(&format!(
             "- [{}] {} ({}){}{}\n",
-            f.severity,
+            terms::severity(&f.severity, lang),
             message(f, lang),
             f.requirement,
             where_(f),
@@ -164,7 +177,7 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
         for (session, offset, text) in &st.evidence {
             s.push_str(&format!(
                 "   {} +{offset:.0}s  {text}{}\n",
-                short(session),
+                session,
                 mark(typed_unechoed(body, session, *offset, text), w.unechoed)
             ));
         }
@@ -181,7 +194,7 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             se.target,
             jst::format(se.started_at),
             se.ended_at.map(jst::format).unwrap_or_default(),
-            se.end_reason.as_deref().unwrap_or("-"),
+            ended(se, lang),
         ));
         s.push_str(&format!("{}:\n", w.commands));
         for c in &se.commands {
@@ -260,13 +273,18 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
     if body.findings.is_empty() {
         s.push_str(&format!("<p class=\"clean\">{}</p>\n", esc(w.clean)));
     } else {
-        s.push_str("<table class=\"findings\"><tr><th>#</th><th></th><th></th><th></th></tr>");
+        s.push_str(&format!(
+            "<table class=\"findings\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            esc(w.severity),
+            esc(w.finding),
+            esc(w.requirement)
+        ));
         for (i, f) in body.findings.iter().enumerate() {
             s.push_str(&format!(
                 "<tr class=\"sev-{}\"><td>{}</td><td>{}</td><td>{}<br><small>{}</small>{}</td><td>{}</td></tr>",
                 esc(&f.severity),
                 i + 1,
-                esc(&f.severity),
+                esc(terms::severity(&f.severity, lang)),
                 esc(&message(f, lang)),
                 esc(&where_(f)),
                 html_mark(f.unechoed, w.unechoed),
@@ -288,7 +306,7 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
                 "<li><code>{}</code>{} {} +{offset:.0}s</li>",
                 esc(text),
                 html_mark(typed_unechoed(body, session, *offset, text), w.unechoed),
-                esc(short(session))
+                esc(session)
             ));
         }
         s.push_str("</ul></li>");
@@ -306,7 +324,7 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             esc(&se.id),
             esc(&jst::format(se.started_at)),
             esc(&se.ended_at.map(jst::format).unwrap_or_default()),
-            esc(se.end_reason.as_deref().unwrap_or("-"))
+            esc(&ended(se, lang))
         ));
         s.push_str(&format!(
             "<h4>{}</h4><table class=\"cmds\">",
@@ -393,8 +411,8 @@ fn header_rows(body: &ReportBody, lang: Lang) -> Vec<(&'static str, String)> {
     let p = &body.plan;
     let list = |items: Vec<String>| items.join(", ");
     let mut rows = vec![
-        (w.plan, format!("{} ({})", p.id, p.kind.as_str())),
-        (w.status, p.status.to_string()),
+        (w.plan, format!("{} ({})", p.id, terms::kind(p.kind, lang))),
+        (w.status, terms::status(p.status, lang).to_owned()),
         (w.vendor, p.vendor.to_string()),
         (
             w.engineers,
@@ -406,7 +424,7 @@ fn header_rows(body: &ReportBody, lang: Lang) -> Vec<(&'static str, String)> {
         ),
         (w.window, jst::format_window(p.starts_at, p.ends_at)),
         (w.purpose, p.purpose.clone()),
-        (w.allow, p.allow.describe()),
+        (w.allow, terms::allowances(&p.allow, lang)),
         (
             w.personal_data,
             p.personal_data.clone().unwrap_or_else(|| w.none.to_owned()),
@@ -432,6 +450,10 @@ fn header_rows(body: &ReportBody, lang: Lang) -> Vec<(&'static str, String)> {
             ),
         ));
     }
+    rows.push((
+        w.submitted,
+        format!("{} {}", p.submitted_by, jst::format(p.submitted_at)),
+    ));
     rows.push((
         w.approval,
         match (&p.decided_by, p.decided_at) {
@@ -466,8 +488,8 @@ fn message(f: &FindingEntry, lang: Lang) -> String {
 
 fn where_(f: &FindingEntry) -> String {
     match (&f.session, f.offset) {
-        (Some(s), Some(o)) => format!(" — {} +{o:.0}s {}", short(s), f.subject),
-        (Some(s), None) => format!(" — {} {}", short(s), f.subject),
+        (Some(s), Some(o)) => format!(" — {} +{o:.0}s {}", s, f.subject),
+        (Some(s), None) => format!(" — {} {}", s, f.subject),
         _ if !f.subject.is_empty() => format!(" — {}", f.subject),
         _ => String::new(),
     }
@@ -517,8 +539,16 @@ fn withheld(u: &WithheldEntry, lang: Lang) -> String {
     }
 }
 
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+/// Why a session ended, in the reader's language, with the operator's kill reason.
+fn ended(se: &SessionEntry, lang: Lang) -> String {
+    let reason = se
+        .end_reason
+        .as_deref()
+        .map_or("-", |r| terms::end_reason(r, lang));
+    match &se.end_note {
+        Some(note) => format!("{reason}: {note}"),
+        None => reason.to_owned(),
+    }
 }
 
 /// HTML-escapes text.
