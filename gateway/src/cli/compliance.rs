@@ -63,6 +63,10 @@ async fn counts(ctx: &Context, now: chrono::DateTime<Utc>) -> anyhow::Result<Cou
             .filter(|a| a.role == Some(OperatorRole::Manager))
             .count(),
         targets: targets.len(),
+        targets_rdp: targets
+            .iter()
+            .filter(|t| t.protocol == policy::target::TargetProtocol::Rdp)
+            .count(),
         targets_cert_auth: targets
             .iter()
             .filter(|t| t.auth == TargetAuth::Cert)

@@ -103,6 +103,8 @@ pub struct Counts {
     pub managers: usize,
     /// Registered targets.
     pub targets: usize,
+    /// Of them, RDP targets (Windows servers, xrdp).
+    pub targets_rdp: usize,
     /// Targets fumidai logs in to with a per-session certificate naming the engineer.
     pub targets_cert_auth: usize,
     /// Targets tagged `personal-data`.

@@ -74,9 +74,15 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             "R-10.2-CRYPTO",
             "経路の暗号化 / encrypted paths",
             f.tls_status(),
-            "SSH は TLS 1.3 の相互認証の中だけを通る。RDP は提供していない / SSH is carried only \
-             inside the TLS 1.3 mutual-TLS front door; RDP is not offered",
-            f.tls_evidence(),
+            "SSH も RDP も TLS 1.3 の相互認証の中だけを通る（RDP は fumidai connect rdp のトンネル、\
+             接続先とは TLS、証明書を固定） / SSH and RDP are carried only inside the TLS 1.3 \
+             mutual-TLS front door (RDP through `fumidai connect rdp`'s tunnel; TLS to the target, \
+             its certificate pinned)",
+            {
+                let mut evidence = f.tls_evidence();
+                evidence.push(ev("RDP の接続先 / RDP targets", c.targets_rdp));
+                evidence
+            },
             f.tls_note(),
         ),
         check(
@@ -91,13 +97,19 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             "R-10.2-TERM",
             "保守端末の対策 / hardened maintenance terminal",
             Status::Partial,
-            "ファイル転送・ポート転送は作業計画が許可した場合のみ、アップロードは検査 / transfers \
-             and forwarding only as the plan allows; uploads inspected",
-            vec![ev("ウイルス検査の設定 / malware scan configured", clamd)],
+            "ファイル転送・ポート転送は作業計画が許可した場合のみ、アップロードは検査。RDP のドライブ\
+             リダイレクトは常に遮断、クリップボードはアップロードとダウンロードの両方を許可した計画のみ（ファイルの中身は遮断） / \
+             transfers and forwarding only as the plan allows; uploads inspected. RDP drive \
+             redirection is always withheld; the clipboard only when the plan allows upload and \
+             download (file contents withheld)",
+            vec![
+                ev("ウイルス検査の設定 / malware scan configured", clamd),
+                ev("RDP の接続先 / RDP targets", c.targets_rdp),
+            ],
             Some(
-                "RDP（ドライブ・クリップボード等のリダイレクト制御）は未実装。保守端末自体の対策は契約で確認 / \
-                 RDP (and blocking its drive/clipboard redirection) is not implemented yet; the \
-                 vendor's terminal itself is checked under the contract"
+                "保守端末自体の対策は契約で確認。RDP でのファイル受け渡しは検査できないため遮断（SFTP を使用） / \
+                 the vendor's terminal itself is checked under the contract; files over RDP can't \
+                 be inspected yet, so they are withheld (use SFTP)"
                     .to_owned(),
             ),
         ),

@@ -190,3 +190,33 @@ fn database_passwords_are_not_shown() {
         "postgres://fumidai@db/fumidai"
     );
 }
+
+#[test]
+fn rdp_is_described_as_it_ships() {
+    let config = Config::default();
+    let counts = Counts {
+        targets: 2,
+        targets_rdp: 1,
+        ..Counts::default()
+    };
+    let checks = assess(&config, &counts, &intact());
+    for check in &checks {
+        let text = format!("{} {}", check.how, check.note.clone().unwrap_or_default());
+        assert!(!text.contains("RDP is not offered"), "{}: {text}", check.id);
+        assert!(
+            !(text.contains("RDP") && text.contains("not implemented")),
+            "{}: {text}",
+            check.id
+        );
+    }
+    let crypto = checks.iter().find(|c| c.id == "R-10.2-CRYPTO").unwrap();
+    assert!(crypto.how.contains("RDP"), "{}", crypto.how);
+    assert!(
+        crypto
+            .evidence
+            .iter()
+            .any(|e| e.label.contains("RDP") && e.value == serde_json::json!(1)),
+        "{:?}",
+        crypto.evidence
+    );
+}
