@@ -205,6 +205,9 @@ pub struct AuthSection {
     /// How long a lock lasts.
     #[serde(with = "humantime_serde")]
     pub lockout_duration: Duration,
+    /// The issuer authenticator apps show beside each TOTP entry: the hospital's name, so
+    /// an engineer serving several hospitals tells their entries apart.
+    pub totp_issuer: String,
 }
 
 impl Default for AuthSection {
@@ -212,6 +215,7 @@ impl Default for AuthSection {
         Self {
             lockout_threshold: 5,
             lockout_duration: Duration::from_secs(15 * 60),
+            totp_issuer: "fumidai".to_owned(),
         }
     }
 }

@@ -247,3 +247,57 @@ fn health_and_metrics_are_served_on_the_internal_address() {
         .is_empty()
     );
 }
+
+#[test]
+fn the_hospitals_name_is_the_totp_issuer_and_init_lists_every_first_step() {
+    let gw = Gateway::init_with(&["--org", "みなと病院"]);
+    let config = std::fs::read_to_string(gw.data.join("fumidai.toml")).unwrap();
+    assert!(config.contains("totp_issuer = \"みなと病院\""), "{config}");
+    gw.add_vendor("acme", &[]);
+    let out = gw.cli_stdin(
+        &[
+            "--json",
+            "engineer",
+            "add",
+            "dave",
+            "--vendor",
+            "acme",
+            "--password-stdin",
+        ],
+        "Kaede-Hashira-7731\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let enrolled: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uri = enrolled["otpauth_uri"].as_str().unwrap();
+    // Percent-encoded UTF-8 of the hospital's name, in the label and the issuer parameter.
+    let encoded = "%E3%81%BF%E3%81%AA%E3%81%A8%E7%97%85%E9%99%A2";
+    assert!(uri.contains(&format!("issuer={encoded}")), "{uri}");
+    assert!(!uri.contains("issuer=fumidai"), "{uri}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let out = std::process::Command::new(fumidai_e2e::tools::fumidai_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "init",
+            "--listen",
+            "127.0.0.1:0",
+            "--ui-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    for step in [
+        "operator add",
+        "vendor add",
+        "engineer add",
+        "cert issue",
+        "target add",
+        "plan submit",
+        "serve",
+    ] {
+        assert!(said.contains(step), "{step} missing from:\n{said}");
+    }
+}

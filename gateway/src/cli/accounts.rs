@@ -21,9 +21,6 @@ use super::context::{Context, cli_actor};
 use super::lifecycle::{self, Switch};
 use super::output::Output;
 
-/// Issuer shown in authenticator apps.
-pub(crate) const TOTP_ISSUER: &str = "fumidai";
-
 /// `fumidai vendor …`
 #[derive(Debug, clap::Subcommand)]
 pub enum VendorCommand {
@@ -428,7 +425,7 @@ async fn add_account(
     let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await??;
     let secret = TotpSecret::generate();
     let totp_secret = secret.to_base32();
-    let otpauth_uri = secret.otpauth_uri(TOTP_ISSUER, spec.login.as_str());
+    let otpauth_uri = secret.otpauth_uri(&ctx.config.auth.totp_issuer, spec.login.as_str());
     let new = NewAccount {
         login: spec.login,
         kind: spec.kind,

@@ -41,7 +41,8 @@ pub struct InitArgs {
     /// Database: sqlite://PATH (relative to the data directory) or postgres://…
     #[arg(long, default_value = "sqlite://fumidai.db")]
     database_url: String,
-    /// Organisation named in the CA's certificate (e.g. the hospital).
+    /// Organisation named in the CA's certificate and, as `[auth] totp_issuer`, in the
+    /// engineers' authenticator apps (the hospital's name, e.g. "○○病院").
     #[arg(long, default_value = "fumidai")]
     org: String,
 }
@@ -73,6 +74,7 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
     }
     let mut config = Config::default();
     config.gateway.listen = args.listen;
+    config.auth.totp_issuer = args.org.clone();
     config.gateway.ui_listen = args.ui_listen;
     config.gateway.server_name.clone_from(&args.server_name);
     config.database.url.clone_from(&args.database_url);
@@ -124,7 +126,14 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
         format!(
             "Initialised {dir}\n\
              \n  CA certificate   {ca} (SHA-256 {fp})\n  server names     {names}\n  SSH host key     {hk}\n  SSH user CA      {sshca}\n  database         {db}\n\
-             \nNext:\n  fumidai --data-dir {dir} vendor add VENDOR\n  fumidai --data-dir {dir} engineer add LOGIN --vendor VENDOR --password-stdin\n  fumidai --data-dir {dir} cert issue LOGIN --out DIR\n  fumidai --data-dir {dir} serve",
+             \nNext / 次の手順:\n  \
+             fumidai --data-dir {dir} operator add LOGIN --role operator|manager|auditor --password-stdin   (the hospital's people: each acts as themselves with --as LOGIN)\n  \
+             fumidai --data-dir {dir} vendor add VENDOR --allow-from CIDR\n  \
+             fumidai --data-dir {dir} engineer add LOGIN --vendor VENDOR --password-stdin --as OPERATOR\n  \
+             fumidai --data-dir {dir} cert issue LOGIN --out DIR\n  \
+             fumidai --data-dir {dir} target add NAME --ssh HOST:22 --login USER --host-key \"$(ssh-keyscan HOST)\" --password-stdin\n  \
+             fumidai --data-dir {dir} plan submit --file PLAN.toml --as OPERATOR   (approved by another person: plan approve ID --as MANAGER)\n  \
+             fumidai --data-dir {dir} serve",
             dir = s.data_dir.display(),
             ca = s.ca_certificate.display(),
             fp = s.ca_sha256,

@@ -17,7 +17,7 @@ use policy::totp::TotpSecret;
 use secrecy::SecretString;
 use store::{PasswordSet, VendorChange};
 
-use super::accounts::{TOTP_ISSUER, print_enrolment};
+use super::accounts::print_enrolment;
 use super::context::Context;
 use super::output::Output;
 use super::person::{self, Person};
@@ -194,7 +194,7 @@ pub(crate) async fn reset_totp(
     );
     let secret = TotpSecret::generate();
     let totp_secret = secret.to_base32();
-    let otpauth_uri = secret.otpauth_uri(TOTP_ISSUER, login.as_str());
+    let otpauth_uri = secret.otpauth_uri(&ctx.config.auth.totp_issuer, login.as_str());
     ctx.store
         .reset_totp(login, &secret, note, &person.actor())
         .await?;

@@ -46,6 +46,9 @@ emergency_max = "{emergency_max}"
 # Consecutive failed logins that lock an account, and for how long (R-14-6(6)).
 lockout_threshold = {threshold}
 lockout_duration = "{lock}"
+# The name authenticator apps show beside the TOTP entries: the hospital's name, so an
+# engineer serving several hospitals tells them apart (a ':' is dropped).
+totp_issuer = {issuer}
 
 [certificates]
 # Default validity of client certificates issued by `fumidai cert issue`, in days.
@@ -122,6 +125,7 @@ smtp_timeout = "{smtp_timeout}"
         },
         threshold = c.auth.lockout_threshold,
         lock = humantime::format_duration(c.auth.lockout_duration),
+        issuer = quoted(&c.auth.totp_issuer),
         days = c.certificates.client_days,
         clamd_socket = match &c.transfers.clamd_socket {
             Some(socket) => format!("clamd_socket = {:?}", socket.to_string()),
