@@ -340,3 +340,74 @@ fn a_target_is_pinned_with_what_ssh_keyscan_printed() {
     let out = login.run(&gw);
     assert_eq!(out.stdout.trim(), "pinned", "{out:?}");
 }
+
+#[test]
+fn the_hand_over_bundle_alone_gets_stock_ssh_in_with_the_host_key_checked() {
+    // A fixed front-door port, as in a real installation (the bundle names it).
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let sshd = fumidai_e2e::Sshd::start();
+    let mut gw = Gateway::init();
+    gw.set_config(
+        "\nlisten = \"127.0.0.1:0\"",
+        &format!("\nlisten = \"127.0.0.1:{port}\""),
+    );
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    gw.add_target("db01", &sshd);
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let bundle = alice.certs.crt.parent().unwrap().to_owned();
+    for file in ["ssh_config", "known_hosts", "stunnel.conf", "connect.html"] {
+        assert!(bundle.join(file).exists(), "{file} missing");
+    }
+    let page = std::fs::read_to_string(bundle.join("connect.html")).unwrap();
+    assert!(
+        page.contains(&fumidai_e2e::putty::gateway_fingerprint(&gw)),
+        "the page names the fingerprint"
+    );
+
+    // Stock ssh with nothing but the bundle: its ProxyCommand finds `fumidai` on PATH,
+    // and its known_hosts must hold the gateway's real key (StrictHostKeyChecking yes).
+    let askpass = bundle.join("askpass.sh");
+    let code = fumidai_e2e::tools::oathtool_code(&alice.totp_secret);
+    std::fs::write(
+        &askpass,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n  *assword*) echo '{}' ;;\n  *) echo '{code}' ;;\nesac\n",
+            alice.password
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &askpass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let bin_dir = fumidai_e2e::tools::fumidai_bin()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let marker = sshd.tmp.path().join("via-the-bundle");
+    let mut ssh = std::process::Command::new("ssh");
+    ssh.current_dir(&bundle)
+        .env("PATH", path)
+        .env("HOME", gw.tmp.path())
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .args(["-F", "ssh_config", "-o", "ControlMaster=no", "-T"])
+        .args(["-l", "alice:db01", "fumidai"])
+        .arg(format!("touch {} && echo bundle-ok", marker.display()));
+    let out = fumidai_e2e::tools::run_with_timeout(ssh, STEP);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "bundle-ok",
+        "{out:?}"
+    );
+    assert!(marker.exists());
+}

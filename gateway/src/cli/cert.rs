@@ -19,7 +19,9 @@ use crate::pki::{self, Ca};
 #[derive(Debug, clap::Subcommand)]
 pub enum CertCommand {
     /// Issue a client certificate for a person's device: writes LOGIN.crt, LOGIN.key,
-    /// ca.crt and LOGIN.p12 (for Windows and browsers) into DIR.
+    /// ca.crt and LOGIN.p12 (for Windows and browsers) into DIR, with the hand-over bundle:
+    /// ssh_config, known_hosts (the gateway's host key), stunnel.conf and connect.html
+    /// (a one-page instruction in Japanese and English).
     Issue {
         /// Whose device (the certificate's CN).
         login: Login,
@@ -120,7 +122,14 @@ async fn issue(
         ),
         (dir.join("ca.crt"), ca_cert.as_bytes().to_vec(), false),
         (dir.join(format!("{login}.p12")), p12, true),
-    ];
+    ]
+    .into_iter()
+    .chain(
+        handover_files(ctx, &login, &ca, issued.not_after)?
+            .into_iter()
+            .map(|(name, text)| (dir.join(name), text.into_bytes(), false)),
+    )
+    .collect::<Vec<_>>();
     for (path, _, _) in &files {
         if path.exists() {
             bail!(
@@ -158,6 +167,36 @@ async fn issue(
             pw = i.p12_password,
         )
     })
+}
+
+/// The hand-over bundle's files (`handover`), for `login`'s certificate valid until
+/// `not_after`.
+fn handover_files(
+    ctx: &Context,
+    login: &Login,
+    ca: &Ca,
+    not_after: chrono::DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let host_key = crate::ssh::host_key::load(&ctx.dir.ssh_host_key())
+        .context("cannot read the SSH host key")?;
+    let public = host_key.public_key();
+    let host_key_line = public
+        .to_openssh()
+        .context("cannot write the SSH host key")?;
+    let fingerprint = public.fingerprint(russh::keys::HashAlg::Sha256).to_string();
+    let ca_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(ca.cert_der()));
+    let gateway = &ctx.config.gateway;
+    let front_door = format!("{}:{}", gateway.server_name, gateway.listen.port());
+    let valid_until = policy::jst::format(not_after);
+    Ok(super::handover::files(&super::handover::Facts {
+        login: login.as_str(),
+        front_door: &front_door,
+        server_name: &gateway.server_name,
+        host_key: &host_key_line,
+        host_key_fingerprint: &fingerprint,
+        ca_sha256: &ca_sha256,
+        valid_until: &valid_until,
+    }))
 }
 
 async fn revoke(ctx: &Context, which: &str, reason: &str, out: Output) -> anyhow::Result<()> {

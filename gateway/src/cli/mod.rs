@@ -9,6 +9,7 @@ mod cert;
 mod compliance;
 mod connect;
 mod context;
+mod handover;
 mod init;
 mod lifecycle;
 mod output;
