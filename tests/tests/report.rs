@@ -838,3 +838,38 @@ fn faketime_report(gw: &Gateway, plan: &str, format: &str) -> String {
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout).unwrap()
 }
+
+#[test]
+fn overlapping_plans_each_say_where_the_work_in_their_window_is_reconciled() {
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01("Kaede-Hashira-7731");
+    let first = gw.plan("alice", "db01", -10, 60, Some("olga"));
+    let second = gw.plan("alice", "db01", -5, 90, Some("olga"));
+    gw.start();
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".into();
+    login.command = Some("echo worked".into());
+    assert_eq!(login.run(&gw).stdout.trim(), "worked");
+
+    let a = fumidai_e2e::plan_report::report_after_window(&gw, &first);
+    let b = fumidai_e2e::plan_report::report_after_window(&gw, &second);
+    let own = |r: &Value| r["sessions"].as_array().unwrap().len();
+    let others = |r: &Value| r["under_other_plans"].as_array().map_or(0, |o| o.len());
+    // Exactly one plan admitted the session; the other names it and that plan.
+    assert_eq!(own(&a) + own(&b), 1, "{a}\n{b}");
+    let (admitting, covering, admitting_id) = if own(&a) == 1 {
+        (&a, &b, &first)
+    } else {
+        (&b, &a, &second)
+    };
+    assert_eq!(others(admitting), 0, "{admitting}");
+    assert_eq!(others(covering), 1, "{covering}");
+    assert_eq!(
+        covering["under_other_plans"][0]["plan"],
+        admitting_id.as_str(),
+        "{covering}"
+    );
+    assert_eq!(
+        covering["under_other_plans"][0]["id"], admitting["sessions"][0]["id"],
+        "{covering}"
+    );
+}

@@ -40,6 +40,46 @@ pub struct ReportBody {
     pub findings: Vec<FindingEntry>,
     /// The highest finding severity (`info` … `critical`), none when clean.
     pub highest_severity: Option<String>,
+    /// Sessions of this plan's engineers on its targets within its window that another
+    /// plan admitted (overlapping plans): on record in that plan's report, named here so
+    /// this one doesn't read as if no work was done. Absent from reports made before it
+    /// existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub under_other_plans: Vec<OtherPlanSession>,
+}
+
+/// A session in the plan's window, on its targets, by its engineers, admitted by another
+/// plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtherPlanSession {
+    /// The session.
+    pub id: String,
+    /// The plan that admitted it (its report reconciles it).
+    pub plan: String,
+    /// Who.
+    pub engineer: String,
+    /// Where to.
+    pub target: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+}
+
+impl OtherPlanSession {
+    /// The sessions among `all` that `plan` covers but another plan admitted.
+    pub fn of(plan: &Plan, all: &[store::SessionRecord], now: DateTime<Utc>) -> Vec<Self> {
+        all.iter()
+            .filter(|s| s.plan != plan.id)
+            .filter(|s| plan.engineers.contains(&s.engineer) && plan.targets.contains(&s.target))
+            .filter(|s| s.started_at < plan.ends_at && s.ended_at.unwrap_or(now) > plan.starts_at)
+            .map(|s| Self {
+                id: s.id.to_string(),
+                plan: s.plan.to_string(),
+                engineer: s.engineer.to_string(),
+                target: s.target.to_string(),
+                started_at: s.started_at,
+            })
+            .collect()
+    }
 }
 
 /// One session.
@@ -284,6 +324,7 @@ impl ReportBody {
             steps,
             findings,
             highest_severity: r.highest_severity().map(|s| s.as_str().to_owned()),
+            under_other_plans: Vec::new(),
         }
     }
 

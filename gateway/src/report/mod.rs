@@ -97,7 +97,10 @@ pub async fn produce(
         .next()
         .map(|r| format!("{}:{}", r.seq, r.hash))
         .unwrap_or_default();
-    let body = ReportBody::build(&reported, &facts, rules, &head, now);
+    let mut body = ReportBody::build(&reported, &facts, rules, &head, now);
+    // Overlapping plans: work in this window admitted by another plan is named here.
+    body.under_other_plans =
+        body::OtherPlanSession::of(&reported, &store.sessions(false).await?, now);
     let report = body.seal(key)?;
     let summary = json!({
         "findings": body.findings.len(),

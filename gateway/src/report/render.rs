@@ -35,6 +35,7 @@ struct Words {
     not_attested: &'static str,
     approval: &'static str,
     submitted: &'static str,
+    other_plans: &'static str,
     severity: &'static str,
     finding: &'static str,
     requirement: &'static str,
@@ -76,6 +77,7 @@ const JA: Words = Words {
     not_attested: "未報告",
     approval: "承認",
     submitted: "申請",
+    other_plans: "この作業時間帯に他の作業計画で行われたセッション（その計画の報告書で照合）",
     severity: "重要度",
     finding: "指摘内容",
     requirement: "要件",
@@ -116,6 +118,7 @@ const EN: Words = Words {
     not_attested: "not attested",
     approval: "Approval",
     submitted: "Submitted",
+    other_plans: "Sessions in this window admitted by another plan (reconciled in that plan's report)",
     severity: "Severity",
     finding: "Finding",
     requirement: "Requirement",
@@ -236,6 +239,20 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             s.push_str(&format!("  {r}\n"));
         }
     }
+    if !body.under_other_plans.is_empty() {
+        s.push_str(&format!("\n## {}\n", w.other_plans));
+        for o in &body.under_other_plans {
+            s.push_str(&format!(
+                "- {} {} → {}  {}  ({} {})\n",
+                o.id,
+                o.engineer,
+                o.target,
+                jst::format(o.started_at),
+                w.plan,
+                o.plan
+            ));
+        }
+    }
     s.push_str(&format!(
         "\n{}: {}\n{}: {}\n{}: {}\n",
         w.seal,
@@ -315,6 +332,24 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
     s.push_str(&format!("<h2>{}</h2>\n", esc(w.sessions)));
     if body.sessions.is_empty() {
         s.push_str(&format!("<p>{}</p>", esc(w.none)));
+    }
+    if !body.under_other_plans.is_empty() {
+        s.push_str(&format!(
+            "<p class=\"other-plans\"><b>{}</b></p><ul>",
+            esc(w.other_plans)
+        ));
+        for o in &body.under_other_plans {
+            s.push_str(&format!(
+                "<li>{} → {} {} <small>{}</small> ({} {})</li>",
+                esc(&o.engineer),
+                esc(&o.target),
+                esc(&jst::format(o.started_at)),
+                esc(&o.id),
+                esc(w.plan),
+                esc(&o.plan)
+            ));
+        }
+        s.push_str("</ul>");
     }
     for se in &body.sessions {
         s.push_str(&format!(
