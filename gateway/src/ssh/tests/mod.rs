@@ -60,6 +60,17 @@ async fn fixture(settings: SshSettings) -> Fixture {
         totp_secret: TotpSecret::from_bytes(totp.expose_bytes().to_vec()),
     };
     store.add_account(account, &actor).await.unwrap();
+    // As if alice had made the first login's password change (§14 ⑥(5)): every engineer
+    // is created owing one, and these tests are about the logins after it.
+    store
+        .set_password(
+            &"alice".parse().unwrap(),
+            &policy::password::hash(&SecretString::from(PASSWORD)).unwrap(),
+            &store::PasswordSet::ChangedByOwner,
+            &actor,
+        )
+        .await
+        .unwrap();
 
     let key = host_key::generate().unwrap();
     let host_key = key.public_key().clone();
@@ -150,13 +161,15 @@ async fn log_in(
     assert_eq!(name, "fumidai");
     assert!(instructions.contains("password"), "{instructions}");
     let texts: Vec<&str> = prompts.iter().map(|p| p.prompt.as_str()).collect();
-    assert_eq!(
-        texts,
-        [
-            "Password / パスワード: ",
-            "Verification code (TOTP) / 確認コード: "
-        ]
+    // After a refusal, the first prompt is headed by the notice (see `login.rs`).
+    let [password_prompt, code_prompt] = texts[..] else {
+        panic!("two prompts expected: {texts:?}");
+    };
+    assert!(
+        password_prompt.ends_with("Password / パスワード: "),
+        "{password_prompt:?}"
     );
+    assert_eq!(code_prompt, "Verification code (TOTP) / 確認コード: ");
     assert!(
         prompts.iter().all(|p| !p.echo),
         "secrets must not be echoed"
