@@ -15,6 +15,8 @@
 
 use std::time::{Duration, Instant};
 
+use fumidai_e2e::pty::Pty;
+use fumidai_e2e::putty::Putty;
 use fumidai_e2e::tools::oathtool_code;
 use fumidai_e2e::{Engineer, Gateway, SshLogin, SshOutcome};
 use serde_json::Value;
@@ -213,6 +215,29 @@ fn the_last_attempt_on_a_connection_is_told_before_permission_denied() {
     let denied = out.stderr.find("Permission denied").expect("denied");
     assert!(last < denied, "{}", out.stderr);
     // The notice round was no attempt: three failures recorded, not four.
+    assert_eq!(failure_reasons(&gw, "alice").len(), 3);
+}
+
+#[test]
+fn plink_shows_every_refusal_and_the_last_one_too() {
+    let (gw, alice) = gateway_with_alice();
+    let step = Duration::from_secs(30);
+    let plink = Putty::new(&gw, "plink", "alice", &alice.certs).args(&["fumidai-gateway", "id"]);
+    let mut term = Pty::spawn(&plink.command(&gw), 24, 200);
+    for round in 0..3 {
+        term.expect("Password / パスワード: ", step);
+        term.type_text("Kaede-Hashira-7732\r");
+        term.expect("確認コード: ", step);
+        term.type_text("000000\r");
+        term.expect(TOLD_EN, step);
+        if round < 2 {
+            term.expect(TOLD_JA, step);
+        }
+    }
+    // The round without prompts: PuTTY shows its words and answers it.
+    term.expect(TOLD_LAST, step);
+    let status = term.wait(step);
+    assert!(!status.success(), "{}", term.screen());
     assert_eq!(failure_reasons(&gw, "alice").len(), 3);
 }
 
