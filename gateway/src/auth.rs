@@ -7,6 +7,9 @@
 //! [`policy::login::decide`] pick the outcome. So the time a refusal takes says nothing
 //! about which fact failed (R-14-6, STYLE.md §7); the protocol adds a fixed rejection
 //! delay on top. The outcome, and why, is recorded in the store with its audit event.
+//! The one exception is an empty answer ([`policy::login::screen_answers`]): it is
+//! refused before that work and never counts towards the lock-out — it tells the person
+//! at the keyboard nothing they did not type, and the protocol's delay still applies.
 //!
 //! # What this module does not do
 //!
@@ -27,7 +30,7 @@ use chrono::{DateTime, Utc};
 use policy::flood::{self, FailureBudget};
 use policy::ids::{AccountKind, Login};
 use policy::lockout::{AfterFailure, LockoutPolicy};
-use policy::login::{LoginDecision, LoginFacts, LoginRejection};
+use policy::login::{LoginDecision, LoginFacts, LoginRejection, Screening};
 use policy::totp::TotpSecret;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -105,6 +108,24 @@ pub enum Entrance {
     /// The `fumidai` command on the gateway host, for hospital-side people acting in their
     /// own name (R-14-1): no certificate and no network address; password and code only.
     Console,
+}
+
+impl Entrance {
+    /// The connection's address; none at the console.
+    fn client_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Certificate { client_addr, .. } => Some(*client_addr),
+            Self::Console => None,
+        }
+    }
+
+    /// The device certificate's serial; none at the console.
+    fn certificate_serial(&self) -> Option<store::CertSerial> {
+        match self {
+            Self::Certificate { certificate, .. } => Some(certificate.serial.clone()),
+            Self::Console => None,
+        }
+    }
 }
 
 /// What became of a login attempt.
@@ -202,6 +223,23 @@ impl Authenticator {
             Entrance::Console => None,
         };
         let login = typed.parse::<Login>().ok();
+        // An empty answer guesses nothing: refused before the account, the hash and the
+        // code are looked at, and not counted towards the lock-out (`policy::login`). It
+        // still spends the certificate's budget and is recorded, so a flood of them stays
+        // bounded; the protocol's rejection time makes it take as long as any refusal.
+        if let Screening::Reject(reason) =
+            policy::login::screen_answers(password.expose_secret(), code.expose_secret())
+        {
+            drop((password, code));
+            let attempt = LoginAttempt {
+                client_addr: entrance.client_addr(),
+                certificate_serial: entrance.certificate_serial(),
+                protocol,
+                at: Utc::now(),
+            };
+            let attempted = login.as_ref().map_or(UNPARSABLE_LOGIN, Login::as_str);
+            return self.reject(attempted, reason, &attempt, reserved).await;
+        }
         let credentials = match &login {
             Some(login) => self.store.credentials(login).await?,
             None => None,
@@ -227,8 +265,7 @@ impl Authenticator {
             credentials.as_ref().and_then(|c| c.last_totp_step),
         );
         drop(code);
-        let (certificate_matches, source_allowed, certificate_serial, client_addr) = match &entrance
-        {
+        let (certificate_matches, source_allowed) = match &entrance {
             Entrance::Certificate {
                 certificate,
                 client_addr,
@@ -240,11 +277,9 @@ impl Authenticator {
                         .map_or(&[], |c| c.allow_from.as_slice()),
                     client_addr.ip(),
                 ),
-                Some(certificate.serial.clone()),
-                Some(*client_addr),
             ),
             // No device and no network path to check: the person is at the gateway.
-            Entrance::Console => (true, true, None, None),
+            Entrance::Console => (true, true),
         };
         let facts = LoginFacts {
             account_enabled: credentials.as_ref().is_some_and(|c| c.account.enabled),
@@ -263,8 +298,8 @@ impl Authenticator {
             totp,
         };
         let attempt = LoginAttempt {
-            client_addr,
-            certificate_serial,
+            client_addr: entrance.client_addr(),
+            certificate_serial: entrance.certificate_serial(),
             protocol,
             at: now,
         };
@@ -504,6 +539,99 @@ mod tests {
             outcome.unwrap(),
             LoginOutcome::Reject(LoginRejection::LockedOut)
         );
+    }
+
+    #[tokio::test]
+    async fn empty_answers_never_lock_but_wrong_passwords_still_do() {
+        let (auth, totp, _dir) = authenticator().await;
+        let from = "192.0.2.7:4000";
+        let code = totp.code_at(Utc::now());
+        // What `scp` without a terminal sends, more often than the lock-out threshold; the
+        // right password with an empty code, and an unknown login, alike.
+        let empty = LoginOutcome::Reject(LoginRejection::EmptyAnswer);
+        for (login, password, code) in [
+            ("alice", "", ""),
+            ("alice", "", ""),
+            ("alice", "", code.as_str()),
+            ("alice", PASSWORD, ""),
+            ("alice", "", ""),
+            ("alice", "", ""),
+            ("mallory", "", ""),
+        ] {
+            let outcome = auth.login(request(login, from, password, code)).await;
+            assert_eq!(outcome.unwrap(), empty);
+        }
+        let records = auth.store.audit_tail(100).await.unwrap();
+        let failures: Vec<_> = records
+            .iter()
+            .filter(|r| r.kind == AuditKind::LoginFailure.as_str())
+            .collect();
+        assert_eq!(failures.len(), 7);
+        for f in &failures {
+            assert_eq!(f.detail["reason"], "empty_answer", "{f:?}");
+            assert_eq!(f.detail["counted"], false, "{f:?}");
+        }
+        assert!(
+            records
+                .iter()
+                .all(|r| r.kind != AuditKind::AccountLocked.as_str())
+        );
+        // Not locked: the right credentials get in, which also resets the device budget.
+        let outcome = auth.login(request("alice", from, PASSWORD, &code)).await;
+        assert!(
+            matches!(outcome.unwrap(), LoginOutcome::Accept { .. }),
+            "empty answers locked the account"
+        );
+        // A real wrong password still counts: five lock.
+        for _ in 0..5 {
+            let outcome = auth
+                .login(request("alice", from, "Wrong-Kagami-7731", "000000"))
+                .await;
+            assert_eq!(
+                outcome.unwrap(),
+                LoginOutcome::Reject(LoginRejection::WrongPassword)
+            );
+        }
+        let outcome = auth
+            .login(request("alice", from, PASSWORD, &totp.code_at(Utc::now())))
+            .await;
+        assert_eq!(
+            outcome.unwrap(),
+            LoginOutcome::Reject(LoginRejection::LockedOut)
+        );
+    }
+
+    #[tokio::test]
+    async fn empty_answers_spend_the_certificates_budget() {
+        let (auth, totp, _dir) = authenticator().await;
+        let auth = auth.with_failure_budget(FailureBudget {
+            failures: 3,
+            ..FailureBudget::default()
+        });
+        let from = "192.0.2.7:4000";
+        for _ in 0..3 {
+            let outcome = auth.login(request("alice", from, "", "")).await;
+            assert_eq!(
+                outcome.unwrap(),
+                LoginOutcome::Reject(LoginRejection::EmptyAnswer)
+            );
+        }
+        // A flood of empty answers is bounded like any other: the device is blocked (for
+        // minutes, in memory), the person's account is not locked.
+        let outcome = auth
+            .login(request("alice", from, PASSWORD, &totp.code_at(Utc::now())))
+            .await;
+        assert_eq!(
+            outcome.unwrap(),
+            LoginOutcome::Reject(LoginRejection::FailureBudgetExhausted)
+        );
+        let account = auth
+            .store
+            .account(&"alice".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(account.locked_until, None);
     }
 
     #[tokio::test]

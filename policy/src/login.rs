@@ -3,6 +3,11 @@
 //! The caller gathers every fact first — doing the Argon2 and TOTP work even when an
 //! earlier fact already decides the outcome — so that every refusal takes the same time and
 //! looks the same to the client. Only the audit trail learns which fact failed.
+//!
+//! One check comes before that work: [`screen_answers`]. An empty answer is no guess at
+//! anything — it is what `scp` or `git` without a terminal sends to every prompt — so it
+//! is refused at once, without Argon2 and without counting towards the lock-out. The
+//! protocol's rejection time still applies, so the refusal takes as long as any other.
 
 use serde::Serialize;
 
@@ -68,6 +73,9 @@ pub enum LoginRejection {
     WrongCode,
     /// The code was already used.
     ReplayedCode,
+    /// The password or the code was answered with nothing ([`screen_answers`]): refused
+    /// before any work, and not counted towards the lock-out.
+    EmptyAnswer,
     /// The certificate used up its budget of failed logins ([`crate::flood`]): refused
     /// without any work and without a record of its own.
     FailureBudgetExhausted,
@@ -97,8 +105,32 @@ impl LoginRejection {
             Self::MalformedCode => "malformed_code",
             Self::WrongCode => "wrong_code",
             Self::ReplayedCode => "replayed_code",
+            Self::EmptyAnswer => "empty_answer",
             Self::FailureBudgetExhausted => "failure_budget_exhausted",
         }
+    }
+}
+
+/// Whether the answers are worth checking at all, decided before any work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screening {
+    /// Both answers were given: verify them ([`decide`] after the work).
+    Verify,
+    /// Refuse now, without hashing or looking at the account, for this reason.
+    Reject(LoginRejection),
+}
+
+/// Screens a login's answers before any work (R-14-6(6)). An empty password or an empty
+/// code is what a client with no terminal and no askpass sends to every prompt (`scp`,
+/// `rsync`, `git` over SSH): two such runs must not lock a person out, and an empty answer
+/// guesses nothing. So it is refused without Argon2, as [`LoginRejection::EmptyAnswer`],
+/// which does not count towards the lock-out. Anything else, even a single space, is an
+/// attempt and is verified.
+pub fn screen_answers(password: &str, code: &str) -> Screening {
+    if password.is_empty() || code.is_empty() {
+        Screening::Reject(LoginRejection::EmptyAnswer)
+    } else {
+        Screening::Verify
     }
 }
 
@@ -276,6 +308,28 @@ mod tests {
     }
 
     #[test]
+    fn empty_answers_are_refused_before_any_work() {
+        let empty = Screening::Reject(LoginRejection::EmptyAnswer);
+        // (password, code, screening)
+        let table = [
+            ("", "", empty),
+            ("", "123456", empty),
+            ("Suzuran-Kagami-7731", "", empty),
+            ("Suzuran-Kagami-7731", "123456", Screening::Verify),
+            // Not empty: wrong, and verified (and counted) as such.
+            (" ", "123456", Screening::Verify),
+            ("x", "1", Screening::Verify),
+        ];
+        for (password, code, expected) in table {
+            assert_eq!(
+                screen_answers(password, code),
+                expected,
+                "{password:?} {code:?}"
+            );
+        }
+    }
+
+    #[test]
     fn only_secret_failures_count_towards_lockout() {
         use LoginRejection::*;
         for r in [WrongPassword, WrongCode, ReplayedCode, MalformedCode] {
@@ -288,6 +342,8 @@ mod tests {
             CertificateMismatch,
             SourceNotAllowed,
             LockedOut,
+            EmptyAnswer,
+            FailureBudgetExhausted,
         ] {
             assert!(!r.counts_towards_lockout());
         }

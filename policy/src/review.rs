@@ -1,6 +1,7 @@
 //! The account review (棚卸し, R-14-8): which IDs, certificates and vendors need a person's
 //! attention — engineers who haven't logged in for a long time, device certificates about
-//! to expire, vendors with no plan for a year, operators without a second factor.
+//! to expire, vendors with no plan for a year, operators without a second factor — and,
+//! apart from those, the accounts locked out now ([`locked_accounts`], R-14-6(6)).
 //!
 //! The caller brings plain facts (from the store) and the time; [`review`] lists what to
 //! look at. It deletes nothing: deciding that an ID is unneeded is the operator's job.
@@ -50,6 +51,9 @@ pub struct AccountFacts {
     pub last_login: Option<DateTime<Utc>>,
     /// Whether it has a TOTP secret (its second factor).
     pub has_totp: bool,
+    /// When its lock-out ends (may be past: a lock that ended is kept until the next
+    /// login attempt).
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// What the review needs to know about a client certificate.
@@ -152,6 +156,41 @@ pub fn review(facts: &Facts, thresholds: &Thresholds, now: DateTime<Utc>) -> Vec
         .collect();
     items.sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
     items
+}
+
+/// An account locked out now: nobody can log in as it until the lock ends or an operator
+/// lifts it (`engineer|operator unlock`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockedAccount {
+    /// Login.
+    pub login: Login,
+    /// Engineer or operator.
+    pub kind: AccountKind,
+    /// When the lock ends by itself.
+    pub locked_until: DateTime<Utc>,
+    /// The same in JST to the second, in English and Japanese.
+    pub detail: String,
+}
+
+/// The accounts locked out at `now`, by login; disabled ones too (enabling one would
+/// still find it locked). Not review items: a lock ends by itself within minutes, and
+/// says nothing about whether the ID is still needed.
+pub fn locked_accounts(accounts: &[AccountFacts], now: DateTime<Utc>) -> Vec<LockedAccount> {
+    let mut locked: Vec<LockedAccount> = accounts
+        .iter()
+        .filter_map(|a| {
+            let until = a.locked_until.filter(|until| now < *until)?;
+            let at = jst::format_seconds(until);
+            Some(LockedAccount {
+                login: a.login.clone(),
+                kind: a.kind,
+                locked_until: until,
+                detail: format!("locked until {at} / {at} までロック中"),
+            })
+        })
+        .collect();
+    locked.sort_by(|a, b| a.login.cmp(&b.login));
+    locked
 }
 
 fn dormant(account: &AccountFacts, t: &Thresholds, now: DateTime<Utc>) -> Option<ReviewItem> {

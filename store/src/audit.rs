@@ -144,11 +144,15 @@ pub enum AuditKind {
     /// (fumidai cannot log an RDP desktop off): it may have resumed the desktop that session
     /// left (issue 12; detail: the previous session, its engineer and end).
     RdpDesktopMayResume,
+    // Issue 13, login feedback (kept together at the end for an easy merge).
+    /// An operator lifted a lock-out before its end (detail: when the lock would have
+    /// ended).
+    AccountUnlocked,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 51] = [
+    pub const ALL: [Self; 52] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -200,6 +204,7 @@ impl AuditKind {
         Self::PlanEngineerBlocked,
         Self::LoginBudgetExhausted,
         Self::RdpDesktopMayResume,
+        Self::AccountUnlocked,
     ];
 
     /// The stored name.
@@ -256,6 +261,7 @@ impl AuditKind {
             Self::PlanEngineerBlocked => "plan.engineer_blocked",
             Self::LoginBudgetExhausted => "login.budget_exhausted",
             Self::RdpDesktopMayResume => "rdp.desktop_may_resume",
+            Self::AccountUnlocked => "account.unlocked",
         }
     }
 }

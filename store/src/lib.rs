@@ -319,6 +319,17 @@ pub trait Store: Send + Sync {
     /// Marks that the account must choose a new password at its next login, and appends
     /// `account.password_change_requested`. Unknown: [`Error::NotFound`].
     async fn require_password_change(&self, login: &Login, actor: &Actor) -> Result<()>;
+    /// Lifts `login`'s lock-out before its end (R-14-6(6)): clears the lock and the failure
+    /// count and appends `account.unlocked` (detail: when the lock would have ended) in
+    /// one transaction. Only an account locked at `now` is unlocked — read and changed
+    /// under the row's lock, so of two racing unlocks one succeeds — otherwise
+    /// [`Error::InvalidTransition`]; unknown: [`Error::NotFound`].
+    async fn unlock_account(
+        &self,
+        login: &Login,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Account>;
     /// Records a logged-in SSH connection that holds no maintenance session yet, on this
     /// node (issue 12), so that another process lists and kills it. A duplicate ID fails.
     async fn add_connection(&self, connection: NewConnection) -> Result<()>;

@@ -47,6 +47,9 @@ pub struct SshLogin {
     /// Answer to both prompts of the forced password change (after an operator set the
     /// password); without one they are answered with `password`.
     pub new_password: Option<String>,
+    /// ssh's `NumberOfPasswordPrompts`: password + code rounds on one connection (1 by
+    /// default; OpenSSH's own default is 3).
+    pub password_prompts: u32,
 }
 
 /// What `ssh` did.
@@ -83,6 +86,7 @@ impl SshLogin {
             log_level: "ERROR",
             emergency_reason: String::new(),
             new_password: None,
+            password_prompts: 1,
         }
     }
 
@@ -210,7 +214,10 @@ impl SshLogin {
             .args(["-o", "StrictHostKeyChecking=no"])
             .args(["-o", &known_hosts])
             .args(["-o", "PreferredAuthentications=keyboard-interactive"])
-            .args(["-o", "NumberOfPasswordPrompts=1"])
+            .args([
+                "-o",
+                &format!("NumberOfPasswordPrompts={}", self.password_prompts),
+            ])
             .args(["-o", "ConnectTimeout=20"])
             .args(["-o", &format!("LogLevel={log_level}")])
             .args(self.proxy_args(gw))

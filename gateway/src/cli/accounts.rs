@@ -147,6 +147,14 @@ pub enum EngineerCommand {
         #[arg(long = "as", value_name = "LOGIN")]
         by: Login,
     },
+    /// Lift a lock-out (after repeated failed logins) before it ends; audited.
+    Unlock {
+        /// The engineer.
+        login: Login,
+        /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
 }
 
 /// `fumidai operator …`
@@ -207,6 +215,14 @@ pub enum OperatorCommand {
         #[arg(long)]
         note: String,
         /// The operator doing it, authenticated now.
+        #[arg(long = "as", value_name = "LOGIN")]
+        by: Login,
+    },
+    /// Lift a lock-out (after repeated failed logins) before it ends; audited.
+    Unlock {
+        /// The account.
+        login: Login,
+        /// Another operator doing it, authenticated now.
         #[arg(long = "as", value_name = "LOGIN")]
         by: Login,
     },
@@ -348,6 +364,9 @@ pub(crate) async fn engineer(
         EngineerCommand::ResetTotp { login, note, by } => {
             lifecycle::reset_totp(ctx, &login, AccountKind::Engineer, &note, &by, out).await
         }
+        EngineerCommand::Unlock { login, by } => {
+            lifecycle::unlock(ctx, &login, AccountKind::Engineer, &by, out).await
+        }
     }
 }
 
@@ -388,6 +407,9 @@ pub(crate) async fn operator(
         }
         OperatorCommand::ResetTotp { login, note, by } => {
             lifecycle::reset_totp(ctx, &login, AccountKind::Operator, &note, &by, out).await
+        }
+        OperatorCommand::Unlock { login, by } => {
+            lifecycle::unlock(ctx, &login, AccountKind::Operator, &by, out).await
         }
     }
 }
@@ -476,6 +498,7 @@ pub(crate) fn print_enrolment(
 
 async fn list(ctx: &Context, kind: AccountKind, out: Output) -> anyhow::Result<()> {
     let accounts = ctx.store.accounts(Some(kind)).await?;
+    let now = chrono::Utc::now();
     out.print(&accounts, |accounts| {
         accounts
             .iter()
@@ -486,9 +509,14 @@ async fn list(ctx: &Context, kind: AccountKind, out: Output) -> anyhow::Result<(
                     .map(ToString::to_string)
                     .or_else(|| a.role.map(|r| r.to_string()))
                     .unwrap_or_default();
+                // A lock that has ended stays in the row until the next attempt: not shown.
                 let locked = a
                     .locked_until
-                    .map(|t| format!(" locked until {t}"))
+                    .filter(|until| now < *until)
+                    .map(|t| {
+                        let at = policy::jst::format_seconds(t);
+                        format!(" locked until {at} / {at} までロック中")
+                    })
                     .unwrap_or_default();
                 let change = if a.must_change_password {
                     " (password to be changed at the next login / 次回ログイン時にパスワード変更)"

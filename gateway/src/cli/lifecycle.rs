@@ -2,8 +2,8 @@
 //! disable and enable engineers, operators and vendors; a vendor's contract end, allow
 //! list and emergency permission; an engineer's password reset after an identity check
 //! (§14 ⑥(4)); TOTP re-enrolment for a lost device (break-glass, R-14-3, alerted);
-//! operator role changes. Each is done by an authenticated operator or manager
-//! ([`person`](super::person)) and audited in their name.
+//! operator role changes; lifting a lock-out (R-14-6(6)). Each is done by an authenticated
+//! operator or manager ([`person`](super::person)) and audited in their name.
 
 use std::io::BufRead;
 
@@ -207,6 +207,63 @@ pub(crate) async fn reset_totp(
         );
     }
     print_enrolment(account, totp_secret, otpauth_uri, out)
+}
+
+/// `engineer|operator unlock LOGIN`: lifts a lock-out before its end (R-14-6(6)), once the
+/// operator knows why it happened — an engineer's `scp` without a terminal, a code used
+/// twice, or somebody guessing. The account must be locked now; that is checked before
+/// the operator's password and code are asked for, so a command that can't succeed costs
+/// no code. The store checks again under the row's lock: of two racing unlocks, or an
+/// unlock racing the lock's end, one records `account.unlocked`.
+pub(crate) async fn unlock(
+    ctx: &Context,
+    login: &Login,
+    kind: AccountKind,
+    by: &Login,
+    out: Output,
+) -> anyhow::Result<()> {
+    let account = account_of_kind(ctx, login, kind).await?;
+    if !locked_now(account.locked_until) {
+        bail!("{}", not_locked(login));
+    }
+    let person = person::authenticate(ctx, by, Action::ManageAccounts).await?;
+    let until = account.locked_until;
+    let account = match ctx
+        .store
+        .unlock_account(login, Utc::now(), &person.actor())
+        .await
+    {
+        Ok(account) => account,
+        Err(store::Error::InvalidTransition { .. }) => bail!("{}", not_locked(login)),
+        Err(error) => return Err(error.into()),
+    };
+    out.print(&account, |a| {
+        let lifted = until
+            .map(|t| {
+                let at = policy::jst::format_seconds(t);
+                format!(" (locked until {at} / {at} までのロック)")
+            })
+            .unwrap_or_default();
+        format!(
+            "{} unlocked: logins are checked again from now on{lifted} / {} のロックを解除しました\n",
+            a.login, a.login
+        )
+    })
+}
+
+/// Whether a lock with this end holds now (`policy::lockout`).
+fn locked_now(locked_until: Option<DateTime<Utc>>) -> bool {
+    let state = policy::lockout::FailureState {
+        consecutive_failures: 0,
+        locked_until,
+    };
+    policy::lockout::is_locked(&state, Utc::now())
+}
+
+fn not_locked(login: &Login) -> String {
+    format!(
+        "{login} is not locked: nothing to unlock / {login} はロックされていないため、解除するものはありません"
+    )
 }
 
 /// `operator role LOGIN ROLE`.

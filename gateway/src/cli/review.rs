@@ -1,13 +1,15 @@
 //! `fumidai review`: the account review (アカウント棚卸し, R-14-8) — engineers with no login
 //! for a long time, certificates about to expire, vendors with no plan for a year,
-//! operators without TOTP. `policy::review` decides; this gathers the facts and prints.
+//! operators without TOTP — the accounts locked out now (R-14-6(6)) and the period's
+//! life-cycle changes. `policy::review` decides; this gathers the facts and prints.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use policy::jst;
 use policy::review::{
-    self, AccountFacts, CertificateFacts, Facts, ReviewItem, ReviewKind, Thresholds, VendorFacts,
+    self, AccountFacts, CertificateFacts, Facts, LockedAccount, ReviewItem, ReviewKind, Thresholds,
+    VendorFacts,
 };
 use serde::Serialize;
 
@@ -58,6 +60,9 @@ pub(crate) struct Review {
     pub(crate) vendor_days: u32,
     /// What needs attention, by kind then subject.
     pub(crate) items: Vec<ReviewItem>,
+    /// The accounts locked out now, by login: nobody logs in as them until the lock
+    /// ends or `engineer|operator unlock` lifts it.
+    pub(crate) locked: Vec<LockedAccount>,
     /// What changed in accounts, vendors and plans in the period (from the audit trail),
     /// oldest first.
     pub(crate) changes: Vec<Change>,
@@ -79,7 +84,7 @@ pub(crate) struct Change {
 }
 
 /// The audit kinds a review lists as changes (R-14-8: the ID ledger's movements).
-const CHANGE_KINDS: [store::AuditKind; 9] = [
+const CHANGE_KINDS: [store::AuditKind; 10] = [
     store::AuditKind::AccountAdded,
     store::AuditKind::AccountDisabled,
     store::AuditKind::AccountEnabled,
@@ -89,6 +94,7 @@ const CHANGE_KINDS: [store::AuditKind; 9] = [
     store::AuditKind::TotpReset,
     store::AuditKind::RoleChanged,
     store::AuditKind::PlanWithdrawn,
+    store::AuditKind::AccountUnlocked,
 ];
 
 /// How far back the trail is read for changes (records, newest first).
@@ -120,24 +126,31 @@ const TOTP_BY_CONSTRUCTION: &str = "every account is created with a TOTP secret 
 /// Runs `fumidai review`.
 pub(crate) async fn run(ctx: &Context, args: ReviewArgs, out: Output) -> anyhow::Result<()> {
     let at = Utc::now();
+    let facts = facts(ctx).await?;
     let review = Review {
         at,
         dormant_days: args.dormant_days,
         cert_days: args.cert_days,
         vendor_days: args.vendor_days,
-        items: items(ctx, &args.thresholds(), at).await?,
+        items: review::review(&facts, &args.thresholds(), at),
+        locked: review::locked_accounts(&facts.accounts, at),
         changes: changes(ctx, at - Duration::days(i64::from(args.changes_days))).await?,
     };
     out.print(&review, text)
 }
 
-/// The review's items at `now`, from the store's accounts, last logins, certificates,
-/// vendors and plans.
+/// The review's items at `now`.
 pub(crate) async fn items(
     ctx: &Context,
     thresholds: &Thresholds,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<ReviewItem>> {
+    Ok(review::review(&facts(ctx).await?, thresholds, now))
+}
+
+/// The review's facts, from the store's accounts, last logins, certificates, vendors and
+/// plans.
+async fn facts(ctx: &Context) -> anyhow::Result<Facts> {
     let last: BTreeMap<_, _> = ctx.store.last_logins().await?.into_iter().collect();
     let accounts = ctx
         .store
@@ -152,6 +165,7 @@ pub(crate) async fn items(
             created_at: a.created_at,
             // Every account has one: `NewAccount::totp_secret` is not optional.
             has_totp: true,
+            locked_until: a.locked_until,
         })
         .collect();
     let certificates = ctx
@@ -184,12 +198,11 @@ pub(crate) async fn items(
             created_at: v.created_at,
         })
         .collect();
-    let facts = Facts {
+    Ok(Facts {
         accounts,
         certificates,
         vendors,
-    };
-    Ok(review::review(&facts, thresholds, now))
+    })
 }
 
 fn text(review: &Review) -> String {
@@ -217,6 +230,20 @@ fn text(review: &Review) -> String {
         for item in of_kind {
             text.push_str(&format!("  {}\t{}\n", item.subject, item.detail));
         }
+    }
+    text.push_str(&format!(
+        "\nロック中のアカウント / locked accounts ({})\n",
+        review.locked.len()
+    ));
+    if review.locked.is_empty() {
+        text.push_str("  なし / none\n");
+    }
+    for l in &review.locked {
+        let kind = l.kind.as_str();
+        text.push_str(&format!(
+            "  {}\t{}\t{} (fumidai {kind} unlock {} --as OPERATOR)\n",
+            l.login, kind, l.detail, l.login
+        ));
     }
     text.push_str(&format!(
         "\n期間中の変更 / changes in the period ({})\n",

@@ -47,6 +47,12 @@ pub(crate) struct ConnectionHandler {
     pub(super) max_attempts: u32,
     /// Password + code attempts made so far.
     pub(super) attempts: u32,
+    /// What the previous attempt's refusal tells in the next round (issue 13: a failed
+    /// login always says so); none before the first attempt.
+    pub(super) notice: Option<super::kbd_login::Notice>,
+    /// russh's delay before a refusal: the round that tells of the last attempt's
+    /// refusal is held to it too, so its timing shows nothing of the work done.
+    pub(super) rejection_time: std::time::Duration,
     /// Who logged in, once someone has.
     pub(super) logged_in: Option<LoggedIn>,
     /// Session channels open now.
@@ -92,6 +98,15 @@ pub(crate) struct ConnectionHandler {
     pub(super) proxied_channels: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// How many password + code attempts a connection gets, and how long a refusal takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttemptLimits {
+    /// Attempts allowed on one connection.
+    pub(crate) max_attempts: u32,
+    /// russh's `auth_rejection_time`.
+    pub(crate) rejection_time: std::time::Duration,
+}
+
 /// The person behind a logged-in connection.
 pub(super) struct LoggedIn {
     /// Their account.
@@ -108,7 +123,7 @@ impl ConnectionHandler {
         auth: Arc<Authenticator>,
         peer: PeerContext,
         login_state: Arc<LoginState>,
-        max_attempts: u32,
+        limits: AttemptLimits,
         span: Span,
     ) -> Self {
         Self {
@@ -118,8 +133,10 @@ impl ConnectionHandler {
             unauthenticated_slot: peer.on_authenticated,
             store_available: peer.store_available,
             login_state,
-            max_attempts,
+            max_attempts: limits.max_attempts,
             attempts: 0,
+            notice: None,
+            rejection_time: limits.rejection_time,
             logged_in: None,
             open_channels: 0,
             finished: false,

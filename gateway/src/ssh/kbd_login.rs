@@ -1,11 +1,21 @@
 //! Keyboard-interactive login: the prompts, the answers, and the call to
 //! [`Authenticator::login`](crate::auth::Authenticator::login).
+//!
+//! A refused attempt is told (issue 13): the next round's instructions say, in English,
+//! that the password or the code was wrong, that a code works only once and to wait for
+//! the next one, and that repeated failures lock the account; the same in Japanese heads
+//! its first prompt (OpenSSH escapes non-ASCII instructions but shows prompts as they
+//! are). The words are the same whatever failed, and the refusal still takes russh's
+//! `auth_rejection_time`. After the connection's last allowed attempt no next round
+//! would come, so one round without prompts carries the English words, held to the same
+//! rejection time; its answer is refused.
 
 use std::borrow::Cow;
 
 use policy::login_name::SshLoginName;
 use russh::server::{Auth, Response};
 use secrecy::SecretString;
+use tokio::time::Instant;
 use tracing::{Instrument, info, warn};
 use zeroize::Zeroize;
 
@@ -58,21 +68,40 @@ impl ConnectionHandler {
         // russh calls us first without responses (the client's request), then with the
         // answers to the prompts (USERAUTH_INFO_RESPONSE), under the same user name.
         let Some(response) = response else {
-            return Auth::Partial {
-                name: Cow::Borrowed(messages::CHALLENGE_NAME),
-                instructions: Cow::Borrowed(messages::CHALLENGE_INSTRUCTIONS),
-                prompts: Cow::Borrowed(messages::PROMPTS),
-            };
+            return prompts(self.notice);
         };
+        let started = Instant::now();
         let answers = collect_answers(response);
         self.attempts = self.attempts.saturating_add(1);
         let span = self.span.clone();
-        self.login(user, answers).instrument(span).await
+        match self.login(user, answers).instrument(span).await {
+            Attempt::Done(auth) => auth,
+            Attempt::Refused(notice) => self.refused(notice, started).await,
+        }
     }
 
-    /// One password + code attempt. Every refusal looks the same to the client; russh
-    /// delays it to `auth_rejection_time`.
-    async fn login(&mut self, user: &str, answers: Vec<SecretString>) -> Auth {
+    /// Answers a refused attempt. The next round tells why; after the last allowed one,
+    /// a round without prompts does, no sooner than a refusal would have come.
+    async fn refused(&mut self, notice: Notice, started: Instant) -> Auth {
+        self.notice = Some(notice);
+        if self.attempts < self.max_attempts {
+            // russh holds the refusal until `auth_rejection_time` after the answers came.
+            return Auth::reject();
+        }
+        // Russh sends a round at once: the wait is ours, so that the time still says
+        // nothing about what failed. The client's answer to it meets the cap above and is
+        // refused (after russh's delay).
+        tokio::time::sleep_until(started + self.rejection_time).await;
+        Auth::Partial {
+            name: Cow::Borrowed(messages::CHALLENGE_NAME),
+            instructions: Cow::Borrowed(notice.last()),
+            prompts: Cow::Borrowed(&[]),
+        }
+    }
+
+    /// One password + code attempt. Every refusal looks the same to the client: the same
+    /// notice, the same delay.
+    async fn login(&mut self, user: &str, answers: Vec<SecretString>) -> Attempt {
         let name = SshLoginName::parse(user).ok();
         let engineer = name
             .as_ref()
@@ -85,7 +114,7 @@ impl ConnectionHandler {
         let client_addr = self.client_addr;
         let Ok([password, code]) = <[SecretString; 2]>::try_from(answers) else {
             info!(engineer, %client_addr, reason = "malformed_response", "login refused");
-            return Auth::reject();
+            return Attempt::Refused(Notice::Refused);
         };
         let request = LoginRequest {
             // An unparsable name is passed on as typed: it is then refused as an unknown
@@ -104,43 +133,99 @@ impl ConnectionHandler {
         };
         match self.auth.login(request).await {
             Ok(LoginOutcome::Accept { account }) => {
-                info!(engineer, %client_addr, "logged in");
-                self.login_state.mark_authenticated();
-                // The front door's cap counts connections still trying to log in.
-                self.unauthenticated_slot = None;
-                let emergency = name.as_ref().is_some_and(|n| n.emergency);
-                let target = name.and_then(|n| n.target);
-                let menu = target.is_none();
-                self.logged_in = Some(LoggedIn {
-                    account,
-                    target,
-                    emergency: None,
-                });
-                // An operator set the password: a new one first, then the rest.
-                if let Some(round) = self.must_change_password(user, emergency) {
-                    return round;
-                }
-                if menu {
-                    // `engineer` alone: one more round, to choose a target.
-                    return self.offer_menu(user).await;
-                }
-                if emergency {
-                    // `engineer:target:emergency`: one more round, for the reason.
-                    self.emergency_prompt = Some(user.to_owned());
-                    return ask_reason();
-                }
-                Auth::Accept
+                Attempt::Done(self.logged_in(user, name, account).await)
             }
             Ok(LoginOutcome::Reject(reason)) => {
                 info!(engineer, %client_addr, reason = reason.as_str(), "login refused");
-                Auth::reject()
+                Attempt::Refused(Notice::Refused)
             }
             Err(error) => {
                 // Fail closed: without the store nobody logs in.
                 warn!(engineer, %client_addr, reason = "store_unavailable", %error, "login refused");
-                Auth::reject()
+                Attempt::Refused(Notice::Unchecked)
             }
         }
+    }
+
+    /// Right after the password and code were accepted: the rounds that may follow
+    /// (password change, target menu, emergency reason), or the login's end.
+    async fn logged_in(
+        &mut self,
+        user: &str,
+        name: Option<SshLoginName>,
+        account: store::Account,
+    ) -> Auth {
+        info!(engineer = %account.login, client_addr = %self.client_addr, "logged in");
+        self.notice = None;
+        self.login_state.mark_authenticated();
+        // The front door's cap counts connections still trying to log in.
+        self.unauthenticated_slot = None;
+        let emergency = name.as_ref().is_some_and(|n| n.emergency);
+        let target = name.and_then(|n| n.target);
+        let menu = target.is_none();
+        self.logged_in = Some(LoggedIn {
+            account,
+            target,
+            emergency: None,
+        });
+        // An operator set the password: a new one first, then the rest.
+        if let Some(round) = self.must_change_password(user, emergency) {
+            return round;
+        }
+        if menu {
+            // `engineer` alone: one more round, to choose a target.
+            return self.offer_menu(user).await;
+        }
+        if emergency {
+            // `engineer:target:emergency`: one more round, for the reason.
+            self.emergency_prompt = Some(user.to_owned());
+            return ask_reason();
+        }
+        Auth::Accept
+    }
+}
+
+/// What one password + code attempt came to.
+enum Attempt {
+    /// Accepted: the reply (success, or the next round after it).
+    Done(Auth),
+    /// Refused: the client is told with this notice.
+    Refused(Notice),
+}
+
+/// What the engineer is told after a refused attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Notice {
+    /// Refused, whatever failed: the same words for every reason.
+    Refused,
+    /// The store failed, so nothing could be checked.
+    Unchecked,
+}
+
+impl Notice {
+    /// The words after the connection's last allowed attempt (ASCII).
+    fn last(self) -> &'static str {
+        match self {
+            Self::Refused => messages::REFUSED_LAST,
+            Self::Unchecked => messages::UNCHECKED_LAST,
+        }
+    }
+}
+
+/// The password + code round, telling what became of the previous attempt, if any.
+fn prompts(notice: Option<Notice>) -> Auth {
+    let (instructions, prompts) = match notice {
+        None => (messages::CHALLENGE_INSTRUCTIONS, messages::PROMPTS),
+        Some(Notice::Refused) => (messages::REFUSED_INSTRUCTIONS, messages::REFUSED_PROMPTS),
+        Some(Notice::Unchecked) => (
+            messages::UNCHECKED_INSTRUCTIONS,
+            messages::UNCHECKED_PROMPTS,
+        ),
+    };
+    Auth::Partial {
+        name: Cow::Borrowed(messages::CHALLENGE_NAME),
+        instructions: Cow::Borrowed(instructions),
+        prompts: Cow::Borrowed(prompts),
     }
 }
 

@@ -29,6 +29,77 @@ pub(crate) const PROMPTS: &[(Cow<'static, str>, bool)] = &[
     ),
 ];
 
+/// What a refused login attempt is told, in English (ASCII, for the instructions). The
+/// same words whatever failed — wrong password, wrong or replayed code, unknown or locked
+/// account, wrong device (STYLE.md §7) — so it names every cause a person can act on.
+macro_rules! refused_en {
+    () => {
+        "Login failed: the password or the verification code was wrong.\n\
+         A code works only once: if you have just used it, wait for the next one.\n\
+         Repeated failures lock the account for a while; the operator can unlock it."
+    };
+}
+
+/// The same in Japanese, above the password prompt: prompts reach the terminal as they
+/// are, instructions don't (see [`CHALLENGE_INSTRUCTIONS`]).
+macro_rules! refused_ja {
+    () => {
+        "ログインできませんでした。パスワードまたは確認コードが違います。\n\
+         確認コードは1回しか使えません。使ったばかりのコードなら、次のコードに変わるまで待ってください。\n\
+         失敗が続くとアカウントがしばらくロックされます（解除は運用担当者に依頼してください）。\n"
+    };
+}
+
+/// The instructions of the round after a refused attempt.
+pub(crate) const REFUSED_INSTRUCTIONS: &str = concat!(
+    refused_en!(),
+    "\nEnter your password and the code from your authenticator app."
+);
+
+/// The prompts of the round after a refused attempt: the Japanese notice heads the first.
+pub(crate) const REFUSED_PROMPTS: &[(Cow<'static, str>, bool)] = &[
+    (
+        Cow::Borrowed(concat!(refused_ja!(), "Password / パスワード: ")),
+        false,
+    ),
+    (
+        Cow::Borrowed("Verification code (TOTP) / 確認コード: "),
+        false,
+    ),
+];
+
+/// After the connection's last allowed attempt was refused, the instructions of a round
+/// without prompts: no further round would tell, and SSH has no other place for it here
+/// (russh sends a USERAUTH banner only before the first attempt). ASCII only, so the
+/// Japanese can't be there for OpenSSH.
+pub(crate) const REFUSED_LAST: &str =
+    concat!(refused_en!(), "\nNo more attempts on this connection.");
+
+/// What the next round says when the store failed during the attempt (English, ASCII).
+pub(crate) const UNCHECKED_INSTRUCTIONS: &str = "Your login could not be checked (internal error: the database did not answer); \
+     please try again, or contact the operator.\n\
+     Enter your password and the code from your authenticator app.";
+
+/// The same in Japanese, heading the first prompt of that round.
+pub(crate) const UNCHECKED_PROMPTS: &[(Cow<'static, str>, bool)] = &[
+    (
+        Cow::Borrowed(
+            "fumidai の内部エラー（データベースが応答しません）のため、ログインを確認できませんでした。\n\
+             もう一度試すか、運用担当者に連絡してください。\n\
+             Password / パスワード: ",
+        ),
+        false,
+    ),
+    (
+        Cow::Borrowed("Verification code (TOTP) / 確認コード: "),
+        false,
+    ),
+];
+
+/// The store failed during the connection's last allowed attempt (English, ASCII).
+pub(crate) const UNCHECKED_LAST: &str = "Your login could not be checked (internal error: the database did not answer); \
+     please contact the operator.";
+
 /// The emergency declaration's prompt (user name `engineer:target:emergency`).
 pub(crate) const EMERGENCY_PROMPT: &str =
     "緊急対応の理由 / Emergency: what happened and why it can't wait: ";
@@ -197,8 +268,39 @@ mod tests {
             TOO_MANY_FORWARDS,
             CHANNEL_TYPE_REFUSED,
             TOO_MANY_CHANNELS,
+            CHALLENGE_INSTRUCTIONS,
+            REFUSED_INSTRUCTIONS,
+            REFUSED_LAST,
+            UNCHECKED_INSTRUCTIONS,
+            UNCHECKED_LAST,
         ] {
             assert!(text.is_ascii(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_refusal_is_told_in_both_languages_with_the_usual_prompts() {
+        for en in [REFUSED_INSTRUCTIONS, REFUSED_LAST] {
+            for needle in ["password or the verification code", "only once", "unlock"] {
+                assert!(en.contains(needle), "{needle:?} missing from {en:?}");
+            }
+        }
+        let [(first, false), (second, false)] = REFUSED_PROMPTS else {
+            panic!("two prompts, neither echoed: {REFUSED_PROMPTS:?}");
+        };
+        for needle in ["パスワードまたは確認コード", "1回しか", "ロック"] {
+            assert!(first.contains(needle), "{needle:?} missing from {first:?}");
+        }
+        // The usual prompts end them, so clients and scripts that look for them still do.
+        for (prompts, rounds) in [
+            (REFUSED_PROMPTS, "refused"),
+            (UNCHECKED_PROMPTS, "unchecked"),
+        ] {
+            assert_eq!(prompts.len(), PROMPTS.len(), "{rounds}");
+            for ((got, _), (usual, _)) in prompts.iter().zip(PROMPTS) {
+                assert!(got.ends_with(usual.as_ref()), "{rounds}: {got:?}");
+            }
+        }
+        assert_eq!(second, &PROMPTS[1].0);
     }
 }

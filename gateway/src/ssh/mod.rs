@@ -163,7 +163,10 @@ impl SshService {
             Arc::clone(&self.auth),
             peer,
             Arc::clone(&state),
-            settings.max_auth_attempts,
+            handler::AttemptLimits {
+                max_attempts: settings.max_auth_attempts,
+                rejection_time: self.config.russh.auth_rejection_time,
+            },
             span.clone(),
         );
         let open_session = Arc::clone(&handler.target_slot);

@@ -18,6 +18,7 @@ fn account(login: &str, kind: AccountKind, created: i64, last: Option<i64>) -> A
         created_at: days_ago(created),
         last_login: last.map(days_ago),
         has_totp: true,
+        locked_until: None,
     }
 }
 
@@ -217,4 +218,42 @@ fn items_come_by_kind_then_subject() {
     for kind in ReviewKind::ALL {
         assert!(kind.heading().contains(" / "), "Japanese / English");
     }
+}
+
+#[test]
+fn accounts_locked_now_are_listed_with_their_end_in_jst() {
+    use AccountKind::{Engineer, Operator};
+    let lock = |login: &str, kind, minutes: Option<i64>| AccountFacts {
+        locked_until: minutes.map(|m| now() + Duration::minutes(m)),
+        ..account(login, kind, 10, Some(1))
+    };
+    let accounts = [
+        lock("zed", Engineer, Some(15)),
+        lock("alice", Engineer, Some(1)),
+        // A lock that ended is no lock, even while the row still holds its end.
+        lock("ended", Engineer, Some(0)),
+        lock("past", Engineer, Some(-5)),
+        lock("never", Engineer, None),
+        AccountFacts {
+            enabled: false,
+            ..lock("olga", Operator, Some(10))
+        },
+    ];
+    let locked = locked_accounts(&accounts, now());
+    let listed: Vec<(&str, AccountKind)> =
+        locked.iter().map(|l| (l.login.as_str(), l.kind)).collect();
+    assert_eq!(
+        listed,
+        [("alice", Engineer), ("olga", Operator), ("zed", Engineer)]
+    );
+    assert_eq!(
+        locked[0].detail,
+        "locked until 2026-11-26 18:01:00 JST / 2026-11-26 18:01:00 JST までロック中"
+    );
+    // Not review items: the review itself is unchanged by locks.
+    let facts = Facts {
+        accounts: accounts.to_vec(),
+        ..Facts::default()
+    };
+    assert!(review(&facts, &Thresholds::default(), now()).is_empty());
 }

@@ -1,17 +1,20 @@
 //! Account and vendor life cycle (R-14-8, §14.2): disable and enable, the vendor's contract
 //! end and settings, password resets and changes (§14 ⑥(4)(5)), TOTP re-enrolment
-//! (R-14-3) and role changes. Each change is stored with its audit record in one
-//! transaction; no secret goes into the trail.
+//! (R-14-3), role changes and lifting a lock-out (R-14-6(6)). Each change is stored with
+//! its audit record in one transaction; no secret goes into the trail.
 
+use chrono::{DateTime, Utc};
 use policy::ids::{Login, OperatorRole, VendorName};
+use policy::lockout::{self, FailureState};
 use policy::password::PasswordHash;
 use policy::totp::TotpSecret;
 use serde_json::{Map, Value, json};
+use sqlx::Row;
 
 use super::accounts::totp_context;
-use super::convert::to_micros;
+use super::convert::{count_from_db, from_micros_opt, to_micros};
 use super::vendors::allow_list_to_db;
-use super::{SqlStore, audit_log};
+use super::{Backend, SqlStore, audit_log};
 use crate::audit::{AuditEvent, AuditKind, format_time};
 use crate::error::{Error, Result};
 use crate::model::{Account, Actor, PasswordSet, Vendor, VendorChange};
@@ -213,6 +216,63 @@ impl SqlStore {
 }
 
 impl SqlStore {
+    pub(super) async fn write_unlock(
+        &self,
+        login: &Login,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Account> {
+        let select = match self.backend {
+            Backend::Postgres => {
+                "SELECT failed_count, locked_until FROM accounts WHERE login = $1 FOR UPDATE"
+            }
+            Backend::Sqlite => "SELECT failed_count, locked_until FROM accounts WHERE login = $1",
+        };
+        let mut tx = self.write().await?;
+        let Some(row) = sqlx::query(select)
+            .bind(login.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+        else {
+            return Err(Error::NotFound {
+                kind: "account",
+                name: login.to_string(),
+            });
+        };
+        let state = FailureState {
+            consecutive_failures: count_from_db(
+                "accounts.failed_count",
+                row.try_get("failed_count")?,
+            )?,
+            locked_until: from_micros_opt("accounts.locked_until", row.try_get("locked_until")?)?,
+        };
+        // Read and changed under the row's lock: of two racing unlocks, or an unlock racing
+        // the lock's end, exactly one record says the lock was lifted.
+        let Some(until) = state
+            .locked_until
+            .filter(|_| lockout::is_locked(&state, now))
+        else {
+            return Err(Error::InvalidTransition {
+                kind: "account",
+                name: login.to_string(),
+                from: "not locked".to_owned(),
+                to: "unlocked".to_owned(),
+            });
+        };
+        sqlx::query("UPDATE accounts SET failed_count = 0, locked_until = NULL WHERE login = $1")
+            .bind(login.as_str())
+            .execute(tx.conn())
+            .await?;
+        let event = AuditEvent::new(AuditKind::AccountUnlocked, actor.clone(), login.as_str())
+            .with_detail(json!({ "locked_until": format_time(until) }));
+        audit_log::append(tx.conn(), &event).await?;
+        tx.commit().await?;
+        self.select_account(login).await?.ok_or(Error::NotFound {
+            kind: "account",
+            name: login.to_string(),
+        })
+    }
+
     pub(super) async fn write_password_change_request(
         &self,
         login: &Login,

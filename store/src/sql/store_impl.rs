@@ -314,6 +314,15 @@ impl Store for SqlStore {
         self.write_password_change_request(login, actor).await
     }
 
+    async fn unlock_account(
+        &self,
+        login: &Login,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Account> {
+        self.write_unlock(login, now, actor).await
+    }
+
     async fn add_connection(&self, connection: NewConnection) -> Result<()> {
         self.insert_connection(connection).await
     }

@@ -4,6 +4,8 @@
 use chrono::Duration;
 use fumidai_store::{Actor, AuditKind, Error, PasswordSet, VendorChange};
 use policy::ids::OperatorRole;
+use policy::lockout::LockoutPolicy;
+use policy::login::LoginRejection;
 use policy::totp::TotpSecret;
 use secrecy::SecretString;
 use serde_json::json;
@@ -16,6 +18,7 @@ on_both_backends!(
     password_reset_and_change,
     totp_reset_replaces_the_secret,
     roles_change,
+    a_lock_is_lifted_once_and_only_while_it_holds,
 );
 
 async fn accounts_are_disabled_and_enabled(db: TestDb) {
@@ -217,4 +220,96 @@ async fn roles_change(db: TestDb) {
             .await,
         Err(Error::NotFound { .. })
     ));
+}
+
+async fn a_lock_is_lifted_once_and_only_while_it_holds(db: TestDb) {
+    with_alice(&db).await;
+    let alice = login("alice");
+    let olga = Actor::Person(login("olga"));
+    // Not locked: nothing to lift, nothing recorded (also with failures counted).
+    db.store
+        .record_login_failure(
+            "alice",
+            LoginRejection::WrongCode,
+            &attempt(t0()),
+            &LockoutPolicy::default(),
+        )
+        .await
+        .unwrap();
+    let (refused, appended) = db
+        .appended_by(db.store.unlock_account(&alice, t0(), &olga))
+        .await;
+    assert!(
+        matches!(refused, Err(Error::InvalidTransition { .. })),
+        "{refused:?}"
+    );
+    assert!(appended.is_empty());
+    // Locked by five counted failures.
+    for _ in 0..4 {
+        db.store
+            .record_login_failure(
+                "alice",
+                LoginRejection::WrongPassword,
+                &attempt(t0()),
+                &LockoutPolicy::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let until = t0() + Duration::minutes(15);
+    let creds = db.store.credentials(&alice).await.unwrap().unwrap();
+    assert_eq!(creds.account.locked_until, Some(until));
+    // A lock that ended by itself is not lifted again.
+    let expired = db.store.unlock_account(&alice, until, &olga).await;
+    assert!(
+        matches!(expired, Err(Error::InvalidTransition { .. })),
+        "{expired:?}"
+    );
+    let during = t0() + Duration::minutes(3);
+    let (unlocked, appended) = db
+        .appended_by(db.store.unlock_account(&alice, during, &olga))
+        .await;
+    assert_eq!(unlocked.unwrap().locked_until, None);
+    assert_eq!(appended, kinds(&[AuditKind::AccountUnlocked]));
+    let record = db.store.audit_tail(1).await.unwrap().remove(0);
+    assert_eq!(
+        (record.actor.as_str(), record.subject.as_str()),
+        ("person:olga", "alice")
+    );
+    assert_eq!(
+        record.detail,
+        json!({ "locked_until": until.to_rfc3339_opts(chrono::SecondsFormat::Micros, true) })
+    );
+    let creds = db.store.credentials(&alice).await.unwrap().unwrap();
+    assert_eq!(creds.failures.consecutive_failures, 0);
+    assert_eq!(creds.failures.locked_until, None);
+    // Twice: the second finds nothing to lift.
+    let again = db.store.unlock_account(&alice, during, &olga).await;
+    assert!(
+        matches!(again, Err(Error::InvalidTransition { .. })),
+        "{again:?}"
+    );
+    // Counting starts again from zero: four more failures don't lock.
+    for _ in 0..4 {
+        db.store
+            .record_login_failure(
+                "alice",
+                LoginRejection::WrongPassword,
+                &attempt(during),
+                &LockoutPolicy::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let creds = db.store.credentials(&alice).await.unwrap().unwrap();
+    assert_eq!(creds.failures.consecutive_failures, 4);
+    assert_eq!(creds.account.locked_until, None);
+    let unknown = db
+        .store
+        .unlock_account(&login("nobody"), during, &olga)
+        .await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
 }

@@ -247,6 +247,7 @@ async fn failures_that_say_nothing_about_secrets_are_not_counted(db: TestDb) {
         LoginRejection::LockedOut,
         LoginRejection::CertificateMismatch,
         LoginRejection::SourceNotAllowed,
+        LoginRejection::EmptyAnswer,
     ] {
         for _ in 0..6 {
             let (rec, appended) = db
