@@ -25,14 +25,11 @@ use super::messages;
 /// Longest new password looked at (a longer answer is refused, not cut).
 const MAX_PASSWORD_CHARS: usize = 256;
 
-/// The round's two prompts: not echoed.
-const PROMPTS: &[(Cow<'static, str>, bool)] = &[
-    (Cow::Borrowed("新しいパスワード / New password: "), false),
-    (
-        Cow::Borrowed("新しいパスワード（確認） / New password again: "),
-        false,
-    ),
-];
+/// The round's first prompt, below the reason it is asked.
+const NEW_PASSWORD: &str = "新しいパスワード / New password: ";
+
+/// The round's second prompt.
+const NEW_PASSWORD_AGAIN: &str = "新しいパスワード（確認） / New password again: ";
 
 /// A password change asked for and not yet answered.
 pub(super) struct PendingChange {
@@ -185,11 +182,19 @@ fn messages_ja_en(ja: &str, en: &str) -> String {
     format!("{ja}\r\n{en}\r\n")
 }
 
-/// The round, with `why` shown as its instructions.
+/// The round, with `why` (Japanese and English) shown above its first prompt: OpenSSH
+/// escapes non-ASCII instructions as octal but shows prompts as they are, so the
+/// instructions stay English and ASCII (see `messages`).
 fn ask(why: String) -> Auth {
     Auth::Partial {
         name: Cow::Borrowed(messages::CHALLENGE_NAME),
-        instructions: Cow::Owned(why),
-        prompts: Cow::Borrowed(PROMPTS),
+        instructions: Cow::Borrowed(INSTRUCTIONS),
+        prompts: Cow::Owned(vec![
+            (Cow::Owned(format!("{why}{NEW_PASSWORD}")), false),
+            (Cow::Borrowed(NEW_PASSWORD_AGAIN), false),
+        ]),
     }
 }
+
+/// The round's instructions (ASCII).
+const INSTRUCTIONS: &str = "A new password is needed before the session: type it twice.";
