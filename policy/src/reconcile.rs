@@ -32,7 +32,7 @@ pub use facts::{
 };
 pub use finding::{Evidence, Finding, FindingKind, Subject};
 
-use crate::ids::{PlanId, SessionId};
+use crate::ids::{PlanId, SessionId, TargetName};
 use crate::jst;
 use crate::limits::EndReason;
 use crate::requirement::{
@@ -191,6 +191,9 @@ fn plan_findings(
                 .to_owned(),
         });
     }
+    if plan.personal_data.is_none() {
+        out.extend(undeclared_personal_data(sessions));
+    }
     if !sessions.is_empty() {
         for step in steps {
             if step.expected.is_empty() || !step.commands.is_empty() {
@@ -221,6 +224,55 @@ fn plan_findings(
     }
     out.sort_by_key(|f| f.kind);
     out
+}
+
+/// One finding per personal-data target the plan's sessions reached without the plan
+/// declaring personal data (R-10-2), naming its sessions: the first is where to look.
+fn undeclared_personal_data(sessions: &[&SessionFacts]) -> Vec<Finding> {
+    let mut targets: Vec<&TargetName> = sessions
+        .iter()
+        .filter(|s| s.personal_data_target)
+        .map(|s| &s.target)
+        .collect();
+    targets.sort();
+    targets.dedup();
+    targets
+        .into_iter()
+        .filter_map(|target| {
+            let on: Vec<&&SessionFacts> = sessions
+                .iter()
+                .filter(|s| s.personal_data_target && &s.target == target)
+                .collect();
+            let first = on.first()?;
+            let ids: Vec<String> = on.iter().map(|s| s.id.to_string()).collect();
+            Some(Finding {
+                kind: FindingKind::PersonalDataTargetNotDeclared,
+                severity: Severity::High,
+                requirement: R_10_2,
+                evidence: Evidence {
+                    session: Some(first.id),
+                    offset: Some(TimeDelta::zero()),
+                    subject: Subject::Session {
+                        engineer: first.engineer.clone(),
+                        target: first.target.clone(),
+                        started_at: first.started_at,
+                        ended_at: first.end.as_ref().map(|e| e.at),
+                    },
+                },
+                message_ja: format!(
+                    "個人情報を保有する接続先 {target} に接続しましたが、作業計画に個人情報へのアクセスの記載がありません（セッション {} 件: {}）。",
+                    ids.len(),
+                    ids.join(", ")
+                ),
+                message_en: format!(
+                    "{target} holds personal data, but the plan does not declare access to personal data ({} session{}: {}).",
+                    ids.len(),
+                    if ids.len() == 1 { "" } else { "s" },
+                    ids.join(", ")
+                ),
+            })
+        })
+        .collect()
 }
 
 /// Findings about one session, by offset then kind.
@@ -321,23 +373,6 @@ fn session_findings(plan: &PlanFacts, s: &SessionFacts, rules: &RuleSet) -> Vec<
                 "The session went on past the window's end ({}) until {}.",
                 jst::format(plan.ends_at),
                 jst::format(end.at)
-            ),
-        );
-    }
-    if s.personal_data_target && plan.personal_data.is_none() {
-        push(
-            FindingKind::PersonalDataTargetNotDeclared,
-            Severity::High,
-            R_10_2,
-            Some(zero),
-            whole(),
-            format!(
-                "個人情報を保有する接続先 {} に接続しましたが、作業計画に個人情報へのアクセスの記載がありません。",
-                s.target
-            ),
-            format!(
-                "{} holds personal data, but the plan does not declare access to personal data.",
-                s.target
             ),
         );
     }

@@ -564,3 +564,29 @@ fn order_does_not_depend_on_the_input_order() {
     let sessions: Vec<SessionId> = step1.commands.iter().map(|c| c.session).collect();
     assert_eq!(sessions, [early.id, late.id]);
 }
+
+#[test]
+fn undeclared_personal_data_is_one_finding_per_target_naming_its_sessions() {
+    let mut plan = plan();
+    plan.personal_data = None;
+    let mut a = session();
+    let mut b = session();
+    b.id = SessionId::from_uuid(Uuid::from_u128(11));
+    b.started_at = a.started_at + TimeDelta::minutes(5);
+    a.personal_data_target = true;
+    b.personal_data_target = true;
+    let r = reconcile(&plan, &[a.clone(), b.clone()], &RuleSet::shipped());
+    let personal: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::PersonalDataTargetNotDeclared)
+        .collect();
+    assert_eq!(personal.len(), 1, "{personal:?}");
+    assert!(
+        personal[0].message_en.contains("2 sessions"),
+        "{personal:?}"
+    );
+    assert!(personal[0].message_en.contains(&a.id.to_string()));
+    assert!(personal[0].message_en.contains(&b.id.to_string()));
+    assert_eq!(personal[0].evidence.session, Some(a.id));
+}
