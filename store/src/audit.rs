@@ -44,6 +44,8 @@ pub enum AuditKind {
     ConnectionRefused,
     /// A target was registered (detail: address, login, auth, host key; never the credential).
     TargetAdded,
+    /// A target's address, login, credential or pin was changed (`target update`).
+    TargetUpdated,
     /// A target was removed (soft: its name stays in history).
     TargetRemoved,
     /// A work plan was submitted.
@@ -152,7 +154,7 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 52] = [
+    pub const ALL: [Self; 53] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -165,6 +167,7 @@ impl AuditKind {
         Self::CertificateRevoked,
         Self::ConnectionRefused,
         Self::TargetAdded,
+        Self::TargetUpdated,
         Self::TargetRemoved,
         Self::PlanSubmitted,
         Self::PlanApproved,
@@ -222,6 +225,7 @@ impl AuditKind {
             Self::CertificateRevoked => "certificate.revoked",
             Self::ConnectionRefused => "connection.refused",
             Self::TargetAdded => "target.added",
+            Self::TargetUpdated => "target.updated",
             Self::TargetRemoved => "target.removed",
             Self::PlanSubmitted => "plan.submitted",
             Self::PlanApproved => "plan.approved",

@@ -124,6 +124,17 @@ pub trait Store: Send + Sync {
     /// given exactly when the auth needs one ([`Error::CredentialMismatch`]). A name in use
     /// is [`Error::AlreadyExists`]; a removed target's name is [`Error::NameRetired`].
     async fn add_target(&self, target: NewTarget, actor: &Actor) -> Result<Target>;
+    /// Changes a registered target's address, login, credential or pin in place (the name
+    /// and its history stay) and appends `target.updated` naming what changed (the pin's
+    /// old and new fingerprints; never the credential). The pin keeps its protocol
+    /// ([`Error::InvalidTransition`] otherwise); a credential must match its auth
+    /// ([`Error::CredentialMismatch`]). Unknown or removed: [`Error::NotFound`].
+    async fn update_target(
+        &self,
+        name: &TargetName,
+        update: TargetUpdate,
+        actor: &Actor,
+    ) -> Result<Target>;
     /// A registered, not removed target, without its credential.
     async fn target(&self, name: &TargetName) -> Result<Option<Target>>;
     /// All registered, not removed targets, by name.

@@ -303,6 +303,29 @@ pub struct NewTarget {
     pub shared_admin_reason: Option<String>,
 }
 
+/// What `target update` changes; `None` keeps a field as it is.
+#[derive(Debug, Default)]
+pub struct TargetUpdate {
+    /// A new address (SSH: `HOST:PORT`; RDP: its `HOST:PORT`).
+    pub address: Option<SshAddress>,
+    /// A new login, with the reason when it is a factory account (R-10.1-NODEFAULT).
+    pub login: Option<(String, Option<String>)>,
+    /// A new way of logging in and its credential, as for [`NewTarget`].
+    pub credential: Option<(TargetAuth, Option<SecretBox<Vec<u8>>>)>,
+    /// A new pin, of the same protocol (a reinstalled server's host key or certificate).
+    pub pin: Option<TargetPin>,
+}
+
+impl TargetUpdate {
+    /// Whether anything changes.
+    pub fn is_empty(&self) -> bool {
+        self.address.is_none()
+            && self.login.is_none()
+            && self.credential.is_none()
+            && self.pin.is_none()
+    }
+}
+
 /// A registered target, without its credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Target {

@@ -411,3 +411,40 @@ fn the_hand_over_bundle_alone_gets_stock_ssh_in_with_the_host_key_checked() {
     );
     assert!(marker.exists());
 }
+
+#[test]
+fn a_reinstalled_servers_new_host_key_is_pinned_with_target_update_keeping_its_name() {
+    let sshd = fumidai_e2e::Sshd::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    // Pinned before the "reinstall": another server's key.
+    let other = fumidai_e2e::Sshd::start();
+    gw.add_target_with_host_key("db01", &sshd, &other.host_key);
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".into();
+    login.command = Some("echo reached".into());
+    let refused = login.run(&gw);
+    assert_ne!(refused.stdout.trim(), "reached", "{refused:?}");
+
+    // Nothing to change is refused; an unknown target too.
+    assert!(!gw.cli(&["target", "update", "db01"]).status.success());
+    assert!(
+        !gw.cli(&["target", "update", "nope", "--login", "maint"])
+            .status
+            .success()
+    );
+    gw.cli_ok(&["target", "update", "db01", "--host-key", &sshd.host_key]);
+    let updated = gw.wait_audit("target.updated", "db01");
+    assert_ne!(
+        updated["detail"]["host_key"]["from_fingerprint"],
+        updated["detail"]["host_key"]["to_fingerprint"],
+        "{updated}"
+    );
+    login.code = gw.fresh_code("alice");
+    let out = login.run(&gw);
+    assert_eq!(out.stdout.trim(), "reached", "{out:?}");
+}

@@ -23,6 +23,7 @@ mod serve;
 mod session;
 mod ssh_ca;
 mod target;
+mod target_update;
 mod vendor_targets;
 
 use std::path::PathBuf;

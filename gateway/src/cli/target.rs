@@ -24,6 +24,10 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub enum TargetCommand {
     /// Register a target server: where it listens, how fumidai logs in, its host key.
     Add(Box<AddArgs>),
+    /// Change a target in place: address, login, credential or pinned host key (a
+    /// reinstalled server, a rotated password). Its name and history stay; audited as
+    /// `target.updated`.
+    Update(Box<super::target_update::UpdateArgs>),
     /// List registered targets with their host key fingerprints.
     List,
     /// Remove a target. Its name stays in plans, sessions and the audit trail and is never
@@ -127,6 +131,7 @@ impl From<Target> for TargetView {
 pub(crate) async fn run(ctx: &Context, cmd: TargetCommand, out: Output) -> anyhow::Result<()> {
     match cmd {
         TargetCommand::Add(args) => add(ctx, *args, out).await,
+        TargetCommand::Update(args) => super::target_update::update(ctx, *args, out).await,
         TargetCommand::List => {
             let targets: Vec<TargetView> = ctx
                 .store
@@ -312,7 +317,7 @@ fn short_kind(key: &HostKey) -> &'static str {
 
 /// Reads an OpenSSH private key and checks fumidai can use it: it parses, and it is not
 /// encrypted (fumidai has no one to ask for a passphrase; `master.key` protects it instead).
-fn read_private_key(path: &Path) -> anyhow::Result<SecretBox<Vec<u8>>> {
+pub(super) fn read_private_key(path: &Path) -> anyhow::Result<SecretBox<Vec<u8>>> {
     let bytes = read_small(path)?;
     let text = std::str::from_utf8(&bytes)
         .ok()
@@ -333,7 +338,7 @@ fn read_private_key(path: &Path) -> anyhow::Result<SecretBox<Vec<u8>>> {
 }
 
 /// A file of at most [`MAX_FILE_BYTES`], in a buffer zeroized on drop (it may be a key).
-fn read_small(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+pub(super) fn read_small(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut bytes = Zeroizing::new(Vec::new());
@@ -347,7 +352,7 @@ fn read_small(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
 }
 
 /// The first line of standard input, without its line ending. Never echoed or logged.
-fn read_password_line() -> anyhow::Result<SecretBox<Vec<u8>>> {
+pub(super) fn read_password_line() -> anyhow::Result<SecretBox<Vec<u8>>> {
     let mut line = Zeroizing::new(String::new());
     std::io::stdin()
         .lock()

@@ -35,6 +35,7 @@ mod plans;
 mod reports;
 mod sessions;
 mod store_impl;
+mod target_update;
 mod targets;
 mod vendor_targets;
 mod vendors;

@@ -21,7 +21,7 @@ use crate::model::{
     LoginAttempt, NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal,
     RevokeSelector, SessionRecord, StepClaim, StoredReport, Target, Vendor,
 };
-use crate::model::{PasswordSet, VendorChange};
+use crate::model::{PasswordSet, TargetUpdate, VendorChange};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -109,6 +109,15 @@ impl Store for SqlStore {
 
     async fn add_target(&self, target: NewTarget, actor: &Actor) -> Result<Target> {
         self.insert_target(target, actor).await
+    }
+
+    async fn update_target(
+        &self,
+        name: &TargetName,
+        update: TargetUpdate,
+        actor: &Actor,
+    ) -> Result<Target> {
+        self.write_target_update(name, update, actor).await
     }
 
     async fn target(&self, name: &TargetName) -> Result<Option<Target>> {

@@ -14,12 +14,12 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::error::{Error, Result};
 use crate::model::{Actor, NewTarget, Target};
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "name, protocol, host, port, login, auth, host_key, tags, created_at, shared_admin_reason";
 
 /// The context a target's credential is sealed under, so a sealed value copied into another
 /// target's row fails to open.
-fn credential_context(name: &TargetName) -> String {
+pub(super) fn credential_context(name: &TargetName) -> String {
     format!("target:{name}")
 }
 
@@ -192,7 +192,7 @@ impl SqlStore {
     }
 }
 
-fn target(row: &AnyRow) -> Result<Target> {
+pub(super) fn target(row: &AnyRow) -> Result<Target> {
     use policy::target::TargetProtocol;
     let protocol = match row.try_get::<String, _>("protocol")?.as_str() {
         "ssh" => TargetProtocol::Ssh,
