@@ -37,7 +37,8 @@
 //! - [`writer`]: [`Recorder`], [`RecorderHandle`], [`RecorderConfig`]: the writer task.
 //! - [`seal`]: statement, Ed25519 signature, [`seal::verify`] and [`seal::verify_files`].
 //! - [`player`]: replay timing (speed, idle limit) from cast events to timed steps, for
-//!   `fumidai play`.
+//!   `fumidai play`; [`player::queries`] removes the target's terminal queries from the
+//!   output, which the viewer's terminal would answer into the viewer's input.
 //! - [`commands`]: command extraction: the command lines typed in a shell recording,
 //!   replayed from the keys through a readline-like line editor and checked against the
 //!   echo in a small model of the terminal's lines; history and Tab completion are read

@@ -4,7 +4,10 @@
 //! Only what the viewer's terminal should show is yielded: output (`o`), resizes (`r`),
 //! and fumidai's markers (`m`, for the caller to summarise). Input (`i`) is never played:
 //! the remote terminal already echoed whatever the engineer typed that was meant to be
-//! seen, and replaying keystrokes would show passwords typed at a `sudo` prompt.
+//! seen, and replaying keystrokes would show passwords typed at a `sudo` prompt. The
+//! output goes through a [`queries::QueryFilter`] (unless [`Queries::DangerPassThrough`]):
+//! the target's terminal queries are removed, so the viewer's terminal doesn't answer them
+//! into the viewer's input.
 //!
 //! Timing, applied in this order to the gap between two played events:
 //! 1. the [`IdleLimit`] caps it (a coffee break doesn't cost the auditor ten minutes);
@@ -16,10 +19,13 @@
 //!
 //! Pure: no clock, no sleeping, no I/O. `fumidai play` (in the gateway) does those.
 
+pub mod queries;
+
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use self::queries::QueryFilter;
 use crate::error::{Error, Result};
 use crate::format::cast_reader::{Event, EventKind};
 
@@ -128,13 +134,29 @@ impl FromStr for IdleLimit {
     }
 }
 
-/// How to time a replay.
+/// How to replay: the timing, and what of the output reaches the viewer's terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PlayOptions {
     /// Speed factor.
     pub speed: Speed,
     /// Longest pause (before the speed applies).
     pub idle_limit: IdleLimit,
+    /// The target's terminal queries in the output: removed unless asked otherwise.
+    pub queries: Queries,
+}
+
+/// What becomes of the terminal queries in a recording's output (cursor position, device
+/// attributes, colours, the clipboard: see [`queries`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Queries {
+    /// Removed: they draw nothing, and the viewer's terminal would answer them into the
+    /// viewer's input.
+    #[default]
+    Remove,
+    /// Yielded as recorded, for output to a file or a pipe (forensics). Never for a
+    /// terminal: it answers them, as if the viewer had typed the answers, and a crafted
+    /// recording chooses what is asked (the clipboard, the title typed back).
+    DangerPassThrough,
 }
 
 /// One thing the player does, at `at` after playback began.
@@ -149,7 +171,8 @@ pub struct Step {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Write this to the terminal, as is.
+    /// Write this to the terminal, as is (queries already removed unless
+    /// [`Queries::DangerPassThrough`]; possibly empty then).
     Output(String),
     /// The recorded terminal changed size.
     Resize {
@@ -173,6 +196,9 @@ pub struct Player<I> {
     last_t: Duration,
     /// Playback time of the last step.
     at: Duration,
+    /// Removes the queries from the output, carrying an unfinished sequence from one
+    /// event to the next; `None` for [`Queries::DangerPassThrough`].
+    filter: Option<QueryFilter>,
 }
 
 impl<I> Player<I>
@@ -181,11 +207,16 @@ where
 {
     /// Plays `events` (usually a [`CastReader`](crate::format::cast_reader::CastReader)).
     pub fn new(events: I, options: PlayOptions) -> Self {
+        let filter = match options.queries {
+            Queries::Remove => Some(QueryFilter::new()),
+            Queries::DangerPassThrough => None,
+        };
         Self {
             events,
             options,
             last_t: Duration::ZERO,
             at: Duration::ZERO,
+            filter,
         }
     }
 
@@ -209,7 +240,11 @@ where
                 Err(e) => return Some(Err(e)),
             };
             let action = match event.kind {
-                EventKind::Output(text) => Action::Output(text),
+                // An event that was all queries still takes its step: the timing stays.
+                EventKind::Output(text) => Action::Output(match &mut self.filter {
+                    Some(filter) => filter.filter(&text),
+                    None => text,
+                }),
                 EventKind::Resize { cols, rows } => Action::Resize { cols, rows },
                 EventKind::Marker(text) => Action::Marker(text),
                 EventKind::Input(_) | EventKind::Other { .. } => continue,

@@ -13,15 +13,38 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use fumidai_e2e::tools::wait_for;
+use fumidai_e2e::pty::Pty;
+use fumidai_e2e::tools::{fumidai_bin, require, wait_for};
 use fumidai_e2e::{Engineer, Gateway, SshLogin};
 use serde_json::Value;
 
 const PASSWORD: &str = "Kaede-Hashira-7731";
 const MARKER: &str = "fumidai-play-marker";
+
+/// How long a step on a terminal may take: a login includes Argon2id and the target's.
+const STEP: Duration = Duration::from_secs(30);
+
+/// Queries a terminal answers, with the answers xterm would type into its input: the
+/// replay test plays the reviewer's terminal with these. (`vi` asks where the cursor is
+/// twice, which terminal it is and its background colour; the `printf` in the session adds
+/// the clipboard, the 8-bit forms and an ST-terminated query.)
+const ANSWERS: &[(&str, &str)] = &[
+    ("\x1b[6n", "\x1b[2;2R"),
+    ("\u{9b}6n", "\x1b[3;1R"),
+    ("\x1b[c", "\x1b[?64;1;2;6;9;15;18;21;22c"),
+    ("\x1b[>c", "\x1b[>41;380;0c"),
+    ("\x1b]10;?\x07", "\x1b]10;rgb:0000/0000/0000\x07"),
+    ("\x1b]11;?\x07", "\x1b]11;rgb:ffff/ffff/ffff\x07"),
+    ("\x1b]11;?\x1b\\", "\x1b]11;rgb:ffff/ffff/ffff\x1b\\"),
+    // The reviewer's clipboard, read by the target.
+    ("\x1b]52;c;?\x07", "\x1b]52;c;aG9zcGl0YWwtc2VjcmV0\x07"),
+    ("\u{9d}52;c;?\u{9c}", "\x1b]52;c;aG9zcGl0YWwtc2VjcmV0\x1b\\"),
+    ("\x1bP$qm\x1b\\", "\x1bP1$r0m\x1b\\"),
+    ("\x1b[?4m", "\x1b[>4;2m"),
+];
 
 fn exec(alice: &Engineer, command: &str) -> SshLogin {
     let mut login = SshLogin::engineer(alice);
@@ -329,4 +352,146 @@ fn unknown_sessions_and_sessions_without_recordings_fail_clearly() {
         stderr.contains(&format!("session {id} has no recordings")) && stderr.contains("録画"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_replay_keeps_the_targets_terminal_queries_from_the_reviewers_terminal() {
+    require("vi");
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let mut login = SshLogin::engineer(&alice);
+    login.user = "alice:db01".to_owned();
+    login.command = None;
+    let (mut term, _work) = login.interactive(&gw, 24, 80);
+    login.answer_prompts(&mut term);
+    term.expect("# ", STEP);
+
+    // vi queries the engineer's terminal as it starts (this one doesn't answer), then
+    // draws its screen.
+    term.type_text("vi -u NONE -i NONE -N\r");
+    term.expect("VIM - Vi IMproved", STEP);
+    term.type_text(":qa!\r");
+    term.expect("# ", STEP);
+    // More queries, between two markers: a cursor report, DA1, the clipboard, the
+    // background colour (ST-terminated), DECRQSS, and 8-bit CSI and OSC (as UTF-8).
+    term.type_text(&format!(
+        "printf '{MARKER}\\033[6n\\033[c\\033]52;c;?\\a\\033]11;?\\033\\\\\\033P$qm\\033\\\\\\302\\2336n\\302\\23552;c;?\\302\\234{MARKER}-end\\n'\r"
+    ));
+    term.expect(&format!("{MARKER}-end\r\n"), STEP);
+    term.type_text("exit\r");
+    let status = term.wait(STEP);
+    assert_eq!(status.code(), Some(0), "{}", term.screen());
+    gw.wait_audit_kind("recording.sealed");
+    let id = the_session(&gw);
+
+    // The recording keeps them: it is sealed evidence of what the target sent.
+    let casts = files_ending(&gw.data.join("recordings"), ".cast");
+    assert_eq!(casts.len(), 1, "{casts:?}");
+    let cast = std::fs::read_to_string(&casts[0]).unwrap();
+    let recorded: String = cast
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e[1] == "o")
+        .map(|e| e[2].as_str().unwrap().to_owned())
+        .collect();
+    for query in [
+        "\x1b[6n",
+        "\x1b[>c",
+        "\x1b]52;c;?\x07",
+        "\x1bP$qm\x1b\\",
+        "\u{9b}6n",
+    ] {
+        assert!(recorded.contains(query), "{query:?} not in the recording");
+    }
+
+    // The reviewer replays it on their terminal, then their shell reads a line. The test
+    // is that terminal: it answers every query it was sent, as xterm would, into the input
+    // the shell reads next.
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        r#""$0" "$@"; printf 'PLAYED\n'; IFS= read -r typed; printf 'TYPED<%s>\n' "$typed""#,
+    ])
+    .arg(fumidai_bin())
+    .arg("--data-dir")
+    .arg(&gw.data)
+    .args(["play", &id, "--cat"])
+    .env_remove("RUST_LOG");
+    let mut viewer = Pty::spawn(&cmd, 24, 80);
+    let played = viewer.expect("PLAYED\r\n", STEP);
+    for (query, answer) in ANSWERS {
+        if played.contains(query) {
+            viewer.type_text(answer);
+        }
+    }
+    viewer.type_text("\r");
+    viewer.expect("TYPED<", STEP);
+    let typed = viewer.expect(">\r\n", STEP);
+    let screen = viewer.screen();
+    assert_eq!(
+        typed, ">\r\n",
+        "the reviewer's terminal answered queries into the shell's input:\n{screen}"
+    );
+    assert!(
+        cursor_report(&screen).is_none(),
+        "a cursor report came back: {:?}\n{screen}",
+        cursor_report(&screen)
+    );
+    for (query, _) in ANSWERS {
+        assert!(!played.contains(query), "{query:?} reached the terminal");
+    }
+    // What the engineer saw is still there: vi's screen and both markers, now adjacent.
+    for shown in [
+        "VIM - Vi IMproved",
+        "\x1b[?1049h",
+        &format!("{MARKER}{MARKER}-end"),
+    ] {
+        assert!(played.contains(shown), "{shown:?} not replayed:\n{played}");
+    }
+
+    // Timed, or into a pipe: the same.
+    for args in [&[&id, "--cat"][..], &[&id, "--speed", "100"]] {
+        let out = play(&gw, args);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            stdout.contains(&format!("{MARKER}{MARKER}-end")),
+            "{stdout}"
+        );
+        for (query, _) in ANSWERS {
+            assert!(!stdout.contains(query), "{args:?}: {query:?} written");
+        }
+    }
+
+    // --danger-raw: exactly as recorded, for a pipe or a file; refused on a terminal.
+    let raw = play(&gw, &[&id, "--cat", "--danger-raw"]);
+    assert!(raw.status.success(), "{raw:?}");
+    let raw = text(&raw.stdout);
+    for query in ["\x1b[6n", "\x1b]52;c;?\x07", "\u{9b}6n"] {
+        assert!(raw.contains(query), "{query:?} not in the raw output");
+    }
+    let cmd = gw.command(&["play", &id, "--cat", "--danger-raw"], &[]);
+    let mut terminal = Pty::spawn(&cmd, 24, 80);
+    terminal.expect("does not write to a terminal", STEP);
+    assert!(!terminal.wait(STEP).success());
+    let screen = terminal.screen();
+    assert!(screen.contains("端末には書きません"), "{screen}");
+    assert!(!screen.contains(MARKER), "played on a terminal: {screen}");
+}
+
+/// The first cursor position report (`ESC [ row ; col R`, or `^[[row;colR` as a
+/// terminal echoes it) in `screen`.
+fn cursor_report(screen: &str) -> Option<String> {
+    ["\x1b[", "^[["].iter().find_map(|intro| {
+        screen.match_indices(intro).find_map(|(at, _)| {
+            let rest = &screen[at + intro.len()..];
+            let (row, rest) = rest.split_once(';')?;
+            let col = rest.split('R').next()?;
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            (digits(row) && digits(col) && rest.len() > col.len())
+                .then(|| format!("{intro}{row};{col}R"))
+        })
+    })
 }

@@ -8,6 +8,11 @@
 //! `--force` (then with a loud warning); one never sealed (session live, or the gateway
 //! stopped first) plays with a warning. `--list` shows the channels instead.
 //!
+//! The target's terminal queries (cursor position, device attributes, colours, the
+//! clipboard) are removed from the output (`recorder::player::queries`): the viewer's
+//! terminal would answer them into the viewer's own input. `--danger-raw` keeps them, for
+//! a file or a pipe only.
+//!
 //! # Layout
 //!
 //! - this file: arguments, checks, the channel list;
@@ -19,13 +24,14 @@ mod inventory;
 mod rdp;
 mod replay;
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, FixedOffset, Utc};
 use policy::ids::SessionId;
-use recorder::player::{IdleLimit, PlayOptions, Speed};
+use recorder::player::{IdleLimit, PlayOptions, Queries, Speed};
 use serde::Serialize;
 
 use self::inventory::{Channel, ChannelKind, SealRecord, SealState};
@@ -57,6 +63,11 @@ pub struct PlayArgs {
     /// warning. For investigating the damage, never for normal review.
     #[arg(long, conflicts_with = "list")]
     force: bool,
+    /// Write the output exactly as recorded, the target's terminal queries included
+    /// (cursor position, device attributes, colours, the clipboard), for a file or a pipe
+    /// (`| cat -v`). Refused on a terminal: it would answer them into your own input.
+    #[arg(long, conflicts_with = "list")]
+    danger_raw: bool,
     /// RDP: write a PNG into DIR for every interval (`--every`, default 1s) in which the
     /// screen changed, and one of the last frame, named by their offset in the session.
     #[arg(long, value_name = "DIR", conflicts_with = "list")]
@@ -121,6 +132,14 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
     if out.json && !args.list && !args.keys {
         bail!(
             "--json は --list か --keys と共に使います / --json applies to --list and --keys only"
+        );
+    }
+    if args.danger_raw && std::io::stdout().is_terminal() {
+        bail!(
+            "--danger-raw は端末には書きません。ファイルかパイプに出力してください（例: | cat -v）。\
+             録画中の問い合わせに端末が応答し、その応答があなたの入力になります / --danger-raw \
+             does not write to a terminal: send it to a file or a pipe (e.g. | cat -v); your \
+             terminal would answer the recording's queries into your own input"
         );
     }
     let id = args.id;
@@ -200,15 +219,17 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
     }
 
     check_before_playing(&selected, args.force)?;
-    let pace = if args.cat {
-        Pace::Cat
-    } else {
-        Pace::Timed(PlayOptions {
-            speed: args.speed,
-            idle_limit: args.idle_limit,
-        })
+    let pace = if args.cat { Pace::Cat } else { Pace::Timed };
+    let options = PlayOptions {
+        speed: args.speed,
+        idle_limit: args.idle_limit,
+        queries: if args.danger_raw {
+            Queries::DangerPassThrough
+        } else {
+            Queries::Remove
+        },
     };
-    tokio::task::block_in_place(|| replay::replay(&session, &selected, pace))
+    tokio::task::block_in_place(|| replay::replay(&session, &selected, pace, options))
 }
 
 /// An RDP session: its one recording listed, or checked and rendered.
@@ -222,9 +243,9 @@ async fn play_rdp(
     if args.list {
         return rdp::list(&id.to_string(), rec, out);
     }
-    if args.channel.is_some() || args.cat {
+    if args.channel.is_some() || args.cat || args.danger_raw {
         bail!(
-            "セッション {id} は RDP セッションです / session {id} is an RDP session: --channel and --cat apply to SSH"
+            "セッション {id} は RDP セッションです / session {id} is an RDP session: --channel, --cat and --danger-raw apply to SSH"
         );
     }
     if !outputs.any() {

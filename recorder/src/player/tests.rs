@@ -32,6 +32,7 @@ fn due(events: Vec<Result<Event>>, speed: f64, idle: f64) -> Vec<u128> {
         } else {
             IdleLimit::at_most(Duration::from_secs_f64(idle))
         },
+        queries: Queries::Remove,
     };
     Player::new(events.into_iter(), options)
         .map(|s| s.unwrap().at.as_millis())
@@ -84,6 +85,7 @@ fn input_is_not_played_and_its_time_merges_into_the_next_gap() {
     let options = PlayOptions {
         speed: Speed::REAL_TIME,
         idle_limit: IdleLimit::at_most(Duration::from_secs(1)),
+        queries: Queries::Remove,
     };
     let steps: Vec<Step> = Player::new(events.into_iter(), options)
         .map(Result::unwrap)
@@ -171,6 +173,7 @@ fn plays_a_written_cast() {
     let options = PlayOptions {
         speed: "10".parse().unwrap(),
         idle_limit: "5".parse().unwrap(),
+        queries: Queries::Remove,
     };
     let steps: Vec<_> = Player::new(reader, options)
         .map(|s| s.unwrap())
@@ -219,6 +222,50 @@ fn settings_parse_or_say_what_is_expected() {
         PlayOptions::default().idle_limit.max(),
         Some(Duration::from_secs(2))
     );
+    assert_eq!(PlayOptions::default().queries, Queries::Remove);
+}
+
+#[test]
+fn queries_are_removed_across_events_and_their_steps_keep_the_timing() {
+    // vi's cursor report cut in two by the recorder, then an event that is only a query.
+    let events = || {
+        vec![
+            out(100, "$ vi\r\n\x1b[?1049h\x1b["),
+            out(200, "6n\x1b[2;1H~"),
+            out(1_200, "\x1b]52;c;?\x07"),
+            out(1_500, "\x1b[?1049l$ "),
+        ]
+    };
+    let steps = |queries| {
+        let options = PlayOptions {
+            queries,
+            ..PlayOptions::default()
+        };
+        Player::new(events().into_iter(), options)
+            .map(|s| s.unwrap())
+            .map(|s| (s.at.as_millis(), s.action))
+            .collect::<Vec<_>>()
+    };
+    let output = |s: &str| Action::Output(s.into());
+    assert_eq!(
+        steps(Queries::Remove),
+        [
+            (100, output("$ vi\r\n\x1b[?1049h")),
+            (200, output("\x1b[2;1H~")),
+            (1_200, output("")),
+            (1_500, output("\x1b[?1049l$ ")),
+        ]
+    );
+    // Only for a pipe or a file: as recorded.
+    assert_eq!(
+        steps(Queries::DangerPassThrough),
+        [
+            (100, output("$ vi\r\n\x1b[?1049h\x1b[")),
+            (200, output("6n\x1b[2;1H~")),
+            (1_200, output("\x1b]52;c;?\x07")),
+            (1_500, output("\x1b[?1049l$ ")),
+        ]
+    );
 }
 
 #[test]
@@ -233,6 +280,7 @@ fn absurd_gaps_saturate_instead_of_panicking() {
     let options = PlayOptions {
         speed: Speed::new(1e-300).unwrap(),
         idle_limit: IdleLimit::OFF,
+        queries: Queries::Remove,
     };
     let last = Player::new(events.into_iter(), options)
         .last()

@@ -1,6 +1,8 @@
 //! Writing channels to the terminal: a bilingual header per channel, then the cast's
-//! output as raw bytes (escape sequences and all), timed by `recorder::player` or all at
-//! once (`--cat`). Input events are never written (the player drops them).
+//! output with its escape sequences, timed by `recorder::player` or all at once (`--cat`).
+//! The player has removed the target's terminal queries from it (unless `--danger-raw`,
+//! which `play` refuses on a terminal), each channel's on its own. Input events are never
+//! written (the player drops them).
 
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Write};
@@ -17,10 +19,10 @@ use super::{jst_seconds, printable, size};
 const MAX_NOTES: usize = 20;
 
 /// How to pace the output.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Pace {
-    /// Real timing, scaled and capped.
-    Timed(PlayOptions),
+    /// Real timing, scaled and capped by the [`PlayOptions`].
+    Timed,
     /// Everything at once, like `asciinema cat`.
     Cat,
 }
@@ -31,12 +33,13 @@ pub(super) fn replay(
     session: &SessionRecord,
     channels: &[&Channel],
     pace: Pace,
+    options: PlayOptions,
 ) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let tty = stdout.is_terminal();
     let mut out = stdout.lock();
     for (i, channel) in channels.iter().enumerate() {
-        match play_channel(&mut out, session, channel, pace, tty, i == 0) {
+        match play_channel(&mut out, session, channel, pace, options, tty, i == 0) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
             other => other?,
         }
@@ -52,6 +55,7 @@ fn play_channel(
     session: &SessionRecord,
     channel: &Channel,
     pace: Pace,
+    options: PlayOptions,
     tty: bool,
     first: bool,
 ) -> io::Result<()> {
@@ -67,10 +71,6 @@ fn play_channel(
 
     let file = File::open(&channel.cast)?;
     let (_, reader) = CastReader::open(BufReader::new(file)).map_err(io::Error::other)?;
-    let options = match pace {
-        Pace::Timed(options) => options,
-        Pace::Cat => PlayOptions::default(),
-    };
     let start = Instant::now();
     let mut notes = Notes::default();
     for step in Player::new(reader, options) {
@@ -84,20 +84,22 @@ fn play_channel(
                 continue;
             }
         };
-        if let Pace::Timed(_) = pace {
+        if pace == Pace::Timed {
             wait_until(start, step.at);
         }
         match step.action {
+            // Empty when the event held only queries: nothing to write.
+            Action::Output(text) if text.is_empty() => {}
             Action::Output(text) => {
                 out.write_all(text.as_bytes())?;
-                if let Pace::Timed(_) = pace {
+                if pace == Pace::Timed {
                     out.flush()?;
                 }
             }
             // Ask the terminal to take the recorded size (xterm window operation; most
             // terminals ignore it unless allowed). Only when timing, and only on a terminal.
             Action::Resize { cols, rows } => {
-                if tty && matches!(pace, Pace::Timed(_)) {
+                if tty && pace == Pace::Timed {
                     write!(out, "\x1b[8;{rows};{cols}t")?;
                 }
             }
