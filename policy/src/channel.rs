@@ -84,8 +84,8 @@ impl WorkRefusal {
                 "このサブシステムは利用できません。\r\nThis subsystem is not available.\r\n"
             }
             Self::LegacyScpUpload => {
-                "旧来の SCP プロトコル（scp -O）や rsync ではアップロードを検査できないため拒否しました。scp を -O なしで、または sftp を使ってください。\r\n\
-                 Uploads with the legacy SCP protocol (scp -O) or rsync can't be inspected and are refused; use scp without -O, or sftp.\r\n"
+                "旧来の SCP プロトコル（scp -O、pscp -scp、WinSCP の SCP、asyncssh の scp）や rsync ではアップロードを検査できないため拒否しました。SFTP を使ってください（-O なしの scp、pscp -sftp、WinSCP の SFTP、sftp）。\r\n\
+                 Uploads with the legacy SCP protocol (scp -O, pscp -scp, WinSCP's SCP, asyncssh's scp) or rsync can't be inspected and are refused; use SFTP: scp without -O, pscp -sftp, WinSCP's SFTP, or sftp.\r\n"
             }
             Self::UncertainCommand => {
                 "実行されるプログラムを確実に判定できないコマンドは、ファイル転送が許可されていない作業計画では実行できません。変数・コマンド置換・eval を使わずに書いてください。\r\n\
