@@ -298,6 +298,32 @@ fn a_login_without_a_channel_closes_after_the_login_grace_despite_keepalives() {
     assert!(logins_without_session(&gw).is_empty());
 }
 
+// Issue 12: the same for a login through the target menu (user name without a target,
+// the target chosen by number): no channel, closed after the login grace.
+#[test]
+fn a_menu_login_without_a_channel_closes_after_the_login_grace() {
+    let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
+    gw.set_config("login_grace = \"1m\"", "login_grace = \"5s\"");
+    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    gw.start();
+    let mut menu = login(&alice);
+    menu.user = "alice".to_owned();
+    menu.menu_answers = vec!["1".to_owned()];
+    let t0 = Instant::now();
+    let mut master = menu.master_with(&gw, &["-o", "ServerAliveInterval=1"]);
+    let (_, stderr) = poll(Duration::from_secs(15), || master.exited())
+        .unwrap_or_else(|| panic!("the channel-less menu login stayed\n{}", gw.log()));
+    let after = t0.elapsed();
+    assert!(
+        after >= Duration::from_secs(4),
+        "closed too early: {after:?}"
+    );
+    assert!(stderr.contains("login grace"), "{stderr}");
+    let closed = gw.wait_audit_kind("connection.closed");
+    assert_eq!(closed["detail"]["reason"], "no_channel", "{closed}");
+    assert!(logins_without_session(&gw).is_empty());
+}
+
 // Issue 12: keepalives are not activity — a session whose channels have closed is cut
 // idle although its ControlMaster sends keepalives every second.
 #[test]
