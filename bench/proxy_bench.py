@@ -133,6 +133,7 @@ class Gateway(lb.Fumidai):
             try:
                 out = json.loads(self.cli("--json", "engineer", "add", login, "--vendor", "bench",
                                           "--password-stdin", stdin=PASSWORD + "\n"))
+                self.first_login_done(login)
                 certs = os.path.join(self.tmp, f"certs-{login}")
                 self.cli("cert", "issue", login, "--out", certs)
                 made.append((login, out["totp_secret"], certs))
