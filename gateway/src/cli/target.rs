@@ -175,18 +175,8 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
         .address
         .clone()
         .context("give the target's SSH address with --ssh HOST:PORT")?;
-    let host_key = match (&args.host_key, &args.host_key_file) {
-        // A `.pub` line, or what `ssh-keyscan` printed (`HOST TYPE KEY` lines).
-        (Some(line), _) => HostKey::parse_file(line).context("--host-key")?,
-        (None, Some(path)) => {
-            let text = read_small(path)?;
-            let text = String::from_utf8(text.to_vec())
-                .with_context(|| format!("{} is not a text file", path.display()))?;
-            HostKey::parse_file(&text)
-                .with_context(|| format!("--host-key-file {}", path.display()))?
-        }
-        (None, None) => bail!("give the target's host key with --host-key or --host-key-file"),
-    };
+    let host_key = host_key_from(args.host_key.as_deref(), args.host_key_file.as_deref())?
+        .context("give the target's host key with --host-key or --host-key-file")?;
     let (auth, credential) = match (&args.key_file, args.password_stdin, args.auth) {
         (Some(path), _, _) => (TargetAuth::Key, Some(read_private_key(path)?)),
         (None, true, _) => (TargetAuth::Password, Some(read_password_line()?)),
@@ -317,6 +307,27 @@ fn short_kind(key: &HostKey) -> &'static str {
 
 /// Reads an OpenSSH private key and checks fumidai can use it: it parses, and it is not
 /// encrypted (fumidai has no one to ask for a passphrase; `master.key` protects it instead).
+/// The host key given as `--host-key` (a `.pub` line, or what `ssh-keyscan` printed) or
+/// `--host-key-file`; `None` when neither was.
+pub(super) fn host_key_from(
+    line: Option<&str>,
+    file: Option<&Path>,
+) -> anyhow::Result<Option<HostKey>> {
+    Ok(match (line, file) {
+        (Some(line), _) => Some(HostKey::parse_file(line).context("--host-key")?),
+        (None, Some(path)) => {
+            let text = read_small(path)?;
+            let text = String::from_utf8(text.to_vec())
+                .with_context(|| format!("{} is not a text file", path.display()))?;
+            Some(
+                HostKey::parse_file(&text)
+                    .with_context(|| format!("--host-key-file {}", path.display()))?,
+            )
+        }
+        (None, None) => None,
+    })
+}
+
 pub(super) fn read_private_key(path: &Path) -> anyhow::Result<SecretBox<Vec<u8>>> {
     let bytes = read_small(path)?;
     let text = std::str::from_utf8(&bytes)

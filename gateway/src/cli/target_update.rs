@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use policy::ids::{Login, TargetName};
-use policy::target::{self, HostKey, SshAddress, TargetAuth, TargetPin};
+use policy::target::{self, SshAddress, TargetAuth, TargetPin};
 use store::TargetUpdate;
 
 use super::context::{Context, cli_actor};
 use super::output::Output;
-use super::target::{CertAuth, read_password_line, read_private_key, read_small};
+use super::target::{CertAuth, host_key_from, read_password_line, read_private_key};
 
 /// `fumidai target update`.
 #[derive(Debug, clap::Args)]
@@ -74,20 +74,8 @@ pub(super) async fn update(ctx: &Context, args: UpdateArgs, out: Output) -> anyh
         }
         None => None,
     };
-    let pin = match (&args.host_key, &args.host_key_file) {
-        (Some(line), _) => Some(HostKey::parse_file(line).context("--host-key")?),
-        (None, Some(path)) => {
-            let text = read_small(path)?;
-            let text = String::from_utf8(text.to_vec())
-                .with_context(|| format!("{} is not a text file", path.display()))?;
-            Some(
-                HostKey::parse_file(&text)
-                    .with_context(|| format!("--host-key-file {}", path.display()))?,
-            )
-        }
-        (None, None) => None,
-    }
-    .map(TargetPin::SshHostKey);
+    let pin = host_key_from(args.host_key.as_deref(), args.host_key_file.as_deref())?
+        .map(TargetPin::SshHostKey);
     let credential = match (&args.key_file, args.password_stdin, args.auth) {
         (Some(path), _, _) => Some((TargetAuth::Key, Some(read_private_key(path)?))),
         (None, true, _) => Some((TargetAuth::Password, Some(read_password_line()?))),
