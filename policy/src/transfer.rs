@@ -468,7 +468,11 @@ impl MacroScan {
         let needles = macro_needles();
         // Across the boundary: the old tail and the chunk's head.
         let mut window = std::mem::take(&mut self.tail);
-        window.extend_from_slice(chunk.get(..Self::LONGEST.min(chunk.len())).unwrap_or_default());
+        window.extend_from_slice(
+            chunk
+                .get(..Self::LONGEST.min(chunk.len()))
+                .unwrap_or_default(),
+        );
         self.found = needles
             .iter()
             .any(|n| n.find(&window).is_some() || n.find(chunk).is_some());
