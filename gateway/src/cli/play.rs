@@ -148,25 +148,13 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
     };
     let seals: Vec<SealRecord> = ctx
         .store
-        .audit_tail(u32::MAX)
+        .session_seals(&id)
         .await?
         .into_iter()
-        .filter(|r| {
-            r.kind == store::AuditKind::RecordingSealed.as_str() && r.subject == id.to_string()
-        })
-        .map(|r| {
-            let text = |key: &str| {
-                r.detail
-                    .get(key)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            SealRecord {
-                seq: r.seq,
-                statement: text("statement"),
-                signature: text("signature"),
-            }
+        .map(|s| SealRecord {
+            seq: s.seq,
+            statement: s.statement,
+            signature: s.signature,
         })
         .collect();
     let key = super::audit::verifying_key(&ctx.dir)?;
