@@ -34,8 +34,13 @@
 //!   - [`format::reassemble`]: exact stream bytes from cast + side file.
 //! - [`sink`]: [`sink::RecordingStorage`]/[`sink::RecordingSink`] traits and the local-disk
 //!   implementation (`YYYY/MM/DD/<id>.{cast,data,transfers.jsonl}`, 0600, `create_new`).
-//! - [`writer`]: [`Recorder`], [`RecorderHandle`], [`RecorderConfig`]: the writer task.
+//! - [`writer`]: [`Recorder`], [`RecorderHandle`], [`RecorderConfig`]: the SSH writer.
+//! - `pipeline`: the writer task both SSH and RDP recordings run on (bounded channel,
+//!   backpressure, flush timer, fail closed, seal), generic over how records are encoded.
 //! - [`seal`]: statement, Ed25519 signature, [`seal::verify`] and [`seal::verify_files`].
+//! - [`inventory`]: a session's recordings (SSH channels and RDP) found on disk and by
+//!   their seals, each checked against its seal; what `fumidai play` (and next the web
+//!   console) lists and plays. The caller reads the seals' text from the audit chain.
 //! - [`player`]: replay timing (speed, idle limit) from cast events to timed steps, for
 //!   `fumidai play`; [`player::queries`] removes the target's terminal queries from the
 //!   output, which the viewer's terminal would answer into the viewer's input.
@@ -60,6 +65,8 @@ pub mod digest;
 mod error;
 pub mod format;
 pub mod id;
+pub mod inventory;
+mod pipeline;
 pub mod player;
 pub mod rdp;
 pub mod seal;

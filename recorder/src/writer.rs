@@ -1,4 +1,5 @@
-//! The dedicated writer task and the handle the proxy feeds it through.
+//! The SSH recording's writer: the handle the proxy feeds, on the shared
+//! [`pipeline`](crate::pipeline).
 //!
 //! ```text
 //! proxy ──handle.output(bytes).await──▶ bounded channel (queue_depth × chunk_size)
@@ -17,30 +18,27 @@
 //! message; one batch being written while the next fills): under 3 MiB with the defaults.
 //!
 //! **Crash safety.** Pending bytes are written (and `flush`ed) when a buffer reaches
-//! `write_threshold` and at least every `flush_every` (1 s), always as whole lines, so a
-//! `SIGKILL` loses at most about a second and leaves a cast every line of which parses.
-//! Files are `fsync`ed at close.
+//! `write_threshold` and at least every `flush_every` (1 s) from [`Recorder::start`],
+//! always as whole lines, so a `SIGKILL` loses at most about a second and leaves a cast
+//! every line of which parses. Files are `fsync`ed at close.
 //!
 //! **Errors.** The first I/O error stops the task; every later call on any handle returns
 //! that same error, so the gateway can end the session with a clear message.
 
 mod encode;
-mod task;
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use ed25519_dalek::SigningKey;
-use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::format::asciicast::Header;
 use crate::format::datafile::{MAX_PAYLOAD, Stream};
 use crate::format::transfers::TransferRecord;
-use crate::seal::{self, Sealed, Statement};
+use crate::pipeline::{self, Handle, Tuning};
+use crate::seal::Sealed;
 use crate::sink::RecordingSink;
 
 /// Tuning of the writer. [`Default`] gives the values the benchmarks were set against.
@@ -114,20 +112,20 @@ impl Recorder {
             flush_every: config.flush_every.max(Duration::from_millis(1)),
             ..config
         };
-        let mut files = task::Files::new(sink, header.fumidai.recording_id());
         let mut pending = encode::Pending::default();
         let encoder = encode::Encoder::new(header, config.bulk.clone(), &mut pending)
             .map_err(|e| Error::write(crate::id::FileKind::Cast, e))?;
-        files.write(&mut pending)?;
-        let (tx, rx) = mpsc::channel(config.queue_depth);
-        let failure = Arc::new(OnceLock::new());
-        let handle = RecorderHandle {
-            tx,
-            start: Instant::now(),
-            chunk_size: config.chunk_size,
-            failure: Arc::clone(&failure),
+        let tuning = Tuning {
+            queue_depth: config.queue_depth,
+            flush_every: config.flush_every,
+            write_threshold: config.write_threshold,
         };
-        let join = tokio::spawn(task::run(rx, files, encoder, pending, config, failure));
+        let id = header.fumidai.recording_id();
+        let (inner, join) = pipeline::start(sink, id, encoder, pending, tuning)?;
+        let handle = RecorderHandle {
+            inner,
+            chunk_size: config.chunk_size,
+        };
         Ok((handle, join))
     }
 }
@@ -139,10 +137,9 @@ impl Recorder {
 /// Cancelling a data call midway may leave part of its bytes recorded.
 #[derive(Debug, Clone)]
 pub struct RecorderHandle {
-    tx: mpsc::Sender<Msg>,
-    start: Instant,
+    inner: Handle<Request>,
+    /// Largest data message: bigger buffers are split.
     chunk_size: usize,
-    failure: Arc<OnceLock<Error>>,
 }
 
 impl RecorderHandle {
@@ -164,21 +161,18 @@ impl RecorderHandle {
 
     /// Records a terminal size change.
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<()> {
-        self.send(Body::Resize { cols, rows }).await
+        self.inner.send(Request::Resize { cols, rows }).await
     }
 
     /// Records a file transfer in the transfer log (and a marker in the cast).
     pub async fn transfer(&self, record: TransferRecord) -> Result<()> {
-        self.send(Body::Transfer(record)).await
+        self.inner.send(Request::Transfer(record)).await
     }
 
     /// Ends the recording: flushes, `fsync`s and closes the files, and signs a statement of
     /// their names, sizes and SHA-256 digests with the gateway's key.
     pub async fn finish(self, key: &SigningKey) -> Result<Sealed> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Body::Finish(reply)).await?;
-        let statement = rx.await.map_err(|_| self.failure())??;
-        Ok(seal::sign(statement, key))
+        self.inner.finish(key).await
     }
 
     /// Queues `bytes` in messages of at most `chunk_size`: slices of the caller's buffer,
@@ -187,37 +181,16 @@ impl RecorderHandle {
         let mut bytes: Bytes = bytes.into();
         while !bytes.is_empty() {
             let chunk = bytes.split_to(self.chunk_size.clamp(1, bytes.len()));
-            self.send(Body::Data(stream, chunk)).await?;
+            self.inner.send(Request::Data(stream, chunk)).await?;
         }
         Ok(())
     }
-
-    async fn send(&self, body: Body) -> Result<()> {
-        let t = self.start.elapsed();
-        self.tx
-            .send(Msg { t, body })
-            .await
-            .map_err(|_| self.failure())
-    }
-
-    /// The error that stopped the writer, or [`Error::Stopped`] if it ended normally.
-    fn failure(&self) -> Error {
-        self.failure.get().cloned().unwrap_or(Error::Stopped)
-    }
 }
 
-/// One request to the writer task.
+/// What the SSH handle hands the writer task.
 #[derive(Debug)]
-struct Msg {
-    /// When the handle was called, since the start.
-    t: Duration,
-    body: Body,
-}
-
-#[derive(Debug)]
-enum Body {
+pub(crate) enum Request {
     Data(Stream, Bytes),
     Resize { cols: u16, rows: u16 },
     Transfer(TransferRecord),
-    Finish(oneshot::Sender<Result<Statement>>),
 }

@@ -76,6 +76,39 @@ async fn flushes_at_least_every_second() {
     assert_eq!(events[0].t, Duration::from_millis(300));
 }
 
+/// The flush timer counts from `Recorder::start`, not from the writer task's first poll: an
+/// event handed over before the task first runs (a busy runtime) is on disk no later than
+/// `flush_every` after it was recorded. (Until the SSH and RDP writers shared one pipeline,
+/// the SSH timer started at the first poll, and this waited 1.6 s.)
+#[tokio::test(start_paused = true)]
+async fn flush_timer_counts_from_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = LocalDisk::new(tmp.path());
+    let h = header(1, DataMode::Interactive);
+    let probe = ProbeSink::new(disk.open(&h.fumidai.recording_id(), started()).unwrap());
+    let flushed = Arc::clone(&probe.flushed);
+    let (rec, _task) = Recorder::start(Box::new(probe), &h, RecorderConfig::default()).unwrap();
+    flushed.notified().await; // the header's flush, already done (stored permit)
+
+    // Nothing here yields, so the writer task has not run yet.
+    let sent = Instant::now();
+    rec.output(b"before the task runs\r\n".as_slice())
+        .await
+        .unwrap();
+    // The task first runs 600 ms late.
+    tokio::time::advance(Duration::from_millis(600)).await;
+    timeout(Duration::from_secs(5), flushed.notified())
+        .await
+        .expect("no flush within 5 s");
+    assert!(
+        sent.elapsed() <= Duration::from_secs(1),
+        "flushed after {:?}",
+        sent.elapsed()
+    );
+    let cast = disk.path(&h.fumidai.recording_id(), started(), FileKind::Cast);
+    assert_eq!(outputs(&read_cast(&cast).1), "before the task runs\r\n");
+}
+
 /// A disk slower than the network makes the sender wait; what is held in memory is the
 /// queue, never the caller's whole buffer.
 #[tokio::test]

@@ -285,6 +285,11 @@ pub trait Store: Send + Sync {
     async fn audit_tail(&self, n: u32) -> Result<Vec<AuditRecord>>;
     /// Walks the whole chain and names the first broken link.
     async fn verify_audit(&self) -> Result<AuditVerification>;
+    /// The seals of `session`'s recordings (its `recording.sealed` audit records), oldest
+    /// first; found by kind and session, without reading the rest of the chain.
+    async fn session_seals(&self, session: &SessionId) -> Result<Vec<Seal>>;
+    /// Every recording seal in the chain, oldest first (`audit verify` checks them all).
+    async fn recording_seals(&self) -> Result<Vec<Seal>>;
 
     // Account and vendor life cycle (R-14-8, §14.2).
 

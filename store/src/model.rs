@@ -396,6 +396,24 @@ pub struct RecordingSeal {
     pub signature: String,
 }
 
+/// A recording's seal as the audit chain holds it (a `recording.sealed` record): the
+/// gateway's signed statement of the recording's files, their sizes and SHA-256 digests.
+/// The store keeps the text; `recorder::Statement::parse` and `recorder::seal::verify`
+/// read and check it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Seal {
+    /// The audit record's sequence number, to name it in messages.
+    pub seq: i64,
+    /// The session whose recording it seals (the record's subject).
+    pub session: SessionId,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// The canonical statement text; empty if the record has none.
+    pub statement: String,
+    /// The Ed25519 signature over it, hex; empty if the record has none.
+    pub signature: String,
+}
+
 /// A session as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionRecord {

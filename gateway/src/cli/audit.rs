@@ -112,31 +112,15 @@ async fn verify_reports(ctx: &Context, out: Output) -> anyhow::Result<()> {
 /// gateway's key, and each file's size and SHA-256 — as recorded in the chain.
 async fn verify_recordings(ctx: &Context, out: Output) -> anyhow::Result<()> {
     let key = verifying_key(&ctx.dir)?;
-    let sealed: Vec<_> = ctx
-        .store
-        .audit_tail(u32::MAX)
-        .await?
-        .into_iter()
-        .filter(|r| r.kind == store::AuditKind::RecordingSealed.as_str())
-        .collect();
+    let sealed = ctx.store.recording_seals().await?;
     let root = ctx.dir.recordings();
     let mut broken = Vec::new();
-    for record in &sealed {
-        let statement = record
-            .detail
-            .get("statement")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        let signature = record
-            .detail
-            .get("signature")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        let checked = check_recording(&root, &key, statement, signature).await;
+    for seal in &sealed {
+        let checked = check_recording(&root, &key, &seal.statement, &seal.signature).await;
         if let Err(problem) = checked {
             broken.push(format!(
                 "record {} (session {}): {problem}",
-                record.seq, record.subject
+                seal.seq, seal.session
             ));
         }
     }

@@ -16,11 +16,10 @@
 //! # Layout
 //!
 //! - this file: arguments, checks, the channel list;
-//! - [`inventory`]: finding the recordings and checking their seals;
+//! - `recorder::inventory`: finding the recordings (SSH and RDP) and checking their seals;
 //! - [`replay`]: writing them to the terminal (timing from `recorder::player`);
-//! - [`rdp`]: an RDP session's recording: found, checked, rendered by `recorder::rdp`.
+//! - [`rdp`]: an RDP session's recording listed and rendered by `recorder::rdp`.
 
-mod inventory;
 mod rdp;
 mod replay;
 
@@ -31,10 +30,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, FixedOffset, Utc};
 use policy::ids::SessionId;
+use recorder::inventory::{Channel, ChannelKind, RdpRecording, SealRecord, SealState};
 use recorder::player::{IdleLimit, PlayOptions, Queries, Speed};
 use serde::Serialize;
 
-use self::inventory::{Channel, ChannelKind, SealRecord, SealState};
 use self::replay::Pace;
 use super::context::Context;
 use super::output::Output;
@@ -148,25 +147,13 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
     };
     let seals: Vec<SealRecord> = ctx
         .store
-        .audit_tail(u32::MAX)
+        .session_seals(&id)
         .await?
         .into_iter()
-        .filter(|r| {
-            r.kind == store::AuditKind::RecordingSealed.as_str() && r.subject == id.to_string()
-        })
-        .map(|r| {
-            let text = |key: &str| {
-                r.detail
-                    .get(key)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            SealRecord {
-                seq: r.seq,
-                statement: text("statement"),
-                signature: text("signature"),
-            }
+        .map(|s| SealRecord {
+            seq: s.seq,
+            statement: s.statement,
+            signature: s.signature,
         })
         .collect();
     let key = super::audit::verifying_key(&ctx.dir)?;
@@ -176,18 +163,16 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
         session.ended_at.unwrap_or_else(Utc::now).date_naive(),
     );
     let uuid = *id.as_uuid();
-    let (channels, warnings, rdp) = tokio::task::spawn_blocking(move || {
-        let (channels, warnings) = inventory::inventory(&root, uuid, days, &seals, &key)?;
-        let rdp = rdp::find(&root, uuid, days, &seals, &key)?;
-        anyhow::Ok((channels, warnings, rdp))
+    let found = tokio::task::spawn_blocking(move || {
+        recorder::inventory::inventory(&root, uuid, days, &seals, &key)
     })
     .await
     .context("the recording check stopped")??;
-    for warning in &warnings {
+    for warning in &found.warnings {
         eprintln!("fumidai: 警告 / warning: {warning}");
     }
     let outputs = args.rdp_outputs();
-    if let Some(rec) = rdp {
+    if let Some(rec) = found.rdp {
         return play_rdp(&id, &rec, &args, &outputs, out).await;
     }
     if outputs.any() {
@@ -196,6 +181,7 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
              and --keys apply to RDP sessions; session {id} has no RDP recording"
         );
     }
+    let channels = found.channels;
     if channels.is_empty() {
         bail!("セッション {id} の録画はありません / session {id} has no recordings");
     }
@@ -235,7 +221,7 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
 /// An RDP session: its one recording listed, or checked and rendered.
 async fn play_rdp(
     id: &SessionId,
-    rec: &rdp::RdpRecording,
+    rec: &RdpRecording,
     args: &PlayArgs,
     outputs: &rdp::Outputs,
     out: Output,

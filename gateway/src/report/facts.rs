@@ -71,16 +71,13 @@ pub async fn gather(
         }
     }
     for s in sessions {
-        for record in audit.iter().filter(|r| {
-            r.kind == store::AuditKind::RecordingSealed.as_str() && r.subject == s.id.to_string()
-        }) {
-            if let Some(text) = record.detail.get("statement").and_then(Value::as_str) {
-                seals.entry(s.id).or_default().extend(
-                    text.lines()
-                        .filter(|l| l.starts_with("file "))
-                        .map(str::to_owned),
-                );
-            }
+        for seal in store.session_seals(&s.id).await? {
+            seals.entry(s.id).or_default().extend(
+                seal.statement
+                    .lines()
+                    .filter(|l| l.starts_with("file "))
+                    .map(str::to_owned),
+            );
         }
     }
     let mut out = Vec::with_capacity(sessions.len());

@@ -9,28 +9,29 @@
 //!                                   (one batch in flight while the next is encoded)
 //! ```
 //!
-//! As for SSH ([`crate::writer`]): the channel is bounded, so a disk slower than the session
-//! makes the proxy wait (backpressure) instead of growing memory; pending records are handed
-//! to the OS when they reach `write_threshold` and at least every `flush_every` (1 s), always
-//! whole, so a `SIGKILL` loses at most about a second and leaves a file
-//! [`RdpReader`](super::format::RdpReader) reads up to the cut; the first I/O error stops
-//! the task and every later call returns it (fail closed: the proxy ends the session).
+//! The task is the shared [`pipeline`](crate::pipeline), as for SSH ([`crate::writer`]):
+//! the channel is bounded, so a disk slower than the session makes the proxy wait
+//! (backpressure) instead of growing memory; pending records are handed to the OS when they
+//! reach `write_threshold` and at least every `flush_every` (1 s) from
+//! [`RdpRecorder::start`], always whole, so a `SIGKILL` loses at most about a second and
+//! leaves a file [`RdpReader`](super::format::RdpReader) reads up to the cut; the first I/O
+//! error stops the task and every later call returns it (fail closed: the proxy ends the
+//! session).
 
-mod task;
+mod encode;
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use ed25519_dalek::SigningKey;
-use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
+use self::encode::{Encoder, Pending, Request};
 use super::format::{self, MAX_PAYLOAD, RdpHeader, RdpState, RecordKind};
 use crate::error::{Error, Result};
 use crate::id::FileKind;
-use crate::seal::{self, Sealed, Statement};
+use crate::pipeline::{self, Handle, Tuning};
+use crate::seal::Sealed;
 use crate::sink::RecordingSink;
 
 /// Tuning of the RDP writer. [`Default`] gives the values the benchmarks were set against.
@@ -78,22 +79,20 @@ impl RdpRecorder {
             flush_every: config.flush_every.max(Duration::from_millis(1)),
             ..config
         };
-        let mut file = task::File::new(sink, header.recording_id());
-        let mut pending = Vec::new();
-        format::write_preamble(&mut pending, header).map_err(|e| Error::write(FileKind::Rdp, e))?;
-        file.write(&mut pending)?;
-        let (tx, rx) = mpsc::channel(config.queue_depth);
-        let failure = Arc::new(OnceLock::new());
-        let start = Instant::now();
-        let handle = RdpRecorderHandle {
-            tx,
-            start,
-            failure: Arc::clone(&failure),
+        let tuning = Tuning {
+            queue_depth: config.queue_depth,
+            flush_every: config.flush_every,
+            write_threshold: config.write_threshold,
         };
-        // The flush timer counts from here, not from the task's first poll, so a record
-        // handed over before the task first runs still waits at most `flush_every`.
-        let join = tokio::spawn(task::run(rx, file, pending, config, start, failure));
-        Ok((handle, join))
+        let pending = Pending::with_preamble(header)?;
+        let (inner, join) = pipeline::start(
+            sink,
+            header.recording_id(),
+            Encoder::default(),
+            pending,
+            tuning,
+        )?;
+        Ok((RdpRecorderHandle { inner }, join))
     }
 }
 
@@ -103,9 +102,7 @@ impl RdpRecorder {
 /// decrease even when clones race.
 #[derive(Debug, Clone)]
 pub struct RdpRecorderHandle {
-    tx: mpsc::Sender<Msg>,
-    start: Instant,
-    failure: Arc<OnceLock<Error>>,
+    inner: Handle<Request>,
 }
 
 impl RdpRecorderHandle {
@@ -132,43 +129,13 @@ impl RdpRecorderHandle {
     /// statement of its name, size and SHA-256 with the gateway's key. Later calls on any
     /// clone return [`Error::Stopped`].
     pub async fn finish(&self, key: &SigningKey) -> Result<Sealed> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Body::Finish(reply)).await?;
-        let statement = rx.await.map_err(|_| self.failure())??;
-        Ok(seal::sign(statement, key))
+        self.inner.finish(key).await
     }
 
     async fn record(&self, kind: RecordKind, payload: Bytes) -> Result<()> {
         if payload.len() > MAX_PAYLOAD as usize {
             return Err(Error::FrameTooLarge { len: payload.len() });
         }
-        self.send(Body::Record(kind, payload)).await
+        self.inner.send(Request { kind, payload }).await
     }
-
-    async fn send(&self, body: Body) -> Result<()> {
-        let t = self.start.elapsed();
-        self.tx
-            .send(Msg { t, body })
-            .await
-            .map_err(|_| self.failure())
-    }
-
-    /// The error that stopped the writer, or [`Error::Stopped`] if it ended normally.
-    fn failure(&self) -> Error {
-        self.failure.get().cloned().unwrap_or(Error::Stopped)
-    }
-}
-
-/// One request to the writer task.
-#[derive(Debug)]
-struct Msg {
-    /// When the handle was called, since the start.
-    t: Duration,
-    body: Body,
-}
-
-#[derive(Debug)]
-enum Body {
-    Record(RecordKind, Bytes),
-    Finish(oneshot::Sender<Result<Statement>>),
 }

@@ -4,7 +4,8 @@
 use std::io;
 use std::time::Duration;
 
-use super::BulkPolicy;
+use super::{BulkPolicy, Request};
+use crate::error::{Error, Result};
 use crate::format::asciicast::{
     DataMode, EventCode, Header, write_event, write_header, write_resize,
 };
@@ -12,6 +13,7 @@ use crate::format::datafile::{RecordHeader, RecordKind, Stream, write_magic, wri
 use crate::format::transfers::{TransferRecord, write_transfer};
 use crate::format::utf8::{Piece, Utf8Stream};
 use crate::id::FileKind;
+use crate::pipeline::{Batch, Encode};
 
 /// Encoded bytes not yet handed to the sink, one buffer per file; always whole lines or
 /// whole records.
@@ -22,9 +24,11 @@ pub(crate) struct Pending {
     transfers: Vec<u8>,
 }
 
-impl Pending {
-    /// The buffer of one of an SSH recording's files; `None` for files it does not have.
-    pub(crate) fn get_mut(&mut self, file: FileKind) -> Option<&mut Vec<u8>> {
+impl Batch for Pending {
+    const FILES: &'static [FileKind] = &FileKind::SSH;
+    const KEEP_CAPACITY: usize = 16 << 10;
+
+    fn buffer_mut(&mut self, file: FileKind) -> Option<&mut Vec<u8>> {
         match file {
             FileKind::Cast => Some(&mut self.cast),
             FileKind::Data => Some(&mut self.data),
@@ -33,15 +37,30 @@ impl Pending {
         }
     }
 
-    pub(crate) fn largest(&self) -> usize {
+    fn largest(&self) -> usize {
         self.cast
             .len()
             .max(self.data.len())
             .max(self.transfers.len())
     }
+}
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.largest() == 0
+impl Encode for Encoder {
+    type Record = Request;
+    type Pending = Pending;
+
+    fn record(&mut self, p: &mut Pending, t: Duration, request: Request) -> Result<()> {
+        let (file, r) = match request {
+            Request::Data(stream, bytes) => (FileKind::Data, self.data(p, t, stream, &bytes)),
+            Request::Resize { cols, rows } => (FileKind::Cast, self.resize(p, t, cols, rows)),
+            Request::Transfer(rec) => (FileKind::Transfers, self.transfer(p, t, &rec)),
+        };
+        // Encoding into memory cannot fail; if it ever did, it is this file's write failing.
+        r.map_err(|e| Error::write(file, e))
+    }
+
+    fn finish(&mut self, p: &mut Pending, t: Duration) -> Result<()> {
+        self.end(p, t).map_err(|e| Error::write(FileKind::Cast, e))
     }
 }
 
@@ -144,7 +163,7 @@ impl Encoder {
     }
 
     /// Ends the streams: incomplete UTF-8 sequences and the last bulk counts are written.
-    pub(crate) fn finish(&mut self, p: &mut Pending, t: Duration) -> io::Result<()> {
+    pub(crate) fn end(&mut self, p: &mut Pending, t: Duration) -> io::Result<()> {
         let t = self.stamp(t);
         match self.mode {
             DataMode::Interactive => {

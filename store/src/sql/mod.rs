@@ -7,7 +7,7 @@
 //! - `convert`: timestamps, flags, typed names and database errors to and from rows.
 //! - `audit_log`: appending to the chain inside a write transaction; tail and verification.
 //! - `vendors`, `accounts`, `logins`, `certificates`, `targets`, `plans`, `sessions`,
-//!   `kills`: one concern each.
+//!   `kills`, `seals`: one concern each.
 //! - `store_impl`: the trait, forwarding to the above.
 //!
 //! # Writes and the audit chain
@@ -33,6 +33,7 @@ mod lifecycle;
 mod logins;
 mod plans;
 mod reports;
+mod seals;
 mod sessions;
 mod store_impl;
 mod target_update;

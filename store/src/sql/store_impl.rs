@@ -21,7 +21,7 @@ use crate::model::{
     LoginAttempt, NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal,
     RevokeSelector, SessionRecord, StepClaim, StoredReport, Target, Vendor,
 };
-use crate::model::{PasswordSet, TargetUpdate, VendorChange};
+use crate::model::{PasswordSet, Seal, TargetUpdate, VendorChange};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -275,6 +275,14 @@ impl Store for SqlStore {
 
     async fn verify_audit(&self) -> Result<AuditVerification> {
         audit_log::verify(&self.pool).await
+    }
+
+    async fn session_seals(&self, session: &SessionId) -> Result<Vec<Seal>> {
+        self.select_session_seals(session).await
+    }
+
+    async fn recording_seals(&self) -> Result<Vec<Seal>> {
+        self.select_recording_seals().await
     }
 
     async fn set_account_enabled(

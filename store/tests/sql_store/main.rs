@@ -23,6 +23,7 @@ mod lifecycle;
 mod logins;
 mod plan_lifecycle;
 mod plans;
+mod seals;
 mod session_kills;
 mod sessions;
 mod sqlite_file;

@@ -1,26 +1,18 @@
-//! RDP sessions in `fumidai play`: the session's `.rdp` recording, found and checked
-//! against its seal like a channel, then replayed into files (PNG frames, a GIF, an MP4)
-//! or read for its keystrokes. The decoding is `recorder::rdp`'s; this is the glue.
+//! RDP sessions in `fumidai play`: the session's `.rdp` recording (found and checked
+//! against its seal by `recorder::inventory`) listed, replayed into files (PNG frames, a
+//! GIF, an MP4) or read for its keystrokes. The decoding is `recorder::rdp`'s; this is the
+//! glue.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ed25519_dalek::VerifyingKey;
-use recorder::rdp::RdpHeader;
-use recorder::rdp::format::RdpReader;
+use recorder::inventory::{RdpRecording, SealState};
 use recorder::rdp::keys::{Entry, Timeline};
 use recorder::rdp::render::{self, Rendered};
 use recorder::rdp::replay::{Replay, ReplayStats};
-use recorder::seal::Statement;
-use recorder::sink::LocalDisk;
-use recorder::{FileKind, RecordingKind};
 use serde::Serialize;
-use uuid::Uuid;
 
-use super::inventory::{SealRecord, SealState, check_seal};
 use super::{duration, printable};
 use crate::cli::output::Output;
 
@@ -29,21 +21,6 @@ use crate::cli::output::Output;
 const PNG_EVERY: Duration = Duration::from_secs(1);
 const GIF_EVERY: Duration = Duration::from_millis(200);
 const MP4_EVERY: Duration = Duration::from_millis(100);
-
-/// A session's RDP recording, as found and checked.
-#[derive(Debug)]
-pub(super) struct RdpRecording {
-    /// The `.rdp` file, full path.
-    pub(super) path: PathBuf,
-    /// Its size, 0 when missing.
-    pub(super) bytes: u64,
-    /// Its header, or why it can't be read.
-    pub(super) header: Result<RdpHeader, String>,
-    /// Offset of its last record.
-    pub(super) duration: Duration,
-    /// Whether it still matches its seal.
-    pub(super) seal: SealState,
-}
 
 /// What to make of it.
 #[derive(Debug, Clone, Default)]
@@ -59,70 +36,6 @@ impl Outputs {
     pub(super) fn any(&self) -> bool {
         self.png_dir.is_some() || self.gif.is_some() || self.mp4.is_some() || self.keys
     }
-}
-
-/// Whether a seal statement is an RDP recording's (it names a `.rdp` file).
-pub(super) fn is_rdp(statement: &Statement) -> bool {
-    let suffix = format!(".{}", FileKind::Rdp.extension());
-    statement.files.iter().any(|f| f.name.ends_with(&suffix))
-}
-
-/// The RDP recording of `session` under `root`: by its seal if sealed, else found on disk
-/// in the dated directories from `first` to `last`. Blocking (reads the file).
-pub(super) fn find(
-    root: &Path,
-    session: Uuid,
-    (first, last): (chrono::NaiveDate, chrono::NaiveDate),
-    seals: &[SealRecord],
-    key: &VerifyingKey,
-) -> anyhow::Result<Option<RdpRecording>> {
-    let sealed = seals.iter().find_map(|record| {
-        let statement = Statement::parse(&record.statement).ok()?;
-        (statement.recording.session == session && is_rdp(&statement))
-            .then_some((statement, record))
-    });
-    let (name, seal) = match sealed {
-        Some((statement, record)) => {
-            let seal = check_seal(root, key, &statement, &record.signature);
-            let name = statement.files.first().map(|f| f.name.clone());
-            (name, seal)
-        }
-        None => {
-            let found =
-                LocalDisk::new(root).find_session_as(RecordingKind::Rdp, session, first, last)?;
-            let name = found.first().map(|f| f.name(FileKind::Rdp));
-            (name, SealState::Unsealed)
-        }
-    };
-    let Some(name) = name else {
-        return Ok(None);
-    };
-    let path = root.join(name);
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let (header, duration) = match read(&path) {
-        Ok((header, duration)) => (Ok(header), duration),
-        Err(e) => (Err(e), Duration::ZERO),
-    };
-    Ok(Some(RdpRecording {
-        path,
-        bytes,
-        header,
-        duration,
-        seal,
-    }))
-}
-
-/// The header and the offset of the last record; a cut last record is fine here.
-fn read(path: &Path) -> Result<(RdpHeader, Duration), String> {
-    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let (header, records) =
-        RdpReader::open(BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
-    let duration = records
-        .map_while(Result::ok)
-        .map(|r| r.offset)
-        .max()
-        .unwrap_or_default();
-    Ok((header, duration))
 }
 
 /// `play --list` for an RDP session.
@@ -282,13 +195,13 @@ fn clock(offset: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::path::Path;
 
     use ed25519_dalek::SigningKey;
     use ironrdp_pdu::input::fast_path::{FastPathInput, FastPathInputEvent, KeyboardFlags};
-    use recorder::RecordingId;
-    use recorder::rdp::RdpState;
     use recorder::rdp::format::{RecordKind, state_payload, write_preamble, write_record};
-    use recorder::seal;
+    use recorder::rdp::{RdpHeader, RdpState};
+    use uuid::Uuid;
 
     use super::*;
 
@@ -343,82 +256,20 @@ mod tests {
         fs::write(path, bytes).unwrap();
     }
 
-    fn sealed(root: &Path, key: &SigningKey) -> SealRecord {
-        let id = RecordingId::session(Uuid::from_u128(9));
-        let statement = Statement::from_files(root, id, &[NAME.to_owned()]).unwrap();
-        let sealed = seal::sign(statement, key);
-        SealRecord {
-            seq: 1,
-            statement: sealed.statement.canonical(),
-            signature: sealed.signature_hex(),
-        }
-    }
-
-    #[test]
-    fn found_by_seal_or_on_disk_and_checked() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        let key = SigningKey::from_bytes(&[3; 32]);
-        let verifying = key.verifying_key();
-        let session = Uuid::from_u128(9);
-        let days = (day(), day());
-        assert!(
-            find(root, session, days, &[], &verifying)
-                .unwrap()
-                .is_none()
-        );
-
-        write_recording(root);
-        let unsealed = find(root, session, days, &[], &verifying).unwrap().unwrap();
-        assert_eq!(unsealed.seal, SealState::Unsealed);
-        assert_eq!(unsealed.path, root.join(NAME));
-        assert_eq!(unsealed.duration, Duration::from_millis(1500));
-        assert_eq!(unsealed.header.as_ref().unwrap().engineer, "alice");
-
-        let seals = [sealed(root, &key)];
-        let rec = find(root, session, days, &seals, &verifying)
-            .unwrap()
-            .unwrap();
-        assert_eq!(rec.seal, SealState::Intact);
-        // Not a channel: the SSH inventory leaves the RDP seal alone.
-        let (channels, warnings) =
-            super::super::inventory::inventory(root, session, days, &seals, &verifying).unwrap();
-        assert!(channels.is_empty() && warnings.is_empty(), "{channels:?}");
-
-        // One byte changed: the seal is broken, naming the file.
-        let path = root.join(NAME);
-        let mut bytes = fs::read(&path).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        fs::write(&path, bytes).unwrap();
-        let rec = find(root, session, days, &seals, &verifying)
-            .unwrap()
-            .unwrap();
-        match rec.seal {
-            SealState::Broken { file, problem } => {
-                assert!(file.ends_with(".rdp"), "{file}");
-                assert_eq!(problem, "SHA-256 differs");
-            }
-            other => panic!("{other:?}"),
-        }
-        // Someone else's key: the signature does not verify.
-        let other = SigningKey::from_bytes(&[4; 32]).verifying_key();
-        let rec = find(root, session, days, &seals, &other).unwrap().unwrap();
-        assert!(
-            matches!(rec.seal, SealState::Broken { .. }),
-            "{:?}",
-            rec.seal
-        );
-    }
-
     #[test]
     fn renders_pngs_and_prints_keys() {
         let tmp = tempfile::tempdir().unwrap();
         write_recording(tmp.path());
         let key = SigningKey::from_bytes(&[3; 32]).verifying_key();
-        let rec = find(tmp.path(), Uuid::from_u128(9), (day(), day()), &[], &key)
-            .unwrap()
-            .unwrap();
+        let rec = recorder::inventory::rdp::find(
+            tmp.path(),
+            Uuid::from_u128(9),
+            (day(), day()),
+            &[],
+            &key,
+        )
+        .unwrap()
+        .unwrap();
         let dir = tmp.path().join("png");
         let outputs = Outputs {
             png_dir: Some(dir.clone()),

@@ -12,8 +12,8 @@ use recorder::format::cast_reader::CastReader;
 use recorder::player::{Action, PlayOptions, Player};
 use store::SessionRecord;
 
-use super::inventory::Channel;
 use super::{jst_seconds, printable, size};
+use recorder::inventory::{Channel, ChannelKind};
 
 /// At most this many fumidai notes (transfers) are listed under a channel.
 const MAX_NOTES: usize = 20;
@@ -128,7 +128,7 @@ fn header_lines(session: &SessionRecord, channel: &Channel) -> String {
         .map_or_else(|| "-".to_owned(), |n| n.to_string());
     let (kind_ja, kind_en) = channel
         .kind()
-        .map_or(("不明", "unknown"), |k| (k.ja(), k.as_str()));
+        .map_or(("不明", "unknown"), |k| (kind_ja(k), k.as_str()));
     let started = channel
         .started()
         .map_or_else(|| "?".to_owned(), jst_seconds);
@@ -216,4 +216,13 @@ fn footer(channel: &Channel, notes: &Notes) -> String {
         ));
     }
     s
+}
+
+/// A channel kind's Japanese name, for the header.
+fn kind_ja(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Shell => "シェル",
+        ChannelKind::Exec => "コマンド実行",
+        ChannelKind::Subsystem => "サブシステム",
+    }
 }

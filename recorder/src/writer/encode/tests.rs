@@ -43,7 +43,7 @@ fn run(
             Op::Data(t, ..) | Op::Resize(t, ..) | Op::Transfer(t) => t,
         }));
     }
-    enc.finish(&mut p, end).unwrap();
+    enc.end(&mut p, end).unwrap();
     let (_, reader) = CastReader::open(&p.cast[..]).unwrap();
     let events = reader
         .map(|e| e.unwrap())
