@@ -96,6 +96,10 @@ pub(crate) struct Tuning {
     pub(crate) write_threshold: usize,
 }
 
+/// A started pipeline: the handle records go through, and the writer task (its result is
+/// the first error, if any).
+pub(crate) type Started<R> = (Handle<R>, JoinHandle<Result<()>>);
+
 /// Writes what `pending` holds already (the header or preamble: a small blocking write, so
 /// an unwritable sink fails here), then spawns the writer task on the current runtime.
 ///
@@ -107,7 +111,7 @@ pub(crate) fn start<E: Encode>(
     encoder: E,
     mut pending: E::Pending,
     tuning: Tuning,
-) -> Result<(Handle<E::Record>, JoinHandle<Result<()>>)> {
+) -> Result<Started<E::Record>> {
     let mut files = Files::new::<E::Pending>(sink, id);
     files.write(&mut pending)?;
     let (tx, rx) = mpsc::channel(tuning.queue_depth);
