@@ -63,8 +63,10 @@ pub enum Decision {
     End(EndReason),
 }
 
-/// Why a session ended; every end has one, stored with the session and in `session.ended`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why a session ended; every end has one, stored with the session and in `session.ended`
+/// (and serialised) by its [`as_str`](EndReason::as_str) name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum EndReason {
     /// The engineer closed it (or the target did).
     Normal,

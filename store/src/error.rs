@@ -68,6 +68,15 @@ pub enum Error {
         /// The state asked for.
         to: String,
     },
+    /// A kill of this session (or login-only connection) is already pending: the node
+    /// holding it has not acted yet. Nothing was changed.
+    #[error("a kill of {kind} {name} is already pending")]
+    KillPending {
+        /// `session` or `connection`.
+        kind: &'static str,
+        /// Its ID.
+        name: String,
+    },
     /// A plan names an engineer of another vendor than its own.
     #[error("engineer {engineer} does not belong to vendor {vendor}")]
     EngineerOfOtherVendor {

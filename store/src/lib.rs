@@ -32,6 +32,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
+use policy::limits::EndReason;
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
 use policy::password::PasswordHash;
@@ -202,15 +203,14 @@ pub trait Store: Send + Sync {
     /// engineer). The engineer, target and plan must exist ([`Error::NotFound`]); a
     /// duplicate ID is [`Error::AlreadyExists`].
     async fn start_session(&self, session: NewSession) -> Result<SessionRecord>;
-    /// Records a live session's end with its reason (normal, idle, window-end, max-length,
-    /// killed, error) and, when sealed, the recording's digest and signature, and appends
+    /// Records a live session's end with its reason and, when sealed, the recording's digest and signature, and appends
     /// `session.ended` carrying them. An emergency plan closes with its session (R-11-1:
     /// it covers that session only), appending `plan.closed`. A session already ended is
     /// [`Error::InvalidTransition`] and changes nothing; an unknown one [`Error::NotFound`].
     async fn end_session(
         &self,
         id: &SessionId,
-        reason: &str,
+        reason: EndReason,
         seal: Option<RecordingSeal>,
     ) -> Result<SessionRecord>;
     /// Names the gateway node this store serves from now on (`serve` does, once, before
@@ -223,7 +223,11 @@ pub trait Store: Send + Sync {
     /// live that this node started: a gateway that died (SIGKILL, power loss) could not end
     /// them, and a node that starts holds none yet. Appends `session.ended` for each and
     /// returns them. Without [`set_node`](Store::set_node) first: [`Error::NotFound`].
-    async fn end_orphaned_sessions(&self, reason: &str, cause: &str) -> Result<Vec<SessionRecord>>;
+    async fn end_orphaned_sessions(
+        &self,
+        reason: EndReason,
+        cause: &str,
+    ) -> Result<Vec<SessionRecord>>;
     /// Sessions, newest first; only those not ended when `live_only`.
     async fn sessions(&self, live_only: bool) -> Result<Vec<SessionRecord>>;
     /// A session by ID.

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
+use policy::limits::EndReason;
 use policy::lockout::{AfterFailure, FailureState};
 use policy::password::PasswordHash;
 pub use policy::target::TargetProtocol;
@@ -432,7 +433,7 @@ pub struct SessionRecord {
     /// When it ended; `None` while live.
     pub ended_at: Option<DateTime<Utc>>,
     /// Why it ended (normal, idle, window-end, max-length, killed, error).
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     /// The recording's file name.
     pub recording: Option<String>,
     /// The recording's seal, once sealed.

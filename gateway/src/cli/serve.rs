@@ -63,7 +63,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         .set_node(&node)
         .context("cannot name this gateway node in the store")?;
     let orphaned = store
-        .end_orphaned_sessions(EndReason::Error.as_str(), "gateway_restart")
+        .end_orphaned_sessions(EndReason::Error, "gateway_restart")
         .await
         .context("cannot end the sessions a previous run left live; not starting")?;
     for session in &orphaned {

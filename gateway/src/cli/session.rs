@@ -6,6 +6,7 @@
 //! this machine's, or on PostgreSQL any node's — ends it within about a second with reason
 //! `killed`.
 
+use policy::limits::EndReason;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -156,12 +157,12 @@ async fn kill(
     if session.ended_at.is_some() {
         bail!(
             "session {id} has already ended ({}) / セッション {id} は既に終了しています",
-            session.end_reason.as_deref().unwrap_or("unknown")
+            session.end_reason.map_or("unknown", EndReason::as_str)
         );
     }
     let request = match ctx.store.request_kill(&id, reason.as_str(), actor).await {
         Ok(request) => request,
-        Err(store::Error::InvalidTransition { from, .. }) if from == "kill requested" => {
+        Err(store::Error::KillPending { .. }) => {
             bail!(
                 "a kill of session {id} is already pending / セッション {id} は既に終了要求済みです"
             )
@@ -198,7 +199,7 @@ async fn kill(
         format!(
             "session {} ended ({}) / セッションを終了しました",
             k.session.id,
-            k.session.end_reason.as_deref().unwrap_or("unknown"),
+            k.session.end_reason.map_or("unknown", EndReason::as_str),
         )
     })
 }
@@ -218,7 +219,7 @@ async fn kill_connection(
         .await
     {
         Ok(request) => request,
-        Err(store::Error::InvalidTransition { .. }) => {
+        Err(store::Error::KillPending { .. }) => {
             bail!("a kill of connection {id} is already pending / 接続 {id} は既に終了要求済みです")
         }
         Err(store::Error::NotFound { .. }) => {
@@ -305,7 +306,7 @@ fn line(l: &Listed) -> String {
         (Some(ended), reason) => format!(
             "ended {} ({})",
             jst::format(*ended),
-            reason.as_deref().unwrap_or("unknown")
+            reason.map_or("unknown", EndReason::as_str)
         ),
         (None, _) => "live".to_owned(),
     };

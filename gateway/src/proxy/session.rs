@@ -6,6 +6,7 @@
 //! on it (a shell, `scp`, `sftp`, commands multiplexed by OpenSSH's `ControlMaster`)
 //! runs under the same plan and session ID.
 
+use policy::limits::EndReason;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -319,7 +320,7 @@ impl ProxyContext {
     }
 
     /// Records a session's end with its reason.
-    pub async fn end(&self, session: &TargetSession, reason: &str) {
+    pub async fn end(&self, session: &TargetSession, reason: EndReason) {
         if let Err(error) = self.store.end_session(&session.id, reason, None).await {
             warn!(session_id = %session.id, %error, "could not record the session's end");
         }

@@ -33,6 +33,7 @@ pub mod relay;
 pub mod rewrite;
 pub mod tickets;
 
+use policy::limits::EndReason;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -334,8 +335,8 @@ impl RdpService {
                     engineer: previous.engineer.to_string(),
                     end: previous
                         .end_reason
-                        .clone()
-                        .unwrap_or_else(|| "live".to_owned()),
+                        .map_or("live", EndReason::as_str)
+                        .to_owned(),
                 }
             }),
         };
@@ -399,9 +400,9 @@ impl RdpService {
         let end = relay::relay(client, client_reader, target_stream, target_reader, setup).await;
         let _ = on_record.await;
         let reason = match &end {
-            RelayEnd::Decided(reason) => reason.as_str(),
-            RelayEnd::Closed(_) => "normal",
-            RelayEnd::Refused(_) | RelayEnd::Failed(_) | RelayEnd::Violation(_) => "error",
+            RelayEnd::Decided(reason) => *reason,
+            RelayEnd::Closed(_) => EndReason::Normal,
+            RelayEnd::Refused(_) | RelayEnd::Failed(_) | RelayEnd::Violation(_) => EndReason::Error,
         };
         if let RelayEnd::Violation(violation) = &end {
             warn!(session_id = %id, %violation, "RDP session cut on a client frame");
@@ -420,7 +421,7 @@ impl RdpService {
                 )
                 .await;
         }
-        info!(session_id = %id, end = end.describe(), reason, "RDP session ended");
+        info!(session_id = %id, end = end.describe(), %reason, "RDP session ended");
         drop(guard);
         match recording.finish().await {
             Ok(sealed) => self.record_seal(id, &engineer, &target, &sealed).await,
@@ -587,7 +588,7 @@ impl RdpService {
             "protocol": "rdp",
             "previous_session_id": previous.id.to_string(),
             "previous_engineer": previous.engineer.as_str(),
-            "previous_end": previous.end_reason.as_deref().unwrap_or("live"),
+            "previous_end": previous.end_reason.map_or("live", EndReason::as_str),
             "previous_ended_at": previous.ended_at.map(|t| t.to_rfc3339()),
         });
         self.proxy

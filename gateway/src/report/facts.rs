@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use policy::ids::SessionId;
-use policy::limits::EndReason;
 use policy::plan::{Plan, PlanKind};
 use policy::reconcile::{
     Attestation, CommandFact, DataDeletion, ForwardFact, ForwardOutcome, LeftDesktop, PlanFacts,
@@ -247,7 +246,7 @@ fn session_facts(
         end: match (s.ended_at, &s.end_reason) {
             (Some(at), Some(reason)) => Some(SessionEnd {
                 at,
-                reason: reason.parse().unwrap_or(EndReason::Error),
+                reason: *reason,
                 note: kill_note,
             }),
             _ => None,

@@ -44,6 +44,7 @@ mod proxying;
 mod rdp_ticket;
 mod target_menu;
 
+use policy::limits::EndReason;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -192,10 +193,10 @@ impl SshService {
             .and_then(|g| g.end_reason());
         if let (Some(session), Some(proxy)) = (session, &self.proxy) {
             let reason = match (decided, &outcome) {
-                (Some(reason), _) => reason.as_str(),
-                (None, Ok(())) => "normal",
-                (None, Err(error)) if ended_by_peer(error) => "normal",
-                (None, Err(_)) => "error",
+                (Some(reason), _) => reason,
+                (None, Ok(())) => EndReason::Normal,
+                (None, Err(error)) if ended_by_peer(error) => EndReason::Normal,
+                (None, Err(_)) => EndReason::Error,
             };
             proxy.end(&session, reason).await;
         }

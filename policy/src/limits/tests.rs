@@ -121,6 +121,10 @@ fn reasons_round_trip_through_their_names() {
     for reason in EndReason::ALL {
         assert_eq!(reason.as_str().parse::<EndReason>(), Ok(reason));
         assert_eq!(reason.to_string(), reason.as_str());
+        // Serialised (reports, JSON output) by the same name.
+        let json = serde_json::to_string(&reason).unwrap();
+        assert_eq!(json, format!("\"{}\"", reason.as_str()));
+        assert_eq!(serde_json::from_str::<EndReason>(&json).unwrap(), reason);
     }
     assert_eq!(
         "timeout".parse::<EndReason>(),

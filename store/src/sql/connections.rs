@@ -82,11 +82,9 @@ impl SqlStore {
         };
         let record = connection(&row)?;
         if changed.rows_affected() == 0 {
-            return Err(Error::InvalidTransition {
+            return Err(Error::KillPending {
                 kind: "connection",
                 name: id_text,
-                from: "kill requested".to_owned(),
-                to: "kill requested".to_owned(),
             });
         }
         let event =

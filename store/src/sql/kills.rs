@@ -56,16 +56,18 @@ impl SqlStore {
             });
         };
         if changed.rows_affected() == 0 {
-            let from = if time_opt(&row, "ended_at")?.is_some() {
-                "ended"
+            return Err(if time_opt(&row, "ended_at")?.is_some() {
+                Error::InvalidTransition {
+                    kind: "session",
+                    name: id_text,
+                    from: "ended".to_owned(),
+                    to: "kill requested".to_owned(),
+                }
             } else {
-                "kill requested"
-            };
-            return Err(Error::InvalidTransition {
-                kind: "session",
-                name: id_text,
-                from: from.to_owned(),
-                to: "kill requested".to_owned(),
+                Error::KillPending {
+                    kind: "session",
+                    name: id_text,
+                }
             });
         }
         let engineer: String = row.try_get("engineer")?;

@@ -2,11 +2,12 @@
 //! recording's seal once it is closed.
 
 use policy::ids::{SessionId, TargetName};
+use policy::limits::EndReason;
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::convert::{now, parsed, time, time_opt, to_micros};
+use super::convert::{now, parsed, parsed_opt, time, time_opt, to_micros};
 use super::{SqlStore, audit_log};
 use crate::audit::{AuditEvent, AuditKind, format_time};
 use crate::error::{Error, Result};
@@ -67,7 +68,7 @@ impl SqlStore {
     pub(super) async fn finish_session(
         &self,
         id: &SessionId,
-        reason: &str,
+        reason: EndReason,
         seal: Option<RecordingSeal>,
         cause: Option<&str>,
     ) -> Result<SessionRecord> {
@@ -82,7 +83,7 @@ impl SqlStore {
         )
         .bind(&id_text)
         .bind(to_micros(ended_at))
-        .bind(reason)
+        .bind(reason.as_str())
         .bind(seal.as_ref().map(|s| s.sha256.as_str()))
         .bind(seal.as_ref().map(|s| s.signature.as_str()))
         .execute(tx.conn())
@@ -106,7 +107,7 @@ impl SqlStore {
             "engineer": session.engineer.as_str(),
             "target": session.target.as_str(),
             "plan_id": session.plan.to_string(),
-            "reason": reason,
+            "reason": reason.as_str(),
             "started_at": format_time(session.started_at),
             "ended_at": format_time(ended_at),
             "recording": session.recording,
@@ -143,7 +144,7 @@ impl SqlStore {
     /// `session.ended` record (so one that another process ends meanwhile is skipped).
     pub(super) async fn finish_orphaned_sessions(
         &self,
-        reason: &str,
+        reason: EndReason,
         cause: &str,
     ) -> Result<Vec<SessionRecord>> {
         let Some(node) = self.node.get() else {
@@ -258,7 +259,7 @@ fn session(row: &AnyRow) -> Result<SessionRecord> {
         client_addr: parsed(row, "client_addr")?,
         started_at: time(row, "started_at")?,
         ended_at: time_opt(row, "ended_at")?,
-        end_reason: row.try_get("end_reason")?,
+        end_reason: parsed_opt(row, "end_reason")?,
         recording: row.try_get("recording")?,
         seal,
     })

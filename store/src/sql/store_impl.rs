@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId, TargetName, VendorName};
+use policy::limits::EndReason;
 use policy::lockout::LockoutPolicy;
 use policy::login::LoginRejection;
 use policy::password::PasswordHash;
@@ -189,7 +190,7 @@ impl Store for SqlStore {
     async fn end_session(
         &self,
         id: &SessionId,
-        reason: &str,
+        reason: EndReason,
         seal: Option<RecordingSeal>,
     ) -> Result<SessionRecord> {
         self.finish_session(id, reason, seal, None).await
@@ -199,7 +200,11 @@ impl Store for SqlStore {
         self.claim_node(node)
     }
 
-    async fn end_orphaned_sessions(&self, reason: &str, cause: &str) -> Result<Vec<SessionRecord>> {
+    async fn end_orphaned_sessions(
+        &self,
+        reason: EndReason,
+        cause: &str,
+    ) -> Result<Vec<SessionRecord>> {
         self.finish_orphaned_sessions(reason, cause).await
     }
 

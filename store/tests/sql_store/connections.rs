@@ -67,7 +67,13 @@ async fn connections_are_listed_killed_and_forgotten(db: TestDb) {
         )
         .await;
     assert!(
-        matches!(again, Err(Error::InvalidTransition { .. })),
+        matches!(
+            again,
+            Err(Error::KillPending {
+                kind: "connection",
+                ..
+            })
+        ),
         "{again:?}"
     );
     assert!(appended.is_empty());

@@ -4,6 +4,7 @@
 
 use fumidai_store::{AuditKind, Error, NewSession, NewVendor};
 use policy::ids::SessionId;
+use policy::limits::EndReason;
 use policy::plan::emergency::{self, Declaration};
 use policy::plan::{PlanKind, PlanStatus, TakeOut};
 use serde_json::json;
@@ -209,7 +210,7 @@ async fn an_emergency_plan_closes_with_its_session(db: TestDb) {
         })
     ));
     let (ended, appended) = db
-        .appended_by(db.store.end_session(&id, "normal", None))
+        .appended_by(db.store.end_session(&id, EndReason::Normal, None))
         .await;
     ended.unwrap();
     assert_eq!(
@@ -259,7 +260,7 @@ async fn an_emergency_plan_closes_with_its_session(db: TestDb) {
         .await
         .unwrap();
     let (_, appended) = db
-        .appended_by(db.store.end_session(&id, "normal", None))
+        .appended_by(db.store.end_session(&id, EndReason::Normal, None))
         .await;
     assert_eq!(appended, kinds(&[AuditKind::SessionEnded]));
     assert_eq!(

@@ -3,6 +3,7 @@
 
 use fumidai_store::{Actor, AuditKind, Error, NewSession, SessionRecord};
 use policy::ids::{PlanId, SessionId};
+use policy::limits::EndReason;
 use policy::plan::approve;
 use serde_json::json;
 
@@ -90,7 +91,13 @@ async fn kills_are_recorded_and_pending_until_the_session_ends(db: TestDb) {
         .appended_by(db.store.request_kill(&first.id, "again", &cli()))
         .await;
     assert!(
-        matches!(&again, Err(Error::InvalidTransition { from, .. }) if from == "kill requested"),
+        matches!(
+            &again,
+            Err(Error::KillPending {
+                kind: "session",
+                ..
+            })
+        ),
         "{again:?}"
     );
     assert!(appended.is_empty());
@@ -102,10 +109,10 @@ async fn kills_are_recorded_and_pending_until_the_session_ends(db: TestDb) {
     // The gateway ends the session: the request is no longer pending.
     let ended = db
         .store
-        .end_session(&first.id, "killed", None)
+        .end_session(&first.id, EndReason::Killed, None)
         .await
         .unwrap();
-    assert_eq!(ended.end_reason.as_deref(), Some("killed"));
+    assert_eq!(ended.end_reason, Some(EndReason::Killed));
     assert!(db.store.pending_kills().await.unwrap().is_empty());
 
     // Two pending at once come oldest first.
@@ -123,7 +130,7 @@ async fn kills_of_ended_or_unknown_sessions_are_refused(db: TestDb) {
     let plan = admitted(&db).await;
     let session = started(&db, plan).await;
     db.store
-        .end_session(&session.id, "normal", None)
+        .end_session(&session.id, EndReason::Normal, None)
         .await
         .unwrap();
     let (ended, appended) = db

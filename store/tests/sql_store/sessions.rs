@@ -2,6 +2,7 @@
 
 use fumidai_store::{AuditKind, Error, NewSession, RecordingSeal, Store};
 use policy::ids::{PlanId, SessionId};
+use policy::limits::EndReason;
 use policy::plan::approve;
 use serde_json::json;
 
@@ -84,11 +85,14 @@ async fn sessions_start_and_end_once(db: TestDb) {
         signature: "cd".repeat(64),
     };
     let (ended, appended) = db
-        .appended_by(db.store.end_session(&new.id, "normal", Some(seal.clone())))
+        .appended_by(
+            db.store
+                .end_session(&new.id, EndReason::Normal, Some(seal.clone())),
+        )
         .await;
     let ended = ended.unwrap();
     assert_eq!(appended, kinds(&[AuditKind::SessionEnded]));
-    assert_eq!(ended.end_reason.as_deref(), Some("normal"));
+    assert_eq!(ended.end_reason, Some(EndReason::Normal));
     assert!(ended.ended_at.is_some_and(|t| t >= ended.started_at));
     assert_eq!(ended.seal, Some(seal.clone()));
     let record = db.store.audit_tail(1).await.unwrap().remove(0);
@@ -99,7 +103,7 @@ async fn sessions_start_and_end_once(db: TestDb) {
 
     // Ended once only: a kill racing the close changes nothing.
     let (again, appended) = db
-        .appended_by(db.store.end_session(&new.id, "killed", None))
+        .appended_by(db.store.end_session(&new.id, EndReason::Killed, None))
         .await;
     assert!(
         matches!(
@@ -125,14 +129,14 @@ async fn sessions_start_and_end_once(db: TestDb) {
     // Without a recording seal (e.g. a session refused before recording).
     let ended_other = db
         .store
-        .end_session(&other.id, "error", None)
+        .end_session(&other.id, EndReason::Error, None)
         .await
         .unwrap();
     assert_eq!(ended_other.seal, None);
     assert!(db.store.sessions(true).await.unwrap().is_empty());
     assert!(matches!(
         db.store
-            .end_session(&SessionId::generate(), "normal", None)
+            .end_session(&SessionId::generate(), EndReason::Normal, None)
             .await,
         Err(Error::NotFound {
             kind: "session",
@@ -181,7 +185,7 @@ async fn a_restarting_node_ends_its_own_orphaned_sessions_only(db: TestDb) {
     // Without a node name, nothing can be told apart: refused.
     assert!(matches!(
         db.store
-            .end_orphaned_sessions("error", "gateway_restart")
+            .end_orphaned_sessions(EndReason::Error, "gateway_restart")
             .await,
         Err(Error::NotFound { .. })
     ));
@@ -194,7 +198,7 @@ async fn a_restarting_node_ends_its_own_orphaned_sessions_only(db: TestDb) {
     let a_live = db.store.start_session(new_session(plan)).await.unwrap();
     let a_done = db.store.start_session(new_session(plan)).await.unwrap();
     db.store
-        .end_session(&a_done.id, "normal", None)
+        .end_session(&a_done.id, EndReason::Normal, None)
         .await
         .unwrap();
     let node_b = db.reopen(db.key.clone()).await;
@@ -205,7 +209,7 @@ async fn a_restarting_node_ends_its_own_orphaned_sessions_only(db: TestDb) {
     let restarted = db.reopen(db.key.clone()).await;
     restarted.set_node("node-a").unwrap();
     let (ended, appended) = db
-        .appended_by(restarted.end_orphaned_sessions("error", "gateway_restart"))
+        .appended_by(restarted.end_orphaned_sessions(EndReason::Error, "gateway_restart"))
         .await;
     let ended = ended.unwrap();
     assert_eq!(
@@ -218,7 +222,7 @@ async fn a_restarting_node_ends_its_own_orphaned_sessions_only(db: TestDb) {
     assert_eq!(record.detail["reason"], "error");
     assert_eq!(record.detail["cause"], "gateway_restart");
     let stored = db.store.session(&a_live.id).await.unwrap().unwrap();
-    assert_eq!(stored.end_reason.as_deref(), Some("error"));
+    assert_eq!(stored.end_reason, Some(EndReason::Error));
     // Node B's session still runs; A's finished one kept its reason.
     let live: Vec<SessionId> = db
         .store
@@ -230,11 +234,11 @@ async fn a_restarting_node_ends_its_own_orphaned_sessions_only(db: TestDb) {
         .collect();
     assert_eq!(live, vec![b_live.id]);
     let done = db.store.session(&a_done.id).await.unwrap().unwrap();
-    assert_eq!(done.end_reason.as_deref(), Some("normal"));
+    assert_eq!(done.end_reason, Some(EndReason::Normal));
     // A second start finds nothing left to end.
     assert!(
         restarted
-            .end_orphaned_sessions("error", "gateway_restart")
+            .end_orphaned_sessions(EndReason::Error, "gateway_restart")
             .await
             .unwrap()
             .is_empty()
