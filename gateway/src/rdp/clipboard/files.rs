@@ -136,14 +136,15 @@ impl Source {
             self.stale.push(fetch.stream);
         }
         let to = self.side.other();
-        self.waiting
-            .drain(..)
-            .map(|r| fail(to, r.stream))
-            .collect()
+        self.waiting.drain(..).map(|r| fail(to, r.stream)).collect()
     }
 
     /// The receiver asks for part of file `request.index`.
-    pub(super) fn request(&mut self, request: ContentsRequest, rules: &ClipboardRules) -> Vec<Step> {
+    pub(super) fn request(
+        &mut self,
+        request: ContentsRequest,
+        rules: &ClipboardRules,
+    ) -> Vec<Step> {
         let to = self.side.other();
         let hostile = |reason| {
             vec![
@@ -267,7 +268,11 @@ impl Source {
 
     /// The source sent a response the gateway can't read: the fetch is refused.
     pub(super) fn abandon(&mut self, rules: &ClipboardRules) -> Vec<Step> {
-        if self.fetch.as_ref().is_some_and(|f| f.stage != Stage::Scanning) {
+        if self
+            .fetch
+            .as_ref()
+            .is_some_and(|f| f.stage != Stage::Scanning)
+        {
             self.refuse(ClipRefusal::Malformed, rules)
         } else {
             Vec::new()
@@ -412,7 +417,11 @@ impl Source {
             .into_iter()
             .partition(|r| r.index == fetch.index);
         self.waiting = waiting;
-        steps.extend(answered.iter().map(|r: &ContentsRequest| answer(to, r, &content)));
+        steps.extend(
+            answered
+                .iter()
+                .map(|r: &ContentsRequest| answer(to, r, &content)),
+        );
         self.judged.retain(|_, j| matches!(j, Judged::Refused));
         self.judged.insert(fetch.index, Judged::Allowed(content));
         steps.extend(self.resume(rules));

@@ -271,9 +271,16 @@ impl ContentsRequest {
         body.extend(self.stream.to_le_bytes());
         body.extend(self.index.to_le_bytes());
         body.extend(self.flags.to_le_bytes());
-        #[expect(clippy::cast_possible_truncation, reason = "the low 32 bits, on purpose")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "the low 32 bits, on purpose"
+        )]
         body.extend((self.position as u32).to_le_bytes());
-        body.extend(u32::try_from(self.position >> 32).unwrap_or(u32::MAX).to_le_bytes());
+        body.extend(
+            u32::try_from(self.position >> 32)
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
         body.extend(self.requested.to_le_bytes());
         encode(FILE_CONTENTS_REQUEST, 0, &body)
     }
@@ -343,7 +350,12 @@ pub fn chunks(pdu: &[u8]) -> Vec<Vec<u8>> {
 fn utf16_until_nul(bytes: &[u8]) -> Option<(String, usize)> {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
-        .map(|b| u16::from_le_bytes([b.first().copied().unwrap_or(0), b.last().copied().unwrap_or(0)]))
+        .map(|b| {
+            u16::from_le_bytes([
+                b.first().copied().unwrap_or(0),
+                b.last().copied().unwrap_or(0),
+            ])
+        })
         .take_while(|u| *u != 0)
         .collect();
     let used = units.len().checked_add(1)?.checked_mul(2)?;
@@ -353,7 +365,12 @@ fn utf16_until_nul(bytes: &[u8]) -> Option<(String, usize)> {
 fn utf16(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
-        .map(|b| u16::from_le_bytes([b.first().copied().unwrap_or(0), b.last().copied().unwrap_or(0)]))
+        .map(|b| {
+            u16::from_le_bytes([
+                b.first().copied().unwrap_or(0),
+                b.last().copied().unwrap_or(0),
+            ])
+        })
         .collect();
     String::from_utf16_lossy(&units)
 }

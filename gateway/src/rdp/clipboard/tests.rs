@@ -179,7 +179,11 @@ fn serve(
     lie: &dyn Fn(&ContentsRequest, Vec<u8>) -> Vec<u8>,
 ) -> Vec<Step> {
     let mut out = Vec::new();
+    let mut rounds = 0;
     while !steps.is_empty() {
+        // A gateway that never stops asking is a failure, not a hang.
+        rounds += 1;
+        assert!(rounds < 1000, "the gateway keeps asking");
         let mut next = Vec::new();
         for step in steps {
             match step {
@@ -188,7 +192,9 @@ fn serve(
                     let data = if request.flags == SIZE {
                         u64::try_from(content.len()).unwrap().to_le_bytes().to_vec()
                     } else {
-                        let start = usize::try_from(request.position).unwrap().min(content.len());
+                        let start = usize::try_from(request.position)
+                            .unwrap()
+                            .min(content.len());
                         let end = (start + usize::try_from(request.requested).unwrap())
                             .min(content.len());
                         content[start..end].to_vec()
@@ -244,13 +250,21 @@ fn a_clean_upload_is_fetched_whole_recorded_and_answered_from_the_gateways_copy(
         [(7, Some(200_000u64.to_le_bytes().to_vec()))]
     );
     // Ranges are answered from the copy, the client is not asked again.
-    let steps = send(&mut clip, Side::Target, &request(8, 0, RANGE, 65_536, 70_000));
+    let steps = send(
+        &mut clip,
+        Side::Target,
+        &request(8, 0, RANGE, 65_536, 70_000),
+    );
     assert!(sent(&steps, Side::Client).is_empty());
     assert_eq!(
         answers(&steps, Side::Target),
         [(8, Some(content[65_536..135_536].to_vec()))]
     );
-    let steps = send(&mut clip, Side::Target, &request(9, 0, RANGE, 190_000, 65_536));
+    let steps = send(
+        &mut clip,
+        Side::Target,
+        &request(9, 0, RANGE, 190_000, 65_536),
+    );
     assert_eq!(
         answers(&steps, Side::Target),
         [(9, Some(content[190_000..].to_vec()))]
@@ -266,7 +280,10 @@ fn a_download_is_fetched_whole_and_recorded_with_its_digest() {
     let recorded = records(&steps);
     assert_eq!(recorded[0].direction, TransferDirection::Download);
     assert_eq!(recorded[0].sha256, Some(Sha256Digest::of(&content)));
-    assert_eq!(answers(&steps, Side::Client), [(1, Some(42u64.to_le_bytes().to_vec()))]);
+    assert_eq!(
+        answers(&steps, Side::Client),
+        [(1, Some(42u64.to_le_bytes().to_vec()))]
+    );
 }
 
 /// What a refused file looks like: one refused record with `reason`, every request for it
@@ -279,7 +296,10 @@ fn assert_refused(steps: &[Step], receiver: Side, reason: &str, secret: &[u8]) {
     assert_eq!(recorded[0].sha256, None);
     let answers = answers(steps, receiver);
     assert!(!answers.is_empty());
-    assert!(answers.iter().all(|(_, data)| data.is_none()), "{answers:?}");
+    assert!(
+        answers.iter().all(|(_, data)| data.is_none()),
+        "{answers:?}"
+    );
     let head = &secret[..secret.len().min(8)];
     for pdu in sent(steps, receiver) {
         assert!(head.is_empty() || !pdu.windows(head.len()).any(|w| w == head));
@@ -312,10 +332,18 @@ fn files_that_may_not_go_are_refused_on_record_and_none_of_their_bytes_pass() {
     let exec = elf.len() as u64;
     let len = text.len() as u64;
     let wrong_size = |r: &ContentsRequest, d: Vec<u8>| {
-        if r.flags == SIZE { 1000u64.to_le_bytes().to_vec() } else { d }
+        if r.flags == SIZE {
+            1000u64.to_le_bytes().to_vec()
+        } else {
+            d
+        }
     };
     let short_range = |r: &ContentsRequest, d: Vec<u8>| {
-        if r.flags == RANGE { d[..d.len() - 1].to_vec() } else { d }
+        if r.flags == RANGE {
+            d[..d.len() - 1].to_vec()
+        } else {
+            d
+        }
     };
     let long_range = |r: &ContentsRequest, mut d: Vec<u8>| {
         if r.flags == RANGE {
@@ -323,20 +351,100 @@ fn files_that_may_not_go_are_refused_on_record_and_none_of_their_bytes_pass() {
         }
         d
     };
+    let shrunk_size = |r: &ContentsRequest, d: Vec<u8>| {
+        if r.flags == SIZE {
+            5u64.to_le_bytes().to_vec()
+        } else {
+            d
+        }
+    };
     let big = vec![b'x'; 150];
     type Lie = fn(&ContentsRequest, Vec<u8>) -> Vec<u8>;
     let cases: Vec<(&str, Side, ClipboardRules, Option<u64>, &[u8], Lie, &str)> = vec![
         // An ELF under a .txt name: judged by its content.
-        ("notes.txt", Side::Client, rules(), Some(exec), &elf, honest as Lie, "executable_not_declared"),
-        ("notes.txt", Side::Client, no_upload, Some(len), &text, honest as Lie, "upload_not_allowed"),
-        ("notes.txt", Side::Target, no_download, Some(len), &text, honest as Lie, "download_not_allowed"),
+        (
+            "notes.txt",
+            Side::Client,
+            rules(),
+            Some(exec),
+            &elf,
+            honest as Lie,
+            "executable_not_declared",
+        ),
+        (
+            "notes.txt",
+            Side::Client,
+            no_upload,
+            Some(len),
+            &text,
+            honest as Lie,
+            "upload_not_allowed",
+        ),
+        (
+            "notes.txt",
+            Side::Target,
+            no_download,
+            Some(len),
+            &text,
+            honest as Lie,
+            "download_not_allowed",
+        ),
         // Over the cap, by the list's size, and by the size answered when the list has none.
-        ("big.log", Side::Client, small_cap.clone(), Some(150), &big, honest as Lie, "too_large"),
-        ("big.log", Side::Client, small_cap, None, &big, honest as Lie, "too_large"),
+        (
+            "big.log",
+            Side::Client,
+            small_cap.clone(),
+            Some(150),
+            &big,
+            honest as Lie,
+            "too_large",
+        ),
+        (
+            "big.log",
+            Side::Client,
+            small_cap,
+            None,
+            &big,
+            honest as Lie,
+            "too_large",
+        ),
         // Sizes that lie: the size answered, a range shorter or longer than asked.
-        ("a.txt", Side::Client, rules(), Some(len), &text, wrong_size as Lie, "size_mismatch"),
-        ("a.txt", Side::Client, rules(), Some(len), &text, short_range as Lie, "size_mismatch"),
-        ("a.txt", Side::Target, rules(), Some(len), &text, long_range as Lie, "malformed_response"),
+        (
+            "a.txt",
+            Side::Client,
+            rules(),
+            Some(len),
+            &text,
+            wrong_size as Lie,
+            "size_mismatch",
+        ),
+        (
+            "a.txt",
+            Side::Client,
+            rules(),
+            Some(len),
+            &text,
+            shrunk_size as Lie,
+            "size_mismatch",
+        ),
+        (
+            "a.txt",
+            Side::Client,
+            rules(),
+            Some(len),
+            &text,
+            short_range as Lie,
+            "size_mismatch",
+        ),
+        (
+            "a.txt",
+            Side::Target,
+            rules(),
+            Some(len),
+            &text,
+            long_range as Lie,
+            "malformed_response",
+        ),
     ];
     for (name, source, rules, size, content, lie, reason) in cases {
         let mut clip = listed(source, &[(name, size)], rules);
@@ -390,7 +498,10 @@ fn hostile_sequences_are_withheld_failed_and_on_record() {
     assert_eq!(violations(&steps), [Hostile::StreamReused]);
     // The first still gets its answer.
     let steps = serve(&mut clip, Side::Client, first, b"abc", &honest);
-    assert_eq!(answers(&steps, Side::Target), [(7, Some(3u64.to_le_bytes().to_vec()))]);
+    assert_eq!(
+        answers(&steps, Side::Target),
+        [(7, Some(3u64.to_le_bytes().to_vec()))]
+    );
 
     // Neither size nor range.
     let steps = send(&mut clip, Side::Target, &request(11, 0, 0, 0, 8));
@@ -398,7 +509,11 @@ fn hostile_sequences_are_withheld_failed_and_on_record() {
     assert_eq!(violations(&steps), [Hostile::BadRequest]);
 
     // A request that doesn't parse (its length).
-    let steps = send(&mut clip, Side::Target, &pdu(0x0008, 0, &12u32.to_le_bytes()));
+    let steps = send(
+        &mut clip,
+        Side::Target,
+        &pdu(0x0008, 0, &12u32.to_le_bytes()),
+    );
     assert_eq!(answers(&steps, Side::Target), [(12, None)]);
     assert_eq!(violations(&steps), [Hostile::Malformed]);
 }
@@ -437,13 +552,23 @@ fn uploads_are_scanned_before_they_go_on() {
     };
     for (verdict, outcome) in [
         (Ok(()), TransferOutcome::Completed),
-        (Err("virus found: Eicar".to_owned()), TransferOutcome::Refused),
+        (
+            Err("virus found: Eicar".to_owned()),
+            TransferOutcome::Refused,
+        ),
     ] {
         let mut clip = listed(Side::Client, &[("a.txt", Some(24))], scanning.clone());
         let steps = send(&mut clip, Side::Target, &request(7, 0, SIZE, 0, 8));
         let steps = serve(&mut clip, Side::Client, steps, &content, &honest);
         // Nothing answered before the scan's verdict.
-        let [Step::Scan { source, serial, content: scanned }] = &steps[..] else {
+        let [
+            Step::Scan {
+                source,
+                serial,
+                content: scanned,
+            },
+        ] = &steps[..]
+        else {
             panic!("{steps:?}")
         };
         assert_eq!((*source, &scanned[..]), (Side::Client, &content[..]));
@@ -451,7 +576,10 @@ fn uploads_are_scanned_before_they_go_on() {
         assert_eq!(records(&steps)[0].outcome, outcome);
         let answered = answers(&steps, Side::Target);
         assert_eq!(answered.len(), 1);
-        assert_eq!(answered[0].1.is_some(), outcome == TransferOutcome::Completed);
+        assert_eq!(
+            answered[0].1.is_some(),
+            outcome == TransferOutcome::Completed
+        );
         if outcome == TransferOutcome::Refused {
             assert_eq!(records(&steps)[0].reason.as_deref(), Some("scan_failed"));
         }
@@ -465,8 +593,14 @@ fn pdus_spanning_chunks_are_gathered_and_compressed_chunks_withheld() {
     let whole = request(7, 0, SIZE, 0, 8);
     let (a, rest) = whole.split_at(5);
     let (b, c) = rest.split_at(10);
-    assert!(clip.chunk(Side::Target, &chunk(whole.len(), pdu::FIRST, a)).is_empty());
-    assert!(clip.chunk(Side::Target, &chunk(whole.len(), 0, b)).is_empty());
+    assert!(
+        clip.chunk(Side::Target, &chunk(whole.len(), pdu::FIRST, a))
+            .is_empty()
+    );
+    assert!(
+        clip.chunk(Side::Target, &chunk(whole.len(), 0, b))
+            .is_empty()
+    );
     let steps = clip.chunk(Side::Target, &chunk(whole.len(), pdu::LAST, c));
     let asked = sent(&steps, Side::Client);
     assert_eq!(asked.len(), 1);
@@ -475,7 +609,10 @@ fn pdus_spanning_chunks_are_gathered_and_compressed_chunks_withheld() {
         .stream;
     // A compressed chunk in the answer: withheld with the rest of its PDU, on record.
     let answer = response(stream, Some(&5u64.to_le_bytes()));
-    let steps = clip.chunk(Side::Client, &chunk(answer.len(), pdu::FIRST | pdu::COMPRESSED, &answer[..6]));
+    let steps = clip.chunk(
+        Side::Client,
+        &chunk(answer.len(), pdu::FIRST | pdu::COMPRESSED, &answer[..6]),
+    );
     assert_eq!(violations(&steps), [Hostile::Compressed]);
     let steps = clip.chunk(Side::Client, &chunk(answer.len(), pdu::LAST, &answer[6..]));
     assert!(steps.is_empty(), "{steps:?}");
@@ -484,7 +621,10 @@ fn pdus_spanning_chunks_are_gathered_and_compressed_chunks_withheld() {
     assert!(steps.is_empty());
     let steps = clip.chunk(Side::Client, &chunk(answer.len(), pdu::LAST, &answer[6..]));
     let steps = serve(&mut clip, Side::Client, steps, b"hello", &honest);
-    assert_eq!(answers(&steps, Side::Target), [(7, Some(5u64.to_le_bytes().to_vec()))]);
+    assert_eq!(
+        answers(&steps, Side::Target),
+        [(7, Some(5u64.to_le_bytes().to_vec()))]
+    );
     // The gateway's own PDUs longer than a chunk are cut.
     let steps = send(&mut clip, Side::Target, &request(8, 0, RANGE, 0, 5));
     let answer = &sent(&steps, Side::Target)[0];
@@ -504,7 +644,11 @@ fn a_new_clipboard_fails_waiting_requests_and_forgets_the_old_list() {
     assert!(matches!(steps[0], Step::Forward));
     assert_eq!(answers(&steps[1..], Side::Target), [(7, None)]);
     // The late answer to the abandoned fetch is dropped quietly.
-    let steps = send(&mut clip, Side::Client, &response(stream, Some(&3u64.to_le_bytes())));
+    let steps = send(
+        &mut clip,
+        Side::Client,
+        &response(stream, Some(&3u64.to_le_bytes())),
+    );
     assert!(steps.is_empty(), "{steps:?}");
     // No list now: index 0 is unknown.
     let steps = send(&mut clip, Side::Target, &request(8, 0, SIZE, 0, 8));

@@ -110,7 +110,10 @@ impl ClipboardEdge {
         let Some(scanner) = &self.scanner else {
             return Ok(());
         };
-        let mut scan = scanner.start().await.map_err(|e| format!("no verdict: {e}"))?;
+        let mut scan = scanner
+            .start()
+            .await
+            .map_err(|e| format!("no verdict: {e}"))?;
         for piece in content.chunks(crate::clamd::CHUNK_SIZE) {
             scan.feed(piece)
                 .await
