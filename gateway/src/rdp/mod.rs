@@ -397,7 +397,7 @@ impl RdpService {
             events,
             clipboard: relay::ClipboardEdge {
                 rules: clipboard::ClipboardRules {
-                    allow: allow.clone(),
+                    allow,
                     max_file: self.proxy.clipboard_max_file,
                     scan: self.proxy.scanner.is_some(),
                 },

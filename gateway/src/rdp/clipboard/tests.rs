@@ -360,7 +360,17 @@ fn files_that_may_not_go_are_refused_on_record_and_none_of_their_bytes_pass() {
     };
     let big = vec![b'x'; 150];
     type Lie = fn(&ContentsRequest, Vec<u8>) -> Vec<u8>;
-    let cases: Vec<(&str, Side, ClipboardRules, Option<u64>, &[u8], Lie, &str)> = vec![
+    /// Name, source, rules, listed size, content, how the source lies, reason on record.
+    type Case<'a> = (
+        &'a str,
+        Side,
+        ClipboardRules,
+        Option<u64>,
+        &'a [u8],
+        Lie,
+        &'a str,
+    );
+    let cases: Vec<Case<'_>> = vec![
         // An ELF under a .txt name: judged by its content.
         (
             "notes.txt",
