@@ -267,6 +267,11 @@ pub struct TransfersSection {
     /// clamd answers "OK" for what it didn't scan. ClamAV can't scan files over 2 GB, hence
     /// the default.
     pub max_scan_size: u64,
+    /// Files copied over the RDP clipboard larger than this many bytes are refused. The
+    /// gateway fetches such a file whole and holds it in memory while it judges, scans and
+    /// records it, before any of it reaches the other side; larger files go by SFTP,
+    /// which streams. 64 MiB by default (see `rdp::clipboard::DEFAULT_MAX_FILE`).
+    pub clipboard_max_file: u64,
 }
 
 impl Default for TransfersSection {
@@ -275,6 +280,7 @@ impl Default for TransfersSection {
             clamd_socket: None,
             clamd_timeout: Duration::from_secs(120),
             max_scan_size: 2 * 1024 * 1024 * 1024,
+            clipboard_max_file: crate::rdp::clipboard::DEFAULT_MAX_FILE,
         }
     }
 }
@@ -410,6 +416,7 @@ mod tests {
         c.transfers.clamd_socket = Some(ClamdSocket::Unix("/run/clamav/clamd.ctl".into()));
         c.transfers.clamd_timeout = Duration::from_secs(90);
         c.transfers.max_scan_size = 100 << 20;
+        c.transfers.clipboard_max_file = 8 << 20;
         let parsed = Config::parse(Path::new("t.toml"), &commented_template(&c)).unwrap();
         assert_eq!(parsed, c);
         assert_eq!(

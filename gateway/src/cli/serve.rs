@@ -123,6 +123,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             signing_key: Arc::new(load_signing_key(&ctx.dir)?),
         }),
         scanner: scanner.as_ref().map(|(scanner, _)| Arc::clone(scanner)),
+        clipboard_max_file: config.transfers.clipboard_max_file,
         emergency_max: chrono::Duration::from_std(config.limits.emergency_max)
             .unwrap_or(policy::plan::emergency::DEFAULT_MAX),
         alerts: alerts.clone(),

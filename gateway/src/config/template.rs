@@ -67,6 +67,9 @@ clamd_timeout = "{clamd_timeout}"
 # StreamMaxLength, MaxFileSize and MaxScanSize at least as large, and AlertExceedsMax yes
 # (otherwise clamd answers "OK" for files over its limits without scanning them).
 max_scan_size = {max_scan_size}
+# Files copied over the RDP clipboard larger than this (bytes) are refused: the gateway
+# holds each whole while it judges, scans and records it. Larger files go by SFTP.
+clipboard_max_file = {clipboard_max_file}
 
 [logging]
 # "text" or "json"; filter like "info" or "fumidai_gateway=debug,info" (RUST_LOG overrides).
@@ -133,6 +136,7 @@ smtp_timeout = "{smtp_timeout}"
         },
         clamd_timeout = humantime::format_duration(c.transfers.clamd_timeout),
         max_scan_size = c.transfers.max_scan_size,
+        clipboard_max_file = c.transfers.clipboard_max_file,
         format = match c.logging.format {
             LogFormat::Text => "text",
             LogFormat::Json => "json",

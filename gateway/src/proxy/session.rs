@@ -44,6 +44,9 @@ pub struct ProxyContext {
     /// clamd, when `[transfers] clamd_socket` is set: every upload is scanned and refused
     /// unless the verdict is clean; any scanner error refuses it too (R-10-6, fail closed).
     pub scanner: Option<Arc<crate::clamd::Scanner>>,
+    /// The largest file the RDP clipboard carries (`[transfers] clipboard_max_file`): the
+    /// gateway holds one whole while it judges it.
+    pub clipboard_max_file: u64,
     /// How long an emergency session may last (`[limits] emergency_max`, R-10.1-APPROVE).
     pub emergency_max: chrono::Duration,
     /// Where a host key mismatch is raised (R-17.1-ALERT).

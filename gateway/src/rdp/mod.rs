@@ -396,6 +396,19 @@ impl RdpService {
             activity: guard.activity(),
             end: guard.end_signal(),
             events,
+            clipboard: relay::ClipboardEdge {
+                rules: clipboard::ClipboardRules {
+                    allow,
+                    max_file: self.proxy.clipboard_max_file,
+                    scan: self.proxy.scanner.is_some(),
+                },
+                scanner: self.proxy.scanner.clone(),
+                audit: Arc::clone(&self.proxy.store),
+                session: id,
+                engineer: engineer.clone(),
+                target: target.clone(),
+                plan,
+            },
         };
         let end = relay::relay(client, client_reader, target_stream, target_reader, setup).await;
         let _ = on_record.await;

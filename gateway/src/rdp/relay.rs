@@ -19,10 +19,14 @@ use super::frames::FrameReader;
 use recorder::rdp::RdpState;
 
 use super::client_frames::{self, Channels, ClientFrame, Phase, Violation};
-use super::clipboard::{self, Chunk, Clipboard};
+use super::clipboard::{self, Clipboard, Side};
 use super::recording::SessionRecording;
 use super::rewrite::{self, ChannelAllowance, ClientInfoRequest, ServerEvent, TargetLogon};
 use crate::live::{Activity, EndSignal};
+
+mod clip_edge;
+pub use clip_edge::ClipboardEdge;
+use clip_edge::{Wire, Write};
 
 /// What the relay needs besides the two streams.
 pub struct RelaySetup {
@@ -42,6 +46,8 @@ pub struct RelaySetup {
     pub end: EndSignal,
     /// What the session's owner puts on record (audit) as the relay goes.
     pub events: tokio::sync::mpsc::Sender<RelayEvent>,
+    /// Files over the clipboard: their rules, the scanner and the audit trail.
+    pub clipboard: ClipboardEdge,
 }
 
 /// Something the relay saw that goes on record while the session runs.
@@ -102,6 +108,10 @@ struct Shared {
     channels: OnceLock<Channels>,
     /// The current activation's share ID and the server's channel, once activated.
     share: std::sync::Mutex<Option<(u32, u16)>>,
+    /// The clipboard channel, both directions (locked only between awaits).
+    clip: Option<std::sync::Mutex<Clipboard>>,
+    /// The MCS initiators seen on the clipboard channel: the client's, the target's.
+    initiators: std::sync::Mutex<(Option<u16>, Option<u16>)>,
 }
 
 /// Runs the relay to its end.
@@ -121,13 +131,20 @@ where
     // Both directions write to the client: the target's frames, and the gateway's own
     // answers to joins of withheld channels.
     let client_tx = tokio::sync::Mutex::new(client_tx);
-    let (mut target_rx, mut target_tx) = tokio::io::split(target);
-    let shared = Shared::default();
+    let (mut target_rx, target_tx) = tokio::io::split(target);
+    // Both directions write to the target too: the gateway's own clipboard requests and
+    // answers.
+    let target_tx = tokio::sync::Mutex::new(target_tx);
+    let shared = Shared {
+        clip: Some(std::sync::Mutex::new(Clipboard::new(
+            setup.clipboard.rules.clone(),
+        ))),
+        ..Shared::default()
+    };
     let upstream = async {
         let mut seen_connect_initial = false;
         let mut seen_client_info = false;
         let mut phase = Phase::Licensing;
-        let mut to_target = Clipboard::default();
         loop {
             let frame = match client_reader.read_frame(&mut client_rx).await {
                 Ok(Some(frame)) => frame,
@@ -222,17 +239,25 @@ where
                         }
                     }
                     ClientFrame::Channel { name, .. } if name == "cliprdr" => {
-                        // File contents copied to the target: withheld (issue 11).
-                        let judged = clipboard::request_data(&frame.bytes)
-                            .map(|(_, data)| to_target.judge(&data));
-                        if judged != Some(Chunk::Forward) {
-                            tracing::debug!(
-                                withheld = to_target.withheld,
-                                "clipboard file contents withheld"
-                            );
+                        // Files copied to the target: fetched, judged and recorded by the
+                        // gateway before any of it goes on (issue 11).
+                        let Some((channel, initiator, data)) =
+                            clipboard::request_data(&frame.bytes)
+                        else {
                             continue;
+                        };
+                        let on = on_clipboard(
+                            Side::Client,
+                            &frame.bytes,
+                            (channel, initiator, &data),
+                            &shared,
+                            &setup,
+                            (&client_tx, &target_tx),
+                        );
+                        if let Err(end) = on.await {
+                            return end;
                         }
-                        frame.bytes
+                        continue;
                     }
                     ClientFrame::Channel { .. } => frame.bytes,
                     // Data on a withheld channel (drive, clipboard…) goes nowhere
@@ -263,7 +288,7 @@ where
                     }
                 }
             };
-            if let Err(error) = target_tx.write_all(&out).await {
+            if let Err(error) = target_tx.lock().await.write_all(&out).await {
                 return ended("target", &error);
             }
         }
@@ -278,7 +303,6 @@ where
             static_channels: Vec::new(),
         };
         let mut seen_connect_response = false;
-        let mut to_client = Clipboard::default();
         loop {
             let frame = match target_reader.read_frame(&mut target_rx).await {
                 Ok(Some(frame)) => frame,
@@ -307,22 +331,30 @@ where
                     Err(error) => return RelayEnd::Failed(error.to_string()),
                 }
             } else if frame.action == Action::X224 {
-                // File contents copied from the target: withheld (issue 11).
+                // Files copied from the target: fetched, judged and recorded by the
+                // gateway before any of it goes on (issue 11).
                 if let Some(channels) = shared.channels.get()
-                    && let Some((channel, data)) = clipboard::indication_data(&frame.bytes)
+                    && let Some((channel, initiator, data)) =
+                        clipboard::indication_data(&frame.bytes)
                     && channels
                         .kept
                         .iter()
                         .any(|(name, id)| name == "cliprdr" && *id == channel)
-                    && to_client.judge(&data) == Chunk::Withhold
                 {
-                    tracing::debug!(
-                        withheld = to_client.withheld,
-                        "clipboard file contents withheld"
-                    );
-                    // On record all the same: what the target tried to send.
+                    // On record as the target sent it, forwarded or not.
                     if let Err(error) = setup.recording.server_frame(frame.bytes.clone()).await {
                         return RelayEnd::Failed(error.to_string());
+                    }
+                    let on = on_clipboard(
+                        Side::Target,
+                        &frame.bytes,
+                        (channel, initiator, &data),
+                        &shared,
+                        &setup,
+                        (&client_tx, &target_tx),
+                    );
+                    if let Err(end) = on.await {
+                        return end;
                     }
                     continue;
                 }
@@ -393,4 +425,66 @@ where
         }
     }
     end
+}
+
+/// One chunk on the clipboard channel from `from`: judged by the shared state machine, its
+/// steps run (scan, record), and what they say written, in order. Frames the gateway
+/// makes for the client are recorded like the target's.
+async fn on_clipboard<CW, TW>(
+    from: Side,
+    frame: &Bytes,
+    (channel, initiator, data): (u16, u16, &[u8]),
+    shared: &Shared,
+    setup: &RelaySetup,
+    (client_tx, target_tx): (&tokio::sync::Mutex<CW>, &tokio::sync::Mutex<TW>),
+) -> Result<(), RelayEnd>
+where
+    CW: AsyncWrite + Unpin,
+    TW: AsyncWrite + Unpin,
+{
+    let poisoned = || RelayEnd::Failed("the clipboard's state is poisoned".to_owned());
+    let Some(clip) = &shared.clip else {
+        return Ok(());
+    };
+    let (client, target) = {
+        let mut seen = shared.initiators.lock().map_err(|_| poisoned())?;
+        match from {
+            Side::Client => seen.0 = Some(initiator),
+            Side::Target => seen.1 = Some(initiator),
+        }
+        *seen
+    };
+    let wire = Wire {
+        channel,
+        client_initiator: client.or(target).unwrap_or(initiator),
+        target_initiator: target.or(client).unwrap_or(initiator),
+    };
+    let steps = clip.lock().map_err(|_| poisoned())?.chunk(from, data);
+    let writes = setup
+        .clipboard
+        .run(clip, wire, steps)
+        .await
+        .map_err(RelayEnd::Failed)?;
+    for write in writes {
+        let (to, bytes, made) = match write {
+            Write::Forward => (from.other(), frame.clone(), false),
+            Write::Frame { to, bytes } => (to, bytes, true),
+        };
+        match to {
+            Side::Client => {
+                if made && let Err(error) = setup.recording.server_frame(bytes.clone()).await {
+                    return Err(RelayEnd::Failed(error.to_string()));
+                }
+                if let Err(error) = client_tx.lock().await.write_all(&bytes).await {
+                    return Err(ended("client", &error));
+                }
+            }
+            Side::Target => {
+                if let Err(error) = target_tx.lock().await.write_all(&bytes).await {
+                    return Err(ended("target", &error));
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -67,10 +67,10 @@ pub struct ChannelAllowance {
 
 impl ChannelAllowance {
     /// From a plan: both channels carry data both ways, so both need upload *and*
-    /// download allowed. Drive redirection stays withheld whatever the plan says until
-    /// its file I/O is judged, recorded and scanned like an SFTP transfer (issue 11): a
-    /// drive carries nothing but files. The clipboard is kept, its file contents withheld
-    /// ([`super::clipboard`]).
+    /// download allowed. Drive redirection stays withheld whatever the plan says: a drive
+    /// is random-access file I/O the gateway would have to stage whole before judging it
+    /// (README, honest limits). The clipboard is kept; files over it are fetched whole,
+    /// judged, scanned and recorded by the gateway ([`super::clipboard`]).
     pub fn from_plan(allow: &policy::plan::Allowances) -> Self {
         let both_ways = allow.upload && allow.download;
         Self {
