@@ -52,7 +52,7 @@ async fn sessions_start_and_end_once(db: TestDb) {
         kinds(&[AuditKind::SessionStarted, AuditKind::PlanActivated])
     );
     assert_eq!(
-        (started.id, started.ended_at, started.end_reason.clone()),
+        (started.id, started.ended_at, started.end_reason),
         (new.id, None, None)
     );
     let record = db.store.audit_tail(2).await.unwrap().remove(0);
