@@ -1,7 +1,8 @@
 //! fumidai's network edge and the `fumidai` command.
 //!
-//! Everything that touches a socket, a file or the clock lives here; every rule it applies
-//! comes from `policy`, every record it keeps goes to `store`.
+//! Every listener and both remote-access protocols (russh, ironrdp) live here, and the
+//! command line (clap); what they share with the web console is in `fumidai-core`. Every
+//! rule it applies comes from `policy`, every record it keeps goes to `store`.
 //!
 //! # Layout
 //!
