@@ -11,6 +11,7 @@ mod connect;
 mod context;
 mod handover;
 mod init;
+mod lang;
 mod lifecycle;
 mod output;
 mod person;

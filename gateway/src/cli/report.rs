@@ -35,7 +35,7 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Language of the HTML and text forms.
-    #[arg(long, value_enum, default_value = "ja")]
+    #[arg(long, value_parser = super::lang::parser(), default_value = "ja")]
     pub lang: Lang,
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]

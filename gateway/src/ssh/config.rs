@@ -40,31 +40,9 @@ use russh::keys::{Algorithm, PrivateKey};
 use russh::server::Config;
 use russh::{MethodKind, MethodSet, Preferred, SshId, cipher, compression, kex, mac};
 
-/// SSH-level knobs, from `[limits]` in `fumidai.toml`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SshSettings {
-    /// A connection with no traffic for this long is closed (R-10.2-TIMEOUT, R-12-6).
-    pub inactivity_timeout: Duration,
-    /// Login grace: a connection not logged in this long after it reached the SSH service
-    /// is closed, whatever state the protocol is in, so unauthenticated connections can't
-    /// hold one of the front door's capped slots.
-    pub auth_timeout: Duration,
-    /// Password + code attempts per connection; then the client is told no method is left.
-    pub max_auth_attempts: u32,
-    /// Which algorithms are offered.
-    pub crypto_profile: CryptoProfile,
-}
-
-impl Default for SshSettings {
-    fn default() -> Self {
-        Self {
-            inactivity_timeout: Duration::from_secs(15 * 60),
-            auth_timeout: Duration::from_secs(60),
-            max_auth_attempts: 3,
-            crypto_profile: CryptoProfile::default(),
-        }
-    }
-}
+// The settings are plain data, shared with `fumidai.toml`'s typed configuration and
+// `compliance` in `fumidai-core`; what they mean to russh is here.
+pub use fumidai_core::config::ssh::{CryptoProfile, SshSettings};
 
 /// Every rejected login takes at least this long, whatever failed (STYLE.md §7). Longer
 /// than the Argon2 + TOTP + store work, so that work never shows through.
@@ -98,33 +76,11 @@ const CIPHERS_MODERN: &[cipher::Name] = &[
     cipher::AES_256_CTR,
 ];
 
-/// Which algorithms the SSH service offers (`[ssh] crypto_profile`, R-13-4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CryptoProfile {
-    /// Only algorithms on the CRYPTREC e-Government Recommended Ciphers List (key exchange
-    /// aside, see the module's notes).
-    #[default]
-    Cryptrec,
-    /// `cryptrec` and ChaCha20-Poly1305.
-    Modern,
-}
-
-impl CryptoProfile {
-    /// The name in `fumidai.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cryptrec => "cryptrec",
-            Self::Modern => "modern",
-        }
-    }
-
-    /// The ciphers offered.
-    pub fn ciphers(self) -> &'static [cipher::Name] {
-        match self {
-            Self::Cryptrec => CIPHERS_CRYPTREC,
-            Self::Modern => CIPHERS_MODERN,
-        }
+/// The ciphers offered under `profile`.
+pub fn ciphers(profile: CryptoProfile) -> &'static [cipher::Name] {
+    match profile {
+        CryptoProfile::Cryptrec => CIPHERS_CRYPTREC,
+        CryptoProfile::Modern => CIPHERS_MODERN,
     }
 }
 
@@ -140,7 +96,7 @@ pub fn preferred(profile: CryptoProfile) -> Preferred {
         kex: Cow::Borrowed(KEX),
         key: Cow::Borrowed(HOST_KEY_ALGORITHMS),
         host_key_certificates: Cow::Borrowed(&[]),
-        cipher: Cow::Borrowed(profile.ciphers()),
+        cipher: Cow::Borrowed(ciphers(profile)),
         mac: Cow::Borrowed(MACS),
         compression: Cow::Borrowed(COMPRESSION),
     }

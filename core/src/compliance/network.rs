@@ -4,7 +4,7 @@
 use super::checks::{check, ev};
 use super::facts::Facts;
 use super::{Check, Status};
-use crate::ssh::config::CryptoProfile;
+use crate::config::ssh::CryptoProfile;
 
 /// The checks of R-13-6 to R-13-4, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::clamd::{ClamdSocket, ScannerConfig};
-
 mod alerts_section;
+pub mod clamd;
 mod floods_section;
+pub mod ssh;
 mod ssh_section;
 mod template;
+
+use clamd::{ClamdSocket, ScannerConfig};
 
 pub use alerts_section::AlertsSection;
 pub use floods_section::FloodsSection;

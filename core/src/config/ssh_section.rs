@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::ssh::config::CryptoProfile;
+use super::ssh::CryptoProfile;
 
 /// `[ssh]`
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -9,7 +9,7 @@ use super::body::{CommandEntry, FindingEntry, ReportBody, SessionEntry, Withheld
 use super::terms;
 
 /// The report's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     /// 日本語 (default): the guideline's terms.
     Ja,

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::Uri;
+use http::Uri;
 use lettre::message::Mailbox;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;

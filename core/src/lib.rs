@@ -1,0 +1,28 @@
+//! fumidai's application core: what the `fumidai` command line, the web console (`web-ui`)
+//! and both protocols (SSH, RDP) share, so that none of them has to reach into another.
+//!
+//! # Layout
+//!
+//! - [`config`]: `fumidai.toml`, typed, with errors that name the key and the line; the
+//!   plain settings of the SSH service ([`config::ssh`]) and of clamd ([`config::clamd`]).
+//! - [`datadir`]: where init puts the keys, certificates and database, with safe modes.
+//! - [`metrics`]: Prometheus metric names and the process-wide recorder.
+//! - [`alerts`]: alerts to a webhook, syslog and e-mail, never blocking (R-17.1-ALERT).
+//! - [`report`]: the reconciliation report (R-10-5): facts, sealed body, rendering, and
+//!   producing the reports that are due.
+//! - [`compliance`]: the compliance evidence: each requirement ID, met or not here, and why.
+//!
+//! # What this crate does not do
+//!
+//! It listens on no socket and speaks no remote-access protocol: no russh, no ironrdp
+//! (the protocols turn its plain settings into their own types, e.g. the gateway's
+//! `ssh::config::preferred`), and no clap (the command line maps its own arguments onto
+//! these types). It holds no business rules (ask `policy`) and no SQL (ask `store`).
+//! `core/tests/dependencies.rs` keeps it that way.
+
+pub mod alerts;
+pub mod compliance;
+pub mod config;
+pub mod datadir;
+pub mod metrics;
+pub mod report;
