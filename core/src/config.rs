@@ -272,9 +272,14 @@ pub struct TransfersSection {
     /// Files copied over the RDP clipboard larger than this many bytes are refused. The
     /// gateway fetches such a file whole and holds it in memory while it judges, scans and
     /// records it, before any of it reaches the other side; larger files go by SFTP,
-    /// which streams. 64 MiB by default (see `rdp::clipboard::DEFAULT_MAX_FILE`).
+    /// which streams. 64 MiB by default ([`DEFAULT_CLIPBOARD_MAX_FILE`]).
     pub clipboard_max_file: u64,
 }
+
+/// The largest file the RDP clipboard carries by default: 64 MiB covers the logs,
+/// configurations, screenshots and small installers people copy by hand, and bounds the
+/// memory one session's clipboard holds (one file per direction, judged whole).
+pub const DEFAULT_CLIPBOARD_MAX_FILE: u64 = 64 * 1024 * 1024;
 
 impl Default for TransfersSection {
     fn default() -> Self {
@@ -282,7 +287,7 @@ impl Default for TransfersSection {
             clamd_socket: None,
             clamd_timeout: Duration::from_secs(120),
             max_scan_size: 2 * 1024 * 1024 * 1024,
-            clipboard_max_file: crate::rdp::clipboard::DEFAULT_MAX_FILE,
+            clipboard_max_file: DEFAULT_CLIPBOARD_MAX_FILE,
         }
     }
 }

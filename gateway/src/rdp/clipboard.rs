@@ -63,13 +63,9 @@ pub use pdu::chunks;
 use files::Source;
 use pdu::{Chunk, ContentsRequest, Kind, Pdu};
 
-/// The default for [`ClipboardRules::max_file`]: 64 MiB. The gateway holds a file whole
-/// until it is judged, one per direction per session; 64 MiB covers the logs,
-/// configuration files, screenshots and installers a maintenance job copies by hand, keeps
-/// a busy gateway's memory in reach (two per session), and is what clamd's default
-/// `StreamMaxLength`-sized setups scan in well under a second. Larger files go by SFTP,
-/// which streams.
-pub const DEFAULT_MAX_FILE: u64 = 64 * 1024 * 1024;
+/// The default for [`ClipboardRules::max_file`]: 64 MiB (the configuration's default,
+/// `[transfers] clipboard_max_file`, where the choice is explained).
+pub const DEFAULT_MAX_FILE: u64 = crate::config::DEFAULT_CLIPBOARD_MAX_FILE;
 
 /// Violations put on record per session; past it they are only counted (a peer sending
 /// garbage in a loop must not flood the audit trail).
