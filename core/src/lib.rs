@@ -21,8 +21,10 @@
 //! `core/tests/dependencies.rs` keeps it that way.
 
 pub mod alerts;
+pub mod auth;
 pub mod compliance;
 pub mod config;
 pub mod datadir;
 pub mod metrics;
+pub mod ops;
 pub mod report;

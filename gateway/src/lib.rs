@@ -29,7 +29,6 @@
 //!
 //! It holds no business rules (ask `policy`) and no SQL (ask `store`).
 
-pub mod auth;
 pub mod clamd;
 pub mod cli;
 pub mod connect;
@@ -45,4 +44,4 @@ pub mod tls;
 // Transitional (issue 14): these moved to `fumidai-core`; the re-export keeps every
 // `crate::config::…` path in the gateway, its benches and its tests as it was. Later steps
 // name `fumidai_core` directly and drop it.
-pub use fumidai_core::{alerts, compliance, config, datadir, metrics, report};
+pub use fumidai_core::{alerts, auth, compliance, config, datadir, metrics, report};

@@ -2,52 +2,35 @@
 //! person's password and TOTP code — prompted on the terminal without echo, or two lines
 //! on standard input when it is not a terminal (as `fumidai connect rdp` reads them).
 //!
-//! The login runs through the same [`Authenticator`] as the front door, entered through
-//! [`Entrance::Console`]: same Argon2id and TOTP checks, single-use codes, lock-out
-//! counting and `login.success`/`login.failure` records (protocol `console`). Only then
-//! does `policy::authority` say whether the account may take the action; the action is
-//! recorded with the person as its actor.
+//! The sign-in is the core's (`fumidai_core::ops::sign_in`, the one the web console
+//! uses): the same [`Authenticator`] as the front door, entered through
+//! [`crate::auth::Entrance::Console`] — same Argon2id and TOTP checks, single-use codes,
+//! lock-out counting and `login.success`/`login.failure` records (protocol `console`).
+//! Only then does `policy::authority` say whether the account may take the action; the
+//! action is recorded with the person as its actor.
 
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use policy::authority::{self, Action};
-use policy::ids::{AccountKind, Login};
+use fumidai_core::ops::{self, SignIn};
+use policy::authority::Action;
+use policy::ids::Login;
 use secrecy::SecretString;
-use store::{Account, Actor};
 
 use super::context::Context;
 use crate::alerts::Alerts;
 use crate::alerts::settings::Settings as AlertSettings;
-use crate::auth::{Authenticator, Entrance, LoginOutcome, LoginRequest};
+use crate::auth::Authenticator;
 use crate::connect::rdp::{Prompter, StdinPrompter};
 
 /// How long the command waits for a lock-out alert to go out before it exits.
 const ALERT_WAIT: Duration = Duration::from_secs(10);
 
-/// Who the command acts as: an authenticated hospital-side account allowed to take the
-/// action.
-#[derive(Debug, Clone)]
-pub(crate) struct Person {
-    /// The account, as stored when the person logged in.
-    pub account: Account,
-}
+pub(crate) use fumidai_core::ops::Person;
 
-impl Person {
-    /// The audit trail's actor for what this person does.
-    pub(crate) fn actor(&self) -> Actor {
-        Actor::Person(self.account.login.clone())
-    }
-
-    /// The login.
-    pub(crate) fn login(&self) -> &Login {
-        &self.account.login
-    }
-}
-
-/// Authenticates `login` with password + code read from the terminal or standard input,
-/// then checks that the account may take `action`. Every refusal reads the same to the
-/// person at the console; the audit trail says why.
+/// Authenticates `login` with password + code read from the terminal or standard input
+/// (`ops::sign_in`), then checks that the account may take `action`. Every refusal reads
+/// the same to the person at the console; the audit trail says why.
 pub(crate) async fn authenticate(
     ctx: &Context,
     login: &Login,
@@ -62,27 +45,23 @@ pub(crate) async fn authenticate(
     );
     let auth = Authenticator::new(ctx.store.clone(), ctx.config.auth.lockout_policy())
         .with_alerts(alerts.clone());
-    let outcome = auth
-        .login(LoginRequest {
-            login: login.to_string(),
-            entrance: Entrance::Console,
+    let signed_in = ops::sign_in(
+        &auth,
+        SignIn {
+            login: login.clone(),
             password,
             code,
             protocol: "console",
-            admits: AccountKind::Operator,
-        })
-        .await?;
+        },
+    )
+    .await;
     // A lock-out this attempt caused is alerted before the command ends.
     let _ = alerts.settle(ALERT_WAIT).await;
-    let LoginOutcome::Accept { account } = outcome else {
-        bail!(
-            "--as {login}: authentication failed (wrong password or code, or the account is \
-             locked or disabled) / 認証に失敗しました（パスワード・確認コードの誤り、またはアカウントのロック・無効化）"
-        );
-    };
-    authority::authorize(account.kind, account.role, action)
-        .map_err(|denied| anyhow::anyhow!("--as {login}: {denied}"))?;
-    Ok(Person { account })
+    let person = signed_in.map_err(|e| anyhow::anyhow!("--as {e}"))?;
+    person
+        .may(action)
+        .map_err(|denied| anyhow::anyhow!("--as {denied}"))?;
+    Ok(person)
 }
 
 /// The password, then the TOTP code.

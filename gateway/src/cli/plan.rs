@@ -15,6 +15,8 @@ use policy::jst;
 use policy::plan::{self, Allowances, Plan, PlanRequest, PlannedStep};
 use policy::transfer::ContentKind;
 
+use fumidai_core::ops::{plan_decision, plan_withdrawal};
+
 use super::context::Context;
 use super::output::Output;
 use super::person::{self, Person};
@@ -160,14 +162,7 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
         PlanCommand::Submit(args) => submit(ctx, *args, out).await,
         PlanCommand::Approve { id, approver } => {
             let person = person::authenticate(ctx, &approver, Action::DecidePlan).await?;
-            let stored = stored(ctx, &id).await?;
-            super::plan_personal::check_targets(ctx, &stored).await?;
-            let approver_is = plan::Approver {
-                name: person.login().as_str(),
-                role: super::plan_personal::role(ctx, person.login()).await?,
-            };
-            let decided = plan::approve(&stored, approver_is, Utc::now())?;
-            let decided = ctx.store.decide_plan(decided, &person.actor()).await?;
+            let decided = plan_decision::approve(&*ctx.store, &person, &id, Utc::now()).await?;
             out.print(&decided, |p| {
                 format!(
                     "plan {} approved by {}: {} may reach {} during {}\n\
@@ -187,9 +182,8 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
             reason,
         } => {
             let person = person::authenticate(ctx, &approver, Action::DecidePlan).await?;
-            let stored = stored(ctx, &id).await?;
-            let decided = plan::reject(&stored, person.login().as_str(), &reason, Utc::now())?;
-            let decided = ctx.store.decide_plan(decided, &person.actor()).await?;
+            let decided =
+                plan_decision::reject(&*ctx.store, &person, &id, &reason, Utc::now()).await?;
             out.print(&decided, |p| {
                 format!(
                     "plan {} rejected by {}\n作業計画 {} を却下しました",
@@ -209,12 +203,8 @@ pub(crate) async fn run(ctx: &Context, cmd: PlanCommand, out: Output) -> anyhow:
         }
         PlanCommand::Withdraw { id, reason, by } => {
             let person = person::authenticate(ctx, &by, Action::WithdrawPlan).await?;
-            let plan = stored(ctx, &id).await?;
-            let withdrawn = plan::lifecycle::withdraw(&plan, person.login(), &reason, Utc::now())?;
-            let stored = ctx
-                .store
-                .advance_plan(withdrawn, plan.status, &person.actor())
-                .await?;
+            let stored =
+                plan_withdrawal::withdraw(&*ctx.store, &person, &id, &reason, Utc::now()).await?;
             out.print(&stored, |p| {
                 format!(
                     "plan {} withdrawn by {}: no session starts under it any more\n\
@@ -335,7 +325,7 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
         }
     }
     let new = plan::submit(request, PlanId::generate(), submitter.as_str(), Utc::now())?;
-    super::plan_personal::check_targets(ctx, &new).await?;
+    plan_decision::check_personal_data_targets(&*ctx.store, &new).await?;
     let person: Person = person::authenticate(ctx, &submitter, Action::SubmitPlan).await?;
     let stored = ctx.store.submit_plan(new, &person.actor()).await?;
     if !out.json {

@@ -1,16 +1,8 @@
 //! What `fumidai plan` adds for personal data (R-10-2, §7 ②, §7.1): the take-out flags of
-//! `plan submit`, the check that a plan naming a `personal-data` target declares it, the
-//! approver's stored role (a take-out is approved by a planning manager) and the take-out
-//! in `plan show`. The rules are `policy::plan::personal`'s.
+//! `plan submit` and the take-out in `plan show`. The rules are `policy::plan::personal`'s;
+//! the checks at submission and approval are `fumidai_core::ops::plan_decision`'s.
 
-use anyhow::Context as _;
-use policy::ids::{Login, OperatorRole, TargetName};
 use policy::plan::{Plan, TakeOut};
-
-use super::context::Context;
-
-/// The tag that marks a target holding personal data.
-const PERSONAL_DATA_TAG: &str = "personal-data";
 
 /// `plan submit`'s take-out flags (§7.1), required together when the plan declares personal
 /// data and allows `download`.
@@ -48,29 +40,6 @@ impl TakeOutArgs {
             _ => None,
         }
     }
-}
-
-/// R-10-2: refuses a plan naming a registered target tagged `personal-data` without
-/// declaring personal-data access (at submission and again at approval).
-pub(super) async fn check_targets(ctx: &Context, plan: &Plan) -> anyhow::Result<()> {
-    let mut tagged: Vec<TargetName> = Vec::new();
-    for name in &plan.targets {
-        let target = ctx.store.target(name).await?;
-        if target.is_some_and(|t| t.tags.iter().any(|tag| tag.as_str() == PERSONAL_DATA_TAG)) {
-            tagged.push(name.clone());
-        }
-    }
-    policy::plan::personal::check_targets(plan, &tagged)?;
-    Ok(())
-}
-
-/// The approver's role as stored (`decidable` has checked the account may decide).
-pub(super) async fn role(ctx: &Context, approver: &Login) -> anyhow::Result<OperatorRole> {
-    ctx.store
-        .account(approver)
-        .await?
-        .and_then(|a| a.role)
-        .with_context(|| format!("--as {approver}: no role / {approver} に役割がありません"))
 }
 
 /// `plan show`'s take-out lines.

@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use chrono::{Duration, Utc};
 use policy::ids::{Login, PlanId};
 use policy::jst;
-use policy::plan::{self, PlanStatus};
+use policy::plan::PlanStatus;
 
 use super::context::Context;
 use super::output::Output;
@@ -161,17 +161,14 @@ async fn confirm(
     let person =
         super::person::authenticate(ctx, &manager, policy::authority::Action::ConfirmReport)
             .await?;
-    let stored = ctx
-        .store
-        .plan(&id)
-        .await?
-        .with_context(|| format!("no plan {id} / 作業計画 {id} はありません"))?;
-    let confirmed =
-        plan::lifecycle::confirm(&stored, manager.as_str(), finding.as_deref(), Utc::now())?;
-    let confirmed = ctx
-        .store
-        .advance_plan(confirmed, PlanStatus::Reported, &person.actor())
-        .await?;
+    let confirmed = fumidai_core::ops::report_confirmation::confirm(
+        &*ctx.store,
+        &person,
+        &id,
+        finding.as_deref(),
+        Utc::now(),
+    )
+    .await?;
     out.print(&confirmed, |p| {
         format!(
             "report for plan {} confirmed by {manager}\n作業計画 {} の報告書を確認しました",

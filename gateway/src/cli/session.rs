@@ -19,6 +19,9 @@ use policy::plan::emergency::{self, Approval};
 use serde::Serialize;
 use store::{ConnectionRecord, KillRequest, SessionRecord};
 
+use fumidai_core::ops::session_kill::{self, KillRequested};
+use fumidai_core::ops::{OpError, Person};
+
 use super::context::Context;
 use super::output::Output;
 
@@ -133,105 +136,69 @@ pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyh
             let person =
                 super::person::authenticate(ctx, &by, policy::authority::Action::KillSession)
                     .await?;
-            kill(ctx, id, &reason, block, &person.actor(), out).await
+            kill(ctx, id, &reason, block, &person, out).await
         }
     }
 }
 
+/// Records the kill (`ops::session_kill`), then waits for the gateway holding the
+/// session or connection to end it.
 async fn kill(
     ctx: &Context,
     id: SessionId,
     reason: &KillReason,
     block: bool,
-    actor: &store::Actor,
+    person: &Person,
     out: Output,
 ) -> anyhow::Result<()> {
-    if ctx.store.session(&id).await?.is_none()
-        && ctx.store.connections().await?.iter().any(|c| c.id == id)
-    {
-        return kill_connection(ctx, id, reason, actor, out).await;
-    }
-    let Some(session) = ctx.store.session(&id).await? else {
-        bail!("no session {id} / セッション {id} はありません (`fumidai session list --live`)");
-    };
-    if session.ended_at.is_some() {
-        bail!(
-            "session {id} has already ended ({}) / セッション {id} は既に終了しています",
-            session.end_reason.map_or("unknown", EndReason::as_str)
-        );
-    }
-    let request = match ctx.store.request_kill(&id, reason.as_str(), actor).await {
-        Ok(request) => request,
-        Err(store::Error::KillPending { .. }) => {
-            bail!(
-                "a kill of session {id} is already pending / セッション {id} は既に終了要求済みです"
-            )
-        }
-        Err(store::Error::InvalidTransition { .. }) => {
-            bail!("session {id} has already ended / セッション {id} は既に終了しています")
+    let requested = match session_kill::request(&*ctx.store, person, &id, reason, block).await {
+        Ok(requested) => requested,
+        Err(error @ OpError::NotFound { .. }) => {
+            bail!("{error} (`fumidai session list --live`)")
         }
         Err(error) => return Err(error.into()),
     };
-    if block {
-        // After the kill request, so the session ends as killed; from now on admission
-        // and the live re-check no longer see the plan for this engineer.
-        match ctx
-            .store
-            .block_engineer(&session.plan, &session.engineer, reason.as_str(), actor)
-            .await
-        {
-            Ok(()) | Err(store::Error::AlreadyExists { .. }) => {}
-            Err(error) => return Err(error.into()),
+    match requested {
+        KillRequested::Session { request, .. } => {
+            let session = wait_for_end(ctx, &id).await?;
+            if session.ended_at.is_none() {
+                // The request stays recorded and pending: a gateway that holds the session
+                // executes it when it next looks.
+                bail!(
+                    "kill of session {id} recorded, but no running gateway ended it within {}s: \
+                     is `fumidai serve` running? (a gateway that stopped abruptly leaves its \
+                     sessions listed as live) / 終了要求を記録しましたが、セッションはまだ終了していません",
+                    KILL_WAIT.as_secs()
+                );
+            }
+            out.print(&Killed { request, session }, |k| {
+                format!(
+                    "session {} ended ({}) / セッションを終了しました",
+                    k.session.id,
+                    k.session.end_reason.map_or("unknown", EndReason::as_str),
+                )
+            })
+        }
+        KillRequested::Connection(request) => {
+            wait_for_close(ctx, &id).await?;
+            out.print(&request, |r| {
+                format!(
+                    "connection {} of {} closed (logged in, no channel) / ログイン済み（チャネルなし）の接続を切断しました",
+                    r.id, r.engineer
+                )
+            })
         }
     }
-    let session = wait_for_end(ctx, &id).await?;
-    if session.ended_at.is_none() {
-        // The request stays recorded and pending: a gateway that holds the session executes
-        // it when it next looks.
-        bail!(
-            "kill of session {id} recorded, but no running gateway ended it within {}s: \
-             is `fumidai serve` running? (a gateway that stopped abruptly leaves its sessions \
-             listed as live) / 終了要求を記録しましたが、セッションはまだ終了していません",
-            KILL_WAIT.as_secs()
-        );
-    }
-    out.print(&Killed { request, session }, |k| {
-        format!(
-            "session {} ended ({}) / セッションを終了しました",
-            k.session.id,
-            k.session.end_reason.map_or("unknown", EndReason::as_str),
-        )
-    })
 }
 
-/// Issue 12: closes a logged-in connection without a session. The gateway holding it
-/// reads the request within about a second, disconnects it and forgets its row.
-async fn kill_connection(
-    ctx: &Context,
-    id: SessionId,
-    reason: &KillReason,
-    actor: &store::Actor,
-    out: Output,
-) -> anyhow::Result<()> {
-    let request = match ctx
-        .store
-        .request_connection_kill(&id, reason.as_str(), actor)
-        .await
-    {
-        Ok(request) => request,
-        Err(store::Error::KillPending { .. }) => {
-            bail!("a kill of connection {id} is already pending / 接続 {id} は既に終了要求済みです")
-        }
-        Err(store::Error::NotFound { .. }) => {
-            bail!("connection {id} has already closed / 接続 {id} は既に切断されています")
-        }
-        Err(error) => return Err(error.into()),
-    };
+/// Issue 12: a logged-in connection without a session closes once the gateway holding it
+/// reads the request (within about a second) and disconnects it.
+async fn wait_for_close(ctx: &Context, id: &SessionId) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + KILL_WAIT;
     loop {
-        let open = ctx.store.connections().await?.iter().any(|c| c.id == id);
+        let open = ctx.store.connections().await?.iter().any(|c| c.id == *id);
         if !open {
-            break;
+            return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             bail!(
@@ -242,12 +209,6 @@ async fn kill_connection(
         }
         tokio::time::sleep(KILL_POLL).await;
     }
-    out.print(&request, |r| {
-        format!(
-            "connection {} of {} closed (logged in, no channel) / ログイン済み（チャネルなし）の接続を切断しました",
-            r.id, r.engineer
-        )
-    })
 }
 
 /// Sessions and logins without a session, for `--json --with-connections`.

@@ -221,7 +221,7 @@ impl FrontDoor {
         let identity = match conn
             .peer_certificates()
             .and_then(|c| c.first())
-            .map(|c| PeerIdentity::from_der(c))
+            .map(|c| crate::pki::peer_identity(c))
         {
             Some(Ok(identity)) => identity,
             Some(Err(error)) => {

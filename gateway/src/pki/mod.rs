@@ -7,7 +7,8 @@
 //! - [`Ca`] (`ca.rs`): generate or load the CA (ECDSA P-256, R-10.2-CRYPTO).
 //! - [`IssuedCert`] (`issue.rs`): server and client certificates, with what the store records.
 //! - [`pkcs12`] (`pkcs12.rs`): a password-protected bundle (PBES2/AES-256, HMAC-SHA-256).
-//! - [`PeerIdentity`] (`peer.rs`): login (CN) and serial of a presented certificate.
+//! - [`peer_identity`] (`peer.rs`): login (CN) and serial of a presented certificate
+//!   (the [`PeerIdentity`] type is the core's, where the login procedure uses it).
 //!
 //! # What this module does not do
 //!
@@ -22,7 +23,7 @@ mod pkcs12;
 
 pub use ca::Ca;
 pub use issue::IssuedCert;
-pub use peer::PeerIdentity;
+pub use peer::{PeerIdentity, peer_identity};
 pub use pkcs12::pkcs12;
 
 use chrono::{DateTime, Utc};

@@ -9,37 +9,26 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::{Error, Result};
 
-/// The person and device behind a verified client certificate. The SSH login must equal
-/// `login`, so one engineer can't use another's device (R-10.2-PRIV).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PeerIdentity {
-    /// The certificate's CN.
-    pub login: Login,
-    /// The certificate's serial, for the audit trail and revocation.
-    pub serial: CertSerial,
-}
+pub use fumidai_core::auth::PeerIdentity;
 
-impl PeerIdentity {
-    /// Read the identity from a DER certificate. Refuses trailing bytes, a subject with no
-    /// CN or several (which one would count?), and a CN that is not a valid login.
-    pub fn from_der(der: &[u8]) -> Result<PeerIdentity> {
-        let (rest, x509) =
-            X509Certificate::from_der(der).map_err(|_| Error::CertificateEncoding)?;
-        if !rest.is_empty() {
-            return Err(Error::CertificateEncoding);
-        }
-        let mut names = x509.subject().iter_common_name();
-        let (Some(cn), None) = (names.next(), names.next()) else {
-            let found = x509.subject().iter_common_name().count();
-            return Err(Error::CommonNameCount { found });
-        };
-        let text = cn.as_str().map_err(|_| Error::CommonNameNotText)?;
-        let login = text.parse::<Login>().map_err(Error::CommonNameNotLogin)?;
-        Ok(PeerIdentity {
-            login,
-            serial: CertSerial::from_bytes(x509.raw_serial()),
-        })
+/// Reads the identity from a DER certificate. Refuses trailing bytes, a subject with no CN
+/// or several (which one would count?), and a CN that is not a valid login.
+pub fn peer_identity(der: &[u8]) -> Result<PeerIdentity> {
+    let (rest, x509) = X509Certificate::from_der(der).map_err(|_| Error::CertificateEncoding)?;
+    if !rest.is_empty() {
+        return Err(Error::CertificateEncoding);
     }
+    let mut names = x509.subject().iter_common_name();
+    let (Some(cn), None) = (names.next(), names.next()) else {
+        let found = x509.subject().iter_common_name().count();
+        return Err(Error::CommonNameCount { found });
+    };
+    let text = cn.as_str().map_err(|_| Error::CommonNameNotText)?;
+    let login = text.parse::<Login>().map_err(Error::CommonNameNotLogin)?;
+    Ok(PeerIdentity {
+        login,
+        serial: CertSerial::from_bytes(x509.raw_serial()),
+    })
 }
 
 #[cfg(test)]
@@ -72,7 +61,7 @@ mod tests {
     fn reads_login_and_serial_of_an_issued_certificate() {
         let ca = Ca::generate("hospital").unwrap();
         let issued = ca.issue_client(&"alice.k".parse().unwrap(), 1).unwrap();
-        let peer = PeerIdentity::from_der(&issued.cert_der).unwrap();
+        let peer = peer_identity(&issued.cert_der).unwrap();
         assert_eq!(peer.login.as_str(), "alice.k");
         assert_eq!(peer.serial, issued.serial);
     }
@@ -82,16 +71,13 @@ mod tests {
         for cn in ["Alice", "alice:db01", "", "alice bob"] {
             let der = self_signed_with_cns(&[cn]);
             assert!(
-                matches!(
-                    PeerIdentity::from_der(&der),
-                    Err(Error::CommonNameNotLogin(_))
-                ),
+                matches!(peer_identity(&der), Err(Error::CommonNameNotLogin(_))),
                 "{cn:?}"
             );
         }
         let none = self_signed_with_cns(&[]);
         assert!(matches!(
-            PeerIdentity::from_der(&none),
+            peer_identity(&none),
             Err(Error::CommonNameCount { found: 0 })
         ));
         // rcgen keeps one value per type; the CN's OID spelled as a custom type is a second CN.
@@ -100,28 +86,25 @@ mod tests {
             (DnType::CustomDnType(vec![2, 5, 4, 3]), DnValue::from("bob")),
         ]);
         assert!(matches!(
-            PeerIdentity::from_der(&two),
+            peer_identity(&two),
             Err(Error::CommonNameCount { found: 2 })
         ));
         let bmp = DnValue::BmpString(BmpString::try_from("alice").unwrap());
         let bmp = self_signed_with(&[(DnType::CommonName, bmp)]);
-        assert!(matches!(
-            PeerIdentity::from_der(&bmp),
-            Err(Error::CommonNameNotText)
-        ));
+        assert!(matches!(peer_identity(&bmp), Err(Error::CommonNameNotText)));
     }
 
     #[test]
     fn refuses_garbage_and_trailing_bytes() {
         assert!(matches!(
-            PeerIdentity::from_der(b"nope"),
+            peer_identity(b"nope"),
             Err(Error::CertificateEncoding)
         ));
         let mut der = self_signed_with_cns(&["alice"]);
-        assert!(PeerIdentity::from_der(&der).is_ok());
+        assert!(peer_identity(&der).is_ok());
         der.push(0);
         assert!(matches!(
-            PeerIdentity::from_der(&der),
+            peer_identity(&der),
             Err(Error::CertificateEncoding)
         ));
     }

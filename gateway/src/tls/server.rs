@@ -20,7 +20,6 @@ use super::{
     ALPN_H2, ALPN_HTTP11, ALPN_RDP, ALPN_SSH, Error, Result, Revocations, certificate_chain,
     private_key, provider, root_store,
 };
-use crate::pki::PeerIdentity;
 
 /// What the front door's TLS needs, as the binary read it from the data directory.
 #[derive(Clone)]
@@ -123,7 +122,7 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
         let verified = self
             .inner
             .verify_client_cert(end_entity, intermediates, now)?;
-        let peer = PeerIdentity::from_der(end_entity).map_err(|_| {
+        let peer = crate::pki::peer_identity(end_entity).map_err(|_| {
             rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure)
         })?;
         if self.revocations.contains(&peer.serial) {

@@ -41,10 +41,12 @@ use store::{
 use tracing::{debug, instrument, warn};
 
 pub use budget::{Attempt, Budgets};
+pub use peer::PeerIdentity;
+
+mod peer;
 
 use crate::alerts::{Alert, Alerts};
 use crate::metrics as m;
-use crate::pki::PeerIdentity;
 
 /// Login results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -439,7 +441,7 @@ async fn verify_password(
 /// re-check (`crate::live::authority`) asks it again for every live connection, so a rule
 /// added here applies to both (issue 12).
 /// `now` is for rules with a date (a vendor's contract end).
-pub(crate) fn account_in_good_standing(credentials: &Credentials, now: DateTime<Utc>) -> bool {
+pub fn account_in_good_standing(credentials: &Credentials, now: DateTime<Utc>) -> bool {
     credentials.account.enabled
         && policy::login::vendor_active(credentials.vendor_enabled, credentials.contract_end, now)
 }

@@ -1,0 +1,268 @@
+//! The use cases against a real SQLite store, the way the command line and the web console
+//! call them: sign in with password + TOTP, then act. Each refusal leaves the plan as it
+//! was, and each action is on record with the person as actor (R-14-1, R-14-4,
+//! R-10.1-APPROVE).
+
+// clippy.toml allows these in `#[test]` functions; the helpers here are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code")]
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use fumidai_core::auth::Authenticator;
+use fumidai_core::ops::{self, OpError, Person, SignIn, plan_decision, report_confirmation};
+use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId};
+use policy::limits::KillReason;
+use policy::lockout::LockoutPolicy;
+use policy::plan::{Allowances, PlanRequest, PlanStatus};
+use policy::totp::TotpSecret;
+use secrecy::SecretString;
+use store::{Actor, MasterKey, NewAccount, NewVendor, Store};
+
+const PASSWORD: &str = "Hinoki-Sawa-2290";
+
+struct Hospital {
+    store: Arc<dyn Store>,
+    auth: Authenticator,
+    secrets: Vec<(Login, TotpSecret)>,
+    _dir: tempfile::TempDir,
+}
+
+fn cli() -> Actor {
+    Actor::Cli {
+        os_user: "root".to_owned(),
+    }
+}
+
+async fn hospital() -> Hospital {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = store::open(&url, MasterKey::generate()).await.unwrap();
+    store
+        .add_vendor(
+            NewVendor {
+                name: "acme".parse().unwrap(),
+                allow_from: vec!["192.0.2.0/24".parse().unwrap()],
+                emergency_allowed: false,
+            },
+            &cli(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_target(
+            store::NewTarget {
+                name: "db01".parse().unwrap(),
+                address: policy::target::SshAddress::parse("127.0.0.1:2222").unwrap(),
+                login: "maint".into(),
+                auth: policy::target::TargetAuth::Password,
+                credential: Some(secrecy::SecretBox::new(Box::new(b"db01-Password-77".to_vec()))),
+                pin: policy::target::TargetPin::SshHostKey(
+                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEbtzbuTCEoWb0EW6Cvng2DIy9yStBXjrlkYpltLpOwl"
+                        .parse()
+                        .unwrap(),
+                ),
+                tags: Vec::new(),
+                shared_admin_reason: None,
+            },
+            &cli(),
+        )
+        .await
+        .unwrap();
+    let hash = policy::password::hash(&SecretString::from(PASSWORD)).unwrap();
+    let mut secrets = Vec::new();
+    for (login, kind, role) in [
+        ("alice", AccountKind::Engineer, None),
+        ("olga", AccountKind::Operator, Some(OperatorRole::Operator)),
+        (
+            "sasaki",
+            AccountKind::Operator,
+            Some(OperatorRole::Operator),
+        ),
+        ("mori", AccountKind::Operator, Some(OperatorRole::Manager)),
+        ("kansa", AccountKind::Operator, Some(OperatorRole::Auditor)),
+    ] {
+        let secret = TotpSecret::generate();
+        store
+            .add_account(
+                NewAccount {
+                    login: login.parse().unwrap(),
+                    kind,
+                    display_name: None,
+                    vendor: (kind == AccountKind::Engineer).then(|| "acme".parse().unwrap()),
+                    role,
+                    password_hash: hash.clone(),
+                    totp_secret: TotpSecret::from_bytes(secret.expose_bytes().to_vec()),
+                },
+                &cli(),
+            )
+            .await
+            .unwrap();
+        secrets.push((login.parse().unwrap(), secret));
+    }
+    Hospital {
+        auth: Authenticator::new(Arc::clone(&store), LockoutPolicy::default()),
+        store,
+        secrets,
+        _dir: dir,
+    }
+}
+
+impl Hospital {
+    fn code(&self, login: &str) -> String {
+        let (_, secret) = self
+            .secrets
+            .iter()
+            .find(|(l, _)| l.as_str() == login)
+            .unwrap();
+        secret.code_at(Utc::now())
+    }
+
+    async fn sign_in_with(&self, login: &str, code: String) -> Result<Person, OpError> {
+        ops::sign_in(
+            &self.auth,
+            SignIn {
+                login: login.parse().unwrap(),
+                password: SecretString::from(PASSWORD),
+                code: SecretString::from(code),
+                protocol: "https",
+            },
+        )
+        .await
+    }
+
+    async fn sign_in(&self, login: &str) -> Person {
+        self.sign_in_with(login, self.code(login)).await.unwrap()
+    }
+
+    /// A plan for alice on db01, submitted by `by`.
+    async fn submitted_by(&self, by: &str) -> PlanId {
+        let now = Utc::now();
+        let plan = policy::plan::submit(
+            PlanRequest {
+                vendor: "acme".parse().unwrap(),
+                engineers: vec!["alice".parse().unwrap()],
+                targets: vec!["db01".parse().unwrap()],
+                starts_at: now,
+                ends_at: now + chrono::Duration::hours(2),
+                purpose: "apply security patches".into(),
+                steps: vec!["apt upgrade".into()],
+                allow: Allowances::default(),
+                personal_data: None,
+                data_deletion: None,
+                take_out: None,
+            },
+            PlanId::generate(),
+            by,
+            now,
+        )
+        .unwrap();
+        let actor = Actor::Person(by.parse().unwrap());
+        self.store.submit_plan(plan, &actor).await.unwrap().id
+    }
+
+    async fn status(&self, id: &PlanId) -> PlanStatus {
+        self.store.plan(id).await.unwrap().unwrap().status
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_code_signs_no_one_in_and_an_engineer_never_signs_in_at_the_console() {
+    let h = hospital().await;
+    let wrong = if h.code("olga") == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert!(matches!(
+        h.sign_in_with("olga", wrong.to_owned()).await,
+        Err(OpError::AuthenticationFailed { .. })
+    ));
+    // An engineer's right password and code: still no console sign-in.
+    let code = h.code("alice");
+    let refused = h.sign_in_with("alice", code).await.unwrap_err();
+    assert!(
+        matches!(refused, OpError::AuthenticationFailed { .. }),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("認証に失敗しました"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn approval_needs_a_second_operator_and_is_recorded_in_their_name() {
+    let h = hospital().await;
+    let plan = h.submitted_by("olga").await;
+    // Four eyes: the submitter can't approve their own plan.
+    let olga = h.sign_in("olga").await;
+    let own = plan_decision::approve(&*h.store, &olga, &plan, Utc::now()).await;
+    assert!(matches!(own, Err(OpError::Plan(_))), "{own:?}");
+    assert_eq!(h.status(&plan).await, PlanStatus::Submitted);
+    // An auditor reads and never acts.
+    let kansa = h.sign_in("kansa").await;
+    let audited = plan_decision::approve(&*h.store, &kansa, &plan, Utc::now()).await;
+    assert!(
+        matches!(audited, Err(OpError::Denied { .. })),
+        "{audited:?}"
+    );
+    assert_eq!(h.status(&plan).await, PlanStatus::Submitted);
+    // A second operator approves; the record names them.
+    let sasaki = h.sign_in("sasaki").await;
+    let approved = plan_decision::approve(&*h.store, &sasaki, &plan, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(approved.status, PlanStatus::Approved);
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind.as_str(), "plan.approved");
+    assert_eq!(last.actor, "person:sasaki");
+}
+
+#[tokio::test]
+async fn only_a_planning_manager_confirms_a_report_and_unknown_records_are_named() {
+    let h = hospital().await;
+    let plan = h.submitted_by("olga").await;
+    let sasaki = h.sign_in("sasaki").await;
+    let refused = report_confirmation::confirm(&*h.store, &sasaki, &plan, None, Utc::now()).await;
+    assert!(
+        matches!(refused, Err(OpError::Denied { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(h.status(&plan).await, PlanStatus::Submitted);
+    // The manager may confirm, but not a plan that was never worked.
+    let mori = h.sign_in("mori").await;
+    let early = report_confirmation::confirm(&*h.store, &mori, &plan, None, Utc::now()).await;
+    assert!(matches!(early, Err(OpError::Plan(_))), "{early:?}");
+    // Unknown plan and session: said so, in both languages.
+    let missing = plan_decision::approve(&*h.store, &sasaki, &PlanId::generate(), Utc::now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, OpError::NotFound { kind: "plan", .. })
+            && missing.to_string().contains("作業計画"),
+        "{missing}"
+    );
+    let reason: KillReason = "killed by operator".parse().unwrap();
+    let kill =
+        ops::session_kill::request(&*h.store, &sasaki, &SessionId::generate(), &reason, false)
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(
+            kill,
+            OpError::NotFound {
+                kind: "session",
+                ..
+            }
+        ),
+        "{kill:?}"
+    );
+    // An auditor may not kill.
+    let kansa = h.sign_in("kansa").await;
+    let denied =
+        ops::session_kill::request(&*h.store, &kansa, &SessionId::generate(), &reason, false)
+            .await
+            .unwrap_err();
+    assert!(matches!(denied, OpError::Denied { .. }), "{denied:?}");
+}
