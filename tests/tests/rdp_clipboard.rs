@@ -12,11 +12,13 @@
 )]
 
 use std::path::Path;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use fumidai_e2e::rdp::patched_client::cliprdr;
 use fumidai_e2e::rdp::{
-    Display, Injection, PatchedClient, Security, Xfreerdp, XfreerdpConfig, Xrdp, wait_xterm_desktop,
+    Display, Injection, PatchedClient, Security, Xfreerdp, XfreerdpConfig, Xrdp, target_user,
+    wait_xterm_desktop,
 };
 use fumidai_e2e::tools::{poll, wait_for};
 use fumidai_e2e::{Engineer, Gateway, RdpTunnel};
@@ -189,4 +191,268 @@ fn an_unsolicited_file_contents_response_from_the_client_is_withheld_and_audited
         violations(&gw, &id)
     );
     let _ = std::fs::remove_file(&typed);
+}
+
+/// `xclip` holding a file on a display's clipboard as `text/uri-list`, the way a file
+/// manager's copy offers it; killed by PID when dropped.
+struct ClipboardOwner(Child);
+
+impl ClipboardOwner {
+    fn copy_file(display: &Display, file: &Path) -> Self {
+        let uri = format!("file://{}\n", file.display());
+        let list = file.with_extension("uri");
+        std::fs::write(&list, uri).unwrap();
+        let child = display
+            .command("xclip")
+            .args([
+                "-quiet",
+                "-selection",
+                "clipboard",
+                "-t",
+                "text/uri-list",
+                "-i",
+            ])
+            .arg(&list)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("xclip (apt install xclip)");
+        Self(child)
+    }
+}
+
+impl Drop for ClipboardOwner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The PID of the channel server of the xrdp session on display `n` (its FUSE mount for
+/// the clipboard's files lives in that session's mount namespace): sesman starts it beside
+/// that display's Xorg.
+fn chansrv_of(n: u32) -> u32 {
+    let pids = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .collect::<Vec<_>>()
+    };
+    let parent = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (_, after) = stat.rsplit_once(") ")?;
+        after.split(' ').nth(1)?.parse::<u32>().ok()
+    };
+    let display = format!(":{n}");
+    wait_for("the session's xrdp-chansrv", SECS(10), || {
+        let xorg = pids().into_iter().find(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let mut args = cmdline.split(|&b| b == 0);
+            args.next().is_some_and(|a| a.ends_with(b"Xorg"))
+                && args.next() == Some(display.as_bytes())
+        })?;
+        let session = parent(xorg)?;
+        pids().into_iter().find(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            comm.trim() == "xrdp-chansrv" && parent(*pid) == Some(session)
+        })
+    })
+}
+
+/// Runs `script` as the target account on the session's display, in the session's mount
+/// namespace, as a program there pasting would; bounded by `timeout`.
+fn on_target(chansrv: u32, n: u32, script: &str) -> std::process::Output {
+    let user = &target_user().name;
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "20",
+        "nsenter",
+        "-t",
+        &chansrv.to_string(),
+        "-m",
+        "runuser",
+        "-u",
+    ])
+    .arg(user)
+    .args(["--", "env"])
+    .arg(format!("DISPLAY=:{n}"))
+    .arg(format!("XAUTHORITY=/home/{user}/.Xauthority"))
+    .args(["sh", "-c", script]);
+    fumidai_e2e::tools::run_with_timeout(cmd, SECS(30))
+}
+
+/// Pastes on the target what the client's clipboard holds, as a file manager would: asks
+/// the clipboard for `text/uri-list` (xrdp's channel server answers with a path in its
+/// FUSE mount once the gateway has passed the client's file list) and copies that file to
+/// `to`. Returns whether the copy succeeded.
+fn paste_on_target(chansrv: u32, n: u32, name: &str, to: &str) -> bool {
+    let uri = wait_for(
+        &format!("{name} on the target's clipboard"),
+        SECS(20),
+        || {
+            let out = on_target(chansrv, n, "xclip -selection clipboard -t text/uri-list -o");
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.lines()
+                .find(|l| l.ends_with(&format!("/{name}")))
+                .map(str::to_owned)
+        },
+    );
+    let path = uri.strip_prefix("file://").expect("a file URI");
+    on_target(chansrv, n, &format!("cp '{path}' '{to}'"))
+        .status
+        .success()
+}
+
+/// The `transfer` records of session `id` for a file named `name`.
+fn transfers_of(gw: &Gateway, id: &str, name: &str) -> Vec<Value> {
+    gw.audits("transfer", "win01")
+        .into_iter()
+        .filter(|r| r["detail"]["session_id"] == id && r["detail"]["path"] == name)
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// Deliverable 6: a file a vendor copies on their machine and pastes on the target goes
+// over the clipboard channel only once the gateway has fetched it whole, judged it like an
+// SFTP upload and put it on record; an executable named `.txt` never arrives. Stock
+// xfreerdp and a real paste through xrdp's channel server (xclip, its FUSE mount).
+#[test]
+fn a_file_pasted_on_the_target_arrives_judged_and_on_record_and_an_elf_named_txt_does_not() {
+    let xrdp = Xrdp::start();
+    let mut gw = Gateway::init();
+    gw.add_vendor("acme", &[]);
+    let alice = gw.add_engineer("alice", "acme", PASSWORD);
+    gw.add_operator("olga", "operator");
+    gw.add_rdp_target(
+        "win01",
+        &xrdp.address().to_string(),
+        xrdp.user(),
+        xrdp.password(),
+        &xrdp.fingerprint().hex(),
+    );
+    gw.start();
+    // A window that ends soon, so that its report can be read at the end.
+    let now = chrono::Utc::now();
+    let window = 60;
+    let window_end = Instant::now() + SECS(window);
+    let rfc =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let out = gw.cli_as_ok(
+        gw.ensure_submitter(),
+        &[
+            "--json",
+            "plan",
+            "submit",
+            "--engineer",
+            "alice",
+            "--target",
+            "win01",
+            "--start",
+            &rfc(now - chrono::Duration::minutes(5)),
+            "--end",
+            &rfc(now + chrono::Duration::seconds(i64::try_from(window).unwrap())),
+            "--purpose",
+            "ログの確認",
+            "--allow",
+            "upload",
+            "--allow",
+            "download",
+        ],
+    );
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let plan = plan["id"].as_str().unwrap().to_owned();
+    gw.approve(&plan, "olga");
+
+    let tunnel = RdpTunnel::open(&gw, &alice, "win01").expect("a credential");
+    let display = Display::start();
+    let config = tunnel
+        .config(&tunnel.user(), &tunnel.password())
+        .clipboard();
+    let mut xf = Xfreerdp::start(&display, &config);
+    let shown = xf.wait_connected(SECS(20));
+    wait_xterm_desktop(&display, shown);
+    let id = live_session(&gw);
+    let n = xrdp.session_display().expect("a session display");
+    let chansrv = chansrv_of(n);
+    let client_files = tempfile::tempdir().unwrap();
+
+    // A text file: it arrives, on record with its size and SHA-256.
+    let notes = b"2026-12-07 backup ok\nnothing else to report\n".to_vec();
+    let source = client_files.path().join("notes.txt");
+    std::fs::write(&source, &notes).unwrap();
+    let owner = ClipboardOwner::copy_file(&display, &source);
+    let pasted = fresh("pasted-notes");
+    assert!(
+        paste_on_target(chansrv, n, "notes.txt", &pasted),
+        "the paste failed"
+    );
+    assert_eq!(std::fs::read(&pasted).unwrap(), notes);
+    let record = wait_for("the transfer on record", SECS(10), || {
+        transfers_of(&gw, &id, "notes.txt").into_iter().next()
+    });
+    let detail = &record["detail"];
+    assert_eq!(detail["protocol"], "rdp", "{record}");
+    assert_eq!(detail["via"], "clipboard", "{record}");
+    assert_eq!(detail["direction"], "upload", "{record}");
+    assert_eq!(detail["outcome"], "completed", "{record}");
+    assert_eq!(detail["size"], notes.len(), "{record}");
+    assert_eq!(detail["sha256"], sha256_hex(&notes).as_str(), "{record}");
+    assert_eq!(record["actor"], "person:alice", "{record}");
+    drop(owner);
+
+    // An ELF named `.txt`, with no `executable` declared: none of it arrives.
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    elf.extend([0x42; 200]);
+    let source = client_files.path().join("readme.txt");
+    std::fs::write(&source, &elf).unwrap();
+    let owner = ClipboardOwner::copy_file(&display, &source);
+    let refused = fresh("pasted-elf");
+    // xrdp's channel server reads a failed File Contents Response as the end of the
+    // file: the copy may "succeed" with nothing in it.
+    let copied = paste_on_target(chansrv, n, "readme.txt", &refused);
+    let arrived = std::fs::read(&refused).unwrap_or_default();
+    assert!(
+        arrived.is_empty(),
+        "{} bytes of the ELF arrived",
+        arrived.len()
+    );
+    let record = wait_for("the refusal on record", SECS(10), || {
+        transfers_of(&gw, &id, "readme.txt").into_iter().next()
+    });
+    let detail = &record["detail"];
+    assert_eq!(detail["direction"], "upload", "{record}");
+    assert_eq!(detail["outcome"], "refused", "{record}");
+    assert_eq!(detail["via"], "clipboard", "{record}");
+    assert!(detail["reason"].is_string(), "{record}");
+    drop(owner);
+    drop(xf);
+
+    // The plan's report (there is one once its window has ended) lists both.
+    let until_end = window_end.saturating_duration_since(Instant::now());
+    let json: Value = wait_for("the report", until_end + SECS(30), || {
+        let out = gw.cli(&["report", &plan, "--format", "json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    });
+    let text = json["report"].to_string();
+    assert!(
+        text.contains("notes.txt"),
+        "the report misses the paste: {text}"
+    );
+    assert!(
+        text.contains("readme.txt"),
+        "the report misses the refusal: {text}"
+    );
+    for file in [&pasted, &refused] {
+        let _ = std::fs::remove_file(file);
+    }
 }
