@@ -421,7 +421,7 @@ fn a_file_pasted_on_the_target_arrives_judged_and_on_record_and_an_elf_named_txt
     let arrived = std::fs::read(&refused).unwrap_or_default();
     assert!(
         arrived.is_empty(),
-        "{} bytes of the ELF arrived",
+        "{} bytes of the ELF arrived (the copy succeeded: {copied})",
         arrived.len()
     );
     let record = wait_for("the refusal on record", SECS(10), || {
