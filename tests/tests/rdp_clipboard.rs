@@ -1,7 +1,14 @@
 //! The RDP clipboard carries nothing unjudged (issue 11, deliverable 6; R-10-6): cliprdr
 //! PDUs a stock client never sends, injected into a real session between xfreerdp and
 //! xrdp through `fumidai connect rdp`, with the audit trail, the session and what the
-//! gateway answered checked afterwards.
+//! gateway answered checked afterwards; and a real paste of a file from the client's X
+//! clipboard into the target's (stock xfreerdp, `xclip` on both displays, xrdp-chansrv's
+//! FUSE mount of the clipboard's files).
+//!
+//! Needs, beyond the rest of the RDP suite: `xclip`, and `fuse` (the setuid `fusermount`
+//! that lets xrdp-chansrv, running as the target account, mount `~/thinclient_drives`;
+//! without it the channel server offers no file to paste). On Debian 12:
+//! `apt-get install xclip fuse`.
 
 #![allow(
     clippy::indexing_slicing,
@@ -158,6 +165,9 @@ fn an_unsolicited_file_contents_response_from_the_client_is_withheld_and_audited
     assert_eq!(detail["via"], "clipboard", "{record}");
     assert_eq!(detail["from"], "client", "{record}");
     assert_eq!(record["actor"], "person:alice", "{record}");
+    // xrdp 0.9.21's channel server logs nothing of the cliprdr PDUs it receives, even at
+    // DEBUG, so the target can't witness that the response never reached it; the gateway's
+    // record and its silence towards the client are what is checked.
     // No file went anywhere: nothing is on record as a transfer.
     let transfers: Vec<Value> = gw
         .audits("transfer", "win01")
