@@ -14,7 +14,8 @@
 //! - [`ShadowServer`] (`shadow.rs`): FreeRDP's shadow server requiring NLA, standing in for
 //!   a Windows target with Network Level Authentication.
 //! - [`PatchedClient`] (`patched_client.rs`): a relay between xfreerdp and the tunnel that
-//!   sends input frames a stock client never sends (issue 11).
+//!   sends input frames and clipboard (cliprdr) PDUs a stock client never sends, and reads
+//!   what the gateway sends back on the clipboard channel (issue 11).
 //! - `procs.rs`: ending process trees children first.
 //!
 //! Each module's docs record what the real programs were seen to do on Debian 12 (xrdp

@@ -22,9 +22,19 @@
 //! the PDU source for the injected frames are copied from the client's own first Share
 //! Data PDU (its Synchronize).
 //!
+//! # The clipboard channel
+//!
+//! It also sends cliprdr PDUs (MS-RDPECLIP) of its own on the `cliprdr` static channel
+//! ([`PatchedClient::send_clipboard`]), each in one MCS Send Data Request whose
+//! CHANNEL_PDU_HEADER says first and last chunk. The channel's ID is learnt as the client
+//! learns it: the names in the client's MCS Connect Initial (CS_NET) and, in the same order,
+//! the IDs in the Connect Response that comes back (SC_NET). The gateway's frames are cut
+//! the same way as the client's, and the user data of every Send Data Indication on that
+//! channel is kept for the test ([`PatchedClient::clipboard_received`]).
+//!
 //! # What it does not do
 //!
-//! It does not read or change what the gateway sends: that is copied through.
+//! It does not change what the gateway sends: that is forwarded frame by frame.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -59,8 +69,21 @@ pub struct PatchedClient {
     addr: SocketAddr,
     inject: mpsc::UnboundedSender<Vec<u8>>,
     io: Arc<Mutex<Option<IoChannel>>>,
+    clip: Arc<Mutex<ClipChannel>>,
     /// Dropped to stop the relay.
     _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The cliprdr channel, as the connection's MCS exchange named it, and what the gateway
+/// sent the client on it.
+#[derive(Debug, Default)]
+struct ClipChannel {
+    /// The static channels the client asked for, in its order.
+    names: Option<Vec<String>>,
+    /// The cliprdr channel's ID, once the Connect Response gave it.
+    id: Option<u16>,
+    /// The user data (CHANNEL_PDU_HEADER and chunk) of each Send Data Indication on it.
+    received: Vec<Vec<u8>>,
 }
 
 /// Where the client's share PDUs go, as its first Share Data PDU said.
@@ -103,6 +126,8 @@ impl PatchedClient {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let io = Arc::new(Mutex::new(None));
         let learnt = Arc::clone(&io);
+        let clip = Arc::new(Mutex::new(ClipChannel::default()));
+        let clip_learnt = Arc::clone(&clip);
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -116,6 +141,7 @@ impl PatchedClient {
                     client: TlsConnector::from(Arc::new(client)),
                     injected,
                     io: learnt,
+                    clip: clip_learnt,
                 };
                 tokio::select! {
                     _ = stopped => {}
@@ -131,6 +157,7 @@ impl PatchedClient {
             addr,
             inject,
             io,
+            clip,
             _stop: stop,
         }
     }
@@ -155,6 +182,78 @@ impl PatchedClient {
             .expect("the relay is still running");
         frame
     }
+
+    /// Sends `pdu` (a whole cliprdr PDU: CLIPRDR_HEADER and body) on the cliprdr channel in
+    /// one chunk, once the channel and the client's share are known; returns the frame as
+    /// sent.
+    pub fn send_clipboard(&self, pdu: &[u8]) -> Vec<u8> {
+        let io = wait_for(
+            "the client's first share data PDU",
+            Duration::from_secs(20),
+            || *self.io.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        let channel = wait_for("the cliprdr channel's ID", Duration::from_secs(20), || {
+            self.clip.lock().unwrap_or_else(PoisonError::into_inner).id
+        });
+        let frame = channel_frame(&io, channel, pdu);
+        self.inject
+            .send(frame.clone())
+            .expect("the relay is still running");
+        frame
+    }
+
+    /// What the gateway has sent the client on the cliprdr channel so far: each Send Data
+    /// Indication's user data (CHANNEL_PDU_HEADER, then the chunk).
+    pub fn clipboard_received(&self) -> Vec<Vec<u8>> {
+        self.clip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .received
+            .clone()
+    }
+}
+
+/// cliprdr PDUs (MS-RDPECLIP 2.2) as a patched client would send them.
+pub mod cliprdr {
+    /// CB_FORMAT_LIST.
+    pub const FORMAT_LIST: u16 = 0x0002;
+    /// CB_FORMAT_DATA_RESPONSE.
+    pub const FORMAT_DATA_RESPONSE: u16 = 0x0005;
+    /// CB_FILECONTENTS_REQUEST.
+    pub const FILE_CONTENTS_REQUEST: u16 = 0x0008;
+    /// CB_FILECONTENTS_RESPONSE.
+    pub const FILE_CONTENTS_RESPONSE: u16 = 0x0009;
+    /// CB_RESPONSE_OK.
+    pub const RESPONSE_OK: u16 = 0x0001;
+    /// CB_RESPONSE_FAIL.
+    pub const RESPONSE_FAIL: u16 = 0x0002;
+
+    /// A whole PDU: CLIPRDR_HEADER (type, flags, length) and `body`.
+    pub fn pdu(msg_type: u16, msg_flags: u16, body: &[u8]) -> Vec<u8> {
+        let mut pdu = Vec::with_capacity(8 + body.len());
+        pdu.extend(msg_type.to_le_bytes());
+        pdu.extend(msg_flags.to_le_bytes());
+        pdu.extend(u32::try_from(body.len()).expect("fits").to_le_bytes());
+        pdu.extend(body);
+        pdu
+    }
+
+    /// A File Contents Response (2.2.5.4) for `stream` carrying `data`.
+    pub fn file_contents_response(stream: u32, data: &[u8]) -> Vec<u8> {
+        let mut body = stream.to_le_bytes().to_vec();
+        body.extend(data);
+        pdu(FILE_CONTENTS_RESPONSE, RESPONSE_OK, &body)
+    }
+
+    /// The message type of a received chunk (CHANNEL_PDU_HEADER, then CLIPRDR_HEADER),
+    /// when it is a first chunk.
+    pub fn msg_type(chunk: &[u8]) -> Option<u16> {
+        let flags = u32::from_le_bytes(chunk.get(4..8)?.try_into().ok()?);
+        if flags & 0x01 == 0 {
+            return None;
+        }
+        Some(u16::from_le_bytes(chunk.get(8..10)?.try_into().ok()?))
+    }
 }
 
 struct Relay {
@@ -163,6 +262,7 @@ struct Relay {
     client: TlsConnector,
     injected: mpsc::UnboundedReceiver<Vec<u8>>,
     io: Arc<Mutex<Option<IoChannel>>>,
+    clip: Arc<Mutex<ClipChannel>>,
 }
 
 impl Relay {
@@ -183,8 +283,13 @@ impl Relay {
         let upstream = self.client.connect(name, upstream).await?;
         let (mut client_rx, mut client_tx) = tokio::io::split(client);
         let (mut upstream_rx, mut upstream_tx) = tokio::io::split(upstream);
-        let down = async {
-            tokio::io::copy(&mut upstream_rx, &mut client_tx).await?;
+        let clip = Arc::clone(&self.clip);
+        let down = async move {
+            let mut frames = Frames::default();
+            while let Some(frame) = frames.next(&mut upstream_rx).await? {
+                learn_from_gateway(&clip, &frame);
+                client_tx.write_all(&frame).await?;
+            }
             client_tx.shutdown().await
         };
         let up = async {
@@ -206,8 +311,14 @@ impl Relay {
         }
     }
 
-    /// Keeps the addressing of the client's first Share Data PDU on its I/O channel.
+    /// Keeps the addressing of the client's first Share Data PDU on its I/O channel, and
+    /// the channel names of its Connect Initial.
     fn learn(&self, frame: &[u8]) {
+        if mcs_type(frame) == Some([0x7f, 0x65]) {
+            let mut clip = self.clip.lock().unwrap_or_else(PoisonError::into_inner);
+            clip.names = clip.names.take().or_else(|| channel_names(frame));
+            return;
+        }
         let mut io = self.io.lock().unwrap_or_else(PoisonError::into_inner);
         if io.is_some() {
             return;
@@ -250,6 +361,92 @@ impl Relay {
             stream_id,
         });
     }
+}
+
+/// Learns the cliprdr channel's ID from the Connect Response, and keeps what comes on that
+/// channel.
+fn learn_from_gateway(clip: &Mutex<ClipChannel>, frame: &[u8]) {
+    let mut clip = clip.lock().unwrap_or_else(PoisonError::into_inner);
+    match mcs_type(frame) {
+        Some([0x7f, 0x66]) if clip.id.is_none() => {
+            let ids = channel_ids(frame).unwrap_or_default();
+            let at = clip
+                .names
+                .as_ref()
+                .and_then(|names| names.iter().position(|n| n == "cliprdr"));
+            clip.id = at.and_then(|at| ids.get(at).copied());
+        }
+        Some([0x68, _]) => {
+            // Send Data Indication: initiator, channel, priority, PER length, data.
+            let channel = frame
+                .get(10..12)
+                .and_then(|b| b.try_into().ok())
+                .map(u16::from_be_bytes);
+            if channel.is_none() || channel != clip.id {
+                return;
+            }
+            let Some(&length) = frame.get(13) else { return };
+            let start = if length & 0x80 == 0 { 14 } else { 15 };
+            if let Some(data) = frame.get(start..) {
+                clip.received.push(data.to_vec());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The first two bytes of the MCS PDU in a TPKT + X.224 Data frame.
+fn mcs_type(frame: &[u8]) -> Option<[u8; 2]> {
+    if frame.first() != Some(&0x03) || frame.get(5..7) != Some(&[0xf0, 0x80]) {
+        return None;
+    }
+    frame.get(7..9)?.try_into().ok()
+}
+
+/// The channel names of the CS_NET block (type 0xC003: header, count, then 12 bytes a
+/// channel: name, options) in a Connect Initial, found by its shape.
+fn channel_names(frame: &[u8]) -> Option<Vec<String>> {
+    (0..frame.len()).find_map(|at| {
+        let block = frame.get(at..)?;
+        if block.get(..2)? != [0x03, 0xc0] {
+            return None;
+        }
+        let length = usize::from(u16::from_le_bytes(block.get(2..4)?.try_into().ok()?));
+        let count = usize::try_from(u32::from_le_bytes(block.get(4..8)?.try_into().ok()?)).ok()?;
+        if count > 31 || length != 8 + 12 * count {
+            return None;
+        }
+        (0..count)
+            .map(|n| {
+                let name = block.get(8 + 12 * n..16 + 12 * n)?;
+                let end = name.iter().position(|&b| b == 0).unwrap_or(8);
+                Some(String::from_utf8_lossy(name.get(..end)?).into_owned())
+            })
+            .collect()
+    })
+}
+
+/// The static channel IDs of the SC_NET block (type 0x0C03: header, I/O channel, count,
+/// IDs, padding to 4 bytes) in a Connect Response, found by its shape.
+fn channel_ids(frame: &[u8]) -> Option<Vec<u16>> {
+    let u16_at = |block: &[u8], at: usize| {
+        block
+            .get(at..at + 2)
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_le_bytes)
+    };
+    (0..frame.len()).find_map(|at| {
+        let block = frame.get(at..)?;
+        if block.get(..2)? != [0x03, 0x0c] {
+            return None;
+        }
+        let length = usize::from(u16_at(block, 2)?);
+        let count = usize::from(u16_at(block, 6)?);
+        if count > 31 || length != 8 + 2 * count + 2 * (count % 2) {
+            return None;
+        }
+        (0..count).map(|n| u16_at(block, 8 + 2 * n)).collect()
+    })
 }
 
 fn eof() -> std::io::Error {
@@ -378,6 +575,31 @@ fn input_frame(io: &IoChannel, events: &[[u8; 12]], injection: Injection) -> Vec
         mcs.extend((u16_of(share.len()) | 0x8000).to_be_bytes());
     }
     mcs.extend(share);
+    let mut frame = vec![0x03, 0x00];
+    frame.extend(u16_of(7 + mcs.len()).to_be_bytes());
+    frame.extend([0x02, 0xf0, 0x80]);
+    frame.extend(mcs);
+    frame
+}
+
+/// A TPKT frame holding `pdu` in one MCS Send Data Request on `channel`, from the
+/// client's own initiator, with a CHANNEL_PDU_HEADER saying first and last chunk.
+fn channel_frame(io: &IoChannel, channel: u16, pdu: &[u8]) -> Vec<u8> {
+    let u16_of = |n: usize| u16::try_from(n).expect("fits in 16 bits");
+    let mut data = Vec::new();
+    data.extend(u32::try_from(pdu.len()).expect("fits").to_le_bytes());
+    data.extend(0x03u32.to_le_bytes());
+    data.extend(pdu);
+    let mut mcs = vec![0x64];
+    mcs.extend(io.mcs.get(..2).expect("initiator"));
+    mcs.extend(channel.to_be_bytes());
+    mcs.push(0x70);
+    if data.len() < 0x80 {
+        mcs.extend(u8::try_from(data.len()).expect("below 0x80").to_be_bytes());
+    } else {
+        mcs.extend((u16_of(data.len()) | 0x8000).to_be_bytes());
+    }
+    mcs.extend(data);
     let mut frame = vec![0x03, 0x00];
     frame.extend(u16_of(7 + mcs.len()).to_be_bytes());
     frame.extend([0x02, 0xf0, 0x80]);

@@ -88,6 +88,9 @@ impl<'a> Chunk<'a> {
     }
 }
 
+/// Zero bytes a PDU may carry after the dataLen its header gives (xrdp's pad).
+const MAX_PAD: usize = 4;
+
 /// A whole cliprdr PDU: its header (2.2.1) and body.
 #[derive(Debug)]
 pub(super) struct Pdu<'a> {
@@ -97,13 +100,19 @@ pub(super) struct Pdu<'a> {
 }
 
 impl<'a> Pdu<'a> {
-    /// A PDU whose dataLen matches the bytes that follow its header.
+    /// A PDU whose dataLen matches the bytes that follow its header, save for up to
+    /// [`MAX_PAD`] zero bytes after them: xrdp's channel server (0.9.21) ends every
+    /// cliprdr PDU with four zero bytes that dataLen does not count (seen end to end:
+    /// Monitor Ready arrives as 12 bytes with dataLen 0), and FreeRDP and Windows read
+    /// dataLen and ignore the rest. The pad is not part of the body.
     pub(super) fn parse(bytes: &'a [u8]) -> Option<Self> {
         let kind = Kind::of(u16_at(bytes, 0)?);
         let flags = u16_at(bytes, 2)?;
         let len = usize::try_from(u32_at(bytes, 4)?).ok()?;
-        let body = bytes.get(8..)?;
-        (body.len() == len).then_some(Pdu { kind, flags, body })
+        let rest = bytes.get(8..)?;
+        let body = rest.get(..len)?;
+        let pad = rest.get(len..)?;
+        (pad.len() <= MAX_PAD && pad.iter().all(|&b| b == 0)).then_some(Pdu { kind, flags, body })
     }
 }
 

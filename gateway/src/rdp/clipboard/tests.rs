@@ -674,3 +674,67 @@ fn violations_on_record_are_bounded() {
     assert_eq!(on_record, 16);
     assert_eq!(clip.withheld, 100);
 }
+
+/// `pdu` with `pad` after it, as one chunk, the way xrdp's channel server sends it.
+fn padded(pdu: &[u8], pad: &[u8]) -> Vec<u8> {
+    let mut whole = pdu.to_vec();
+    whole.extend(pad);
+    chunk(whole.len(), 0x3, &whole)
+}
+
+// xrdp 0.9.21 ends every cliprdr PDU with four zero bytes its dataLen doesn't count. Seen
+// end to end: its capabilities were withheld as malformed and every session with it put
+// a protocol violation on record; its file contents (downloads) could never be read.
+#[test]
+fn xrdps_four_zero_bytes_after_a_pdu_are_read_as_padding_and_nothing_more_is() {
+    let cases: [(&[u8], bool); 4] = [
+        (&[], true),
+        (&[0, 0, 0, 0], true),
+        (&[0, 0, 0, 1], false),
+        (&[0; 8], false),
+    ];
+    for (pad, read) in cases {
+        let mut clip = Clipboard::new(rules());
+        let steps = clip.chunk(Side::Target, &padded(&caps(0x2 | 0x4 | 0x10), pad));
+        if read {
+            let [Step::Send { to, pdu }] = &steps[..] else {
+                panic!("{pad:?}: {steps:?}")
+            };
+            assert_eq!(*to, Side::Client);
+            // The pad is not passed on.
+            assert_eq!(*pdu, caps(0x2 | 0x4), "{pad:?}");
+        } else {
+            assert_eq!(violations(&steps), [Hostile::Malformed], "{pad:?}");
+        }
+    }
+    // A download from a source that pads its responses.
+    let content = b"ordinary log line\n".to_vec();
+    let mut clip = listed(Side::Target, &[("app.log", Some(18))], rules());
+    let mut steps = send(&mut clip, Side::Client, &request(1, 0, SIZE, 0, 8));
+    let mut out = Vec::new();
+    for _ in 0..10 {
+        let mut next = Vec::new();
+        for step in steps {
+            match step {
+                Step::Send {
+                    to: Side::Target,
+                    pdu,
+                } => {
+                    let request = ContentsRequest::parse(&Pdu::parse(&pdu).unwrap()).unwrap();
+                    let data = if request.flags == SIZE {
+                        18u64.to_le_bytes().to_vec()
+                    } else {
+                        content.clone()
+                    };
+                    let answer = response(request.stream, Some(&data));
+                    next.extend(clip.chunk(Side::Target, &padded(&answer, &[0; 4])));
+                }
+                other => out.push(other),
+            }
+        }
+        steps = next;
+    }
+    assert!(violations(&out).is_empty(), "{out:?}");
+    let recorded = records(&out);
+    assert_eq!(recorded[0].sha256, Some(Sha256Digest::of(&content)));
+}
