@@ -4,7 +4,12 @@
 //! R-10.1-APPROVE).
 
 // clippy.toml allows these in `#[test]` functions; the helpers here are test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
 
 use std::sync::Arc;
 
