@@ -172,7 +172,7 @@ impl ConnectionHandler {
             .live_slot
             .lock()
             .ok()
-            .and_then(|g| g.as_ref().map(|g| g.activity()));
+            .and_then(|g| g.as_ref().map(|g| g.guard.activity()));
         span.in_scope(
             || info!(session_id = %target_session.id, host = %shown, port, "port forward opened"),
         );
@@ -195,7 +195,7 @@ async fn relay_and_record(
     session: Arc<TargetSession>,
     engineer: Channel<Msg>,
     target: Channel<russh::client::Msg>,
-    activity: Option<crate::live::Activity>,
+    activity: Option<fumidai_core::live::Activity>,
     (host, port): (String, u32),
     _slots: (ForwardSlot, super::channel_cap::ChannelSlot),
 ) {

@@ -68,12 +68,12 @@ pub(crate) struct ConnectionHandler {
     pub(crate) target_slot: Arc<std::sync::Mutex<Option<Arc<TargetSession>>>>,
     /// The session's entry among the live sessions (time-outs, kill); shared with `serve`,
     /// which records the end reason it decided.
-    pub(crate) live_slot: Arc<std::sync::Mutex<Option<crate::live::LiveGuard>>>,
+    pub(crate) live_slot: Arc<std::sync::Mutex<Option<super::live::LiveSsh>>>,
     /// Why no session could be opened, told on the channel.
     pub(super) refusal: Option<Refusal>,
     /// The login, registered while it holds no session (issue 12); dropped when the
     /// session opens or the connection closes.
-    pub(super) login_guard: Option<crate::live::LoginGuard>,
+    pub(super) login_guard: Option<fumidai_core::live::LoginGuard>,
     /// The connection lost its authority (issue 12): every new channel is refused.
     pub(super) lost: Option<policy::recheck::LostAuthority>,
     /// Channels bridged to the target: each request is answered with the bridge's answer,

@@ -4,13 +4,14 @@
 //! is closed if it opens no channel within the login grace. Forgotten when its session
 //! opens (then it is listed as that session) or it closes.
 
+use fumidai_core::live::LoginParts;
 use russh::Disconnect;
 use russh::server::Session;
 use store::NewConnection;
 use tracing::warn;
 
 use super::handler::ConnectionHandler;
-use crate::live::LoginParts;
+use super::live::SshConnection;
 
 impl ConnectionHandler {
     /// russh's `auth_succeeded`: records the login. A store that can't record it closes the
@@ -44,7 +45,7 @@ impl ConnectionHandler {
         };
         self.login_guard = Some(proxy.live.register_login(
             parts,
-            session.handle(),
+            std::sync::Arc::new(SshConnection::new(session.handle(), None)),
             Some(std::sync::Arc::clone(&proxy.store)),
         ));
     }

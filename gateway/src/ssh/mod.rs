@@ -19,6 +19,8 @@
 //! - `logged_in`: a login without a session, recorded for listing, kill and the
 //!   live re-check (issue 12).
 //! - `login_grace`: closes connections not logged in within the grace period.
+//! - `live`: the connection as the live registry's `LiveConnection` (warnings on the
+//!   bridged channels, the hang-up), and the session's registration.
 //! - `messages`: every text the user sees, in Japanese and English.
 //!
 //! # What this module does not do
@@ -36,6 +38,7 @@ mod forwarding;
 mod handler;
 pub mod host_key;
 mod kbd_login;
+mod live;
 mod logged_in;
 mod login_grace;
 mod messages;
@@ -190,7 +193,7 @@ impl SshService {
             .lock()
             .ok()
             .and_then(|mut g| g.take())
-            .and_then(|g| g.end_reason());
+            .and_then(|g| g.guard.end_reason());
         if let (Some(session), Some(proxy)) = (session, &self.proxy) {
             let reason = match (decided, &outcome) {
                 (Some(reason), _) => reason,

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use fumidai_core::live::Activity;
+use fumidai_core::live::authority::{self, Holder};
 use russh::server::{ChannelOpenHandle, Msg, Session};
 use russh::{Channel, ChannelId, Disconnect};
 use tracing::{Instrument, info, warn};
@@ -10,8 +12,6 @@ use tracing::{Instrument, info, warn};
 use super::channels::prohibited;
 use super::handler::ConnectionHandler;
 use super::messages;
-use crate::live::Activity;
-use crate::live::authority::{self, Holder};
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
@@ -81,12 +81,11 @@ impl ConnectionHandler {
             Ok(target_channel) => {
                 let (replies, waiter) = bridge::replies::reply_path();
                 self.bridged.insert(channel.id(), Some(waiter));
-                let activity = self.live_slot.lock().ok().and_then(|g| {
-                    g.as_ref().map(|g| {
-                        g.add_channel(channel.id());
-                        g.activity()
-                    })
-                });
+                let activity = self
+                    .live_slot
+                    .lock()
+                    .ok()
+                    .and_then(|g| g.as_ref().map(|g| g.add_channel(channel.id())));
                 reply.accept().await;
                 spawn_bridge(
                     slot,
@@ -148,7 +147,8 @@ impl ConnectionHandler {
         {
             Ok(opened) => {
                 let opened = Arc::new(opened);
-                let guard = proxy.live.register(
+                let guard = super::live::register(
+                    &proxy.live,
                     &opened,
                     session.handle(),
                     chrono::Utc::now(),
