@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use fumidai_core::live::{Activity, Hangup, LiveConnection, LiveGuard, Registry, SessionParts};
+use fumidai_core::live::{Hangup, LiveConnection, LiveGuard, Registry, SessionParts};
 use policy::limits::EndReason;
 use russh::{ChannelId, Disconnect};
 use store::CertSerial;
@@ -39,25 +39,16 @@ pub(crate) struct SshConnection {
     channels: Mutex<Vec<ChannelId>>,
 }
 
-/// A session registered live, held by its connection: the registry's guard, and the
-/// connection whose bridged channels the warnings go to.
-#[derive(Debug)]
-pub(crate) struct LiveSsh {
-    /// Keeps the session registered; tells why it ended.
-    pub(crate) guard: LiveGuard,
-    /// Where new bridged channels are added.
-    connection: Arc<SshConnection>,
-}
-
 /// Registers the admitted `session`, whose engineer is connected through `handle`, started
-/// at `started_at` (also its first activity).
+/// at `started_at` (also its first activity): the guard that keeps it registered, and the
+/// connection to add bridged channels to.
 pub(crate) fn register(
     registry: &Registry,
     session: &TargetSession,
     handle: russh::server::Handle,
     started_at: DateTime<Utc>,
     serial: Option<CertSerial>,
-) -> LiveSsh {
+) -> (LiveGuard, Arc<SshConnection>) {
     let connection = Arc::new(SshConnection::new(
         handle,
         Some(Arc::clone(&session.connection)),
@@ -72,15 +63,7 @@ pub(crate) fn register(
         window_ends_at: session.ends_at,
     };
     let guard = registry.register(parts, Arc::clone(&connection) as Arc<dyn LiveConnection>);
-    LiveSsh { guard, connection }
-}
-
-impl LiveSsh {
-    /// Adds a bridged session channel and returns the session's activity mark for it.
-    pub(crate) fn add_channel(&self, channel: ChannelId) -> Activity {
-        self.connection.add_channel(channel);
-        self.guard.activity()
-    }
+    (guard, connection)
 }
 
 impl std::fmt::Debug for SshConnection {
