@@ -84,8 +84,8 @@ pub struct LiveSession {
     pub ending: Option<EndReason>,
 }
 
-/// Keeps a session registered while alive; unregisters it when dropped. Held by the SSH
-/// connection for as long as it lives.
+/// Keeps a session registered while alive; unregisters it when dropped. Held by the
+/// protocol's connection (SSH or RDP) for as long as it lives.
 #[derive(Debug)]
 pub struct LiveGuard {
     registry: Registry,

@@ -222,3 +222,6 @@ impl Phase {
         };
     }
 }
+
+#[cfg(test)]
+mod tests;
