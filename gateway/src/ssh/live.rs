@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use fumidai_core::live::{Hangup, LiveConnection, LiveGuard, Registry, SessionParts};
+use policy::ids::SessionId;
 use policy::limits::EndReason;
 use russh::{ChannelId, Disconnect};
 use store::CertSerial;
@@ -29,6 +30,8 @@ const DISCONNECT_AFTER_AUTHORITY_LOST: Duration = Duration::from_millis(200);
 
 /// An engineer's SSH connection, as the live registry sees it.
 pub(crate) struct SshConnection {
+    /// The session's ID, or the login's connection ID: for the logs.
+    id: SessionId,
     /// The engineer's connection: messages on its channels, and the disconnect.
     handle: russh::server::Handle,
     /// fumidai's connection to the target, disconnected with the engineer's so that the
@@ -50,6 +53,7 @@ pub(crate) fn register(
     serial: Option<CertSerial>,
 ) -> (LiveGuard, Arc<SshConnection>) {
     let connection = Arc::new(SshConnection::new(
+        session.id,
         handle,
         Some(Arc::clone(&session.connection)),
     ));
@@ -69,6 +73,7 @@ pub(crate) fn register(
 impl std::fmt::Debug for SshConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SshConnection")
+            .field("id", &self.id)
             .field("channels", &self.channel_ids())
             .field("target", &self.target.is_some())
             .finish_non_exhaustive()
@@ -76,12 +81,15 @@ impl std::fmt::Debug for SshConnection {
 }
 
 impl SshConnection {
-    /// The connection behind `handle`, with its target leg if it has one.
+    /// The connection behind `handle` of session or login `id`, with its target leg if
+    /// it has one.
     pub(crate) fn new(
+        id: SessionId,
         handle: russh::server::Handle,
         target: Option<Arc<TargetConnection>>,
     ) -> Self {
         Self {
+            id,
             handle,
             target,
             channels: Mutex::default(),
@@ -106,17 +114,16 @@ impl SshConnection {
         }
     }
 
-    /// Disconnects the engineer with `description`, giving up after [`SEND_TIMEOUT`].
-    async fn disconnect_engineer(&self, description: String) {
+    /// Disconnects the engineer with `description`, giving up after [`SEND_TIMEOUT`];
+    /// whether it was sent. The caller logs a failure under the session's or the login's ID.
+    async fn disconnect_engineer(&self, description: String) -> bool {
         let disconnect =
             self.handle
                 .disconnect(Disconnect::ByApplication, description, "en".to_owned());
-        if !matches!(
+        matches!(
             tokio::time::timeout(SEND_TIMEOUT, disconnect).await,
             Ok(Ok(()))
-        ) {
-            debug!("engineer already gone or not reading");
-        }
+        )
     }
 
     fn channel_ids(&self) -> Vec<ChannelId> {
@@ -147,7 +154,9 @@ impl LiveConnection for SshConnection {
         let reason = match why {
             Hangup::SessionEnded(reason) => *reason,
             Hangup::LoginClosed { description } => {
-                self.disconnect_engineer(description.clone()).await;
+                if !self.disconnect_engineer(description.clone()).await {
+                    debug!(connection_id = %self.id, "engineer already gone or not reading");
+                }
                 return;
             }
         };
@@ -168,8 +177,12 @@ impl LiveConnection for SshConnection {
             DISCONNECT_AFTER
         };
         tokio::time::sleep(after).await;
-        self.disconnect_engineer(format!("fumidai: session ended ({reason})"))
-            .await;
+        if !self
+            .disconnect_engineer(format!("fumidai: session ended ({reason})"))
+            .await
+        {
+            debug!(session_id = %self.id, "engineer already gone or not reading");
+        }
     }
 }
 

@@ -45,7 +45,7 @@ impl ConnectionHandler {
         };
         let guard = proxy.live.register_login(
             parts,
-            std::sync::Arc::new(SshConnection::new(session.handle(), None)),
+            std::sync::Arc::new(SshConnection::new(id, session.handle(), None)),
             Some(std::sync::Arc::clone(&proxy.store)),
         );
         self.phase.register_login(guard);

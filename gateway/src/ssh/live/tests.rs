@@ -150,7 +150,7 @@ fn register(
         started_at: now,
         window_ends_at: now + window,
     };
-    let connection = Arc::new(SshConnection::new(conn.handle.clone(), None));
+    let connection = Arc::new(SshConnection::new(id, conn.handle.clone(), None));
     connection.add_channel(conn.server_channel);
     registry.register(parts, connection)
 }
