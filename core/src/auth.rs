@@ -26,7 +26,7 @@ mod budget;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use policy::flood::{self, FailureBudget};
 use policy::ids::{AccountKind, Login};
 use policy::lockout::{AfterFailure, LockoutPolicy};
@@ -434,16 +434,6 @@ async fn verify_password(
     tokio::task::spawn_blocking(move || policy::password::verify(stored.as_ref(), &password))
         .await
         .map_err(|_| Error::Verification)
-}
-
-/// Whether an account may log in at `now` as far as its own state goes (enabled; its
-/// vendor's state where the store gives it). The login decides with it, and the live
-/// re-check (`crate::live::authority`) asks it again for every live connection, so a rule
-/// added here applies to both (issue 12).
-/// `now` is for rules with a date (a vendor's contract end).
-pub fn account_in_good_standing(credentials: &Credentials, now: DateTime<Utc>) -> bool {
-    credentials.account.enabled
-        && policy::login::vendor_active(credentials.vendor_enabled, credentials.contract_end, now)
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //! - [`report`]: the reconciliation report (R-10-5): facts, sealed body, rendering, and
 //!   producing the reports that are due.
 //! - [`compliance`]: the compliance evidence: each requirement ID, met or not here, and why.
+//! - [`live`]: the live sessions and logins of this gateway, the limits and kills applied to
+//!   them each second, behind a [`live::LiveConnection`] trait each protocol implements.
 //!
 //! # What this crate does not do
 //!
@@ -25,6 +27,7 @@ pub mod auth;
 pub mod compliance;
 pub mod config;
 pub mod datadir;
+pub mod live;
 pub mod metrics;
 pub mod ops;
 pub mod report;

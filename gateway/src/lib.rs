@@ -20,7 +20,6 @@
 //! - [`rdp`]: the RDP service: NLA with single-use tickets, credential injection, the
 //!   rewrites, recording and the relay to RDP targets.
 //! - [`clamd`]: a ClamAV `clamd` client that scans uploads as they stream (R-10-6).
-//! - [`live`]: live sessions: activity, limits (idle, window end, maximum length), kills.
 //! - [`ssh_ca`]: fumidai's SSH user CA, signing per-session certificates for targets.
 //! - [`connect`]: the vendor side: stdin/stdout relay (ProxyCommand) and local forwarder.
 //! - [`cli`]: the `fumidai` command line.
@@ -33,7 +32,6 @@ pub mod clamd;
 pub mod cli;
 pub mod connect;
 pub mod front_door;
-pub mod live;
 pub mod pki;
 pub mod proxy;
 pub mod rdp;

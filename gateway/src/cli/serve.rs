@@ -22,11 +22,11 @@ use crate::clamd::Scanner;
 use crate::config::{LogFormat, LoggingSection};
 use crate::datadir;
 use crate::front_door::{FrontDoor, FrontDoorSettings};
-use crate::live::{Registry, Watcher};
 use crate::proxy::recording::RecordingSettings;
 use crate::proxy::session::ProxyContext;
 use crate::ssh::{SshService, SshSettings, host_key, russh_config};
 use crate::tls::{self, Revocations, ServerTlsSettings};
+use fumidai_core::live::{Registry, Watcher};
 
 /// How much longer than the idle time-out russh waits for any SSH traffic at all before
 /// it drops a connection; the watcher's idle rule applies first.

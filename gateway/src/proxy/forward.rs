@@ -14,7 +14,7 @@ use store::{Actor, AuditEvent, AuditKind};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::session::{ProxyContext, TargetSession};
-use crate::live::Activity;
+use fumidai_core::live::Activity;
 
 /// Bytes read at once from either side; the SSH packet size is smaller anyway.
 const CHUNK: usize = 32 * 1024;

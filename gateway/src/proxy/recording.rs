@@ -25,7 +25,7 @@ use super::bridge::{ChannelStart, SessionTap, TapError, Work};
 use super::exec_streams::StreamVia;
 use super::session::TargetSession;
 use super::sftp::{FileChange, Violation};
-use crate::live::Activity;
+use fumidai_core::live::Activity;
 
 /// Where recordings go and what seals them; shared by every session.
 pub struct RecordingSettings {

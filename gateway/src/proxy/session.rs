@@ -40,7 +40,7 @@ pub struct ProxyContext {
     /// Where recordings go and what seals them.
     pub recording: Arc<RecordingSettings>,
     /// The live sessions, watched for idle time-out, window end, maximum length and kills.
-    pub live: crate::live::Registry,
+    pub live: fumidai_core::live::Registry,
     /// clamd, when `[transfers] clamd_socket` is set: every upload is scanned and refused
     /// unless the verdict is clean; any scanner error refuses it too (R-10-6, fail closed).
     pub scanner: Option<Arc<crate::clamd::Scanner>>,

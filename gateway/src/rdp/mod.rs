@@ -25,6 +25,7 @@
 pub mod client_frames;
 pub mod clipboard;
 pub mod frames;
+mod live;
 pub mod negotiation;
 pub mod nla;
 pub mod nla_client;
@@ -55,10 +56,10 @@ use self::frames::FrameReader;
 use self::recording::{RecordingSubject, SessionRecording};
 use self::relay::{RelayEnd, RelayEvent, RelaySetup};
 use self::rewrite::{ChannelAllowance, TargetLogon};
-use crate::live::SessionParts;
 use crate::pki::PeerIdentity;
 use crate::proxy::session::{ProxyContext, Refusal};
 use crate::tls::RdpServerTls;
+use fumidai_core::live::SessionParts;
 
 /// How long the client may take from TCP to the end of NLA.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -198,7 +199,7 @@ impl RdpService {
         client_addr: SocketAddr,
     ) -> Result<(), RdpError> {
         use policy::recheck::{Held, Recheck};
-        let holder = crate::live::authority::Holder {
+        let holder = fumidai_core::live::authority::Holder {
             held: Held {
                 engineer: engineer.clone(),
                 session: None,
@@ -206,7 +207,7 @@ impl RdpService {
             serial: Some(serial.clone()),
         };
         let now = Utc::now();
-        let facts = crate::live::authority::facts(
+        let facts = fumidai_core::live::authority::facts(
             self.proxy.store.as_ref(),
             std::slice::from_ref(&holder),
             now,
@@ -363,15 +364,18 @@ impl RdpService {
             let _ = target_stream.shutdown().await;
             return Err(RdpError::Refused(format!("store: {error}")));
         }
-        let guard = self.proxy.live.register_rdp(SessionParts {
-            id,
-            engineer: engineer.clone(),
-            target: target.clone(),
-            plan,
-            serial: Some(serial),
-            started_at,
-            window_ends_at: ends_at,
-        });
+        let guard = self.proxy.live.register(
+            SessionParts {
+                id,
+                engineer: engineer.clone(),
+                target: target.clone(),
+                plan,
+                serial: Some(serial),
+                started_at,
+                window_ends_at: ends_at,
+            },
+            Arc::new(live::RdpConnection),
+        );
         info!(session_id = %id, plan_id = %plan, %target, "RDP session started");
         self.note_left_desktop(left, id, plan, &engineer, &target)
             .await;

@@ -22,7 +22,7 @@ use super::client_frames::{self, Channels, ClientFrame, Phase, Violation};
 use super::clipboard::{self, Clipboard, Side};
 use super::recording::SessionRecording;
 use super::rewrite::{self, ChannelAllowance, ClientInfoRequest, ServerEvent, TargetLogon};
-use crate::live::{Activity, EndSignal};
+use fumidai_core::live::{Activity, EndSignal};
 
 mod clip_edge;
 pub use clip_edge::ClipboardEdge;

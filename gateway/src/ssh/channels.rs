@@ -22,7 +22,7 @@ impl ConnectionHandler {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Error> {
-        let text = match (&self.refusal, &self.logged_in) {
+        let text = match (self.phase.refusal(), self.phase.who()) {
             // Admission or the target refused: say why.
             (Some(refusal), _) => refusal.message.clone(),
             (None, Some(who)) => messages::no_target_yet(&who.account, who.target.as_ref()),

@@ -9,6 +9,7 @@ use tracing::info;
 
 use super::handler::ConnectionHandler;
 use super::messages;
+use super::phase::{LoggedIn, Phase};
 
 /// Longest reason kept, in characters.
 const MAX_REASON_CHARS: usize = 500;
@@ -26,13 +27,13 @@ impl ConnectionHandler {
     /// The answer to [`ask_reason`]: kept with the login; admission decides.
     pub(super) fn emergency_answer(
         &mut self,
+        mut who: LoggedIn,
         pending: &str,
         user: &str,
         response: Option<Response<'_>>,
     ) -> Auth {
         let Some(mut response) = response.filter(|_| pending == user) else {
             info!("emergency declaration abandoned");
-            self.logged_in = None;
             return Auth::reject();
         };
         let reason: String = response
@@ -44,10 +45,9 @@ impl ConnectionHandler {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(who) = self.logged_in.as_mut() {
-            info!("emergency declared");
-            who.emergency = Some(reason);
-        }
+        info!("emergency declared");
+        who.emergency = Some(reason);
+        self.phase = Phase::LoggedIn { who, login: None };
         Auth::Accept
     }
 }

@@ -104,7 +104,7 @@ impl ConnectionHandler {
         command: &[u8],
         session: &mut Session,
     ) -> Result<(), super::Error> {
-        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.phase.who()) else {
             return self.end_channel_with(channel, session, 1);
         };
         let engineer = who.account.login.clone();

@@ -63,7 +63,7 @@ impl ConnectionHandler {
         let Some(target_session) = self.ensure_session(&proxy, session).await else {
             // No target in the user name, or admission refused (already audited as
             // `session.denied`): no forward without a session.
-            let reason = self.refusal.as_ref().map_or("no_target", |r| r.reason);
+            let reason = self.phase.refusal().map_or("no_target", |r| r.reason);
             self.span.in_scope(
                 || info!(host = %shown, port, reason, "port forwarding refused: no session"),
             );
@@ -168,11 +168,7 @@ impl ConnectionHandler {
             return;
         }
         reply.accept().await;
-        let activity = self
-            .live_slot
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().map(|g| g.activity()));
+        let activity = self.phase.proxying().map(|p| p.activity.clone());
         span.in_scope(
             || info!(session_id = %target_session.id, host = %shown, port, "port forward opened"),
         );
@@ -195,7 +191,7 @@ async fn relay_and_record(
     session: Arc<TargetSession>,
     engineer: Channel<Msg>,
     target: Channel<russh::client::Msg>,
-    activity: Option<crate::live::Activity>,
+    activity: Option<fumidai_core::live::Activity>,
     (host, port): (String, u32),
     _slots: (ForwardSlot, super::channel_cap::ChannelSlot),
 ) {

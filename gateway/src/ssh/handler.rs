@@ -1,5 +1,6 @@
 //! The russh handler for one connection: russh's callbacks, each handed to the module that
-//! does the work ([`super::kbd_login`] before login, [`super::channels`] after).
+//! does the work ([`super::kbd_login`] before login, [`super::channels`] after). Where
+//! the connection is in its life is one [`Phase`].
 //!
 //! russh runs this handler in a task of its own, where the connection's span is not
 //! current; every method that logs runs its body under `self.span`.
@@ -7,22 +8,21 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use policy::ids::TargetName;
+use fumidai_core::live::LiveGuard;
 use russh::keys::Certificate;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Response, Session};
 use russh::{Channel, ChannelId, ChannelOpenFailure};
-use store::Account;
 use tracing::{Span, debug, info};
 
 use super::channels::prohibited;
 use super::login_grace::LoginState;
 use super::messages;
-use super::target_menu::PendingMenu;
+use super::phase::Phase;
 use super::{Error, PeerContext};
 use crate::auth::Authenticator;
 use crate::pki::PeerIdentity;
 use crate::proxy::bridge::replies::ReplyWaiter;
-use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
+use crate::proxy::session::{ProxyContext, TargetSession};
 
 /// Session channels one connection may have open at once; proxied session channels and
 /// TCP forwards count together ([`super::channel_cap`]).
@@ -39,22 +39,18 @@ pub(crate) struct ConnectionHandler {
     /// Whether the store answered when the connection came in; without it every login
     /// is refused and the banner says why (fail closed).
     pub(super) store_available: bool,
-    /// The front door's slot for an unauthenticated connection; released at login.
-    pub(super) unauthenticated_slot: Option<crate::front_door::UnauthenticatedSlot>,
     /// Tells the login-grace stream when the login succeeded.
     pub(super) login_state: Arc<LoginState>,
     /// Password + code attempts allowed on this connection.
     pub(super) max_attempts: u32,
-    /// Password + code attempts made so far.
+    /// Password + code attempts made so far on this connection, whatever the phase (a
+    /// client that abandons a later round and starts over keeps counting).
     pub(super) attempts: u32,
-    /// What the previous attempt's refusal tells in the next round (issue 13: a failed
-    /// login always says so); none before the first attempt.
-    pub(super) notice: Option<super::kbd_login::Notice>,
     /// russh's delay before a refusal: the round that tells of the last attempt's
     /// refusal is held to it too, so its timing shows nothing of the work done.
     pub(super) rejection_time: std::time::Duration,
-    /// Who logged in, once someone has.
-    pub(super) logged_in: Option<LoggedIn>,
+    /// Where the connection is: logging in, its later rounds, logged in, proxying.
+    pub(super) phase: Phase,
     /// Session channels open now.
     pub(super) open_channels: usize,
     /// The message has been shown and the disconnect scheduled.
@@ -63,36 +59,15 @@ pub(crate) struct ConnectionHandler {
     pub(super) span: Span,
     /// Admission and the target leg, when targets are served.
     pub(super) proxy: Option<Arc<ProxyContext>>,
-    /// The connection's maintenance session once admitted; shared with `serve`, which
-    /// records its end when the connection ends.
-    pub(crate) target_slot: Arc<std::sync::Mutex<Option<Arc<TargetSession>>>>,
-    /// The session's entry among the live sessions (time-outs, kill); shared with `serve`,
-    /// which records the end reason it decided.
-    pub(crate) live_slot: Arc<std::sync::Mutex<Option<crate::live::LiveGuard>>>,
-    /// Why no session could be opened, told on the channel.
-    pub(super) refusal: Option<Refusal>,
-    /// The login, registered while it holds no session (issue 12); dropped when the
-    /// session opens or the connection closes.
-    pub(super) login_guard: Option<crate::live::LoginGuard>,
-    /// The connection lost its authority (issue 12): every new channel is refused.
-    pub(super) lost: Option<policy::recheck::LostAuthority>,
+    /// The connection's maintenance session once admitted, with its live registration;
+    /// shared with `serve`, which records its end (and the reason the registry decided)
+    /// when the connection ends, after the handler is gone.
+    pub(crate) session_slot: Arc<std::sync::Mutex<Option<OpenSession>>>,
     /// Channels bridged to the target: each request is answered with the bridge's answer,
     /// waited for here (`proxy::bridge::replies`); `None` once the bridge can't answer.
     pub(super) bridged: std::collections::HashMap<ChannelId, Option<ReplyWaiter>>,
-    /// The target menu shown after the credentials, while it awaits an answer (user name
-    /// without a target).
-    pub(super) menu: Option<PendingMenu>,
-    /// The user name whose emergency reason is asked for, while it awaits the answer
-    /// (user name `engineer:target:emergency`).
-    pub(super) emergency_prompt: Option<String>,
-    /// The forced password change asked for after the credentials, while it awaits the
-    /// answer (an operator set the password, §14 ⑥(5)).
-    pub(super) password_change: Option<super::password_change::PendingChange>,
     /// TCP forwards relaying now; each relay task holds one and gives it back.
     pub(super) open_forwards: Arc<std::sync::atomic::AtomicUsize>,
-    /// Whether the logged-in target is an RDP server, once looked up: then the SSH login
-    /// only issues single-use RDP credentials (`rdp-ticket`).
-    pub(super) rdp_target: Option<bool>,
     /// Proxied session channels and TCP forwards open now; each bridge or relay holds one
     /// [`super::channel_cap::ChannelSlot`] (issue 12).
     pub(super) proxied_channels: Arc<std::sync::atomic::AtomicUsize>,
@@ -107,14 +82,13 @@ pub(crate) struct AttemptLimits {
     pub(crate) rejection_time: std::time::Duration,
 }
 
-/// The person behind a logged-in connection.
-pub(super) struct LoggedIn {
-    /// Their account.
-    pub(super) account: Account,
-    /// The target named after `:` in the user name, or chosen from the menu, if any.
-    pub(super) target: Option<TargetName>,
-    /// The emergency declared at login, with its reason (R-10.1-APPROVE).
-    pub(super) emergency: Option<String>,
+/// An admitted session, as `serve` needs it once the connection has ended.
+pub(crate) struct OpenSession {
+    /// The session, whose end `serve` records.
+    pub(crate) session: Arc<TargetSession>,
+    /// Its live registration: why the registry ended it, if it did; unregistered when
+    /// dropped.
+    pub(crate) live: LiveGuard,
 }
 
 impl ConnectionHandler {
@@ -130,29 +104,19 @@ impl ConnectionHandler {
             auth,
             client_addr: peer.client_addr,
             certificate: peer.certificate,
-            unauthenticated_slot: peer.on_authenticated,
+            phase: Phase::start(peer.on_authenticated),
             store_available: peer.store_available,
             login_state,
             max_attempts: limits.max_attempts,
             attempts: 0,
-            notice: None,
             rejection_time: limits.rejection_time,
-            logged_in: None,
             open_channels: 0,
             finished: false,
             span,
             proxy: None,
-            target_slot: Arc::default(),
-            live_slot: Arc::default(),
-            refusal: None,
-            lost: None,
-            login_guard: None,
+            session_slot: Arc::default(),
             bridged: std::collections::HashMap::new(),
-            menu: None,
-            emergency_prompt: None,
-            password_change: None,
             open_forwards: Arc::default(),
-            rdp_target: None,
             proxied_channels: Arc::default(),
         }
     }
@@ -303,7 +267,7 @@ impl Handler for ConnectionHandler {
             return self.answer_bridged(channel, session).await;
         }
         session.channel_success(channel)?;
-        if self.rdp_target == Some(true) {
+        if self.target_is_rdp() {
             return self.answer_rdp_ticket(channel, b"", session).await;
         }
         self.span
@@ -321,12 +285,12 @@ impl Handler for ConnectionHandler {
             // The bridge forwards it; its answer is given here, in order (issue 13).
             return self.answer_bridged(channel, session).await;
         }
-        if self.rdp_target == Some(true) {
+        if self.target_is_rdp() {
             session.channel_success(channel)?;
             return self.answer_rdp_ticket(channel, data, session).await;
         }
         // A login without a target may run the engineer's own commands (`attest`).
-        if self.logged_in.as_ref().is_some_and(|w| w.target.is_none())
+        if self.phase.who().is_some_and(|w| w.target.is_none())
             && super::engineer_commands::is_engineer_command(data)
         {
             session.channel_success(channel)?;

@@ -20,8 +20,9 @@ use tracing::{Instrument, info, warn};
 use zeroize::Zeroize;
 
 use super::emergency::ask_reason;
-use super::handler::{ConnectionHandler, LoggedIn};
+use super::handler::ConnectionHandler;
 use super::messages;
+use super::phase::{LoggedIn, Phase};
 use crate::auth::{LoginOutcome, LoginRequest};
 
 /// How an unparsable user name appears in logs: the text itself might be a password
@@ -32,32 +33,57 @@ const UNPARSABLE_USER: &str = "(invalid user name)";
 const PROTOCOL: &str = "ssh";
 
 impl ConnectionHandler {
-    /// russh's `auth_keyboard_interactive`: prompts first, then one login per answer.
+    /// russh's `auth_keyboard_interactive`: prompts first, then one login per answer;
+    /// after a successful one, the answer to the round asked then. A round's answer that
+    /// doesn't come (a new request instead) leaves the connection awaiting a login.
     pub(super) async fn keyboard_interactive(
         &mut self,
         user: &str,
         response: Option<Response<'_>>,
     ) -> Auth {
-        if let Some(pending) = self.password_change.take() {
+        let span = self.span.clone();
+        match self.phase.take() {
             // The forced password change after a successful login: not a password attempt.
-            let span = self.span.clone();
-            return self
-                .password_change_answer(pending, user, response)
-                .instrument(span)
-                .await;
-        }
-        if let Some(pending) = self.emergency_prompt.take() {
+            Phase::ChangingPassword { who, pending } => {
+                self.password_change_answer(who, pending, user, response)
+                    .instrument(span)
+                    .await
+            }
             // The emergency's reason after a successful login: not a password attempt.
-            return self.emergency_answer(&pending, user, response);
-        }
-        if let Some(pending) = self.menu.take() {
+            Phase::DeclaringEmergency { who, user: pending } => {
+                self.emergency_answer(who, &pending, user, response)
+            }
             // The target menu after a successful login: not a password attempt.
-            let span = self.span.clone();
-            return self
-                .menu_answer(pending, user, response)
-                .instrument(span)
-                .await;
+            Phase::ChoosingTarget { who, pending } => {
+                self.menu_answer(who, pending, user, response)
+                    .instrument(span)
+                    .await
+            }
+            Phase::AwaitingLogin {
+                notice,
+                unauthenticated_slot,
+            } => {
+                self.phase = Phase::AwaitingLogin {
+                    notice,
+                    unauthenticated_slot,
+                };
+                self.credentials_round(notice, user, response).await
+            }
+            // russh asks no more once the login succeeded.
+            done @ (Phase::LoggedIn { .. } | Phase::Proxying(_) | Phase::Refused { .. }) => {
+                self.phase = done;
+                Auth::reject()
+            }
         }
+    }
+
+    /// The password + code round: its prompts, then the login with its answers.
+    async fn credentials_round(
+        &mut self,
+        notice: Option<Notice>,
+        user: &str,
+        response: Option<Response<'_>>,
+    ) -> Auth {
         if self.attempts >= self.max_attempts {
             // No more prompts, and no more Argon2 work, on this connection. The method
             // stays on offer (an empty list doesn't stop OpenSSH, which then tries all its
@@ -68,7 +94,7 @@ impl ConnectionHandler {
         // russh calls us first without responses (the client's request), then with the
         // answers to the prompts (USERAUTH_INFO_RESPONSE), under the same user name.
         let Some(response) = response else {
-            return prompts(self.notice);
+            return prompts(notice);
         };
         let started = Instant::now();
         let answers = collect_answers(response);
@@ -83,7 +109,9 @@ impl ConnectionHandler {
     /// Answers a refused attempt. The next round tells why; after the last allowed one,
     /// a round without prompts does, no sooner than a refusal would have come.
     async fn refused(&mut self, notice: Notice, started: Instant) -> Auth {
-        self.notice = Some(notice);
+        if let Phase::AwaitingLogin { notice: told, .. } = &mut self.phase {
+            *told = Some(notice);
+        }
         if self.attempts < self.max_attempts {
             // russh holds the refusal until `auth_rejection_time` after the answers came.
             return Auth::reject();
@@ -156,31 +184,37 @@ impl ConnectionHandler {
         account: store::Account,
     ) -> Auth {
         info!(engineer = %account.login, client_addr = %self.client_addr, "logged in");
-        self.notice = None;
         self.login_state.mark_authenticated();
-        // The front door's cap counts connections still trying to log in.
-        self.unauthenticated_slot = None;
+        // The notice is spent, and the front door's cap counts connections still trying to
+        // log in: leaving `AwaitingLogin` drops both.
         let emergency = name.as_ref().is_some_and(|n| n.emergency);
-        let target = name.and_then(|n| n.target);
-        let menu = target.is_none();
-        self.logged_in = Some(LoggedIn {
+        let who = LoggedIn {
             account,
-            target,
+            target: name.and_then(|n| n.target),
             emergency: None,
-        });
-        // An operator set the password: a new one first, then the rest.
-        if let Some(round) = self.must_change_password(user, emergency) {
-            return round;
+            target_is_rdp: None,
+        };
+        self.next_round(who, user, emergency).await
+    }
+
+    /// The rounds that may follow accepted credentials, in order — a new password (an
+    /// operator set it), the target menu (`engineer` alone), the emergency's reason
+    /// (`engineer:target:emergency`) — or the login's end.
+    pub(super) async fn next_round(&mut self, who: LoggedIn, user: &str, emergency: bool) -> Auth {
+        if who.account.must_change_password {
+            return self.ask_new_password(who, user, emergency);
         }
-        if menu {
-            // `engineer` alone: one more round, to choose a target.
-            return self.offer_menu(user).await;
+        if who.target.is_none() {
+            return self.offer_menu(who, user).await;
         }
         if emergency {
-            // `engineer:target:emergency`: one more round, for the reason.
-            self.emergency_prompt = Some(user.to_owned());
+            self.phase = Phase::DeclaringEmergency {
+                who,
+                user: user.to_owned(),
+            };
             return ask_reason();
         }
+        self.phase = Phase::LoggedIn { who, login: None };
         Auth::Accept
     }
 }

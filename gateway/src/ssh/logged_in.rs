@@ -4,19 +4,20 @@
 //! is closed if it opens no channel within the login grace. Forgotten when its session
 //! opens (then it is listed as that session) or it closes.
 
+use fumidai_core::live::LoginParts;
 use russh::Disconnect;
 use russh::server::Session;
 use store::NewConnection;
 use tracing::warn;
 
 use super::handler::ConnectionHandler;
-use crate::live::LoginParts;
+use super::live::SshConnection;
 
 impl ConnectionHandler {
     /// russh's `auth_succeeded`: records the login. A store that can't record it closes the
     /// connection (fail closed: a login nobody can see or kill doesn't stay).
     pub(super) async fn record_login(&mut self, session: &mut Session) {
-        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.phase.who()) else {
             return;
         };
         let id = policy::ids::SessionId::generate();
@@ -42,16 +43,17 @@ impl ConnectionHandler {
             serial: Some(self.certificate.serial.clone()),
             logged_in_at: chrono::Utc::now(),
         };
-        self.login_guard = Some(proxy.live.register_login(
+        let guard = proxy.live.register_login(
             parts,
-            session.handle(),
+            std::sync::Arc::new(SshConnection::new(id, session.handle(), None)),
             Some(std::sync::Arc::clone(&proxy.store)),
-        ));
+        );
+        self.phase.register_login(guard);
     }
 
     /// A channel was opened: the no-channel grace no longer applies.
     pub(super) fn mark_channel(&self) {
-        if let Some(guard) = &self.login_guard {
+        if let Some(guard) = self.phase.login() {
             guard.channel_opened();
         }
     }

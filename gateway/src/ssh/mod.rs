@@ -10,6 +10,8 @@
 //! - [`config`]: the russh configuration: algorithms, methods, time-outs.
 //! - [`host_key`]: generating, storing and loading the Ed25519 host key.
 //! - `handler`: the russh handler for one connection, handing each callback on.
+//! - `phase`: where the connection is in its life (awaiting login, the rounds after the
+//!   credentials, logged in, proxying, refused), one enum.
 //! - `kbd_login`: keyboard-interactive prompts and the login.
 //! - `target_menu`: the menu round for the user name `engineer` alone.
 //! - `proxying`: the maintenance session (admission, target leg) and one bridge per
@@ -19,6 +21,8 @@
 //! - `logged_in`: a login without a session, recorded for listing, kill and the
 //!   live re-check (issue 12).
 //! - `login_grace`: closes connections not logged in within the grace period.
+//! - `live`: the connection as the live registry's `LiveConnection` (warnings on the
+//!   bridged channels, the hang-up), and the session's registration.
 //! - `messages`: every text the user sees, in Japanese and English.
 //!
 //! # What this module does not do
@@ -36,10 +40,12 @@ mod forwarding;
 mod handler;
 pub mod host_key;
 mod kbd_login;
+mod live;
 mod logged_in;
 mod login_grace;
 mod messages;
 mod password_change;
+mod phase;
 mod proxying;
 mod rdp_ticket;
 mod target_menu;
@@ -170,8 +176,7 @@ impl SshService {
             },
             span.clone(),
         );
-        let open_session = Arc::clone(&handler.target_slot);
-        let live_entry = Arc::clone(&handler.live_slot);
+        let open_session = Arc::clone(&handler.session_slot);
         let handler = handler.with_proxy(self.proxy.clone());
         let config = Arc::clone(&self.config.russh);
         let _open = OpenConnectionGauge::new();
@@ -184,13 +189,11 @@ impl SshService {
         .instrument(span.clone())
         .await;
         // However the connection ended, its maintenance session (if any) ends with it.
-        let session = open_session.lock().ok().and_then(|mut s| s.take());
         // The guard leaves the live registry when dropped here, after its reason is read.
-        let decided = live_entry
-            .lock()
-            .ok()
-            .and_then(|mut g| g.take())
-            .and_then(|g| g.end_reason());
+        let (session, decided) = match open_session.lock().ok().and_then(|mut s| s.take()) {
+            Some(open) => (Some(open.session), open.live.end_reason()),
+            None => (None, None),
+        };
         if let (Some(session), Some(proxy)) = (session, &self.proxy) {
             let reason = match (decided, &outcome) {
                 (Some(reason), _) => reason,

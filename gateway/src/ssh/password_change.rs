@@ -18,9 +18,9 @@ use secrecy::{ExposeSecret, SecretString};
 use store::{Actor, PasswordSet};
 use tracing::{info, warn};
 
-use super::emergency::ask_reason;
 use super::handler::ConnectionHandler;
 use super::messages;
+use super::phase::{LoggedIn, Phase};
 
 /// Longest new password looked at (a longer answer is refused, not cut).
 const MAX_PASSWORD_CHARS: usize = 256;
@@ -42,72 +42,66 @@ pub(super) struct PendingChange {
 }
 
 impl ConnectionHandler {
-    /// Right after a successful password + code: whether the account must change its
-    /// password first, and if so the round that asks for it.
-    pub(super) fn must_change_password(&mut self, user: &str, emergency: bool) -> Option<Auth> {
-        let who = self.logged_in.as_ref()?;
-        if !who.account.must_change_password {
-            return None;
-        }
+    /// Right after a successful password + code of an account that must change its
+    /// password first: the round that asks for it.
+    pub(super) fn ask_new_password(&mut self, who: LoggedIn, user: &str, emergency: bool) -> Auth {
         info!("password change required before any session");
-        self.password_change = Some(PendingChange {
-            user: user.to_owned(),
-            retried: false,
-            emergency,
-        });
-        Some(ask(messages_ja_en(
+        self.phase = Phase::ChangingPassword {
+            who,
+            pending: PendingChange {
+                user: user.to_owned(),
+                retried: false,
+                emergency,
+            },
+        };
+        ask(messages_ja_en(
             "パスワードは運用担当者が設定したものです。新しいパスワードを設定してください。",
             "Your password was set by an operator: choose a new one.",
-        )))
+        ))
     }
 
     /// The answer to the password-change round.
     pub(super) async fn password_change_answer(
         &mut self,
+        mut who: LoggedIn,
         mut pending: PendingChange,
         user: &str,
         response: Option<Response<'_>>,
     ) -> Auth {
         let Some(response) = response.filter(|_| pending.user == user) else {
             info!("password change abandoned");
-            self.logged_in = None;
             return Auth::reject();
         };
         let answers: Vec<SecretString> = response
             .take(2)
             .map(|b| SecretString::from(String::from_utf8_lossy(&b).into_owned()))
             .collect();
-        match self.change_password(&answers).await {
+        match self.change_password(&who, &answers).await {
             Ok(()) => {
                 info!("password changed by its owner");
-                if let Some(who) = self.logged_in.as_mut() {
-                    who.account.must_change_password = false;
-                }
-                if self.logged_in.as_ref().is_some_and(|w| w.target.is_none()) {
-                    return self.offer_menu(&pending.user).await;
-                }
-                if pending.emergency {
-                    self.emergency_prompt = Some(pending.user);
-                    return ask_reason();
-                }
-                Auth::Accept
+                who.account.must_change_password = false;
+                // Then the menu or the emergency's reason, as after the credentials.
+                self.next_round(who, &pending.user, pending.emergency).await
             }
             Err(why) if !pending.retried => {
                 pending.retried = true;
-                self.password_change = Some(pending);
+                self.phase = Phase::ChangingPassword { who, pending };
                 ask(why)
             }
             Err(_) => {
                 info!("password not changed; login refused");
-                self.logged_in = None;
                 Auth::reject()
             }
         }
     }
 
-    /// Checks and stores the new password; the error is what the engineer reads.
-    async fn change_password(&self, answers: &[SecretString]) -> Result<(), String> {
-        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+    /// Checks and stores `who`'s new password; the error is what the engineer reads.
+    async fn change_password(
+        &self,
+        who: &LoggedIn,
+        answers: &[SecretString],
+    ) -> Result<(), String> {
+        let Some(proxy) = self.proxy.clone() else {
             return Err(messages::UNAVAILABLE.to_owned());
         };
         let [new, again] = answers else {

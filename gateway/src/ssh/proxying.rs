@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
+use fumidai_core::live::Activity;
+use fumidai_core::live::authority::{self, Holder};
 use russh::server::{ChannelOpenHandle, Msg, Session};
 use russh::{Channel, ChannelId, Disconnect};
 use tracing::{Instrument, info, warn};
 
 use super::channels::prohibited;
-use super::handler::ConnectionHandler;
+use super::handler::{ConnectionHandler, OpenSession};
 use super::messages;
-use crate::live::Activity;
-use crate::live::authority::{self, Holder};
+use super::phase::{Phase, Proxying};
 use crate::proxy::bridge::{self, BridgeEnd};
 use crate::proxy::recording::ChannelRecording;
 use crate::proxy::session::{ProxyContext, Refusal, TargetSession};
@@ -60,7 +61,7 @@ impl ConnectionHandler {
             return Some((channel, reply));
         };
         let Some(target_session) = self.ensure_session(&proxy, session).await else {
-            if let Some(lost) = self.lost {
+            if let Some(lost) = self.phase.lost() {
                 // Refused outright: the connection is closing (issue 12).
                 reply.reject(prohibited(&lost.message())).await;
                 return None;
@@ -81,11 +82,9 @@ impl ConnectionHandler {
             Ok(target_channel) => {
                 let (replies, waiter) = bridge::replies::reply_path();
                 self.bridged.insert(channel.id(), Some(waiter));
-                let activity = self.live_slot.lock().ok().and_then(|g| {
-                    g.as_ref().map(|g| {
-                        g.add_channel(channel.id());
-                        g.activity()
-                    })
+                let activity = self.phase.proxying().map(|p| {
+                    p.live.add_channel(channel.id());
+                    p.activity.clone()
                 });
                 reply.accept().await;
                 spawn_bridge(
@@ -103,12 +102,13 @@ impl ConnectionHandler {
             Err(error) => {
                 self.span
                     .in_scope(|| warn!(%error, "target refused a channel"));
-                self.refusal = Some(Refusal {
+                let refusal = Refusal {
                     reason: "target_channel_refused",
                     message:
                         "接続先がチャネルを拒否しました。\r\nThe target refused the channel.\r\n"
                             .to_owned(),
-                });
+                };
+                self.phase.refuse(refusal, None);
                 Some((channel, reply))
             }
         }
@@ -116,21 +116,21 @@ impl ConnectionHandler {
 
     /// The connection's maintenance session, opened on first use: admission, the target
     /// leg, the live registry. Shared by session channels and TCP forwards, so both go
-    /// through the same admission. `None` when the user name named no target or a refusal
-    /// is (now) remembered in `self.refusal`.
+    /// through the same admission. `None` when the user name named no target or the
+    /// connection is (now) [`Phase::Refused`].
     pub(super) async fn ensure_session(
         &mut self,
         proxy: &Arc<ProxyContext>,
         session: &mut Session,
     ) -> Option<Arc<TargetSession>> {
-        if self.refusal.is_some() {
+        if self.phase.refusal().is_some() {
             return None;
         }
-        let who = self.logged_in.as_ref()?;
+        let who = self.phase.who()?;
         let target = who.target.clone()?;
         let engineer = who.account.login.clone();
         let emergency = who.emergency.clone();
-        let open = self.target_slot.lock().ok().and_then(|s| s.clone());
+        let open = self.phase.proxying().map(|p| Arc::clone(&p.session));
         // Issue 12: every channel re-checks the authority login and admission granted.
         if !self
             .authority_holds(proxy, open.as_deref(), session.handle())
@@ -148,25 +148,37 @@ impl ConnectionHandler {
         {
             Ok(opened) => {
                 let opened = Arc::new(opened);
-                let guard = proxy.live.register(
+                let (guard, live) = super::live::register(
+                    &proxy.live,
                     &opened,
                     session.handle(),
                     chrono::Utc::now(),
                     Some(self.certificate.serial.clone()),
                 );
-                if let Ok(mut slot) = self.live_slot.lock() {
-                    *slot = Some(guard);
-                }
+                let activity = guard.activity();
                 self.span.in_scope(|| info!(session_id = %opened.id, plan_id = %opened.plan, %target, "session started"));
-                if let Ok(mut slot) = self.target_slot.lock() {
-                    *slot = Some(Arc::clone(&opened));
+                if let Ok(mut slot) = self.session_slot.lock() {
+                    *slot = Some(OpenSession {
+                        session: Arc::clone(&opened),
+                        live: guard,
+                    });
                 }
-                // Listed as the session from now on, no longer as a bare login.
-                self.login_guard = None;
+                // Listed as the session from now on, no longer as a bare login: leaving
+                // `LoggedIn` drops the login's registration.
+                self.phase = match self.phase.take() {
+                    Phase::LoggedIn { who, .. } => Phase::Proxying(Box::new(Proxying {
+                        who,
+                        session: Arc::clone(&opened),
+                        live,
+                        activity,
+                    })),
+                    // Channels come only once logged in: no other phase gets here.
+                    other => other,
+                };
                 Some(opened)
             }
             Err(refusal) => {
-                self.refusal = Some(refusal);
+                self.phase.refuse(refusal, None);
                 None
             }
         }
@@ -186,7 +198,7 @@ impl ConnectionHandler {
         open: Option<&TargetSession>,
         handle: russh::server::Handle,
     ) -> bool {
-        let Some(who) = self.logged_in.as_ref() else {
+        let Some(who) = self.phase.who() else {
             return false;
         };
         let engineer = who.account.login.clone();
@@ -210,7 +222,7 @@ impl ConnectionHandler {
             }
         };
         let Some(facts) = facts else {
-            self.refusal = Some(unavailable_refusal());
+            self.phase.refuse(unavailable_refusal(), None);
             return false;
         };
         let Recheck::Lose(lost) = policy::recheck::recheck(&holder.held, &facts, now) else {
@@ -251,11 +263,11 @@ impl ConnectionHandler {
                 }
             }
         }
-        self.lost = Some(lost);
-        self.refusal = Some(Refusal {
+        let refusal = Refusal {
             reason: lost.as_str(),
             message: message.clone(),
-        });
+        };
+        self.phase.refuse(refusal, Some(lost));
         if lost.ends_connection() {
             match open {
                 // Told on its channels, then disconnected.

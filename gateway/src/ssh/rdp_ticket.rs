@@ -20,21 +20,29 @@ pub(crate) const RDP_TICKET_COMMAND: &[u8] = b"rdp-ticket";
 impl ConnectionHandler {
     /// Whether the logged-in user name named an RDP target (looked up once).
     pub(super) async fn logged_in_to_rdp(&mut self) -> bool {
-        if let Some(known) = self.rdp_target {
+        let Some(who) = self.phase.who() else {
+            return false;
+        };
+        if let Some(known) = who.target_is_rdp {
             return known;
         }
-        let (Some(proxy), Some(target)) = (
-            self.proxy.clone(),
-            self.logged_in.as_ref().and_then(|w| w.target.clone()),
-        ) else {
+        let (Some(proxy), Some(target)) = (self.proxy.clone(), who.target.clone()) else {
             return false;
         };
         let is_rdp = matches!(
             proxy.store.target(&target).await,
             Ok(Some(t)) if t.protocol == store::TargetProtocol::Rdp
         );
-        self.rdp_target = Some(is_rdp);
+        if let Some(who) = self.phase.who_mut() {
+            who.target_is_rdp = Some(is_rdp);
+        }
         is_rdp
+    }
+
+    /// Whether the logged-in target is known to be an RDP server (after
+    /// [`logged_in_to_rdp`](Self::logged_in_to_rdp) looked it up).
+    pub(super) fn target_is_rdp(&self) -> bool {
+        self.phase.who().and_then(|w| w.target_is_rdp) == Some(true)
     }
 
     /// Answers a command on an RDP target's login: `rdp-ticket` gets a credential (exit
@@ -45,7 +53,7 @@ impl ConnectionHandler {
         command: &[u8],
         session: &mut Session,
     ) -> Result<(), super::Error> {
-        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.phase.who()) else {
             return self.end_channel_with(channel, session, 1);
         };
         let (engineer, emergency) = (who.account.login.clone(), who.emergency.clone());
@@ -63,8 +71,8 @@ impl ConnectionHandler {
         // Issue 12: the login's certificate and account are checked again first.
         if !self.authority_holds(&proxy, None, session.handle()).await {
             let text = self
-                .refusal
-                .as_ref()
+                .phase
+                .refusal()
                 .map(|r| r.message.clone())
                 .unwrap_or_default();
             session.extended_data(channel, 1, text.into_bytes())?;

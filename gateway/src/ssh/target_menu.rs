@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use super::handler::ConnectionHandler;
 use super::messages;
+use super::phase::{LoggedIn, Phase};
 use crate::proxy::menu::NoTarget;
 use crate::proxy::session::Refusal;
 
@@ -39,8 +40,9 @@ pub(super) struct PendingMenu {
 impl ConnectionHandler {
     /// Right after a successful password + code for a user name without a target: the
     /// menu round, or the login's end when there is nothing to choose.
-    pub(super) async fn offer_menu(&mut self, user: &str) -> Auth {
-        let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) else {
+    pub(super) async fn offer_menu(&mut self, who: LoggedIn, user: &str) -> Auth {
+        let Some(proxy) = self.proxy.clone() else {
+            self.phase = Phase::LoggedIn { who, login: None };
             return Auth::Accept;
         };
         let engineer = who.account.login.clone();
@@ -49,11 +51,14 @@ impl ConnectionHandler {
             Ok(TargetMenu::Choose(entries)) => {
                 let prompt = menu_prompt(&entries, false);
                 info!(offered = entries.len(), "target menu shown");
-                self.menu = Some(PendingMenu {
-                    user: user.to_owned(),
-                    entries,
-                    retried: false,
-                });
+                self.phase = Phase::ChoosingTarget {
+                    who,
+                    pending: PendingMenu {
+                        user: user.to_owned(),
+                        entries,
+                        retried: false,
+                    },
+                };
                 ask(prompt)
             }
             Ok(TargetMenu::Nothing(reasons)) => {
@@ -73,19 +78,21 @@ impl ConnectionHandler {
                         self.client_addr,
                     )
                     .await;
-                self.refusal = Some(Refusal {
+                let refusal = Refusal {
                     reason: NoTarget::NoneAdmissible.as_str(),
                     message: format!("{header}{}", nothing_admissible(&reasons)),
-                });
+                };
+                self.phase = refused(who, refusal);
                 Auth::Accept
             }
             Err(error) => {
                 // Fail closed: the login completes, and no session can start.
                 warn!(%error, "store unavailable; no target menu");
-                self.refusal = Some(Refusal {
+                let refusal = Refusal {
                     reason: "unavailable",
                     message: messages::UNAVAILABLE.to_owned(),
-                });
+                };
+                self.phase = refused(who, refusal);
                 Auth::Accept
             }
         }
@@ -94,6 +101,7 @@ impl ConnectionHandler {
     /// The answer to the menu round.
     pub(super) async fn menu_answer(
         &mut self,
+        mut who: LoggedIn,
         mut pending: PendingMenu,
         user: &str,
         response: Option<Response<'_>>,
@@ -102,7 +110,6 @@ impl ConnectionHandler {
             // A new request, perhaps under another name, instead of an answer: the
             // pending login is dropped and the client starts over.
             info!("target menu abandoned");
-            self.logged_in = None;
             return Auth::reject();
         };
         let answer: String = response
@@ -116,19 +123,18 @@ impl ConnectionHandler {
             .unwrap_or_default();
         if let Some(entry) = target_menu::choose(&answer, &pending.entries) {
             info!(target = %entry.target, plan_id = %entry.plan, "target chosen from the menu");
-            if let Some(who) = self.logged_in.as_mut() {
-                who.target = Some(entry.target.clone());
-            }
+            who.target = Some(entry.target.clone());
+            self.phase = Phase::LoggedIn { who, login: None };
             return Auth::Accept;
         }
         if !pending.retried {
             pending.retried = true;
             let prompt = menu_prompt(&pending.entries, true);
-            self.menu = Some(pending);
+            self.phase = Phase::ChoosingTarget { who, pending };
             return ask(prompt);
         }
         info!(reason = NoTarget::NotChosen.as_str(), "no target chosen");
-        if let (Some(proxy), Some(who)) = (self.proxy.clone(), self.logged_in.as_ref()) {
+        if let Some(proxy) = self.proxy.clone() {
             let engineer: Login = who.account.login.clone();
             let offered: Vec<&str> = pending.entries.iter().map(|e| e.target.as_str()).collect();
             proxy
@@ -140,11 +146,22 @@ impl ConnectionHandler {
                 )
                 .await;
         }
-        self.refusal = Some(Refusal {
+        let refusal = Refusal {
             reason: NoTarget::NotChosen.as_str(),
             message: NOT_CHOSEN.to_owned(),
-        });
+        };
+        self.phase = refused(who, refusal);
         Auth::Accept
+    }
+}
+
+/// A login that completes without a session: every channel is told `refusal`.
+fn refused(who: LoggedIn, refusal: Refusal) -> Phase {
+    Phase::Refused {
+        who,
+        login: None,
+        refusal,
+        lost: None,
     }
 }
 

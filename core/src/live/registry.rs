@@ -3,30 +3,16 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use policy::ids::{Login, PlanId, SessionId, TargetName};
 use policy::limits::EndReason;
-use russh::{ChannelId, Disconnect};
 use store::CertSerial;
 use tokio::sync::watch;
-use tracing::{debug, info};
+use tracing::info;
 
 use super::clock::{Activity, Clock};
-use crate::proxy::session::TargetSession;
-use crate::proxy::target::TargetConnection;
-
-/// How long one message to a client may wait in russh's queue before we give up on it.
-/// A client that reads nothing fills its window; it must not stall the watcher.
-const SEND_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long a client whose channels were closed may stay before it is disconnected.
-const DISCONNECT_AFTER: Duration = Duration::from_secs(2);
-
-/// The same, when the engineer lost their authority (issue 12: the connection closes
-/// within a second); long enough for the end message, written first, to be read.
-const DISCONNECT_AFTER_AUTHORITY_LOST: Duration = Duration::from_millis(200);
+use super::connection::{Hangup, LiveConnection};
 
 /// The live sessions of this gateway. Cheap to clone; clones share the sessions.
 #[derive(Debug, Clone, Default)]
@@ -56,15 +42,11 @@ pub(super) struct Entry {
     pub(super) started_at: DateTime<Utc>,
     /// The plan's window end: the session is cut then.
     pub(super) window_ends_at: DateTime<Utc>,
-    /// The engineer's SSH connection: messages on its channels, and the disconnect. `None`
-    /// for RDP sessions, whose relay watches the [`EndSignal`] and closes both legs itself.
-    handle: Option<russh::server::Handle>,
-    /// fumidai's connection to the target, disconnected with the engineer's so that the
-    /// target's processes get their hang-up at once. `None` in tests without a target.
-    target_connection: Option<Arc<TargetConnection>>,
+    /// The engineer's connection: where warnings and the end message go, and the hang-up
+    /// (SSH: the bridged channels, the target leg, the disconnect; RDP: nothing to write
+    /// to, and its relay watches the [`EndSignal`] and closes both legs itself).
+    connection: Arc<dyn LiveConnection>,
     pub(super) activity: Activity,
-    /// Bridged session channels, where the warning and the end message are written.
-    channels: Mutex<Vec<ChannelId>>,
     /// The engineer has been warned of the hard end (once only).
     pub(super) warned: AtomicBool,
     pub(super) end: EndSignal,
@@ -102,8 +84,8 @@ pub struct LiveSession {
     pub ending: Option<EndReason>,
 }
 
-/// Keeps a session registered while alive; unregisters it when dropped. Held by the SSH
-/// connection for as long as it lives.
+/// Keeps a session registered while alive; unregisters it when dropped. Held by the
+/// protocol's connection (SSH or RDP) for as long as it lives.
 #[derive(Debug)]
 pub struct LiveGuard {
     registry: Registry,
@@ -132,35 +114,15 @@ impl Registry {
         self.inner.clock
     }
 
-    /// Registers an admitted session whose engineer is connected through `handle`, started
-    /// at `started_at` (also its first activity). Keep the guard as long as the connection.
-    pub fn register(
-        &self,
-        session: &TargetSession,
-        handle: russh::server::Handle,
-        started_at: DateTime<Utc>,
-        serial: Option<CertSerial>,
-    ) -> LiveGuard {
-        self.insert(Entry::new(
-            Parts {
-                id: session.id,
-                engineer: session.engineer.clone(),
-                target: session.target.clone(),
-                plan: session.plan,
-                serial,
-                started_at,
-                window_ends_at: session.ends_at,
-            },
-            Some(handle),
-            Some(Arc::clone(&session.connection)),
-            self.inner.clock,
-        ))
-    }
-
-    /// Registers an admitted RDP session. It has no SSH channels to write to: ending it
-    /// decides its [`EndSignal`], which the RDP relay awaits to close both legs.
-    pub fn register_rdp(&self, parts: SessionParts) -> LiveGuard {
-        self.insert(Entry::new(parts, None, None, self.inner.clock))
+    /// Registers an admitted session whose engineer is connected through `connection`.
+    /// Keep the guard as long as the connection.
+    pub fn register(&self, parts: SessionParts, connection: Arc<dyn LiveConnection>) -> LiveGuard {
+        let entry = Arc::new(Entry::new(parts, connection, self.inner.clock));
+        self.lock().insert(entry.id, Arc::clone(&entry));
+        LiveGuard {
+            registry: self.clone(),
+            entry,
+        }
     }
 
     /// Marks activity on a session (a no-op for one not registered). The bridge should
@@ -171,12 +133,10 @@ impl Registry {
         }
     }
 
-    /// Ends a session for `reason`: records the reason for its [`EndSignal`], writes
-    /// `message` (Japanese and English, `\r\n` line ends) to the engineer's stderr on every
-    /// bridged channel and closes them, disconnects the target, and disconnects the
-    /// engineer if they haven't hung up a couple of seconds later. Returns false when the
-    /// session is not registered here or its end was already decided (the first reason
-    /// stands).
+    /// Ends a session for `reason`: records the reason for its [`EndSignal`], tells the
+    /// engineer `message` (Japanese and English, `\r\n` line ends) and hangs up their
+    /// connection ([`LiveConnection`]). Returns false when the session is not registered
+    /// here or its end was already decided (the first reason stands).
     pub async fn end(&self, id: &SessionId, reason: EndReason, message: &str) -> bool {
         let Some(entry) = self.find(id) else {
             return false;
@@ -191,36 +151,13 @@ impl Registry {
             reason = reason.as_str(),
             "ending session"
         );
-        // The message, then each channel closed: OpenSSH shows a channel's stderr when the
-        // channel closes, but drops what it has not written yet when it reads a disconnect.
-        entry.tell(message).await;
-        entry.close_channels().await;
-        // The target's processes get their hang-up now, not when the last channel drains.
-        if let Some(target) = &entry.target_connection {
-            let disconnect =
-                target.disconnect(Disconnect::ByApplication, "session ended by fumidai", "en");
-            let _ = tokio::time::timeout(SEND_TIMEOUT, disconnect).await;
-        }
-        let Some(handle) = &entry.handle else {
-            // RDP: the relay has seen the decision and closes both legs.
-            return true;
-        };
-        // A client normally hangs up once its channels are closed; one that stays (an
-        // OpenSSH ControlMaster, say) is disconnected after a moment.
-        let after = if authority_lost(reason) {
-            DISCONNECT_AFTER_AUTHORITY_LOST
-        } else {
-            DISCONNECT_AFTER
-        };
-        tokio::time::sleep(after).await;
-        let description = format!("fumidai: session ended ({reason})");
-        let disconnect = handle.disconnect(Disconnect::ByApplication, description, "en".to_owned());
-        if !matches!(
-            tokio::time::timeout(SEND_TIMEOUT, disconnect).await,
-            Ok(Ok(()))
-        ) {
-            debug!(session_id = %entry.id, "engineer already gone or not reading");
-        }
+        // The message first: OpenSSH shows a channel's stderr when the channel closes, but
+        // drops what it has not written yet when it reads a disconnect.
+        entry.connection.warn(message).await;
+        entry
+            .connection
+            .disconnect(&Hangup::SessionEnded(reason))
+            .await;
         true
     }
 
@@ -251,15 +188,6 @@ impl Registry {
 
     pub(super) fn find(&self, id: &SessionId) -> Option<Arc<Entry>> {
         self.lock().get(id).cloned()
-    }
-
-    pub(super) fn insert(&self, entry: Entry) -> LiveGuard {
-        let entry = Arc::new(entry);
-        self.lock().insert(entry.id, Arc::clone(&entry));
-        LiveGuard {
-            registry: self.clone(),
-            entry,
-        }
     }
 
     /// The logins without a session.
@@ -296,15 +224,8 @@ pub struct SessionParts {
     pub window_ends_at: DateTime<Utc>,
 }
 
-pub(super) type Parts = SessionParts;
-
 impl Entry {
-    pub(super) fn new(
-        parts: Parts,
-        handle: Option<russh::server::Handle>,
-        target_connection: Option<Arc<TargetConnection>>,
-        clock: Clock,
-    ) -> Self {
+    fn new(parts: SessionParts, connection: Arc<dyn LiveConnection>, clock: Clock) -> Self {
         Self {
             id: parts.id,
             engineer: parts.engineer,
@@ -313,10 +234,8 @@ impl Entry {
             serial: parts.serial,
             started_at: parts.started_at,
             window_ends_at: parts.window_ends_at,
-            handle,
-            target_connection,
+            connection,
             activity: Activity::new(clock, parts.started_at),
-            channels: Mutex::default(),
             warned: AtomicBool::new(false),
             end: EndSignal::new(),
         }
@@ -327,44 +246,10 @@ impl Entry {
         !self.warned.swap(true, Ordering::Relaxed)
     }
 
-    /// Writes `message` to the engineer's stderr on every bridged channel.
-    pub(super) async fn tell(&self, message: &str) {
-        let Some(handle) = &self.handle else {
-            return;
-        };
-        for channel in self.channel_ids() {
-            let sent = handle.extended_data(channel, 1, message.to_owned().into_bytes());
-            // A channel closed meanwhile fails harmlessly.
-            let _ = tokio::time::timeout(SEND_TIMEOUT, sent).await;
-        }
+    /// Tells the engineer `message` (a warning of the end).
+    pub(super) async fn warn(&self, message: &str) {
+        self.connection.warn(message).await;
     }
-
-    /// Sends EOF and close on every bridged channel. No exit status: the command did not
-    /// finish, so OpenSSH exits with 255.
-    async fn close_channels(&self) {
-        let Some(handle) = &self.handle else {
-            return;
-        };
-        for channel in self.channel_ids() {
-            let _ = tokio::time::timeout(SEND_TIMEOUT, handle.eof(channel)).await;
-            let _ = tokio::time::timeout(SEND_TIMEOUT, handle.close(channel)).await;
-        }
-    }
-
-    fn channel_ids(&self) -> Vec<ChannelId> {
-        self.channels
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
-}
-
-/// Whether `reason` is a loss of authority (issue 12), which closes the connection at once.
-fn authority_lost(reason: EndReason) -> bool {
-    matches!(
-        reason,
-        EndReason::Revoked | EndReason::Disabled | EndReason::Rejected | EndReason::Withdrawn
-    )
 }
 
 impl LiveGuard {
@@ -377,22 +262,6 @@ impl LiveGuard {
     /// engineer input and target output.
     pub fn activity(&self) -> Activity {
         self.entry.activity.clone()
-    }
-
-    /// Adds a bridged session channel: warnings and the end message are written to it.
-    pub fn add_channel(&self, channel: ChannelId) {
-        if let Ok(mut channels) = self.entry.channels.lock()
-            && !channels.contains(&channel)
-        {
-            channels.push(channel);
-        }
-    }
-
-    /// Removes a channel that has closed.
-    pub fn remove_channel(&self, channel: ChannelId) {
-        if let Ok(mut channels) = self.entry.channels.lock() {
-            channels.retain(|c| *c != channel);
-        }
     }
 
     /// Why the session is ending, if fumidai decided it (a limit or a kill); `None` when

@@ -124,7 +124,7 @@ impl Watcher {
                     if entry.first_warning() {
                         info!(session_id = %entry.id, %ends_at, reason = because.as_str(), "warning the engineer of the session's end");
                         let message = limits::warning_message(ends_at, because);
-                        tokio::spawn(async move { entry.tell(&message).await });
+                        tokio::spawn(async move { entry.warn(&message).await });
                     }
                 }
                 Decision::End(reason) => self.spawn_end(&entry, reason),

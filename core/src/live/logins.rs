@@ -1,4 +1,4 @@
-//! Logged-in SSH connections that hold no maintenance session yet (issue 12). They are no
+//! Logged-in connections that hold no maintenance session yet (issue 12). They are no
 //! session — no target, no plan, no recording — but they are a way in: the watcher
 //! re-checks their certificate and account every second, closes them on a kill request
 //! stored by `fumidai session kill`, and closes those that opened no channel within the
@@ -7,18 +7,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use policy::ids::{Login, SessionId};
-use russh::Disconnect;
 use store::{CertSerial, Store};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
+use super::connection::{Hangup, LiveConnection};
 use super::registry::Registry;
-
-/// How long one disconnect may wait in russh's queue.
-const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The logged-in connections without a session on this gateway.
 #[derive(Debug, Default)]
@@ -35,7 +31,7 @@ pub(super) struct LoginEntry {
     /// When the login succeeded: the login grace for a first channel counts from here.
     pub(super) logged_in_at: DateTime<Utc>,
     /// The connection, to disconnect.
-    handle: russh::server::Handle,
+    connection: Arc<dyn LiveConnection>,
     /// It opened a channel (then the no-channel grace no longer applies).
     channel_opened: AtomicBool,
     /// fumidai decided to close it (once only).
@@ -78,7 +74,7 @@ impl Registry {
     pub fn register_login(
         &self,
         parts: LoginParts,
-        handle: russh::server::Handle,
+        connection: Arc<dyn LiveConnection>,
         store: Option<Arc<dyn Store>>,
     ) -> LoginGuard {
         let entry = Arc::new(LoginEntry {
@@ -86,7 +82,7 @@ impl Registry {
             engineer: parts.engineer,
             serial: parts.serial,
             logged_in_at: parts.logged_in_at,
-            handle,
+            connection,
             channel_opened: AtomicBool::new(false),
             closing: AtomicBool::new(false),
         });
@@ -113,17 +109,12 @@ impl Registry {
             return false;
         }
         info!(connection_id = %entry.id, engineer = %entry.engineer, "closing a login without a session");
-        let disconnect = entry.handle.disconnect(
-            Disconnect::ByApplication,
-            description.to_owned(),
-            "en".to_owned(),
-        );
-        if !matches!(
-            tokio::time::timeout(SEND_TIMEOUT, disconnect).await,
-            Ok(Ok(()))
-        ) {
-            debug!(connection_id = %entry.id, "engineer already gone or not reading");
-        }
+        entry
+            .connection
+            .disconnect(&Hangup::LoginClosed {
+                description: description.to_owned(),
+            })
+            .await;
         true
     }
 

@@ -4,13 +4,18 @@
 //!
 //! # Layout
 //!
-//! - [`Registry`]: the sessions this gateway holds. The SSH service registers each
-//!   admitted session ([`Registry::register`]) and keeps the [`LiveGuard`] for as long as
+//! - [`LiveConnection`]: what a protocol gives the registry for each connection — `warn`
+//!   (tell the engineer something) and `disconnect` (for a [`Hangup`]). The gateway's SSH
+//!   service implements it over its russh handle, its RDP service over its relay; nothing
+//!   here knows either protocol.
+//! - [`Registry`]: the sessions this gateway holds. The SSH and RDP services register each
+//!   admitted session ([`Registry::register`]) and keep the [`LiveGuard`] for as long as
 //!   the connection lives; the bridge marks activity through an [`Activity`]. Ending a
-//!   session ([`Registry::end`]) tells the engineer why on every bridged channel (stderr,
-//!   Japanese and English), disconnects them and the target, and records the
-//!   [`EndReason`](policy::limits::EndReason) for the [`EndSignal`], which the service
-//!   passes to `Store::end_session`.
+//!   session ([`Registry::end`]) tells the engineer why, hangs up their connection, and
+//!   records the [`EndReason`](policy::limits::EndReason) for the [`EndSignal`], which the
+//!   service passes to `Store::end_session`. A console lists the sessions
+//!   ([`Registry::sessions`]) and kills one ([`Registry::end`], or a kill request in the
+//!   store for whichever node holds it).
 //! - [`Watcher`]: once a second, applies `policy::limits` to every registered session
 //!   (idle time-out, warning before the window's end, window end, maximum length), and
 //!   executes kill requests that `fumidai session kill` stored — from another process or,
@@ -19,11 +24,14 @@
 //!   (`policy::recheck::recheck` over facts from [`authority`]: certificate revoked,
 //!   account disabled, plan rejected or withdrawn) and ends those that lost it (issue 12).
 //! - [`authority`]: the store reads behind that re-check, also used on every new channel.
-//! - `logins`: logged-in SSH connections without a session ([`LoginGuard`]): re-checked,
+//! - `logins`: logged-in connections without a session ([`LoginGuard`]): re-checked,
 //!   killable and closed after the login grace without a channel by the watcher.
 //! - [`Clock`]: the wall clock, or tokio's for tests that pause and advance time.
 //!
 //! # What this module does not do
+//!
+//! It speaks no protocol: writing to a channel and disconnecting are the protocol's
+//! [`LiveConnection`] (the gateway's `ssh::live`, `rdp::live`).
 //!
 //! It decides nothing itself (the rules are `policy::limits`) and records nothing in the
 //! store except by reading kill requests: the session's end, with the reason decided here,
@@ -31,11 +39,13 @@
 
 pub mod authority;
 mod clock;
+mod connection;
 mod logins;
 mod registry;
 mod watcher;
 
 pub use clock::{Activity, Clock};
+pub use connection::{Hangup, LiveConnection};
 pub use logins::{LoginGuard, LoginParts};
 pub use registry::{EndSignal, LiveGuard, LiveSession, Registry, SessionParts};
 pub use watcher::Watcher;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use policy::admission::AdmissionFacts;
 use policy::ids::{Login, TargetName};
 use policy::recheck::{Facts, Held};
-use store::{CertSerial, Store};
+use store::{CertSerial, Credentials, Store};
 
 /// One live connection whose authority is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub async fn facts(
                 let good = store
                     .credentials(engineer)
                     .await?
-                    .is_some_and(|c| crate::auth::account_in_good_standing(&c, now));
+                    .is_some_and(|c| account_in_good_standing(&c, now));
                 slot.insert(good);
             }
         }
@@ -88,4 +88,14 @@ pub async fn facts(
             }
         })
         .collect())
+}
+
+/// Whether an account may log in at `now` as far as its own state goes (enabled; its
+/// vendor's state where the store gives it), asked again for every live connection by the
+/// re-check ([`facts`]; issue 12). The login (the gateway's `auth`) checks the same facts;
+/// a rule added here belongs there too.
+/// `now` is for rules with a date (a vendor's contract end).
+pub fn account_in_good_standing(credentials: &Credentials, now: DateTime<Utc>) -> bool {
+    credentials.account.enabled
+        && policy::login::vendor_active(credentials.vendor_enabled, credentials.contract_end, now)
 }

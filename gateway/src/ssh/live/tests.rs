@@ -1,5 +1,5 @@
-//! The registry and the watcher against a real russh client and server over an in-memory
-//! stream: the client sees the warning and the end message on stderr, then the disconnect.
+//! The registry and the watcher (`fumidai_core::live`) with [`SshConnection`], against a
+//! real russh client and server over an in-memory stream: the client sees the warning and the end message on stderr, then the disconnect.
 //! Time rules run on tokio's paused clock (STYLE.md §18); the kill test runs in real time
 //! against a real SQLite store, since the store's I/O would let a paused clock jump.
 
@@ -16,8 +16,9 @@ use store::{Actor, MasterKey, NewAccount, NewSession, NewTarget, NewVendor, Stor
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::registry::{Entry, Parts};
-use super::*;
+use fumidai_core::live::{Clock, LiveGuard, Registry, SessionParts, Watcher};
+
+use super::SshConnection;
 
 // ---- a russh server and client over an in-memory stream ----
 
@@ -140,7 +141,7 @@ fn register(
     window: TimeDelta,
 ) -> LiveGuard {
     let now = registry.clock().now();
-    let parts = Parts {
+    let parts = SessionParts {
         id,
         engineer: "alice".parse().unwrap(),
         target: "db01".parse().unwrap(),
@@ -149,14 +150,9 @@ fn register(
         started_at: now,
         window_ends_at: now + window,
     };
-    let guard = registry.insert(Entry::new(
-        parts,
-        Some(conn.handle.clone()),
-        None,
-        registry.clock(),
-    ));
-    guard.add_channel(conn.server_channel);
-    guard
+    let connection = Arc::new(SshConnection::new(id, conn.handle.clone(), None));
+    connection.add_channel(conn.server_channel);
+    registry.register(parts, connection)
 }
 
 fn minutes(n: u64) -> Duration {
