@@ -42,8 +42,10 @@ use tracing::{debug, instrument, warn};
 
 pub use budget::{Attempt, Budgets};
 pub use peer::PeerIdentity;
+pub use slot::UnauthenticatedSlot;
 
 mod peer;
+mod slot;
 
 use crate::alerts::{Alert, Alerts};
 use crate::metrics as m;

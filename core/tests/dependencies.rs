@@ -7,11 +7,11 @@
 //!   manifest (any kind: normal, build, dev). `--no-deps` can't see further, and need not:
 //!   `recorder` decodes RDP recordings with `ironrdp-pdu`, which `core` builds through it;
 //!   the rule is that `core` doesn't *speak* the protocol.
-//! - **workspace crates** (`fumidai-gateway`, later the protocol crates) are looked for in
+//! - **workspace crates** (`fumidai-gateway`, the protocol crates) are looked for in
 //!   the crate's manifest and in every workspace crate it reaches through normal and build
 //!   dependencies, so a detour through `store` is caught too.
 //!
-//! To add a rule (e.g. for `fumidai-ssh` once it exists), add a row to [`RULES`]; the test
+//! To add a rule, add a row to [`RULES`]; the test
 //! fails while a rule names a crate the workspace doesn't have, so a rename can't silence it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,13 +52,19 @@ struct Rule {
 }
 
 const GATEWAY: Name = Name::Is("fumidai-gateway");
+const SSH: Name = Name::Is("fumidai-ssh");
+const RDP: Name = Name::Is("fumidai-rdp");
+const PKI: Name = Name::Is("fumidai-pki");
 
-/// The rules. Add the protocol crates here as they are split out of the gateway.
+/// The rules.
 const RULES: &[Rule] = &[
     Rule {
         package: "fumidai-core",
         forbidden: &[
             GATEWAY,
+            SSH,
+            RDP,
+            PKI,
             Name::Is("russh"),
             Name::StartsWith("ironrdp"),
             Name::Is("clap"),
@@ -67,8 +73,45 @@ const RULES: &[Rule] = &[
         why: "the core is shared by the CLI, the web console and both protocols: no protocol, no CLI parser, never the binary",
     },
     Rule {
+        package: "fumidai-ssh",
+        forbidden: &[GATEWAY, RDP, Name::StartsWith("ironrdp"), Name::Is("clap")],
+        workspace_only: Some(&[
+            "fumidai-core",
+            "fumidai-pki",
+            "fumidai-store",
+            "fumidai-recorder",
+            "fumidai-policy",
+        ]),
+        why: "a protocol crate depends on the core and the PKI, never on the other protocol or the binary",
+    },
+    Rule {
+        package: "fumidai-rdp",
+        forbidden: &[GATEWAY, SSH, Name::Is("russh"), Name::Is("clap")],
+        workspace_only: Some(&[
+            "fumidai-core",
+            "fumidai-pki",
+            "fumidai-store",
+            "fumidai-recorder",
+            "fumidai-policy",
+        ]),
+        why: "a protocol crate depends on the core and the PKI, never on the other protocol or the binary",
+    },
+    Rule {
+        package: "fumidai-pki",
+        forbidden: &[
+            GATEWAY,
+            SSH,
+            RDP,
+            Name::Is("russh"),
+            Name::StartsWith("ironrdp"),
+            Name::Is("clap"),
+        ],
+        workspace_only: None,
+        why: "the PKI serves both protocols and the binary: it speaks neither protocol",
+    },
+    Rule {
         package: "fumidai-web-ui",
-        forbidden: &[GATEWAY],
+        forbidden: &[GATEWAY, SSH, RDP],
         workspace_only: Some(&[
             "fumidai-core",
             "fumidai-store",
@@ -113,7 +156,7 @@ fn the_workspace_keeps_its_dependency_rules() {
 #[test]
 fn breaches_are_reported() {
     let metadata = serde_json::json!({
-        "workspace_members": ["core-id", "store-id", "web-id"],
+        "workspace_members": ["core-id", "store-id", "web-id", "ssh-id", "rdp-id"],
         "packages": [
             {"id": "core-id", "name": "fumidai-core", "dependencies": [
                 {"name": "fumidai-store", "kind": null, "path": "/w/store"},
@@ -127,6 +170,10 @@ fn breaches_are_reported() {
             {"id": "web-id", "name": "fumidai-web-ui", "dependencies": [
                 {"name": "fumidai-e2e", "kind": "dev", "path": "/w/tests"},
             ]},
+            {"id": "ssh-id", "name": "fumidai-ssh", "dependencies": [
+                {"name": "fumidai-rdp", "kind": null, "path": "/w/rdp"},
+            ]},
+            {"id": "rdp-id", "name": "fumidai-rdp", "dependencies": []},
         ],
     });
     let graph = Graph::from_metadata(&metadata).expect("well-formed");
@@ -139,6 +186,8 @@ fn breaches_are_reported() {
         "fumidai-core depends on clap",
         "fumidai-web-ui depends on fumidai-e2e, which is not one of",
         "fumidai-store depends on fumidai-gateway",
+        // One protocol crate on the other.
+        "fumidai-ssh depends on fumidai-rdp",
         // A rule about a crate that doesn't exist.
         "fumidai-recorder is not in the workspace",
     ];

@@ -82,7 +82,7 @@ impl Webhook {
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("no {kind} alert at the webhook"));
             // The signature covers the exact body bytes.
-            let signature = fumidai_gateway::alerts::webhook::signature(SECRET.as_bytes(), &body);
+            let signature = fumidai_core::alerts::webhook::signature(SECRET.as_bytes(), &body);
             assert!(
                 head.contains(&format!("X-Fumidai-Signature: {signature}")),
                 "{head:?}"

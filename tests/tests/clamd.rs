@@ -13,9 +13,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use fumidai_core::clamd::{ClamdError, ClamdSocket, Scanner, ScannerConfig, Verdict};
 use fumidai_e2e::tools::run_with_timeout;
 use fumidai_e2e::{Clamd, Gateway};
-use fumidai_gateway::clamd::{ClamdError, ClamdSocket, Scanner, ScannerConfig, Verdict};
 
 const MIB: usize = 1 << 20;
 

@@ -137,12 +137,12 @@ fn commands_typed_in_bash_are_extracted_from_the_recording() {
     let started: chrono::DateTime<chrono::Utc> =
         session["started_at"].as_str().unwrap().parse().unwrap();
     let today = chrono::Utc::now().date_naive();
-    let facts = fumidai_gateway::report::commands::of_session(
+    let facts = fumidai_core::report::commands::of_session(
         &gw.data.join("recordings"),
         id,
         started,
         (started.date_naive(), today),
-        &fumidai_gateway::report::commands::KeystrokeFilter {
+        &fumidai_core::report::commands::KeystrokeFilter {
             rules: fumidai_policy::risk::RuleSet::shipped(),
             expected: Vec::new(),
         },
@@ -150,7 +150,7 @@ fn commands_typed_in_bash_are_extracted_from_the_recording() {
     .unwrap();
     assert_eq!(
         facts.unechoed,
-        fumidai_gateway::report::commands::Unechoed::default()
+        fumidai_core::report::commands::Unechoed::default()
     );
     let facts = facts.commands;
     let texts: Vec<&str> = facts.iter().map(|c| c.text.as_str()).collect();

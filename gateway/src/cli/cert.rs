@@ -13,7 +13,7 @@ use store::{CertSerial, CertificateRecord, RevokeSelector};
 use super::context::{Context, cli_actor};
 use super::output::Output;
 use crate::datadir;
-use crate::pki::{self, Ca};
+use fumidai_pki::{self as pki, Ca};
 
 /// `fumidai cert …`
 #[derive(Debug, clap::Subcommand)]
@@ -177,7 +177,7 @@ fn handover_files(
     ca: &Ca,
     not_after: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let host_key = crate::ssh::host_key::load(&ctx.dir.ssh_host_key())
+    let host_key = fumidai_ssh::host_key::load(&ctx.dir.ssh_host_key())
         .context("cannot read the SSH host key")?;
     let public = host_key.public_key();
     let host_key_line = public

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::connect::rdp::{StdinPrompter, obtain_credential};
 use crate::connect::{ConnectSettings, forward, forward_listen, relay_stdio};
-use crate::tls;
+use fumidai_pki::tls;
 
 /// `fumidai connect` options.
 #[derive(Debug, clap::Args)]

@@ -18,9 +18,9 @@ use super::context::cli_actor;
 use super::output::Output;
 use crate::config::{self, Config};
 use crate::datadir::{self, DataDir};
-use crate::pki::Ca;
-use crate::ssh::host_key;
-use crate::ssh_ca::SshCa;
+use fumidai_pki::Ca;
+use fumidai_ssh::host_key;
+use fumidai_ssh::ssh_ca::SshCa;
 
 /// Validity of the front door's own certificate, in days.
 const SERVER_CERT_DAYS: u32 = 825;

@@ -18,15 +18,15 @@ use super::context::Context;
 use crate::alerts::Alerts;
 use crate::alerts::settings::Settings as AlertSettings;
 use crate::auth::Authenticator;
-use crate::clamd::Scanner;
 use crate::config::{LogFormat, LoggingSection};
 use crate::datadir;
 use crate::front_door::{FrontDoor, FrontDoorSettings};
-use crate::proxy::recording::RecordingSettings;
-use crate::proxy::session::ProxyContext;
-use crate::ssh::{SshService, SshSettings, host_key, russh_config};
-use crate::tls::{self, Revocations, ServerTlsSettings};
+use fumidai_core::clamd::Scanner;
 use fumidai_core::live::{Registry, Watcher};
+use fumidai_core::session::{RecordingSettings, Sessions, Tickets};
+use fumidai_pki::tls::{self, Revocations, ServerTlsSettings};
+use fumidai_ssh::proxy::session::ProxyContext;
+use fumidai_ssh::{SshService, SshSettings, host_key, russh_config};
 
 /// How much longer than the idle time-out russh waits for any SSH traffic at all before
 /// it drops a connection; the watcher's idle rule applies first.
@@ -112,26 +112,29 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             .with_failure_budget(config.floods.failure_budget()),
     );
     let live = Registry::default();
-    let proxy = Arc::new(ProxyContext {
+    let sessions = Arc::new(Sessions {
         live: live.clone(),
         store: Arc::clone(&store),
-        client_config: Arc::new(crate::proxy::target::client_config()),
         connect_timeout: TARGET_CONNECT_TIMEOUT,
-        ssh_ca: Arc::new(super::ssh_ca::load_or_create(&ctx.dir)?),
         recording: Arc::new(RecordingSettings {
             storage: Arc::new(recorder::sink::LocalDisk::new(ctx.dir.recordings())),
             signing_key: Arc::new(load_signing_key(&ctx.dir)?),
         }),
         scanner: scanner.as_ref().map(|(scanner, _)| Arc::clone(scanner)),
-        clipboard_max_file: config.transfers.clipboard_max_file,
         emergency_max: chrono::Duration::from_std(config.limits.emergency_max)
             .unwrap_or(policy::plan::emergency::DEFAULT_MAX),
         alerts: alerts.clone(),
-        rdp_tickets: crate::rdp::Tickets::default(),
+        rdp_tickets: Tickets::default(),
     });
-    let rdp = Arc::new(crate::rdp::RdpService::new(
+    let proxy = Arc::new(ProxyContext {
+        sessions: Arc::clone(&sessions),
+        client_config: Arc::new(fumidai_ssh::proxy::target::client_config()),
+        ssh_ca: Arc::new(super::ssh_ca::load_or_create(&ctx.dir)?),
+    });
+    let rdp = Arc::new(fumidai_rdp::RdpService::new(
         tls::rdp_server_tls(&tls_settings)?,
-        Arc::clone(&proxy),
+        Arc::clone(&sessions),
+        config.transfers.clipboard_max_file,
     ));
     // Live sessions: idle time-out, window end, maximum length, and kills requested by
     // `fumidai session kill` from another process or node (R-10.2-TIMEOUT).

@@ -12,7 +12,7 @@ use tracing::info;
 
 use super::output::Output;
 use crate::datadir::DataDir;
-use crate::ssh_ca::SshCa;
+use fumidai_ssh::ssh_ca::SshCa;
 
 /// `fumidai ssh-ca …`
 #[derive(Debug, clap::Subcommand)]

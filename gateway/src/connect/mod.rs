@@ -37,7 +37,7 @@ pub struct ConnectSettings {
     /// The name the gateway's certificate must carry; the host part of `gateway` when
     /// `None` (set it when dialling by an address the certificate doesn't name).
     pub server_name: Option<String>,
-    /// From [`crate::tls::client_config`]: our CA only, this device's certificate, the ALPN
+    /// From [`fumidai_pki::tls::client_config`]: our CA only, this device's certificate, the ALPN
     /// offered (by [`forward_listen`]; [`relay_stdio`] always offers `ssh`).
     pub client_config: Arc<ClientConfig>,
     /// Limit for the TCP connect, and again for the TLS handshake.
@@ -189,7 +189,7 @@ fn stdout_pipe() -> io::Result<pipe::Sender> {
 /// `config`, offering ALPN `ssh` alone.
 fn ssh_config(config: &Arc<ClientConfig>) -> Arc<ClientConfig> {
     let mut config = (**config).clone();
-    config.alpn_protocols = vec![crate::tls::ALPN_SSH.to_vec()];
+    config.alpn_protocols = vec![fumidai_pki::tls::ALPN_SSH.to_vec()];
     Arc::new(config)
 }
 

@@ -126,7 +126,7 @@ pub async fn obtain_credential(
     prompter: &mut dyn Prompter,
 ) -> Result<(IssuedCredential, CertFingerprint), RdpConnectError> {
     let mut config = (*settings.client_config).clone();
-    config.alpn_protocols = vec![crate::tls::ALPN_SSH.to_vec()];
+    config.alpn_protocols = vec![fumidai_pki::tls::ALPN_SSH.to_vec()];
     let tls = dial(settings, Arc::new(config)).await?;
     let fingerprint = tls
         .get_ref()

@@ -3,8 +3,8 @@ use rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 
 use super::*;
-use crate::tls::test_support::{Fixture, fixture};
-use crate::tls::{self, Revocations};
+use fumidai_pki::tls::test_support::{Fixture, fixture};
+use fumidai_pki::tls::{self, Revocations};
 
 /// Long enough never to fire on a healthy loopback; tests that expect a time-out set
 /// their own.

@@ -30,14 +30,14 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tracing::{Instrument, debug, info, info_span, warn};
 
+pub use fumidai_core::auth::UnauthenticatedSlot;
 pub use listener::bind;
 pub use route::{Refusal, Route, route};
-pub use sources::UnauthenticatedSlot;
 
 use crate::metrics as m;
-use crate::pki::PeerIdentity;
-use crate::ssh::{PeerContext, SshService};
-use crate::tls::Revocations;
+use fumidai_pki::PeerIdentity;
+use fumidai_pki::tls::Revocations;
+use fumidai_ssh::{PeerContext, SshService};
 
 /// The front door's knobs.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub struct FrontDoor {
     store: Arc<dyn Store>,
     ssh: Arc<SshService>,
     /// The RDP service, when offered.
-    rdp: Option<Arc<crate::rdp::RdpService>>,
+    rdp: Option<Arc<fumidai_rdp::RdpService>>,
     /// One permit per connection not yet logged in; the SSH service drops it on login.
     unauthenticated: Arc<Semaphore>,
     /// The same, per source address.
@@ -101,7 +101,7 @@ impl FrontDoor {
 
     /// Offers the RDP service on ALPN `rdp`.
     #[must_use]
-    pub fn with_rdp(mut self, rdp: Arc<crate::rdp::RdpService>) -> Self {
+    pub fn with_rdp(mut self, rdp: Arc<fumidai_rdp::RdpService>) -> Self {
         self.rdp = Some(rdp);
         self
     }
@@ -152,7 +152,7 @@ impl FrontDoor {
                 drop(tcp);
                 continue;
             };
-            let permit = UnauthenticatedSlot::with_source(permit, source);
+            let permit = sources::unauthenticated_slot(permit, source);
             let span = info_span!("connection", %client_addr, engineer = tracing::field::Empty);
             let this = Arc::clone(&this);
             tokio::spawn(
@@ -221,7 +221,7 @@ impl FrontDoor {
         let identity = match conn
             .peer_certificates()
             .and_then(|c| c.first())
-            .map(|c| crate::pki::peer_identity(c))
+            .map(|c| fumidai_pki::peer_identity(c))
         {
             Some(Ok(identity)) => identity,
             Some(Err(error)) => {
@@ -257,7 +257,7 @@ impl FrontDoor {
                     .await;
                 return;
             }
-            let peer = crate::rdp::RdpPeer {
+            let peer = fumidai_rdp::RdpPeer {
                 client_addr,
                 certificate: identity,
                 on_authenticated: Some(permit),

@@ -2,6 +2,7 @@
 //! take every slot of `limits.max_unauthenticated`), and the slot that travels with a
 //! connection until its login succeeds.
 
+use fumidai_core::auth::UnauthenticatedSlot;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -61,30 +62,12 @@ impl Drop for SourceSlot {
     }
 }
 
-/// The front door's hold on a connection not yet logged in: its place under
-/// `limits.max_unauthenticated` and under its source's cap. The SSH and RDP services drop
-/// it when the login succeeds; closing the connection drops it too.
-#[derive(Debug)]
-pub struct UnauthenticatedSlot {
-    _global: OwnedSemaphorePermit,
-    _source: Option<SourceSlot>,
-}
-
-impl UnauthenticatedSlot {
-    /// A slot under the global cap only (tests that drive a service without a front door).
-    pub fn new(global: OwnedSemaphorePermit) -> Self {
-        Self {
-            _global: global,
-            _source: None,
-        }
-    }
-
-    pub(super) fn with_source(global: OwnedSemaphorePermit, source: SourceSlot) -> Self {
-        Self {
-            _global: global,
-            _source: Some(source),
-        }
-    }
+/// The slot for a connection under the global cap and its source's.
+pub(super) fn unauthenticated_slot(
+    global: OwnedSemaphorePermit,
+    source: SourceSlot,
+) -> UnauthenticatedSlot {
+    UnauthenticatedSlot::new((global, source))
 }
 
 /// The unit a source is counted in: the IPv4 address, or the IPv6 /64 (one subscriber's
