@@ -15,11 +15,15 @@
 //!
 //! [`Authenticator`]: crate::auth::Authenticator
 
+pub mod audit;
 mod error;
 pub mod person;
 pub mod plan_decision;
+pub mod plan_submission;
 pub mod plan_withdrawal;
+pub mod recordings;
 pub mod report_confirmation;
+pub mod report_view;
 pub mod session_kill;
 
 pub use error::OpError;

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use fumidai_core::auth::Authenticator;
-use fumidai_core::ops::{self, OpError, Person, SignIn, plan_decision, report_confirmation};
+use fumidai_core::ops::{
+    self, OpError, Person, SignIn, plan_decision, plan_submission, report_confirmation,
+};
 use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId};
 use policy::limits::KillReason;
 use policy::lockout::LockoutPolicy;
@@ -270,4 +272,85 @@ async fn only_a_planning_manager_confirms_a_report_and_unknown_records_are_named
             .await
             .unwrap_err();
     assert!(matches!(denied, OpError::Denied { .. }), "{denied:?}");
+}
+
+#[tokio::test]
+async fn a_plan_is_checked_before_anyone_signs_in_and_stored_only_in_its_submitters_name() {
+    let h = hospital().await;
+    let now = Utc::now();
+    let request = |targets: Vec<&str>| PlanRequest {
+        vendor: "acme".parse().unwrap(),
+        engineers: vec!["alice".parse().unwrap()],
+        targets: targets.into_iter().map(|t| t.parse().unwrap()).collect(),
+        starts_at: now,
+        ends_at: now + chrono::Duration::hours(2),
+        purpose: "replace the RAID controller's firmware".into(),
+        steps: vec!["flash".into()],
+        allow: Allowances::default(),
+        personal_data: None,
+        data_deletion: None,
+        take_out: None,
+    };
+    let olga: Login = "olga".parse().unwrap();
+    let records = h.store.audit_tail(u32::MAX).await.unwrap().len();
+    // An unknown target, engineers of no vendor or none: refused, nothing recorded.
+    let unknown = plan_submission::check(&*h.store, request(vec!["db99"]), &olga, now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, OpError::NotFound { kind: "target", .. }),
+        "{unknown:?}"
+    );
+    let mixed = ["alice".parse().unwrap(), "olga".parse().unwrap()];
+    let not_engineer = plan_submission::vendor_of(&*h.store, &mixed)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&not_engineer, OpError::NotAnEngineer(l) if l.as_str() == "olga"),
+        "{not_engineer:?}"
+    );
+    assert!(matches!(
+        plan_submission::vendor_of(&*h.store, &[]).await,
+        Err(OpError::NoEngineer)
+    ));
+    assert_eq!(h.store.audit_tail(u32::MAX).await.unwrap().len(), records);
+    // Checked for olga: sasaki can't store it in his name, an auditor may not submit.
+    let sasaki = h.sign_in("sasaki").await;
+    let checked = plan_submission::check(&*h.store, request(vec!["db01"]), &olga, now)
+        .await
+        .unwrap();
+    let other = plan_submission::submit(&*h.store, &sasaki, checked)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(other, OpError::NotTheSubmitter { .. }),
+        "{other:?}"
+    );
+    let kansa = h.sign_in("kansa").await;
+    let checked = plan_submission::check(
+        &*h.store,
+        request(vec!["db01"]),
+        &"kansa".parse().unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
+    let auditor = plan_submission::submit(&*h.store, &kansa, checked)
+        .await
+        .unwrap_err();
+    assert!(matches!(auditor, OpError::Denied { .. }), "{auditor:?}");
+    assert!(h.store.plans().await.unwrap().is_empty());
+    // Olga submits it: stored as submitted, on record in her name.
+    let olga = h.sign_in("olga").await;
+    let checked = plan_submission::check(&*h.store, request(vec!["db01"]), olga.login(), now)
+        .await
+        .unwrap();
+    let stored = plan_submission::submit(&*h.store, &olga, checked)
+        .await
+        .unwrap();
+    assert_eq!(stored.status, PlanStatus::Submitted);
+    assert_eq!(stored.submitted_by, "olga");
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind.as_str(), "plan.submitted");
+    assert_eq!(last.actor, "person:olga");
 }

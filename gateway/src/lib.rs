@@ -7,7 +7,7 @@
 //!
 //! - [`config`], [`datadir`], [`metrics`], [`alerts`], [`report`], [`compliance`]:
 //!   re-exported from `fumidai-core` (transitional, see `docs/ARCHITECTURE.md`), so
-//!   `crate::config::…` and `fumidai_gateway::report::…` still name them.
+//!   `fumidai_core::config::…` and `fumidai_core::report::…` still name them.
 //! - [`front_door`]: the mutual-TLS listener: handshake time-out, cap on unauthenticated
 //!   connections, allow lists, routing by ALPN to the SSH (`fumidai-ssh`) and RDP
 //!   (`fumidai-rdp`) services.
@@ -26,8 +26,3 @@
 pub mod cli;
 pub mod connect;
 pub mod front_door;
-
-// Transitional (issue 14): these moved to `fumidai-core`; the re-export keeps every
-// `crate::config::…` path in the gateway, its benches and its tests as it was. Later steps
-// name `fumidai_core` directly and drop it.
-pub use fumidai_core::{alerts, auth, compliance, config, datadir, metrics, report};

@@ -8,10 +8,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub enum Error {
     /// The database could not be reached or refused the statement.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] DatabaseError),
     /// A migration failed.
     #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(#[source] DatabaseError),
     /// The URL names a database kind fumidai doesn't support.
     #[error("unsupported database url {0:?}: expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
@@ -88,4 +88,22 @@ pub enum Error {
     /// A sealed secret failed to open: wrong master key, or a tampered ciphertext.
     #[error("a sealed secret could not be opened: wrong master key or tampered data")]
     Unseal,
+}
+
+/// What the database driver said, kept opaque: no driver type crosses the `Store` trait
+/// (STYLE.md §3); callers read its message, the log keeps the detail.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DatabaseError(Box<dyn std::error::Error + Send + Sync>);
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(DatabaseError(Box::new(error)))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        Self::Migration(DatabaseError(Box::new(error)))
+    }
 }

@@ -294,6 +294,9 @@ pub trait Store: Send + Sync {
     async fn session_seals(&self, session: &SessionId) -> Result<Vec<Seal>>;
     /// Every recording seal in the chain, oldest first (`audit verify` checks them all).
     async fn recording_seals(&self) -> Result<Vec<Seal>>;
+    /// Every reconciliation report's seal in the chain (`report.produced`), oldest first,
+    /// found by kind (`audit verify` checks each stored report against it).
+    async fn report_seals(&self) -> Result<Vec<ReportSeal>>;
 
     // Account and vendor life cycle (R-14-8, §14.2).
 

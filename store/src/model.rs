@@ -415,6 +415,20 @@ pub struct Seal {
     pub signature: String,
 }
 
+/// A reconciliation report's seal as the audit chain recorded it (`report.produced`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSeal {
+    /// The audit record's sequence number, to name it in messages.
+    pub seq: i64,
+    /// The record's subject: the plan ID as written (checked by the caller, so a record
+    /// naming no plan is reported, not skipped).
+    pub subject: String,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// The SHA-256 the chain recorded for the report; empty if the record has none.
+    pub sha256: String,
+}
+
 /// A session as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionRecord {

@@ -73,4 +73,54 @@ pub enum OpError {
     /// The store could not be read or written.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// The gateway's public signing key (`signing.pub`) could not be read.
+    #[error(
+        "cannot read the gateway's signing key signing.pub: {0} / 署名鍵 signing.pub を読めません"
+    )]
+    SigningKey(String),
+    /// A plan names someone who is not a registered engineer.
+    #[error("{0} is not a registered engineer / {0} は登録された作業者ではありません")]
+    NotAnEngineer(policy::ids::Login),
+    /// An engineer with no vendor (only a broken registration has none).
+    #[error("engineer {0} has no vendor / 作業者 {0} に保守事業者がありません")]
+    EngineerWithoutVendor(policy::ids::Login),
+    /// A plan names engineers of two vendors.
+    #[error(
+        "a plan covers one vendor's engineers: {login} is of {of}, not {expected} / \
+         1つの作業計画には1社の作業者のみ指定できます"
+    )]
+    VendorsDiffer {
+        /// The engineer of the other vendor.
+        login: policy::ids::Login,
+        /// Their vendor.
+        of: policy::ids::VendorName,
+        /// The vendor of the engineers before.
+        expected: policy::ids::VendorName,
+    },
+    /// A plan names no engineer.
+    #[error("a plan names at least one engineer / 作業者を1名以上指定してください")]
+    NoEngineer,
+    /// A checked plan was submitted by someone else than it was checked for.
+    #[error("{login}: the plan was checked for another submitter / 提出者が異なります")]
+    NotTheSubmitter {
+        /// Who tried.
+        login: policy::ids::Login,
+    },
+    /// The report could not be produced.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    /// The stored report no longer matches its seal (R-10-5).
+    #[error("report for plan {plan}: {problem} / 報告書の封印が一致しません")]
+    ReportSealBroken {
+        /// Whose report.
+        plan: policy::ids::PlanId,
+        /// What does not match.
+        problem: String,
+    },
+    /// The recordings could not be read.
+    #[error("cannot read the recordings: {0} / 録画を読めません")]
+    Recordings(#[from] recorder::Error),
+    /// A blocking check stopped before it finished (the process is shutting down).
+    #[error("the {0} stopped before it finished / {0} が途中で止まりました")]
+    Interrupted(&'static str),
 }

@@ -12,7 +12,7 @@ use store::{CertSerial, CertificateRecord, RevokeSelector};
 
 use super::context::{Context, cli_actor};
 use super::output::Output;
-use crate::datadir;
+use fumidai_core::datadir;
 use fumidai_pki::{self as pki, Ca};
 
 /// `fumidai cert …`

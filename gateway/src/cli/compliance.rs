@@ -1,7 +1,7 @@
 //! `fumidai compliance`: the compliance evidence (適合状況) for an inspector — every
 //! requirement ID, whether this installation meets it, and the evidence: configuration
 //! values, counts from the store, and the audit chain verified now with its head.
-//! `crate::compliance` assesses; this gathers the facts and prints.
+//! `fumidai_core::compliance` assesses; this gathers the facts and prints.
 
 use chrono::{Duration, Utc};
 use policy::ids::{AccountKind, OperatorRole};
@@ -11,7 +11,7 @@ use policy::target::TargetAuth;
 
 use super::context::Context;
 use super::output::Output;
-use crate::compliance::{self, AuditHead, Counts, OVERDUE_DAYS};
+use fumidai_core::compliance::{self, AuditHead, Counts, OVERDUE_DAYS};
 
 /// Runs `fumidai compliance`. Succeeds even when a requirement is not met: the document
 /// says so; a broken audit chain is shown, not hidden behind an error.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use store::{Actor, MasterKey, Store};
 
-use crate::config::Config;
-use crate::datadir::{self, DataDir};
+use fumidai_core::config::Config;
+use fumidai_core::datadir::{self, DataDir};
 
 /// An opened data directory.
 pub struct Context {

@@ -16,8 +16,8 @@ use store::{AuditEvent, AuditKind, MasterKey};
 
 use super::context::cli_actor;
 use super::output::Output;
-use crate::config::{self, Config};
-use crate::datadir::{self, DataDir};
+use fumidai_core::config::{self, Config};
+use fumidai_core::datadir::{self, DataDir};
 use fumidai_pki::Ca;
 use fumidai_ssh::host_key;
 use fumidai_ssh::ssh_ca::SshCa;

@@ -4,7 +4,7 @@
 
 use clap::builder::{EnumValueParser, TypedValueParser as _, ValueParser};
 
-use crate::report::render::Lang;
+use fumidai_core::report::render::Lang;
 
 /// The parser for a `Lang` argument: `#[arg(value_parser = super::lang::parser())]`.
 pub(super) fn parser() -> ValueParser {

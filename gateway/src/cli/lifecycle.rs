@@ -21,8 +21,8 @@ use super::accounts::print_enrolment;
 use super::context::Context;
 use super::output::Output;
 use super::person::{self, Person};
-use crate::alerts::settings::Settings as AlertSettings;
-use crate::alerts::{Alert, Alerts};
+use fumidai_core::alerts::settings::Settings as AlertSettings;
+use fumidai_core::alerts::{Alert, Alerts};
 
 /// How long a TOTP reset waits for its alert to go out.
 const ALERT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -4,7 +4,7 @@
 //!
 //! The sign-in is the core's (`fumidai_core::ops::sign_in`, the one the web console
 //! uses): the same [`Authenticator`] as the front door, entered through
-//! [`crate::auth::Entrance::Console`] — same Argon2id and TOTP checks, single-use codes,
+//! [`fumidai_core::auth::Entrance::Console`] — same Argon2id and TOTP checks, single-use codes,
 //! lock-out counting and `login.success`/`login.failure` records (protocol `console`).
 //! Only then does `policy::authority` say whether the account may take the action; the
 //! action is recorded with the person as its actor.
@@ -18,10 +18,10 @@ use policy::ids::Login;
 use secrecy::SecretString;
 
 use super::context::Context;
-use crate::alerts::Alerts;
-use crate::alerts::settings::Settings as AlertSettings;
-use crate::auth::Authenticator;
 use crate::connect::rdp::{Prompter, StdinPrompter};
+use fumidai_core::alerts::Alerts;
+use fumidai_core::alerts::settings::Settings as AlertSettings;
+use fumidai_core::auth::Authenticator;
 
 /// How long the command waits for a lock-out alert to go out before it exits.
 const ALERT_WAIT: Duration = Duration::from_secs(10);

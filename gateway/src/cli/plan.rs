@@ -10,12 +10,12 @@
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use policy::authority::Action;
-use policy::ids::{AccountKind, Login, PlanId, TargetName, VendorName};
+use policy::ids::{Login, PlanId, TargetName, VendorName};
 use policy::jst;
 use policy::plan::{self, Allowances, Plan, PlanRequest, PlannedStep};
 use policy::transfer::ContentKind;
 
-use fumidai_core::ops::{plan_decision, plan_withdrawal};
+use fumidai_core::ops::{OpError, plan_decision, plan_submission, plan_withdrawal};
 
 use super::context::Context;
 use super::output::Output;
@@ -316,18 +316,17 @@ async fn submit(ctx: &Context, args: SubmitArgs, out: Output) -> anyhow::Result<
         }
         None => request_from_flags(ctx, args).await?,
     };
-    for target in &request.targets {
-        if ctx.store.target(target).await?.is_none() {
-            bail!(
-                "target {target} is not registered / 接続先 {target} は登録されていません \
+    let checked = plan_submission::check(&*ctx.store, request, &submitter, Utc::now())
+        .await
+        .map_err(|e| match e {
+            OpError::NotFound { name, .. } => anyhow::anyhow!(
+                "target {name} is not registered / 接続先 {name} は登録されていません \
                  (`fumidai target list`)"
-            );
-        }
-    }
-    let new = plan::submit(request, PlanId::generate(), submitter.as_str(), Utc::now())?;
-    plan_decision::check_personal_data_targets(&*ctx.store, &new).await?;
+            ),
+            other => other.into(),
+        })?;
     let person: Person = person::authenticate(ctx, &submitter, Action::SubmitPlan).await?;
-    let stored = ctx.store.submit_plan(new, &person.actor()).await?;
+    let stored = plan_submission::submit(&*ctx.store, &person, checked).await?;
     if !out.json {
         // The ID alone goes to stdout, for `ID=$(fumidai plan submit …)`.
         eprintln!(
@@ -367,27 +366,7 @@ async fn request_from_flags(ctx: &Context, args: SubmitArgs) -> anyhow::Result<P
 
 /// The one vendor all engineers belong to.
 async fn vendor_of(ctx: &Context, engineers: &[Login]) -> anyhow::Result<VendorName> {
-    let mut vendor: Option<VendorName> = None;
-    for login in engineers {
-        let account = ctx.store.account(login).await?;
-        let Some(account) = account.filter(|a| a.kind == AccountKind::Engineer) else {
-            bail!(
-                "{login} is not a registered engineer / {login} は登録された作業者ではありません"
-            );
-        };
-        let Some(of) = account.vendor else {
-            bail!("engineer {login} has no vendor");
-        };
-        match &vendor {
-            None => vendor = Some(of),
-            Some(v) if *v == of => {}
-            Some(v) => bail!(
-                "a plan covers one vendor's engineers: {login} is of {of}, not {v} / \
-                 1つの作業計画には1社の作業者のみ指定できます"
-            ),
-        }
-    }
-    vendor.context("a plan names at least one engineer / 作業者を1名以上指定してください")
+    Ok(plan_submission::vendor_of(&*ctx.store, engineers).await?)
 }
 
 /// One line of `plan list`.

@@ -27,10 +27,10 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use chrono::{DateTime, FixedOffset, Utc};
 use policy::ids::SessionId;
-use recorder::inventory::{Channel, ChannelKind, RdpRecording, SealRecord, SealState};
+use recorder::inventory::{Channel, ChannelKind, RdpRecording, SealState};
 use recorder::player::{IdleLimit, PlayOptions, Queries, Speed};
 use serde::Serialize;
 
@@ -142,32 +142,15 @@ pub(crate) async fn run(ctx: &Context, args: PlayArgs, out: Output) -> anyhow::R
         );
     }
     let id = args.id;
-    let Some(session) = ctx.store.session(&id).await? else {
-        bail!("セッション {id} はありません / no session {id} (`fumidai session list` shows them)");
-    };
-    let seals: Vec<SealRecord> = ctx
-        .store
-        .session_seals(&id)
-        .await?
-        .into_iter()
-        .map(|s| SealRecord {
-            seq: s.seq,
-            statement: s.statement,
-            signature: s.signature,
-        })
-        .collect();
-    let key = super::audit::verifying_key(&ctx.dir)?;
-    let root = ctx.dir.recordings();
-    let days = (
-        session.started_at.date_naive(),
-        session.ended_at.unwrap_or_else(Utc::now).date_naive(),
-    );
-    let uuid = *id.as_uuid();
-    let found = tokio::task::spawn_blocking(move || {
-        recorder::inventory::inventory(&root, uuid, days, &seals, &key)
-    })
-    .await
-    .context("the recording check stopped")??;
+    let fumidai_core::ops::recordings::SessionRecordings { session, found } =
+        fumidai_core::ops::recordings::of_session(ctx.store.as_ref(), &ctx.dir, id)
+            .await
+            .map_err(|e| match e {
+                fumidai_core::ops::OpError::NotFound { .. } => anyhow::anyhow!(
+                    "セッション {id} はありません / no session {id} (`fumidai session list` shows them)"
+                ),
+                other => other.into(),
+            })?;
     for warning in &found.warnings {
         eprintln!("fumidai: 警告 / warning: {warning}");
     }

@@ -6,17 +6,16 @@
 //! planning manager confirms it, with findings of their own if any.
 
 use anyhow::{Context as _, bail};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use policy::ids::{Login, PlanId};
 use policy::jst;
-use policy::plan::PlanStatus;
 
 use super::context::Context;
 use super::output::Output;
-use crate::alerts::Alerts;
-use crate::alerts::settings::Settings as AlertSettings;
-use crate::report::render::{self, Lang};
-use crate::report::{self as reports, body};
+use fumidai_core::alerts::Alerts;
+use fumidai_core::alerts::settings::Settings as AlertSettings;
+use fumidai_core::ops;
+use fumidai_core::report::render::{self, Lang};
 
 /// How long `fumidai report` waits for the alerts of a report it produced: the retries of
 /// a failing sink (1 + 2 + 4 + 8 s) and a little more. The report is stored either way.
@@ -107,18 +106,17 @@ async fn show(
     // Read before anything is produced: a report must not be produced without its alerts.
     let alert_settings = AlertSettings::load(&ctx.config.alerts, ctx.dir.root())
         .context("cannot set up [alerts]")?;
-    let produced = reports::produce(
+    let alerts = Alerts::start(alert_settings);
+    let view = ops::report_view::show(
         ctx.store.as_ref(),
         &ctx.dir,
-        &key,
-        &rules,
+        (&key, &rules),
         &plan,
+        &alerts,
         Utc::now(),
     )
     .await?;
-    if produced.body.is_some() {
-        let alerts = Alerts::start(alert_settings);
-        produced.raise_alerts(&alerts);
+    if view.produced_now {
         let d = alerts.settle(ALERT_WAIT).await;
         if d.pending > 0 || d.failed > 0 {
             eprintln!(
@@ -130,9 +128,7 @@ async fn show(
             );
         }
     }
-    let report = produced.report;
-    let body = body::open(&report, &key.verifying_key())
-        .map_err(|e| anyhow::anyhow!("report for plan {plan}: {e} / 報告書の封印が一致しません"))?;
+    let (report, body) = (view.report, view.body);
     let text = match format {
         Format::Text => render::text(&report, &body, lang),
         Format::Html => render::html(&report, &body, lang),
@@ -178,14 +174,7 @@ async fn confirm(
 }
 
 async fn overdue(ctx: &Context, days: i64, out: Output) -> anyhow::Result<()> {
-    let cutoff = Utc::now() - Duration::days(days);
-    let late: Vec<_> = ctx
-        .store
-        .plans()
-        .await?
-        .into_iter()
-        .filter(|p| p.status == PlanStatus::Reported && p.reported_at.is_some_and(|at| at < cutoff))
-        .collect();
+    let late = ops::report_view::overdue(ctx.store.as_ref(), days, Utc::now()).await?;
     out.print(&late, |ps| {
         if ps.is_empty() {
             return format!("no report waits longer than {days} days / 確認待ちが{days}日を超える報告書はありません");

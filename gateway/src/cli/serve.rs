@@ -15,13 +15,13 @@ use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use super::context::Context;
-use crate::alerts::Alerts;
-use crate::alerts::settings::Settings as AlertSettings;
-use crate::auth::Authenticator;
-use crate::config::{LogFormat, LoggingSection};
-use crate::datadir;
 use crate::front_door::{FrontDoor, FrontDoorSettings};
+use fumidai_core::alerts::Alerts;
+use fumidai_core::alerts::settings::Settings as AlertSettings;
+use fumidai_core::auth::Authenticator;
 use fumidai_core::clamd::Scanner;
+use fumidai_core::config::{LogFormat, LoggingSection};
+use fumidai_core::datadir;
 use fumidai_core::live::{Registry, Watcher};
 use fumidai_core::session::{RecordingSettings, Sessions, Tickets};
 use fumidai_pki::tls::{self, Revocations, ServerTlsSettings};
@@ -39,7 +39,7 @@ const TARGET_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     let ctx = Context::open(root).await?;
     init_tracing(&ctx.config.logging);
-    let metrics = crate::metrics::install();
+    let metrics = fumidai_core::metrics::install();
     let config = &ctx.config;
     let store = Arc::clone(&ctx.store);
 
@@ -146,7 +146,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
             .run(),
     );
     // R-10-5: plans whose window is over are closed and reported without anyone asking.
-    tokio::spawn(crate::report::run_due(
+    tokio::spawn(fumidai_core::report::run_due(
         Arc::clone(&store),
         ctx.dir.clone(),
         Arc::new(load_signing_key(&ctx.dir)?),
@@ -225,7 +225,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
 
 /// This node's identity from the data directory, made on first use. A lost creation race
 /// (two starts at once) reads the winner's.
-fn load_or_create_node_id(dir: &crate::datadir::DataDir) -> anyhow::Result<String> {
+fn load_or_create_node_id(dir: &fumidai_core::datadir::DataDir) -> anyhow::Result<String> {
     let path = dir.node_id();
     if !path.exists() {
         let made = uuid::Uuid::new_v4().to_string();
@@ -247,7 +247,7 @@ fn load_or_create_node_id(dir: &crate::datadir::DataDir) -> anyhow::Result<Strin
 /// is configured but doesn't answer stops the start (R-10-6, fail closed): uploads would
 /// otherwise all be refused, or worse, pass unscanned.
 async fn start_scanner(
-    config: &crate::config::Config,
+    config: &fumidai_core::config::Config,
 ) -> anyhow::Result<Option<(Arc<Scanner>, String)>> {
     let Some(scanner_config) = config.transfers.scanner_config() else {
         info!("uploads are not scanned: no clamd_socket in [transfers]");
@@ -276,7 +276,7 @@ async fn start_scanner(
 
 /// The gateway's Ed25519 key that seals recordings.
 pub(super) fn load_signing_key(
-    dir: &crate::datadir::DataDir,
+    dir: &fumidai_core::datadir::DataDir,
 ) -> anyhow::Result<ed25519_dalek::SigningKey> {
     use ed25519_dalek::pkcs8::DecodePrivateKey;
     let pem = datadir::read_secret(&dir.signing_key()).context("cannot read the signing key")?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use tracing::info;
 
 use super::output::Output;
-use crate::datadir::DataDir;
+use fumidai_core::datadir::DataDir;
 use fumidai_ssh::ssh_ca::SshCa;
 
 /// `fumidai ssh-ca …`

@@ -34,7 +34,7 @@ pub use fumidai_core::auth::UnauthenticatedSlot;
 pub use listener::bind;
 pub use route::{Refusal, Route, route};
 
-use crate::metrics as m;
+use fumidai_core::metrics as m;
 use fumidai_pki::PeerIdentity;
 use fumidai_pki::tls::Revocations;
 use fumidai_ssh::{PeerContext, SshService};

@@ -104,7 +104,7 @@ pub(super) fn on_duplicate(kind: &'static str, name: &str) -> impl FnOnce(sqlx::
             kind,
             name: name.to_owned(),
         },
-        _ => Error::Database(e),
+        _ => Error::from(e),
     }
 }
 

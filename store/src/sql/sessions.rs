@@ -240,7 +240,7 @@ fn on_insert_error(id: &str) -> impl FnOnce(sqlx::Error) -> Error {
             kind: "engineer, target or plan of session",
             name: id.to_owned(),
         },
-        _ => Error::Database(e),
+        _ => Error::from(e),
     }
 }
 

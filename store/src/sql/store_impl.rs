@@ -22,7 +22,7 @@ use crate::model::{
     LoginAttempt, NewAccount, NewCertificate, NewSession, NewTarget, NewVendor, RecordingSeal,
     RevokeSelector, SessionRecord, StepClaim, StoredReport, Target, Vendor,
 };
-use crate::model::{PasswordSet, Seal, TargetUpdate, VendorChange};
+use crate::model::{PasswordSet, ReportSeal, Seal, TargetUpdate, VendorChange};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -288,6 +288,10 @@ impl Store for SqlStore {
 
     async fn recording_seals(&self) -> Result<Vec<Seal>> {
         self.select_recording_seals().await
+    }
+
+    async fn report_seals(&self) -> Result<Vec<ReportSeal>> {
+        self.select_report_seals().await
     }
 
     async fn set_account_enabled(

@@ -2,7 +2,7 @@
 //! (issue 4's benchmark: under 1 s, under 100 MiB). The recordings are synthetic casts as the
 //! recorder writes them: a command every ~6 s, typed key by key with its echo, ten lines of
 //! output each. Measured: extracting the commands from all 20 casts, reconciling, building,
-//! sealing and rendering (HTML and text). Run: `cargo bench -p fumidai-gateway --bench report`.
+//! sealing and rendering (HTML and text). Run: `cargo bench -p fumidai-core --bench report`.
 
 #![allow(
     clippy::unwrap_used,
@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use ed25519_dalek::SigningKey;
-use fumidai_gateway::report::body::ReportBody;
-use fumidai_gateway::report::facts::{Facts, plan_facts};
-use fumidai_gateway::report::{commands, render};
+use fumidai_core::report::body::ReportBody;
+use fumidai_core::report::facts::{Facts, plan_facts};
+use fumidai_core::report::{commands, render};
 use policy::ids::{PlanId, SessionId};
 use policy::limits::EndReason;
 use policy::plan::{Allowances, PlanRequest, PlannedStep, submit};
