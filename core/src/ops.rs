@@ -15,7 +15,11 @@
 //!
 //! [`Authenticator`]: crate::auth::Authenticator
 
+pub mod account_enrolment;
+pub mod account_lifecycle;
+pub mod account_review;
 pub mod audit;
+pub mod compliance_evidence;
 mod error;
 pub mod person;
 pub mod plan_decision;
@@ -25,6 +29,7 @@ pub mod recordings;
 pub mod report_confirmation;
 pub mod report_view;
 pub mod session_kill;
+pub mod session_list;
 
 pub use error::OpError;
 pub use person::{Person, SignIn, sign_in};

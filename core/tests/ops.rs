@@ -354,3 +354,127 @@ async fn a_plan_is_checked_before_anyone_signs_in_and_stored_only_in_its_submitt
     assert_eq!(last.kind.as_str(), "plan.submitted");
     assert_eq!(last.actor, "person:olga");
 }
+
+#[tokio::test]
+async fn accounts_are_enrolled_and_changed_by_administrators_never_on_themselves() {
+    use fumidai_core::ops::account_enrolment::{self, AccountSpec, Admin};
+    use fumidai_core::ops::account_lifecycle::{self, IdentityNote};
+    let h = hospital().await;
+    let olga = h.sign_in("olga").await;
+    let kansa = h.sign_in("kansa").await;
+    let spec = |login: &str, vendor: &str| AccountSpec {
+        login: login.parse().unwrap(),
+        kind: AccountKind::Engineer,
+        name: Some("Taro Yamada".into()),
+        vendor: Some(vendor.parse().unwrap()),
+        role: None,
+    };
+    let strong = || SecretString::from("Kusunoki-Gawa-4471");
+    // An auditor enrols no one; an unknown vendor and a weak password are refused.
+    let denied = account_enrolment::enrol(
+        &*h.store,
+        Admin::Person(&kansa),
+        spec("bob", "acme"),
+        (strong(), "fumidai"),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(denied, OpError::Denied { .. }), "{denied:?}");
+    let unknown = account_enrolment::enrol(
+        &*h.store,
+        Admin::Person(&olga),
+        spec("bob", "nobody"),
+        (strong(), "fumidai"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(unknown, OpError::NotFound { kind: "vendor", .. }),
+        "{unknown:?}"
+    );
+    let weak = account_enrolment::enrol(
+        &*h.store,
+        Admin::Person(&olga),
+        spec("bob", "acme"),
+        (SecretString::from("bob"), "fumidai"),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(weak, OpError::Password(_)), "{weak:?}");
+    assert!(
+        h.store
+            .account(&"bob".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Olga enrols bob: the secret is shown once, the record names her.
+    let enrolled = account_enrolment::enrol(
+        &*h.store,
+        Admin::Person(&olga),
+        spec("bob", "acme"),
+        (strong(), "fumidai"),
+    )
+    .await
+    .unwrap();
+    assert!(enrolled.otpauth_uri.starts_with("otpauth://totp/"));
+    assert_eq!(enrolled.account.login.as_str(), "bob");
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind.as_str(), "account.added");
+    assert_eq!(last.actor, "person:olga");
+    // Not on oneself: no disabling, no role change; both leave the account as it was.
+    let own = account_lifecycle::set_enabled(
+        &*h.store,
+        &olga,
+        (olga.login(), AccountKind::Operator),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(own, OpError::SelfChange(_)), "{own:?}");
+    let role = account_lifecycle::set_role(&*h.store, &olga, olga.login(), OperatorRole::Manager)
+        .await
+        .unwrap_err();
+    assert!(matches!(role, OpError::SelfChange(_)), "{role:?}");
+    let stored = h.store.account(olga.login()).await.unwrap().unwrap();
+    assert!(stored.enabled);
+    assert_eq!(stored.role, Some(OperatorRole::Operator));
+    // Another's: done, in the actor's name; an auditor may not.
+    let bob: Login = "bob".parse().unwrap();
+    let by_auditor =
+        account_lifecycle::set_enabled(&*h.store, &kansa, (&bob, AccountKind::Engineer), false)
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(by_auditor, OpError::Denied { .. }),
+        "{by_auditor:?}"
+    );
+    let disabled =
+        account_lifecycle::set_enabled(&*h.store, &olga, (&bob, AccountKind::Engineer), false)
+            .await
+            .unwrap();
+    assert!(!disabled.enabled);
+    // A reset needs an identity note; a TOTP reset gives a new secret, once.
+    assert!("short".parse::<IdentityNote>().is_err());
+    let note: IdentityNote = "checked the staff card in person".parse().unwrap();
+    let alerts = fumidai_core::alerts::Alerts::log_only();
+    let again = account_lifecycle::reset_totp(
+        &*h.store,
+        &olga,
+        (&bob, AccountKind::Engineer),
+        &note,
+        ("fumidai", &alerts),
+    )
+    .await
+    .unwrap();
+    assert_ne!(again.totp_secret, enrolled.totp_secret);
+    // Nothing to unlock: said before anyone signs in.
+    let not_locked =
+        account_lifecycle::check_locked(&*h.store, (&bob, AccountKind::Engineer), Utc::now())
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(not_locked, OpError::NotLocked(_)),
+        "{not_locked:?}"
+    );
+}

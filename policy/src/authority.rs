@@ -116,9 +116,89 @@ pub fn authorize(
     }
 }
 
+/// A change an account administrator makes to an account (R-14-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Logins refused from now on.
+    Disable,
+    /// Logins allowed again.
+    Enable,
+    /// A new initial password after an identity check.
+    ResetPassword,
+    /// A new TOTP secret (break-glass for a lost device).
+    ResetTotp,
+    /// A lock-out lifted before its end.
+    Unlock,
+    /// An operator's role changed.
+    SetRole,
+}
+
+/// Why an administrator may not make a change to their own account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SelfChangeDenied {
+    /// Disabling oneself would leave nobody to notice; another administrator does it.
+    #[error("you cannot disable your own account / 自分のアカウントは無効化できません")]
+    Disable,
+    /// Raising (or lowering) one's own role bypasses the four eyes (R-14-4).
+    #[error("you cannot change your own role / 自分の役割は変更できません")]
+    SetRole,
+}
+
+/// Whether `actor` may make `change` to `subject`'s account: anyone allowed to manage
+/// accounts ([`Action::ManageAccounts`]) may change others'; of their own, not disable it
+/// nor change its role.
+pub fn may_change_account(
+    actor: &crate::ids::Login,
+    subject: &crate::ids::Login,
+    change: AccountChange,
+) -> Result<(), SelfChangeDenied> {
+    if actor != subject {
+        return Ok(());
+    }
+    match change {
+        AccountChange::Disable => Err(SelfChangeDenied::Disable),
+        AccountChange::SetRole => Err(SelfChangeDenied::SetRole),
+        AccountChange::Enable
+        | AccountChange::ResetPassword
+        | AccountChange::ResetTotp
+        | AccountChange::Unlock => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_to_ones_own_account() {
+        use AccountChange::*;
+        let olga: crate::ids::Login = "olga".parse().unwrap();
+        let sasaki: crate::ids::Login = "sasaki".parse().unwrap();
+        // (change, on oneself allowed)
+        let table = [
+            (Disable, false),
+            (Enable, true),
+            (ResetPassword, true),
+            (ResetTotp, true),
+            (Unlock, true),
+            (SetRole, false),
+        ];
+        for (change, on_self) in table {
+            assert_eq!(
+                may_change_account(&olga, &olga, change).is_ok(),
+                on_self,
+                "{change:?}"
+            );
+            assert!(
+                may_change_account(&olga, &sasaki, change).is_ok(),
+                "{change:?}"
+            );
+        }
+        assert_eq!(
+            may_change_account(&olga, &olga, SetRole),
+            Err(SelfChangeDenied::SetRole)
+        );
+    }
 
     #[test]
     fn the_role_table() {

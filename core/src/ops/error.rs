@@ -106,6 +106,37 @@ pub enum OpError {
         /// Who tried.
         login: policy::ids::Login,
     },
+    /// No account of that kind by that login.
+    #[error("no {} account {login} / {login} という{}アカウントはありません", kind.as_str(), match kind { policy::ids::AccountKind::Engineer => "作業者", policy::ids::AccountKind::Operator => "病院側" })]
+    NoAccount {
+        /// The login given.
+        login: policy::ids::Login,
+        /// The kind of account expected.
+        kind: policy::ids::AccountKind,
+    },
+    /// One's own account may not be changed so (`policy::authority::may_change_account`).
+    #[error(transparent)]
+    SelfChange(#[from] policy::authority::SelfChangeDenied),
+    /// The identity check's note is missing or not one line.
+    #[error(
+        "--note must say how the person's identity was checked (at least 8 characters, one \
+         line) / 本人確認の方法を --note に記入してください"
+    )]
+    IdentityNote,
+    /// The password is too weak (`policy::password`).
+    #[error(transparent)]
+    Password(#[from] policy::password::PasswordRejection),
+    /// The password could not be hashed.
+    #[error(transparent)]
+    PasswordHash(#[from] policy::password::HashError),
+    /// The account is not locked: nothing to unlock.
+    #[error(
+        "{0} is not locked: nothing to unlock / {0} はロックされていないため、解除するものはありません"
+    )]
+    NotLocked(policy::ids::Login),
+    /// A change that changes nothing.
+    #[error("nothing to change / 変更内容がありません")]
+    NothingToChange,
     /// The report could not be produced.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),

@@ -7,15 +7,14 @@
 use std::io::BufRead;
 
 use anyhow::{Context as _, bail};
+use fumidai_core::ops::Person;
+use fumidai_core::ops::account_enrolment::{self, AccountSpec, Admin, Enrolment};
 use ipnet::IpNet;
 use policy::ids::{AccountKind, Login, OperatorRole, VendorName};
-use policy::password;
-use policy::totp::TotpSecret;
 use qrcode::QrCode;
 use qrcode::render::unicode;
 use secrecy::SecretString;
-use serde::Serialize;
-use store::{Account, NewAccount, NewVendor, Vendor};
+use store::{NewVendor, Vendor};
 
 use super::context::{Context, cli_actor};
 use super::lifecycle::{self, Switch};
@@ -237,18 +236,17 @@ pub(crate) async fn vendor(ctx: &Context, cmd: VendorCommand, out: Output) -> an
             emergency,
             by,
         } => {
-            let actor = acting(ctx, by.as_ref()).await?;
-            let vendor = ctx
-                .store
-                .add_vendor(
-                    NewVendor {
-                        name,
-                        allow_from,
-                        emergency_allowed: emergency,
-                    },
-                    &actor,
-                )
-                .await?;
+            let person = acting(ctx, by.as_ref()).await?;
+            let vendor = account_enrolment::add_vendor(
+                ctx.store.as_ref(),
+                admin(person.as_ref()),
+                NewVendor {
+                    name,
+                    allow_from,
+                    emergency_allowed: emergency,
+                },
+            )
+            .await?;
             out.print(&vendor, |v| {
                 format!("vendor {} added{}", v.name, allow_list_text(v))
             })
@@ -291,17 +289,23 @@ fn switched(enabled: bool) -> store::VendorChange {
     }
 }
 
-/// The command's authenticated operator, or the console's OS user for bootstrap actions.
-async fn acting(ctx: &Context, by: Option<&Login>) -> anyhow::Result<store::Actor> {
+/// The command's authenticated operator (`--as`), or none for a bootstrap action by the
+/// host's administrator.
+async fn acting(ctx: &Context, by: Option<&Login>) -> anyhow::Result<Option<Person>> {
     match by {
-        Some(login) => {
-            Ok(
-                super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
-                    .await?
-                    .actor(),
-            )
-        }
-        None => Ok(cli_actor()),
+        Some(login) => Ok(Some(
+            super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
+                .await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Who registers: the person, or the host's administrator (the OS user is the actor).
+fn admin(person: Option<&Person>) -> Admin<'_> {
+    match person {
+        Some(person) => Admin::Person(person),
+        None => Admin::Host(cli_actor()),
     }
 }
 
@@ -336,7 +340,7 @@ pub(crate) async fn engineer(
             password_stdin: _,
             by,
         } => {
-            let actor = acting(ctx, by.as_ref()).await?;
+            let person = acting(ctx, by.as_ref()).await?;
             if ctx.store.vendor(&vendor).await?.is_none() {
                 bail!(
                     "vendor {vendor} is not registered; add it first with `fumidai vendor add {vendor}`"
@@ -349,7 +353,7 @@ pub(crate) async fn engineer(
                 vendor: Some(vendor),
                 role: None,
             };
-            add_account(ctx, spec, &actor, out).await
+            add_account(ctx, spec, admin(person.as_ref()), out).await
         }
         EngineerCommand::List => list(ctx, AccountKind::Engineer, out).await,
         EngineerCommand::Disable { login, by } => {
@@ -384,7 +388,7 @@ pub(crate) async fn operator(
             password_stdin: _,
             by,
         } => {
-            let actor = acting(ctx, by.as_ref()).await?;
+            let person = acting(ctx, by.as_ref()).await?;
             let role: OperatorRole = role.parse()?;
             let spec = AccountSpec {
                 login,
@@ -393,7 +397,7 @@ pub(crate) async fn operator(
                 vendor: None,
                 role: Some(role),
             };
-            add_account(ctx, spec, &actor, out).await
+            add_account(ctx, spec, admin(person.as_ref()), out).await
         }
         OperatorCommand::List => list(ctx, AccountKind::Operator, out).await,
         OperatorCommand::Disable { login, by } => {
@@ -414,66 +418,22 @@ pub(crate) async fn operator(
     }
 }
 
-struct AccountSpec {
-    login: Login,
-    kind: AccountKind,
-    name: Option<String>,
-    vendor: Option<VendorName>,
-    role: Option<OperatorRole>,
-}
-
-#[derive(Serialize)]
-struct Enrolled {
-    account: Account,
-    /// Base32, for typing into an authenticator app.
-    totp_secret: String,
-    /// For scanning.
-    otpauth_uri: String,
-}
-
 async fn add_account(
     ctx: &Context,
     spec: AccountSpec,
-    actor: &store::Actor,
+    admin: Admin<'_>,
     out: Output,
 ) -> anyhow::Result<()> {
     let password = read_password_line()?;
-    let context: Vec<&str> = spec
-        .name
-        .iter()
-        .flat_map(|n| n.split_whitespace())
-        .collect();
-    password::check_strength(spec.login.as_str(), &context, &password)?;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await??;
-    let secret = TotpSecret::generate();
-    let totp_secret = secret.to_base32();
-    let otpauth_uri = secret.otpauth_uri(&ctx.config.auth.totp_issuer, spec.login.as_str());
-    let new = NewAccount {
-        login: spec.login,
-        kind: spec.kind,
-        display_name: spec.name,
-        vendor: spec.vendor,
-        role: spec.role,
-        password_hash: hash,
-        totp_secret: secret,
-    };
-    let account = ctx.store.add_account(new, actor).await?;
-    print_enrolment(account, totp_secret, otpauth_uri, out)
+    let issuer = ctx.config.auth.totp_issuer.as_str();
+    let enrolment =
+        account_enrolment::enrol(ctx.store.as_ref(), admin, spec, (password, issuer)).await?;
+    print_enrolment(enrolment, out)
 }
 
 /// Prints an account's TOTP enrolment, once: the secret, its URI and a QR code.
-pub(crate) fn print_enrolment(
-    account: Account,
-    totp_secret: String,
-    otpauth_uri: String,
-    out: Output,
-) -> anyhow::Result<()> {
-    let enrolled = Enrolled {
-        account,
-        totp_secret,
-        otpauth_uri,
-    };
-    out.print(&enrolled, |e| {
+pub(crate) fn print_enrolment(enrolment: Enrolment, out: Output) -> anyhow::Result<()> {
+    out.print(&enrolment, |e| {
         let qr = QrCode::new(e.otpauth_uri.as_bytes())
             .map(|code| code.render::<unicode::Dense1x2>().quiet_zone(true).build())
             .unwrap_or_default();

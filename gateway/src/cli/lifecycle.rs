@@ -9,20 +9,19 @@ use std::io::BufRead;
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use fumidai_core::ops::account_lifecycle::{self, IdentityNote};
 use ipnet::IpNet;
 use policy::authority::Action;
 use policy::ids::{AccountKind, Login, OperatorRole, VendorName};
-use policy::password;
-use policy::totp::TotpSecret;
 use secrecy::SecretString;
-use store::{PasswordSet, VendorChange};
+use store::VendorChange;
 
 use super::accounts::print_enrolment;
 use super::context::Context;
 use super::output::Output;
 use super::person::{self, Person};
+use fumidai_core::alerts::Alerts;
 use fumidai_core::alerts::settings::Settings as AlertSettings;
-use fumidai_core::alerts::{Alert, Alerts};
 
 /// How long a TOTP reset waits for its alert to go out.
 const ALERT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -46,14 +45,8 @@ pub(crate) async fn set_enabled(
     out: Output,
 ) -> anyhow::Result<()> {
     let person = person::authenticate(ctx, by, Action::ManageAccounts).await?;
-    account_of_kind(ctx, login, kind).await?;
-    if !enabled && login == person.login() {
-        bail!("you cannot disable your own account / 自分のアカウントは無効化できません");
-    }
-    let account = ctx
-        .store
-        .set_account_enabled(login, enabled, &person.actor())
-        .await?;
+    let account =
+        account_lifecycle::set_enabled(&*ctx.store, &person, (login, kind), enabled).await?;
     out.print(&account, |a| {
         if a.enabled {
             format!("{} enabled / {} を有効にしました", a.login, a.login)
@@ -75,10 +68,7 @@ pub(crate) async fn change_vendor(
     out: Output,
 ) -> anyhow::Result<()> {
     let person = person::authenticate(ctx, by, Action::ManageAccounts).await?;
-    let vendor = ctx
-        .store
-        .change_vendor(name, &change, &person.actor())
-        .await?;
+    let vendor = account_lifecycle::change_vendor(&*ctx.store, &person, name, &change).await?;
     out.print(&vendor, |v| {
         let end = v
             .contract_end
@@ -144,26 +134,10 @@ pub(crate) async fn reset_password(
     out: Output,
 ) -> anyhow::Result<()> {
     let person = person::authenticate(ctx, by, Action::ManageAccounts).await?;
-    let note = identity_note(note)?;
-    let account = account_of_kind(ctx, login, AccountKind::Engineer).await?;
+    let note: IdentityNote = note.parse()?;
+    account_lifecycle::check_engineer(&*ctx.store, login).await?;
     let password = tokio::task::spawn_blocking(read_new_password).await??;
-    let context: Vec<&str> = account
-        .display_name
-        .iter()
-        .flat_map(|n| n.split_whitespace())
-        .collect();
-    password::check_strength(login.as_str(), &context, &password)?;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await??;
-    ctx.store
-        .set_password(
-            login,
-            &hash,
-            &PasswordSet::ResetByOperator {
-                note: note.to_owned(),
-            },
-            &person.actor(),
-        )
-        .await?;
+    account_lifecycle::reset_password(&*ctx.store, &person, login, &note, password).await?;
     out.print(
         &serde_json::json!({ "login": login, "must_change_password": true }),
         |_| {
@@ -186,19 +160,20 @@ pub(crate) async fn reset_totp(
     out: Output,
 ) -> anyhow::Result<()> {
     let person: Person = person::authenticate(ctx, by, Action::ManageAccounts).await?;
-    let note = identity_note(note)?;
-    let account = account_of_kind(ctx, login, kind).await?;
+    let note: IdentityNote = note.parse()?;
     let alerts = Alerts::start(
         AlertSettings::load(&ctx.config.alerts, ctx.dir.root())
             .context("cannot set up [alerts]")?,
     );
-    let secret = TotpSecret::generate();
-    let totp_secret = secret.to_base32();
-    let otpauth_uri = secret.otpauth_uri(&ctx.config.auth.totp_issuer, login.as_str());
-    ctx.store
-        .reset_totp(login, &secret, note, &person.actor())
-        .await?;
-    alerts.raise(Alert::totp_reset(login, person.login().as_str(), note));
+    let issuer = ctx.config.auth.totp_issuer.as_str();
+    let enrolment = account_lifecycle::reset_totp(
+        &*ctx.store,
+        &person,
+        (login, kind),
+        &note,
+        (issuer, &alerts),
+    )
+    .await?;
     let d = alerts.settle(ALERT_WAIT).await;
     if d.pending > 0 || d.failed > 0 {
         eprintln!(
@@ -206,7 +181,7 @@ pub(crate) async fn reset_totp(
              通知の送信が完了していません"
         );
     }
-    print_enrolment(account, totp_secret, otpauth_uri, out)
+    print_enrolment(enrolment, out)
 }
 
 /// `engineer|operator unlock LOGIN`: lifts a lock-out before its end (R-14-6(6)), once the
@@ -222,21 +197,9 @@ pub(crate) async fn unlock(
     by: &Login,
     out: Output,
 ) -> anyhow::Result<()> {
-    let account = account_of_kind(ctx, login, kind).await?;
-    if !locked_now(account.locked_until) {
-        bail!("{}", not_locked(login));
-    }
+    let until = account_lifecycle::check_locked(&*ctx.store, (login, kind), Utc::now()).await?;
     let person = person::authenticate(ctx, by, Action::ManageAccounts).await?;
-    let until = account.locked_until;
-    let account = match ctx
-        .store
-        .unlock_account(login, Utc::now(), &person.actor())
-        .await
-    {
-        Ok(account) => account,
-        Err(store::Error::InvalidTransition { .. }) => bail!("{}", not_locked(login)),
-        Err(error) => return Err(error.into()),
-    };
+    let account = account_lifecycle::unlock(&*ctx.store, &person, login, Utc::now()).await?;
     out.print(&account, |a| {
         let lifted = until
             .map(|t| {
@@ -251,21 +214,6 @@ pub(crate) async fn unlock(
     })
 }
 
-/// Whether a lock with this end holds now (`policy::lockout`).
-fn locked_now(locked_until: Option<DateTime<Utc>>) -> bool {
-    let state = policy::lockout::FailureState {
-        consecutive_failures: 0,
-        locked_until,
-    };
-    policy::lockout::is_locked(&state, Utc::now())
-}
-
-fn not_locked(login: &Login) -> String {
-    format!(
-        "{login} is not locked: nothing to unlock / {login} はロックされていないため、解除するものはありません"
-    )
-}
-
 /// `operator role LOGIN ROLE`.
 pub(crate) async fn set_role(
     ctx: &Context,
@@ -275,46 +223,13 @@ pub(crate) async fn set_role(
     out: Output,
 ) -> anyhow::Result<()> {
     let person = person::authenticate(ctx, by, Action::ManageAccounts).await?;
-    if login == person.login() {
-        bail!("you cannot change your own role / 自分の役割は変更できません");
-    }
-    account_of_kind(ctx, login, AccountKind::Operator).await?;
-    let account = ctx.store.set_role(login, role, &person.actor()).await?;
+    let account = account_lifecycle::set_role(&*ctx.store, &person, login, role).await?;
     out.print(&account, |a| {
         format!(
             "{} is now {} / {} の役割を {} に変更しました",
             a.login, role, a.login, role
         )
     })
-}
-
-async fn account_of_kind(
-    ctx: &Context,
-    login: &Login,
-    kind: AccountKind,
-) -> anyhow::Result<store::Account> {
-    match ctx.store.account(login).await? {
-        Some(account) if account.kind == kind => Ok(account),
-        _ => bail!(
-            "no {} account {login} / {login} という{}アカウントはありません",
-            kind.as_str(),
-            match kind {
-                AccountKind::Engineer => "作業者",
-                AccountKind::Operator => "病院側",
-            }
-        ),
-    }
-}
-
-fn identity_note(note: &str) -> anyhow::Result<&str> {
-    let note = note.trim();
-    if note.chars().count() < 8 || note.chars().any(char::is_control) {
-        bail!(
-            "--note must say how the person's identity was checked (at least 8 characters, one \
-             line) / 本人確認の方法を --note に記入してください"
-        );
-    }
-    Ok(note)
 }
 
 /// A contract end: a date (`2027-03-31`, the contract covers that whole day in JST, so

@@ -7,19 +7,18 @@
 //! `killed`.
 
 use policy::limits::EndReason;
-use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::bail;
 use policy::ids::SessionId;
 use policy::jst;
 use policy::limits::KillReason;
-use policy::plan::PlanKind;
-use policy::plan::emergency::{self, Approval};
+use policy::plan::emergency::Approval;
 use serde::Serialize;
 use store::{ConnectionRecord, KillRequest, SessionRecord};
 
 use fumidai_core::ops::session_kill::{self, KillRequested};
+use fumidai_core::ops::session_list::{self, Listed};
 use fumidai_core::ops::{OpError, Person};
 
 use super::context::Context;
@@ -64,20 +63,6 @@ pub enum SessionCommand {
     },
 }
 
-/// A session as `session list` shows it.
-#[derive(Debug, Serialize)]
-struct Listed {
-    /// The session as recorded.
-    #[serde(flatten)]
-    session: SessionRecord,
-    /// Its plan's kind: `planned`, or `emergency` (opened at login, R-10.1-APPROVE);
-    /// `null` if the plan can't be found.
-    plan_kind: Option<PlanKind>,
-    /// For an emergency plan: `pending` until an operator approves it afterwards, then
-    /// `approved`; `null` otherwise.
-    emergency_approval: Option<Approval>,
-}
-
 /// What `session kill` did.
 #[derive(Debug, Serialize)]
 struct Killed {
@@ -94,30 +79,7 @@ pub(crate) async fn run(ctx: &Context, cmd: SessionCommand, out: Output) -> anyh
             live,
             with_connections,
         } => {
-            let sessions = ctx.store.sessions(live).await?;
-            let connections = if live {
-                ctx.store.connections().await?
-            } else {
-                Vec::new()
-            };
-            let plans: HashMap<_, _> = ctx
-                .store
-                .plans()
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect();
-            let listed: Vec<Listed> = sessions
-                .into_iter()
-                .map(|session| {
-                    let plan = plans.get(&session.plan);
-                    Listed {
-                        plan_kind: plan.map(|p| p.kind),
-                        emergency_approval: plan.and_then(emergency::approval),
-                        session,
-                    }
-                })
-                .collect();
+            let (listed, connections) = session_list::list(ctx.store.as_ref(), live).await?;
             if with_connections {
                 let all = ListedAll {
                     sessions: &listed,
