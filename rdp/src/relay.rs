@@ -20,7 +20,7 @@ use recorder::rdp::RdpState;
 
 use super::client_frames::{self, Channels, ClientFrame, Phase, Violation};
 use super::clipboard::{self, Clipboard, Side};
-use super::recording::SessionRecording;
+use super::recording::{RecordingFailed, SessionRecording};
 use super::rewrite::{self, ChannelAllowance, ClientInfoRequest, ServerEvent, TargetLogon};
 use fumidai_core::live::{Activity, EndSignal};
 
@@ -66,11 +66,53 @@ pub enum RelayEnd {
     /// The live registry decided (idle, window end, maximum length, killed).
     Decided(EndReason),
     /// A rule was broken; the session was cut.
-    Refused(String),
+    Refused(Cut),
     /// A client frame fumidai can't judge (issue 11); not forwarded, the session was cut.
     Violation(Violation),
-    /// An I/O or protocol error, or the recording failed.
-    Failed(String),
+    /// An I/O error, or fumidai could not go on (recording, audit trail, a frame it
+    /// builds).
+    Failed(RelayFault),
+}
+
+/// A rule a peer broke, which cut the session.
+#[derive(Debug, thiserror::Error)]
+pub enum Cut {
+    /// The client's Client Info could not be rewritten with the target's credential
+    /// (never forwarded as the client sent it).
+    #[error("client info could not be rewritten: {0}")]
+    ClientInfo(#[source] rewrite::RewriteError),
+    /// The target tried to send the client elsewhere.
+    #[error("the target sent a server redirection")]
+    ServerRedirection,
+}
+
+/// Why a relay failed on fumidai's side or on the wire (fail closed: the session ends).
+#[derive(Debug, thiserror::Error)]
+pub enum RelayFault {
+    /// Reading or writing a side failed (other than the side going away).
+    #[error("{side}: {error}")]
+    Io {
+        /// `client` or `target`.
+        side: &'static str,
+        /// What failed.
+        #[source]
+        error: std::io::Error,
+    },
+    /// The recording failed (R-10-3).
+    #[error(transparent)]
+    Recording(#[from] RecordingFailed),
+    /// A frame fumidai rewrites or answers could not be built or parsed.
+    #[error(transparent)]
+    Rewrite(#[from] rewrite::RewriteError),
+    /// The audit trail could not take a clipboard record (R-10-3).
+    #[error("audit trail unavailable: {0}")]
+    Audit(#[from] store::Error),
+    /// A clipboard frame could not be encoded.
+    #[error("clipboard frame: {0}")]
+    Encode(#[from] ironrdp_core::EncodeError),
+    /// A task panicked while holding the clipboard's state.
+    #[error("the clipboard's state is poisoned")]
+    Poisoned,
 }
 
 impl RelayEnd {
@@ -88,13 +130,13 @@ impl RelayEnd {
 
 /// A side that went away (EOF without TLS close_notify, reset, broken pipe) closed the
 /// session; any other I/O error failed it.
-fn ended(side: &'static str, error: &std::io::Error) -> RelayEnd {
+fn ended(side: &'static str, error: std::io::Error) -> RelayEnd {
     use std::io::ErrorKind as K;
     match error.kind() {
         K::UnexpectedEof | K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted => {
             RelayEnd::Closed(side)
         }
-        _ => RelayEnd::Failed(format!("{side}: {error}")),
+        _ => RelayEnd::Failed(RelayFault::Io { side, error }),
     }
 }
 
@@ -150,12 +192,12 @@ where
                 Ok(Some(frame)) => frame,
                 Ok(None) => return RelayEnd::Closed("client"),
                 // A client that hangs up without TLS close_notify (the tunnel just closed).
-                Err(error) => return ended("client", &error),
+                Err(error) => return ended("client", error),
             };
             let out: Bytes = if !seen_connect_initial {
                 seen_connect_initial = true;
                 if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
-                    return RelayEnd::Failed(error.to_string());
+                    return RelayEnd::Failed(error.into());
                 }
                 match rewrite::connect_initial(&frame.bytes, setup.target_protocol, setup.allowance)
                 {
@@ -164,13 +206,13 @@ where
                         let _ = shared.requested.set(facts.requested);
                         Bytes::from(bytes)
                     }
-                    Err(error) => return RelayEnd::Failed(error.to_string()),
+                    Err(error) => return RelayEnd::Failed(error.into()),
                 }
             } else if frame.action == Action::FastPath {
                 // Fast-path from the client is input: recorded raw, forwarded only if it
                 // decodes completely (issue 11).
                 if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
-                    return RelayEnd::Failed(error.to_string());
+                    return RelayEnd::Failed(error.into());
                 }
                 match client_frames::fast_path(&frame.bytes) {
                     ClientFrame::Violation(violation) => return RelayEnd::Violation(violation),
@@ -190,7 +232,7 @@ where
                             .client_frame(rewritten.recorded.into())
                             .await
                         {
-                            return RelayEnd::Failed(error.to_string());
+                            return RelayEnd::Failed(error.into());
                         }
                         let requested = &rewritten.requested;
                         info!(
@@ -208,15 +250,13 @@ where
                         Bytes::from(rewritten.frame)
                     }
                     Err(error) => {
-                        return RelayEnd::Refused(format!(
-                            "client info could not be rewritten: {error}"
-                        ));
+                        return RelayEnd::Refused(Cut::ClientInfo(error));
                     }
                 }
             } else {
                 // Every other client frame: recorded raw, then judged (issue 11).
                 if let Err(error) = setup.recording.client_frame(frame.bytes.clone()).await {
-                    return RelayEnd::Failed(error.to_string());
+                    return RelayEnd::Failed(error.into());
                 }
                 let phase_now = if seen_client_info {
                     phase
@@ -277,10 +317,10 @@ where
                             );
                             let confirm = match rewrite::channel_join_confirm(initiator, channel) {
                                 Ok(confirm) => confirm,
-                                Err(error) => return RelayEnd::Failed(error.to_string()),
+                                Err(error) => return RelayEnd::Failed(error.into()),
                             };
                             if let Err(error) = client_tx.lock().await.write_all(&confirm).await {
-                                return ended("client", &error);
+                                return ended("client", error);
                             }
                             continue;
                         }
@@ -289,7 +329,7 @@ where
                 }
             };
             if let Err(error) = target_tx.lock().await.write_all(&out).await {
-                return ended("target", &error);
+                return ended("target", error);
             }
         }
     };
@@ -307,7 +347,7 @@ where
             let frame = match target_reader.read_frame(&mut target_rx).await {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return RelayEnd::Closed("target"),
-                Err(error) => return ended("target", &error),
+                Err(error) => return ended("target", error),
             };
             let mut out = frame.bytes.clone();
             if !seen_connect_response {
@@ -325,10 +365,10 @@ where
                         state.static_channels = facts.channels;
                         out = Bytes::from(bytes);
                         if let Err(error) = setup.recording.state(&state).await {
-                            return RelayEnd::Failed(error.to_string());
+                            return RelayEnd::Failed(error.into());
                         }
                     }
-                    Err(error) => return RelayEnd::Failed(error.to_string()),
+                    Err(error) => return RelayEnd::Failed(error.into()),
                 }
             } else if frame.action == Action::X224 {
                 // Files copied from the target: fetched, judged and recorded by the
@@ -343,7 +383,7 @@ where
                 {
                     // On record as the target sent it, forwarded or not.
                     if let Err(error) = setup.recording.server_frame(frame.bytes.clone()).await {
-                        return RelayEnd::Failed(error.to_string());
+                        return RelayEnd::Failed(error.into());
                     }
                     let on = on_clipboard(
                         Side::Target,
@@ -362,7 +402,7 @@ where
                     ServerEvent::AttachUserConfirm { user_channel } => {
                         state.user_channel_id = user_channel;
                         if let Err(error) = setup.recording.state(&state).await {
-                            return RelayEnd::Failed(error.to_string());
+                            return RelayEnd::Failed(error.into());
                         }
                     }
                     ServerEvent::DemandActive {
@@ -376,13 +416,11 @@ where
                         state.share_id = share_id;
                         (state.desktop_width, state.desktop_height) = desktop;
                         if let Err(error) = setup.recording.state(&state).await {
-                            return RelayEnd::Failed(error.to_string());
+                            return RelayEnd::Failed(error.into());
                         }
                     }
                     ServerEvent::Redirection => {
-                        return RelayEnd::Refused(
-                            "the target sent a server redirection".to_owned(),
-                        );
+                        return RelayEnd::Refused(Cut::ServerRedirection);
                     }
                     ServerEvent::AutoReconnectCookie => {
                         warn!("auto-reconnect cookie withheld from the client");
@@ -392,10 +430,10 @@ where
                 }
             }
             if let Err(error) = setup.recording.server_frame(out.clone()).await {
-                return RelayEnd::Failed(error.to_string());
+                return RelayEnd::Failed(error.into());
             }
             if let Err(error) = client_tx.lock().await.write_all(&out).await {
-                return ended("client", &error);
+                return ended("client", error);
             }
         }
     };
@@ -442,7 +480,7 @@ where
     CW: AsyncWrite + Unpin,
     TW: AsyncWrite + Unpin,
 {
-    let poisoned = || RelayEnd::Failed("the clipboard's state is poisoned".to_owned());
+    let poisoned = || RelayEnd::Failed(RelayFault::Poisoned);
     let Some(clip) = &shared.clip else {
         return Ok(());
     };
@@ -473,15 +511,15 @@ where
         match to {
             Side::Client => {
                 if made && let Err(error) = setup.recording.server_frame(bytes.clone()).await {
-                    return Err(RelayEnd::Failed(error.to_string()));
+                    return Err(RelayEnd::Failed(error.into()));
                 }
                 if let Err(error) = client_tx.lock().await.write_all(&bytes).await {
-                    return Err(ended("client", &error));
+                    return Err(ended("client", error));
                 }
             }
             Side::Target => {
                 if let Err(error) = target_tx.lock().await.write_all(&bytes).await {
-                    return Err(ended("target", &error));
+                    return Err(ended("target", error));
                 }
             }
         }

@@ -19,6 +19,8 @@ use store::{Actor, AuditEvent, AuditKind, Store};
 use crate::clipboard::{self, Clipboard, Hostile, Side, Step};
 use fumidai_core::clamd::{Scanner, Verdict};
 
+use super::RelayFault;
+
 /// Who and what the clipboard's records name, and where they go.
 pub struct ClipboardEdge {
     /// The rules the state machine judges by.
@@ -70,7 +72,7 @@ impl ClipboardEdge {
         clip: &std::sync::Mutex<Clipboard>,
         wire: Wire,
         steps: Vec<Step>,
-    ) -> Result<Vec<Write>, String> {
+    ) -> Result<Vec<Write>, RelayFault> {
         let mut queue = VecDeque::from(steps);
         let mut writes = Vec::new();
         while let Some(step) = queue.pop_front() {
@@ -92,7 +94,7 @@ impl ClipboardEdge {
                     let verdict = self.scan(&content).await;
                     let more = clip
                         .lock()
-                        .map_err(|_| "the clipboard's state is poisoned".to_owned())?
+                        .map_err(|_| RelayFault::Poisoned)?
                         .scanned(source, serial, verdict);
                     for step in more.into_iter().rev() {
                         queue.push_front(step);
@@ -127,7 +129,7 @@ impl ClipboardEdge {
     }
 
     /// A `transfer` record, like SFTP's, with `via: clipboard`.
-    async fn record(&self, record: &TransferRecord) -> Result<(), String> {
+    async fn record(&self, record: &TransferRecord) -> Result<(), RelayFault> {
         tracing::info!(
             direction = record.direction.as_str(),
             size = record.size,
@@ -156,7 +158,7 @@ impl ClipboardEdge {
 
     /// A `transfer.protocol_violation` record: what a peer sent on the clipboard that a
     /// stock one never does.
-    async fn violation(&self, from: Side, reason: Hostile) -> Result<(), String> {
+    async fn violation(&self, from: Side, reason: Hostile) -> Result<(), RelayFault> {
         tracing::warn!(?from, reason = reason.as_str(), "clipboard PDU withheld");
         let detail = json!({
             "protocol": "rdp",
@@ -171,7 +173,11 @@ impl ClipboardEdge {
             .await
     }
 
-    async fn append(&self, kind: AuditKind, mut detail: serde_json::Value) -> Result<(), String> {
+    async fn append(
+        &self,
+        kind: AuditKind,
+        mut detail: serde_json::Value,
+    ) -> Result<(), RelayFault> {
         if let Some(map) = detail.as_object_mut() {
             map.insert("session_id".into(), json!(self.session.to_string()));
             map.insert("plan_id".into(), json!(self.plan.to_string()));
@@ -187,13 +193,13 @@ impl ClipboardEdge {
             .append_audit(event)
             .await
             .map(|_| ())
-            .map_err(|e| format!("audit trail unavailable: {e}"))
+            .map_err(RelayFault::Audit)
     }
 }
 
 /// One chunk in the MCS PDU its side expects: a Send Data Request to the target, a Send
 /// Data Indication to the client.
-fn frame(wire: Wire, to: Side, chunk: Vec<u8>) -> Result<Bytes, String> {
+fn frame(wire: Wire, to: Side, chunk: Vec<u8>) -> Result<Bytes, RelayFault> {
     let encoded = match to {
         Side::Target => encode_vec(&X224(SendDataRequest {
             initiator_id: wire.client_initiator,
@@ -206,7 +212,5 @@ fn frame(wire: Wire, to: Side, chunk: Vec<u8>) -> Result<Bytes, String> {
             user_data: chunk.into(),
         })),
     };
-    encoded
-        .map(Bytes::from)
-        .map_err(|e| format!("clipboard frame: {e}"))
+    Ok(Bytes::from(encoded?))
 }
