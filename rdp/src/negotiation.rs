@@ -18,12 +18,24 @@ pub enum NegotiationError {
     /// The client asked for something fumidai refuses; it was told so.
     #[error("refused: {0}")]
     Refused(&'static str),
-    /// The target selected no protocol fumidai can use.
-    #[error("the target {0}")]
-    Target(String),
-    /// Bytes that are not RDP, or the peer went away.
-    #[error("{0}")]
-    Protocol(String),
+    /// The target selected a protocol fumidai can't use.
+    #[error("the target selected {0:?}; fumidai offers TLS or CredSSP only")]
+    TargetSelected(SecurityProtocol),
+    /// The target refused both TLS and CredSSP.
+    #[error("the target refused both TLS and CredSSP (failure code {0:?})")]
+    TargetRefused(FailureCode),
+    /// The peer closed the connection before answering.
+    #[error("closed before the {0}")]
+    Closed(&'static str),
+    /// Bytes that are not an X.224 connection request or confirm (peer fault).
+    #[error("not RDP: {0}")]
+    Decode(#[from] ironrdp_core::DecodeError),
+    /// fumidai's own PDU could not be encoded.
+    #[error("encode: {0}")]
+    Encode(#[from] ironrdp_core::EncodeError),
+    /// Reading or writing the connection failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 /// What the vendor's client asked for.
@@ -45,12 +57,9 @@ where
 {
     let frame = reader
         .read_frame(stream)
-        .await
-        .map_err(|e| NegotiationError::Protocol(e.to_string()))?
-        .ok_or_else(|| NegotiationError::Protocol("closed before the request".to_owned()))?;
-    let request = decode::<X224<ConnectionRequest>>(&frame.bytes)
-        .map_err(|e| NegotiationError::Protocol(e.to_string()))?
-        .0;
+        .await?
+        .ok_or(NegotiationError::Closed("request"))?;
+    let request = decode::<X224<ConnectionRequest>>(&frame.bytes)?.0;
     let refusal = client_refusal(&request);
     let confirm = match refusal {
         Some((code, _)) => ConnectionConfirm::Failure { code },
@@ -59,16 +68,9 @@ where
             protocol: SecurityProtocol::HYBRID,
         },
     };
-    let bytes =
-        encode_vec(&X224(confirm)).map_err(|e| NegotiationError::Protocol(e.to_string()))?;
-    stream
-        .write_all(&bytes)
-        .await
-        .map_err(|e| NegotiationError::Protocol(e.to_string()))?;
-    stream
-        .flush()
-        .await
-        .map_err(|e| NegotiationError::Protocol(e.to_string()))?;
+    let bytes = encode_vec(&X224(confirm))?;
+    stream.write_all(&bytes).await?;
+    stream.flush().await?;
     match refusal {
         Some((_, why)) => Err(NegotiationError::Refused(why)),
         None => Ok(ClientRequest {
@@ -112,32 +114,22 @@ where
         protocol: SecurityProtocol::SSL | SecurityProtocol::HYBRID,
         correlation_info: None,
     };
-    let bytes =
-        encode_vec(&X224(request)).map_err(|e| NegotiationError::Protocol(e.to_string()))?;
-    stream
-        .write_all(&bytes)
-        .await
-        .map_err(|e| NegotiationError::Protocol(e.to_string()))?;
+    let bytes = encode_vec(&X224(request))?;
+    stream.write_all(&bytes).await?;
     let frame = reader
         .read_frame(stream)
-        .await
-        .map_err(|e| NegotiationError::Protocol(e.to_string()))?
-        .ok_or_else(|| NegotiationError::Protocol("the target closed the connection".to_owned()))?;
-    match decode::<X224<ConnectionConfirm>>(&frame.bytes)
-        .map_err(|e| NegotiationError::Protocol(e.to_string()))?
-        .0
-    {
+        .await?
+        .ok_or(NegotiationError::Closed("target's answer"))?;
+    match decode::<X224<ConnectionConfirm>>(&frame.bytes)?.0 {
         ConnectionConfirm::Response { protocol, .. }
             if protocol == SecurityProtocol::SSL || protocol == SecurityProtocol::HYBRID =>
         {
             Ok(protocol)
         }
-        ConnectionConfirm::Response { protocol, .. } => Err(NegotiationError::Target(format!(
-            "selected {protocol:?}; fumidai offers TLS or CredSSP only"
-        ))),
-        ConnectionConfirm::Failure { code } => Err(NegotiationError::Target(format!(
-            "refused both TLS and CredSSP (failure code {code:?})"
-        ))),
+        ConnectionConfirm::Response { protocol, .. } => {
+            Err(NegotiationError::TargetSelected(protocol))
+        }
+        ConnectionConfirm::Failure { code } => Err(NegotiationError::TargetRefused(code)),
     }
 }
 

@@ -134,9 +134,7 @@ pub(super) fn inspect(
     inspection: &Inspection,
     step: impl FnOnce(&mut ChannelInspector) -> Result<Vec<Action>, InspectError>,
 ) -> Result<Option<Vec<Action>>, Broken> {
-    let mut slot = inspection
-        .lock()
-        .map_err(|_| TapError("channel inspector poisoned".to_owned()))?;
+    let mut slot = inspection.lock().map_err(|_| TapError::Poisoned)?;
     match slot.as_mut() {
         None => Ok(None),
         Some(inspector) => step(inspector).map(Some).map_err(|e| match e {
@@ -146,7 +144,7 @@ pub(super) fn inspect(
             }
             InspectError::Scp(e) => {
                 warn!(error = %e, "transfer stream could not be inspected; channel ends");
-                Broken::Tap(TapError(format!("transfer stream could not be inspected: {e}")))
+                Broken::Tap(TapError::Inspect(e))
             }
         }),
     }

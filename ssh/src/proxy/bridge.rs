@@ -102,10 +102,25 @@ pub trait SessionTap: Send + Sync {
     fn touch(&self);
 }
 
-/// The recording could not keep up or failed: the session must end.
+/// Why the tap could not go on: the channel must end (fail closed, R-10-3).
 #[derive(Debug, thiserror::Error)]
-#[error("recording failed: {0}")]
-pub struct TapError(pub String);
+pub enum TapError {
+    /// The recording could not be opened or written.
+    #[error("recording failed: {0}")]
+    Recording(#[from] recorder::Error),
+    /// The task opening the recording stopped (the process is shutting down).
+    #[error("recording failed: the task opening it stopped")]
+    Stopped,
+    /// The audit trail could not take a transfer or violation record.
+    #[error("audit trail unavailable: {0}")]
+    Audit(#[from] store::Error),
+    /// An SCP stream could not be inspected (the peer broke the protocol).
+    #[error("transfer stream could not be inspected: {0}")]
+    Inspect(#[from] super::scp::ScpError),
+    /// A task panicked while holding the channel's inspector.
+    #[error("channel inspector poisoned")]
+    Poisoned,
+}
 
 /// How a bridged channel ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,7 +272,7 @@ pub async fn run<T: SessionTap>(
         Err(Broken::Tap(e)) => {
             let _ = to_target.close().await;
             let _ = handle.close(engineer_id).await;
-            BridgeEnd::TapFailed(e.0)
+            BridgeEnd::TapFailed(e.to_string())
         }
     };
     Bridged { end, temp_files }

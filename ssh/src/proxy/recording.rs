@@ -66,7 +66,7 @@ impl ChannelRecording {
         let sealed = handle
             .finish(&self.settings.signing_key)
             .await
-            .map_err(tap_error);
+            .map_err(TapError::from);
         if let Some(task) = self.task.lock().await.take() {
             let _ = task.await;
         }
@@ -121,10 +121,8 @@ impl SessionTap for ChannelRecording {
         let started = header.timestamp;
         let sink = tokio::task::spawn_blocking(move || storage.open(&id, started))
             .await
-            .map_err(|e| TapError(e.to_string()))?
-            .map_err(tap_error)?;
-        let (handle, task) =
-            Recorder::start(sink, &header, RecorderConfig::default()).map_err(tap_error)?;
+            .map_err(|_| TapError::Stopped)??;
+        let (handle, task) = Recorder::start(sink, &header, RecorderConfig::default())?;
         *self.task.lock().await = Some(task);
         let _ = self.handle.set(handle);
         Ok(())
@@ -133,7 +131,7 @@ impl SessionTap for ChannelRecording {
     async fn input(&self, data: &Bytes) -> Result<(), TapError> {
         self.touch();
         match self.handle.get() {
-            Some(h) => h.input(data.clone()).await.map_err(tap_error),
+            Some(h) => h.input(data.clone()).await.map_err(TapError::from),
             None => Ok(()),
         }
     }
@@ -141,7 +139,7 @@ impl SessionTap for ChannelRecording {
     async fn output(&self, data: &Bytes) -> Result<(), TapError> {
         self.touch();
         match self.handle.get() {
-            Some(h) => h.output(data.clone()).await.map_err(tap_error),
+            Some(h) => h.output(data.clone()).await.map_err(TapError::from),
             None => Ok(()),
         }
     }
@@ -149,7 +147,7 @@ impl SessionTap for ChannelRecording {
     async fn stderr(&self, data: &Bytes) -> Result<(), TapError> {
         self.touch();
         match self.handle.get() {
-            Some(h) => h.stderr(data.clone()).await.map_err(tap_error),
+            Some(h) => h.stderr(data.clone()).await.map_err(TapError::from),
             None => Ok(()),
         }
     }
@@ -199,7 +197,10 @@ impl SessionTap for ChannelRecording {
 
     async fn resize(&self, cols: u32, rows: u32) -> Result<(), TapError> {
         match self.handle.get() {
-            Some(h) => h.resize(clamp(cols), clamp(rows)).await.map_err(tap_error),
+            Some(h) => h
+                .resize(clamp(cols), clamp(rows))
+                .await
+                .map_err(TapError::from),
             None => Ok(()),
         }
     }
@@ -230,7 +231,7 @@ impl ChannelRecording {
         }
         self.append(AuditKind::Transfer, detail).await?;
         match self.handle.get() {
-            Some(h) => h.transfer(record).await.map_err(tap_error),
+            Some(h) => h.transfer(record).await.map_err(TapError::from),
             None => Ok(()),
         }
     }
@@ -250,7 +251,7 @@ impl ChannelRecording {
             .append_audit(event)
             .await
             .map(|_| ())
-            .map_err(|e| TapError(format!("audit trail unavailable: {e}")))
+            .map_err(TapError::Audit)
     }
 }
 
@@ -263,8 +264,4 @@ fn put(detail: &mut serde_json::Value, key: &str, value: serde_json::Value) {
 
 fn clamp(n: u32) -> u16 {
     u16::try_from(n).unwrap_or(u16::MAX)
-}
-
-fn tap_error(e: recorder::Error) -> TapError {
-    TapError(e.to_string())
 }
