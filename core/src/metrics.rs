@@ -23,12 +23,67 @@ pub const ALERTS_DROPPED: &str = "fumidai_alerts_dropped_total";
 /// Alert deliveries by `sink` and `outcome` (`delivered`, or `failed` after the retries).
 pub const ALERT_DELIVERIES: &str = "fumidai_alert_deliveries_total";
 
-/// Installs the process-wide recorder and returns the handle that renders it. Installing
-/// twice (in tests) keeps the first recorder and returns a fresh, detached handle.
-pub fn install() -> PrometheusHandle {
+/// What `/metrics` serves: the process's metrics in Prometheus text format.
+#[derive(Clone)]
+pub struct Exporter {
+    exposition: Exposition,
+    /// Run before each rendering: gauges read on demand (the front door's count of
+    /// connections not logged in).
+    refresh: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+}
+
+#[derive(Clone)]
+enum Exposition {
+    /// The process-wide recorder's.
+    Recorder(PrometheusHandle),
+    /// A fixed text (tests of the HTTP surface).
+    Fixed(std::sync::Arc<str>),
+}
+
+impl Exporter {
+    /// An exporter that always renders `text` (for tests of the endpoint).
+    pub fn fixed(text: &str) -> Self {
+        Self {
+            exposition: Exposition::Fixed(text.into()),
+            refresh: None,
+        }
+    }
+
+    /// The same exporter, running `refresh` before each rendering.
+    pub fn refreshing(self, refresh: impl Fn() + Send + Sync + 'static) -> Self {
+        Self {
+            refresh: Some(std::sync::Arc::new(refresh)),
+            ..self
+        }
+    }
+
+    /// The metrics now, in Prometheus text format (version 0.0.4).
+    pub fn render(&self) -> String {
+        if let Some(refresh) = &self.refresh {
+            refresh();
+        }
+        match &self.exposition {
+            Exposition::Recorder(handle) => handle.render(),
+            Exposition::Fixed(text) => text.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Exporter")
+    }
+}
+
+/// Installs the process-wide recorder and returns the exporter that renders it. Installing
+/// twice (in tests) keeps the first recorder and returns a fresh, detached one.
+pub fn install() -> Exporter {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     // Only fails when a recorder is already installed; the earlier one keeps working.
     let _ = metrics::set_global_recorder(recorder);
-    handle
+    Exporter {
+        exposition: Exposition::Recorder(handle),
+        refresh: None,
+    }
 }

@@ -21,6 +21,7 @@ pub mod account_review;
 pub mod audit;
 pub mod compliance_evidence;
 mod error;
+pub mod health;
 pub mod person;
 pub mod plan_decision;
 pub mod plan_submission;

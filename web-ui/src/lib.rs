@@ -19,18 +19,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use fumidai_core::metrics::Exporter;
+use fumidai_core::ops::health::{self, Health};
 use store::Store;
-
-/// Renders the current metrics as Prometheus text.
-pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// What the handlers need.
 #[derive(Clone)]
 pub struct AppState {
     /// The gateway's store; `/healthz` fails when it doesn't answer.
     pub store: Arc<dyn Store>,
-    /// Renders `/metrics`.
-    pub metrics: MetricsRenderer,
+    /// What `/metrics` serves.
+    pub metrics: Exporter,
 }
 
 /// The internal HTTP router.
@@ -44,19 +43,16 @@ pub fn router(state: AppState) -> Router {
 /// 200 `ok` when the store answers, else 503: an unreachable store means no session can
 /// start (fail closed), which monitoring must see.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n"),
-        Err(error) => {
-            tracing::warn!(%error, "health check: store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n")
-        }
+    match health::check(state.store.as_ref()).await {
+        Health::Ready => (StatusCode::OK, "ok\n"),
+        Health::StoreUnreachable => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n"),
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        (state.metrics)(),
+        state.metrics.render(),
     )
 }
 
@@ -77,7 +73,7 @@ mod tests {
             dir,
             AppState {
                 store,
-                metrics: Arc::new(|| "fumidai_test 1\n".to_owned()),
+                metrics: Exporter::fixed("fumidai_test 1\n"),
             },
         )
     }

@@ -187,13 +187,9 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     )
     .with_rdp(rdp);
     let gauge = front_door.unauthenticated_gauge();
-    let render = Arc::new(move || {
-        gauge.publish();
-        metrics.render()
-    });
     let app = web_ui::router(web_ui::AppState {
         store: Arc::clone(&store),
-        metrics: render,
+        metrics: metrics.refreshing(move || gauge.publish()),
     });
 
     let started = AuditEvent::new(AuditKind::GatewayStarted, Actor::System, listen.to_string())
