@@ -31,6 +31,7 @@ pub mod report_confirmation;
 pub mod report_view;
 pub mod session_kill;
 pub mod session_list;
+pub mod target_admin;
 
 pub use error::OpError;
 pub use person::{Person, SignIn, sign_in};

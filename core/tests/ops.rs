@@ -478,3 +478,76 @@ async fn accounts_are_enrolled_and_changed_by_administrators_never_on_themselves
         "{not_locked:?}"
     );
 }
+
+#[tokio::test]
+async fn a_target_is_registered_by_an_administrator_and_a_factory_account_needs_a_reason() {
+    use fumidai_core::ops::account_enrolment::Admin;
+    use fumidai_core::ops::target_admin::{self, Access, TargetChange, TargetSpec};
+    let h = hospital().await;
+    let olga = h.sign_in("olga").await;
+    let kansa = h.sign_in("kansa").await;
+    let host_key: policy::target::HostKey =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEbtzbuTCEoWb0EW6Cvng2DIy9yStBXjrlkYpltLpOwl"
+            .parse()
+            .unwrap();
+    let spec = |login: &str, reason: Option<&str>| TargetSpec {
+        name: "web01".parse().unwrap(),
+        address: policy::target::SshAddress::parse("127.0.0.1:2223").unwrap(),
+        login: login.into(),
+        access: Access::Ssh {
+            host_key: host_key.clone(),
+            auth: policy::target::TargetAuth::Cert,
+            credential: None,
+        },
+        tags: Vec::new(),
+        shared_admin_reason: reason.map(str::to_owned),
+    };
+    let denied = target_admin::register(&*h.store, Admin::Person(&kansa), spec("maint", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(denied, OpError::Denied { .. }), "{denied:?}");
+    // R-10.1-NODEFAULT: `root` only with a stated reason.
+    let root = target_admin::register(&*h.store, Admin::Person(&olga), spec("root", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(root, OpError::SharedAdmin(_)), "{root:?}");
+    assert!(
+        h.store
+            .target(&"web01".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let added = target_admin::register(
+        &*h.store,
+        Admin::Person(&olga),
+        spec("root", Some("the appliance has no other account")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.login, "root");
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert_eq!(last.actor, "person:olga");
+    // A change that changes nothing is refused; an unknown target is named.
+    let nothing = target_admin::update(
+        &*h.store,
+        Admin::Person(&olga),
+        &added.name,
+        TargetChange::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(nothing, OpError::NothingToChange), "{nothing:?}");
+    let unknown = target_admin::update(
+        &*h.store,
+        Admin::Person(&olga),
+        &"web99".parse().unwrap(),
+        TargetChange::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(unknown, OpError::NotFound { kind: "target", .. }),
+        "{unknown:?}"
+    );
+}

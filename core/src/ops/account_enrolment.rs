@@ -26,7 +26,7 @@ pub enum Admin<'a> {
 
 impl Admin<'_> {
     /// The actor for the audit trail, once allowed.
-    fn actor(&self) -> Result<Actor, OpError> {
+    pub(super) fn actor(&self) -> Result<Actor, OpError> {
         match self {
             Self::Person(person) => {
                 person.may(Action::ManageAccounts)?;

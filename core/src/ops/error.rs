@@ -137,6 +137,13 @@ pub enum OpError {
     /// A change that changes nothing.
     #[error("nothing to change / 変更内容がありません")]
     NothingToChange,
+    /// A target's login is not one fumidai can use (`policy::target`).
+    #[error(transparent)]
+    Target(#[from] policy::target::TargetError),
+    /// A factory account without a stated reason, or a reason for an account that is not
+    /// one (R-10.1-NODEFAULT).
+    #[error(transparent)]
+    SharedAdmin(#[from] policy::target::shared_admin::SharedAdminError),
     /// The report could not be produced.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),

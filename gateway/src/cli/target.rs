@@ -6,11 +6,13 @@ use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use fumidai_core::ops::account_enrolment::Admin;
+use fumidai_core::ops::target_admin::{self, Access, TargetSpec};
 use policy::ids::TargetName;
 use policy::target::{self, CertFingerprint, HostKey, SshAddress, Tag, TargetAuth, TargetPin};
 use secrecy::SecretBox;
 use serde::Serialize;
-use store::{NewTarget, Target};
+use store::Target;
 use zeroize::Zeroizing;
 
 use super::context::{Context, cli_actor};
@@ -145,7 +147,8 @@ pub(crate) async fn run(ctx: &Context, cmd: TargetCommand, out: Output) -> anyho
             })
         }
         TargetCommand::Remove { name } => {
-            let removed = ctx.store.remove_target(&name, &cli_actor()).await?;
+            let removed =
+                target_admin::remove(ctx.store.as_ref(), Admin::Host(cli_actor()), &name).await?;
             out.print(&TargetView::from(removed), |t| {
                 format!(
                     "target {} removed; its stored credential is erased\n\
@@ -159,16 +162,19 @@ pub(crate) async fn run(ctx: &Context, cmd: TargetCommand, out: Output) -> anyho
 
 async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
     // A console bootstrap action unless `--as` names an operator (authenticated first).
-    let actor = match &args.by {
-        Some(login) => {
+    let person = match &args.by {
+        Some(login) => Some(
             super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
-                .await?
-                .actor()
-        }
-        None => cli_actor(),
+                .await?,
+        ),
+        None => None,
+    };
+    let admin = match &person {
+        Some(person) => Admin::Person(person),
+        None => Admin::Host(cli_actor()),
     };
     if args.rdp.is_some() {
-        return add_rdp(ctx, args, &actor, out).await;
+        return add_rdp(ctx, args, admin, out).await;
     }
     target::check_target_login(&args.login)?;
     let address = args
@@ -185,25 +191,19 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
             bail!("say how fumidai logs in: --key-file FILE, --password-stdin or --auth cert")
         }
     };
-    // R-10.1-NODEFAULT: a factory account only with a stated reason.
-    let shared_admin_reason =
-        target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
-    let added = ctx
-        .store
-        .add_target(
-            NewTarget {
-                name: args.name,
-                address,
-                login: args.login,
-                auth,
-                credential,
-                pin: TargetPin::SshHostKey(host_key.clone()),
-                tags: args.tags,
-                shared_admin_reason,
-            },
-            &actor,
-        )
-        .await?;
+    let spec = TargetSpec {
+        name: args.name,
+        address,
+        login: args.login,
+        access: Access::Ssh {
+            host_key: host_key.clone(),
+            auth,
+            credential,
+        },
+        tags: args.tags,
+        shared_admin_reason: args.allow_shared_admin,
+    };
+    let added = target_admin::register(ctx.store.as_ref(), admin, spec).await?;
     out.print(&TargetView::from(added), |t| {
         format!(
             "target {name} added: {login}@{address}, auth {auth}\n\
@@ -225,15 +225,14 @@ async fn add(ctx: &Context, args: AddArgs, out: Output) -> anyhow::Result<()> {
 async fn add_rdp(
     ctx: &Context,
     args: AddArgs,
-    actor: &store::Actor,
+    admin: Admin<'_>,
     out: Output,
 ) -> anyhow::Result<()> {
     target::check_rdp_login(&args.login)?;
-    let shared_admin_reason =
-        target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
+    target::shared_admin::check(&args.login, args.allow_shared_admin.as_deref())?;
     let address = args.rdp.as_deref().unwrap_or_default();
     let address = SshAddress::parse_with_default_port(address, 3389).context("--rdp")?;
-    let Some(fingerprint) = args.cert_sha256 else {
+    let Some(certificate) = args.cert_sha256 else {
         bail!(
             "pin the RDP server's certificate with --cert-sha256 HEX (fumidai never connects \
              to an RDP server whose certificate it has not pinned)"
@@ -242,23 +241,19 @@ async fn add_rdp(
     if !args.password_stdin {
         bail!("give the RDP account's password on standard input with --password-stdin");
     }
-    let credential = read_password_line()?;
-    let added = ctx
-        .store
-        .add_target(
-            NewTarget {
-                name: args.name,
-                address,
-                login: args.login,
-                auth: TargetAuth::Password,
-                credential: Some(credential),
-                pin: TargetPin::RdpCertificate(fingerprint),
-                tags: args.tags,
-                shared_admin_reason,
-            },
-            actor,
-        )
-        .await?;
+    let password = read_password_line()?;
+    let spec = TargetSpec {
+        name: args.name,
+        address,
+        login: args.login,
+        access: Access::Rdp {
+            certificate,
+            password,
+        },
+        tags: args.tags,
+        shared_admin_reason: args.allow_shared_admin,
+    };
+    let added = target_admin::register(ctx.store.as_ref(), admin, spec).await?;
     out.print(&TargetView::from(added), |t| {
         format!(
             "target {name} added: RDP {login}@{address}\n\

@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
+use fumidai_core::ops::OpError;
+use fumidai_core::ops::account_enrolment::Admin;
+use fumidai_core::ops::target_admin::{self, TargetChange};
 use policy::ids::{Login, TargetName};
-use policy::target::{self, SshAddress, TargetAuth, TargetPin};
-use store::TargetUpdate;
+use policy::target::{self, SshAddress, TargetAuth};
 
 use super::context::{Context, cli_actor};
 use super::output::Output;
@@ -51,53 +53,52 @@ pub struct UpdateArgs {
 
 /// Runs `fumidai target update`.
 pub(super) async fn update(ctx: &Context, args: UpdateArgs, out: Output) -> anyhow::Result<()> {
-    let actor = match &args.by {
-        Some(login) => {
+    let person = match &args.by {
+        Some(login) => Some(
             super::person::authenticate(ctx, login, policy::authority::Action::ManageAccounts)
-                .await?
-                .actor()
-        }
-        None => cli_actor(),
+                .await?,
+        ),
+        None => None,
     };
-    let Some(current) = ctx.store.target(&args.name).await? else {
+    let admin = match &person {
+        Some(person) => Admin::Person(person),
+        None => Admin::Host(cli_actor()),
+    };
+    if ctx.store.target(&args.name).await?.is_none() {
         bail!(
             "no target {}; `fumidai target list` shows them / 接続先 {} は登録されていません",
             args.name,
             args.name
         );
-    };
+    }
     let login = match &args.login {
         Some(login) => {
             target::check_target_login(login)?;
-            let reason = target::shared_admin::check(login, args.allow_shared_admin.as_deref())?;
-            Some((login.clone(), reason))
+            target::shared_admin::check(login, args.allow_shared_admin.as_deref())?;
+            Some((login.clone(), args.allow_shared_admin.clone()))
         }
         None => None,
     };
-    let pin = host_key_from(args.host_key.as_deref(), args.host_key_file.as_deref())?
-        .map(TargetPin::SshHostKey);
+    let host_key = host_key_from(args.host_key.as_deref(), args.host_key_file.as_deref())?;
     let credential = match (&args.key_file, args.password_stdin, args.auth) {
         (Some(path), _, _) => Some((TargetAuth::Key, Some(read_private_key(path)?))),
         (None, true, _) => Some((TargetAuth::Password, Some(read_password_line()?))),
         (None, false, Some(CertAuth::Cert)) => Some((TargetAuth::Cert, None)),
         (None, false, None) => None,
     };
-    let update = TargetUpdate {
+    let change = TargetChange {
         address: args.address.clone(),
         login,
         credential,
-        pin,
+        host_key,
     };
-    if update.is_empty() {
-        bail!(
+    let updated = match target_admin::update(ctx.store.as_ref(), admin, &args.name, change).await {
+        Err(OpError::NothingToChange) => bail!(
             "nothing to change: give --ssh, --login, --key-file/--password-stdin/--auth or \
              --host-key / 変更する項目を指定してください"
-        );
-    }
-    let updated = ctx
-        .store
-        .update_target(&current.name, update, &actor)
-        .await?;
+        ),
+        other => other?,
+    };
     out.print(&updated, |t| {
         format!(
             "target {} updated: {} as {}, host key {}\n接続先 {} を更新しました\n",

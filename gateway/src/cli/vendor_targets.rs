@@ -5,6 +5,8 @@
 use policy::authority::Action;
 use policy::ids::{Login, TargetName, VendorName};
 
+use fumidai_core::ops::target_admin;
+
 use super::context::Context;
 use super::output::Output;
 use super::person;
@@ -54,10 +56,8 @@ pub(crate) async fn run(
             by,
         } => {
             let person = person::authenticate(ctx, &by, Action::ManageAccounts).await?;
-            let added = ctx
-                .store
-                .add_vendor_targets(&vendor, &targets, &person.actor())
-                .await?;
+            let added =
+                target_admin::contract(ctx.store.as_ref(), &person, &vendor, &targets).await?;
             out.print(&added, |a| {
                 format!(
                     "vendor {vendor}: contracted for {} (emergency access possible there)\n\
@@ -73,10 +73,8 @@ pub(crate) async fn run(
             by,
         } => {
             let person = person::authenticate(ctx, &by, Action::ManageAccounts).await?;
-            let removed = ctx
-                .store
-                .remove_vendor_targets(&vendor, &targets, &person.actor())
-                .await?;
+            let removed =
+                target_admin::end_contract(ctx.store.as_ref(), &person, &vendor, &targets).await?;
             out.print(&removed, |r| {
                 format!(
                     "vendor {vendor}: no longer contracted for {}\n{vendor} の契約対象から外しました: {}\n",
@@ -86,10 +84,7 @@ pub(crate) async fn run(
             })
         }
         VendorTargetsCommand::List { vendor } => {
-            if ctx.store.vendor(&vendor).await?.is_none() {
-                anyhow::bail!("no vendor {vendor} / 事業者 {vendor} は登録されていません");
-            }
-            let targets = ctx.store.vendor_targets(&vendor).await?;
+            let targets = target_admin::contracted(ctx.store.as_ref(), &vendor).await?;
             out.print(&targets, |ts| ts.iter().map(|t| format!("{t}\n")).collect())
         }
     }
