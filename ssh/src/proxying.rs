@@ -327,13 +327,16 @@ fn spawn_bridge(
 ) {
     let session_id = session.id;
     let channel_number = u32::from(engineer.id());
-    let recording = Arc::new(ChannelRecording::new(
-        Arc::clone(&proxy.sessions.recording),
-        Arc::clone(session),
-        channel_number,
-        activity,
-        Arc::clone(&proxy.sessions.store),
-    ));
+    let recording = Arc::new(
+        ChannelRecording::new(
+            Arc::clone(&proxy.sessions.recording),
+            Arc::clone(session),
+            channel_number,
+            activity,
+            Arc::clone(&proxy.sessions.store),
+        )
+        .watched_in(proxy.sessions.live.clone()),
+    );
     let banner = messages::session_banner(&session.plan, session.ends_at);
     let (proxy, session) = (Arc::clone(proxy), Arc::clone(session));
     let run = async move {

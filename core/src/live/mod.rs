@@ -24,6 +24,8 @@
 //!   (`policy::recheck::recheck` over facts from [`authority`]: certificate revoked,
 //!   account disabled, plan rejected or withdrawn) and ends those that lost it (issue 12).
 //! - [`authority`]: the store reads behind that re-check, also used on every new channel.
+//! - [`ScreenFeed`] / [`ScreenWatch`]: an SSH session's terminal output for operators who
+//!   watch it live ([`Registry::screen`], [`Registry::watch`]).
 //! - `logins`: logged-in connections without a session ([`LoginGuard`]): re-checked,
 //!   killable and closed after the login grace without a channel by the watcher.
 //! - [`Clock`]: the wall clock, or tokio's for tests that pause and advance time.
@@ -42,12 +44,14 @@ mod clock;
 mod connection;
 mod logins;
 mod registry;
+mod screen;
 mod watcher;
 
 pub use clock::{Activity, Clock};
 pub use connection::{Hangup, LiveConnection};
 pub use logins::{LoginGuard, LoginParts};
 pub use registry::{EndSignal, LiveGuard, LiveSession, Registry, SessionParts};
+pub use screen::{RECENT_BYTES, ScreenEvent, ScreenFeed, ScreenWatch};
 pub use watcher::Watcher;
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use tracing::info;
 
 use super::clock::{Activity, Clock};
 use super::connection::{Hangup, LiveConnection};
+use super::screen::{ScreenFeed, ScreenWatch};
 
 /// The live sessions of this gateway. Cheap to clone; clones share the sessions.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,8 @@ pub(super) struct Entry {
     /// The engineer has been warned of the hard end (once only).
     pub(super) warned: AtomicBool,
     pub(super) end: EndSignal,
+    /// The terminal output of its interactive channel, for watchers.
+    screen: ScreenFeed,
 }
 
 impl std::fmt::Debug for Entry {
@@ -123,6 +126,16 @@ impl Registry {
             registry: self.clone(),
             entry,
         }
+    }
+
+    /// The feed of session `id`'s terminal, for the protocol's interactive channel.
+    pub fn screen(&self, id: &SessionId) -> Option<ScreenFeed> {
+        self.lock().get(id).map(|entry| entry.screen.clone())
+    }
+
+    /// Watches session `id`'s terminal read-only (`None` when it is not live here).
+    pub fn watch(&self, id: &SessionId) -> Option<ScreenWatch> {
+        self.screen(id).map(|feed| feed.watch())
     }
 
     /// Marks activity on a session (a no-op for one not registered). The bridge should
@@ -238,6 +251,7 @@ impl Entry {
             activity: Activity::new(clock, parts.started_at),
             warned: AtomicBool::new(false),
             end: EndSignal::new(),
+            screen: ScreenFeed::default(),
         }
     }
 

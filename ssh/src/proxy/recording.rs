@@ -23,7 +23,7 @@ use super::bridge::{ChannelStart, SessionTap, TapError, Work};
 use super::exec_streams::StreamVia;
 use super::session::TargetSession;
 use super::sftp::{FileChange, Violation};
-use fumidai_core::live::Activity;
+use fumidai_core::live::{Activity, Registry, ScreenFeed};
 pub use fumidai_core::session::RecordingSettings;
 
 /// The recording of one channel, begun lazily by the bridge.
@@ -38,6 +38,10 @@ pub struct ChannelRecording {
     handle: OnceLock<RecorderHandle>,
     /// The writer task, awaited at the end so its last error surfaces.
     task: Mutex<Option<tokio::task::JoinHandle<recorder::Result<()>>>>,
+    /// The live sessions, where an interactive channel finds its session's screen.
+    live: Option<Registry>,
+    /// The session's screen for watchers, when this channel is interactive (pty).
+    screen: OnceLock<ScreenFeed>,
 }
 
 impl ChannelRecording {
@@ -57,7 +61,16 @@ impl ChannelRecording {
             audit,
             handle: OnceLock::new(),
             task: Mutex::new(None),
+            live: None,
+            screen: OnceLock::new(),
         }
+    }
+
+    /// Feeds this channel's output to its session's screen in `live`, if it turns out
+    /// interactive (operators watch it, R-10.2-REVIEW).
+    pub fn watched_in(mut self, live: Registry) -> Self {
+        self.live = Some(live);
+        self
     }
 
     /// Seals the recording if it was begun: digests and signature over its files.
@@ -125,6 +138,12 @@ impl SessionTap for ChannelRecording {
         let (handle, task) = Recorder::start(sink, &header, RecorderConfig::default())?;
         *self.task.lock().await = Some(task);
         let _ = self.handle.set(handle);
+        if start.pty.is_some()
+            && let Some(screen) = self.live.as_ref().and_then(|live| live.screen(&s.id))
+        {
+            screen.size(width, height);
+            let _ = self.screen.set(screen);
+        }
         Ok(())
     }
 
@@ -138,6 +157,9 @@ impl SessionTap for ChannelRecording {
 
     async fn output(&self, data: &Bytes) -> Result<(), TapError> {
         self.touch();
+        if let Some(screen) = self.screen.get() {
+            screen.output(data);
+        }
         match self.handle.get() {
             Some(h) => h.output(data.clone()).await.map_err(TapError::from),
             None => Ok(()),
@@ -196,6 +218,9 @@ impl SessionTap for ChannelRecording {
     }
 
     async fn resize(&self, cols: u32, rows: u32) -> Result<(), TapError> {
+        if let Some(screen) = self.screen.get() {
+            screen.size(clamp(cols), clamp(rows));
+        }
         match self.handle.get() {
             Some(h) => h
                 .resize(clamp(cols), clamp(rows))
