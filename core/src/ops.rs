@@ -10,14 +10,17 @@
 //!   personal-data take-out by a planning manager).
 //! - [`plan_withdrawal`]: withdraw an approved or active plan.
 //! - [`report_confirmation`]: the planning manager confirms a report (R-10-5).
+//! - [`dashboard`], [`plan_view`]: what the web console reads (issue 15).
 //! - [`session_kill`]: ask the gateway holding a session or login-only connection to end
 //!   it, optionally barring the engineer from the plan.
 //!
 //! [`Authenticator`]: crate::auth::Authenticator
 
+pub mod dashboard;
 mod error;
 pub mod person;
 pub mod plan_decision;
+pub mod plan_view;
 pub mod plan_withdrawal;
 pub mod report_confirmation;
 pub mod session_kill;
