@@ -398,8 +398,7 @@ pub trait Store: Send + Sync {
     async fn console_session(&self, token: &TokenDigest) -> Result<Option<ConsoleSession>>;
     /// Notes a request of a live console session at `at` (its idle clock restarts). An
     /// ended or unknown session, or an earlier `at`, changes nothing. No audit record.
-    async fn touch_console_session(&self, id: &ConsoleSessionId, at: DateTime<Utc>)
-    -> Result<()>;
+    async fn touch_console_session(&self, id: &ConsoleSessionId, at: DateTime<Utc>) -> Result<()>;
     /// Ends a live console session and appends `console.signed_out` (detail: `end`, the
     /// last request) in one transaction; returns it as it was. Compare-and-set: ended
     /// already is [`Error::InvalidTransition`] and changes nothing; unknown

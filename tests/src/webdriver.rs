@@ -191,8 +191,7 @@ impl Browser {
 
     /// One WebDriver call: HTTP/1.1 with JSON, the connection closed after it.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut stream =
-            TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .map_err(|e| e.to_string())?;
@@ -231,7 +230,9 @@ impl Drop for Browser {
 /// Where the console's screenshots go: `$CARGO_TARGET_DIR/console-screenshots/`, else
 /// the workspace's `target/console-screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| crate::tools::workspace_root().join("target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || crate::tools::workspace_root().join("target"),
+        PathBuf::from,
+    );
     target.join("console-screenshots")
 }

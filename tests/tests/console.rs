@@ -62,8 +62,14 @@ fn init_issues_the_console_certificate_and_serve_speaks_https_with_it() {
     ]);
     assert!(ok, "{out}");
     let lower = out.to_lowercase();
-    assert!(lower.contains("strict-transport-security: max-age="), "{out}");
-    assert!(lower.contains("content-security-policy: default-src 'none'"), "{out}");
+    assert!(
+        lower.contains("strict-transport-security: max-age="),
+        "{out}"
+    );
+    assert!(
+        lower.contains("content-security-policy: default-src 'none'"),
+        "{out}"
+    );
     assert!(out.contains("運用コンソールへのログイン"), "{out}");
     // Plain HTTP on the same port gets nothing.
     let (ok, _) = curl(&[&format!("http://127.0.0.1:{port}/healthz")]);
@@ -125,7 +131,10 @@ fn init_off_loopback_configures_https() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(printed.contains("https://console.hospital.example.jp:0/"), "{printed}");
+    assert!(
+        printed.contains("https://console.hospital.example.jp:0/"),
+        "{printed}"
+    );
     let config = std::fs::read_to_string(data.join("fumidai.toml")).unwrap();
     assert!(config.contains("\nui_tls_cert = \"ui.crt\""), "{config}");
     assert!(config.contains("\nui_tls_key = \"ui.key\""), "{config}");

@@ -62,10 +62,14 @@ fn shot(browser: &Browser, name: &str) {
 
 /// Waits until the page's text contains `needle`.
 fn wait_text(browser: &Browser, needle: &str) -> String {
-    wait_for(&format!("page text {needle:?}"), Duration::from_secs(15), || {
-        let text = browser.text();
-        text.contains(needle).then_some(text)
-    })
+    wait_for(
+        &format!("page text {needle:?}"),
+        Duration::from_secs(15),
+        || {
+            let text = browser.text();
+            text.contains(needle).then_some(text)
+        },
+    )
 }
 
 #[test]
@@ -106,7 +110,10 @@ fn an_operator_signs_in_approves_anothers_plan_and_is_refused_on_their_own() {
     assert!(dashboard.contains("監査証跡"), "{dashboard}");
     assert!(dashboard.contains("改ざんなし"), "{dashboard}");
     // The plan text is shown as text, not run.
-    assert!(dashboard.contains("<script>alert('xss')</script>"), "{dashboard}");
+    assert!(
+        dashboard.contains("<script>alert('xss')</script>"),
+        "{dashboard}"
+    );
     assert!(!browser.source().contains("<script>alert"));
     shot(&browser, "02-dashboard-ja");
 

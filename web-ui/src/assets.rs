@@ -17,7 +17,10 @@ const CSS: &str = include_str!("../assets/console.css");
 /// `/assets/console-<12 hex of its SHA-256>.css`.
 static CSS_PATH: LazyLock<String> = LazyLock::new(|| {
     let digest = hex::encode(Sha256::digest(CSS.as_bytes()));
-    format!("/assets/console-{}.css", digest.get(..12).unwrap_or(&digest))
+    format!(
+        "/assets/console-{}.css",
+        digest.get(..12).unwrap_or(&digest)
+    )
 });
 
 /// Where pages link the stylesheet.

@@ -59,6 +59,9 @@ pub use settings::{Clock, ConsoleSettings, LoginLimits, system_clock};
 /// Renders the current metrics as Prometheus text.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// The audit chain's verification, and when it ran.
+type AuditCheck = (DateTime<Utc>, store::AuditVerification);
+
 /// What the handlers need.
 #[derive(Clone)]
 pub struct AppState {
@@ -77,7 +80,7 @@ pub struct AppState {
     /// The audit chain's last verification and when it ran: walking a long chain on
     /// every dashboard view would be slow, so it is walked at most once a minute (and one
     /// walk at a time: others wait for its result).
-    audit_check: Arc<tokio::sync::Mutex<Option<(DateTime<Utc>, store::AuditVerification)>>>,
+    audit_check: Arc<tokio::sync::Mutex<Option<AuditCheck>>>,
 }
 
 impl AppState {

@@ -68,11 +68,7 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match headers.get(header::ORIGIN) {
         Some(origin) => {
-            let authority = origin
-                .to_str()
-                .ok()
-                .and_then(|o| o.split_once("://"))
-                .map(|(scheme, authority)| (scheme, authority));
+            let authority = origin.to_str().ok().and_then(|o| o.split_once("://"));
             match (authority, host) {
                 (Some(("http" | "https", authority)), Some(host))
                     if authority.eq_ignore_ascii_case(host) =>
@@ -106,8 +102,14 @@ mod tests {
                 ],
                 true,
             ),
-            (&[("host", "gw:9443"), ("sec-fetch-site", "same-origin")], true),
-            (&[("host", "gw:9443"), ("origin", "https://evil.example")], false),
+            (
+                &[("host", "gw:9443"), ("sec-fetch-site", "same-origin")],
+                true,
+            ),
+            (
+                &[("host", "gw:9443"), ("origin", "https://evil.example")],
+                false,
+            ),
             (&[("host", "gw:9443"), ("origin", "https://gw:9444")], false),
             (&[("host", "gw:9443"), ("origin", "null")], false),
             (

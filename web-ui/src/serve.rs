@@ -28,13 +28,19 @@ const QUEUE: usize = 64;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// The certificate file holds no PEM certificate.
-    #[error("no certificate in the console's certificate file / 証明書ファイルに証明書がありません")]
+    #[error(
+        "no certificate in the console's certificate file / 証明書ファイルに証明書がありません"
+    )]
     NoCertificate,
     /// A PEM block doesn't parse.
-    #[error("the console's certificate or key is not valid PEM / 証明書または秘密鍵の PEM が不正です: {0}")]
+    #[error(
+        "the console's certificate or key is not valid PEM / 証明書または秘密鍵の PEM が不正です: {0}"
+    )]
     Pem(String),
     /// rustls refused the pair (a key not matching the certificate, say).
-    #[error("the console's certificate and key do not fit together / 証明書と秘密鍵が対応していません: {0}")]
+    #[error(
+        "the console's certificate and key do not fit together / 証明書と秘密鍵が対応していません: {0}"
+    )]
     Rustls(#[from] rustls::Error),
 }
 
@@ -97,11 +103,11 @@ impl TlsListener {
                     }
                 };
                 let acceptor = acceptor.clone();
-                let tx = tx.clone();
+                let handed = tx.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, peer)).await;
+                            let _ = handed.send((tls, peer)).await;
                         }
                         Ok(Err(error)) => {
                             debug!(client_addr = %peer, %error, "console: TLS handshake failed");

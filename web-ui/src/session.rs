@@ -182,7 +182,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            format!("x=1; {SESSION_COOKIE}={}", a.token).parse().unwrap(),
+            format!("x=1; {SESSION_COOKIE}={}", a.token)
+                .parse()
+                .unwrap(),
         );
         assert_eq!(presented_token(&headers), Some(a.token.as_str()));
         headers.insert(

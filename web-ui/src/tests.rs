@@ -91,7 +91,11 @@ async fn hospital_with(settings: ConsoleSettings) -> Hospital {
     for (login, kind, role) in [
         ("alice", AccountKind::Engineer, None),
         ("olga", AccountKind::Operator, Some(OperatorRole::Operator)),
-        ("sasaki", AccountKind::Operator, Some(OperatorRole::Operator)),
+        (
+            "sasaki",
+            AccountKind::Operator,
+            Some(OperatorRole::Operator),
+        ),
         ("mori", AccountKind::Operator, Some(OperatorRole::Manager)),
         ("kansa", AccountKind::Operator, Some(OperatorRole::Auditor)),
     ] {
@@ -167,11 +171,7 @@ impl Hospital {
         let code = self.code(login, 0);
         let r = self.sign_in_with(login, PASSWORD, &code).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{login}");
-        let cookie = set_cookie(&r)
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let cookie = set_cookie(&r).split(';').next().unwrap().to_owned();
         let page = body(self.send(get("/", Some(&cookie))).await).await;
         Browser {
             csrf: csrf_of(&page),
@@ -222,7 +222,7 @@ impl Hospital {
             now,
         )
         .unwrap();
-        let id = plan.id.clone();
+        let id = plan.id;
         self.store
             .submit_plan(plan, &Actor::Person(submitter.parse::<Login>().unwrap()))
             .await
@@ -403,7 +403,12 @@ async fn signing_in_sets_a_host_only_strict_cookie_and_records_the_person() {
         .to_owned();
     let r = h.send(get(&css, None)).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+    assert!(
+        r.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
     assert_eq!(
         h.send(get("/assets/console-000000000000.css", None))
             .await
@@ -438,7 +443,10 @@ async fn wrong_password_wrong_code_engineer_and_locked_accounts_are_refused_alik
         .into_iter()
         .filter(|r| r.kind == "login.failure")
         .count();
-    assert_eq!(failures, 4, "each refusal on record (the unparsable login names no one)");
+    assert_eq!(
+        failures, 4,
+        "each refusal on record (the unparsable login names no one)"
+    );
 
     // Five failures lock olga (R-14-6(6)); then the right credentials are refused too.
     for _ in 0..3 {
@@ -446,7 +454,12 @@ async fn wrong_password_wrong_code_engineer_and_locked_accounts_are_refused_alik
     }
     let code = h.code("olga", 0);
     refused(&h.sign_in_with("olga", PASSWORD, &code).await);
-    let account = h.store.account(&"olga".parse().unwrap()).await.unwrap().unwrap();
+    let account = h
+        .store
+        .account(&"olga".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(account.locked_until.is_some());
 }
 
@@ -469,7 +482,10 @@ async fn sign_in_attempts_are_bounded_per_login() {
     let code = h.code("olga", 0);
     let r = h.sign_in_with("olga", PASSWORD, &code).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(h.audit_kinds_after(before).await.is_empty(), "no work, no record");
+    assert!(
+        h.audit_kinds_after(before).await.is_empty(),
+        "no work, no record"
+    );
     // Another login is not held up by olga's.
     h.sign_in("mori").await;
 }
@@ -480,9 +496,15 @@ async fn an_unattended_console_signs_itself_out_after_15_minutes() {
     let b = h.sign_in("olga").await;
     // Requests keep it alive: 14 minutes, then 14 more.
     h.ahead.store(14 * 60, Ordering::SeqCst);
-    assert_eq!(h.send(get("/plans", Some(&b.cookie))).await.status(), StatusCode::OK);
+    assert_eq!(
+        h.send(get("/plans", Some(&b.cookie))).await.status(),
+        StatusCode::OK
+    );
     h.ahead.store(28 * 60, Ordering::SeqCst);
-    assert_eq!(h.send(get("/plans", Some(&b.cookie))).await.status(), StatusCode::OK);
+    assert_eq!(
+        h.send(get("/plans", Some(&b.cookie))).await.status(),
+        StatusCode::OK
+    );
     // Then 15 minutes without one.
     h.ahead.store(43 * 60, Ordering::SeqCst);
     let before = h.head().await;
@@ -555,7 +577,13 @@ async fn posts_without_the_token_or_from_another_site_change_nothing() {
             Some("https://evil.example"),
             Some("cross-site"),
         ),
-        post_from(&path, Some(&b.cookie), &good, Some("https://evil.example"), None),
+        post_from(
+            &path,
+            Some(&b.cookie),
+            &good,
+            Some("https://evil.example"),
+            None,
+        ),
         post_from(&path, Some(&b.cookie), &good, None, Some("same-site")),
         post_from(&path, Some(&b.cookie), &good, None, None),
         post_from(&path, Some(&b.cookie), &good, Some("null"), None),
@@ -644,8 +672,11 @@ async fn approving_asks_for_a_fresh_code_and_keeps_four_eyes() {
         .unwrap();
     assert_eq!(approved.actor, "person:mori");
     let page = body(
-        h.send(get(&format!("/plans/{theirs}?done=approved"), Some(&m.cookie)))
-            .await,
+        h.send(get(
+            &format!("/plans/{theirs}?done=approved"),
+            Some(&m.cookie),
+        ))
+        .await,
     )
     .await;
     assert!(page.contains("承認しました"), "{page}");
@@ -654,20 +685,48 @@ async fn approving_asks_for_a_fresh_code_and_keeps_four_eyes() {
 #[tokio::test]
 async fn hostile_plan_text_is_shown_as_text() {
     let h = hospital().await;
-    let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)> \u{1b}]0;owned\u{7} \
-                   \u{1b}[200~rm -rf /\u{1b}[201~ \u{202e}gpj.exe";
-    let plan = h.plan_by("sasaki", hostile).await;
+    // Markup passes the submission rules (it is text); it must be shown as text.
+    let markup = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let plan = h.plan_by("sasaki", markup).await;
+    // Control and bidi characters don't (policy::plan refuses them); a plan stored
+    // around the rules — a hostile DBA, an older version — must not reach the page
+    // with them either.
+    let hostile =
+        format!("{markup} \u{1b}]0;owned\u{7} \u{1b}[200~rm -rf /\u{1b}[201~ \u{202e}gpj.exe");
+    {
+        use sqlx::Connection as _;
+        let url = format!("sqlite://{}", h._dir.path().join("t.db").display());
+        let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE plans SET purpose = ?1 WHERE id = ?2")
+            .bind(&hostile)
+            .bind(plan.to_string())
+            .execute(&mut raw)
+            .await
+            .unwrap();
+    }
+    assert_eq!(h.store.plan(&plan).await.unwrap().unwrap().purpose, hostile);
     let b = h.sign_in("kansa").await;
-    for path in ["/".to_owned(), "/plans".to_owned(), format!("/plans/{plan}")] {
+    for path in [
+        "/".to_owned(),
+        "/plans".to_owned(),
+        format!("/plans/{plan}"),
+    ] {
         let page = body(h.send(get(&path, Some(&b.cookie))).await).await;
         assert!(!page.contains("<script>alert"), "{path}");
         assert!(!page.contains("<img src=x"), "{path}");
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{path}: {page}");
+        assert!(
+            page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{path}: {page}"
+        );
         assert!(!page.contains('\u{1b}'), "{path}: ESC reached the page");
         assert!(!page.contains('\u{7}'), "{path}: BEL reached the page");
-        assert!(!page.contains('\u{202e}'), "{path}: a bidi override reached the page");
+        assert!(
+            !page.contains('\u{202e}'),
+            "{path}: a bidi override reached the page"
+        );
         assert!(page.contains("␛]0;owned␇"), "{path}");
         assert!(page.contains("␛[200~rm -rf /␛[201~"), "{path}");
+        assert!(page.contains("&#60;U+202E&#62;gpj.exe"), "{path}");
     }
 }
 
@@ -694,7 +753,10 @@ async fn metrics_only_to_loopback_and_health_to_anyone() {
     );
     let r = h.send(get("/healthz", None)).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(h.send(get("/nope", None)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        h.send(get("/nope", None)).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// Who is asking.
@@ -731,47 +793,105 @@ async fn every_route_for_every_role() {
     // credential check (401); a role that may not act is refused before it (403).
     let table: Vec<(&str, String, [S; 5])> = vec![
         ("GET", "/healthz".into(), [S::OK; 5]),
-        ("GET", "/login".into(), [S::SEE_OTHER, S::SEE_OTHER, S::SEE_OTHER, S::OK, S::OK]),
+        (
+            "GET",
+            "/login".into(),
+            [S::SEE_OTHER, S::SEE_OTHER, S::SEE_OTHER, S::OK, S::OK],
+        ),
         ("GET", "/lang?to=en&back=/plans".into(), [S::SEE_OTHER; 5]),
-        ("GET", "/".into(), [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER]),
-        ("GET", "/plans".into(), [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER]),
+        (
+            "GET",
+            "/".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            "/plans".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
         (
             "GET",
             "/plans?status=bogus".into(),
-            [S::BAD_REQUEST, S::BAD_REQUEST, S::BAD_REQUEST, S::FORBIDDEN, S::SEE_OTHER],
+            [
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
         ),
-        ("GET", plan_path.clone(), [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER]),
+        (
+            "GET",
+            plan_path.clone(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
         (
             "GET",
             format!("/plans/{}", PlanId::generate()),
-            [S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND, S::FORBIDDEN, S::SEE_OTHER],
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
         ),
         (
             "GET",
             "/plans/not-a-plan".into(),
-            [S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND, S::FORBIDDEN, S::SEE_OTHER],
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
         ),
         (
             "POST",
             format!("{plan_path}/approve"),
-            [S::UNAUTHORIZED, S::UNAUTHORIZED, S::FORBIDDEN, S::FORBIDDEN, S::SEE_OTHER],
+            [
+                S::UNAUTHORIZED,
+                S::UNAUTHORIZED,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
         ),
         (
             "POST",
             format!("{plan_path}/reject"),
-            [S::UNAUTHORIZED, S::UNAUTHORIZED, S::FORBIDDEN, S::FORBIDDEN, S::SEE_OTHER],
+            [
+                S::UNAUTHORIZED,
+                S::UNAUTHORIZED,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
         ),
         (
             "POST",
             format!("{plan_path}/withdraw"),
-            [S::UNAUTHORIZED, S::UNAUTHORIZED, S::FORBIDDEN, S::FORBIDDEN, S::SEE_OTHER],
+            [
+                S::UNAUTHORIZED,
+                S::UNAUTHORIZED,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
         ),
         ("GET", "/nope".into(), [S::NOT_FOUND; 5]),
         // Last: signs each out.
         (
             "POST",
             "/logout".into(),
-            [S::SEE_OTHER, S::SEE_OTHER, S::SEE_OTHER, S::FORBIDDEN, S::SEE_OTHER],
+            [
+                S::SEE_OTHER,
+                S::SEE_OTHER,
+                S::SEE_OTHER,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
         ),
     ];
     for (method, path, expected) in &table {

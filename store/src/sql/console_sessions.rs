@@ -9,7 +9,9 @@ use sqlx::any::AnyRow;
 use super::convert::{now, on_duplicate, parsed, time, to_micros};
 use super::{SqlStore, audit_log};
 use crate::audit::{AuditEvent, AuditKind};
-use crate::console::{ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSession, TokenDigest};
+use crate::console::{
+    ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSession, TokenDigest,
+};
 use crate::error::{Error, Result};
 use crate::model::Actor;
 

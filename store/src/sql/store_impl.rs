@@ -16,7 +16,9 @@ use super::{SqlStore, audit_log};
 use crate::Store;
 use crate::audit::{AuditEvent, AuditRecord, AuditVerification};
 use crate::connection::{ConnectionRecord, NewConnection};
-use crate::console::{ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSession, TokenDigest};
+use crate::console::{
+    ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSession, TokenDigest,
+};
 use crate::error::Result;
 use crate::model::{
     Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, KillRequest,
@@ -389,11 +391,7 @@ impl Store for SqlStore {
         self.select_console_session(token).await
     }
 
-    async fn touch_console_session(
-        &self,
-        id: &ConsoleSessionId,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn touch_console_session(&self, id: &ConsoleSessionId, at: DateTime<Utc>) -> Result<()> {
         self.update_console_last_seen(id, at).await
     }
 

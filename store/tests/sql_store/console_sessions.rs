@@ -76,12 +76,7 @@ async fn a_console_session_lives_until_it_ends_once(db: TestDb) {
         .touch_console_session(&new.id, new.at)
         .await
         .unwrap();
-    let seen = db
-        .store
-        .console_session(&new.token)
-        .await
-        .unwrap()
-        .unwrap();
+    let seen = db.store.console_session(&new.token).await.unwrap().unwrap();
     assert_eq!(seen.last_seen_at, later);
 
     // Ended by the system after idling: on record, and no longer found.

@@ -87,16 +87,25 @@ pub(crate) async fn page(
                     "事後承認待ちの緊急作業",
                     "Emergency plans awaiting approval afterwards",
                 ),
-                empty: lang.t("事後承認待ちの緊急作業はありません", "No emergency plan awaits approval"),
+                empty: lang.t(
+                    "事後承認待ちの緊急作業はありません",
+                    "No emergency plan awaits approval",
+                ),
                 rows: plans(&overview.emergency_awaiting),
             },
             PlanSection {
                 title: lang.t("確認待ちの報告書", "Reports awaiting confirmation"),
-                empty: lang.t("確認待ちの報告書はありません", "No report awaits confirmation"),
+                empty: lang.t(
+                    "確認待ちの報告書はありません",
+                    "No report awaits confirmation",
+                ),
                 rows: plans(&overview.reports_awaiting),
             },
             PlanSection {
-                title: lang.t("確認期限を過ぎた報告書（7日超）", "Reports overdue (over 7 days)"),
+                title: lang.t(
+                    "確認期限を過ぎた報告書（7日超）",
+                    "Reports overdue (over 7 days)",
+                ),
                 empty: lang.t("期限を過ぎた報告書はありません", "No report is overdue"),
                 rows: plans(&overview.reports_overdue),
             },

@@ -85,13 +85,14 @@ pub(crate) async fn submit(
     let lang = Lang::of(req.headers());
     let (parts, body) = req.into_parts();
     let addr = client_ip(&parts);
-    let Form(typed): Form<Credentials> = Request::from_parts(parts, body)
-        .extract()
-        .await
-        .map_err(|_| PageError::BadRequest {
-            ja: "フォームを読み取れません",
-            en: "the form cannot be read",
-        })?;
+    let Form(typed): Form<Credentials> =
+        Request::from_parts(parts, body)
+            .extract()
+            .await
+            .map_err(|_| PageError::BadRequest {
+                ja: "フォームを読み取れません",
+                en: "the form cannot be read",
+            })?;
     let now = state.now();
     if !state.limiter.admit(addr, &typed.login, now) {
         return Err(PageError::RateLimited);

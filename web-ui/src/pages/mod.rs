@@ -64,7 +64,12 @@ impl Chrome {
     }
 
     /// For a signed-in person's page.
-    pub(crate) fn signed(signed: &Signed, section: Section, path: &str, now: DateTime<Utc>) -> Self {
+    pub(crate) fn signed(
+        signed: &Signed,
+        section: Section,
+        path: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             lang: signed.lang,
             css: crate::assets::css_path(),

@@ -88,7 +88,15 @@ pub(crate) async fn page(
         "withdrawn" => Some(signed.lang.t("取り下げました。", "Withdrawn.")),
         _ => None,
     };
-    show(&state, &signed, &id, notice.map(str::to_owned), None, StatusCode::OK).await
+    show(
+        &state,
+        &signed,
+        &id,
+        notice.map(str::to_owned),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// A plan's ID from the path; anything else is no page.

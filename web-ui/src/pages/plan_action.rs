@@ -97,7 +97,8 @@ async fn act(
     verb: Verb,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    if let Err(denied) = authority::authorize(signed.account.kind, signed.account.role, verb.action())
+    if let Err(denied) =
+        authority::authorize(signed.account.kind, signed.account.role, verb.action())
     {
         let refusal = OpError::Denied {
             login: signed.account.login.clone(),
@@ -161,7 +162,8 @@ async fn refuse(
         OpError::AuthenticationFailed { .. } => StatusCode::UNAUTHORIZED,
         OpError::NotFound { .. } => StatusCode::NOT_FOUND,
         OpError::Plan(
-            policy::plan::PlanError::NotSubmitted { .. } | policy::plan::PlanError::WrongState { .. },
+            policy::plan::PlanError::NotSubmitted { .. }
+            | policy::plan::PlanError::WrongState { .. },
         ) => StatusCode::CONFLICT,
         _ => StatusCode::FORBIDDEN,
     };

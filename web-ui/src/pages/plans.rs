@@ -70,7 +70,11 @@ impl PlansQuery {
         Ok(PlanFilter {
             status: field(&self.status, "状態の指定が不正です", "unknown status")?,
             vendor: field(&self.vendor, "事業者名が不正です", "invalid vendor name")?,
-            engineer: field(&self.engineer, "作業者名が不正です", "invalid engineer login")?,
+            engineer: field(
+                &self.engineer,
+                "作業者名が不正です",
+                "invalid engineer login",
+            )?,
             target: field(&self.target, "接続先名が不正です", "invalid target name")?,
             window_from: None,
             window_to: None,

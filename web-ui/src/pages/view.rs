@@ -10,7 +10,6 @@ use crate::text::{self, visible};
 
 /// A plan in a list.
 pub(crate) struct PlanRow {
-    pub(crate) id: String,
     pub(crate) href: String,
     pub(crate) kind: &'static str,
     pub(crate) emergency: bool,
@@ -26,7 +25,6 @@ pub(crate) struct PlanRow {
 impl PlanRow {
     pub(crate) fn new(plan: &Plan, lang: Lang) -> Self {
         Self {
-            id: plan.id.to_string(),
             href: format!("/plans/{}", plan.id),
             kind: text::kind(plan.kind, lang),
             emergency: plan.kind == policy::plan::PlanKind::Emergency,
@@ -68,7 +66,11 @@ impl SessionRow {
         let ended = match (session.ended_at, session.end_reason) {
             (None, _) => lang.t("接続中", "live").to_owned(),
             (Some(at), Some(reason)) => {
-                format!("{}（{}）", text::jst_seconds(&at), text::end_reason(reason, lang))
+                format!(
+                    "{}（{}）",
+                    text::jst_seconds(&at),
+                    text::end_reason(reason, lang)
+                )
             }
             (Some(at), None) => text::jst_seconds(&at),
         };
