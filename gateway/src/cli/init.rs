@@ -182,7 +182,7 @@ fn write_files(dir: &DataDir, config: &Config, args: &InitArgs) -> anyhow::Resul
     datadir::write_secret(&dir.server_key(), server.key_pem.as_bytes())?;
 
     // The operator console's own certificate (issue 15), for the name staff type.
-    let ui_names = server_names(&args.ui_server_name);
+    let ui_names = self::server_names(&args.ui_server_name);
     let ui = ca
         .issue_server(&ui_names, SERVER_CERT_DAYS)
         .context("cannot issue the console's certificate")?;
