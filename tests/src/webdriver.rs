@@ -118,13 +118,27 @@ impl Browser {
             .to_owned()
     }
 
-    /// The page's visible text.
+    /// The page's visible text; empty while a page is loading (no body yet).
     pub fn text(&self) -> String {
-        let body = self.find("body");
-        self.cmd_get(&format!("element/{body}/text"))["value"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        let found = self.call(
+            "POST",
+            &format!("/session/{}/element", self.session),
+            Some(json!({ "using": "css selector", "value": "body" })),
+        );
+        let Some(body) = found
+            .ok()
+            .and_then(|v| v["value"][ELEMENT].as_str().map(str::to_owned))
+        else {
+            return String::new();
+        };
+        self.call(
+            "GET",
+            &format!("/session/{}/element/{body}/text", self.session),
+            None,
+        )
+        .ok()
+        .and_then(|v| v["value"].as_str().map(str::to_owned))
+        .unwrap_or_default()
     }
 
     /// The first element matching a CSS selector; fails the test when none does.
@@ -189,7 +203,7 @@ impl Browser {
         v
     }
 
-    /// One WebDriver call: HTTP/1.1 with JSON, the connection closed after it.
+    /// One WebDriver call: HTTP/1.1 with JSON on a connection of its own.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
         stream
@@ -198,22 +212,40 @@ impl Browser {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-             Content-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+             Content-Length: {len}\r\n\r\n{body}",
             port = self.port,
             len = body.len()
         );
         stream
             .write_all(request.as_bytes())
             .map_err(|e| e.to_string())?;
+        // chromedriver keeps the connection open: read the head, then Content-Length bytes.
         let mut response = Vec::new();
-        stream
-            .read_to_end(&mut response)
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&response);
-        let (_, json) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("no HTTP response: {text}"))?;
-        serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))
+        let mut byte = [0_u8; 1];
+        while !response.ends_with(b"\r\n\r\n") {
+            let n = stream.read(&mut byte).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err(format!(
+                    "connection closed in the head: {}",
+                    String::from_utf8_lossy(&response)
+                ));
+            }
+            response.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&response).into_owned();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .ok_or_else(|| format!("no Content-Length: {head}"))?;
+        let mut body = vec![0_u8; length];
+        stream.read_exact(&mut body).map_err(|e| e.to_string())?;
+        let json = String::from_utf8_lossy(&body);
+        serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use fumidai_e2e::gateway::OPERATOR_PASSWORD;
-use fumidai_e2e::tools::{require, wait_for};
+use fumidai_e2e::tools::{poll, require, wait_for};
 use fumidai_e2e::webdriver::{Browser, screenshot_dir};
 use fumidai_e2e::{Gateway, Sshd};
 use serde_json::Value;
@@ -62,14 +62,18 @@ fn shot(browser: &Browser, name: &str) {
 
 /// Waits until the page's text contains `needle`.
 fn wait_text(browser: &Browser, needle: &str) -> String {
-    wait_for(
-        &format!("page text {needle:?}"),
-        Duration::from_secs(15),
-        || {
-            let text = browser.text();
-            text.contains(needle).then_some(text)
-        },
-    )
+    let found = poll(Duration::from_secs(15), || {
+        let text = browser.text();
+        text.contains(needle).then_some(text)
+    });
+    found.unwrap_or_else(|| {
+        shot(browser, "failed");
+        panic!(
+            "no {needle:?} on {} within 15 s; the page says:\n{}",
+            browser.url(),
+            browser.text()
+        )
+    })
 }
 
 #[test]

@@ -58,6 +58,12 @@ pub(crate) async fn headers(State(state): State<AppState>, req: Request, next: N
 }
 
 /// Refuses a state-changing request that did not come from this console's own pages.
+///
+/// `Sec-Fetch-Site` is set by the browser and can't be forged by a page: when present it
+/// must be `same-origin`. `Origin`, when it names an origin, must name this host; it may
+/// be `null` only together with `Sec-Fetch-Site: same-origin` (browsers send `null` for a
+/// form posted from a page with `Referrer-Policy: no-referrer`, as every console page is).
+/// A request with neither header is not a browser's form and is refused (fail closed).
 pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
     let fetch_site = headers
         .get("sec-fetch-site")
@@ -65,22 +71,21 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
     if fetch_site.is_some_and(|site| site != "same-origin") {
         return Err(PageError::CrossSite);
     }
+    let vouched = fetch_site == Some("same-origin");
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match headers.get(header::ORIGIN) {
-        Some(origin) => {
-            let authority = origin.to_str().ok().and_then(|o| o.split_once("://"));
-            match (authority, host) {
-                (Some(("http" | "https", authority)), Some(host))
-                    if authority.eq_ignore_ascii_case(host) =>
-                {
-                    Ok(())
-                }
-                _ => Err(PageError::CrossSite),
+    match headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or(""))
+    {
+        Some("null") | None if vouched => Ok(()),
+        Some(origin) => match (origin.split_once("://"), host) {
+            (Some(("http" | "https", authority)), Some(host))
+                if authority.eq_ignore_ascii_case(host) =>
+            {
+                Ok(())
             }
-        }
-        // Browsers send Origin with every POST; a request with neither header is not a
-        // browser's form, and is refused (fail closed).
-        None if fetch_site == Some("same-origin") => Ok(()),
+            _ => Err(PageError::CrossSite),
+        },
         None => Err(PageError::CrossSite),
     }
 }
@@ -112,6 +117,22 @@ mod tests {
             ),
             (&[("host", "gw:9443"), ("origin", "https://gw:9444")], false),
             (&[("host", "gw:9443"), ("origin", "null")], false),
+            (
+                &[
+                    ("host", "gw:9443"),
+                    ("origin", "null"),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("host", "gw:9443"),
+                    ("origin", "https://evil.example"),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+                false,
+            ),
             (
                 &[
                     ("host", "gw:9443"),
