@@ -63,7 +63,7 @@ impl Browser {
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
             "--disable-dev-shm-usage".to_owned(),
-            "--window-size=1280,1000".to_owned(),
+            "--window-size=1280,1400".to_owned(),
             "--lang=ja".to_owned(),
             "--no-first-run".to_owned(),
             "--no-default-browser-check".to_owned(),

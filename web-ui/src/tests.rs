@@ -634,6 +634,11 @@ async fn approving_asks_for_a_fresh_code_and_keeps_four_eyes() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let page = body(r).await;
     assert!(page.contains("class=\"refusal\""), "{page}");
+    // policy's reason, Japanese first.
+    let (_, refusal) = page.split_once("class=\"refusal\"").unwrap();
+    let ja = refusal.find("提出者本人").expect("the Japanese reason");
+    let en = refusal.find("the submitter").expect("the English reason");
+    assert!(ja < en, "{refusal}");
     assert_eq!(h.status_of(&own).await, PlanStatus::Submitted);
 
     // The code of the sign-in's step is spent: refused as a replay.

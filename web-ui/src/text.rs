@@ -39,6 +39,19 @@ pub fn visible(text: &str) -> String {
     out
 }
 
+/// A bilingual message as the ops and `policy` word them (`English / 日本語`), split into
+/// the page's language first and the other second. A message without the separator is
+/// shown whole.
+pub fn bilingual(message: &str, lang: Lang) -> (String, String) {
+    match message.split_once(" / ") {
+        Some((en, ja)) => match lang {
+            Lang::Ja => (visible(ja), visible(en)),
+            Lang::En => (visible(en), visible(ja)),
+        },
+        None => (visible(message), String::new()),
+    }
+}
+
 /// A time as the hospital reads it: `2026-11-26 18:00 JST`, always with the date.
 pub fn jst(at: &DateTime<Utc>) -> String {
     policy::jst::format(*at)
@@ -134,6 +147,26 @@ mod tests {
         for (input, shown) in table {
             assert_eq!(visible(input), shown, "{input:?}");
         }
+    }
+
+    #[test]
+    fn bilingual_messages_put_the_page_language_first() {
+        let m = "the submitter may not decide their own plan / 提出者本人は承認できません";
+        assert_eq!(
+            bilingual(m, Lang::Ja),
+            (
+                "提出者本人は承認できません".to_owned(),
+                "the submitter may not decide their own plan".to_owned()
+            )
+        );
+        assert_eq!(
+            bilingual(m, Lang::En).0,
+            "the submitter may not decide their own plan"
+        );
+        assert_eq!(
+            bilingual("plain", Lang::Ja),
+            ("plain".to_owned(), String::new())
+        );
     }
 
     #[test]

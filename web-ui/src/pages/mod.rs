@@ -29,10 +29,9 @@ pub(crate) enum Section {
     None,
 }
 
-/// The person shown in the header.
+/// The person shown in the header: `olga（システム運用担当者）` / `olga (operator)`.
 pub(crate) struct User {
-    pub(crate) login: String,
-    pub(crate) role: &'static str,
+    pub(crate) label: String,
 }
 
 /// What the layout (`base.html`) needs on every page.
@@ -74,8 +73,14 @@ impl Chrome {
             lang: signed.lang,
             css: crate::assets::css_path(),
             user: Some(User {
-                login: signed.account.login.to_string(),
-                role: crate::text::role(signed.account.role, signed.lang),
+                label: {
+                    let login = &signed.account.login;
+                    let role = crate::text::role(signed.account.role, signed.lang);
+                    match signed.lang {
+                        Lang::Ja => format!("{login}（{role}）"),
+                        Lang::En => format!("{login} ({role})"),
+                    }
+                },
             }),
             csrf: signed.session.csrf_token.clone(),
             section,

@@ -30,8 +30,9 @@ struct PlanPage {
     report: Option<ReportView>,
     /// What the last action did (after its redirect).
     notice: Option<String>,
-    /// Why the last action was refused, as the op said it (bilingual).
-    refusal: Option<String>,
+    /// Why the last action was refused, as the op said it: the page's language first,
+    /// then the other.
+    refusal: Option<(String, String)>,
     can_approve: bool,
     can_reject: bool,
     can_withdraw: bool,
@@ -136,7 +137,7 @@ pub(crate) async fn show(
             sha256: r.sha256,
         }),
         notice,
-        refusal,
+        refusal: refusal.map(|r| text::bilingual(&r, lang)),
     };
     Ok((status, render(&page)?).into_response())
 }
