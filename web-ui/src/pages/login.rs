@@ -137,7 +137,7 @@ pub(crate) async fn submit(
             at: now,
         })
         .await?;
-    info!(console_session = %session.id, engineer = %session.login, "console: signed in");
+    info!(console_session = %session.id, login = %session.login, "console: signed in");
     let mut response = redirect("/");
     response
         .headers_mut()

@@ -167,6 +167,6 @@ async fn refuse(
         ) => StatusCode::CONFLICT,
         _ => StatusCode::FORBIDDEN,
     };
-    tracing::info!(plan_id = %id, engineer = %signed.account.login, %error, "console: action refused");
+    tracing::info!(plan_id = %id, login = %signed.account.login, %error, "console: action refused");
     show(state, signed, id, None, Some(error.to_string()), status).await
 }
