@@ -926,3 +926,39 @@ async fn every_route_for_every_role() {
     }
     assert_eq!(h.status_of(&plan).await, PlanStatus::Submitted);
 }
+
+#[tokio::test]
+async fn the_plan_list_filters_by_state_and_window() {
+    let h = hospital().await;
+    let first = h.plan_by("sasaki", "first-plan-purpose").await;
+    h.plan_by("sasaki", "second-plan-purpose").await;
+    let b = h.sign_in("mori").await;
+    let fresh = h.code("mori", 1);
+    let r = h
+        .send(post(
+            &format!("/plans/{first}/approve"),
+            Some(&b.cookie),
+            &[("csrf", &b.csrf), ("password", PASSWORD), ("code", &fresh)],
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let list = |query: String| {
+        let cookie = b.cookie.clone();
+        let h = &h;
+        async move { body(h.send(get(&format!("/plans{query}"), Some(&cookie))).await).await }
+    };
+    let all = list("".to_owned()).await;
+    assert!(all.contains("first-plan-purpose") && all.contains("second-plan-purpose"));
+    let approved = list("?status=approved".to_owned()).await;
+    assert!(approved.contains("first-plan-purpose"));
+    assert!(!approved.contains("second-plan-purpose"));
+    let nobody = list("?engineer=bob".to_owned()).await;
+    assert!(!nobody.contains("plan-purpose"));
+    // Windows run from now for two hours: a JST day long past has none.
+    let past = list("?to=2020-01-01".to_owned()).await;
+    assert!(!past.contains("plan-purpose"));
+    let today = crate::text::jst(&Utc::now());
+    let day = &today[..10];
+    let around = list(format!("?from={day}&to={day}")).await;
+    assert!(around.contains("first-plan-purpose"), "{around}");
+}

@@ -57,6 +57,14 @@ pub fn jst(at: &DateTime<Utc>) -> String {
     policy::jst::format(*at)
 }
 
+/// The first instant of a JST calendar day (`2026-11-26` → 2026-11-25T15:00:00Z), for
+/// filters typed as dates.
+pub fn jst_day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    // JST is UTC+9 all year (no daylight saving time).
+    DateTime::<Utc>::from_naive_utc_and_offset(midnight, Utc) - chrono::Duration::hours(9)
+}
+
 /// A time to the second, in JST.
 pub fn jst_seconds(at: &DateTime<Utc>) -> String {
     policy::jst::format_seconds(*at)
@@ -167,6 +175,13 @@ mod tests {
             bilingual("plain", Lang::Ja),
             ("plain".to_owned(), String::new())
         );
+    }
+
+    #[test]
+    fn jst_days_start_at_15_utc_the_day_before() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert_eq!(jst_day_start(day).to_rfc3339(), "2026-11-25T15:00:00+00:00");
+        assert_eq!(jst(&jst_day_start(day)), "2026-11-26 00:00 JST");
     }
 
     #[test]

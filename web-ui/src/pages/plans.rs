@@ -1,4 +1,5 @@
-//! `GET /plans`: the plans, filtered by state, vendor, engineer and target (issue 15 §3).
+//! `GET /plans`: the plans, filtered by state, vendor, engineer, target and window (JST
+//! days, `from` inclusive, `to` inclusive) (issue 15 §3).
 //! The query is parsed into typed values once (`ops::plan_view::PlanFilter`); one that
 //! doesn't parse is a 400, not an empty list.
 
@@ -37,6 +38,8 @@ struct PlansPage {
     vendor: String,
     engineer: String,
     target: String,
+    from: String,
+    to: String,
 }
 
 /// The query as typed.
@@ -50,6 +53,12 @@ pub(crate) struct PlansQuery {
     engineer: String,
     #[serde(default)]
     target: String,
+    /// A JST day (`YYYY-MM-DD`): plans whose window reaches into it or later.
+    #[serde(default)]
+    from: String,
+    /// A JST day: plans whose window starts on it or earlier.
+    #[serde(default)]
+    to: String,
 }
 
 impl PlansQuery {
@@ -76,8 +85,14 @@ impl PlansQuery {
                 "invalid engineer login",
             )?,
             target: field(&self.target, "接続先名が不正です", "invalid target name")?,
-            window_from: None,
-            window_to: None,
+            window_from: field::<chrono::NaiveDate>(
+                &self.from,
+                "開始日が不正です",
+                "invalid from date",
+            )?
+            .map(crate::text::jst_day_start),
+            window_to: field::<chrono::NaiveDate>(&self.to, "終了日が不正です", "invalid to date")?
+                .map(|day| crate::text::jst_day_start(day + chrono::Duration::days(1))),
         })
     }
 }
@@ -106,6 +121,8 @@ pub(crate) async fn page(
         vendor: filter.vendor.map(|v| v.to_string()).unwrap_or_default(),
         engineer: filter.engineer.map(|v| v.to_string()).unwrap_or_default(),
         target: filter.target.map(|v| v.to_string()).unwrap_or_default(),
+        from: query.from.trim().to_owned(),
+        to: query.to.trim().to_owned(),
     };
     render(&page)
 }
