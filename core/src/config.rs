@@ -82,12 +82,19 @@ impl ReportSection {
 pub struct GatewaySection {
     /// The vendor-facing mutual-TLS front door. The only port vendors reach (R-13-5).
     pub listen: SocketAddr,
-    /// The internal side: `/healthz`, `/metrics`, later the operator UI. Must not be reachable
-    /// from outside (R-13-5), hence loopback by default.
+    /// The internal side: the operator console, `/healthz`, `/metrics`. Must not be
+    /// reachable from outside (R-13-5), hence loopback by default.
     pub ui_listen: SocketAddr,
     /// Names (DNS or IP) the front door's certificate was issued for; vendors' clients
     /// check the first one.
     pub server_name: String,
+    /// The console's HTTPS certificate chain (PEM; relative paths are inside the data
+    /// directory): `init` issues `ui.crt` from fumidai's CA, or the hospital's own. With
+    /// both this and `ui_tls_key` the console speaks HTTPS; without, plain HTTP, which
+    /// `serve` allows only on a loopback `ui_listen` (behind a local reverse proxy).
+    pub ui_tls_cert: Option<PathBuf>,
+    /// The console certificate's private key (PEM, mode 0600).
+    pub ui_tls_key: Option<PathBuf>,
 }
 
 impl Default for GatewaySection {
@@ -96,6 +103,8 @@ impl Default for GatewaySection {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             ui_listen: SocketAddr::from(([127, 0, 0, 1], 9443)),
             server_name: "localhost".to_owned(),
+            ui_tls_cert: None,
+            ui_tls_key: None,
         }
     }
 }

@@ -10,6 +10,7 @@
 //!   personal-data take-out by a planning manager).
 //! - [`plan_withdrawal`]: withdraw an approved or active plan.
 //! - [`report_confirmation`]: the planning manager confirms a report (R-10-5).
+//! - [`dashboard`], [`plan_view`]: what the web console reads (issue 15).
 //! - [`session_kill`]: ask the gateway holding a session or login-only connection to end
 //!   it, optionally barring the engineer from the plan.
 //!
@@ -20,11 +21,13 @@ pub mod account_lifecycle;
 pub mod account_review;
 pub mod audit;
 pub mod compliance_evidence;
+pub mod dashboard;
 mod error;
 pub mod health;
 pub mod person;
 pub mod plan_decision;
 pub mod plan_submission;
+pub mod plan_view;
 pub mod plan_withdrawal;
 pub mod recordings;
 pub mod report_confirmation;

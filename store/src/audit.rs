@@ -150,11 +150,18 @@ pub enum AuditKind {
     /// An operator lifted a lock-out before its end (detail: when the lock would have
     /// ended).
     AccountUnlocked,
+    // Issue 15, the operator web console (kept together at the end for an easy merge).
+    /// A hospital-side person signed in to the web console with password + TOTP (actor:
+    /// the person; detail: the console session's ID and the browser's address).
+    ConsoleSignedIn,
+    /// A console session ended: signed out by the person, or after the idle time-out
+    /// (R-12.3.2; actor: the system then). Detail: the session, the reason, last request.
+    ConsoleSignedOut,
 }
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 53] = [
+    pub const ALL: [Self; 55] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -208,6 +215,8 @@ impl AuditKind {
         Self::LoginBudgetExhausted,
         Self::RdpDesktopMayResume,
         Self::AccountUnlocked,
+        Self::ConsoleSignedIn,
+        Self::ConsoleSignedOut,
     ];
 
     /// The stored name.
@@ -266,6 +275,8 @@ impl AuditKind {
             Self::LoginBudgetExhausted => "login.budget_exhausted",
             Self::RdpDesktopMayResume => "rdp.desktop_may_resume",
             Self::AccountUnlocked => "account.unlocked",
+            Self::ConsoleSignedIn => "console.signed_in",
+            Self::ConsoleSignedOut => "console.signed_out",
         }
     }
 }

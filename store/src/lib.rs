@@ -9,6 +9,7 @@
 //! - [`model`]: the plain records the trait takes and returns.
 //! - [`audit`]: audit event kinds, the chain's hashing and verification (R-17-2).
 //! - [`connection`]: logged-in SSH connections without a session (issue 12).
+//! - [`console`]: signed-in sessions of the operator web console (issue 15).
 //! - [`sealing`]: the master key and the AEAD that seals TOTP seeds and target credentials.
 //! - `sql`: the [`SqlStore`] implementation on `sqlx::Any`, with per-database migrations
 //!   (`migrations/sqlite`, `migrations/postgres`: one schema in two dialects).
@@ -21,6 +22,7 @@
 
 pub mod audit;
 pub mod connection;
+pub mod console;
 pub mod error;
 pub mod model;
 pub mod sealing;
@@ -42,6 +44,7 @@ use secrecy::SecretBox;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier};
 pub use connection::{ConnectionRecord, NewConnection};
+pub use console::{ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSession, TokenDigest};
 pub use error::{Error, Result};
 pub use model::*;
 pub use sealing::MasterKey;
@@ -386,6 +389,29 @@ pub trait Store: Send + Sync {
         reason: &str,
         actor: &Actor,
     ) -> Result<()>;
+
+    // Issue 15, the operator web console (kept together at the end for an easy merge).
+
+    /// Records a console sign-in (the person was authenticated just before) and appends
+    /// `console.signed_in` with the person as actor. The login must name an account
+    /// ([`Error::Database`] otherwise: a foreign key); a duplicate ID or token
+    /// [`Error::AlreadyExists`].
+    async fn start_console_session(&self, session: NewConsoleSession) -> Result<ConsoleSession>;
+    /// The live (not ended) console session whose token has this digest.
+    async fn console_session(&self, token: &TokenDigest) -> Result<Option<ConsoleSession>>;
+    /// Notes a request of a live console session at `at` (its idle clock restarts). An
+    /// ended or unknown session, or an earlier `at`, changes nothing. No audit record.
+    async fn touch_console_session(&self, id: &ConsoleSessionId, at: DateTime<Utc>) -> Result<()>;
+    /// Ends a live console session and appends `console.signed_out` (detail: `end`, the
+    /// last request) in one transaction; returns it as it was. Compare-and-set: ended
+    /// already is [`Error::InvalidTransition`] and changes nothing; unknown
+    /// [`Error::NotFound`].
+    async fn end_console_session(
+        &self,
+        id: &ConsoleSessionId,
+        end: ConsoleEnd,
+        actor: &Actor,
+    ) -> Result<ConsoleSession>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating a SQLite file if

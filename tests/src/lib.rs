@@ -19,6 +19,7 @@
 //!   says about transfers; [`plan_report`] produces a plan's reconciliation report ahead
 //!   of its window's end and reads what it says about them.
 //! - [`rdp_tunnel::RdpTunnel`]: `fumidai connect rdp --no-launch` as a vendor runs it.
+//! - [`webdriver::Browser`]: headless Chromium through `chromedriver`, for the console.
 //! - [`rdp`]: a real xrdp target ([`Xrdp`]) and the FreeRDP client ([`Xfreerdp`]) on an
 //!   Xvfb ([`Display`]), with xdotool input and pixel-exact screenshots.
 //!
@@ -50,6 +51,7 @@ pub mod sshd;
 pub mod test_ca;
 pub mod tools;
 pub mod transfer_audit;
+pub mod webdriver;
 pub mod wrappers;
 
 pub use clamd::Clamd;

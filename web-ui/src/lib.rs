@@ -1,105 +1,145 @@
 //! fumidai's HTTP surfaces on the internal side (R-13-5: management interfaces are not
-//! reachable from the vendor side).
+//! reachable from the vendor side): the operator console (運用コンソール) for the hospital's
+//! system operators (システム運用担当者), planning managers (企画管理者) and auditors
+//! (監査担当); `/healthz` for liveness monitoring and `/metrics` in Prometheus text format
+//! (R-11-2).
 //!
-//! For now: `/healthz` for liveness monitoring and `/metrics` in Prometheus text format
-//! (R-11-2). The operator UI, vendor portal and report views arrive with later issues.
+//! Pages are rendered on the server from askama templates (checked at compile time,
+//! HTML-escaping by default), Japanese first with English one click away, every time
+//! absolute in JST with its date. A person signs in with password + TOTP through the same
+//! `Authenticator` as every other entrance (same lock-out, same audit records); the
+//! session lives in the store, so another node sees it. Approving, rejecting and
+//! withdrawing a plan ask for the password and a fresh TOTP code with the action.
+//!
+//! `/metrics` answers loopback clients only (a Prometheus or agent on the gateway host);
+//! from anywhere else it is 403. A reverse proxy in front of a loopback console must not
+//! pass `/metrics` on.
 //!
 //! # Layout
 //!
-//! - [`router`]: the axum [`Router`] for a given [`AppState`]; tests drive it with `oneshot`.
+//! - [`router`]: the axum [`Router`] for an [`AppState`]; tests drive it with `oneshot`.
+//! - [`serve`]: serving it, plain on loopback or HTTPS with the console's certificate.
+//! - `pages/`: one handler file per page; `templates/`: their templates.
+//! - [`session`]: the session cookie and the [`session::Signed`] extractor (idle sign-out
+//!   after 15 minutes, R-12.3.2); `csrf`: the checked form of every POST; [`security`]:
+//!   the headers on every response and the same-origin check; `limiter`: sign-in attempts
+//!   per address and login; [`text`]: untrusted text made visible, JST, closed sets in
+//!   words; [`lang`]: Japanese or English; `assets`: the embedded stylesheet.
 //!
 //! # What this crate does not do
 //!
-//! It opens no database pool of its own (it is handed the store) and re-implements no rule.
+//! It opens no database pool of its own (it is handed the store), re-implements no rule
+//! (the use cases are `fumidai_core::ops`, the rules `policy`'s), and never depends on a
+//! protocol crate or the binary. No page inserts text that came from a session or a plan
+//! as HTML.
+
+mod assets;
+mod csrf;
+pub mod error;
+pub mod lang;
+mod limiter;
+mod pages;
+pub mod security;
+pub mod serve;
+pub mod session;
+pub mod settings;
+pub mod text;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::middleware;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use fumidai_core::auth::Authenticator;
 use fumidai_core::metrics::Exporter;
-use fumidai_core::ops::health::{self, Health};
 use store::Store;
+
+pub use settings::{Clock, ConsoleSettings, LoginLimits, system_clock};
+
+/// The audit chain's verification, and when it ran.
+type AuditCheck = (DateTime<Utc>, store::AuditVerification);
 
 /// What the handlers need.
 #[derive(Clone)]
 pub struct AppState {
-    /// The gateway's store; `/healthz` fails when it doesn't answer.
-    pub store: Arc<dyn Store>,
-    /// What `/metrics` serves.
-    pub metrics: Exporter,
+    /// The gateway's store: accounts, plans, sessions, console sessions, the audit trail.
+    store: Arc<dyn Store>,
+    /// What `/metrics` serves (the core's exporter).
+    metrics: Exporter,
+    /// Checks passwords and codes, the same as at the front door and the CLI.
+    auth: Arc<Authenticator>,
+    /// Idle time-out, sign-in limits, HTTPS.
+    settings: Arc<ConsoleSettings>,
+    /// Sign-in attempts per address and login, this node's.
+    limiter: Arc<limiter::LoginLimiter>,
+    /// What time it is (the idle rule's clock).
+    clock: Clock,
+    /// The audit chain's last verification and when it ran: walking a long chain on
+    /// every dashboard view would be slow, so it is walked at most once a minute (and one
+    /// walk at a time: others wait for its result).
+    audit_check: Arc<tokio::sync::Mutex<Option<AuditCheck>>>,
 }
 
-/// The internal HTTP router.
+impl AppState {
+    /// The state for a console over `store`, signing people in with `auth`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        auth: Arc<Authenticator>,
+        metrics: Exporter,
+        settings: ConsoleSettings,
+    ) -> Self {
+        Self {
+            store,
+            metrics,
+            auth,
+            limiter: Arc::new(limiter::LoginLimiter::new(settings.login_limits)),
+            settings: Arc::new(settings),
+            clock: system_clock(),
+            audit_check: Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
+    /// The same state reading another clock (tests move it instead of waiting).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the state's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// The internal HTTP router: the console's pages, `/healthz`, `/metrics`, the assets.
 pub fn router(state: AppState) -> Router {
+    use pages::*;
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .route("/assets/{name}", get(assets::serve))
+        .route("/lang", get(language::choose))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(logout::submit))
+        .route("/", get(dashboard::page))
+        .route("/plans", get(plans::page))
+        .route("/plans/{id}", get(plan::page))
+        .route("/plans/{id}/approve", post(plan_action::approve))
+        .route("/plans/{id}/reject", post(plan_action::reject))
+        .route("/plans/{id}/withdraw", post(plan_action::withdraw))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
         .with_state(state)
 }
 
-/// 200 `ok` when the store answers, else 503: an unreachable store means no session can
-/// start (fail closed), which monitoring must see.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match health::check(state.store.as_ref()).await {
-        Health::Ready => (StatusCode::OK, "ok\n"),
-        Health::StoreUnreachable => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n"),
-    }
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+async fn not_found() -> error::PageError {
+    error::PageError::NotFound
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
-
-    async fn state() -> (tempfile::TempDir, AppState) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let store = store::open(&url, store::MasterKey::generate())
-            .await
-            .unwrap();
-        (
-            dir,
-            AppState {
-                store,
-                metrics: Exporter::fixed("fumidai_test 1\n"),
-            },
-        )
-    }
-
-    #[tokio::test]
-    async fn healthz_and_metrics() {
-        let (_dir, state) = state().await;
-        let app = router(state);
-        let r = app
-            .clone()
-            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let r = app
-            .clone()
-            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        assert_eq!(&body[..], b"fumidai_test 1\n");
-        let r = app
-            .oneshot(Request::get("/nope").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    }
-}
+mod tests;

@@ -13,10 +13,14 @@ pub fn commented_template(config: &Config) -> String {
 [gateway]
 # The vendor-facing mutual-TLS front door: the only port vendors reach (R-13-5).
 listen = "{listen}"
-# Internal side: /healthz and /metrics (later the operator UI). Keep it off the vendor side.
+# Internal side: the operator console, /healthz and /metrics. Keep it off the vendor side.
 ui_listen = "{ui_listen}"
 # Name the front door's certificate was issued for (what vendors' clients check).
 server_name = "{server_name}"
+# The console's HTTPS certificate and key (PEM). Set both for HTTPS; unset, the console
+# speaks plain HTTP, which serve allows only on a loopback ui_listen (reverse proxy).
+{ui_tls_cert}
+{ui_tls_key}
 
 [database]
 # sqlite://PATH (relative to this directory) for one box, postgres://... for several nodes.
@@ -113,6 +117,22 @@ smtp_timeout = "{smtp_timeout}"
         listen = c.gateway.listen,
         ui_listen = c.gateway.ui_listen,
         server_name = c.gateway.server_name,
+        ui_tls_cert = setting(
+            "ui_tls_cert",
+            c.gateway
+                .ui_tls_cert
+                .as_ref()
+                .map(|p| quoted(&p.display().to_string())),
+            "\"ui.crt\"",
+        ),
+        ui_tls_key = setting(
+            "ui_tls_key",
+            c.gateway
+                .ui_tls_key
+                .as_ref()
+                .map(|p| quoted(&p.display().to_string())),
+            "\"ui.key\"",
+        ),
         db = c.database.url,
         tls12 = c.tls.allow_tls12,
         hs = humantime::format_duration(c.tls.handshake_timeout),

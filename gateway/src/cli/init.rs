@@ -25,15 +25,24 @@ use fumidai_ssh::ssh_ca::SshCa;
 /// Validity of the front door's own certificate, in days.
 const SERVER_CERT_DAYS: u32 = 825;
 
+/// The operator console's HTTPS certificate and key, in the data directory.
+const UI_CERT: &str = "ui.crt";
+const UI_KEY: &str = "ui.key";
+
 /// `fumidai init` options.
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
     /// Vendor-facing mutual-TLS address.
     #[arg(long, default_value = "0.0.0.0:8443")]
     listen: SocketAddr,
-    /// Internal address for /healthz and /metrics (keep it off the vendor side).
+    /// Internal address of the operator console, /healthz and /metrics (keep it off the
+    /// vendor side). Off loopback, the console speaks HTTPS with `ui.crt`.
     #[arg(long, default_value = "127.0.0.1:9443")]
     ui_listen: SocketAddr,
+    /// DNS name (or IP) hospital staff use to open the console; its HTTPS certificate
+    /// (`ui.crt`, from fumidai's CA) is issued for it ("localhost" also covers 127.0.0.1).
+    #[arg(long, default_value = "localhost")]
+    ui_server_name: String,
     /// DNS name (or IP) vendors use to reach the gateway; the front door's certificate is
     /// issued for it ("localhost" also covers 127.0.0.1 and ::1).
     #[arg(long, default_value = "localhost")]
@@ -58,6 +67,8 @@ struct Initialised {
     ssh_ca_public_key: String,
     signing_public_key: String,
     database: String,
+    /// Where hospital staff open the operator console.
+    console_url: String,
 }
 
 /// Runs `fumidai init`.
@@ -77,6 +88,12 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
     config.auth.totp_issuer = args.org.clone();
     config.gateway.ui_listen = args.ui_listen;
     config.gateway.server_name.clone_from(&args.server_name);
+    // R-13-5: off loopback the console must speak HTTPS; on loopback its certificate is
+    // there for whoever turns HTTPS on (or a reverse proxy terminates TLS instead).
+    if !args.ui_listen.ip().is_loopback() {
+        config.gateway.ui_tls_cert = Some(PathBuf::from(UI_CERT));
+        config.gateway.ui_tls_key = Some(PathBuf::from(UI_KEY));
+    }
     config.database.url.clone_from(&args.database_url);
 
     // Stage inside the data directory and move the files up at the end: works when the
@@ -125,7 +142,7 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
     out.print(&summary, |s| {
         format!(
             "Initialised {dir}\n\
-             \n  CA certificate   {ca} (SHA-256 {fp})\n  server names     {names}\n  SSH host key     {hk}\n  SSH user CA      {sshca}\n  database         {db}\n\
+             \n  CA certificate   {ca} (SHA-256 {fp})\n  server names     {names}\n  console          {console}\n  SSH host key     {hk}\n  SSH user CA      {sshca}\n  database         {db}\n\
              \nNext / 次の手順:\n  \
              fumidai --data-dir {dir} operator add LOGIN --role operator|manager|auditor --password-stdin   (the hospital's people: each acts as themselves with --as LOGIN)\n  \
              fumidai --data-dir {dir} vendor add VENDOR --allow-from CIDR\n  \
@@ -138,6 +155,7 @@ pub(crate) async fn run(root: &Path, args: InitArgs, out: Output) -> anyhow::Res
             ca = s.ca_certificate.display(),
             fp = s.ca_sha256,
             names = s.server_names.join(", "),
+            console = s.console_url,
             hk = s.ssh_host_key,
             sshca = s.ssh_ca_public_key,
             db = s.database,
@@ -162,6 +180,14 @@ fn write_files(dir: &DataDir, config: &Config, args: &InitArgs) -> anyhow::Resul
         .context("cannot issue the server certificate")?;
     datadir::write_public(&dir.server_cert(), server.cert_pem.as_bytes())?;
     datadir::write_secret(&dir.server_key(), server.key_pem.as_bytes())?;
+
+    // The operator console's own certificate (issue 15), for the name staff type.
+    let ui_names = self::server_names(&args.ui_server_name);
+    let ui = ca
+        .issue_server(&ui_names, SERVER_CERT_DAYS)
+        .context("cannot issue the console's certificate")?;
+    datadir::write_public(&dir.root().join(UI_CERT), ui.cert_pem.as_bytes())?;
+    datadir::write_secret(&dir.root().join(UI_KEY), ui.key_pem.as_bytes())?;
 
     let host_key = host_key::generate().context("cannot generate the SSH host key")?;
     host_key::write(&dir.ssh_host_key(), &host_key).context("cannot write the SSH host key")?;
@@ -198,6 +224,7 @@ fn write_files(dir: &DataDir, config: &Config, args: &InitArgs) -> anyhow::Resul
         ssh_ca_public_key,
         signing_public_key: signing_public,
         database: String::new(),
+        console_url: console_url(args),
     })
 }
 
@@ -234,6 +261,22 @@ fn server_names(name: &str) -> Vec<String> {
         names.extend(["127.0.0.1".to_owned(), "::1".to_owned()]);
     }
     names
+}
+
+/// The console's address as staff type it: HTTPS off loopback (with `ui.crt`), plain
+/// HTTP on loopback. A port of 0 (tests) is printed as such; `serve` logs the real one.
+fn console_url(args: &InitArgs) -> String {
+    let scheme = if args.ui_listen.ip().is_loopback() {
+        "http"
+    } else {
+        "https"
+    };
+    let host = if args.ui_listen.ip().is_loopback() {
+        args.ui_listen.ip().to_string()
+    } else {
+        args.ui_server_name.clone()
+    };
+    format!("{scheme}://{host}:{}/", args.ui_listen.port())
 }
 
 /// Moves every entry of `staging` into `root`, then removes `staging`.

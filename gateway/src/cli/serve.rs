@@ -1,5 +1,6 @@
-//! `fumidai serve`: the front door on the vendor side, health and metrics on the internal
-//! side. Refuses to start when the store or the audit trail can't be written (fail closed).
+//! `fumidai serve`: the front door on the vendor side; the operator console, health and
+//! metrics on the internal side (HTTPS unless on loopback). Refuses to start when the
+//! store or the audit trail can't be written (fail closed).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -156,7 +157,7 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     let ssh = Arc::new(
         SshService::new(
             Arc::new(russh_config(host_key, &ssh_settings)),
-            authenticator,
+            Arc::clone(&authenticator),
         )
         .with_proxy(Arc::clone(&proxy)),
     );
@@ -165,6 +166,8 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     let listener =
         crate::front_door::bind(config.gateway.listen, config.limits.max_unauthenticated)
             .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
+    // R-13-5: the console speaks HTTPS unless it listens on loopback only.
+    let ui_tls = console_tls(&ctx.dir, &config.gateway)?;
     let ui_listener = TcpListener::bind(config.gateway.ui_listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.gateway.ui_listen))?;
@@ -187,15 +190,23 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     )
     .with_rdp(rdp);
     let gauge = front_door.unauthenticated_gauge();
-    let app = web_ui::router(web_ui::AppState {
-        store: Arc::clone(&store),
-        metrics: metrics.refreshing(move || gauge.publish()),
-    });
+    // The operator console (issue 15): the same Authenticator as the front door and the
+    // CLI, so one lock-out and one audit trail.
+    let app = web_ui::router(web_ui::AppState::new(
+        Arc::clone(&store),
+        Arc::clone(&authenticator),
+        metrics.refreshing(move || gauge.publish()),
+        web_ui::ConsoleSettings {
+            https: ui_tls.is_some(),
+            ..web_ui::ConsoleSettings::default()
+        },
+    ));
 
     let started = AuditEvent::new(AuditKind::GatewayStarted, Actor::System, listen.to_string())
         .with_detail(json!({
             "listen": listen.to_string(),
             "ui_listen": ui_listen.to_string(),
+            "ui_https": ui_tls.is_some(),
             "version": env!("CARGO_PKG_VERSION"),
             "allow_tls12": config.tls.allow_tls12,
             // R-10-6: whether uploads are scanned, and by which clamd.
@@ -209,14 +220,51 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         .append_audit(started)
         .await
         .context("cannot write the audit trail; not starting")?;
-    info!(%listen, %ui_listen, "fumidai serving: mutual-TLS front door and internal health/metrics");
+    let ui_scheme = if ui_tls.is_some() { "https" } else { "http" };
+    info!(%listen, %ui_listen, ui_scheme, "fumidai serving: mutual-TLS front door and the operator console");
 
     tokio::select! {
         result = front_door.run() => result.context("front door stopped")?,
-        result = axum::serve(ui_listener, app) => result.context("internal HTTP endpoint stopped")?,
+        result = web_ui::serve::run(ui_listener, app, ui_tls) => result.context("operator console stopped")?,
         () = shutdown_signal() => info!("shutting down"),
     }
     Ok(())
+}
+
+/// The console's TLS configuration from `[gateway] ui_tls_cert`/`ui_tls_key` (relative
+/// to the data directory), or `None` for plain HTTP, which only a loopback `ui_listen` may
+/// have (R-13-5: behind a reverse proxy on the same host). Anything else stops the start.
+fn console_tls(
+    dir: &fumidai_core::datadir::DataDir,
+    gateway: &fumidai_core::config::GatewaySection,
+) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    match (&gateway.ui_tls_cert, &gateway.ui_tls_key) {
+        (Some(cert), Some(key)) => {
+            let cert_pem = read_text(&dir.root().join(cert))?;
+            let key_pem = zeroize::Zeroizing::new(String::from_utf8(
+                datadir::read_secret(&dir.root().join(key))
+                    .with_context(|| format!("cannot read {}", key.display()))?
+                    .to_vec(),
+            )?);
+            Ok(Some(
+                web_ui::serve::tls_config(&cert_pem, &key_pem).context("[gateway] ui_tls_cert")?,
+            ))
+        }
+        (None, None) if gateway.ui_listen.ip().is_loopback() => Ok(None),
+        (None, None) => anyhow::bail!(
+            "運用コンソールの ui_listen（{addr}）がループバック以外のため、HTTPS の証明書が必要です。\
+             [gateway] ui_tls_cert と ui_tls_key を設定してください（fumidai init が作成した ui.crt / ui.key、\
+             または病院の証明書）。平文の HTTP はループバックでのみ使えます / \
+             ui_listen {addr} is not loopback, so the operator console needs HTTPS: set [gateway] \
+             ui_tls_cert and ui_tls_key (init's ui.crt and ui.key, or the hospital's own); plain \
+             HTTP is allowed on loopback only",
+            addr = gateway.ui_listen
+        ),
+        _ => anyhow::bail!(
+            "[gateway] ui_tls_cert と ui_tls_key は両方設定してください / set both \
+             [gateway] ui_tls_cert and ui_tls_key, or neither"
+        ),
+    }
 }
 
 /// This node's identity from the data directory, made on first use. A lost creation race

@@ -7,7 +7,7 @@
 //! - `convert`: timestamps, flags, typed names and database errors to and from rows.
 //! - `audit_log`: appending to the chain inside a write transaction; tail and verification.
 //! - `vendors`, `accounts`, `logins`, `certificates`, `targets`, `plans`, `sessions`,
-//!   `kills`, `seals`: one concern each.
+//!   `kills`, `seals`, `console_sessions`: one concern each.
 //! - `store_impl`: the trait, forwarding to the above.
 //!
 //! # Writes and the audit chain
@@ -27,6 +27,7 @@ mod accounts;
 mod audit_log;
 mod certificates;
 mod connections;
+mod console_sessions;
 mod convert;
 mod kills;
 mod lifecycle;

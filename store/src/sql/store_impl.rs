@@ -16,6 +16,9 @@ use super::{SqlStore, audit_log};
 use crate::Store;
 use crate::audit::{AuditEvent, AuditRecord, AuditVerification};
 use crate::connection::{ConnectionRecord, NewConnection};
+use crate::console::{
+    ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSession, TokenDigest,
+};
 use crate::error::Result;
 use crate::model::{
     Account, Actor, CertSerial, CertificateRecord, Credentials, FailureRecorded, KillRequest,
@@ -382,5 +385,26 @@ impl Store for SqlStore {
         actor: &Actor,
     ) -> Result<()> {
         self.insert_plan_block(plan, engineer, reason, actor).await
+    }
+
+    async fn start_console_session(&self, session: NewConsoleSession) -> Result<ConsoleSession> {
+        self.insert_console_session(session).await
+    }
+
+    async fn console_session(&self, token: &TokenDigest) -> Result<Option<ConsoleSession>> {
+        self.select_console_session(token).await
+    }
+
+    async fn touch_console_session(&self, id: &ConsoleSessionId, at: DateTime<Utc>) -> Result<()> {
+        self.update_console_last_seen(id, at).await
+    }
+
+    async fn end_console_session(
+        &self,
+        id: &ConsoleSessionId,
+        end: ConsoleEnd,
+        actor: &Actor,
+    ) -> Result<ConsoleSession> {
+        self.finish_console_session(id, end, actor).await
     }
 }

@@ -18,6 +18,7 @@ mod audit_chain;
 mod certificates;
 mod concurrency;
 mod connections;
+mod console_sessions;
 mod emergency;
 mod lifecycle;
 mod logins;
