@@ -51,7 +51,10 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use fumidai_core::alerts::Alerts;
 use fumidai_core::auth::Authenticator;
+use fumidai_core::datadir::DataDir;
+use fumidai_core::live::Registry;
 use fumidai_core::metrics::Exporter;
 use store::Store;
 
@@ -79,6 +82,13 @@ pub struct AppState {
     /// every dashboard view would be slow, so it is walked at most once a minute (and one
     /// walk at a time: others wait for its result).
     audit_check: Arc<tokio::sync::Mutex<Option<AuditCheck>>>,
+    /// This node's live sessions (to list, watch and kill); empty in tests that don't
+    /// give one.
+    live: Registry,
+    /// The data directory: recordings, the gateway's public signing key.
+    dir: Option<DataDir>,
+    /// Where alerts go (a report produced on view raises its own).
+    alerts: Alerts,
 }
 
 impl AppState {
@@ -97,7 +107,31 @@ impl AppState {
             settings: Arc::new(settings),
             clock: system_clock(),
             audit_check: Arc::new(tokio::sync::Mutex::new(None)),
+            live: Registry::default(),
+            dir: None,
+            alerts: Alerts::log_only(),
         }
+    }
+
+    /// The same state over this node's live sessions (`serve` gives its registry).
+    #[must_use]
+    pub fn with_live(mut self, live: Registry) -> Self {
+        self.live = live;
+        self
+    }
+
+    /// The same state reading recordings and keys from the data directory `dir`.
+    #[must_use]
+    pub fn with_data_dir(mut self, dir: DataDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    /// The same state raising alerts on `alerts`.
+    #[must_use]
+    pub fn with_alerts(mut self, alerts: Alerts) -> Self {
+        self.alerts = alerts;
+        self
     }
 
     /// The same state reading another clock (tests move it instead of waiting).

@@ -192,15 +192,20 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
     let gauge = front_door.unauthenticated_gauge();
     // The operator console (issue 15): the same Authenticator as the front door and the
     // CLI, so one lock-out and one audit trail.
-    let app = web_ui::router(web_ui::AppState::new(
-        Arc::clone(&store),
-        Arc::clone(&authenticator),
-        metrics.refreshing(move || gauge.publish()),
-        web_ui::ConsoleSettings {
-            https: ui_tls.is_some(),
-            ..web_ui::ConsoleSettings::default()
-        },
-    ));
+    let app = web_ui::router(
+        web_ui::AppState::new(
+            Arc::clone(&store),
+            Arc::clone(&authenticator),
+            metrics.refreshing(move || gauge.publish()),
+            web_ui::ConsoleSettings {
+                https: ui_tls.is_some(),
+                ..web_ui::ConsoleSettings::default()
+            },
+        )
+        .with_live(live.clone())
+        .with_data_dir(ctx.dir.clone())
+        .with_alerts(alerts.clone()),
+    );
 
     let started = AuditEvent::new(AuditKind::GatewayStarted, Actor::System, listen.to_string())
         .with_detail(json!({
