@@ -165,6 +165,14 @@ pub struct Authenticator {
     budgets: Arc<Budgets>,
 }
 
+/// The password side of an attempt.
+enum Password {
+    /// Typed now: verified against the stored hash.
+    Typed(SecretString),
+    /// Verified when the console session began (a step-up asks for a code only).
+    Established,
+}
+
 /// What the audit trail records as the attempted login when the typed text is not a valid
 /// login: such text names no account, and may be a password typed into the wrong field.
 const UNPARSABLE_LOGIN: &str = "(invalid login)";
@@ -202,13 +210,54 @@ impl Authenticator {
     #[instrument(skip_all, fields(protocol = req.protocol))]
     pub async fn login(&self, req: LoginRequest) -> Result<LoginOutcome> {
         let LoginRequest {
-            login: typed,
+            login,
             entrance,
             password,
             code,
             protocol,
             admits,
         } = req;
+        self.decide(
+            login,
+            entrance,
+            Password::Typed(password),
+            code,
+            (protocol, admits),
+        )
+        .await
+    }
+
+    /// A fresh TOTP code from someone signed in at the console already (their password was
+    /// checked at sign-in, their session holds): the step-up an action asks for. Decided
+    /// and recorded like a console login — the same code rules (single use, replay
+    /// refused), lock-out counting, account state and audit records — except the password,
+    /// which is not asked again.
+    #[instrument(skip_all, fields(protocol))]
+    pub async fn confirm_code(
+        &self,
+        login: &Login,
+        code: SecretString,
+        protocol: &'static str,
+    ) -> Result<LoginOutcome> {
+        self.decide(
+            login.to_string(),
+            Entrance::Console,
+            Password::Established,
+            code,
+            (protocol, AccountKind::Operator),
+        )
+        .await
+    }
+
+    /// The procedure behind [`login`](Self::login) and [`confirm_code`](Self::confirm_code).
+    async fn decide(
+        &self,
+        typed: String,
+        entrance: Entrance,
+        password: Password,
+        code: SecretString,
+        (protocol, admits): (&'static str, AccountKind),
+    ) -> Result<LoginOutcome> {
         // Before any work: a certificate that used up its budget gets nothing (no hash, no
         // store, no record); its exhaustion was recorded once. The console has no
         // certificate: its attempts count towards the account's lock-out only.
@@ -231,8 +280,13 @@ impl Authenticator {
         // code are looked at, and not counted towards the lock-out (`policy::login`). It
         // still spends the certificate's budget and is recorded, so a flood of them stays
         // bounded; the protocol's rejection time makes it take as long as any refusal.
+        // An established password is not empty: only the code is screened then.
+        let typed_password = match &password {
+            Password::Typed(password) => password.expose_secret(),
+            Password::Established => "(established at sign-in)",
+        };
         if let Screening::Reject(reason) =
-            policy::login::screen_answers(password.expose_secret(), code.expose_secret())
+            policy::login::screen_answers(typed_password, code.expose_secret())
         {
             drop((password, code));
             let attempt = LoginAttempt {
@@ -255,7 +309,13 @@ impl Authenticator {
                 .acquire()
                 .await
                 .map_err(|_| Error::Verification)?;
-            verify_password(credentials.as_ref(), password).await?
+            match password {
+                Password::Typed(password) => {
+                    verify_password(credentials.as_ref(), password).await?
+                }
+                // Checked when the console session began; the account must still exist.
+                Password::Established => credentials.is_some(),
+            }
         };
         // The decision's time is taken after the slow hash, so a code that was current when
         // typed is judged against the clock at the moment of the check.

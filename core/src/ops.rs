@@ -37,4 +37,4 @@ pub mod session_list;
 pub mod target_admin;
 
 pub use error::OpError;
-pub use person::{Person, SignIn, sign_in};
+pub use person::{Person, SignIn, confirm, sign_in};

@@ -551,3 +551,58 @@ async fn a_target_is_registered_by_an_administrator_and_a_factory_account_needs_
         "{unknown:?}"
     );
 }
+
+#[tokio::test]
+async fn an_action_asks_a_fresh_code_only_once_and_never_for_someone_disabled() {
+    let h = hospital().await;
+    let olga = h.sign_in("olga").await;
+    // The code used to sign in can't confirm an action: single use.
+    let used = h.code("olga");
+    let replay = ops::confirm(&h.auth, olga.login(), SecretString::from(used), "https").await;
+    assert!(
+        matches!(replay, Err(OpError::AuthenticationFailed { .. })),
+        "{replay:?}"
+    );
+    // A wrong code is refused and counted like a failed sign-in.
+    let before = h.store.audit_tail(1).await.unwrap().pop().unwrap().seq;
+    let wrong = ops::confirm(&h.auth, olga.login(), SecretString::from("000000"), "https").await;
+    assert!(wrong.is_err());
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert!(last.seq > before);
+    assert_eq!(last.kind.as_str(), "login.failure");
+    // The next code confirms: the person comes back, read again from the store.
+    let next = |login: &str| {
+        let (_, secret) = h.secrets.iter().find(|(l, _)| l.as_str() == login).unwrap();
+        secret.code_at(Utc::now() + chrono::Duration::seconds(30))
+    };
+    let confirmed = ops::confirm(
+        &h.auth,
+        olga.login(),
+        SecretString::from(next("olga")),
+        "https",
+    )
+    .await
+    .unwrap();
+    assert_eq!(confirmed.login().as_str(), "olga");
+    // Disabled since sign-in: refused even with the right code.
+    let sasaki = h.sign_in("sasaki").await;
+    fumidai_core::ops::account_lifecycle::set_enabled(
+        &*h.store,
+        &olga,
+        (sasaki.login(), AccountKind::Operator),
+        false,
+    )
+    .await
+    .unwrap();
+    let disabled = ops::confirm(
+        &h.auth,
+        sasaki.login(),
+        SecretString::from(next("sasaki")),
+        "https",
+    )
+    .await;
+    assert!(
+        matches!(disabled, Err(OpError::AuthenticationFailed { .. })),
+        "{disabled:?}"
+    );
+}

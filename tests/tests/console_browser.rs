@@ -130,7 +130,6 @@ fn an_operator_signs_in_approves_anothers_plan_and_is_refused_on_their_own() {
     wait_text(&browser, "承認する");
     shot(&browser, "04-plan-ja");
     let code = gw.fresh_code("olga");
-    browser.type_into("#approve input[name=password]", OPERATOR_PASSWORD);
     browser.type_into("#approve input[name=code]", &code);
     browser.click("#approve button");
     let page = wait_text(&browser, "承認しました");
@@ -143,7 +142,6 @@ fn an_operator_signs_in_approves_anothers_plan_and_is_refused_on_their_own() {
     browser.goto(&format!("{base}/plans/{own}"));
     wait_text(&browser, "承認する");
     let code = gw.fresh_code("olga");
-    browser.type_into("#approve input[name=password]", OPERATOR_PASSWORD);
     browser.type_into("#approve input[name=code]", &code);
     browser.click("#approve button");
     let refused = wait_for("the refusal", Duration::from_secs(15), || {

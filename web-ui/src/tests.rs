@@ -2,7 +2,7 @@
 //! §3, §5): sign-in (right, wrong password, wrong code, locked, engineer), the cookie's
 //! attributes, the idle sign-out on a clock the test moves, CSRF and origin
 //! checks, every route × every role, escaping of hostile plan text, and approving a plan
-//! (four eyes) with the password and a fresh code.
+//! (four eyes) with a fresh code (the step-up: the session vouches for the password).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -89,3 +89,22 @@ pub async fn sign_in(auth: &Authenticator, request: SignIn) -> Result<Person, Op
     };
     Ok(Person { account })
 }
+
+/// A fresh TOTP code from `login`, who signed in with password and code when their console
+/// session began (the caller vouches for that session): the step-up an action asks for
+/// (approve, reject, withdraw, confirm; a kill does not). Checked and recorded by the same
+/// [`Authenticator`] (single use, lock-out counting); the account is read again, so one
+/// disabled since sign-in is refused. Every refusal reads the same.
+pub async fn confirm(
+    auth: &Authenticator,
+    login: &Login,
+    code: SecretString,
+    protocol: &'static str,
+) -> Result<Person, OpError> {
+    match auth.confirm_code(login, code, protocol).await? {
+        LoginOutcome::Accept { account } => Ok(Person { account }),
+        LoginOutcome::Reject(_) => Err(OpError::AuthenticationFailed {
+            login: login.to_string(),
+        }),
+    }
+}

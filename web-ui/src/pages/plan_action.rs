@@ -1,7 +1,7 @@
-//! `POST /plans/{id}/approve|reject|withdraw` (R-10.1-APPROVE, R-14-4): the person types
-//! their password and a fresh TOTP code with the action; the console signs them in again
-//! through `ops::sign_in` (same Authenticator, a code is used once) for the session's own
-//! login, then calls `ops::plan_decision` or `ops::plan_withdrawal`, which ask `policy`
+//! `POST /plans/{id}/approve|reject|withdraw` (R-10.1-APPROVE, R-14-4): the person types a
+//! fresh TOTP code with the action; the console confirms it through `ops::confirm` (same
+//! Authenticator, a code is used once, the account read again) for the session's own login
+//! — the password was checked when the session began — then calls `ops::plan_decision` or `ops::plan_withdrawal`, which ask `policy`
 //! (four eyes, take-out by a planning manager) and record the action with the person as
 //! actor. A refusal is shown on the plan's page as the op words it; nothing changed.
 //!
@@ -11,7 +11,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fumidai_core::ops::{self, OpError, Person, SignIn, plan_decision, plan_withdrawal};
+use fumidai_core::ops::{self, OpError, Person, plan_decision, plan_withdrawal};
 use policy::authority::{self, Action};
 use policy::ids::PlanId;
 use secrecy::SecretString;
@@ -28,8 +28,6 @@ use crate::session::Signed;
 pub(crate) struct ActionForm {
     #[serde(default)]
     csrf: String,
-    #[serde(default)]
-    password: String,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -106,17 +104,14 @@ async fn act(
         };
         return refuse(&state, &signed, &id, &refusal).await;
     }
-    let person = match ops::sign_in(
+    let confirmed = ops::confirm(
         &state.auth,
-        SignIn {
-            login: signed.account.login.clone(),
-            password: SecretString::from(form.password),
-            code: SecretString::from(form.code),
-            protocol: "https",
-        },
+        &signed.account.login,
+        SecretString::from(form.code),
+        "https",
     )
-    .await
-    {
+    .await;
+    let person = match confirmed {
         Ok(person) => person,
         Err(error @ OpError::AuthenticationFailed { .. }) => {
             return refuse(&state, &signed, &id, &error).await;
