@@ -163,6 +163,10 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/approve", post(plan_action::approve))
         .route("/plans/{id}/reject", post(plan_action::reject))
         .route("/plans/{id}/withdraw", post(plan_action::withdraw))
+        .route("/reports", get(reports::page))
+        .route("/reports/{id}", get(report::page))
+        .route("/reports/{id}/document", get(report_document::page))
+        .route("/reports/{id}/confirm", post(report_confirm::submit))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -38,6 +38,10 @@ struct Hospital {
     secrets: HashMap<String, TotpSecret>,
     /// Seconds the console's clock is ahead of the wall clock.
     ahead: Arc<AtomicI64>,
+    /// The data directory the console reads recordings and `signing.pub` from.
+    data: fumidai_core::datadir::DataDir,
+    /// The gateway's signing key (its public half is in `data`).
+    signing: ed25519_dalek::SigningKey,
     _dir: tempfile::TempDir,
 }
 
@@ -123,6 +127,17 @@ async fn hospital_with(settings: ConsoleSettings) -> Hospital {
     ));
     let ahead = Arc::new(AtomicI64::new(0));
     let clock_ahead = Arc::clone(&ahead);
+    let data = fumidai_core::datadir::DataDir::new(dir.path().join("data"));
+    std::fs::create_dir_all(data.root()).unwrap();
+    let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    {
+        use ed25519_dalek::pkcs8::EncodePublicKey as _;
+        let public = signing
+            .verifying_key()
+            .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap();
+        std::fs::write(data.signing_public_key(), public).unwrap();
+    }
     let state = AppState::new(
         Arc::clone(&store),
         auth,
@@ -131,12 +146,15 @@ async fn hospital_with(settings: ConsoleSettings) -> Hospital {
     )
     .with_clock(Arc::new(move || {
         Utc::now() + Duration::seconds(clock_ahead.load(Ordering::SeqCst))
-    }));
+    }))
+    .with_data_dir(data.clone());
     Hospital {
         app: router(state),
         store,
         secrets,
         ahead,
+        data,
+        signing,
         _dir: dir,
     }
 }
@@ -885,6 +903,46 @@ async fn every_route_for_every_role() {
                 S::SEE_OTHER,
             ],
         ),
+        (
+            "GET",
+            "/reports".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            format!("/reports/{plan}"),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/reports/{plan}/document"),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        // No report for this plan yet: nothing to confirm, whoever asks (the order of
+        // the checks on a real report is `a_manager_confirms_a_sealed_report…`'s).
+        (
+            "POST",
+            format!("/reports/{plan}/confirm"),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
         ("GET", "/nope".into(), [S::NOT_FOUND; 5]),
         // Last: signs each out.
         (
@@ -961,4 +1019,126 @@ async fn the_plan_list_filters_by_state_and_window() {
     let day = &today[..10];
     let around = list(format!("?from={day}&to={day}")).await;
     assert!(around.contains("first-plan-purpose"), "{around}");
+}
+
+/// A manager reads a sealed report in the page (its document framed under its own, narrow
+/// policy) and confirms it with a fresh code; an operator sees no form and is refused on
+/// post; a report whose stored copy was altered is not shown at all (R-10-5).
+#[tokio::test]
+async fn a_manager_confirms_a_sealed_report_and_an_altered_one_is_not_shown() {
+    let h = hospital().await;
+    let plan = h
+        .plan_by("sasaki", "patching <script>alert(1)</script>")
+        .await;
+    let olga = h.sign_in("olga").await;
+    let code = h.code("olga", 1);
+    let r = h
+        .send(post(
+            &format!("/plans/{plan}/approve"),
+            Some(&olga.cookie),
+            &[("csrf", &olga.csrf), ("code", &code)],
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The window is over three hours from now: the report is produced then.
+    let later = Utc::now() + Duration::hours(3);
+    let rules = policy::risk::RuleSet::shipped();
+    fumidai_core::report::produce(&*h.store, &h.data, &h.signing, &rules, &plan, later)
+        .await
+        .unwrap();
+    assert_eq!(h.status_of(&plan).await, PlanStatus::Reported);
+    // The list shows it waiting; the page shows it sealed, the document under its policy.
+    let list = body(h.send(get("/reports", Some(&olga.cookie))).await).await;
+    assert!(list.contains(&format!("/reports/{plan}")), "{list}");
+    let page = h
+        .send(get(&format!("/reports/{plan}"), Some(&olga.cookie)))
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("frame-src 'self'") && !policy.contains("unsafe"),
+        "{policy}"
+    );
+    let html = body(page).await;
+    assert!(!html.contains("id=\"confirm\""), "an operator gets no form");
+    let doc = h
+        .send(get(
+            &format!("/reports/{plan}/document"),
+            Some(&olga.cookie),
+        ))
+        .await;
+    let doc_policy = doc.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        doc_policy.contains("style-src 'sha256-") && !doc_policy.contains("script-src"),
+        "{doc_policy}"
+    );
+    assert_eq!(doc.headers()[header::X_FRAME_OPTIONS], "SAMEORIGIN");
+    let text = body(doc).await;
+    assert!(
+        !text.contains("<script>alert(1)"),
+        "plan text escaped in the document"
+    );
+    // An operator's post is refused before any code is spent.
+    let refused = h
+        .send(post(
+            &format!("/reports/{plan}/confirm"),
+            Some(&olga.cookie),
+            &[("csrf", &olga.csrf), ("code", &h.code("olga", 1))],
+        ))
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(h.status_of(&plan).await, PlanStatus::Reported);
+    // The manager with a wrong code: refused at the code, nothing changed.
+    let mori = h.sign_in("mori").await;
+    let wrong = h
+        .send(post(
+            &format!("/reports/{plan}/confirm"),
+            Some(&mori.cookie),
+            &[("csrf", &mori.csrf), ("code", "000000")],
+        ))
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(h.status_of(&plan).await, PlanStatus::Reported);
+    // The manager confirms with a finding and a fresh code; the record names her.
+    let html = body(
+        h.send(get(&format!("/reports/{plan}"), Some(&mori.cookie)))
+            .await,
+    )
+    .await;
+    assert!(html.contains("id=\"confirm\""), "{html}");
+    let code = h.code("mori", 1);
+    let r = h
+        .send(post(
+            &format!("/reports/{plan}/confirm"),
+            Some(&mori.cookie),
+            &[
+                ("csrf", &mori.csrf),
+                ("code", &code),
+                ("finding", "no objection"),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("/reports/{plan}?done=confirmed"));
+    assert_eq!(h.status_of(&plan).await, PlanStatus::Confirmed);
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert_eq!(last.actor, "person:mori");
+    // A stored report altered behind the gateway's back is not shown.
+    let db = h._dir.path().join("t.db");
+    let conn = format!("sqlite://{}", db.display());
+    let pool = sqlx::SqlitePool::connect(&conn).await.unwrap();
+    sqlx::query("UPDATE reports SET body = replace(body, 'patching', 'patchinG')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let altered = h
+        .send(get(&format!("/reports/{plan}"), Some(&mori.cookie)))
+        .await;
+    assert_ne!(altered.status(), StatusCode::OK);
 }

@@ -51,6 +51,46 @@ pub async fn show(
     })
 }
 
+/// Plan `plan`'s report if it has been produced, opened against the gateway's public key
+/// (`signing.pub`); nothing is produced here (`serve` produces due reports every minute).
+pub async fn open(
+    store: &dyn Store,
+    dir: &DataDir,
+    plan: &PlanId,
+) -> Result<Option<(StoredReport, ReportBody)>, OpError> {
+    let Some(report) = store.report(plan).await? else {
+        return Ok(None);
+    };
+    let key = super::audit::verifying_key(dir)?;
+    let body = report::body::open(&report, &key).map_err(|problem| OpError::ReportSealBroken {
+        plan: *plan,
+        problem,
+    })?;
+    Ok(Some((report, body)))
+}
+
+/// The plans whose report waits for the planning manager's confirmation (R-10-5), oldest
+/// report first, and those confirmed, newest first (at most `confirmed_max`).
+pub async fn waiting_and_confirmed(
+    store: &dyn Store,
+    confirmed_max: usize,
+) -> Result<(Vec<Plan>, Vec<Plan>), OpError> {
+    let plans = store.plans().await?;
+    let mut waiting: Vec<Plan> = plans
+        .iter()
+        .filter(|p| p.status == PlanStatus::Reported)
+        .cloned()
+        .collect();
+    waiting.sort_by_key(|p| p.reported_at);
+    let mut confirmed: Vec<Plan> = plans
+        .into_iter()
+        .filter(|p| p.status == PlanStatus::Confirmed)
+        .collect();
+    confirmed.sort_by_key(|p| std::cmp::Reverse(p.reported_at));
+    confirmed.truncate(confirmed_max);
+    Ok((waiting, confirmed))
+}
+
 /// The plans whose report has waited for the planning manager's confirmation longer
 /// than `days` days (R-10-5).
 pub async fn overdue(

@@ -433,7 +433,9 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
     s
 }
 
-const CSS: &str = "@page{size:A4;margin:15mm}body{font-family:'Noto Sans CJK JP','Hiragino Sans',sans-serif;font-size:10pt;color:#000}\
+/// The HTML form's style sheet (inline in the document; the console allows exactly this
+/// text by its hash).
+pub const CSS: &str = "@page{size:A4;margin:15mm}body{font-family:'Noto Sans CJK JP','Hiragino Sans',sans-serif;font-size:10pt;color:#000}\
 h1{font-size:15pt;border-bottom:2px solid #000}h2{font-size:12pt;margin-top:1.2em;border-bottom:1px solid #666}\
 h3{font-size:11pt}table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:2px 4px;vertical-align:top;text-align:left}\
 table.kv th{width:28%;background:#eee}code{font-size:9pt;word-break:break-all}.hash{font-size:8pt}\

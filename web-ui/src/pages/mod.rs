@@ -11,6 +11,10 @@ pub(crate) mod logout;
 pub(crate) mod plan;
 pub(crate) mod plan_action;
 pub(crate) mod plans;
+pub(crate) mod report;
+pub(crate) mod report_confirm;
+pub(crate) mod report_document;
+pub(crate) mod reports;
 pub(crate) mod view;
 
 use askama::Template;
@@ -26,6 +30,7 @@ use crate::session::Signed;
 pub(crate) enum Section {
     Dashboard,
     Plans,
+    Reports,
     None,
 }
 
@@ -95,6 +100,10 @@ impl Chrome {
 
     pub(crate) fn at_plans(&self) -> bool {
         self.section == Section::Plans
+    }
+
+    pub(crate) fn at_reports(&self) -> bool {
+        self.section == Section::Reports
     }
 }
 
