@@ -101,10 +101,10 @@ pub(crate) async fn show(
         produced_at: text::jst_seconds(&body.produced_at),
         sha256: report.sha256.clone(),
         findings: body.findings.len(),
-        highest: body
-            .highest_severity
-            .clone()
-            .unwrap_or_else(|| lang.t("なし", "none").to_owned()),
+        highest: body.highest_severity.as_deref().map_or_else(
+            || lang.t("なし", "none").to_owned(),
+            |severity| severity_label(severity, lang),
+        ),
         sessions: body.sessions.len(),
         confirmation: plan.confirmation.as_ref().map(|c| {
             let note = c.note.as_deref().map(visible).unwrap_or_default();
@@ -120,4 +120,18 @@ pub(crate) async fn show(
         HeaderValue::from_static(REPORT_PAGE_POLICY),
     );
     Ok(response)
+}
+
+/// A finding's severity as the report names it (`info` … `critical`), in the page's
+/// language; anything else as it is (made visible).
+fn severity_label(severity: &str, lang: crate::lang::Lang) -> String {
+    let (ja, en) = match severity {
+        "info" => ("情報", "info"),
+        "low" => ("低", "low"),
+        "medium" => ("中", "medium"),
+        "high" => ("高", "high"),
+        "critical" => ("重大", "critical"),
+        other => return visible(other),
+    };
+    lang.t(ja, en).to_owned()
 }
