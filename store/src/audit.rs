@@ -333,6 +333,22 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+/// Which audit records to read (`Store::audit_records`); every field narrows, `None`
+/// doesn't.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Exactly this kind (`plan.approved`, …).
+    pub kind: Option<String>,
+    /// Exactly this actor (`person:olga`, `system`, …).
+    pub actor: Option<String>,
+    /// Exactly this subject (a plan, session or account).
+    pub subject: Option<String>,
+    /// Appended at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Appended before.
+    pub to: Option<DateTime<Utc>>,
+}
+
 /// The chain's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

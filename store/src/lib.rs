@@ -42,7 +42,9 @@ use policy::plan::{Plan, PlanStatus};
 use policy::totp::{TimeStep, TotpSecret};
 use secrecy::SecretBox;
 
-pub use audit::{AuditEvent, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier};
+pub use audit::{
+    AuditEvent, AuditFilter, AuditKind, AuditRecord, AuditVerification, ChainBreak, ChainVerifier,
+};
 pub use connection::{ConnectionRecord, NewConnection};
 pub use console::{ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSession, TokenDigest};
 pub use error::{Error, Result};
@@ -290,6 +292,14 @@ pub trait Store: Send + Sync {
     async fn append_audit(&self, event: AuditEvent) -> Result<AuditRecord>;
     /// The last `n` audit records, oldest first.
     async fn audit_tail(&self, n: u32) -> Result<Vec<AuditRecord>>;
+    /// The records `filter` selects, newest first, with `seq` below `before` when given
+    /// (keyset paging: pass the last page's smallest `seq`), at most `limit`.
+    async fn audit_records(
+        &self,
+        filter: &audit::AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>>;
     /// Walks the whole chain and names the first broken link.
     async fn verify_audit(&self) -> Result<AuditVerification>;
     /// The seals of `session`'s recordings (its `recording.sealed` audit records), oldest

@@ -1,7 +1,7 @@
 //! The reconciliation report in the operator console, in a real browser (issue 15): the
 //! planning manager finds the report waiting, reads the sealed document in the page, and
 //! confirms it with a finding and a fresh code (R-10-5); the confirmation is on record in
-//! her name. Photographed in Japanese and English under
+//! her name; the audit trail shows it and verifies. Photographed in Japanese and English under
 //! `$CARGO_TARGET_DIR/console-screenshots/`.
 
 #![allow(
@@ -125,4 +125,16 @@ fn the_planning_manager_reads_and_confirms_a_sealed_report_in_the_console() {
     browser.goto(&format!("{base}/reports"));
     wait_text(&browser, "Confirmed (latest)");
     shot(&browser, "25-reports-en");
+
+    // The audit trail: the confirmation on record, filtered by kind; verified now.
+    browser.goto(&format!("{base}/audit?kind=report.confirmed"));
+    let audit = wait_text(&browser, "Audit trail");
+    assert!(audit.contains("person:mori"), "{audit}");
+    shot(&browser, "26-audit-en");
+    browser.click("#verify button");
+    wait_text(&browser, "all intact");
+    shot(&browser, "27-audit-verified-en");
+    browser.goto(&format!("{base}/lang?to=ja&back=/audit"));
+    wait_text(&browser, "監査証跡（アクセスログ）");
+    shot(&browser, "28-audit-ja");
 }

@@ -159,3 +159,38 @@ async fn check_reports(store: &dyn Store, key: &VerifyingKey) -> Result<SealsChe
         broken,
     })
 }
+
+/// The most records one page or one export reads.
+pub const PAGE_MAX: u32 = 500;
+
+/// One page of the records `filter` selects, newest first, below `before`.
+pub async fn page(
+    store: &dyn Store,
+    filter: &store::AuditFilter,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, OpError> {
+    Ok(store
+        .audit_records(filter, before, limit.min(PAGE_MAX))
+        .await?)
+}
+
+/// Every record `filter` selects, oldest first, up to `max` (an export): read a page at a
+/// time by `seq`.
+pub async fn range(
+    store: &dyn Store,
+    filter: &store::AuditFilter,
+    max: usize,
+) -> Result<Vec<AuditRecord>, OpError> {
+    let mut records: Vec<AuditRecord> = Vec::new();
+    let mut before = None;
+    while records.len() < max {
+        let page = store.audit_records(filter, before, PAGE_MAX).await?;
+        let Some(last) = page.last() else { break };
+        before = Some(last.seq);
+        records.extend(page);
+    }
+    records.truncate(max);
+    records.reverse();
+    Ok(records)
+}

@@ -82,6 +82,61 @@ pub(super) async fn tail(pool: &AnyPool, n: u32) -> Result<Vec<AuditRecord>> {
     Ok(records)
 }
 
+/// The records `filter` selects, newest first, below `before`, at most `limit`.
+pub(super) async fn select(
+    pool: &AnyPool,
+    filter: &crate::audit::AuditFilter,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<AuditRecord>> {
+    enum Bind<'a> {
+        Text(&'a str),
+        Int(i64),
+    }
+    let mut conditions: Vec<(&str, Bind<'_>)> = Vec::new();
+    if let Some(kind) = &filter.kind {
+        conditions.push(("kind =", Bind::Text(kind)));
+    }
+    if let Some(actor) = &filter.actor {
+        conditions.push(("actor =", Bind::Text(actor)));
+    }
+    if let Some(subject) = &filter.subject {
+        conditions.push(("subject =", Bind::Text(subject)));
+    }
+    if let Some(from) = filter.from {
+        conditions.push(("at >=", Bind::Int(super::convert::to_micros(from))));
+    }
+    if let Some(to) = filter.to {
+        conditions.push(("at <", Bind::Int(super::convert::to_micros(to))));
+    }
+    if let Some(before) = before {
+        conditions.push(("seq <", Bind::Int(before)));
+    }
+    let clauses: Vec<String> = conditions
+        .iter()
+        .enumerate()
+        .map(|(i, (clause, _))| format!("{clause} ${}", i + 1))
+        .collect();
+    let binds: Vec<Bind<'_>> = conditions.into_iter().map(|(_, bind)| bind).collect();
+    let limit_at = binds.len() + 1;
+    let condition = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql =
+        format!("SELECT {COLUMNS} FROM audit_log {condition} ORDER BY seq DESC LIMIT ${limit_at}");
+    let mut query = sqlx::query(&sql);
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::Int(n) => query.bind(n),
+        };
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(pool).await?;
+    rows.iter().map(record).collect()
+}
+
 /// Walks the chain in pages of [`VERIFY_PAGE`] and names the first broken link.
 pub(super) async fn verify(pool: &AnyPool) -> Result<AuditVerification> {
     let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");

@@ -281,6 +281,15 @@ impl Store for SqlStore {
         audit_log::tail(&self.pool, n).await
     }
 
+    async fn audit_records(
+        &self,
+        filter: &crate::audit::AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>> {
+        audit_log::select(&self.pool, filter, before, limit).await
+    }
+
     async fn verify_audit(&self) -> Result<AuditVerification> {
         audit_log::verify(&self.pool).await
     }

@@ -3,6 +3,9 @@
 //! template. The layout every page shares is [`Chrome`]; rows shown in tables are made
 //! in [`view`], with untrusted text through [`crate::text::visible`].
 
+pub(crate) mod audit;
+pub(crate) mod audit_export;
+pub(crate) mod audit_verify;
 pub(crate) mod dashboard;
 pub(crate) mod health;
 pub(crate) mod language;
@@ -31,6 +34,7 @@ pub(crate) enum Section {
     Dashboard,
     Plans,
     Reports,
+    Audit,
     None,
 }
 
@@ -104,6 +108,10 @@ impl Chrome {
 
     pub(crate) fn at_reports(&self) -> bool {
         self.section == Section::Reports
+    }
+
+    pub(crate) fn at_audit(&self) -> bool {
+        self.section == Section::Audit
     }
 }
 
