@@ -137,4 +137,16 @@ fn the_planning_manager_reads_and_confirms_a_sealed_report_in_the_console() {
     browser.goto(&format!("{base}/lang?to=ja&back=/audit"));
     wait_text(&browser, "監査証跡（アクセスログ）");
     shot(&browser, "28-audit-ja");
+
+    // The compliance evidence and the account review, as `fumidai compliance|review`.
+    browser.goto(&format!("{base}/compliance"));
+    let compliance = wait_text(&browser, "ガイドラインへの適合状況");
+    assert!(compliance.contains("R-10"), "{compliance}");
+    shot(&browser, "29-compliance-ja");
+    browser.goto(&format!("{base}/review"));
+    wait_text(&browser, "アカウント棚卸し");
+    shot(&browser, "30-review-ja");
+    browser.goto(&format!("{base}/lang?to=en&back=/compliance"));
+    wait_text(&browser, "Compliance with the guideline");
+    shot(&browser, "31-compliance-en");
 }

@@ -53,6 +53,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use fumidai_core::alerts::Alerts;
 use fumidai_core::auth::Authenticator;
+use fumidai_core::config::Config;
 use fumidai_core::datadir::DataDir;
 use fumidai_core::live::Registry;
 use fumidai_core::metrics::Exporter;
@@ -89,6 +90,9 @@ pub struct AppState {
     dir: Option<DataDir>,
     /// Where alerts go (a report produced on view raises its own).
     alerts: Alerts,
+    /// The gateway's configuration, for the compliance evidence (`None` in tests that
+    /// don't give one: the page says so).
+    config: Option<Arc<Config>>,
 }
 
 impl AppState {
@@ -110,7 +114,15 @@ impl AppState {
             live: Registry::default(),
             dir: None,
             alerts: Alerts::log_only(),
+            config: None,
         }
+    }
+
+    /// The same state assessing compliance against `config`.
+    #[must_use]
+    pub fn with_config(mut self, config: Arc<Config>) -> Self {
+        self.config = Some(config);
+        self
     }
 
     /// The same state over this node's live sessions (`serve` gives its registry).
@@ -166,6 +178,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit::page))
         .route("/audit/export", get(audit_export::download))
         .route("/audit/verify", post(audit_verify::submit))
+        .route("/compliance", get(compliance::page))
+        .route("/review", get(review::page))
         .route("/reports", get(reports::page))
         .route("/reports/{id}", get(report::page))
         .route("/reports/{id}/document", get(report_document::page))

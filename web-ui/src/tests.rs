@@ -908,6 +908,23 @@ async fn every_route_for_every_role() {
             "/reports".into(),
             [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
         ),
+        // Compliance needs the configuration, which this test state doesn't give.
+        (
+            "GET",
+            "/compliance".into(),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            "/review".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
         // The audit trail: every hospital-side role reads it (auditors above all).
         (
             "GET",

@@ -204,7 +204,8 @@ pub(crate) async fn run(root: &Path) -> anyhow::Result<()> {
         )
         .with_live(live.clone())
         .with_data_dir(ctx.dir.clone())
-        .with_alerts(alerts.clone()),
+        .with_alerts(alerts.clone())
+        .with_config(Arc::new(config.clone())),
     );
 
     let started = AuditEvent::new(AuditKind::GatewayStarted, Actor::System, listen.to_string())

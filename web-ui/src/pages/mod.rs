@@ -6,6 +6,7 @@
 pub(crate) mod audit;
 pub(crate) mod audit_export;
 pub(crate) mod audit_verify;
+pub(crate) mod compliance;
 pub(crate) mod dashboard;
 pub(crate) mod health;
 pub(crate) mod language;
@@ -18,6 +19,7 @@ pub(crate) mod report;
 pub(crate) mod report_confirm;
 pub(crate) mod report_document;
 pub(crate) mod reports;
+pub(crate) mod review;
 pub(crate) mod view;
 
 use askama::Template;
@@ -35,6 +37,7 @@ pub(crate) enum Section {
     Plans,
     Reports,
     Audit,
+    Compliance,
     None,
 }
 
@@ -112,6 +115,10 @@ impl Chrome {
 
     pub(crate) fn at_audit(&self) -> bool {
         self.section == Section::Audit
+    }
+
+    pub(crate) fn at_compliance(&self) -> bool {
+        self.section == Section::Compliance
     }
 }
 
