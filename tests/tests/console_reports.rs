@@ -149,4 +149,13 @@ fn the_planning_manager_reads_and_confirms_a_sealed_report_in_the_console() {
     browser.goto(&format!("{base}/lang?to=en&back=/compliance"));
     wait_text(&browser, "Compliance with the guideline");
     shot(&browser, "31-compliance-en");
+
+    // The ID ledger and one account's page, in English then Japanese.
+    browser.goto(&format!("{base}/admin/accounts"));
+    let ledger = wait_text(&browser, "ID ledger");
+    assert!(ledger.contains("alice") && ledger.contains("mori"), "{ledger}");
+    shot(&browser, "32-accounts-en");
+    browser.goto(&format!("{base}/lang?to=ja&back=/admin/accounts/alice"));
+    wait_text(&browser, "TOTP を再登録する");
+    shot(&browser, "33-account-ja");
 }

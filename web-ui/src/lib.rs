@@ -175,6 +175,15 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/approve", post(plan_action::approve))
         .route("/plans/{id}/reject", post(plan_action::reject))
         .route("/plans/{id}/withdraw", post(plan_action::withdraw))
+        .route(
+            "/admin/accounts",
+            get(accounts::page).post(account_action::enrol),
+        )
+        .route("/admin/accounts/{login}", get(account::page))
+        .route(
+            "/admin/accounts/{login}/{action}",
+            post(account_action::change),
+        )
         .route("/audit", get(audit::page))
         .route("/audit/export", get(audit_export::download))
         .route("/audit/verify", post(audit_verify::submit))

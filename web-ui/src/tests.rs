@@ -908,6 +908,40 @@ async fn every_route_for_every_role() {
             "/reports".into(),
             [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
         ),
+        // The ID ledger: read by every hospital-side role; changes need ManageAccounts
+        // (an auditor is refused before the code: 422 with the reason).
+        (
+            "GET",
+            "/admin/accounts".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            "/admin/accounts/alice".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "POST",
+            "/admin/accounts/alice/disable".into(),
+            [
+                S::UNPROCESSABLE_ENTITY,
+                S::UNPROCESSABLE_ENTITY,
+                S::UNPROCESSABLE_ENTITY,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "POST",
+            "/admin/accounts/alice/nonsense".into(),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
         // Compliance needs the configuration, which this test state doesn't give.
         (
             "GET",
@@ -1274,4 +1308,81 @@ async fn the_audit_trail_is_filtered_exported_and_verified() {
     )
     .await;
     assert!(verified.contains("すべて改ざんなし"), "{verified}");
+}
+
+/// An operator enrols an engineer (the secret shown once), disables her with a fresh code;
+/// an auditor may not; nobody disables themselves.
+#[tokio::test]
+async fn accounts_are_enrolled_and_disabled_from_the_console_in_the_actors_name() {
+    let h = hospital().await;
+    let olga = h.sign_in("olga").await;
+    let code = h.code("olga", 1);
+    let page = body(
+        h.send(post(
+            "/admin/accounts",
+            Some(&olga.cookie),
+            &[
+                ("csrf", &olga.csrf),
+                ("code", &code),
+                ("login", "hanako"),
+                ("kind", "engineer"),
+                ("vendor", "acme"),
+                ("name", "Hanako Sato"),
+                ("password", "Tsubaki-Mori-5531"),
+            ],
+        ))
+        .await,
+    )
+    .await;
+    assert!(page.contains("id=\"totp-secret\""), "{page}");
+    assert!(page.contains("otpauth://totp/"), "{page}");
+    let hanako: Login = "hanako".parse().unwrap();
+    let stored = h.store.account(&hanako).await.unwrap().unwrap();
+    assert!(stored.enabled);
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_str()),
+        ("account.added", "person:olga")
+    );
+    // The ledger shows it again without its secret.
+    let ledger = body(h.send(get("/admin/accounts", Some(&olga.cookie))).await).await;
+    assert!(ledger.contains("hanako") && !ledger.contains("totp-secret"));
+    // An auditor may not disable her; nothing changes.
+    let kansa = h.sign_in("kansa").await;
+    let refused = h
+        .send(post(
+            "/admin/accounts/hanako/disable",
+            Some(&kansa.cookie),
+            &[("csrf", &kansa.csrf), ("code", &h.code("kansa", 1))],
+        ))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(h.store.account(&hanako).await.unwrap().unwrap().enabled);
+    // Olga may not disable herself.
+    let own = h
+        .send(post(
+            "/admin/accounts/olga/disable",
+            Some(&olga.cookie),
+            &[("csrf", &olga.csrf), ("code", &h.code("olga", 2))],
+        ))
+        .await;
+    assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let olga_login: Login = "olga".parse().unwrap();
+    assert!(h.store.account(&olga_login).await.unwrap().unwrap().enabled);
+    // A manager disables hanako with a fresh code: done, in her name.
+    let mori = h.sign_in("mori").await;
+    let done = h
+        .send(post(
+            "/admin/accounts/hanako/disable",
+            Some(&mori.cookie),
+            &[("csrf", &mori.csrf), ("code", &h.code("mori", 1))],
+        ))
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert!(!h.store.account(&hanako).await.unwrap().unwrap().enabled);
+    let last = h.store.audit_tail(1).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_str()),
+        ("account.disabled", "person:mori")
+    );
 }

@@ -3,6 +3,9 @@
 //! template. The layout every page shares is [`Chrome`]; rows shown in tables are made
 //! in [`view`], with untrusted text through [`crate::text::visible`].
 
+pub(crate) mod account;
+pub(crate) mod account_action;
+pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod audit_export;
 pub(crate) mod audit_verify;
@@ -38,6 +41,7 @@ pub(crate) enum Section {
     Reports,
     Audit,
     Compliance,
+    Admin,
     None,
 }
 
@@ -119,6 +123,10 @@ impl Chrome {
 
     pub(crate) fn at_compliance(&self) -> bool {
         self.section == Section::Compliance
+    }
+
+    pub(crate) fn at_admin(&self) -> bool {
+        self.section == Section::Admin
     }
 }
 
