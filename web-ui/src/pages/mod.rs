@@ -6,6 +6,9 @@
 pub(crate) mod dashboard;
 pub(crate) mod health;
 pub(crate) mod language;
+pub(crate) mod live;
+pub(crate) mod live_kill;
+pub(crate) mod live_watch;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod plan;
@@ -26,6 +29,7 @@ use crate::session::Signed;
 pub(crate) enum Section {
     Dashboard,
     Plans,
+    Live,
     None,
 }
 
@@ -95,6 +99,10 @@ impl Chrome {
 
     pub(crate) fn at_plans(&self) -> bool {
         self.section == Section::Plans
+    }
+
+    pub(crate) fn at_live(&self) -> bool {
+        self.section == Section::Live
     }
 }
 
