@@ -40,6 +40,8 @@ pub(crate) struct Row {
     pub(crate) target: String,
     pub(crate) protocol: &'static str,
     pub(crate) plan_id: String,
+    /// The plan ID's first 8 characters, for the table (the whole one in its title).
+    pub(crate) plan_short: String,
     pub(crate) plan_href: String,
     pub(crate) started: String,
     pub(crate) idle: String,
@@ -90,6 +92,7 @@ impl Row {
                 None => "-",
             },
             plan_id: s.plan.to_string(),
+            plan_short: s.plan.to_string().chars().take(8).collect(),
             plan_href: format!("/plans/{}", s.plan),
             started: text::jst_seconds(&s.started_at),
             idle: row
@@ -124,8 +127,8 @@ pub(crate) async fn page(
         signed
             .lang
             .t(
-                "強制終了を要求しました。接続中のゲートウェイが1秒程度で切断し、作業者に理由を表示します。",
-                "Kill requested: the gateway holding the session ends it within about a second and shows the engineer the reason.",
+                "強制終了を要求しました。接続中のゲートウェイが1秒程度で切断し、作業者には運用担当者による終了と表示されます。",
+                "Kill requested: the gateway holding the session ends it within about a second and tells the engineer an operator ended it.",
             )
             .to_owned()
     });
