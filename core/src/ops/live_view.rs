@@ -11,6 +11,7 @@ use policy::target::TargetProtocol;
 use store::{SessionRecord, Store};
 
 use super::OpError;
+use super::session_watch::Unwatchable;
 use crate::live::{LiveSession, Registry};
 
 /// One live session.
@@ -39,9 +40,23 @@ impl LiveRow {
             .map(|h| (now - h.last_activity).max(chrono::Duration::zero()))
     }
 
-    /// Whether its terminal can be watched from this node: an SSH session held here.
+    /// Why its terminal can't be watched from this node, if it can't: an RDP session has
+    /// none, and another node's is watched there (what [`session_watch::start`] refuses).
+    ///
+    /// [`session_watch::start`]: super::session_watch::start
+    pub fn unwatchable(&self) -> Option<Unwatchable> {
+        if self.protocol == Some(TargetProtocol::Rdp) {
+            Some(Unwatchable::NotATerminal)
+        } else if self.here.is_none() {
+            Some(Unwatchable::OtherNode)
+        } else {
+            None
+        }
+    }
+
+    /// Whether its terminal can be watched from this node.
     pub fn watchable(&self) -> bool {
-        self.here.is_some() && self.protocol == Some(TargetProtocol::Ssh)
+        self.unwatchable().is_none()
     }
 }
 

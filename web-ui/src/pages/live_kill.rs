@@ -68,7 +68,7 @@ pub(crate) async fn submit(
                 &state,
                 &signed,
                 None,
-                Some(policy_message(&bad)),
+                Some(bad.to_string()),
                 StatusCode::BAD_REQUEST,
             )
             .await;
@@ -99,11 +99,6 @@ pub(crate) async fn submit(
 /// A session ID from the path; anything else is no page.
 pub(crate) fn parse_session_id(text: &str) -> Result<SessionId, PageError> {
     text.parse().map_err(|_| PageError::NotFound)
-}
-
-/// `policy`'s bilingual words for a refused reason.
-fn policy_message(error: &policy::limits::BadKillReason) -> String {
-    error.to_string()
 }
 
 /// The list again, with the op's reason for refusing.

@@ -45,6 +45,9 @@ use crate::session::{SESSION_COOKIE, Signed, cookie, digest};
 /// How often a watch re-checks its person.
 pub(crate) const RECHECK: Duration = Duration::from_secs(5);
 
+/// How long one message may wait for the browser to take it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The close code when the watch ends for a reason the page shows (4000: private use).
 const CLOSE_ENDED: u16 = 4000;
 
@@ -82,16 +85,9 @@ pub(crate) async fn page(
     let Some(live) = rows.into_iter().find(|r| r.session.id == id) else {
         return Err(PageError::NotFound);
     };
-    let unwatchable = (!live.watchable()).then(|| {
-        let why = if live.here.is_some() {
-            session_watch::Unwatchable::NotATerminal
-        } else {
-            session_watch::Unwatchable::OtherNode
-        };
-        match lang {
-            crate::lang::Lang::Ja => (why.ja().to_owned(), why.en().to_owned()),
-            crate::lang::Lang::En => (why.en().to_owned(), why.ja().to_owned()),
-        }
+    let unwatchable = live.unwatchable().map(|why| match lang {
+        crate::lang::Lang::Ja => (why.ja().to_owned(), why.en().to_owned()),
+        crate::lang::Lang::En => (why.en().to_owned(), why.ja().to_owned()),
     });
     let page = WatchPage {
         chrome: Chrome::signed(&signed, Section::Live, &format!("/live/{id}/watch"), now),
@@ -203,15 +199,16 @@ async fn pump(
     mut socket: WebSocket,
 ) -> WatchEnd {
     if let Some((cols, rows)) = screen.size
-        && socket.send(size(cols, rows)).await.is_err()
+        && !send(&mut socket, size(cols, rows)).await
     {
         return WatchEnd::Closed;
     }
     if !screen.recent.is_empty()
-        && socket
-            .send(Message::Binary(std::mem::take(&mut screen.recent)))
-            .await
-            .is_err()
+        && !send(
+            &mut socket,
+            Message::Binary(std::mem::take(&mut screen.recent)),
+        )
+        .await
     {
         return WatchEnd::Closed;
     }
@@ -226,7 +223,7 @@ async fn pump(
                     Some(ScreenEvent::Skipped(n)) => Message::Text(format!("{{\"skipped\":{n}}}").into()),
                     None => break WatchEnd::SessionEnded,
                 };
-                if socket.send(message).await.is_err() {
+                if !send(&mut socket, message).await {
                     break WatchEnd::Closed;
                 }
             }
@@ -254,6 +251,15 @@ async fn pump(
             .await;
     }
     why
+}
+
+/// Sends `message`; false when the browser is gone or has not taken it within
+/// [`SEND_TIMEOUT`] (a stalled page must not hold the watch, and its records, forever).
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// A size notice.
