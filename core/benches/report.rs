@@ -182,6 +182,7 @@ fn main() {
         sessions,
         seals: HashMap::new(),
         unechoed,
+        watches: HashMap::new(),
     };
     let body = ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now);
     let key = SigningKey::from_bytes(&[9; 32]);

@@ -11,6 +11,8 @@
 //! - [`plan_withdrawal`]: withdraw an approved or active plan.
 //! - [`report_confirmation`]: the planning manager confirms a report (R-10-5).
 //! - [`dashboard`], [`plan_view`]: what the web console reads (issue 15).
+//! - [`live_view`]: the live sessions, here and on other nodes; [`session_watch`]: watch
+//!   one's terminal read-only, each watch on record.
 //! - [`session_kill`]: ask the gateway holding a session or login-only connection to end
 //!   it, optionally barring the engineer from the plan.
 //!
@@ -24,6 +26,7 @@ pub mod compliance_evidence;
 pub mod dashboard;
 mod error;
 pub mod health;
+pub mod live_view;
 pub mod person;
 pub mod plan_decision;
 pub mod plan_submission;
@@ -34,6 +37,7 @@ pub mod report_confirmation;
 pub mod report_view;
 pub mod session_kill;
 pub mod session_list;
+pub mod session_watch;
 pub mod target_admin;
 
 pub use error::OpError;

@@ -23,20 +23,38 @@ pub enum Action {
     ConfirmReport,
     /// `session kill`.
     KillSession,
+    /// Watching a live session's terminal read-only (R-10.2-REVIEW). A read: auditors
+    /// may too (see [`Action::reads`]).
+    WatchSession,
     /// Creating, disabling, enabling, resetting accounts and vendors; role changes.
     ManageAccounts,
 }
 
 impl Action {
     /// Every action, for tables.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::SubmitPlan,
         Self::DecidePlan,
         Self::WithdrawPlan,
         Self::ConfirmReport,
         Self::KillSession,
+        Self::WatchSession,
         Self::ManageAccounts,
     ];
+
+    /// Whether the action only reads (an auditor may take it): it changes nothing, though
+    /// it is on record like any other.
+    pub fn reads(self) -> bool {
+        match self {
+            Self::WatchSession => true,
+            Self::SubmitPlan
+            | Self::DecidePlan
+            | Self::WithdrawPlan
+            | Self::ConfirmReport
+            | Self::KillSession
+            | Self::ManageAccounts => false,
+        }
+    }
 
     /// The action as the audit trail and messages name it.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +64,7 @@ impl Action {
             Self::WithdrawPlan => "withdraw_plan",
             Self::ConfirmReport => "confirm_report",
             Self::KillSession => "kill_session",
+            Self::WatchSession => "watch_session",
             Self::ManageAccounts => "manage_accounts",
         }
     }
@@ -57,6 +76,7 @@ impl Action {
             Self::WithdrawPlan => "作業計画の取消し",
             Self::ConfirmReport => "報告書の確認",
             Self::KillSession => "セッションの強制終了",
+            Self::WatchSession => "セッションの監視",
             Self::ManageAccounts => "アカウントの管理",
         }
     }
@@ -92,10 +112,18 @@ pub enum Denied {
         .0.ja()
     )]
     ManagerOnly(Action),
+    /// A hospital-side account without a role may do nothing, not even read a live screen.
+    #[error(
+        "an account without a role may not {} / 役割のないアカウントでは{}はできません",
+        .0.as_str(),
+        .0.ja()
+    )]
+    NoRole(Action),
 }
 
 /// Whether an account of `kind` (with `role`, for operator accounts) may take `action`.
 /// An operator account without a role is treated as having none: it may do nothing.
+/// Auditors take only the actions that read ([`Action::reads`]).
 pub fn authorize(
     kind: AccountKind,
     role: Option<OperatorRole>,
@@ -103,6 +131,8 @@ pub fn authorize(
 ) -> Result<(), Denied> {
     match (kind, role) {
         (AccountKind::Engineer, _) => Err(Denied::Engineer(action)),
+        (AccountKind::Operator, None) if action.reads() => Err(Denied::NoRole(action)),
+        (AccountKind::Operator, Some(OperatorRole::Auditor)) if action.reads() => Ok(()),
         (AccountKind::Operator, None | Some(OperatorRole::Auditor)) => Err(Denied::Auditor(action)),
         (AccountKind::Operator, Some(OperatorRole::Manager)) => Ok(()),
         (AccountKind::Operator, Some(OperatorRole::Operator)) => match action {
@@ -111,6 +141,7 @@ pub fn authorize(
             | Action::DecidePlan
             | Action::WithdrawPlan
             | Action::KillSession
+            | Action::WatchSession
             | Action::ManageAccounts => Ok(()),
         },
     }
@@ -215,13 +246,19 @@ mod tests {
             (op, WithdrawPlan, true),
             (op, ConfirmReport, false),
             (op, KillSession, true),
+            (op, WatchSession, true),
             (op, ManageAccounts, true),
             (mgr, SubmitPlan, true),
             (mgr, DecidePlan, true),
             (mgr, WithdrawPlan, true),
             (mgr, ConfirmReport, true),
             (mgr, KillSession, true),
+            (mgr, WatchSession, true),
             (mgr, ManageAccounts, true),
+            (aud, WatchSession, true),
+            (aud, KillSession, false),
+            (none, WatchSession, false),
+            (eng, WatchSession, false),
         ];
         for ((kind, role), action, allowed) in table {
             assert_eq!(
@@ -230,8 +267,9 @@ mod tests {
                 "{kind:?} {role:?} {action}"
             );
         }
-        // Auditors, role-less operators and engineers never act at the console.
-        for action in Action::ALL {
+        // Auditors, role-less operators and engineers never act at the console; auditors
+        // read (watch), role-less accounts don't even read.
+        for action in Action::ALL.into_iter().filter(|a| !a.reads()) {
             assert_eq!(
                 authorize(aud.0, aud.1, action),
                 Err(Denied::Auditor(action))
@@ -248,6 +286,14 @@ mod tests {
         assert_eq!(
             authorize(op.0, op.1, ConfirmReport),
             Err(Denied::ManagerOnly(ConfirmReport))
+        );
+        assert_eq!(
+            authorize(none.0, none.1, WatchSession),
+            Err(Denied::NoRole(WatchSession))
+        );
+        assert_eq!(
+            authorize(eng.0, eng.1, WatchSession),
+            Err(Denied::Engineer(WatchSession))
         );
     }
 

@@ -79,6 +79,13 @@ pub enum AuditKind {
     RdpCredentialIssued,
     /// An operator killed a live session (detail: who and why).
     SessionKilled,
+    /// A hospital-side person started watching a live session's terminal read-only at the
+    /// console (R-10.2-REVIEW; actor: the person; detail: `session_id`, `watch_id`). On
+    /// record at once, so a watch is known even if its end is never written.
+    SessionWatchStarted,
+    /// A watch ended (detail: `session_id`, `watch_id`, `from`, `to`, why it ended); the
+    /// report lists it as "watched by … from … to …".
+    SessionWatchEnded,
     /// A target presented another host key than the pinned one; raises an alert.
     HostKeyMismatch,
     /// A file went through SFTP/SCP (detail: path, direction, size, SHA-256).
@@ -161,7 +168,7 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 55] = [
+    pub const ALL: [Self; 57] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -190,6 +197,8 @@ impl AuditKind {
         Self::SessionDenied,
         Self::RdpCredentialIssued,
         Self::SessionKilled,
+        Self::SessionWatchStarted,
+        Self::SessionWatchEnded,
         Self::HostKeyMismatch,
         Self::Transfer,
         Self::TransferProtocolViolation,
@@ -250,6 +259,8 @@ impl AuditKind {
             Self::SessionDenied => "session.denied",
             Self::RdpCredentialIssued => "rdp.credential_issued",
             Self::SessionKilled => "session.killed",
+            Self::SessionWatchStarted => "session.watch_started",
+            Self::SessionWatchEnded => "session.watch_ended",
             Self::HostKeyMismatch => "host_key.mismatch",
             Self::Transfer => "transfer",
             Self::TransferProtocolViolation => "transfer.protocol_violation",

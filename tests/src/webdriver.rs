@@ -170,6 +170,44 @@ impl Browser {
         self.cmd("POST", &format!("element/{element}/click"), json!({}));
     }
 
+    /// Runs `script` (a function body; `arguments` are `args`) in the page and returns its
+    /// value. WebDriver runs it outside the page's Content-Security-Policy.
+    pub fn execute(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "execute/sync",
+            json!({ "script": script, "args": args }),
+        )["value"]
+            .clone()
+    }
+
+    /// Presses the keys of `text` on whatever has the focus (W3C key actions), as a person
+    /// typing on the keyboard.
+    pub fn keys(&self, text: &str) {
+        let mut actions = Vec::new();
+        for c in text.chars() {
+            actions.push(json!({ "type": "keyDown", "value": c.to_string() }));
+            actions.push(json!({ "type": "keyUp", "value": c.to_string() }));
+        }
+        self.cmd(
+            "POST",
+            "actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        );
+    }
+
+    /// The text of an open `alert`/`confirm`/`prompt` dialog, if one is open.
+    pub fn alert_text(&self) -> Option<String> {
+        let v = self
+            .call(
+                "GET",
+                &format!("/session/{}/alert/text", self.session),
+                None,
+            )
+            .ok()?;
+        v["value"].as_str().map(str::to_owned)
+    }
+
     /// Saves a PNG of the viewport to `path`.
     pub fn screenshot(&self, path: &Path) {
         let shot = self.cmd_get("screenshot");

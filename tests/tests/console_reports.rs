@@ -153,7 +153,10 @@ fn the_planning_manager_reads_and_confirms_a_sealed_report_in_the_console() {
     // The ID ledger and one account's page, in English then Japanese.
     browser.goto(&format!("{base}/admin/accounts"));
     let ledger = wait_text(&browser, "ID ledger");
-    assert!(ledger.contains("alice") && ledger.contains("mori"), "{ledger}");
+    assert!(
+        ledger.contains("alice") && ledger.contains("mori"),
+        "{ledger}"
+    );
     shot(&browser, "32-accounts-en");
     browser.goto(&format!("{base}/lang?to=ja&back=/admin/accounts/alice"));
     wait_text(&browser, "TOTP を再登録する");

@@ -107,6 +107,18 @@ impl IntoResponse for PageError {
             Self::Op(OpError::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, self.to_string(), String::new())
             }
+            Self::Op(OpError::Denied { .. }) => {
+                let (first, second) = crate::text::bilingual(&self.to_string(), crate::lang::Lang::Ja);
+                (StatusCode::FORBIDDEN, first, second)
+            }
+            Self::Op(
+                OpError::SessionEnded { .. }
+                | OpError::NotWatchable { .. }
+                | OpError::KillPending { .. },
+            ) => {
+                let (first, second) = crate::text::bilingual(&self.to_string(), crate::lang::Lang::Ja);
+                (StatusCode::CONFLICT, first, second)
+            }
             Self::Store(_) | Self::Op(OpError::Store(_) | OpError::Login(_)) => {
                 error!(error = %self, "console: store unavailable");
                 (

@@ -9,7 +9,10 @@
 //! absolute in JST with its date. A person signs in with password + TOTP through the same
 //! `Authenticator` as every other entrance (same lock-out, same audit records); the
 //! session lives in the store, so another node sees it. Approving, rejecting and
-//! withdrawing a plan ask for the password and a fresh TOTP code with the action.
+//! withdrawing a plan ask for the password and a fresh TOTP code with the action; a kill
+//! of a live session asks for a reason only (it must be instant). Watching a live SSH
+//! session's terminal goes over a same-origin WebSocket that takes nothing from the
+//! browser, and each watch is on record.
 //!
 //! `/metrics` answers loopback clients only (a Prometheus or agent on the gateway host);
 //! from anywhere else it is 403. A reverse proxy in front of a loopback console must not
@@ -24,7 +27,9 @@
 //!   after 15 minutes, R-12.3.2); `csrf`: the checked form of every POST; [`security`]:
 //!   the headers on every response and the same-origin check; `limiter`: sign-in attempts
 //!   per address and login; [`text`]: untrusted text made visible, JST, closed sets in
-//!   words; [`lang`]: Japanese or English; `assets`: the embedded stylesheet.
+//!   words; [`lang`]: Japanese or English; `assets`: the embedded stylesheets and
+//!   scripts (xterm.js for the Live page's read-only terminal, pinned in
+//!   `vendor/xterm/`).
 //!
 //! # What this crate does not do
 //!
@@ -175,6 +180,10 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/approve", post(plan_action::approve))
         .route("/plans/{id}/reject", post(plan_action::reject))
         .route("/plans/{id}/withdraw", post(plan_action::withdraw))
+        .route("/live", get(live::page))
+        .route("/live/{id}/watch", get(live_watch::page))
+        .route("/live/{id}/watch/socket", get(live_watch::socket))
+        .route("/live/{id}/kill", post(live_kill::submit))
         .route(
             "/admin/accounts",
             get(accounts::page).post(account_action::enrol),

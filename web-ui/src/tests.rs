@@ -2,7 +2,7 @@
 //! §3, §5): sign-in (right, wrong password, wrong code, locked, engineer), the cookie's
 //! attributes, the idle sign-out on a clock the test moves, CSRF and origin
 //! checks, every route × every role, escaping of hostile plan text, and approving a plan
-//! (four eyes) with a fresh code (the step-up: the session vouches for the password).
+//! (four eyes) with the password and a fresh code.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,7 +15,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode, header};
 use chrono::{Duration, Utc};
 use fumidai_core::auth::Authenticator;
-use policy::ids::{AccountKind, Login, OperatorRole, PlanId};
+use policy::ids::{AccountKind, Login, OperatorRole, PlanId, SessionId};
 use policy::lockout::LockoutPolicy;
 use policy::plan::{Allowances, PlanRequest, PlanStatus};
 use policy::totp::TotpSecret;
@@ -35,6 +35,8 @@ const ORIGIN: &str = "http://console.test";
 struct Hospital {
     store: Arc<dyn Store>,
     app: Router,
+    /// This node's live sessions, as `serve` would give them.
+    live: fumidai_core::live::Registry,
     secrets: HashMap<String, TotpSecret>,
     /// Seconds the console's clock is ahead of the wall clock.
     ahead: Arc<AtomicI64>,
@@ -127,6 +129,7 @@ async fn hospital_with(settings: ConsoleSettings) -> Hospital {
     ));
     let ahead = Arc::new(AtomicI64::new(0));
     let clock_ahead = Arc::clone(&ahead);
+    let live = fumidai_core::live::Registry::default();
     let data = fumidai_core::datadir::DataDir::new(dir.path().join("data"));
     std::fs::create_dir_all(data.root()).unwrap();
     let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
@@ -147,9 +150,11 @@ async fn hospital_with(settings: ConsoleSettings) -> Hospital {
     .with_clock(Arc::new(move || {
         Utc::now() + Duration::seconds(clock_ahead.load(Ordering::SeqCst))
     }))
+    .with_live(live.clone())
     .with_data_dir(data.clone());
     Hospital {
         app: router(state),
+        live,
         store,
         secrets,
         ahead,
@@ -263,6 +268,38 @@ impl Hospital {
             .collect()
     }
 
+    /// A live SSH session of alice on db01 under a new plan: in the store and in this
+    /// node's registry while the guard lives.
+    async fn live_session(&self) -> (SessionId, fumidai_core::live::LiveGuard) {
+        let plan = self.plan_by("sasaki", "live work").await;
+        let id = SessionId::generate();
+        self.store
+            .start_session(store::NewSession {
+                id,
+                engineer: "alice".parse().unwrap(),
+                target: "db01".parse().unwrap(),
+                plan,
+                client_addr: "192.0.2.7:50000".parse().unwrap(),
+                recording: None,
+            })
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let guard = self.live.register(
+            fumidai_core::live::SessionParts {
+                id,
+                engineer: "alice".parse().unwrap(),
+                target: "db01".parse().unwrap(),
+                plan,
+                serial: None,
+                started_at: now,
+                window_ends_at: now + Duration::hours(2),
+            },
+            Arc::new(Quiet),
+        );
+        (id, guard)
+    }
+
     async fn head(&self) -> i64 {
         self.store
             .audit_tail(1)
@@ -273,8 +310,35 @@ impl Hospital {
     }
 }
 
+/// An engineer's connection that is told nothing (stands for SSH; the registry's own
+/// tests check what it is told).
+#[derive(Debug)]
+struct Quiet;
+
+#[async_trait::async_trait]
+impl fumidai_core::live::LiveConnection for Quiet {
+    async fn warn(&self, _text: &str) {}
+    async fn disconnect(&self, _why: &fumidai_core::live::Hangup) {}
+}
+
 fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
     let mut req = Request::get(path).header(header::HOST, HOST);
+    if let Some(cookie) = cookie {
+        req = req.header(header::COOKIE, cookie);
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+/// A WebSocket handshake's request as a browser on this console's page sends it.
+fn socket_request(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut req = Request::get(path)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_VERSION, "13")
+        .header(header::SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==");
     if let Some(cookie) = cookie {
         req = req.header(header::COOKIE, cookie);
     }
@@ -811,6 +875,7 @@ async fn every_route_for_every_role() {
         SignedOut => None,
     };
     let plan_path = format!("/plans/{plan}");
+    let (live, _guard) = h.live_session().await;
     // (method, path, [operator, manager, auditor, engineer, signed out])
     // Actions are posted with a wrong code: an allowed role gets as far as the
     // credential check (401); a role that may not act is refused before it (403).
@@ -898,6 +963,52 @@ async fn every_route_for_every_role() {
             [
                 S::UNAUTHORIZED,
                 S::UNAUTHORIZED,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            "/live".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            format!("/live/{live}/watch"),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            format!("/live/{}/watch", SessionId::generate()),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        // The socket without an upgrade (oneshot has none): as far as the upgrade for
+        // whoever may watch; the real handshake is tested in `tests::live`.
+        (
+            "WS",
+            format!("/live/{live}/watch/socket"),
+            [
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        // A kill of a session nobody holds: as far as the op for whoever may kill.
+        (
+            "POST",
+            format!("/live/{}/kill", SessionId::generate()),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
                 S::FORBIDDEN,
                 S::FORBIDDEN,
                 S::SEE_OTHER,
@@ -1056,6 +1167,7 @@ async fn every_route_for_every_role() {
             let csrf = browser.map_or("", |b| b.csrf.as_str());
             let req = match *method {
                 "GET" => get(path, cookie),
+                "WS" => socket_request(path, cookie),
                 _ => post(
                     path,
                     cookie,
@@ -1072,6 +1184,7 @@ async fn every_route_for_every_role() {
         }
     }
     assert_eq!(h.status_of(&plan).await, PlanStatus::Submitted);
+    assert!(h.store.pending_kills().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -1109,6 +1222,8 @@ async fn the_plan_list_filters_by_state_and_window() {
     let around = list(format!("?from={day}&to={day}")).await;
     assert!(around.contains("first-plan-purpose"), "{around}");
 }
+
+mod live;
 
 /// A manager reads a sealed report in the page (its document framed under its own, narrow
 /// policy) and confirms it with a fresh code; an operator sees no form and is refused on

@@ -121,6 +121,19 @@ pub fn end_reason(reason: EndReason, lang: Lang) -> &'static str {
     }
 }
 
+/// A length of time as the Live page shows idle time: `1時間02分05秒` / `1 h 02 min 05 s`,
+/// minutes and seconds under an hour.
+pub fn duration(d: chrono::Duration, lang: Lang) -> String {
+    let secs = d.num_seconds().max(0);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (lang, h) {
+        (Lang::Ja, 0) => format!("{m}分{s:02}秒"),
+        (Lang::Ja, _) => format!("{h}時間{m:02}分{s:02}秒"),
+        (Lang::En, 0) => format!("{m} min {s:02} s"),
+        (Lang::En, _) => format!("{h} h {m:02} min {s:02} s"),
+    }
+}
+
 /// The role of a hospital-side account.
 pub fn role(role: Option<policy::ids::OperatorRole>, lang: Lang) -> &'static str {
     use policy::ids::OperatorRole;
@@ -182,6 +195,18 @@ mod tests {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         assert_eq!(jst_day_start(day).to_rfc3339(), "2026-11-25T15:00:00+00:00");
         assert_eq!(jst(&jst_day_start(day)), "2026-11-26 00:00 JST");
+    }
+
+    #[test]
+    fn durations_read_in_both_languages() {
+        let d = chrono::Duration::seconds(3725);
+        assert_eq!(duration(d, Lang::Ja), "1時間02分05秒");
+        assert_eq!(duration(d, Lang::En), "1 h 02 min 05 s");
+        assert_eq!(duration(chrono::Duration::seconds(65), Lang::Ja), "1分05秒");
+        assert_eq!(
+            duration(chrono::Duration::seconds(-3), Lang::En),
+            "0 min 00 s"
+        );
     }
 
     #[test]

@@ -57,6 +57,18 @@ pub enum OpError {
         /// Its ID.
         id: policy::ids::SessionId,
     },
+    /// The session is live but can't be watched from here.
+    #[error(
+        "session {id} can't be watched here: {} / セッション {id} はここでは監視できません: {}",
+        .why.en(),
+        .why.ja()
+    )]
+    NotWatchable {
+        /// The session.
+        id: policy::ids::SessionId,
+        /// Why not.
+        why: super::session_watch::Unwatchable,
+    },
     /// A kill of this session or connection is pending already.
     #[error("a kill of {kind} {id} is already pending / {kind_ja} {id} は既に終了要求済みです")]
     KillPending {

@@ -7,7 +7,7 @@
 use policy::authority::{self, Action};
 use policy::ids::{AccountKind, Login, OperatorRole};
 use secrecy::SecretString;
-use store::{Account, Actor};
+use store::{Account, Actor, Store, TokenDigest};
 
 use super::OpError;
 use crate::auth::{Authenticator, Entrance, LoginOutcome, LoginRequest};
@@ -106,5 +106,23 @@ pub async fn confirm(
         LoginOutcome::Reject(_) => Err(OpError::AuthenticationFailed {
             login: login.to_string(),
         }),
+    }
+}
+
+/// The person signed in at the web console whose browser holds the token with digest
+/// `token`: the console session is live (not signed out) and the account still enabled
+/// and hospital-side. Their password and TOTP were checked by [`sign_in`] when the
+/// session began, and the console has applied its idle rule to this request.
+/// For the actions that must be instant and ask for no fresh code: a kill, a watch.
+pub async fn at_console(store: &dyn Store, token: &TokenDigest) -> Result<Person, OpError> {
+    let refused = |login: String| OpError::AuthenticationFailed { login };
+    let Some(session) = store.console_session(token).await? else {
+        return Err(refused(String::new()));
+    };
+    match store.account(&session.login).await? {
+        Some(account) if account.enabled && account.kind == AccountKind::Operator => {
+            Ok(Person { account })
+        }
+        _ => Err(refused(session.login.to_string())),
     }
 }

@@ -115,6 +115,21 @@ pub struct SessionEntry {
     /// may be passwords), counted per recording. Absent from reports made before it existed.
     #[serde(default)]
     pub unechoed_withheld: Vec<WithheldEntry>,
+    /// Who watched it live at the console, from when to when (R-10.2-REVIEW). Absent from
+    /// reports made before it existed, and when nobody watched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watched_by: Vec<WatchEntry>,
+}
+
+/// A watch of the session's terminal at the console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchEntry {
+    /// Who (a login).
+    pub by: String,
+    /// From when.
+    pub from: DateTime<Utc>,
+    /// To when; absent when its end was never recorded.
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// Lines typed without echo left out of the report, in one recording.
@@ -279,6 +294,19 @@ impl ReportBody {
                         lines: u64::try_from(w.lines).unwrap_or(u64::MAX),
                     })
                     .collect(),
+                watched_by: facts
+                    .watches
+                    .get(&s.id)
+                    .map(|list| {
+                        list.iter()
+                            .map(|w| WatchEntry {
+                                by: w.by.clone(),
+                                from: w.from,
+                                to: w.to,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
             .collect();
         let steps = r
@@ -434,6 +462,7 @@ mod tests {
             sessions: Vec::new(),
             seals: HashMap::new(),
             unechoed: HashMap::new(),
+            watches: HashMap::new(),
         };
         ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now)
     }
@@ -535,6 +564,7 @@ mod tests {
                     }],
                 },
             )]),
+            watches: HashMap::new(),
         };
         let body = ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now);
 
@@ -596,5 +626,106 @@ mod tests {
         assert!(ja.contains("ファイル転送として検査できません"), "{ja}");
         assert!(en.contains("can't be inspected as file transfers"), "{en}");
         assert!(page.contains("class=\"limits\""), "{page}");
+    }
+
+    // Each watch at the console is in the sealed report and in every rendering.
+    #[test]
+    fn watches_are_listed_with_who_and_when() {
+        use policy::reconcile::SessionFacts;
+
+        use crate::report::facts::WatchFact;
+        use crate::report::render::{Lang, html, text};
+
+        let now = Utc::now();
+        let plan = submit(
+            PlanRequest {
+                vendor: "acme".parse().unwrap(),
+                engineers: vec!["alice".parse().unwrap()],
+                targets: vec!["db01".parse().unwrap()],
+                starts_at: now - Duration::hours(2),
+                ends_at: now - Duration::minutes(1),
+                purpose: "patch".into(),
+                steps: vec!["apt upgrade".into()],
+                allow: Allowances::default(),
+                personal_data: None,
+                data_deletion: None,
+                take_out: None,
+            },
+            PlanId::generate(),
+            "olga",
+            now - Duration::hours(3),
+        )
+        .unwrap();
+        let id = SessionId::generate();
+        let from = now - Duration::minutes(30);
+        let facts = Facts {
+            plan: plan_facts(&plan),
+            sessions: vec![SessionFacts {
+                id,
+                engineer: "alice".parse().unwrap(),
+                target: "db01".parse().unwrap(),
+                personal_data_target: false,
+                emergency: false,
+                started_at: now - Duration::hours(1),
+                end: None,
+                commands: Vec::new(),
+                transfers: Vec::new(),
+                forwards: Vec::new(),
+                violations: Vec::new(),
+                resumed_desktop: None,
+            }],
+            seals: HashMap::new(),
+            unechoed: HashMap::new(),
+            watches: HashMap::from([(
+                id,
+                vec![
+                    WatchFact {
+                        by: "kansa".into(),
+                        from,
+                        to: Some(from + Duration::minutes(3)),
+                    },
+                    WatchFact {
+                        by: "olga".into(),
+                        from,
+                        to: None,
+                    },
+                ],
+            )]),
+        };
+        let body = ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now);
+        assert_eq!(body.sessions[0].watched_by.len(), 2);
+        let sealed = body.seal(&SigningKey::from_bytes(&[7; 32])).unwrap();
+        let (start, end) = (
+            policy::jst::format_seconds(from),
+            policy::jst::format_seconds(from + Duration::minutes(3)),
+        );
+        let ja = text(&sealed, &body, Lang::Ja);
+        assert!(
+            ja.contains(&format!("ライブ監視: kansa が {start} から {end} まで閲覧"))
+                && ja.contains(&format!(
+                    "ライブ監視: olga が {start} から閲覧（終了の記録なし）"
+                )),
+            "{ja}"
+        );
+        let en = text(&sealed, &body, Lang::En);
+        assert!(
+            en.contains(&format!("watched live by kansa from {start} to {end}")),
+            "{en}"
+        );
+        let page = html(&sealed, &body, Lang::En);
+        assert!(
+            page.contains(&format!(
+                "<p class=\"watched\">watched live by kansa from {start} to {end}</p>"
+            )),
+            "{page}"
+        );
+        // A report without watches reads as before (no field in its JSON).
+        assert!(
+            !self::body()
+                .seal(&SigningKey::from_bytes(&[7; 32]))
+                .unwrap()
+                .body
+                .contains("watched_by")
+        );
     }
 }

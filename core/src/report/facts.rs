@@ -36,6 +36,20 @@ pub struct Facts {
     /// many lines were left out. Beside `sessions`, not in them: reconciliation reads a
     /// command the same whether it was echoed or not; only the report marks it.
     pub unechoed: HashMap<SessionId, Unechoed>,
+    /// Who watched each session live at the console, and when (R-10.2-REVIEW), from the
+    /// `session.watch_started` / `session.watch_ended` records, oldest first.
+    pub watches: HashMap<SessionId, Vec<WatchFact>>,
+}
+
+/// A watch of a session's terminal at the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchFact {
+    /// Who watched (the login; the audit actor without its `person:`).
+    pub by: String,
+    /// From when.
+    pub from: DateTime<Utc>,
+    /// To when; `None` when the end was never recorded (the gateway stopped meanwhile).
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// Reads the facts for `plan` and its `sessions`.
@@ -81,6 +95,7 @@ pub async fn gather(
     }
     let mut out = Vec::with_capacity(sessions.len());
     let mut unechoed = HashMap::new();
+    let mut watches = HashMap::new();
     for s in sessions {
         let personal = store
             .target(&s.target)
@@ -94,6 +109,10 @@ pub async fn gather(
         if read.unechoed != Unechoed::default() {
             unechoed.insert(s.id, read.unechoed);
         }
+        let watched = watches_of(&events);
+        if !watched.is_empty() {
+            watches.insert(s.id, watched);
+        }
         out.push(session_facts(s, plan, personal, &events, read.commands));
     }
     Ok(Facts {
@@ -101,7 +120,59 @@ pub async fn gather(
         sessions: out,
         seals,
         unechoed,
+        watches,
     })
+}
+
+/// The watches among a session's audit records, paired by `watch_id`, by start.
+fn watches_of(events: &[&AuditRecord]) -> Vec<WatchFact> {
+    let watch_id = |r: &AuditRecord| {
+        r.detail
+            .get("watch_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut started: Vec<(String, WatchFact)> = Vec::new();
+    for r in events {
+        let by = r
+            .actor
+            .strip_prefix("person:")
+            .unwrap_or(&r.actor)
+            .to_owned();
+        if r.kind == store::AuditKind::SessionWatchStarted.as_str() {
+            started.push((
+                watch_id(r),
+                WatchFact {
+                    by,
+                    from: r.at,
+                    to: None,
+                },
+            ));
+        } else if r.kind == store::AuditKind::SessionWatchEnded.as_str() {
+            let id = watch_id(r);
+            match started.iter_mut().find(|(w, f)| *w == id && f.to.is_none()) {
+                Some((_, fact)) => fact.to = Some(r.at),
+                // Its start is not among the records read: the end's own span.
+                None => started.push((
+                    id,
+                    WatchFact {
+                        by,
+                        from: r
+                            .detail
+                            .get("from")
+                            .and_then(Value::as_str)
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or(r.at),
+                        to: Some(r.at),
+                    },
+                )),
+            }
+        }
+    }
+    let mut list: Vec<WatchFact> = started.into_iter().map(|(_, f)| f).collect();
+    list.sort_by_key(|f| f.from);
+    list
 }
 
 /// The plan as reconciliation reads it.
@@ -282,4 +353,67 @@ async fn commands_of(
 /// Converts a duration since the session's start into the report's offset type.
 pub fn delta(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "unit tests")]
+
+    use chrono::Duration;
+    use serde_json::json;
+
+    use super::*;
+
+    fn record(
+        kind: store::AuditKind,
+        actor: &str,
+        at: DateTime<Utc>,
+        detail: Value,
+    ) -> AuditRecord {
+        AuditRecord {
+            seq: 1,
+            at,
+            actor: actor.to_owned(),
+            kind: kind.as_str().to_owned(),
+            subject: String::new(),
+            detail,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    // Two watchers at once, one whose end was never written: each start finds its own end.
+    #[test]
+    fn watches_pair_their_start_and_end_by_id() {
+        use store::AuditKind::{SessionWatchEnded as End, SessionWatchStarted as Start};
+        let t0 = Utc::now();
+        let at = |s| t0 + Duration::seconds(s);
+        let records = [
+            record(Start, "person:olga", at(0), json!({"watch_id": "a"})),
+            record(Start, "person:kansa", at(5), json!({"watch_id": "b"})),
+            record(End, "person:kansa", at(30), json!({"watch_id": "b"})),
+            record(Start, "person:mori", at(40), json!({"watch_id": "c"})),
+            record(End, "person:mori", at(50), json!({"watch_id": "c"})),
+        ];
+        let refs: Vec<&AuditRecord> = records.iter().collect();
+        let watches = watches_of(&refs);
+        let seen: Vec<(&str, i64, Option<i64>)> = watches
+            .iter()
+            .map(|w| {
+                (
+                    w.by.as_str(),
+                    (w.from - t0).num_seconds(),
+                    w.to.map(|t| (t - t0).num_seconds()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("olga", 0, None),
+                ("kansa", 5, Some(30)),
+                ("mori", 40, Some(50))
+            ]
+        );
+    }
 }

@@ -5,7 +5,9 @@
 use policy::jst;
 use store::StoredReport;
 
-use super::body::{CommandEntry, FindingEntry, ReportBody, SessionEntry, WithheldEntry};
+use super::body::{
+    CommandEntry, FindingEntry, ReportBody, SessionEntry, WatchEntry, WithheldEntry,
+};
 use super::terms;
 
 /// The report's language.
@@ -199,6 +201,9 @@ pub fn text(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             se.ended_at.map(jst::format).unwrap_or_default(),
             ended(se, lang),
         ));
+        for watch in &se.watched_by {
+            s.push_str(&format!("{}\n", watched(watch, lang)));
+        }
         s.push_str(&format!("{}:\n", w.commands));
         for c in &se.commands {
             s.push_str(&format!(
@@ -361,6 +366,12 @@ pub fn html(report: &StoredReport, body: &ReportBody, lang: Lang) -> String {
             esc(&se.ended_at.map(jst::format).unwrap_or_default()),
             esc(&ended(se, lang))
         ));
+        for watch in &se.watched_by {
+            s.push_str(&format!(
+                "<p class=\"watched\">{}</p>",
+                esc(&watched(watch, lang))
+            ));
+        }
         s.push_str(&format!(
             "<h4>{}</h4><table class=\"cmds\">",
             esc(w.commands)
@@ -572,6 +583,31 @@ fn withheld(u: &WithheldEntry, lang: Lang) -> String {
             u.lines,
             if u.lines == 1 { "line" } else { "lines" },
             u.recording
+        ),
+    }
+}
+
+/// A watch at the console: "watched by olga from … to …" (R-10.2-REVIEW).
+fn watched(watch: &WatchEntry, lang: Lang) -> String {
+    let from = jst::format_seconds(watch.from);
+    match (lang, watch.to) {
+        (Lang::Ja, Some(to)) => format!(
+            "ライブ監視: {} が {from} から {} まで閲覧",
+            watch.by,
+            jst::format_seconds(to)
+        ),
+        (Lang::Ja, None) => format!(
+            "ライブ監視: {} が {from} から閲覧（終了の記録なし）",
+            watch.by
+        ),
+        (Lang::En, Some(to)) => format!(
+            "watched live by {} from {from} to {}",
+            watch.by,
+            jst::format_seconds(to)
+        ),
+        (Lang::En, None) => format!(
+            "watched live by {} from {from} (end not recorded)",
+            watch.by
         ),
     }
 }

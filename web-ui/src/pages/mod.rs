@@ -13,6 +13,9 @@ pub(crate) mod compliance;
 pub(crate) mod dashboard;
 pub(crate) mod health;
 pub(crate) mod language;
+pub(crate) mod live;
+pub(crate) mod live_kill;
+pub(crate) mod live_watch;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod plan;
@@ -38,6 +41,7 @@ use crate::session::Signed;
 pub(crate) enum Section {
     Dashboard,
     Plans,
+    Live,
     Reports,
     Audit,
     Compliance,
@@ -127,6 +131,10 @@ impl Chrome {
 
     pub(crate) fn at_admin(&self) -> bool {
         self.section == Section::Admin
+    }
+
+    pub(crate) fn at_live(&self) -> bool {
+        self.section == Section::Live
     }
 }
 

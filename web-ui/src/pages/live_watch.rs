@@ -1,0 +1,293 @@
+//! `GET /live/{id}/watch`: a live SSH session's terminal, read-only (issue 15 §3 "Live",
+//! R-10.2-REVIEW), and `GET /live/{id}/watch/socket`, the WebSocket that feeds it.
+//!
+//! The page holds xterm.js and the console's `live-watch.js` (both from `/assets/`, so the
+//! policy's `script-src 'self'` stands; the socket is same-origin, which `connect-src
+//! 'self'` allows for `ws:`/`wss:` too). The socket:
+//!
+//! - is opened only by a signed-in person ([`Signed`]: cookie, idle rule, account
+//!   re-read) who may watch (`Action::WatchSession`: operators, planning managers,
+//!   auditors), from this console's own page: a browser always sends `Origin` with a
+//!   WebSocket handshake, and it must name this host (WebSockets have no CORS, so this
+//!   is what stops another site's page from opening one with the person's cookie);
+//! - carries the recent output first (to paint the screen as it is), then every chunk and
+//!   resize as it passes (`ScreenWatch`), as binary frames of terminal data and JSON
+//!   notices; several watchers at once each get their own;
+//! - accepts nothing from the browser but close (and pings): any message ends the watch;
+//! - re-checks the person every [`RECHECK`]: console session live and not idle
+//!   account enabled, role still allowed; else the watch ends;
+//! - is on record: `ops::session_watch` appends `session.watch_started` before the first
+//!   byte and `session.watch_ended` with its span at the end.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::ws::{
+    CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use fumidai_core::live::{ScreenEvent, ScreenWatch};
+use fumidai_core::ops::session_watch::{self, WatchEnd, Watching};
+use fumidai_core::ops::{OpError, live_view, person};
+use policy::authority::{self, Action};
+use policy::ids::AccountKind;
+use store::TokenDigest;
+
+use super::live::Row;
+use super::live_kill::parse_session_id;
+use super::{Chrome, Section, render};
+use crate::AppState;
+use crate::error::PageError;
+use crate::session::{SESSION_COOKIE, Signed, cookie, digest};
+
+/// How often a watch re-checks its person.
+pub(crate) const RECHECK: Duration = Duration::from_secs(5);
+
+/// How long one message may wait for the browser to take it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The close code when the watch ends for a reason the page shows (4000: private use).
+const CLOSE_ENDED: u16 = 4000;
+
+#[derive(Template)]
+#[template(path = "live_watch.html")]
+struct WatchPage {
+    chrome: Chrome,
+    live_css: &'static str,
+    xterm_css: &'static str,
+    xterm_js: &'static str,
+    watch_js: &'static str,
+    row: Row,
+    socket: String,
+    /// Why the terminal can't be shown here (another node, RDP), if so.
+    unwatchable: Option<(String, String)>,
+    may_kill: bool,
+}
+
+/// `GET /live/{id}/watch`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    let id = parse_session_id(&id)?;
+    if let Err(denied) = may_watch(&signed) {
+        return Err(PageError::Op(OpError::Denied {
+            login: signed.account.login.clone(),
+            denied,
+        }));
+    }
+    let now = state.now();
+    let lang = signed.lang;
+    let rows = live_view::live_sessions(state.store.as_ref(), &state.live).await?;
+    let Some(live) = rows.into_iter().find(|r| r.session.id == id) else {
+        return Err(PageError::NotFound);
+    };
+    let unwatchable = live.unwatchable().map(|why| match lang {
+        crate::lang::Lang::Ja => (why.ja().to_owned(), why.en().to_owned()),
+        crate::lang::Lang::En => (why.en().to_owned(), why.ja().to_owned()),
+    });
+    let page = WatchPage {
+        chrome: Chrome::signed(&signed, Section::Live, &format!("/live/{id}/watch"), now),
+        live_css: crate::assets::live_css_path(),
+        xterm_css: crate::assets::xterm_css_path(),
+        xterm_js: crate::assets::xterm_js_path(),
+        watch_js: crate::assets::live_watch_js_path(),
+        row: Row::new(&live, true, now, lang),
+        socket: format!("/live/{id}/watch/socket"),
+        unwatchable,
+        may_kill: signed.may(Action::KillSession),
+    };
+    let status = if page.unwatchable.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    let html: Html<String> = render(&page)?;
+    Ok((status, html).into_response())
+}
+
+/// `GET /live/{id}/watch/socket`.
+pub(crate) async fn socket(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    signed: Signed,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, PageError> {
+    let id = parse_session_id(&id)?;
+    if let Err(denied) = may_watch(&signed) {
+        return Err(PageError::Op(OpError::Denied {
+            login: signed.account.login.clone(),
+            denied,
+        }));
+    }
+    same_origin_socket(&headers)?;
+    let Ok(upgrade) = upgrade else {
+        return Err(PageError::BadRequest {
+            ja: "WebSocket 接続のみ受け付けます",
+            en: "WebSocket connections only",
+        });
+    };
+    let token = cookie(&headers, SESSION_COOKIE)
+        .map(digest)
+        .ok_or(PageError::SignedOut { idle: false })?;
+    let person = match person::at_console(state.store.as_ref(), &token).await {
+        Ok(person) => person,
+        Err(OpError::AuthenticationFailed { .. }) => {
+            return Err(PageError::SignedOut { idle: false });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let now = state.now();
+    let (watching, screen) =
+        match session_watch::start(state.store.as_ref(), &state.live, &person, &id, now).await {
+            Ok(started) => started,
+            Err(error) => return Err(error.into()),
+        };
+    tracing::info!(session_id = %id, login = %watching.watcher, watch_id = %watching.id, "console: watch started");
+    Ok(upgrade
+        // Nothing the browser may send is larger than a close frame.
+        .max_message_size(1024)
+        .on_upgrade(move |socket| async move {
+            let why = pump(&state, &token, screen, socket).await;
+            tracing::info!(session_id = %watching.session, login = %watching.watcher, why = why.as_str(), "console: watch ended");
+            finish(&state, &watching, why).await;
+        }))
+}
+
+/// Whether the signed-in account may watch live sessions.
+fn may_watch(signed: &Signed) -> Result<(), policy::authority::Denied> {
+    authority::authorize(
+        signed.account.kind,
+        signed.account.role,
+        Action::WatchSession,
+    )
+}
+
+/// A WebSocket handshake must come from this console's page: browsers always send
+/// `Origin` with one, and page scripts can't forge it. It must name the request's host;
+/// `Sec-Fetch-Site`, when sent, must be `same-origin`. Without `Origin` (not a browser):
+/// refused.
+fn same_origin_socket(headers: &HeaderMap) -> Result<(), PageError> {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() != b"same-origin")
+    {
+        return Err(PageError::CrossSite);
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match (origin.and_then(|o| o.split_once("://")), host) {
+        (Some(("http" | "https", authority)), Some(host))
+            if authority.eq_ignore_ascii_case(host) =>
+        {
+            Ok(())
+        }
+        _ => Err(PageError::CrossSite),
+    }
+}
+
+/// Feeds the socket until the session ends, the browser leaves or sends something, or the
+/// person may no longer watch; says why.
+async fn pump(
+    state: &AppState,
+    token: &TokenDigest,
+    mut screen: ScreenWatch,
+    mut socket: WebSocket,
+) -> WatchEnd {
+    if let Some((cols, rows)) = screen.size
+        && !send(&mut socket, size(cols, rows)).await
+    {
+        return WatchEnd::Closed;
+    }
+    if !screen.recent.is_empty()
+        && !send(
+            &mut socket,
+            Message::Binary(std::mem::take(&mut screen.recent)),
+        )
+        .await
+    {
+        return WatchEnd::Closed;
+    }
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
+    let why = loop {
+        tokio::select! {
+            event = screen.next() => {
+                let message = match event {
+                    Some(ScreenEvent::Output(bytes)) => Message::Binary(bytes),
+                    Some(ScreenEvent::Size { cols, rows }) => size(cols, rows),
+                    Some(ScreenEvent::Skipped(n)) => Message::Text(format!("{{\"skipped\":{n}}}").into()),
+                    None => break WatchEnd::SessionEnded,
+                };
+                if !send(&mut socket, message).await {
+                    break WatchEnd::Closed;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                None | Some(Err(_) | Ok(Message::Close(_))) => break WatchEnd::Closed,
+                // A read-only view sends nothing: whatever this is, the watch ends.
+                Some(Ok(Message::Text(_) | Message::Binary(_))) => break WatchEnd::BrowserSent,
+            },
+            _ = recheck.tick() => {
+                if !still_allowed(state, token).await {
+                    break WatchEnd::SignedOut;
+                }
+            }
+        }
+    };
+    if why != WatchEnd::Closed {
+        let notice = format!("{{\"end\":\"{}\"}}", why.as_str());
+        let _ = socket.send(Message::Text(notice.into())).await;
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code: CLOSE_ENDED,
+                reason: why.as_str().into(),
+            })))
+            .await;
+    }
+    why
+}
+
+/// Sends `message`; false when the browser is gone or has not taken it within
+/// [`SEND_TIMEOUT`] (a stalled page must not hold the watch, and its records, forever).
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// A size notice.
+fn size(cols: u16, rows: u16) -> Message {
+    Message::Text(format!("{{\"size\":[{cols},{rows}]}}").into())
+}
+
+/// Whether the person behind `token` may still watch: the console session live and not
+/// idle, the account enabled, hospital-side and allowed. A store failure ends the watch
+/// (fail closed).
+async fn still_allowed(state: &AppState, token: &TokenDigest) -> bool {
+    let Ok(Some(session)) = state.store.console_session(token).await else {
+        return false;
+    };
+    if state.settings.idled_out(session.last_seen_at, state.now()) {
+        return false;
+    }
+    matches!(
+        state.store.account(&session.login).await,
+        Ok(Some(a)) if a.enabled
+            && a.kind == AccountKind::Operator
+            && authority::authorize(a.kind, a.role, Action::WatchSession).is_ok()
+    )
+}
+
+/// Records the watch's end; a failure is logged (the start is on record).
+async fn finish(state: &AppState, watching: &Watching, why: WatchEnd) {
+    if let Err(error) = session_watch::end(state.store.as_ref(), watching, why, state.now()).await {
+        tracing::error!(session_id = %watching.session, %error, "console: could not record the end of a watch");
+    }
+}
