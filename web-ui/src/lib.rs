@@ -89,6 +89,8 @@ pub struct AppState {
     dir: Option<DataDir>,
     /// Where alerts go (a report produced on view raises its own).
     alerts: Alerts,
+    /// Playbacks on record whose recordings this node may hand out (`pages::playback_grant`).
+    grants: Arc<pages::playback_grant::Grants>,
 }
 
 impl AppState {
@@ -110,6 +112,7 @@ impl AppState {
             live: Registry::default(),
             dir: None,
             alerts: Alerts::log_only(),
+            grants: Arc::default(),
         }
     }
 
@@ -163,6 +166,17 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/approve", post(plan_action::approve))
         .route("/plans/{id}/reject", post(plan_action::reject))
         .route("/plans/{id}/withdraw", post(plan_action::withdraw))
+        .route("/sessions", get(sessions::page))
+        .route("/sessions/{id}", get(session::page))
+        .route(
+            "/sessions/{id}/play/{which}",
+            get(playback::page).post(playback::override_seal),
+        )
+        .route("/sessions/{id}/play/{which}/cast", get(playback_data::cast))
+        .route(
+            "/sessions/{id}/play/{which}/frame",
+            get(playback_data::frame),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use policy::ids::{Login, SessionId};
-use recorder::inventory::{ChannelKind, SealState};
+use policy::reconcile::CommandFact;
+pub use recorder::inventory::{ChannelKind, SealState};
+pub use recorder::rdp::keys::Entry as KeyEntry;
 use recorder::rdp::still::Still;
 use serde_json::json;
 use store::{Actor, AuditEvent, AuditKind, SessionRecord, Store};
@@ -244,6 +246,21 @@ pub async fn still(found: &Found, at: Option<Duration>) -> Result<Option<Still>,
     })
     .await
     .map_err(|_| OpError::Interrupted("recording replay"))?
+}
+
+/// The commands `found` shows, offsets since the recording's start (an SSH channel's
+/// lines; an RDP session's typed lines a risk rule or planned step matches): the
+/// playback's side list. Lines typed without echo only when the report would show them.
+pub async fn commands(store: &dyn Store, found: &Found) -> Result<Vec<CommandFact>, OpError> {
+    let plan = store.plan(&found.session.plan).await?;
+    let keystrokes = super::session_view::keystroke_filter(plan.as_ref());
+    let (path, which) = (found.path.clone(), found.which);
+    tokio::task::spawn_blocking(move || match which {
+        Which::Channel(_) => crate::report::commands::of_cast(&path, &keystrokes).commands,
+        Which::Rdp => crate::report::commands::of_rdp(&path, &keystrokes),
+    })
+    .await
+    .map_err(|_| OpError::Interrupted("reading commands"))
 }
 
 /// The RDP recording's keystroke timeline (everything typed, passwords too: shown to the

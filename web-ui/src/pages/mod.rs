@@ -11,6 +11,11 @@ pub(crate) mod logout;
 pub(crate) mod plan;
 pub(crate) mod plan_action;
 pub(crate) mod plans;
+pub(crate) mod playback;
+pub(crate) mod playback_data;
+pub(crate) mod playback_grant;
+pub(crate) mod session;
+pub(crate) mod sessions;
 pub(crate) mod view;
 
 use askama::Template;
@@ -26,6 +31,7 @@ use crate::session::Signed;
 pub(crate) enum Section {
     Dashboard,
     Plans,
+    Sessions,
     None,
 }
 
@@ -95,6 +101,10 @@ impl Chrome {
 
     pub(crate) fn at_plans(&self) -> bool {
         self.section == Section::Plans
+    }
+
+    pub(crate) fn at_sessions(&self) -> bool {
+        self.section == Section::Sessions
     }
 }
 
