@@ -27,6 +27,8 @@ use crate::security::CONTENT_SECURITY_POLICY;
 use crate::session::{NewSecrets, SESSION_COOKIE};
 use crate::{AppState, ConsoleSettings, LoginLimits, router};
 
+mod playback_tests;
+
 const PASSWORD: &str = "Hinoki-Sawa-2290";
 const HOST: &str = "console.test";
 const ORIGIN: &str = "http://console.test";
@@ -129,6 +131,7 @@ async fn hospital_with(settings: ConsoleSettings) -> Hospital {
         fumidai_core::metrics::Exporter::fixed("fumidai_test 1\n"),
         settings,
     )
+    .with_data_dir(playback_tests::data_dir(dir.path()))
     .with_clock(Arc::new(move || {
         Utc::now() + Duration::seconds(clock_ahead.load(Ordering::SeqCst))
     }));
@@ -780,6 +783,7 @@ async fn every_route_for_every_role() {
     use Who::*;
     let h = hospital().await;
     let plan = h.plan_by("sasaki", "patching").await;
+    let session = h.recorded_session().await;
     let mut browsers: HashMap<&str, Browser> = HashMap::new();
     browsers.insert("olga", h.sign_in("olga").await);
     browsers.insert("mori", h.sign_in("mori").await);
@@ -884,6 +888,93 @@ async fn every_route_for_every_role() {
                 S::FORBIDDEN,
                 S::SEE_OTHER,
             ],
+        ),
+        (
+            "GET",
+            "/sessions".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            "/sessions?state=bogus".into(),
+            [
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}"),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            format!("/sessions/{}", policy::ids::SessionId::generate()),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            "/sessions/not-a-session".into(),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/0"),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/7"),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/0/cast?grant=guess"),
+            [
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/rdp/frame?grant=guess"),
+            [
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        // An override of an intact recording simply plays it (on record).
+        (
+            "POST",
+            format!("/sessions/{session}/play/0"),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
         ),
         ("GET", "/nope".into(), [S::NOT_FOUND; 5]),
         // Last: signs each out.
