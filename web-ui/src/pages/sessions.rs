@@ -261,11 +261,18 @@ fn row(listed: &ListedSession, lang: Lang) -> Row {
     let s = &listed.session;
     let ended = match (s.ended_at, s.end_reason) {
         (None, _) => lang.t("接続中", "live").to_owned(),
-        (Some(at), Some(reason)) => format!(
-            "{}（{}）",
-            text::jst_seconds(&at),
-            text::end_reason(reason, lang)
-        ),
+        (Some(at), Some(reason)) => match lang {
+            Lang::Ja => format!(
+                "{}（{}）",
+                text::jst_seconds(&at),
+                text::end_reason(reason, lang)
+            ),
+            Lang::En => format!(
+                "{} ({})",
+                text::jst_seconds(&at),
+                text::end_reason(reason, lang)
+            ),
+        },
         (Some(at), None) => text::jst_seconds(&at),
     };
     Row {
