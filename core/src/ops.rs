@@ -32,11 +32,13 @@ pub mod plan_decision;
 pub mod plan_submission;
 pub mod plan_view;
 pub mod plan_withdrawal;
+pub mod playback;
 pub mod recordings;
 pub mod report_confirmation;
 pub mod report_view;
 pub mod session_kill;
 pub mod session_list;
+pub mod session_view;
 pub mod session_watch;
 pub mod target_admin;
 

@@ -19,6 +19,7 @@
 //!
 //! Pure: no clock, no sleeping, no I/O. `fumidai play` (in the gateway) does those.
 
+pub mod browser;
 pub mod queries;
 
 use std::fmt;

@@ -40,6 +40,7 @@ pub mod format;
 pub mod keys;
 pub mod render;
 pub mod replay;
+pub mod still;
 mod writer;
 
 pub use format::{LeftDesktop, RdpHeader, RdpState};

@@ -205,3 +205,34 @@ fn errors_without_ffmpeg() {
     assert!(matches!(err, Error::FfmpegNotFound), "{err:?}");
     assert!(err.to_string().contains("apt-get install ffmpeg"));
 }
+
+#[test]
+fn a_still_shows_the_screen_as_of_an_offset_or_the_last_one() {
+    use fumidai_recorder::rdp::still;
+    let rgb = |png: &[u8], x, y| {
+        image::load_from_memory(png)
+            .unwrap()
+            .to_rgb8()
+            .get_pixel(x, y)
+            .0
+    };
+    let last = still::at(Cursor::new(recording(true)), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.shown, Duration::from_millis(1700));
+    assert_eq!(
+        (rgb(&last.png, 10, 10), rgb(&last.png, 42, 26)),
+        (RED, GREEN)
+    );
+    let early = still::at(Cursor::new(recording(true)), Some(Duration::from_secs(1)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(early.shown, Duration::from_millis(500));
+    assert_eq!(
+        (rgb(&early.png, 10, 10), rgb(&early.png, 42, 26)),
+        (RED, [0, 0, 0])
+    );
+    // Before the first state there is no screen.
+    let empty = Recording::new().bytes;
+    assert_eq!(still::at(Cursor::new(empty), None).unwrap(), None);
+}

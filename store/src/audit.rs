@@ -95,6 +95,12 @@ pub enum AuditKind {
     TransferProtocolViolation,
     /// A recording was closed and sealed (detail: SHA-256 and signature).
     RecordingSealed,
+    /// A person played a recording at the console (R-17-2: who watched which recording;
+    /// detail: the recording, its seal state, whether a broken seal was overridden).
+    RecordingPlayed,
+    /// A person chose to play a recording whose seal is broken (detail: the recording,
+    /// the seal's problem, their reason). A `recording.played` follows.
+    RecordingSealOverridden,
     /// A TCP forward to the target host was opened (detail: session, host, port).
     ForwardOpened,
     /// A TCP forward ended (detail: session, host, port, bytes each way).
@@ -168,7 +174,7 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, for parsing stored names.
-    pub const ALL: [Self; 57] = [
+    pub const ALL: [Self; 59] = [
         Self::GatewayStarted,
         Self::ConfigLoaded,
         Self::Initialised,
@@ -203,6 +209,8 @@ impl AuditKind {
         Self::Transfer,
         Self::TransferProtocolViolation,
         Self::RecordingSealed,
+        Self::RecordingPlayed,
+        Self::RecordingSealOverridden,
         Self::ForwardOpened,
         Self::ForwardClosed,
         Self::ForwardRefused,
@@ -265,6 +273,8 @@ impl AuditKind {
             Self::Transfer => "transfer",
             Self::TransferProtocolViolation => "transfer.protocol_violation",
             Self::RecordingSealed => "recording.sealed",
+            Self::RecordingPlayed => "recording.played",
+            Self::RecordingSealOverridden => "recording.seal_overridden",
             Self::ForwardOpened => "forward.opened",
             Self::ForwardClosed => "forward.closed",
             Self::ForwardRefused => "forward.refused",

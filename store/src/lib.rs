@@ -26,6 +26,7 @@ pub mod console;
 pub mod error;
 pub mod model;
 pub mod sealing;
+pub mod session_query;
 mod sql;
 
 use std::sync::Arc;
@@ -50,6 +51,9 @@ pub use console::{ConsoleEnd, ConsoleSession, ConsoleSessionId, NewConsoleSessio
 pub use error::{Error, Result};
 pub use model::*;
 pub use sealing::MasterKey;
+pub use session_query::{
+    FindingsFilter, ListedSession, SessionCursor, SessionFilter, SessionPage, SessionState,
+};
 pub use sql::{Backend, SqlStore};
 
 /// The store as the rest of fumidai sees it.
@@ -179,7 +183,9 @@ pub trait Store: Send + Sync {
     /// Stores a plan's sealed report and moves the plan from closed to reported (as
     /// `policy::plan::lifecycle::reported` returned it) in one transaction, appending
     /// `report.produced` with the digest, signature and audit head, plus `summary`'s fields
-    /// (finding counts). Not closed any more, or a report already stored:
+    /// (finding counts). `summary`'s `session_findings` (session ID → findings about it)
+    /// is also stored on the plan's sessions (those it doesn't name: 0), for the session
+    /// list's findings filter ([`session_page`](Store::session_page)). Not closed any more, or a report already stored:
     /// [`Error::InvalidTransition`] / [`Error::AlreadyExists`].
     async fn store_report(
         &self,
@@ -310,6 +316,19 @@ pub trait Store: Send + Sync {
     /// Every reconciliation report's seal in the chain (`report.produced`), oldest first,
     /// found by kind (`audit verify` checks each stored report against it).
     async fn report_seals(&self) -> Result<Vec<ReportSeal>>;
+    /// One page of the sessions `filter` lets through, newest first (`started_at`, then
+    /// ID, descending), at most `limit`, starting after `after` (issue 15: paged by
+    /// index, never by offset), each with its target's protocol, its plan's vendor and
+    /// its findings once the plan is reported.
+    async fn session_page(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&SessionCursor>,
+        limit: u32,
+    ) -> Result<SessionPage>;
+    /// `session`'s `transfer` audit records (direction, path, size, SHA-256, outcome),
+    /// oldest first; found by kind and target, then by the session in the detail.
+    async fn session_transfers(&self, session: &SessionRecord) -> Result<Vec<AuditRecord>>;
 
     // Account and vendor life cycle (R-14-8, §14.2).
 

@@ -102,6 +102,17 @@ impl Browser {
         self.cmd("POST", "url", json!({ "url": url }));
     }
 
+    /// Runs `script` (a function body; `return` gives the value) in the page, without
+    /// arguments ([`execute`](Self::execute) takes them).
+    pub fn eval(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "execute/sync",
+            json!({ "script": script, "args": [] }),
+        )["value"]
+            .clone()
+    }
+
     /// The current URL.
     pub fn url(&self) -> String {
         self.cmd_get("url")["value"]

@@ -41,6 +41,13 @@ pub enum PageError {
         /// The same in English.
         en: &'static str,
     },
+    /// A recording's data asked for without a playback on record for this console
+    /// session (`pages::playback_grant`).
+    #[error("no playback granted")]
+    NotGranted,
+    /// A recording's seal broke after its playback page was shown without an override.
+    #[error("recording seal broken")]
+    SealBroken,
     /// Too many sign-in attempts from this address or at this login.
     #[error("sign-in rate limit reached")]
     RateLimited,
@@ -99,6 +106,16 @@ impl IntoResponse for PageError {
                 "no such page".into(),
             ),
             Self::BadRequest { ja, en } => (StatusCode::BAD_REQUEST, (*ja).into(), (*en).into()),
+            Self::NotGranted => (
+                StatusCode::FORBIDDEN,
+                "再生の記録がないため録画を送れません。再生ページを開き直してください".into(),
+                "no playback of this recording is on record; open its playback page again".into(),
+            ),
+            Self::SealBroken => (
+                StatusCode::CONFLICT,
+                "録画が封印と一致しません（改ざんの可能性）。再生ページを開き直してください".into(),
+                "the recording no longer matches its seal (possible tampering); open its playback page again".into(),
+            ),
             Self::RateLimited => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "ログインの試行が多すぎます。しばらくしてから再度お試しください".into(),

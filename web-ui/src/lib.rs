@@ -98,6 +98,8 @@ pub struct AppState {
     /// The gateway's configuration, for the compliance evidence (`None` in tests that
     /// don't give one: the page says so).
     config: Option<Arc<Config>>,
+    /// Playbacks on record whose recordings this node may hand out (`pages::playback_grant`).
+    grants: Arc<pages::playback_grant::Grants>,
 }
 
 impl AppState {
@@ -120,6 +122,7 @@ impl AppState {
             dir: None,
             alerts: Alerts::log_only(),
             config: None,
+            grants: Arc::default(),
         }
     }
 
@@ -180,6 +183,17 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/approve", post(plan_action::approve))
         .route("/plans/{id}/reject", post(plan_action::reject))
         .route("/plans/{id}/withdraw", post(plan_action::withdraw))
+        .route("/sessions", get(sessions::page))
+        .route("/sessions/{id}", get(session::page))
+        .route(
+            "/sessions/{id}/play/{which}",
+            get(playback::page).post(playback::override_seal),
+        )
+        .route("/sessions/{id}/play/{which}/cast", get(playback_data::cast))
+        .route(
+            "/sessions/{id}/play/{which}/frame",
+            get(playback_data::frame),
+        )
         .route("/live", get(live::page))
         .route("/live/{id}/watch", get(live_watch::page))
         .route("/live/{id}/watch/socket", get(live_watch::socket))

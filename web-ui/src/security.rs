@@ -30,7 +30,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub(crate) async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let h = response.headers_mut();
-    // A route with an exception set its own policy (documented where it is set).
+    // A route that needs an exception sets its own policy (the playback page:
+    // `pages::playback::PLAYER_CONTENT_SECURITY_POLICY`); every other gets the strict one.
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,

@@ -27,6 +27,8 @@ use crate::security::CONTENT_SECURITY_POLICY;
 use crate::session::{NewSecrets, SESSION_COOKIE};
 use crate::{AppState, ConsoleSettings, LoginLimits, router};
 
+mod playback_tests;
+
 const PASSWORD: &str = "Hinoki-Sawa-2290";
 const HOST: &str = "console.test";
 const ORIGIN: &str = "http://console.test";
@@ -130,17 +132,10 @@ async fn hospital_with(settings: ConsoleSettings) -> Hospital {
     let ahead = Arc::new(AtomicI64::new(0));
     let clock_ahead = Arc::clone(&ahead);
     let live = fumidai_core::live::Registry::default();
-    let data = fumidai_core::datadir::DataDir::new(dir.path().join("data"));
-    std::fs::create_dir_all(data.root()).unwrap();
+    // The data directory with the gateway's public key (the same fixed key the playback
+    // tests seal recordings with).
+    let data = playback_tests::data_dir(dir.path());
     let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-    {
-        use ed25519_dalek::pkcs8::EncodePublicKey as _;
-        let public = signing
-            .verifying_key()
-            .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .unwrap();
-        std::fs::write(data.signing_public_key(), public).unwrap();
-    }
     let state = AppState::new(
         Arc::clone(&store),
         auth,
@@ -862,6 +857,7 @@ async fn every_route_for_every_role() {
     use Who::*;
     let h = hospital().await;
     let plan = h.plan_by("sasaki", "patching").await;
+    let session = h.recorded_session().await;
     let mut browsers: HashMap<&str, Browser> = HashMap::new();
     browsers.insert("olga", h.sign_in("olga").await);
     browsers.insert("mori", h.sign_in("mori").await);
@@ -1142,6 +1138,93 @@ async fn every_route_for_every_role() {
                 S::FORBIDDEN,
                 S::SEE_OTHER,
             ],
+        ),
+        (
+            "GET",
+            "/sessions".into(),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            "/sessions?state=bogus".into(),
+            [
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::BAD_REQUEST,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}"),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            format!("/sessions/{}", policy::ids::SessionId::generate()),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            "/sessions/not-a-session".into(),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/0"),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/7"),
+            [
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::NOT_FOUND,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/0/cast?grant=guess"),
+            [
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        (
+            "GET",
+            format!("/sessions/{session}/play/rdp/frame?grant=guess"),
+            [
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::FORBIDDEN,
+                S::SEE_OTHER,
+            ],
+        ),
+        // An override of an intact recording simply plays it (on record).
+        (
+            "POST",
+            format!("/sessions/{session}/play/0"),
+            [S::OK, S::OK, S::OK, S::FORBIDDEN, S::SEE_OTHER],
         ),
         ("GET", "/nope".into(), [S::NOT_FOUND; 5]),
         // Last: signs each out.

@@ -149,6 +149,78 @@ pub fn role(role: Option<policy::ids::OperatorRole>, lang: Lang) -> &'static str
     }
 }
 
+/// A recording against its seal (R-17-2): the words and the badge's colour.
+pub fn seal(
+    state: &fumidai_core::ops::playback::SealState,
+    lang: Lang,
+) -> (&'static str, &'static str) {
+    use fumidai_core::ops::playback::SealState;
+    match state {
+        SealState::Intact => (lang.t("封印を検証済み", "seal verified"), "ok"),
+        SealState::Unsealed => (
+            lang.t("未封印（改ざんを検出できません）", "not sealed yet"),
+            "warn",
+        ),
+        SealState::Broken { .. } => (
+            lang.t("封印と不一致（改ざんの可能性）", "seal broken"),
+            "bad",
+        ),
+    }
+}
+
+/// A session's protocol.
+pub fn protocol(protocol: policy::target::TargetProtocol) -> &'static str {
+    match protocol {
+        policy::target::TargetProtocol::Ssh => "SSH",
+        policy::target::TargetProtocol::Rdp => "RDP",
+    }
+}
+
+/// A session's findings in its plan's report.
+pub fn findings(count: Option<u32>, lang: Lang) -> String {
+    match (count, lang) {
+        (None, _) => lang.t("報告書未作成", "not reported").to_owned(),
+        (Some(0), _) => lang.t("なし", "none").to_owned(),
+        (Some(n), Lang::Ja) => format!("{n}件"),
+        (Some(n), Lang::En) => format!("{n}"),
+    }
+}
+
+/// A finding's severity.
+pub fn severity(severity: &str, lang: Lang) -> (&'static str, &'static str) {
+    let class = match severity {
+        "high" | "critical" => "bad",
+        "medium" => "warn",
+        _ => "",
+    };
+    let word = match (severity, lang) {
+        ("critical", Lang::Ja) => "重大",
+        ("high", Lang::Ja) => "高",
+        ("medium", Lang::Ja) => "中",
+        ("low", Lang::Ja) => "低",
+        ("info", Lang::Ja) => "情報",
+        ("critical", Lang::En) => "critical",
+        ("high", Lang::En) => "high",
+        ("medium", Lang::En) => "medium",
+        ("low", Lang::En) => "low",
+        ("info", Lang::En) => "info",
+        _ => "?",
+    };
+    (word, class)
+}
+
+/// A span of recorded time: `42.0 s`, `12:03`, `1:02:03`.
+pub fn length(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else if secs < 3600 {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    } else {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,6 +130,23 @@ pub fn of_session(
     Ok(out)
 }
 
+/// The commands of one channel's recording (`cast`), offsets since the channel's start:
+/// an exec channel's command, an interactive channel's lines (unechoed ones only when
+/// `keystrokes` keeps them). The console's playback lists them beside the player.
+/// Blocking (reads the file).
+pub fn of_cast(cast: &Path, keystrokes: &KeystrokeFilter) -> SessionCommands {
+    let mut out = SessionCommands::default();
+    let name = cast.display().to_string();
+    interactive(cast, &name, TimeDelta::zero(), keystrokes, &mut out);
+    out
+}
+
+/// The lines typed in an RDP session that `keystrokes` keeps, all marked uncertain. For
+/// the console's RDP playback too. Blocking (reads the file).
+pub fn of_rdp(recording: &Path, keystrokes: &KeystrokeFilter) -> Vec<CommandFact> {
+    typed(recording, keystrokes)
+}
+
 /// The lines typed in an RDP session that `keystrokes` keeps, all marked uncertain. An RDP
 /// recording starts with its session, so its offsets are the session's.
 fn typed(recording: &Path, keystrokes: &KeystrokeFilter) -> Vec<CommandFact> {

@@ -102,9 +102,21 @@ pub async fn produce(
     body.under_other_plans =
         body::OtherPlanSession::of(&reported, &store.sessions(false).await?, now);
     let report = body.seal(key)?;
+    // Per session too: the console's session list filters by it (issue 15).
+    let mut session_findings = serde_json::Map::new();
+    for finding in &body.findings {
+        if let Some(session) = &finding.session {
+            let n = session_findings
+                .get(session)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            session_findings.insert(session.clone(), json!(n + 1));
+        }
+    }
     let summary = json!({
         "findings": body.findings.len(),
         "highest_severity": body.highest_severity,
+        "session_findings": session_findings,
     });
     store
         .store_report(reported, report.clone(), summary, &Actor::System)

@@ -170,7 +170,7 @@ pub(super) async fn verify(pool: &AnyPool) -> Result<AuditVerification> {
 }
 
 /// A row as a record; fails on values we would never have written.
-fn record(row: &AnyRow) -> Result<AuditRecord> {
+pub(super) fn record(row: &AnyRow) -> Result<AuditRecord> {
     let detail: String = row.try_get("detail")?;
     Ok(AuditRecord {
         seq: row.try_get("seq")?,

@@ -35,6 +35,7 @@ mod logins;
 mod plans;
 mod reports;
 mod seals;
+mod session_query;
 mod sessions;
 mod store_impl;
 mod target_update;

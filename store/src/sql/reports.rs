@@ -138,6 +138,23 @@ impl SqlStore {
         .execute(tx.conn())
         .await
         .map_err(super::convert::on_duplicate("report", &id))?;
+        // The session list's findings filter: each of the plan's sessions gets the number
+        // of findings the report raised about it (0 when none).
+        sqlx::query("UPDATE sessions SET findings = 0 WHERE plan_id = $1")
+            .bind(&id)
+            .execute(tx.conn())
+            .await?;
+        if let Some(counts) = summary.get("session_findings").and_then(|v| v.as_object()) {
+            for (session, count) in counts {
+                let count = count.as_i64().unwrap_or_default();
+                sqlx::query("UPDATE sessions SET findings = $3 WHERE plan_id = $1 AND id = $2")
+                    .bind(&id)
+                    .bind(session)
+                    .bind(count)
+                    .execute(tx.conn())
+                    .await?;
+            }
+        }
         let mut detail = json!({
             "sha256": report.sha256,
             "signature": report.signature,

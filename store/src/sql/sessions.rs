@@ -244,7 +244,7 @@ fn on_insert_error(id: &str) -> impl FnOnce(sqlx::Error) -> Error {
     }
 }
 
-fn session(row: &AnyRow) -> Result<SessionRecord> {
+pub(super) fn session(row: &AnyRow) -> Result<SessionRecord> {
     let sha256: Option<String> = row.try_get("recording_sha256")?;
     let signature: Option<String> = row.try_get("recording_signature")?;
     let seal = match (sha256, signature) {

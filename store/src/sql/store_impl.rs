@@ -26,6 +26,7 @@ use crate::model::{
     RevokeSelector, SessionRecord, StepClaim, StoredReport, Target, Vendor,
 };
 use crate::model::{PasswordSet, ReportSeal, Seal, TargetUpdate, VendorChange};
+use crate::session_query::{SessionCursor, SessionFilter, SessionPage};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -304,6 +305,19 @@ impl Store for SqlStore {
 
     async fn report_seals(&self) -> Result<Vec<ReportSeal>> {
         self.select_report_seals().await
+    }
+
+    async fn session_page(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&SessionCursor>,
+        limit: u32,
+    ) -> Result<SessionPage> {
+        self.select_session_page(filter, after, limit).await
+    }
+
+    async fn session_transfers(&self, session: &SessionRecord) -> Result<Vec<AuditRecord>> {
+        self.select_session_transfers(session).await
     }
 
     async fn set_account_enabled(

@@ -26,6 +26,7 @@ mod plan_lifecycle;
 mod plans;
 mod seals;
 mod session_kills;
+mod session_list;
 mod sessions;
 mod sqlite_file;
 mod tamper;

@@ -21,11 +21,16 @@ pub(crate) mod logout;
 pub(crate) mod plan;
 pub(crate) mod plan_action;
 pub(crate) mod plans;
+pub(crate) mod playback;
+pub(crate) mod playback_data;
+pub(crate) mod playback_grant;
 pub(crate) mod report;
 pub(crate) mod report_confirm;
 pub(crate) mod report_document;
 pub(crate) mod reports;
 pub(crate) mod review;
+pub(crate) mod session;
+pub(crate) mod sessions;
 pub(crate) mod view;
 
 use askama::Template;
@@ -41,6 +46,7 @@ use crate::session::Signed;
 pub(crate) enum Section {
     Dashboard,
     Plans,
+    Sessions,
     Live,
     Reports,
     Audit,
@@ -115,6 +121,10 @@ impl Chrome {
 
     pub(crate) fn at_plans(&self) -> bool {
         self.section == Section::Plans
+    }
+
+    pub(crate) fn at_sessions(&self) -> bool {
+        self.section == Section::Sessions
     }
 
     pub(crate) fn at_reports(&self) -> bool {
