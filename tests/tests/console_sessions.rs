@@ -186,10 +186,7 @@ fn a_session_is_listed_played_from_a_command_and_refused_once_tampered() {
         .to_owned();
     assert!(terminal.contains("late-marker-77"), "{terminal}");
     // What the engineer typed reached the terminal as text, never as markup.
-    assert_eq!(
-        browser.eval("return window.__pwned === undefined;"),
-        true
-    );
+    assert_eq!(browser.eval("return window.__pwned === undefined;"), true);
     assert!(!browser.source().contains("<script>window.__pwned"));
     assert_eq!(
         browser.eval("return document.querySelectorAll('#player script').length;"),
