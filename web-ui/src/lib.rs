@@ -48,6 +48,7 @@ pub mod security;
 pub mod serve;
 pub mod session;
 pub mod settings;
+mod step_up;
 pub mod text;
 
 use std::sync::Arc;

@@ -11,10 +11,10 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use fumidai_core::ops::OpError;
 use fumidai_core::ops::account_enrolment::{self, AccountSpec, Admin};
 use fumidai_core::ops::account_lifecycle::{self, IdentityNote};
-use fumidai_core::ops::{self, OpError, Person};
-use policy::authority::{self, Action};
+use policy::authority::Action;
 use policy::ids::{AccountKind, Login, OperatorRole};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use super::{account, accounts};
 use crate::AppState;
 use crate::csrf::{CsrfForm, Posted};
 use crate::error::PageError;
-use crate::session::Signed;
+use crate::step_up::{is_refusal, step_up};
 
 /// The enrolment form.
 #[derive(Deserialize)]
@@ -77,34 +77,14 @@ impl CsrfForm for ActionForm {
     }
 }
 
-/// The person behind the session, after a fresh code; or the refusal to show.
-async fn step_up(state: &AppState, signed: &Signed, code: String) -> Result<Person, OpError> {
-    authority::authorize(
-        signed.account.kind,
-        signed.account.role,
-        Action::ManageAccounts,
-    )
-    .map_err(|denied| OpError::Denied {
-        login: signed.account.login.clone(),
-        denied,
-    })?;
-    ops::confirm(
-        &state.auth,
-        &signed.account.login,
-        SecretString::from(code),
-        "https",
-    )
-    .await
-}
-
 /// `POST /admin/accounts`: enrols an account.
 pub(crate) async fn enrol(
     State(state): State<AppState>,
     Posted { signed, form }: Posted<EnrolForm>,
 ) -> Result<Response, PageError> {
-    let person = match step_up(&state, &signed, form.code).await {
+    let person = match step_up(&state, &signed, Action::ManageAccounts, form.code).await {
         Ok(person) => person,
-        Err(error @ (OpError::Store(_) | OpError::Login(_))) => return Err(error.into()),
+        Err(error) if !is_refusal(&error) => return Err(error.into()),
         Err(error) => return accounts::show(&state, &signed, None, Some(error.to_string())).await,
     };
     let spec = match spec_of(
@@ -222,9 +202,9 @@ pub(crate) async fn change(
         .account(&login)
         .await?
         .ok_or(PageError::NotFound)?;
-    let person = match step_up(&state, &signed, form.code).await {
+    let person = match step_up(&state, &signed, Action::ManageAccounts, form.code).await {
         Ok(person) => person,
-        Err(error @ (OpError::Store(_) | OpError::Login(_))) => return Err(error.into()),
+        Err(error) if !is_refusal(&error) => return Err(error.into()),
         Err(error) => {
             let shown = account::Shown {
                 refusal: Some(error.to_string()),

@@ -11,10 +11,9 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fumidai_core::ops::{self, OpError, Person, plan_decision, plan_withdrawal};
-use policy::authority::{self, Action};
+use fumidai_core::ops::{OpError, Person, plan_decision, plan_withdrawal};
+use policy::authority::Action;
 use policy::ids::PlanId;
-use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::plan::{parse_id, show};
@@ -22,6 +21,7 @@ use crate::AppState;
 use crate::csrf::{CsrfForm, Posted};
 use crate::error::PageError;
 use crate::session::Signed;
+use crate::step_up::{is_refusal, step_up};
 
 /// What an action's form posts.
 #[derive(Deserialize)]
@@ -95,27 +95,9 @@ async fn act(
     verb: Verb,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    if let Err(denied) =
-        authority::authorize(signed.account.kind, signed.account.role, verb.action())
-    {
-        let refusal = OpError::Denied {
-            login: signed.account.login.clone(),
-            denied,
-        };
-        return refuse(&state, &signed, &id, &refusal).await;
-    }
-    let confirmed = ops::confirm(
-        &state.auth,
-        &signed.account.login,
-        SecretString::from(form.code),
-        "https",
-    )
-    .await;
-    let person = match confirmed {
+    let person = match step_up(&state, &signed, verb.action(), form.code).await {
         Ok(person) => person,
-        Err(error @ OpError::AuthenticationFailed { .. }) => {
-            return refuse(&state, &signed, &id, &error).await;
-        }
+        Err(error) if is_refusal(&error) => return refuse(&state, &signed, &id, &error).await,
         Err(error) => return Err(error.into()),
     };
     match run(&state, &person, &id, verb, &form.reason).await {

@@ -10,10 +10,9 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fumidai_core::ops::{self, OpError, report_confirmation};
-use policy::authority::{self, Action};
+use fumidai_core::ops::{OpError, report_confirmation};
+use policy::authority::Action;
 use policy::ids::PlanId;
-use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::plan::parse_id;
@@ -22,6 +21,7 @@ use crate::AppState;
 use crate::csrf::{CsrfForm, Posted};
 use crate::error::PageError;
 use crate::session::Signed;
+use crate::step_up::{is_refusal, step_up};
 
 /// What the confirmation form posts.
 #[derive(Deserialize)]
@@ -48,29 +48,9 @@ pub(crate) async fn submit(
     Posted { signed, form }: Posted<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    if let Err(denied) = authority::authorize(
-        signed.account.kind,
-        signed.account.role,
-        Action::ConfirmReport,
-    ) {
-        let refusal = OpError::Denied {
-            login: signed.account.login.clone(),
-            denied,
-        };
-        return refuse(&state, &signed, &id, &refusal).await;
-    }
-    let confirmed = ops::confirm(
-        &state.auth,
-        &signed.account.login,
-        SecretString::from(form.code),
-        "https",
-    )
-    .await;
-    let person = match confirmed {
+    let person = match step_up(&state, &signed, Action::ConfirmReport, form.code).await {
         Ok(person) => person,
-        Err(error @ OpError::AuthenticationFailed { .. }) => {
-            return refuse(&state, &signed, &id, &error).await;
-        }
+        Err(error) if is_refusal(&error) => return refuse(&state, &signed, &id, &error).await,
         Err(error) => return Err(error.into()),
     };
     let finding = Some(form.finding.trim()).filter(|f| !f.is_empty());
