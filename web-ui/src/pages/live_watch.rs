@@ -28,8 +28,8 @@ use axum::extract::ws::{
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use fumidai_core::live::{ScreenEvent, ScreenWatch};
-use fumidai_core::ops::session_watch::{self, WatchEnd, Watching};
+use fumidai_core::live::ScreenEvent;
+use fumidai_core::ops::session_watch::{self, Screen, WatchEnd, Watching};
 use fumidai_core::ops::{OpError, live_view, person};
 use policy::authority::{self, Action};
 use policy::ids::AccountKind;
@@ -195,35 +195,39 @@ fn same_origin_socket(headers: &HeaderMap) -> Result<(), PageError> {
 async fn pump(
     state: &AppState,
     token: &TokenDigest,
-    mut screen: ScreenWatch,
+    mut screen: Screen,
     mut socket: WebSocket,
 ) -> WatchEnd {
-    if let Some((cols, rows)) = screen.size
-        && !send(&mut socket, size(cols, rows)).await
-    {
-        return WatchEnd::Closed;
+    if let Screen::Terminal(terminal) = &mut screen {
+        if let Some((cols, rows)) = terminal.size
+            && !send(&mut socket, size(cols, rows)).await
+        {
+            return WatchEnd::Closed;
+        }
+        if !terminal.recent.is_empty()
+            && !send(
+                &mut socket,
+                Message::Binary(std::mem::take(&mut terminal.recent)),
+            )
+            .await
+        {
+            return WatchEnd::Closed;
+        }
     }
-    if !screen.recent.is_empty()
-        && !send(
-            &mut socket,
-            Message::Binary(std::mem::take(&mut screen.recent)),
-        )
-        .await
-    {
-        return WatchEnd::Closed;
-    }
+    let mut told_incomplete = false;
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
     let why = loop {
         tokio::select! {
-            event = screen.next() => {
-                let message = match event {
-                    Some(ScreenEvent::Output(bytes)) => Message::Binary(bytes),
-                    Some(ScreenEvent::Size { cols, rows }) => size(cols, rows),
-                    Some(ScreenEvent::Skipped(n)) => Message::Text(format!("{{\"skipped\":{n}}}").into()),
-                    None => break WatchEnd::SessionEnded,
+            next = next_messages(&mut screen, &mut told_incomplete) => {
+                let Some(messages) = next else {
+                    break WatchEnd::SessionEnded;
                 };
-                if !send(&mut socket, message).await {
+                let mut sent = true;
+                for message in messages {
+                    sent = sent && send(&mut socket, message).await;
+                }
+                if !sent {
                     break WatchEnd::Closed;
                 }
             }
@@ -251,6 +255,28 @@ async fn pump(
             .await;
     }
     why
+}
+
+/// What goes to the browser next (`None`: the session ended). Terminal: output as binary
+/// frames of terminal data, sizes and skips as notices. Desktop: each picture as a binary
+/// PNG, once a notice when frames were missed. Cancel-safe, as both screens are.
+async fn next_messages(screen: &mut Screen, told_incomplete: &mut bool) -> Option<Vec<Message>> {
+    match screen {
+        Screen::Terminal(terminal) => Some(vec![match terminal.next().await? {
+            ScreenEvent::Output(bytes) => Message::Binary(bytes),
+            ScreenEvent::Size { cols, rows } => size(cols, rows),
+            ScreenEvent::Skipped(n) => Message::Text(format!("{{\"skipped\":{n}}}").into()),
+        }]),
+        Screen::Desktop(pictures) => {
+            let (png, incomplete) = pictures.next().await?;
+            let mut messages = vec![Message::Binary(png)];
+            if incomplete && !*told_incomplete {
+                *told_incomplete = true;
+                messages.push(Message::Text("{\"skipped\":1}".into()));
+            }
+            Some(messages)
+        }
+    }
 }
 
 /// Sends `message`; false when the browser is gone or has not taken it within
