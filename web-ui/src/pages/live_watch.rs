@@ -1,18 +1,20 @@
-//! `GET /live/{id}/watch`: a live SSH session's terminal, read-only (issue 15 §3 "Live",
-//! R-10.2-REVIEW), and `GET /live/{id}/watch/socket`, the WebSocket that feeds it.
+//! `GET /live/{id}/watch`: a live session, read-only (issue 15 §3 "Live", R-10.2-REVIEW) —
+//! an SSH session's terminal, an RDP session's desktop as a few pictures a second — and
+//! `GET /live/{id}/watch/socket`, the WebSocket that feeds it.
 //!
-//! The page holds xterm.js and the console's `live-watch.js` (both from `/assets/`, so the
-//! policy's `script-src 'self'` stands; the socket is same-origin, which `connect-src
-//! 'self'` allows for `ws:`/`wss:` too). The socket:
+//! The page holds xterm.js (SSH) and the console's `live-watch.js` (both from `/assets/`,
+//! so the policy's `script-src 'self'` stands; the socket is same-origin, which
+//! `connect-src 'self'` allows for `ws:`/`wss:` too). The socket:
 //!
 //! - is opened only by a signed-in person ([`Signed`]: cookie, idle rule, account
 //!   re-read) who may watch (`Action::WatchSession`: operators, planning managers,
 //!   auditors), from this console's own page: a browser always sends `Origin` with a
 //!   WebSocket handshake, and it must name this host (WebSockets have no CORS, so this
 //!   is what stops another site's page from opening one with the person's cookie);
-//! - carries the recent output first (to paint the screen as it is), then every chunk and
-//!   resize as it passes (`ScreenWatch`), as binary frames of terminal data and JSON
-//!   notices; several watchers at once each get their own;
+//! - carries, for SSH, the recent output first (to paint the screen as it is), then every
+//!   chunk and resize as it passes (`ScreenWatch`), as binary frames of terminal data and
+//!   JSON notices; for RDP, PNG pictures (`Pictures`); several watchers at once each get
+//!   their own;
 //! - accepts nothing from the browser but close (and pings): any message ends the watch;
 //! - re-checks the person every [`RECHECK`]: console session live and not idle
 //!   account enabled, role still allowed; else the watch ends;
@@ -30,13 +32,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use fumidai_core::live::ScreenEvent;
 use fumidai_core::ops::session_watch::{self, Screen, WatchEnd, Watching};
-use fumidai_core::ops::{OpError, live_view, person};
+use fumidai_core::ops::{OpError, live_view};
 use policy::authority::{self, Action};
 use policy::ids::AccountKind;
 use store::TokenDigest;
 
-use super::live::Row;
-use super::live_kill::parse_session_id;
+use super::live::{Row, console_person, parse_session_id};
 use super::{Chrome, Section, render};
 use crate::AppState;
 use crate::error::PageError;
@@ -61,7 +62,7 @@ struct WatchPage {
     watch_js: &'static str,
     row: Row,
     socket: String,
-    /// Why the terminal can't be shown here (another node, RDP), if so.
+    /// Why the screen can't be shown here (another node holds the session), if so.
     unwatchable: Option<(String, String)>,
     may_kill: bool,
 }
@@ -131,16 +132,10 @@ pub(crate) async fn socket(
             en: "WebSocket connections only",
         });
     };
+    let person = console_person(&state, &headers).await?;
     let token = cookie(&headers, SESSION_COOKIE)
         .map(digest)
         .ok_or(PageError::SignedOut { idle: false })?;
-    let person = match person::at_console(state.store.as_ref(), &token).await {
-        Ok(person) => person,
-        Err(OpError::AuthenticationFailed { .. }) => {
-            return Err(PageError::SignedOut { idle: false });
-        }
-        Err(error) => return Err(error.into()),
-    };
     let now = state.now();
     let (watching, screen) =
         match session_watch::start(state.store.as_ref(), &state.live, &person, &id, now).await {
