@@ -231,6 +231,7 @@ async fn watching_goes_over_a_same_origin_websocket_that_takes_nothing_from_the_
             Message::binary(&b"$ echo before\r\nbefore\r\n"[..])
         );
     }
+    let sent = std::time::Instant::now();
     feed.output(&bytes::Bytes::from_static(
         b"\x1b]52;c;aGk=\x07<script>x</script>",
     ));
@@ -240,6 +241,9 @@ async fn watching_goes_over_a_same_origin_websocket_that_takes_nothing_from_the_
             next(socket).await,
             Message::binary(&b"\x1b]52;c;aGk=\x07<script>x</script>"[..])
         );
+        let behind = sent.elapsed();
+        eprintln!("a watcher got the output {behind:?} after the feed");
+        assert!(behind < StdDuration::from_secs(1), "{behind:?} behind");
         assert_eq!(next(socket).await, Message::text("{\"size\":[120,40]}"));
     }
 
