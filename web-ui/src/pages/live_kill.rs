@@ -3,9 +3,9 @@
 //! code (DESIGN.md, "The hospital side is authenticated"); it is a checked form like every
 //! action (`csrf::Posted`: same origin, live console session, the session's CSRF token),
 //! and the person is the console session's own (`ops::person::at_console`). The op
-//! (`ops::session_kill::request`) records `session.killed` with the person as actor; the
-//! gateway holding the session ends it within about a second and shows the engineer the
-//! reason.
+//! (`ops::session_kill::request`) records `session.killed` with the person as actor and the
+//! reason; the gateway holding the session ends it within about a second and tells the
+//! engineer an operator ended it (the reason itself is for the audit trail and the report).
 //!
 //! Whether the account may kill at all is asked first: an auditor's attempt records
 //! nothing.
