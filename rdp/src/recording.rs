@@ -30,6 +30,10 @@ pub struct SessionRecording {
     settings: Arc<RecordingSettings>,
     handle: RdpRecorderHandle,
     task: Mutex<Option<tokio::task::JoinHandle<recorder::Result<()>>>>,
+    /// The live registry's feed of this session's desktop, for operators watching it at
+    /// the console: what is recorded is what they see (set once the session is
+    /// registered).
+    live: std::sync::OnceLock<fumidai_core::live::DesktopFeed>,
 }
 
 /// What names a session's recording.
@@ -77,11 +81,20 @@ impl SessionRecording {
             settings: Arc::clone(settings),
             handle,
             task: Mutex::new(Some(task)),
+            live: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Also feeds what is recorded to the live registry's watchers of the session.
+    pub fn tap(&self, feed: fumidai_core::live::DesktopFeed) {
+        let _ = self.live.set(feed);
     }
 
     /// The decoder state changed.
     pub async fn state(&self, state: &RdpState) -> Result<(), RecordingFailed> {
+        if let Some(feed) = self.live.get() {
+            feed.state(state);
+        }
         self.handle
             .state(state.clone())
             .await
@@ -90,6 +103,9 @@ impl SessionRecording {
 
     /// One server→client frame.
     pub async fn server_frame(&self, frame: Bytes) -> Result<(), RecordingFailed> {
+        if let Some(feed) = self.live.get() {
+            feed.server_frame(&frame);
+        }
         self.handle
             .server_frame(frame)
             .await

@@ -136,6 +136,9 @@ impl RdpService {
             },
             Arc::new(live::RdpConnection),
         );
+        if let Some(feed) = sessions.live.desktop(&id) {
+            recording.tap(feed);
+        }
         info!(session_id = %id, plan_id = %plan, %target, "RDP session started");
         self.note_left_desktop(left, id, plan, &engineer, &target)
             .await;

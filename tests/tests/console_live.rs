@@ -85,7 +85,7 @@ fn wait_terminal(browser: &Browser, needle: &str) -> String {
 fn an_operator_watches_a_live_session_read_only_and_kills_it_from_the_page() {
     require("oathtool");
     let (mut gw, alice, _sshd) = Gateway::with_alice_and_db01(PASSWORD);
-    gw.plan("alice", "db01", -5, 60, Some("olga"));
+    let plan = gw.plan("alice", "db01", -5, 60, Some("olga"));
     gw.start();
     let base = format!("http://{}", gw.ui_addr.unwrap());
 
@@ -133,6 +133,9 @@ fn an_operator_watches_a_live_session_read_only_and_kills_it_from_the_page() {
     let t0 = std::time::Instant::now();
     wait_terminal(&browser, "WATCHED-42");
     let behind = t0.elapsed();
+    eprintln!(
+        "the page showed the engineer's line {behind:?} after their terminal (WebDriver polls included)"
+    );
     assert!(
         behind < Duration::from_secs(2),
         "the watcher was {behind:?} behind"
@@ -256,4 +259,15 @@ fn an_operator_watches_a_live_session_read_only_and_kills_it_from_the_page() {
     browser.goto(&format!("{base}/live"));
     wait_text(&browser, "接続中のセッションはありません");
     shot(&browser, "live-06-none-ja");
+
+    // The reconciliation report lists each watch: who, from when, to when (R-10.2-REVIEW).
+    let report = fumidai_e2e::plan_report::report_after_window(&gw, &plan);
+    let watched = report["sessions"][0]["watched_by"].as_array().unwrap();
+    assert_eq!(watched.len(), 3, "{report}");
+    assert!(
+        watched
+            .iter()
+            .all(|w| w["by"] == "olga" && w["from"].is_string() && w["to"].is_string()),
+        "{watched:?}"
+    );
 }

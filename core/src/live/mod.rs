@@ -25,7 +25,9 @@
 //!   account disabled, plan rejected or withdrawn) and ends those that lost it (issue 12).
 //! - [`authority`]: the store reads behind that re-check, also used on every new channel.
 //! - [`ScreenFeed`] / [`ScreenWatch`]: an SSH session's terminal output for operators who
-//!   watch it live ([`Registry::screen`], [`Registry::watch`]).
+//!   watch it live ([`Registry::screen`], [`Registry::watch`]); [`DesktopFeed`] /
+//!   [`DesktopWatch`]: an RDP session's desktop, decoded for watchers into a few pictures a
+//!   second ([`Registry::desktop`], [`Registry::watch_desktop`]).
 //! - `logins`: logged-in connections without a session ([`LoginGuard`]): re-checked,
 //!   killable and closed after the login grace without a channel by the watcher.
 //! - [`Clock`]: the wall clock, or tokio's for tests that pause and advance time.
@@ -42,6 +44,7 @@
 pub mod authority;
 mod clock;
 mod connection;
+mod desktop;
 mod logins;
 mod registry;
 mod screen;
@@ -49,6 +52,7 @@ mod watcher;
 
 pub use clock::{Activity, Clock};
 pub use connection::{Hangup, LiveConnection};
+pub use desktop::{CATCH_UP_BYTES, DesktopFeed, DesktopWatch, FRAME_EVERY, Pictures};
 pub use logins::{LoginGuard, LoginParts};
 pub use registry::{EndSignal, LiveGuard, LiveSession, Registry, SessionParts};
 pub use screen::{RECENT_BYTES, ScreenEvent, ScreenFeed, ScreenWatch};

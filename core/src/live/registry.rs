@@ -13,6 +13,7 @@ use tracing::info;
 
 use super::clock::{Activity, Clock};
 use super::connection::{Hangup, LiveConnection};
+use super::desktop::{DesktopFeed, DesktopWatch};
 use super::screen::{ScreenFeed, ScreenWatch};
 
 /// The live sessions of this gateway. Cheap to clone; clones share the sessions.
@@ -51,8 +52,10 @@ pub(super) struct Entry {
     /// The engineer has been warned of the hard end (once only).
     pub(super) warned: AtomicBool,
     pub(super) end: EndSignal,
-    /// The terminal output of its interactive channel, for watchers.
+    /// The terminal output of its interactive channel, for watchers (SSH).
     screen: ScreenFeed,
+    /// Its desktop's decoder state and server frames, for watchers (RDP).
+    desktop: DesktopFeed,
 }
 
 impl std::fmt::Debug for Entry {
@@ -136,6 +139,16 @@ impl Registry {
     /// Watches session `id`'s terminal read-only (`None` when it is not live here).
     pub fn watch(&self, id: &SessionId) -> Option<ScreenWatch> {
         self.screen(id).map(|feed| feed.watch())
+    }
+
+    /// The feed of session `id`'s desktop, for the RDP relay's recording.
+    pub fn desktop(&self, id: &SessionId) -> Option<DesktopFeed> {
+        self.lock().get(id).map(|entry| entry.desktop.clone())
+    }
+
+    /// Watches session `id`'s desktop (`None` when it is not live here).
+    pub fn watch_desktop(&self, id: &SessionId) -> Option<DesktopWatch> {
+        self.desktop(id).map(|feed| feed.watch())
     }
 
     /// Marks activity on a session (a no-op for one not registered). The bridge should
@@ -252,6 +265,7 @@ impl Entry {
             warned: AtomicBool::new(false),
             end: EndSignal::new(),
             screen: ScreenFeed::default(),
+            desktop: DesktopFeed::default(),
         }
     }
 

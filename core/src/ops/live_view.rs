@@ -40,21 +40,15 @@ impl LiveRow {
             .map(|h| (now - h.last_activity).max(chrono::Duration::zero()))
     }
 
-    /// Why its terminal can't be watched from this node, if it can't: an RDP session has
-    /// none, and another node's is watched there (what [`session_watch::start`] refuses).
+    /// Why it can't be watched from this node, if it can't: another node's is watched
+    /// there (what [`session_watch::start`] refuses).
     ///
     /// [`session_watch::start`]: super::session_watch::start
     pub fn unwatchable(&self) -> Option<Unwatchable> {
-        if self.protocol == Some(TargetProtocol::Rdp) {
-            Some(Unwatchable::NotATerminal)
-        } else if self.here.is_none() {
-            Some(Unwatchable::OtherNode)
-        } else {
-            None
-        }
+        self.here.is_none().then_some(Unwatchable::OtherNode)
     }
 
-    /// Whether its terminal can be watched from this node.
+    /// Whether it can be watched from this node.
     pub fn watchable(&self) -> bool {
         self.unwatchable().is_none()
     }

@@ -1,13 +1,14 @@
-//! Watching a live SSH session's terminal read-only at the console (issue 15,
-//! R-10.2-REVIEW): operators, planning managers and auditors may
+//! Watching a live session read-only at the console (issue 15, R-10.2-REVIEW) — an SSH
+//! session's terminal, an RDP session's desktop as a few pictures a second: operators, planning managers and auditors may
 //! (`policy::authority::Action::WatchSession`). Each watch is on record with the person as
 //! actor: `session.watch_started` when it begins (so it is known even if the gateway dies
 //! before its end) and `session.watch_ended` with its span when it ends; the
 //! reconciliation report lists each as "watched by … from … to …" (R-17-1: who looked at
 //! what, and when).
 //!
-//! The op gives the screen ([`ScreenWatch`]) only for a session this node holds: the
-//! terminal's bytes live in the registry of the gateway the engineer is connected to.
+//! The op gives the screen ([`Screen`]) only for a session this node holds: the terminal's
+//! bytes and the desktop's frames live in the registry of the gateway the engineer is
+//! connected to.
 
 use std::fmt;
 
@@ -21,7 +22,7 @@ use store::{AuditEvent, AuditKind, Store};
 use uuid::Uuid;
 
 use super::{OpError, Person};
-use crate::live::{Registry, ScreenWatch};
+use crate::live::{Pictures, Registry, ScreenWatch};
 
 /// One watch, as the audit trail pairs its start and end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,8 +39,6 @@ impl fmt::Display for WatchId {
 pub enum Unwatchable {
     /// Another gateway node holds it (shared PostgreSQL): watch it on that node's console.
     OtherNode,
-    /// An RDP session: it has no terminal to show.
-    NotATerminal,
 }
 
 impl Unwatchable {
@@ -47,7 +46,6 @@ impl Unwatchable {
     pub fn en(self) -> &'static str {
         match self {
             Self::OtherNode => "another gateway node holds it; open that node's console",
-            Self::NotATerminal => "it is an RDP session, not a terminal",
         }
     }
 
@@ -57,9 +55,17 @@ impl Unwatchable {
             Self::OtherNode => {
                 "別のゲートウェイノードで接続中です。そのノードのコンソールから監視してください"
             }
-            Self::NotATerminal => "RDP セッションのため端末画面はありません",
         }
     }
+}
+
+/// What a watcher is shown.
+#[derive(Debug)]
+pub enum Screen {
+    /// An SSH session's terminal: its recent output, then every chunk and resize.
+    Terminal(ScreenWatch),
+    /// An RDP session's desktop: pictures of it, a few a second.
+    Desktop(Pictures),
 }
 
 /// Why a watch ended.
@@ -102,15 +108,14 @@ pub struct Watching {
 }
 
 /// Starts `person` watching session `id`: checks their authority, that the session is live
-/// and held here with a terminal, records `session.watch_started`, and returns the screen
-/// (recent output, then events).
+/// and held here, records `session.watch_started`, and returns its screen.
 pub async fn start(
     store: &dyn Store,
     registry: &Registry,
     person: &Person,
     id: &SessionId,
     now: DateTime<Utc>,
-) -> Result<(Watching, ScreenWatch), OpError> {
+) -> Result<(Watching, Screen), OpError> {
     person.may(Action::WatchSession)?;
     let Some(session) = store.session(id).await? else {
         return Err(OpError::NotFound {
@@ -126,13 +131,14 @@ pub async fn start(
         });
     }
     let protocol = store.target(&session.target).await?.map(|t| t.protocol);
-    if protocol == Some(TargetProtocol::Rdp) {
-        return Err(OpError::NotWatchable {
-            id: *id,
-            why: Unwatchable::NotATerminal,
-        });
-    }
-    let Some(screen) = registry.watch(id) else {
+    let screen = if protocol == Some(TargetProtocol::Rdp) {
+        registry
+            .watch_desktop(id)
+            .map(|d| Screen::Desktop(d.pictures()))
+    } else {
+        registry.watch(id).map(Screen::Terminal)
+    };
+    let Some(screen) = screen else {
         return Err(OpError::NotWatchable {
             id: *id,
             why: Unwatchable::OtherNode,

@@ -360,6 +360,10 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "unit tests")]
 
     use chrono::Duration;
+    use ed25519_dalek::SigningKey;
+    use policy::ids::PlanId;
+    use policy::plan::{Allowances, PlanRequest, submit};
+    use policy::risk::RuleSet;
     use serde_json::json;
 
     use super::*;
@@ -415,5 +419,106 @@ mod tests {
                 ("mori", 40, Some(50))
             ]
         );
+    }
+
+    // Each watch at the console is in the sealed report and in every rendering.
+    #[test]
+    fn watches_are_listed_with_who_and_when() {
+        use policy::reconcile::SessionFacts;
+
+        use crate::report::body::ReportBody;
+        use crate::report::render::{Lang, html, text};
+
+        let now = Utc::now();
+        let plan = submit(
+            PlanRequest {
+                vendor: "acme".parse().unwrap(),
+                engineers: vec!["alice".parse().unwrap()],
+                targets: vec!["db01".parse().unwrap()],
+                starts_at: now - Duration::hours(2),
+                ends_at: now - Duration::minutes(1),
+                purpose: "patch".into(),
+                steps: vec!["apt upgrade".into()],
+                allow: Allowances::default(),
+                personal_data: None,
+                data_deletion: None,
+                take_out: None,
+            },
+            PlanId::generate(),
+            "olga",
+            now - Duration::hours(3),
+        )
+        .unwrap();
+        let id = SessionId::generate();
+        let from = now - Duration::minutes(30);
+        let facts = Facts {
+            plan: plan_facts(&plan),
+            sessions: vec![SessionFacts {
+                id,
+                engineer: "alice".parse().unwrap(),
+                target: "db01".parse().unwrap(),
+                personal_data_target: false,
+                emergency: false,
+                started_at: now - Duration::hours(1),
+                end: None,
+                commands: Vec::new(),
+                transfers: Vec::new(),
+                forwards: Vec::new(),
+                violations: Vec::new(),
+                resumed_desktop: None,
+            }],
+            seals: HashMap::new(),
+            unechoed: HashMap::new(),
+            watches: HashMap::from([(
+                id,
+                vec![
+                    WatchFact {
+                        by: "kansa".into(),
+                        from,
+                        to: Some(from + Duration::minutes(3)),
+                    },
+                    WatchFact {
+                        by: "olga".into(),
+                        from,
+                        to: None,
+                    },
+                ],
+            )]),
+        };
+        let body = ReportBody::build(&plan, &facts, &RuleSet::shipped(), "1:00", now);
+        assert_eq!(body.sessions[0].watched_by.len(), 2);
+        let sealed = body.seal(&SigningKey::from_bytes(&[7; 32])).unwrap();
+        let (start, end) = (
+            policy::jst::format_seconds(from),
+            policy::jst::format_seconds(from + Duration::minutes(3)),
+        );
+        let ja = text(&sealed, &body, Lang::Ja);
+        assert!(
+            ja.contains(&format!("ライブ監視: kansa が {start} から {end} まで閲覧"))
+                && ja.contains(&format!(
+                    "ライブ監視: olga が {start} から閲覧（終了の記録なし）"
+                )),
+            "{ja}"
+        );
+        let en = text(&sealed, &body, Lang::En);
+        assert!(
+            en.contains(&format!("watched live by kansa from {start} to {end}")),
+            "{en}"
+        );
+        let page = html(&sealed, &body, Lang::En);
+        assert!(
+            page.contains(&format!(
+                "<p class=\"watched\">watched live by kansa from {start} to {end}</p>"
+            )),
+            "{page}"
+        );
+        // A report without watches reads as before (no field in its JSON).
+        let unwatched = Facts {
+            watches: HashMap::new(),
+            ..facts
+        };
+        let body = ReportBody::build(&plan, &unwatched, &RuleSet::shipped(), "1:00", now);
+        let sealed = body.seal(&SigningKey::from_bytes(&[7; 32])).unwrap();
+        assert!(!sealed.body.contains("watched_by"), "{}", sealed.body);
     }
 }

@@ -54,6 +54,20 @@ pub fn png(frame: &Frame<'_>, path: &Path) -> Result<()> {
     w.flush().map_err(|e| output(path, e))
 }
 
+/// One frame as PNG bytes (a live view sends them to the console).
+pub fn png_bytes(frame: &Frame<'_>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(
+            &frame.to_rgb(),
+            u32::from(frame.width()),
+            u32::from(frame.height()),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| image_error("PNG", e))?;
+    Ok(out)
+}
+
 /// A PNG in `dir` (created if missing) for every `every` in which the screen changed, and
 /// one of the last frame unless a later interval's already shows it.
 pub fn png_series<R: Read>(replay: Replay<R>, dir: &Path, every: Duration) -> Result<Rendered> {

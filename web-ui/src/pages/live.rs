@@ -7,11 +7,14 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use fumidai_core::ops::live_view::{self, LiveRow};
+use fumidai_core::ops::{OpError, Person, person};
 use policy::authority::Action;
+use policy::ids::SessionId;
 use policy::target::TargetProtocol;
 use serde::Deserialize;
 
@@ -19,7 +22,7 @@ use super::{Chrome, Section, render};
 use crate::AppState;
 use crate::error::PageError;
 use crate::lang::Lang;
-use crate::session::Signed;
+use crate::session::{SESSION_COOKIE, Signed, cookie, digest};
 use crate::text;
 
 #[derive(Template)]
@@ -160,4 +163,23 @@ pub(crate) async fn show(
     };
     let html: Html<String> = render(&page)?;
     Ok((status, html).into_response())
+}
+
+/// A session ID from the path; anything else is no page.
+pub(crate) fn parse_session_id(text: &str) -> Result<SessionId, PageError> {
+    text.parse().map_err(|_| PageError::NotFound)
+}
+
+/// The person of the console session this request carries (which [`Signed`] has just
+/// checked), for the ops that ask no fresh code: a kill, a watch.
+pub(crate) async fn console_person(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Person, PageError> {
+    let token = cookie(headers, SESSION_COOKIE).ok_or(PageError::SignedOut { idle: false })?;
+    match person::at_console(state.store.as_ref(), &digest(token)).await {
+        Ok(person) => Ok(person),
+        Err(OpError::AuthenticationFailed { .. }) => Err(PageError::SignedOut { idle: false }),
+        Err(error) => Err(error.into()),
+    }
 }

@@ -3,9 +3,9 @@
 //! code (DESIGN.md, "The hospital side is authenticated"); it is a checked form like every
 //! action (`csrf::Posted`: same origin, live console session, the session's CSRF token),
 //! and the person is the console session's own (`ops::person::at_console`). The op
-//! (`ops::session_kill::request`) records `session.killed` with the person as actor; the
-//! gateway holding the session ends it within about a second and shows the engineer the
-//! reason.
+//! (`ops::session_kill::request`) records `session.killed` with the person as actor and the
+//! reason; the gateway holding the session ends it within about a second and tells the
+//! engineer an operator ended it (the reason itself is for the audit trail and the report).
 //!
 //! Whether the account may kill at all is asked first: an auditor's attempt records
 //! nothing.
@@ -13,17 +13,17 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fumidai_core::ops::{OpError, person, session_kill};
+use fumidai_core::ops::{OpError, session_kill};
 use policy::authority::Action;
 use policy::ids::SessionId;
 use policy::limits::KillReason;
 use serde::Deserialize;
 
-use super::live::show;
+use super::live::{console_person, parse_session_id, show};
 use crate::AppState;
 use crate::csrf::{CsrfForm, Posted};
 use crate::error::PageError;
-use crate::session::{SESSION_COOKIE, Signed, cookie, digest};
+use crate::session::Signed;
 
 /// What the kill form posts.
 #[derive(Deserialize)]
@@ -76,14 +76,7 @@ pub(crate) async fn submit(
     };
     let block = form.block.as_deref() == Some("yes");
     // The console session that posted (checked by `Posted` a moment ago) is the person.
-    let token = cookie(&headers, SESSION_COOKIE).ok_or(PageError::SignedOut { idle: false })?;
-    let person = match person::at_console(state.store.as_ref(), &digest(token)).await {
-        Ok(person) => person,
-        Err(OpError::AuthenticationFailed { .. }) => {
-            return Err(PageError::SignedOut { idle: false });
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let person = console_person(&state, &headers).await?;
     match session_kill::request(state.store.as_ref(), &person, &id, &reason, block).await {
         Ok(_) => {
             tracing::info!(session_id = %id, login = %signed.account.login, block, "console: kill requested");
@@ -94,11 +87,6 @@ pub(crate) async fn submit(
         Err(error @ (OpError::Store(_) | OpError::Login(_))) => Err(error.into()),
         Err(error) => refuse(&state, &signed, &id, &error).await,
     }
-}
-
-/// A session ID from the path; anything else is no page.
-pub(crate) fn parse_session_id(text: &str) -> Result<SessionId, PageError> {
-    text.parse().map_err(|_| PageError::NotFound)
 }
 
 /// The list again, with the op's reason for refusing.

@@ -1,18 +1,20 @@
-//! `GET /live/{id}/watch`: a live SSH session's terminal, read-only (issue 15 §3 "Live",
-//! R-10.2-REVIEW), and `GET /live/{id}/watch/socket`, the WebSocket that feeds it.
+//! `GET /live/{id}/watch`: a live session, read-only (issue 15 §3 "Live", R-10.2-REVIEW) —
+//! an SSH session's terminal, an RDP session's desktop as a few pictures a second — and
+//! `GET /live/{id}/watch/socket`, the WebSocket that feeds it.
 //!
-//! The page holds xterm.js and the console's `live-watch.js` (both from `/assets/`, so the
-//! policy's `script-src 'self'` stands; the socket is same-origin, which `connect-src
-//! 'self'` allows for `ws:`/`wss:` too). The socket:
+//! The page holds xterm.js (SSH) and the console's `live-watch.js` (both from `/assets/`,
+//! so the policy's `script-src 'self'` stands; the socket is same-origin, which
+//! `connect-src 'self'` allows for `ws:`/`wss:` too). The socket:
 //!
 //! - is opened only by a signed-in person ([`Signed`]: cookie, idle rule, account
 //!   re-read) who may watch (`Action::WatchSession`: operators, planning managers,
 //!   auditors), from this console's own page: a browser always sends `Origin` with a
 //!   WebSocket handshake, and it must name this host (WebSockets have no CORS, so this
 //!   is what stops another site's page from opening one with the person's cookie);
-//! - carries the recent output first (to paint the screen as it is), then every chunk and
-//!   resize as it passes (`ScreenWatch`), as binary frames of terminal data and JSON
-//!   notices; several watchers at once each get their own;
+//! - carries, for SSH, the recent output first (to paint the screen as it is), then every
+//!   chunk and resize as it passes (`ScreenWatch`), as binary frames of terminal data and
+//!   JSON notices; for RDP, PNG pictures (`Pictures`); several watchers at once each get
+//!   their own;
 //! - accepts nothing from the browser but close (and pings): any message ends the watch;
 //! - re-checks the person every [`RECHECK`]: console session live and not idle
 //!   account enabled, role still allowed; else the watch ends;
@@ -28,15 +30,14 @@ use axum::extract::ws::{
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use fumidai_core::live::{ScreenEvent, ScreenWatch};
-use fumidai_core::ops::session_watch::{self, WatchEnd, Watching};
-use fumidai_core::ops::{OpError, live_view, person};
+use fumidai_core::live::ScreenEvent;
+use fumidai_core::ops::session_watch::{self, Screen, WatchEnd, Watching};
+use fumidai_core::ops::{OpError, live_view};
 use policy::authority::{self, Action};
 use policy::ids::AccountKind;
 use store::TokenDigest;
 
-use super::live::Row;
-use super::live_kill::parse_session_id;
+use super::live::{Row, console_person, parse_session_id};
 use super::{Chrome, Section, render};
 use crate::AppState;
 use crate::error::PageError;
@@ -61,7 +62,7 @@ struct WatchPage {
     watch_js: &'static str,
     row: Row,
     socket: String,
-    /// Why the terminal can't be shown here (another node, RDP), if so.
+    /// Why the screen can't be shown here (another node holds the session), if so.
     unwatchable: Option<(String, String)>,
     may_kill: bool,
 }
@@ -131,16 +132,10 @@ pub(crate) async fn socket(
             en: "WebSocket connections only",
         });
     };
+    let person = console_person(&state, &headers).await?;
     let token = cookie(&headers, SESSION_COOKIE)
         .map(digest)
         .ok_or(PageError::SignedOut { idle: false })?;
-    let person = match person::at_console(state.store.as_ref(), &token).await {
-        Ok(person) => person,
-        Err(OpError::AuthenticationFailed { .. }) => {
-            return Err(PageError::SignedOut { idle: false });
-        }
-        Err(error) => return Err(error.into()),
-    };
     let now = state.now();
     let (watching, screen) =
         match session_watch::start(state.store.as_ref(), &state.live, &person, &id, now).await {
@@ -195,35 +190,39 @@ fn same_origin_socket(headers: &HeaderMap) -> Result<(), PageError> {
 async fn pump(
     state: &AppState,
     token: &TokenDigest,
-    mut screen: ScreenWatch,
+    mut screen: Screen,
     mut socket: WebSocket,
 ) -> WatchEnd {
-    if let Some((cols, rows)) = screen.size
-        && !send(&mut socket, size(cols, rows)).await
-    {
-        return WatchEnd::Closed;
+    if let Screen::Terminal(terminal) = &mut screen {
+        if let Some((cols, rows)) = terminal.size
+            && !send(&mut socket, size(cols, rows)).await
+        {
+            return WatchEnd::Closed;
+        }
+        if !terminal.recent.is_empty()
+            && !send(
+                &mut socket,
+                Message::Binary(std::mem::take(&mut terminal.recent)),
+            )
+            .await
+        {
+            return WatchEnd::Closed;
+        }
     }
-    if !screen.recent.is_empty()
-        && !send(
-            &mut socket,
-            Message::Binary(std::mem::take(&mut screen.recent)),
-        )
-        .await
-    {
-        return WatchEnd::Closed;
-    }
+    let mut told_incomplete = false;
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
     let why = loop {
         tokio::select! {
-            event = screen.next() => {
-                let message = match event {
-                    Some(ScreenEvent::Output(bytes)) => Message::Binary(bytes),
-                    Some(ScreenEvent::Size { cols, rows }) => size(cols, rows),
-                    Some(ScreenEvent::Skipped(n)) => Message::Text(format!("{{\"skipped\":{n}}}").into()),
-                    None => break WatchEnd::SessionEnded,
+            next = next_messages(&mut screen, &mut told_incomplete) => {
+                let Some(messages) = next else {
+                    break WatchEnd::SessionEnded;
                 };
-                if !send(&mut socket, message).await {
+                let mut sent = true;
+                for message in messages {
+                    sent = sent && send(&mut socket, message).await;
+                }
+                if !sent {
                     break WatchEnd::Closed;
                 }
             }
@@ -251,6 +250,28 @@ async fn pump(
             .await;
     }
     why
+}
+
+/// What goes to the browser next (`None`: the session ended). Terminal: output as binary
+/// frames of terminal data, sizes and skips as notices. Desktop: each picture as a binary
+/// PNG, once a notice when frames were missed. Cancel-safe, as both screens are.
+async fn next_messages(screen: &mut Screen, told_incomplete: &mut bool) -> Option<Vec<Message>> {
+    match screen {
+        Screen::Terminal(terminal) => Some(vec![match terminal.next().await? {
+            ScreenEvent::Output(bytes) => Message::Binary(bytes),
+            ScreenEvent::Size { cols, rows } => size(cols, rows),
+            ScreenEvent::Skipped(n) => Message::Text(format!("{{\"skipped\":{n}}}").into()),
+        }]),
+        Screen::Desktop(pictures) => {
+            let (png, incomplete) = pictures.next().await?;
+            let mut messages = vec![Message::Binary(png)];
+            if incomplete && !*told_incomplete {
+                *told_incomplete = true;
+                messages.push(Message::Text("{\"skipped\":1}".into()));
+            }
+            Some(messages)
+        }
+    }
 }
 
 /// Sends `message`; false when the browser is gone or has not taken it within

@@ -217,6 +217,29 @@ async fn watching_goes_over_a_same_origin_websocket_that_takes_nothing_from_the_
     );
     assert!(h.audit_kinds_after(before).await.is_empty());
 
+    // Held by another node (in the store only): watched there, not here.
+    let plan = h.plan_by("sasaki", "elsewhere").await;
+    let elsewhere = SessionId::generate();
+    h.store
+        .start_session(store::NewSession {
+            id: elsewhere,
+            engineer: "alice".parse().unwrap(),
+            target: "db01".parse().unwrap(),
+            plan,
+            client_addr: "192.0.2.8:50000".parse().unwrap(),
+            recording: None,
+        })
+        .await
+        .unwrap();
+    let before = h.head().await;
+    assert_eq!(
+        open(&addr, &elsewhere, Some(&olga.cookie), Some(&origin))
+            .await
+            .err(),
+        Some(409)
+    );
+    assert!(h.audit_kinds_after(before).await.is_empty());
+
     // Two watchers at once: each gets the size and the screen as it is, then what follows.
     let mut first = open(&addr, &id, Some(&olga.cookie), Some(&origin))
         .await
@@ -231,6 +254,7 @@ async fn watching_goes_over_a_same_origin_websocket_that_takes_nothing_from_the_
             Message::binary(&b"$ echo before\r\nbefore\r\n"[..])
         );
     }
+    let sent = std::time::Instant::now();
     feed.output(&bytes::Bytes::from_static(
         b"\x1b]52;c;aGk=\x07<script>x</script>",
     ));
@@ -240,6 +264,9 @@ async fn watching_goes_over_a_same_origin_websocket_that_takes_nothing_from_the_
             next(socket).await,
             Message::binary(&b"\x1b]52;c;aGk=\x07<script>x</script>"[..])
         );
+        let behind = sent.elapsed();
+        eprintln!("a watcher got the output {behind:?} after the feed");
+        assert!(behind < StdDuration::from_secs(1), "{behind:?} behind");
         assert_eq!(next(socket).await, Message::text("{\"size\":[120,40]}"));
     }
 
