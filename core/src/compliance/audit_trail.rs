@@ -7,7 +7,7 @@ use super::{Check, Status};
 /// The checks of R-17-1 to R-17.1-ALERT, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
     let Facts {
-        config,
+        settings: config,
         counts: c,
         audit,
         ..
@@ -60,15 +60,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             ),
         ),
         {
-            let a = &config.alerts;
-            let sinks: Vec<&str> = [
-                (a.webhook_url.is_some(), "webhook"),
-                (a.syslog.is_some(), "syslog"),
-                (a.smtp_host.is_some(), "e-mail"),
-            ]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .collect();
+            let sinks = &config.alert_sinks;
             let configured = !sinks.is_empty();
             check(
                 "R-17.1-ALERT",

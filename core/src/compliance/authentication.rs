@@ -8,7 +8,7 @@ use super::{Check, Status};
 /// The checks of R-14-1 to R-14.1.2-API, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
     let Facts {
-        config,
+        settings: config,
         counts: c,
         tls12,
         ..
@@ -81,8 +81,8 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
              8+ characters, guessable ones refused, hashes only, lock-out after failures, no \
              forced change",
             vec![
-                ev("[auth] lockout_threshold", config.auth.lockout_threshold),
-                ev("[auth] lockout_duration", human(config.auth.lockout_duration)),
+                ev("[auth] lockout_threshold", config.lockout_threshold),
+                ev("[auth] lockout_duration", human(config.lockout_duration)),
                 ev("最小文字数 / minimum length", policy::password::MIN_LENGTH),
             ],
             Some(
@@ -129,7 +129,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             "連携APIの認証・認可・記録 / authenticated, scoped, logged APIs",
             Status::NotMet,
             "管理API（REST）はまだない / no admin (REST) API yet",
-            vec![ev("[gateway] ui_listen（/healthz, /metrics）", config.gateway.ui_listen.to_string())],
+            vec![ev("[gateway] ui_listen（/healthz, /metrics）", config.ui_listen.to_string())],
             Some(
                 "/healthz と /metrics は認証なし（内部側のみ） / /healthz and /metrics are \
                  unauthenticated, internal side only"

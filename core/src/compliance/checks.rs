@@ -7,14 +7,13 @@ use serde_json::Value;
 
 use super::facts::Facts;
 use super::{
-    AuditHead, Check, Counts, Evidence, Status, audit_trail, authentication, maintenance, network,
-    operations, remote_path,
+    AuditHead, Check, Counts, Evidence, Settings, Status, audit_trail, authentication, maintenance,
+    network, operations, remote_path,
 };
-use crate::config::Config;
 
 /// Assesses every requirement of the list for this installation.
-pub fn assess(config: &Config, c: &Counts, audit: &AuditHead) -> Vec<Check> {
-    let f = Facts::new(config, c, audit);
+pub fn assess(settings: &Settings, c: &Counts, audit: &AuditHead) -> Vec<Check> {
+    let f = Facts::new(settings, c, audit);
     [
         remote_path::checks(&f),
         maintenance::checks(&f),

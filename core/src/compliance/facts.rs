@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::Settings;
 use super::checks::{ev, human};
 use super::{AuditHead, Counts, Evidence, Status};
-use crate::config::Config;
 
 /// The backup note of R-18 and R-12.2: fumidai has no backup command, a person checks.
 pub(super) const BACKUP: &str = "fumidai にバックアップ機能はまだありません。データディレクトリとデータベースの\
@@ -20,8 +20,8 @@ pub(super) const BACKUP: &str = "fumidai にバックアップ機能はまだあ
 /// The facts of one assessment.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Facts<'a> {
-    /// The installation's configuration.
-    pub(super) config: &'a Config,
+    /// The installation's configuration, as the checks read it.
+    pub(super) settings: &'a Settings,
     /// The store's counts.
     pub(super) counts: &'a Counts,
     /// The audit chain as verified now.
@@ -39,17 +39,17 @@ pub(super) struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    /// The facts of `config`, `counts` and `audit`.
-    pub(super) fn new(config: &'a Config, counts: &'a Counts, audit: &'a AuditHead) -> Self {
+    /// The facts of `settings`, `counts` and `audit`.
+    pub(super) fn new(settings: &'a Settings, counts: &'a Counts, audit: &'a AuditHead) -> Self {
         Self {
-            config,
+            settings,
             counts,
             audit,
-            tls12: config.tls.allow_tls12,
-            idle: config.limits.idle_timeout,
-            max_session: config.limits.max_session,
-            ui_loopback: config.gateway.ui_listen.ip().is_loopback(),
-            clamd: config.transfers.clamd_socket.is_some(),
+            tls12: settings.allow_tls12,
+            idle: settings.idle_timeout,
+            max_session: settings.max_session,
+            ui_loopback: settings.ui_listen.ip().is_loopback(),
+            clamd: settings.clamd_socket.is_some(),
         }
     }
 
@@ -60,7 +60,7 @@ impl<'a> Facts<'a> {
             ev("[tls] allow_tls12", self.tls12),
             ev(
                 "[gateway] listen（mTLS 入口 / front door）",
-                self.config.gateway.listen.to_string(),
+                self.settings.listen.to_string(),
             ),
             ev(
                 "有効な端末証明書 / valid client certificates",
@@ -109,7 +109,7 @@ impl<'a> Facts<'a> {
             ev("[limits] max_session", human(self.max_session)),
             ev(
                 "[limits] window_warning",
-                human(self.config.limits.window_warning),
+                human(self.settings.window_warning),
             ),
         ]
     }

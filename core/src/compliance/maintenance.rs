@@ -10,7 +10,7 @@ use super::{Check, OVERDUE_DAYS, Status};
 /// The checks of R-10-1 to R-10.1-NODEFAULT, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
     let Facts {
-        config,
+        settings: config,
         counts: c,
         clamd,
         ..
@@ -84,8 +84,8 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
              executables, scripts, macros and archives refused unless declared; malware scan \
              when clamd is configured",
             vec![
-                ev("[transfers] clamd_socket", json!(config.transfers.clamd_socket.as_ref().map(ToString::to_string))),
-                ev("[transfers] max_scan_size", config.transfers.max_scan_size),
+                ev("[transfers] clamd_socket", json!(config.clamd_socket)),
+                ev("[transfers] max_scan_size", config.max_scan_size),
             ],
             (!clamd).then(|| {
                 "ウイルス検査（ClamAV）が設定されていません / no malware scan: [transfers] \

@@ -24,15 +24,15 @@ mod maintenance;
 mod network;
 mod operations;
 mod remote_path;
+mod settings;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use store::AuditVerification;
 
-use crate::config::Config;
-
 pub use checks::assess;
+pub use settings::Settings;
 
 /// How far a requirement is met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -211,12 +211,12 @@ pub const GUIDELINE: &str = "医療情報システムの安全管理に関する
 
 /// Assesses every requirement and summarises.
 pub fn evidence(
-    config: &Config,
+    settings: &Settings,
     counts: &Counts,
     audit: AuditHead,
     now: DateTime<Utc>,
 ) -> Compliance {
-    let requirements = assess(config, counts, &audit);
+    let requirements = assess(settings, counts, &audit);
     let summary = Summary::of(&requirements);
     Compliance {
         generated_at: now,

@@ -9,7 +9,7 @@ use crate::config::ssh::CryptoProfile;
 /// The checks of R-13-6 to R-13-4, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
     let Facts {
-        config,
+        settings: config,
         counts: c,
         tls12,
         ui_loopback,
@@ -33,8 +33,8 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             "内部側（ui_listen）と保守事業者側（mTLS 入口のみ）を分離 / internal side apart from \
              the vendor side, which exposes only the mTLS port",
             vec![
-                ev("[gateway] ui_listen", config.gateway.ui_listen.to_string()),
-                ev("[gateway] listen", config.gateway.listen.to_string()),
+                ev("[gateway] ui_listen", config.ui_listen.to_string()),
+                ev("[gateway] listen", config.listen.to_string()),
             ],
             (!ui_loopback).then(|| {
                 "ui_listen がループバック以外：保守事業者側から到達できないことを確認してください / \
@@ -77,7 +77,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             "CRYPTREC 推奨暗号 / CRYPTREC-recommended algorithms",
             // TLS still offers ChaCha20-Poly1305 whatever the SSH profile.
             Status::Partial,
-            match f.config.ssh.crypto_profile {
+            match f.settings.crypto_profile {
                 CryptoProfile::Cryptrec => {
                     "SSH は cryptrec プロファイル: AES-GCM と AES-CTR + HMAC-SHA-2 (EtM)（CRYPTREC \
                      電子政府推奨暗号）、鍵交換 X25519 / SSH uses the cryptrec profile: AES-GCM and \
@@ -90,7 +90,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
                 }
             },
             vec![
-                ev("[ssh] crypto_profile", f.config.ssh.crypto_profile.as_str()),
+                ev("[ssh] crypto_profile", f.settings.crypto_profile.as_str()),
                 ev("[tls] allow_tls12", tls12),
             ],
             Some(

@@ -8,7 +8,9 @@ use super::{Check, Status};
 /// The checks of R-11-1 to R-7-12, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
     let Facts {
-        config, counts: c, ..
+        settings: config,
+        counts: c,
+        ..
     } = *f;
     vec![
         check(
@@ -22,7 +24,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
                     "緊急アクセスを許可された事業者 / vendors allowed emergencies",
                     c.vendors_allowed_emergency,
                 ),
-                ev("[limits] emergency_max", human(config.limits.emergency_max)),
+                ev("[limits] emergency_max", human(config.emergency_max)),
                 ev("緊急計画 / emergency plans", c.emergency_plans),
             ],
             None,
@@ -32,10 +34,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             "性能管理・死活監視 / performance and liveness monitoring",
             Status::Partial,
             "内部側の /healthz と /metrics / /healthz and /metrics on the internal side",
-            vec![ev(
-                "[gateway] ui_listen",
-                config.gateway.ui_listen.to_string(),
-            )],
+            vec![ev("[gateway] ui_listen", config.ui_listen.to_string())],
             Some(
                 "接続先ごとの到達性監視は未実装 / reachability of each target is not monitored yet"
                     .to_owned(),
@@ -63,7 +62,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             Status::Manual,
             "状態はデータディレクトリとデータベースにある / the state is in the data directory \
              and the database",
-            vec![ev("[database] url", redact(&config.database.url))],
+            vec![ev("[database] url", redact(&config.database_url))],
             Some(BACKUP.to_owned()),
         ),
         check(
@@ -72,7 +71,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             Status::Manual,
             "状態はデータディレクトリとデータベースにある / the state is in the data directory \
              and the database",
-            vec![ev("[database] url", redact(&config.database.url))],
+            vec![ev("[database] url", redact(&config.database_url))],
             Some(BACKUP.to_owned()),
         ),
         check(

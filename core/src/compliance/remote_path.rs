@@ -7,7 +7,7 @@ use super::{Check, Status};
 /// The checks of R-10.2-2FA to R-10.2-REVIEW, in the list's order.
 pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
     let Facts {
-        config,
+        settings: config,
         counts: c,
         idle,
         max_session,
@@ -90,7 +90,7 @@ pub(super) fn checks(f: &Facts<'_>) -> Vec<Check> {
             "リモートアクセスゲートウェイの利用 / a remote-access gateway",
             Status::Met,
             "fumidai がそのゲートウェイ / fumidai is that gateway",
-            vec![ev("[gateway] listen", config.gateway.listen.to_string())],
+            vec![ev("[gateway] listen", config.listen.to_string())],
             None,
         ),
         check(

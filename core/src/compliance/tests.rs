@@ -5,6 +5,7 @@ use store::AuditVerification;
 
 use super::checks::redact;
 use super::*;
+use crate::config::Config;
 
 fn intact() -> AuditHead {
     AuditHead {
@@ -26,7 +27,11 @@ fn status(checks: &[Check], id: &str) -> Status {
 
 #[test]
 fn every_listed_requirement_is_assessed_once_in_order() {
-    let checks = assess(&Config::default(), &Counts::default(), &intact());
+    let checks = assess(
+        &Settings::of(&Config::default()),
+        &Counts::default(),
+        &intact(),
+    );
     let ids: Vec<_> = checks.iter().map(|c| c.id).collect();
     assert_eq!(ids, policy::requirement::ALL);
     for c in &checks {
@@ -122,13 +127,13 @@ fn the_verdicts_follow_the_installation() {
         let (mut config, mut counts, mut audit) = (Config::default(), Counts::default(), intact());
         counts.managers = 1;
         assert_eq!(
-            status(&assess(&config, &counts, &audit), id),
+            status(&assess(&Settings::of(&config), &counts, &audit), id),
             before,
             "{id} before"
         );
         change(&mut config, &mut counts, &mut audit);
         assert_eq!(
-            status(&assess(&config, &counts, &audit), id),
+            status(&assess(&Settings::of(&config), &counts, &audit), id),
             after,
             "{id} after"
         );
@@ -152,7 +157,10 @@ fn attribution_depends_on_how_targets_are_logged_in_to() {
             ..Counts::default()
         };
         assert_eq!(
-            status(&assess(&config, &counts, &intact()), "R-10.1-NODEFAULT"),
+            status(
+                &assess(&Settings::of(&config), &counts, &intact()),
+                "R-10.1-NODEFAULT"
+            ),
             expected,
             "{targets} targets, {cert} by certificate, {factory} factory logins"
         );
@@ -161,7 +169,12 @@ fn attribution_depends_on_how_targets_are_logged_in_to() {
 
 #[test]
 fn the_text_names_the_audit_head_and_summarises() {
-    let doc = evidence(&Config::default(), &Counts::default(), intact(), Utc::now());
+    let doc = evidence(
+        &Settings::of(&Config::default()),
+        &Counts::default(),
+        intact(),
+        Utc::now(),
+    );
     let text = text(&doc);
     assert!(text.contains("監査証跡 / audit chain: 検証済み"), "{text}");
     assert!(text.contains(&"ab".repeat(32)));
@@ -199,7 +212,7 @@ fn rdp_is_described_as_it_ships() {
         targets_rdp: 1,
         ..Counts::default()
     };
-    let checks = assess(&config, &counts, &intact());
+    let checks = assess(&Settings::of(&config), &counts, &intact());
     for check in &checks {
         let text = format!("{} {}", check.how, check.note.clone().unwrap_or_default());
         assert!(!text.contains("RDP is not offered"), "{}: {text}", check.id);

@@ -28,7 +28,12 @@ pub async fn gather(
         head_seq,
     };
     let counts = counts(store, now).await?;
-    Ok(compliance::evidence(config, &counts, audit, now))
+    Ok(compliance::evidence(
+        &compliance::Settings::of(config),
+        &counts,
+        audit,
+        now,
+    ))
 }
 
 /// What the store holds, counted.
